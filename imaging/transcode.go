@@ -1,0 +1,43 @@
+package imaging
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Transcode decodes one page from src and codes it again to dst, row by
+// row through changing elements, without expanding rows to pixels.
+// to.Width 0 means from.Width. Damaged rows are concealed as the Decoder
+// does; the returned RowStats count them. The encoder is closed (RTC or
+// EOFB written unless to.NoRTC).
+func Transcode(dst io.Writer, src io.Reader, from DecodeOptions, to EncodeOptions) (RowStats, error) {
+	if to.Width == 0 {
+		to.Width = from.Width
+	}
+	if to.Width != from.Width {
+		return RowStats{}, fmt.Errorf("imaging: transcoding width %d to width %d", from.Width, to.Width)
+	}
+	d, err := NewDecoder(src, from)
+	if err != nil {
+		return RowStats{}, err
+	}
+	e, err := NewEncoder(dst, to)
+	if err != nil {
+		return RowStats{}, err
+	}
+	for {
+		err := d.next()
+		if errors.Is(err, ErrEndOfPage) {
+			break
+		}
+		if err != nil {
+			return d.Stats(), err
+		}
+		e.cur = append(e.cur[:0], d.ref...)
+		if err := e.writeChanges(); err != nil {
+			return d.Stats(), err
+		}
+	}
+	return d.Stats(), e.Close()
+}
