@@ -2,12 +2,15 @@ package tiff
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +26,11 @@ type memFile struct {
 
 func (m *memFile) Write(p []byte) (int, error) {
 	if need := m.pos + int64(len(p)); need > int64(len(m.b)) {
-		m.b = append(m.b, make([]byte, need-int64(len(m.b)))...)
+		if need <= int64(cap(m.b)) {
+			m.b = m.b[:need]
+		} else {
+			m.b = append(m.b, make([]byte, need-int64(len(m.b)))...)
+		}
 	}
 	copy(m.b[m.pos:], p)
 	m.pos += int64(len(p))
@@ -307,5 +314,160 @@ func TestWriterErrors(t *testing.T) {
 	w.Close()
 	if _, err := w.NewPage(PageSpec{Width: 16}); !errors.Is(err, ErrClosed) {
 		t.Errorf("NewPage after Close: %v", err)
+	}
+}
+
+// TestReadRLEAndDamage covers TIFF compression 2 (MH without EOLs, rows
+// byte aligned), checked against libtiff, and damaged G3 data, which must
+// decode with concealed rows counted in Stats rather than fail.
+func TestReadRLEAndDamage(t *testing.T) {
+	p := testPage(imaging.WidthA4, 150, imaging.Fine, 50)
+	rle, err := imaging.EncodePage(p, imaging.EncodeOptions{Compression: imaging.MH, Width: p.Width, NoEOL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mh, err := imaging.EncodePage(p, imaging.EncodeOptions{Compression: imaging.MH, Width: p.Width, AlignEOL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Damage a few bytes in the middle of the MH page.
+	for i := len(mh) / 3; i < len(mh)/3+6; i++ {
+		mh[i] ^= 0x5a
+	}
+	var f memFile
+	w := NewWriter(&f, WriterOptions{DateTime: testTime})
+	spec := PageSpec{Width: p.Width, Rows: p.Height, Resolution: p.Resolution}
+	if err := w.WriteCoded(spec, rle, imaging.MH, imaging.MSBFirst, imaging.RowStats{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteCoded(spec, mh, imaging.MH, imaging.MSBFirst, imaging.RowStats{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Turn page 1 into Compression 2: patch its Compression value.
+	b := f.b
+	ifd := int(binary.LittleEndian.Uint32(b[4:]))
+	n := int(binary.LittleEndian.Uint16(b[ifd:]))
+	patched := false
+	for i := range n {
+		e := b[ifd+2+12*i:]
+		if binary.LittleEndian.Uint16(e) == tagCompression {
+			binary.LittleEndian.PutUint16(e[8:], CompressionRLE)
+			patched = true
+		}
+	}
+	if !patched {
+		t.Fatal("no Compression tag")
+	}
+	r, err := Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, info := readBilevel(t, r, 0)
+	if info.CompressionTag != CompressionRLE || info.CompressionName != "CCITT RLE" {
+		t.Errorf("page 1: %+v", info)
+	}
+	samePage(t, "RLE page", got, p)
+	pr, _ := r.Page(0)
+	if _, _, _, ok := pr.RawCCITT(); ok {
+		t.Error("RawCCITT ok for an RLE page (PDF and T.30 need EOLs)")
+	}
+
+	pr, err = r.Page(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dam, err := imaging.ReadPage(pr, p.Width, p.Resolution, 0)
+	if err != nil {
+		t.Fatalf("damaged page: %v", err)
+	}
+	st := pr.Stats()
+	if dam.Height != p.Height || st.Rows != p.Height || st.BadRows == 0 || st.BadRows > 20 {
+		t.Errorf("damaged page: %d rows, stats %+v", dam.Height, st)
+	}
+
+	if _, err := exec.LookPath("tiffcp"); err != nil {
+		needTool(t, "tiffcp")
+	}
+	dir := t.TempDir()
+	in, plain := filepath.Join(dir, "rle.tif"), filepath.Join(dir, "plain.tif")
+	os.WriteFile(in, b, 0o644)
+	run(t, "tiffcp", "-c", "none", in+",0", plain)
+	lp, _ := readBilevel(t, openFile(t, plain), 0)
+	samePage(t, "libtiff's RLE page", lp, p)
+}
+
+// TestStreamingMemory checks that reading and writing a long document
+// allocates per page far less than a decoded page: nothing holds whole
+// pages.
+func TestStreamingMemory(t *testing.T) {
+	const pages = 30
+	// A long page, busy at the top and white below, like a letter.
+	p := imaging.NewPage(imaging.WidthA4, 2200, imaging.Fine)
+	copy(p.Pix, testPage(imaging.WidthA4, 200, imaging.Fine, 60).Pix)
+	pageBytes := uint64(len(p.Pix))
+	var f memFile
+	f.b = make([]byte, 0, 8<<20)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	w := NewWriter(&f, WriterOptions{Compression: imaging.MMR, DateTime: testTime})
+	for range pages {
+		pw, err := w.NewPage(PageSpec{Width: p.Width, Resolution: p.Resolution})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y := range p.Height {
+			if err := pw.WriteRow(p.Row(y)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := pw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if len(f.b) > 8<<20 {
+		t.Fatalf("output of %d bytes outgrew the preallocated buffer", len(f.b))
+	}
+	perPage := (after.TotalAlloc - before.TotalAlloc) / pages
+	t.Logf("writer: %d bytes allocated per page (decoded page %d bytes)", perPage, pageBytes)
+	if perPage > pageBytes/4 {
+		t.Errorf("writer allocates %d bytes per page, decoded page is %d", perPage, pageBytes)
+	}
+
+	r, err := Open(bytes.NewReader(f.b), int64(len(f.b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]byte, p.Stride())
+	runtime.ReadMemStats(&before)
+	for i := range r.NumPages() {
+		pr, err := r.Page(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y := 0; ; y++ {
+			err := pr.ReadRow(row)
+			if err == imaging.ErrEndOfPage {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if y%500 == 0 && !bytes.Equal(row, p.Row(y)) {
+				t.Fatalf("page %d row %d differs", i+1, y)
+			}
+		}
+	}
+	runtime.ReadMemStats(&after)
+	perPage = (after.TotalAlloc - before.TotalAlloc) / pages
+	t.Logf("reader: %d bytes allocated per page", perPage)
+	if perPage > pageBytes/4 {
+		t.Errorf("reader allocates %d bytes per page, decoded page is %d", perPage, pageBytes)
 	}
 }
