@@ -1,0 +1,28 @@
+// Package t30 owns the ITU-T T.30 facsimile protocol engine: phases A to E
+// for the calling and the called terminal, DIS/DTC/DCS negotiation, CSI/TSI
+// identification, training check (TCF) with CFR/FTT and speed fallback,
+// post-message signalling (MPS/EOM/EOP, MCF/RTP/RTN), disconnection (DCN),
+// the timers T1 to T5, error correction mode (T.30 Annex A) and the
+// completion codes every call ends with.
+//
+// The engine talks to the world only through two interfaces of its own:
+//
+//   - Line: what a modem, a T.38 gateway terminal or an in-memory loopback
+//     pipe gives T.30 (V.21 HDLC frames, high-speed carriers with training,
+//     non-ECM bit streams, ECM frames, tones, events back).
+//   - Clock: the time base and serialising executor. VirtualClock runs whole
+//     calls in virtual time (a 50-page call takes milliseconds of CPU);
+//     WallClock paces them in real time. The engine code path is the same.
+//
+// A Session is event driven in the style of SpanDSP: it reacts to Line
+// events and timer callbacks and never blocks. Session.Run is a blocking
+// convenience on top.
+//
+// Pages come in through the Document interface (rows from imaging, or pages
+// already coded) and go out through PageSink; coding and decoding is done
+// with package imaging.
+//
+// t30 imports only package imaging and the standard library. It must never
+// import net, or any driver, agent or core package, and it never sleeps on the
+// wall clock (only WallClock's own loop waits on real timers).
+package t30
