@@ -164,8 +164,8 @@ func ParseSession(b []byte) (*Session, error) {
 			}
 			s.Origin = Origin{f[0], f[1], f[2], f[3], f[4], f[5]}
 		case 's':
-			if seen['s'] {
-				return nil, fmt.Errorf("%w: line %d: repeated s=", ErrSDPSyntax, lineNo)
+			if seen['s'] || val == "" {
+				return nil, fmt.Errorf("%w: line %d: repeated or empty s=", ErrSDPSyntax, lineNo)
 			}
 			s.Name = val
 		case 'i':
