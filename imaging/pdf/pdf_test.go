@@ -294,3 +294,19 @@ func TestStructure(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkAddPage(b *testing.B) {
+	c := pageCase{page: testPage(imaging.WidthA4, 2200, imaging.Fine, 80), comp: imaging.MMR, order: imaging.LSBFirst}
+	data := c.encode(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		w := NewWriter(io.Discard)
+		if err := w.AddPage(data, c.comp, c.order, c.page.Width, c.page.Height, c.page.Resolution, false); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

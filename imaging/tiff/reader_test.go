@@ -374,3 +374,67 @@ func TestMinimal(t *testing.T) {
 		t.Error("RawCCITT ok on an uncompressed page")
 	}
 }
+
+// TestReadDeep reads 16-bit grey and RGB from pnmtotiff and a 4-sample RGB
+// file from pamtotiff (which writes no ExtraSamples tag: the fourth sample
+// is then ignored, as libtiff treats it as unspecified).
+func TestReadDeep(t *testing.T) {
+	needTool(t, "pnmtotiff", "pamtotiff")
+	dir := t.TempDir()
+	const w, h = 11, 7
+	v16 := func(x, y, c int) uint16 { return uint16(x*5000 + y*300 + c*77) }
+	var pgm, ppm, pam bytes.Buffer
+	fmt.Fprintf(&pgm, "P5\n%d %d\n65535\n", w, h)
+	fmt.Fprintf(&ppm, "P6\n%d %d\n65535\n", w, h)
+	fmt.Fprintf(&pam, "P7\nWIDTH %d\nHEIGHT %d\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n", w, h)
+	for y := range h {
+		for x := range w {
+			v := v16(x, y, 0)
+			pgm.Write([]byte{byte(v >> 8), byte(v)})
+			for c := range 3 {
+				v := v16(x, y, c)
+				ppm.Write([]byte{byte(v >> 8), byte(v)})
+				pam.WriteByte(byte(v >> 8))
+			}
+			pam.WriteByte(byte(x * 20)) // alpha
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "g.pgm"), pgm.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "c.ppm"), ppm.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "a.pam"), pam.Bytes(), 0o644)
+	for _, tc := range []struct {
+		name, tool, file string
+		args             []string
+		grey             bool
+	}{
+		{"grey16", "pnmtotiff", "g.pgm", []string{"-lzw", "-predictor=2"}, true},
+		{"rgb16", "pnmtotiff", "c.ppm", []string{"-truecolor"}, false},
+		{"rgb16-flate-predictor", "pnmtotiff", "c.ppm", []string{"-truecolor", "-flate", "-predictor=2"}, false},
+		{"rgb-4-samples", "pamtotiff", "a.pam", []string{"-truecolor"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, tc.name+".tif")
+			runTo(t, out, tc.tool, append(tc.args, filepath.Join(dir, tc.file))...)
+			pr, err := openFile(t, out).Page(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := pr.Image()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for y := range h {
+				for x := range w {
+					got := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+					want := color.NRGBA{uint8(v16(x, y, 0) >> 8), uint8(v16(x, y, 1) >> 8), uint8(v16(x, y, 2) >> 8), 255}
+					if tc.grey {
+						want.G, want.B = want.R, want.R
+					}
+					if got != want {
+						t.Fatalf("pixel (%d,%d) = %v, want %v (%T)", x, y, got, want, img)
+					}
+				}
+			}
+		})
+	}
+}
