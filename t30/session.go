@@ -112,8 +112,9 @@ type Session struct {
 	gotDIS      bool
 	rowBuf      []byte
 
-	ecmTx ecmTx
-	ecmRx ecmRx
+	ecmTx         ecmTx
+	ecmRx         ecmRx
+	ecmBlockCount int
 }
 
 // NewSession prepares a call over line, timed and serialised by clock.
