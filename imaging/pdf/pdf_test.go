@@ -310,3 +310,77 @@ func BenchmarkAddPage(b *testing.B) {
 		}
 	}
 }
+
+// writePBM writes a page as a raw PBM (P4).
+func writePBM(t testing.TB, path string, p *imaging.Page) {
+	t.Helper()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "P4\n%d %d\n", p.Width, p.Height)
+	b.Write(p.Pix)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFromLibtiff embeds the coded data of files libtiff wrote (several
+// strips concatenated for G3) and renders it.
+func TestFromLibtiff(t *testing.T) {
+	needTool(t, "pnmtotiff", "tiffcp", "pdftoppm")
+	dir := t.TempDir()
+	src := testPage(imaging.WidthA4, 230, imaging.Standard, 30)
+	writePBM(t, filepath.Join(dir, "src.pbm"), src)
+	plain := filepath.Join(dir, "src.tif")
+	out, err := exec.Command("pnmtotiff", "-miniswhite", "-yresolution=98", "-xresolution=204", filepath.Join(dir, "src.pbm")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(plain, out, 0o644)
+	for _, tc := range [][]string{
+		{"-c", "g3", "-r", "50", "-f", "lsb2msb"},
+		{"-c", "g3:2d:fill", "-r", "64"},
+		{"-c", "g4", "-r", "10000"}, // one strip: G4 strips do not concatenate
+	} {
+		name := strings.Join(tc, "")
+		t.Run(name, func(t *testing.T) {
+			coded := filepath.Join(dir, name+".tif")
+			if out, err := exec.Command("tiffcp", append(tc, plain, coded)...).CombinedOutput(); err != nil {
+				t.Fatalf("tiffcp: %v\n%s", err, out)
+			}
+			b, _ := os.ReadFile(coded)
+			r, err := tiff.Open(bytes.NewReader(b), int64(len(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr, err := r.Page(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, comp, order, ok := pr.RawCCITT()
+			if !ok {
+				t.Fatalf("RawCCITT not ok: %+v", pr.Info())
+			}
+			in := pr.Info()
+			if in.Resolution != imaging.Standard {
+				t.Fatalf("resolution %v (%v x %v dpi)", in.Resolution, in.XDPI, in.YDPI)
+			}
+			var buf bytes.Buffer
+			w := NewWriter(&buf)
+			if err := w.AddPage(data, comp, order, in.Width, in.Height, in.Resolution, pr.AlignedEOL()); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, name+".pdf")
+			os.WriteFile(path, buf.Bytes(), 0o644)
+			prefix := filepath.Join(dir, name)
+			if out, err := exec.Command("pdftoppm", "-singlefile", "-mono", "-rx", "204", "-ry", "98", path, prefix).CombinedOutput(); err != nil || len(out) != 0 {
+				t.Fatalf("pdftoppm: %v\n%s", err, out)
+			}
+			got := readPBM(t, prefix+".pbm")
+			if got.Width != src.Width || got.Height != src.Height || !bytes.Equal(got.Pix, src.Pix) {
+				t.Errorf("rendering differs from the source (%dx%d)", got.Width, got.Height)
+			}
+		})
+	}
+}

@@ -145,6 +145,8 @@ type PageReader struct {
 	rows stripRows // streaming state for ReadRow
 }
 
+var _ imaging.RowReader = (*PageReader)(nil)
+
 // Info returns the page's description.
 func (p *PageReader) Info() PageInfo { return p.info }
 

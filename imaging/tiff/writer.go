@@ -130,6 +130,8 @@ type PageWriter struct {
 	done   bool
 }
 
+var _ imaging.RowWriter = (*PageWriter)(nil)
+
 // NewPage starts a page. Write its rows with WriteRow, then Close it before
 // starting the next page.
 func (w *Writer) NewPage(spec PageSpec) (*PageWriter, error) {

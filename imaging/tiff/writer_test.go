@@ -270,6 +270,20 @@ func TestWriteCoded(t *testing.T) {
 			t.Errorf("page %d: RawCCITT differs from the data written", i+1)
 		}
 	}
+
+	// libtiff reads the data as stored (RTC at the end, EOLs unaligned).
+	needTool(t, "tiffcp")
+	dir := t.TempDir()
+	in, plain := filepath.Join(dir, "coded.tif"), filepath.Join(dir, "plain.tif")
+	os.WriteFile(in, b, 0o644)
+	if _, stderr := run(t, "tiffcp", "-c", "none", in, plain); len(stderr) != 0 {
+		t.Errorf("tiffcp stderr: %s", stderr)
+	}
+	lr := openFile(t, plain)
+	for i, want := range pages {
+		got, _ := readBilevel(t, lr, i)
+		samePage(t, fmt.Sprintf("libtiff page %d", i+1), got, want)
+	}
 }
 
 func TestWriterErrors(t *testing.T) {
