@@ -382,30 +382,47 @@ func (b *binarizer) row(grey []byte, dst []byte, xoff int) {
 		}
 		return
 	}
-	// Floyd–Steinberg with serpentine scanning; errors are in 1/16 units
-	// of grey levels, stored scaled by 16 to stay integral.
-	cur, next := b.cur, b.next
+	b.dither(grey, dst, xoff)
+}
+
+// dither is Floyd–Steinberg with serpentine scanning. Errors are kept in
+// 1/16 grey levels; the last share takes the rounding remainder so no
+// error is lost.
+func (b *binarizer) dither(grey, dst []byte, xoff int) {
+	cur, next := b.cur, b.next // index x+1 is pixel x
 	clear(next)
+	t := b.threshold * 16
 	w := len(grey)
-	ltr := b.y&1 == 0
-	for i := 0; i < w; i++ {
-		x, dir := i, 1
-		if !ltr {
-			x, dir = w-1-i, -1
+	if b.y&1 == 0 {
+		for x := 0; x < w; x++ {
+			v := int32(grey[x])*16 + cur[x+1]
+			e := v - 255*16
+			if v < t {
+				px := x + xoff
+				dst[px>>3] |= 0x80 >> uint(px&7)
+				e = v
+			}
+			e7, e3, e5 := e*7>>4, e*3>>4, e*5>>4
+			cur[x+2] += e7
+			next[x] += e3
+			next[x+1] += e5
+			next[x+2] += e - e7 - e3 - e5
 		}
-		v := int32(grey[x])*16 + cur[x+1]
-		var e int32
-		if v < b.threshold*16 {
-			px := x + xoff
-			dst[px>>3] |= 0x80 >> uint(px&7)
-			e = v
-		} else {
-			e = v - 255*16
+	} else {
+		for x := w - 1; x >= 0; x-- {
+			v := int32(grey[x])*16 + cur[x+1]
+			e := v - 255*16
+			if v < t {
+				px := x + xoff
+				dst[px>>3] |= 0x80 >> uint(px&7)
+				e = v
+			}
+			e7, e3, e5 := e*7>>4, e*3>>4, e*5>>4
+			cur[x] += e7
+			next[x+2] += e3
+			next[x+1] += e5
+			next[x] += e - e7 - e3 - e5
 		}
-		cur[x+1+dir] += e * 7 / 16
-		next[x+1-dir] += e * 3 / 16
-		next[x+1] += e * 5 / 16
-		next[x+1+dir] += e / 16
 	}
 	b.cur, b.next = next, cur
 	b.y++

@@ -65,28 +65,41 @@ type plainPNM struct {
 
 func parsePlain(t testing.TB, data []byte) plainPNM {
 	t.Helper()
-	var fields []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
+	// Tokens: runs of non-space bytes, comments (# to end of line) dropped.
+	var tokens [][]byte
+	for i := 0; i < len(data); {
+		switch c := data[i]; {
+		case c == '#':
+			for i < len(data) && data[i] != '\n' {
+				i++
+			}
+		case c == ' ' || c == '\n' || c == '\r' || c == '\t':
+			i++
+		default:
+			j := i
+			for j < len(data) && !bytes.ContainsRune([]byte(" \n\r\t#"), rune(data[j])) {
+				j++
+			}
+			tokens = append(tokens, data[i:j])
+			i = j
 		}
-		fields = append(fields, strings.Fields(line)...)
 	}
-	if len(fields) < 3 {
+	if len(tokens) < 3 {
 		t.Fatalf("plain netpbm too short: %q", data)
 	}
-	p := plainPNM{kind: fields[0], maxval: 1, channelsPerPx: 1}
-	atoi := func(s string) int {
-		v, err := strconv.Atoi(s)
+	atoi := func(b []byte) int {
+		v, err := strconv.Atoi(string(b))
 		if err != nil {
 			t.Fatalf("plain netpbm: %v", err)
 		}
 		return v
 	}
-	p.w, p.h = atoi(fields[1]), atoi(fields[2])
-	rest := fields[3:]
+	p := plainPNM{kind: string(tokens[0]), maxval: 1, channelsPerPx: 1}
+	p.w, p.h = atoi(tokens[1]), atoi(tokens[2])
+	rest := tokens[3:]
 	switch p.kind {
 	case "P1":
+		p.samples = make([]int, 0, p.w*p.h)
 		for _, f := range rest { // digits may be run together
 			for _, c := range f {
 				p.samples = append(p.samples, int(c-'0'))
@@ -94,6 +107,7 @@ func parsePlain(t testing.TB, data []byte) plainPNM {
 		}
 	case "P2", "P3":
 		p.maxval = atoi(rest[0])
+		p.samples = make([]int, 0, len(rest)-1)
 		for _, f := range rest[1:] {
 			p.samples = append(p.samples, atoi(f))
 		}
