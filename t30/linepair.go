@@ -24,6 +24,9 @@ type LineModel struct {
 	// counted per sending end over the whole call, V.21 and ECM frames
 	// alike) that end `from` sends.
 	Frame func(from, n int, frame []byte) Fate
+	// Rewrite, if set, may replace the n-th frame end `from` sends with
+	// other bytes (a remote that says something else); nil keeps it.
+	Rewrite func(from, n int, frame []byte) []byte
 	// FrameErrorRate is the probability that a high-speed (ECM) frame
 	// arrives with a bad FCS.
 	FrameErrorRate float64
@@ -180,6 +183,11 @@ func (e *PairEnd) SendFrame(frame []byte) error {
 		return nil
 	}
 	f := append([]byte(nil), frame...)
+	if e.p.model.Rewrite != nil {
+		if r := e.p.model.Rewrite(e.id, n, f); r != nil {
+			f = append(f[:0], r...)
+		}
+	}
 	e.deliver(t, Event{Kind: EventFrame, Speed: e.carrier, Frame: f, FCSOK: fate == Deliver})
 	return nil
 }

@@ -318,15 +318,17 @@ func (s *Session) txDone() {
 		return
 	}
 	s.txBusy = false
-	next := s.afterTx
-	s.afterTx = nil
-	if p := s.pendingTx; p != nil {
-		s.pendingTx = nil
-		p()
-		return
-	}
+	next, pending := s.afterTx, s.pendingTx
+	s.afterTx, s.pendingTx = nil, nil
+	// The continuation of what just finished comes first; something
+	// queued meanwhile (a reply to a frame that arrived while we were
+	// talking) goes out only if the line is still free, otherwise the
+	// remote will repeat its command.
 	if next != nil {
 		next()
+	}
+	if pending != nil && !s.txBusy && !s.done && s.st != stDisconnecting {
+		pending()
 	}
 }
 
@@ -385,6 +387,9 @@ func (s *Session) lineError(err error) {
 func (s *Session) handle(ev Event) {
 	if s.done {
 		return
+	}
+	if s.st == stDisconnecting && ev.Kind != EventTxDone && ev.Kind != EventLineLost {
+		return // DCN is on its way: nothing else matters
 	}
 	switch ev.Kind {
 	case EventLineLost:
@@ -531,11 +536,19 @@ func (s *Session) disconnect(code Code, err error) {
 	s.res.Code, s.res.Err = code, err
 	s.setState(stDisconnecting)
 	s.setPhase(phaseE)
+	sendDCN := func() {
+		s.sendFrames([]Frame{s.frame(FCFDCN, nil)}, func() {
+			_ = s.line.Hangup()
+			s.finish(code, err)
+		})
+	}
 	s.pendingTx = nil
-	s.sendFrames([]Frame{s.frame(FCFDCN, nil)}, func() {
-		_ = s.line.Hangup()
-		s.finish(code, err)
-	})
+	if s.txBusy {
+		// Let the current transmission end, then DCN.
+		s.afterTx = sendDCN
+		return
+	}
+	sendDCN()
 }
 
 // fail ends the call at once without DCN (line problems, T1).
