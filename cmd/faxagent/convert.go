@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/imaging/faxdoc"
+	"github.com/faxagent/faxagent/imaging/render"
+)
+
+func runConvert(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
+	out := fs.String("o", "", "output file (.tif, .tiff, .pdf, .pbm, .png)")
+	comp := fs.String("compression", "", "mh, mr or mmr (default mh for TIFF, mmr for PDF)")
+	res := fs.String("resolution", "", "standard, fine, superfine or ultrafine (default: keep fax TIFF pages' own, fine for pictures)")
+	mode := fs.String("mode", "auto", "grey to black and white: auto, threshold or dither")
+	header := fs.String("header", "", "header line template: %d date, %t time, %c CSID, %n number, %p page, %s pages")
+	csid := fs.String("csid", "", "CSID for the header's %c")
+	number := fs.String("number", "", "fax number for the header's %n")
+	damaged := fs.Bool("keep-damaged", false, "accept TIFF pages with rows that fail to decode (concealed)")
+	in, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" || len(in) == 0 {
+		return usageError("need input files and -o OUT")
+	}
+	o := faxdoc.Options{Resolution: imaging.Fine, KeepResolution: true, Header: *header,
+		Fields: render.HeaderFields{CSID: *csid, Number: *number}}
+	o.AllowDamaged = *damaged
+	if *res != "" {
+		if o.Resolution, err = imaging.ParseResolution(*res); err != nil {
+			return usageError(err.Error())
+		}
+		o.KeepResolution = false
+	}
+	if o.Mode, err = render.ParseMode(*mode); err != nil {
+		return usageError(err.Error())
+	}
+	var wo faxdoc.WriteOptions
+	if *comp != "" {
+		if wo.Compression, err = imaging.ParseCompression(*comp); err != nil {
+			return usageError(err.Error())
+		}
+	}
+	wo.Software = "faxagent"
+	if _, err := faxdoc.FormatOf(*out); err != nil {
+		return usageError(err.Error())
+	}
+	doc, err := faxdoc.Open(in, o)
+	if err != nil {
+		return err
+	}
+	defer doc.Close()
+	w, err := faxdoc.Create(*out, wo)
+	if err != nil {
+		return err
+	}
+	for {
+		p, err := doc.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err == nil {
+			err = w.WritePage(p)
+		}
+		if err != nil {
+			w.Abort()
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d pages\n", *out, w.Pages())
+	return nil
+}

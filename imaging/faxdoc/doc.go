@@ -1,0 +1,13 @@
+// Package faxdoc owns a fax document as the rest of the system sees it: the
+// files a user submits (TIFF of any kind, PNG, JPEG, GIF, PBM), opened as one
+// stream of fax pages at a fax width and resolution, with an optional header
+// line; and output files (TIFF Class F, PDF, PBM, PNG) chosen by extension,
+// written to a temporary name and renamed only when complete, so a failed
+// conversion leaves no partial file.
+//
+// Pages stream: a bilevel TIFF page is read, rescaled and stamped row by row,
+// and passed through without re-encoding where its coding already fits.
+//
+// faxdoc imports package imaging and its sub-packages and the standard
+// library; it must never import any other package of this module.
+package faxdoc

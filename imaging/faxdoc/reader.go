@@ -1,0 +1,305 @@
+package faxdoc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/imaging/render"
+	"github.com/faxagent/faxagent/imaging/tiff"
+)
+
+// Options say how input files become fax pages.
+type Options struct {
+	// Resolution of the pages. Bilevel fax TIFF pages keep their own
+	// resolution when KeepResolution is set; everything else is converted
+	// to Resolution.
+	Resolution     imaging.Resolution
+	KeepResolution bool
+	// Width of converted pictures; 0 means imaging.WidthA4. Bilevel TIFF
+	// pages that already have a fax width keep it.
+	Width int
+	// Mode turns grey and colour into black and white.
+	Mode render.Mode
+	// Header is a header-line template (render.Header tokens); empty means
+	// no header line.
+	Header string
+	// Fields fill the header template; Page and Pages are set per page.
+	Fields render.HeaderFields
+	// Limits bound decoded pictures.
+	Limits render.Limits
+	// AllowDamaged accepts coded TIFF pages with rows that fail to decode
+	// (they are concealed by repeating the row above). Without it such a
+	// page is an error: a document to be sent should not carry garbage.
+	AllowDamaged bool
+}
+
+// ErrDamaged means a source page has rows that fail to decode.
+var ErrDamaged = errors.New("damaged coded data")
+
+// Page is one fax page of a document. It implements imaging.RowReader.
+type Page struct {
+	Number     int // from 1 within the document
+	Width      int
+	Resolution imaging.Resolution
+	Source     string // the file the page comes from
+	SourcePage int    // the page within that file, from 1
+
+	rows imaging.RowReader
+	// raw is the page's coded data when it can be used as it is (a CCITT
+	// TIFF page taken with no rescaling and no header).
+	raw          *Raw
+	pr           *tiff.PageReader
+	allowDamaged bool
+	rawStats     imaging.RowStats
+}
+
+// Raw is a page's coded data as stored in its source file.
+type Raw struct {
+	Data        []byte
+	Compression imaging.Compression
+	BitOrder    imaging.BitOrder
+	AlignedEOL  bool
+	Rows        int
+}
+
+// ReadRow implements imaging.RowReader.
+func (p *Page) ReadRow(row []byte) error {
+	err := p.rows.ReadRow(row)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, imaging.ErrEndOfPage) {
+		return p.errorf("%w", err)
+	}
+	if st := p.Stats(); st.BadRows > 0 && !p.allowDamaged {
+		return p.errorf("%w: %d of %d rows fail to decode", ErrDamaged, st.BadRows, st.Rows)
+	}
+	return err
+}
+
+// Raw returns the page's coded data when it can be written without
+// re-encoding, or nil. Unless damaged pages are allowed, the data is decoded
+// once to check it, and a damaged page is an error.
+func (p *Page) Raw() (*Raw, error) {
+	if p.raw == nil || p.allowDamaged {
+		return p.raw, nil
+	}
+	d, err := imaging.NewDecoder(bytes.NewReader(p.raw.Data), imaging.DecodeOptions{
+		Compression: p.raw.Compression, Width: p.Width, BitOrder: p.raw.BitOrder, Rows: p.raw.Rows})
+	if err != nil {
+		return nil, p.errorf("%w", err)
+	}
+	row := make([]byte, imaging.RowBytes(p.Width))
+	for {
+		err := d.ReadRow(row)
+		if errors.Is(err, imaging.ErrEndOfPage) {
+			break
+		}
+		if err != nil {
+			return nil, p.errorf("%w", err)
+		}
+	}
+	p.rawStats = d.Stats()
+	if p.rawStats.BadRows > 0 {
+		return nil, p.errorf("%w: %d of %d rows fail to decode", ErrDamaged, p.rawStats.BadRows, p.rawStats.Rows)
+	}
+	return p.raw, nil
+}
+
+// Stats returns the decoder's counts for a TIFF page read so far.
+func (p *Page) Stats() imaging.RowStats {
+	if p.pr != nil && p.pr.Stats().Rows > 0 {
+		return p.pr.Stats()
+	}
+	return p.rawStats
+}
+
+func (p *Page) errorf(format string, a ...any) error {
+	return fmt.Errorf("%s: page %d: %w", p.Source, p.SourcePage, fmt.Errorf(format, a...))
+}
+
+// item is one page to come: a TIFF page (streamed) or a converted picture.
+type item struct {
+	file    string
+	index   int // page within the file, from 0
+	tiff    *tiff.Reader
+	picture *imaging.Page
+}
+
+// Reader yields the pages of a document made of one or more files.
+type Reader struct {
+	o     Options
+	items []item
+	files []*os.File
+	next  int
+}
+
+// Open opens the input files in order. Pictures are decoded and converted
+// here (they are one page or a few); TIFF files are only parsed, and their
+// pages decode as they are read.
+func Open(paths []string, o Options) (*Reader, error) {
+	if o.Width == 0 {
+		o.Width = imaging.WidthA4
+	}
+	if o.Fields.Time.IsZero() {
+		o.Fields.Time = time.Now()
+	}
+	r := &Reader{o: o}
+	for _, path := range paths {
+		if err := r.add(path); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	if len(r.items) == 0 {
+		r.Close()
+		return nil, errors.New("faxdoc: no pages")
+	}
+	return r, nil
+}
+
+func (r *Reader) add(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if st.IsDir() {
+		f.Close()
+		return fmt.Errorf("%s: is a directory", path)
+	}
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(f, head)
+	if isTIFF(head[:n]) {
+		t, err := tiff.Open(f, st.Size())
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		r.files = append(r.files, f)
+		for i := 0; i < t.NumPages(); i++ {
+			r.items = append(r.items, item{file: path, index: i, tiff: t})
+		}
+		return nil
+	}
+	defer f.Close()
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	img, err := render.Decode(f, filepath.Base(path), r.o.Limits)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	pages, err := render.ToFaxPages(img, r.renderOptions())
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for i, p := range pages {
+		r.items = append(r.items, item{file: path, index: i, picture: p})
+	}
+	return nil
+}
+
+func (r *Reader) renderOptions() render.Options {
+	return render.Options{Width: r.o.Width, Resolution: r.o.Resolution, Mode: r.o.Mode}
+}
+
+func isTIFF(b []byte) bool {
+	return len(b) >= 4 && (string(b[:4]) == "II*\x00" || string(b[:4]) == "MM\x00*")
+}
+
+// Pages returns the number of pages in the document.
+func (r *Reader) Pages() int { return len(r.items) }
+
+// Next returns the next page, or io.EOF after the last. A page must be read
+// (or abandoned) before the next is asked for.
+func (r *Reader) Next() (*Page, error) {
+	if r.next >= len(r.items) {
+		return nil, io.EOF
+	}
+	it := r.items[r.next]
+	r.next++
+	p := &Page{Number: r.next, Source: it.file, SourcePage: it.index + 1, allowDamaged: r.o.AllowDamaged}
+	if it.picture != nil {
+		p.Width, p.Resolution = it.picture.Width, it.picture.Resolution
+		p.rows = it.picture.Rows()
+	} else if err := r.openTIFFPage(p, it); err != nil {
+		return nil, err
+	}
+	if r.o.Header != "" {
+		f := r.o.Fields
+		f.Page, f.Pages = p.Number, len(r.items)
+		band := render.HeaderRows(render.Header(r.o.Header, f), p.Width, p.Resolution)
+		p.rows = render.OverlayReader(p.rows, band)
+		p.raw = nil
+	}
+	return p, nil
+}
+
+func faxWidth(w int) bool {
+	return w == imaging.WidthA4 || w == imaging.WidthB4 || w == imaging.WidthA3
+}
+
+func (r *Reader) openTIFFPage(p *Page, it item) error {
+	pr, err := it.tiff.Page(it.index)
+	if err != nil {
+		return p.errorf("%w", err)
+	}
+	info := pr.Info()
+	if info.Height > imaging.MaxRows {
+		return p.errorf("%d rows is longer than any fax page (at most %d)", info.Height, imaging.MaxRows)
+	}
+	if !info.Bilevel || !faxWidth(info.Width) {
+		// Not a fax page: convert the picture.
+		img, err := pr.Image()
+		if err != nil {
+			return p.errorf("%w", err)
+		}
+		o := r.renderOptions()
+		if info.XDPI > 0 {
+			o.SourceDPI = render.DPI{X: info.XDPI, Y: info.YDPI}
+		}
+		fp, err := render.ToFax(img, o)
+		if err != nil {
+			return p.errorf("%w", err)
+		}
+		p.Width, p.Resolution, p.rows = fp.Width, fp.Resolution, fp.Rows()
+		return nil
+	}
+	p.pr = pr
+	p.Width = info.Width
+	p.Resolution = info.Resolution
+	p.rows = pr
+	target := p.Resolution
+	if !r.o.KeepResolution {
+		target = r.o.Resolution
+	}
+	if target != p.Resolution {
+		p.rows = imaging.RescaleRows(pr, info.Width, p.Resolution, target)
+		p.Resolution = target
+		return nil
+	}
+	if data, comp, order, ok := pr.RawCCITT(); ok {
+		p.raw = &Raw{Data: data, Compression: comp, BitOrder: order, AlignedEOL: pr.AlignedEOL(), Rows: info.Height}
+	}
+	return nil
+}
+
+// Close releases the input files.
+func (r *Reader) Close() error {
+	for _, f := range r.files {
+		f.Close()
+	}
+	r.files = nil
+	return nil
+}
