@@ -402,7 +402,10 @@ func (t *Reader) parsePage(i int) (*PageReader, error) {
 
 // ReadRow fills row (at least imaging.RowBytes(Width) bytes) with the next
 // row, 1 = black, and returns imaging.ErrEndOfPage after the last row. Only
-// bilevel pages stream; others return an error (use Image).
+// bilevel pages stream; others return an error (use Image). Damaged CCITT
+// rows do not fail: they are concealed (a strip whose data ends early is
+// completed the same way) and counted in Stats, so check Stats().BadRows
+// when the quality of the page matters.
 func (p *PageReader) ReadRow(row []byte) error {
 	if !p.info.Bilevel {
 		return p.errorf("%w: ReadRow on a %d-bit %d-sample page (use Image)", ErrUnsupported, p.info.BitsPerSample, p.info.SamplesPerPixel)

@@ -419,19 +419,27 @@ func (w *Writer) Close() error {
 	if w.closed {
 		return w.err
 	}
+	// A page still open is closed; if that fails, the pages before it
+	// are still finished properly and the error is returned.
+	var pageErr error
 	if w.open != nil {
-		if err := w.open.Close(); err != nil {
-			w.closed = true
-			return err
-		}
+		pageErr = w.open.Close()
 	}
 	w.closed = true
 	if w.err != nil {
 		return w.err
 	}
 	if len(w.pageNums) == 0 {
-		return errors.New("tiff: document has no pages")
+		return errors.Join(pageErr, errors.New("tiff: document has no pages"))
 	}
+	if err := w.finish(); err != nil {
+		return err
+	}
+	return pageErr
+}
+
+// finish sets the PageNumber tags and flushes.
+func (w *Writer) finish() error {
 	total := uint16(len(w.pageNums))
 	if len(w.pageNums) > math.MaxUint16 {
 		total = math.MaxUint16

@@ -485,3 +485,36 @@ func TestStreamingMemory(t *testing.T) {
 		t.Errorf("reader allocates %d bytes per page, decoded page is %d", perPage, pageBytes)
 	}
 }
+
+// TestCloseWithBadOpenPage: Close reports the open page's error but still
+// finishes the pages before it.
+func TestCloseWithBadOpenPage(t *testing.T) {
+	p := testPage(64, 30, imaging.Fine, 90)
+	var f memFile
+	w := NewWriter(&f, WriterOptions{})
+	pw, _ := w.NewPage(PageSpec{Width: p.Width, Resolution: p.Resolution})
+	for y := range p.Height {
+		pw.WriteRow(p.Row(y))
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.NewPage(PageSpec{Width: p.Width}); err != nil { // left empty
+		t.Fatal(err)
+	}
+	if err := w.Close(); err == nil {
+		t.Fatal("Close with an empty open page: no error")
+	}
+	r, err := Open(bytes.NewReader(f.b), int64(len(f.b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.NumPages() != 1 {
+		t.Fatalf("%d pages", r.NumPages())
+	}
+	got, info := readBilevel(t, r, 0)
+	samePage(t, "page 1", got, p)
+	if info.PageTotal != 1 {
+		t.Errorf("PageNumber total %d", info.PageTotal)
+	}
+}
