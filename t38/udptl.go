@@ -584,6 +584,10 @@ func NewReceiver(cfg ReceiverConfig) *Receiver {
 // Stats returns the counters so far.
 func (r *Receiver) Stats() Stats { return r.stats }
 
+// Pending reports whether packets are held back waiting for a gap to fill;
+// the owner should call Flush if nothing arrives for a while.
+func (r *Receiver) Pending() bool { return r.started && r.next != r.high+1 }
+
 func (r *Receiver) slot(seq uint16) *rxSlot { return &r.slots[int(seq)%ringSize] }
 
 // have reports whether the data of packet seq is held (pending or delivered).

@@ -1,0 +1,471 @@
+package t38
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/t30"
+)
+
+type evRec struct {
+	at time.Duration
+	ev t30.Event
+}
+
+type termPair struct {
+	clock  *t30.VirtualClock
+	a, b   *Terminal
+	ea, eb *PipeEnd
+	evA    []evRec
+	evB    []evRec
+	sentA  [][]byte // datagrams a sent, as tapped
+}
+
+func newTermPair(t *testing.T, cfg TerminalConfig, pc PipeConfig) *termPair {
+	t.Helper()
+	tp := &termPair{clock: t30.NewVirtualClock()}
+	tap := pc.Tap
+	pc.Tap = func(from int, d []byte) {
+		if from == 0 {
+			tp.sentA = append(tp.sentA, bytes.Clone(d))
+		}
+		if tap != nil {
+			tap(from, d)
+		}
+	}
+	tp.ea, tp.eb = NewPipe(tp.clock, pc)
+	var err error
+	if tp.a, err = NewTerminal(cfg, tp.ea, tp.clock); err != nil {
+		t.Fatal(err)
+	}
+	if tp.b, err = NewTerminal(cfg, tp.eb, tp.clock); err != nil {
+		t.Fatal(err)
+	}
+	tp.ea.Attach(tp.a)
+	tp.eb.Attach(tp.b)
+	tp.a.SetHandler(func(ev t30.Event) {
+		tp.evA = append(tp.evA, evRec{tp.clock.Elapsed(), copyEvent(ev)})
+	})
+	tp.b.SetHandler(func(ev t30.Event) {
+		tp.evB = append(tp.evB, evRec{tp.clock.Elapsed(), copyEvent(ev)})
+	})
+	return tp
+}
+
+func copyEvent(ev t30.Event) t30.Event {
+	ev.Frame = bytes.Clone(ev.Frame)
+	ev.Data = bytes.Clone(ev.Data)
+	return ev
+}
+
+func mustFrame(t *testing.T, f t30.FCF, info []byte, final bool) []byte {
+	t.Helper()
+	fr := t30.Frame{FCF: f, Info: info, Final: final}
+	return fr.Marshal()
+}
+
+// describe renders B's events compactly, merging consecutive data events.
+func describe(evs []evRec) (string, []byte) {
+	var b strings.Builder
+	var data []byte
+	inData := false
+	for _, r := range evs {
+		ev := r.ev
+		if ev.Kind == t30.EventData {
+			data = append(data, ev.Data...)
+			if !inData {
+				fmt.Fprintf(&b, "data(%v) ", ev.Speed)
+			}
+			inData = true
+			continue
+		}
+		inData = false
+		switch ev.Kind {
+		case t30.EventFrame:
+			fmt.Fprintf(&b, "frame(%v,%x,%v) ", ev.Speed, ev.Frame[2], ev.FCSOK)
+		case t30.EventTone:
+			fmt.Fprintf(&b, "tone(%v) ", ev.Tone)
+		default:
+			fmt.Fprintf(&b, "%v(%v) ", ev.Kind, ev.Speed)
+		}
+	}
+	return strings.TrimSpace(b.String()), data
+}
+
+// TestTerminalLineMapping drives one terminal through the t30.Line calls of
+// a typical phase B/C and checks what the far terminal reports, when, and
+// which IFP packets went over the wire.
+func TestTerminalLineMapping(t *testing.T) {
+	for _, version := range []int{0, 2} {
+		t.Run(fmt.Sprintf("version %d", version), func(t *testing.T) {
+			tp := newTermPair(t, TerminalConfig{Version: version, EC: ECRedundancy}, PipeConfig{Latency: 20 * time.Millisecond})
+			tsi := mustFrame(t, t30.FCFTSI, t30.EncodeIdent(nil, "+1 555 0100"), false)
+			dcs := mustFrame(t, t30.FCFDCS, []byte{0x00, 0x46, 0x00}, true)
+			page := make([]byte, 2700) // 1.5 s at 14400
+			for i := range page {
+				page[i] = byte(i * 7)
+			}
+			a := tp.a
+			steps := []error{
+				a.SendTone(t30.ToneCNG, 500*time.Millisecond),
+				a.StartTx(t30.Speed{Modem: t30.V21, Rate: 300}, false),
+				a.SendFrame(tsi), a.SendFrame(dcs), a.StopTx(),
+				a.SendTone(t30.ToneNone, 75*time.Millisecond),
+				a.StartTx(t30.Speed{Modem: t30.V17, Rate: 14400}, false),
+				a.SendData(page[:1000]), a.SendData(page[1000:]), a.StopTx(),
+			}
+			for i, err := range steps {
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+			}
+			if err := tp.clock.Run(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			got, data := describe(tp.evB)
+			want := "tone(CNG) carrier-up(V.21 300) frame(V.21 300,c3,true) frame(V.21 300,c1,true) carrier-down(V.21 300) " +
+				"carrier-up(V.17 14400) data(V.17 14400) carrier-down(V.17 14400)"
+			if version == 0 || true {
+				// FCF bytes as marshalled by t30 (TSI 0x43, DCS 0x83 with X bit 0)
+				want = strings.ReplaceAll(want, "c3", fmt.Sprintf("%x", tsi[2]))
+				want = strings.Replace(want, "c1", fmt.Sprintf("%x", dcs[2]), 1)
+			}
+			if got != want {
+				t.Fatalf("events\n got %s\nwant %s", got, want)
+			}
+			if !bytes.Equal(data, page) {
+				t.Fatalf("page data differs (%d octets received)", len(data))
+			}
+			if !bytes.Equal(tp.evB[2].ev.Frame, tsi) || !bytes.Equal(tp.evB[3].ev.Frame, dcs) {
+				t.Fatal("frames differ")
+			}
+			// Timing: the DCS ends 0.5 s (CNG) + 1 s preamble + both frames at 300 bit/s, plus 20 ms latency.
+			wantDCS := 1500*time.Millisecond + t30.BitsDuration(t30.HDLCBits(tsi)+t30.HDLCBits(dcs), 300) + 20*time.Millisecond
+			if d := tp.evB[3].at - wantDCS; d < -time.Millisecond || d > time.Millisecond {
+				t.Fatalf("DCS arrived at %v, want %v", tp.evB[3].at, wantDCS)
+			}
+			hsEnd := wantDCS - 20*time.Millisecond + 75*time.Millisecond + t30.TrainingTime(t30.Speed{Modem: t30.V17, Rate: 14400}, false) +
+				t30.BitsDuration(int64(len(page))*8, 14400) + 20*time.Millisecond
+			if last := tp.evB[len(tp.evB)-1]; last.at-hsEnd > time.Microsecond || hsEnd-last.at > time.Microsecond {
+				t.Fatalf("carrier down at %v, want %v", last.at, hsEnd)
+			}
+			// A saw its own three transmissions complete.
+			var done int
+			for _, r := range tp.evA {
+				if r.ev.Kind == t30.EventTxDone {
+					done++
+				}
+			}
+			if done != 4 {
+				t.Fatalf("A got %d tx-done events, want 4", done)
+			}
+			// The wire: decode what A sent.
+			var seqs []uint16
+			var kinds []string
+			var up UDPTLPacket
+			for _, d := range tp.sentA {
+				if err := up.Unmarshal(d); err != nil {
+					t.Fatal(err)
+				}
+				if len(seqs) > 0 && seqs[len(seqs)-1] == up.Seq {
+					kinds[len(kinds)-1] += "+"
+					continue
+				}
+				seqs = append(seqs, up.Seq)
+				p := Packet{Version: version}
+				if err := p.Unmarshal(up.Primary); err != nil {
+					t.Fatal(err)
+				}
+				if p.Type == TypeIndicator {
+					kinds = append(kinds, p.Indicator.String())
+					continue
+				}
+				k := p.DataType.String() + ":"
+				for _, f := range p.Fields {
+					k += f.Type.String() + ","
+				}
+				kinds = append(kinds, k)
+			}
+			wire := strings.Join(kinds, " ")
+			wantWire := "cng++ no-signal++ v21-preamble++ v21:hdlc-data,hdlc-fcs-OK, v21:hdlc-data,hdlc-fcs-OK, v21:hdlc-sig-end,++ " +
+				"v17-14400-long-training++ " + strings.Repeat("v17-14400:t4-non-ecm-data, ", 19+32) /* 54-octet (30 ms) packets per SendData: 1000 and 1700 octets */ + "v17-14400:t4-non-ecm-sig-end,++"
+			if wire != wantWire {
+				t.Fatalf("wire\n got %s\nwant %s", wire, wantWire)
+			}
+			for i := 1; i < len(seqs); i++ {
+				if seqs[i] != seqs[i-1]+1 {
+					t.Fatalf("sequence numbers not consecutive: %v", seqs)
+				}
+			}
+		})
+	}
+}
+
+func TestTerminalRejectsRateAboveNegotiated(t *testing.T) {
+	tp := newTermPair(t, TerminalConfig{MaxBitRate: 9600}, PipeConfig{})
+	if err := tp.a.StartTx(t30.Speed{Modem: t30.V17, Rate: 14400}, false); err == nil {
+		t.Fatal("14400 accepted with T38MaxBitRate 9600")
+	}
+	if err := tp.a.StartTx(t30.Speed{Modem: t30.V29, Rate: 9600}, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTerminalHostileInput(t *testing.T) {
+	tp := newTermPair(t, TerminalConfig{Version: 2}, PipeConfig{})
+	for _, d := range [][]byte{nil, {0}, {0, 1, 2, 0xff}, {0, 1, 1, 0x3f, 0, 0}, {0, 2, 2, 0xc0, 0x05, 0, 0}} {
+		tp.b.Receive(d)
+	}
+	if err := tp.clock.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	st := tp.b.Stats()
+	if st.UDPTL.Malformed != 3 || st.BadIFP != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	if len(tp.evB) != 0 {
+		t.Fatalf("hostile input produced events: %v", tp.evB)
+	}
+}
+
+// A frame larger than the datagram budget is split over several packets
+// and reassembled.
+func TestTerminalSplitsLargeFrames(t *testing.T) {
+	tp := newTermPair(t, TerminalConfig{Version: 2, MaxDatagram: 64}, PipeConfig{Latency: time.Millisecond})
+	frame := bytes.Repeat([]byte{0xff, 0x03, 0x06, 0xaa}, 65) // an ECM-sized frame
+	a := tp.a
+	for _, err := range []error{a.StartTx(t30.Speed{Modem: t30.V17, Rate: 14400}, true), a.SendFrame(frame), a.SendFrame(frame[:10]), a.StopTx()} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tp.clock.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	var frames [][]byte
+	for _, r := range tp.evB {
+		if r.ev.Kind == t30.EventFrame {
+			if !r.ev.FCSOK || r.ev.Speed.Rate != 14400 {
+				t.Fatalf("frame event %+v", r.ev)
+			}
+			frames = append(frames, r.ev.Frame)
+		}
+	}
+	if len(frames) != 2 || !bytes.Equal(frames[0], frame) || !bytes.Equal(frames[1], frame[:10]) {
+		t.Fatalf("frames %d", len(frames))
+	}
+	for _, d := range tp.sentA {
+		if len(d) > 64 {
+			t.Fatalf("datagram of %d octets over the 64 limit", len(d))
+		}
+	}
+}
+
+// A lost packet inside an ECM frame makes that frame arrive with a bad FCS
+// (so T.30 asks for it again with PPR) rather than silently shortened.
+func TestTerminalLossMarksFrameBad(t *testing.T) {
+	n := 0
+	tp := newTermPair(t, TerminalConfig{Version: 2, MaxDatagram: 64, EC: ECNone}, PipeConfig{})
+	tp.ea.p.cfg.Loss = 0 // the pipe drops by Tap below instead
+	// datagrams: 1-3 training indicator (2 repeats), 4-8 the first frame in
+	// five parts, 9-13 the second, 14-16 sig-end; lose a part of the first.
+	drop := map[int]bool{5: true}
+	tp.ea.AttachFunc(tp.a.Receive)
+	orig := tp.eb.recv
+	tp.eb.AttachFunc(func(d []byte) {
+		n++
+		if !drop[n] {
+			orig(d)
+		}
+	})
+	frame := bytes.Repeat([]byte{0x5a}, 200)
+	a := tp.a
+	for _, err := range []error{a.StartTx(t30.Speed{Modem: t30.V29, Rate: 9600}, false), a.SendFrame(frame), a.SendFrame(frame), a.StopTx()} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tp.clock.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	var oks []bool
+	for _, r := range tp.evB {
+		if r.ev.Kind == t30.EventFrame {
+			oks = append(oks, r.ev.FCSOK)
+		}
+	}
+	if fmt.Sprint(oks) != "[false true]" {
+		t.Fatalf("frame FCS results %v, want [false true]", oks)
+	}
+}
+
+// --- whole calls: t30 sessions over two terminals in virtual time ---
+
+func testPage(width, height int, res imaging.Resolution, seed int) *imaging.Page {
+	p := imaging.NewPage(width, height, res)
+	for y := 20; y < height-20; y++ {
+		for x := 40; x < width-40; x++ {
+			// text-like blocks and a diagonal
+			if ((x/12+y/9+seed)%5 == 0 && (y/6)%4 != 3) || (x-y*2+seed*31)%677 == 0 {
+				p.Set(x, y, true)
+			}
+		}
+	}
+	return p
+}
+
+type callResult struct {
+	tx, rx  t30.Result
+	pages   []*t30.ReceivedPage
+	statsA  TerminalStats
+	statsB  TerminalStats
+	elapsed time.Duration
+}
+
+func runT38Call(t *testing.T, doc t30.PagesDocument, txCfg, rxCfg t30.Config, tc TerminalConfig, pc PipeConfig) callResult {
+	t.Helper()
+	clock := t30.NewVirtualClock()
+	ea, eb := NewPipe(clock, pc)
+	ta, err := NewTerminal(tc, ea, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := NewTerminal(tc, eb, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ea.Attach(ta)
+	eb.Attach(tb)
+	sink := &t30.PageCollector{}
+	txCfg.Calling, txCfg.Transmit, txCfg.Document = true, true, doc
+	rxCfg.Calling, rxCfg.Transmit, rxCfg.Sink = false, false, sink
+	st, err := t30.NewSession(txCfg, ta, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, err := t30.NewSession(rxCfg, tb, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Start()
+	sr.Start()
+	if err := clock.Run(context.Background(), func() bool { return st.Done() && sr.Done() }); err != nil {
+		t.Fatalf("clock: %v (tx %v rx %v)", err, st.Result(), sr.Result())
+	}
+	return callResult{tx: st.Result(), rx: sr.Result(), pages: sink.Pages, statsA: ta.Stats(), statsB: tb.Stats(), elapsed: clock.Elapsed()}
+}
+
+func checkReceived(t *testing.T, doc t30.PagesDocument, got []*t30.ReceivedPage) (badRows int) {
+	t.Helper()
+	if len(got) != len(doc) {
+		t.Fatalf("received %d pages, want %d", len(got), len(doc))
+	}
+	for i, rp := range got {
+		p, st, err := imaging.DecodePage(rp.Data, rp.DecodeOptions(), rp.Resolution)
+		if err != nil {
+			t.Fatalf("page %d: %v", i+1, err)
+		}
+		badRows += st.BadRows
+		if st.BadRows == 0 && !bytes.Equal(p.Pix, doc[i].Pix) {
+			t.Fatalf("page %d: pixels differ", i+1)
+		}
+	}
+	return badRows
+}
+
+func TestT38CallMatrix(t *testing.T) {
+	speeds := []struct {
+		name    string
+		modems  t30.ModemSet
+		maxRate int
+		want    t30.Speed
+	}{
+		{"V.17 14400", t30.SetV17 | t30.SetV29 | t30.SetV27ter, 14400, t30.Speed{Modem: t30.V17, Rate: 14400}},
+		{"V.29 9600", t30.SetV29 | t30.SetV27ter, 9600, t30.Speed{Modem: t30.V29, Rate: 9600}},
+		{"V.27ter 4800", t30.SetV27ter, 4800, t30.Speed{Modem: t30.V27ter, Rate: 4800}},
+	}
+	for _, version := range []int{0, 2} {
+		for _, sp := range speeds {
+			for _, comp := range []imaging.Compression{imaging.MH, imaging.MR} {
+				for _, res := range []imaging.Resolution{imaging.Standard, imaging.Fine} {
+					name := fmt.Sprintf("v%d/%s/%v/%v", version, sp.name, comp, res)
+					t.Run(name, func(t *testing.T) {
+						h := 1100
+						if res == imaging.Fine {
+							h = 2200
+						}
+						doc := t30.PagesDocument{testPage(imaging.WidthA4, h, res, 1), testPage(imaging.WidthA4, h, res, 2)}
+						cfg := t30.Config{Modems: sp.modems, MaxRate: sp.maxRate, Compressions: []imaging.Compression{comp}}
+						r := runT38Call(t, doc, cfg, cfg, TerminalConfig{Version: version, MaxBitRate: sp.maxRate, EC: ECRedundancy},
+							PipeConfig{Latency: 30 * time.Millisecond})
+						if r.tx.Code != t30.OK || r.rx.Code != t30.OK {
+							t.Fatalf("tx %v / rx %v", r.tx, r.rx)
+						}
+						if r.tx.Speed != sp.want || r.tx.Compression != comp || r.rx.Resolution != res {
+							t.Fatalf("negotiated %v %v %v", r.tx.Speed, r.tx.Compression, r.rx.Resolution)
+						}
+						if bad := checkReceived(t, doc, r.pages); bad != 0 {
+							t.Fatalf("%d bad rows on a clean link", bad)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+func TestT38CallLocalTCF(t *testing.T) {
+	doc := t30.PagesDocument{testPage(imaging.WidthA4, 1100, imaging.Standard, 3)}
+	r := runT38Call(t, doc, t30.Config{}, t30.Config{}, TerminalConfig{Version: 2, RateManagement: RateLocalTCF, EC: ECRedundancy},
+		PipeConfig{Latency: 10 * time.Millisecond})
+	if r.tx.Code != t30.OK || r.rx.Code != t30.OK {
+		t.Fatalf("tx %v / rx %v", r.tx, r.rx)
+	}
+	if r.statsB.TCFLocal == 0 {
+		t.Fatalf("receiver never generated TCF locally: %+v", r.statsB)
+	}
+	checkReceived(t, doc, r.pages)
+}
+
+// TestT38CallUnderLoss: 10 % random loss with duplicates and reordering,
+// non-ECM (the t30 engine has no ECM yet). With redundancy depth 3 a packet
+// is lost only when it and the next three datagrams all are (about 1e-4 per
+// packet), so a rare lost packet is allowed; it must show up as bad rows,
+// never as wrong pixels, and the calls must succeed.
+func TestT38CallUnderLoss(t *testing.T) {
+	doc := t30.PagesDocument{testPage(imaging.WidthA4, 1100, imaging.Standard, 4), testPage(imaging.WidthA4, 1100, imaging.Standard, 5)}
+	for _, tc := range []struct {
+		name string
+		ec   ECMode
+	}{{"redundancy 3", ECRedundancy}, {"FEC 3x3", ECFEC}, {"no EC", ECNone}} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			t.Run(fmt.Sprintf("%s/seed %d", tc.name, seed), func(t *testing.T) {
+				r := runT38Call(t, doc, t30.Config{}, t30.Config{}, TerminalConfig{Version: 2, EC: tc.ec},
+					PipeConfig{Latency: 40 * time.Millisecond, Jitter: 15 * time.Millisecond, Loss: 0.10, Duplicate: 0.02, Seed: seed})
+				st := r.statsB.UDPTL
+				t.Logf("tx %v, rx %v, pages %d, rx %+v", r.tx.Code, r.rx.Code, len(r.pages), st)
+				if tc.ec == ECNone {
+					return // reported, not asserted: without recovery non-ECM pages lose rows
+				}
+				if r.tx.Code != t30.OK || r.rx.Code != t30.OK {
+					t.Fatalf("tx %v / rx %v", r.tx, r.rx)
+				}
+				if st.Recovered == 0 {
+					t.Fatal("nothing needed recovery: the loss model is not working")
+				}
+				if st.Lost*200 > st.Delivered {
+					t.Fatalf("lost %d of %d packets despite %v", st.Lost, st.Delivered, tc.ec)
+				}
+				bad := checkReceived(t, doc, r.pages)
+				if st.Lost == 0 && bad != 0 {
+					t.Fatalf("%d bad rows with no packet lost", bad)
+				}
+			})
+		}
+	}
+}
