@@ -181,28 +181,45 @@ func BitsDuration(bits int64, rate int) time.Duration {
 	return time.Duration(bits * int64(time.Second) / int64(rate))
 }
 
+// stuffTable[ones][b] describes sending octet b (least significant bit
+// first) after `ones` consecutive one bits: the low byte is the number of
+// zero bits HDLC inserts, the high byte the run of ones left at the end.
+// Computed once; never written again.
+var stuffTable = func() (t [5][256]uint16) {
+	for ones := range 5 {
+		for b := range 256 {
+			run, stuffed := ones, 0
+			for i := range 8 {
+				if b&(1<<uint(i)) != 0 {
+					run++
+					if run == 5 {
+						stuffed++
+						run = 0
+					}
+				} else {
+					run = 0
+				}
+			}
+			t[ones][b] = uint16(stuffed) | uint16(run)<<8
+		}
+	}
+	return t
+}()
+
 // HDLCBits is the number of bits an HDLC frame (without FCS) takes on the
 // line: frame and FCS with zero-bit insertion, plus one closing flag.
 func HDLCBits(frame []byte) int64 {
 	c := ^CRC16(0xFFFF, frame)
 	ones, stuffed := 0, 0
-	count := func(b byte) {
-		for i := range 8 {
-			if b&(1<<uint(i)) != 0 {
-				ones++
-				if ones == 5 {
-					stuffed++
-					ones = 0
-				}
-			} else {
-				ones = 0
-			}
-		}
+	step := func(b byte) {
+		e := stuffTable[ones][b]
+		stuffed += int(e & 0xFF)
+		ones = int(e >> 8)
 	}
 	for _, b := range frame {
-		count(b)
+		step(b)
 	}
-	count(byte(c))
-	count(byte(c >> 8))
+	step(byte(c))
+	step(byte(c >> 8))
 	return int64(len(frame)+2)*8 + int64(stuffed) + 8
 }
