@@ -509,3 +509,21 @@ func TestParseMode(t *testing.T) {
 		t.Error("ParseMode(halftone) succeeded")
 	}
 }
+
+// TestCentering: a picture of known resolution narrower than the page is
+// centred across and starts at the top.
+func TestCentering(t *testing.T) {
+	o := opts(imaging.Fine, Threshold)
+	o.SourceDPI = DPI{200, 200}
+	p, err := ToFax(uniformGrey(800, 600, 0), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 800 px at 200 dpi = 4 in = 816 px at 204 dpi, (1728-816)/2 = 456.
+	if box, want := inkBox(p), image.Rect(456, 0, 1272, 588); box != want {
+		t.Errorf("ink box %v, want %v", box, want)
+	}
+	if f := blackFraction(p, image.Rect(456, 0, 1272, 588)); f != 1 {
+		t.Errorf("picture area %.4f black", f)
+	}
+}

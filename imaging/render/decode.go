@@ -41,15 +41,16 @@ func (l Limits) normalized() Limits {
 	return l
 }
 
-// Sentinel errors of Decode; errors wrap them with details.
+// Sentinel errors of Decode. Decode's errors wrap them and read
+// "render: NAME (FORMAT): SENTINEL: details".
 var (
 	// ErrTooLarge: the picture's dimensions exceed Limits.MaxPixels or
 	// its encoding exceeds Limits.MaxBytes.
-	ErrTooLarge = errors.New("render: picture too large")
+	ErrTooLarge = errors.New("picture too large")
 	// ErrUnsupportedFormat: the data is none of the formats Decode reads.
-	ErrUnsupportedFormat = errors.New("render: unsupported picture format")
+	ErrUnsupportedFormat = errors.New("unsupported picture format")
 	// ErrCorrupt: the data claims a supported format but does not decode.
-	ErrCorrupt = errors.New("render: corrupt picture")
+	ErrCorrupt = errors.New("corrupt picture")
 )
 
 // Format names a picture encoding Decode recognises.
@@ -96,13 +97,13 @@ func Decode(r io.Reader, name string, lim Limits) (image.Image, error) {
 	if label == "" {
 		label = "picture"
 	}
-	br := bufio.NewReader(&limitReader{r: r, n: lim.MaxBytes, name: label})
+	br := bufio.NewReader(&limitReader{r: r, n: lim.MaxBytes, max: lim.MaxBytes})
 	head, err := br.Peek(8)
 	if err != nil && len(head) == 0 {
 		if errors.Is(err, ErrTooLarge) {
-			return nil, err
+			return nil, fmt.Errorf("render: %s: %w", label, err)
 		}
-		return nil, fmt.Errorf("%w: %s: empty input", ErrUnsupportedFormat, label)
+		return nil, fmt.Errorf("render: %s: %w: empty input", label, ErrUnsupportedFormat)
 	}
 	f := Sniff(head)
 	var img image.Image
@@ -127,13 +128,13 @@ func Decode(r io.Reader, name string, lim Limits) (image.Image, error) {
 		if ext := strings.ToLower(path.Ext(name)); ext != "" {
 			hint = fmt.Sprintf(" (name says %s)", ext)
 		}
-		return nil, fmt.Errorf("%w: %s%s: want PNG, JPEG, GIF, TIFF or PBM/PGM/PPM", ErrUnsupportedFormat, label, hint)
+		return nil, fmt.Errorf("render: %s: %w%s: want PNG, JPEG, GIF, TIFF or PBM/PGM/PPM", label, ErrUnsupportedFormat, hint)
 	}
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrCorrupt) {
-			return nil, fmt.Errorf("%s %s: %w", label, f, err)
+			return nil, fmt.Errorf("render: %s (%s): %w", label, f, err)
 		}
-		return nil, fmt.Errorf("%w: %s %s: %w", ErrCorrupt, label, f, err)
+		return nil, fmt.Errorf("render: %s (%s): %w: %w", label, f, ErrCorrupt, err)
 	}
 	return img, nil
 }
@@ -184,9 +185,8 @@ func decodeChecked(r io.Reader, lim Limits,
 
 // limitReader fails with ErrTooLarge once more than n bytes are read.
 type limitReader struct {
-	r    io.Reader
-	n    int64
-	name string
+	r      io.Reader
+	n, max int64
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -199,7 +199,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 		if _, err := io.ReadAtLeast(l.r, b[:], 1); err != nil {
 			return 0, err
 		}
-		return 0, fmt.Errorf("%w: %s is longer than the input limit", ErrTooLarge, l.name)
+		return 0, fmt.Errorf("%w: input longer than the limit of %d bytes", ErrTooLarge, l.max)
 	}
 	if int64(len(p)) > l.n {
 		p = p[:l.n]

@@ -16,7 +16,7 @@ import (
 // samples of one byte when maxval < 256, else two bytes big-endian.
 
 // errPNM is wrapped by every malformed-netpbm error.
-var errPNM = errors.New("netpbm")
+var errPNM = fmt.Errorf("%w: netpbm", ErrCorrupt)
 
 const maxPNMDim = 1 << 24 // bound on a header number before the budget check
 
