@@ -92,7 +92,9 @@ type PageInfo struct {
 	Software, DateTime string
 }
 
-// Reader reads a TIFF file's pages.
+// Reader reads a TIFF file's pages. Page may be called from several
+// goroutines (io.ReaderAt allows concurrent reads); each PageReader is for
+// one goroutine.
 type Reader struct {
 	c    container
 	ifds []int64

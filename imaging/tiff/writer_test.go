@@ -518,3 +518,30 @@ func TestCloseWithBadOpenPage(t *testing.T) {
 		t.Errorf("PageNumber total %d", info.PageTotal)
 	}
 }
+
+// TestRegenerated: a re-encoded received page with concealed rows is
+// marked regenerated, with its counts.
+func TestRegenerated(t *testing.T) {
+	p := testPage(100, 40, imaging.Standard, 91)
+	var f memFile
+	w := NewWriter(&f, WriterOptions{Compression: imaging.MR})
+	pw, err := w.NewPage(PageSpec{Width: p.Width, Resolution: p.Resolution, SourceStats: imaging.RowStats{Rows: 40, BadRows: 5, MaxConsecutive: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for y := range p.Height {
+		pw.WriteRow(p.Row(y))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(bytes.NewReader(f.b), int64(len(f.b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, info := readBilevel(t, r, 0)
+	samePage(t, "page", got, p)
+	if !info.HasFaxQuality || info.CleanFaxData != FaxDataRegenerated || info.BadFaxLines != 5 || info.ConsecutiveBadFaxLines != 3 {
+		t.Errorf("quality tags: %+v", info)
+	}
+}
