@@ -91,3 +91,30 @@ func TestWallClockRunsCallbacksInOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionRunOnWallClock(t *testing.T) {
+	// Nobody answers; with a short T1 the call ends on the real clock.
+	clock := NewWallClock()
+	a, _ := NewLinePair(clock, LineModel{})
+	s, err := NewSession(Config{Calling: true, Transmit: true, NoTones: true, Document: textDoc(1, 1728, 10, 0),
+		Timers: Timers{T1: 30 * time.Millisecond}}, a, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := s.Run(ctx)
+	if err != nil || res.Code != CodeNoFax {
+		t.Fatalf("code %v err %v", res.Code, err)
+	}
+	// Cancellation through the context.
+	clock2 := NewWallClock()
+	b, _ := NewLinePair(clock2, LineModel{})
+	s2, _ := NewSession(Config{Calling: true, Transmit: true, NoTones: true, Document: textDoc(1, 1728, 10, 0)}, b, clock2)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	clock2.AfterFunc(0, cancel2)
+	res2, err := s2.Run(ctx2)
+	if !errors.Is(err, context.Canceled) || res2.Code != CodeCancelled {
+		t.Fatalf("cancel: code %v err %v", res2.Code, err)
+	}
+}

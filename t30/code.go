@@ -138,6 +138,8 @@ type Result struct {
 	FrameSize   int // ECM frame size (64 or 256)
 
 	RemoteIdent string // CSI (when sending) or TSI (when receiving)
+	Subaddress  string // receiving: the SUB the sender gave (routing digits)
+	Password    string // receiving: the SID the sender gave
 	RemoteNSF   []byte // raw NSF/NSS FIF, if any
 	RemoteCaps  Caps   // the remote's DIS (sender) or DCS (receiver)
 

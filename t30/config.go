@@ -78,6 +78,11 @@ type Config struct {
 	Transmit bool
 
 	Ident string // our CSI (receiving) or TSI (sending), up to 20 characters
+	// Subaddress (SUB) and Password (SID) are sent with DCS when the
+	// remote's DIS says it takes them (bits 49 and 50); up to 20
+	// characters of digits, space, # and *.
+	Subaddress string
+	Password   string
 
 	Document  Document // Transmit: pages to send
 	StartPage int      // Transmit: 0-based first page to send (resume)
@@ -176,6 +181,8 @@ func (c *Config) localCaps() Caps {
 		Prefer64:        c.ECM && c.Frame64,
 		MMR:             c.ECM && c.allowsCompression(imaging.MMR),
 		MetricPreferred: true,
+		Subaddress:      true,
+		Password:        true,
 	}
 	if caps.Superfine || caps.Ultrafine {
 		caps.MinScanHigherRes = true

@@ -250,9 +250,15 @@ func (s *Session) buildDCS() {
 func (s *Session) sendDCS() {
 	s.setPhase(phaseB)
 	s.buildDCS()
-	frames := make([]Frame, 0, 2)
+	frames := make([]Frame, 0, 4)
 	if s.cfg.Ident != "" {
 		frames = append(frames, s.frame(FCFTSI, EncodeIdent(nil, s.cfg.Ident)))
+	}
+	if s.cfg.Subaddress != "" && s.remote.Subaddress {
+		frames = append(frames, s.frame(FCFSUB, EncodeIdent(nil, s.cfg.Subaddress)))
+	}
+	if s.cfg.Password != "" && s.remote.Password {
+		frames = append(frames, s.frame(FCFSID, EncodeIdent(nil, s.cfg.Password)))
 	}
 	frames = append(frames, s.frame(FCFDCS, s.dcsFIF))
 	s.setState(stTxTraining)

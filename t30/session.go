@@ -500,6 +500,10 @@ func (s *Session) sideFrame(f *Frame) {
 	switch f.Kind() {
 	case FCFCSI, FCFTSI, FCFCIG:
 		s.res.RemoteIdent = DecodeIdent(f.Info)
+	case FCFSUB:
+		s.res.Subaddress = DecodeIdent(f.Info)
+	case FCFSID:
+		s.res.Password = DecodeIdent(f.Info)
 	case FCFNSF, FCFNSS, FCFNSC:
 		// Non-standard facilities: kept for the record, never acted on.
 		s.res.RemoteNSF = append([]byte(nil), f.Info[:min(len(f.Info), 64)]...)

@@ -21,3 +21,77 @@ func TestBackToBackBasic(t *testing.T) {
 	}
 	t.Logf("virtual %v, tx %+v", c.clock.Elapsed(), c.tx.Timings)
 }
+
+func TestSubaddressPasswordNSF(t *testing.T) {
+	doc := textDoc(1, 1728, 200, imaging.Standard)
+	c := runCall(t, Config{Document: doc, Subaddress: "4711", Password: "secret#1"}, Config{}, LineModel{})
+	if c.tx.Code != OK || c.rx.Subaddress != "4711" || c.rx.Password != "secret#1" {
+		t.Fatalf("code %v sub %q pwd %q", c.tx.Code, c.rx.Subaddress, c.rx.Password)
+	}
+	// A remote that sends NSF (vendor data we do not understand) before
+	// CSI and DIS: it is recorded and ignored; SUB is not sent to a
+	// remote without bit 49.
+	res, sc, _ := runSender(t, Config{Document: doc, Subaddress: "4711"}, LineModel{}, func(sc *script, f Frame) {
+		if f.Kind() == FCFDCS {
+			sc.send(Frame{FCF: FCFDCN})
+		}
+	}, func(sc *script) {
+		nsf := Frame{FCF: FCFNSF, Info: []byte{0xB5, 0x00, 0x12, 0xFF, 0xFF, 0x00, 0x13, 0x80}}
+		sc.send(nsf, Frame{FCF: FCFCSI, Info: EncodeIdent(nil, "NSF")}, disFrame(fullDIS()))
+	})
+	if res.NSFVendor() != "T.35 country 0xB5, provider 0x0012" || res.RemoteIdent != "NSF" {
+		t.Fatalf("NSF %q ident %q", res.NSFVendor(), res.RemoteIdent)
+	}
+	for _, k := range sc.frames {
+		if k == FCFSUB {
+			t.Fatal("SUB sent to a remote that did not offer subaddressing")
+		}
+	}
+}
+
+func TestCopyQualityWithBitErrors(t *testing.T) {
+	doc := textDoc(4, 1728, 700, imaging.Fine)
+	var statuses []PageStatus
+	rxCfg := Config{Progress: func(ev PageEvent) { statuses = append(statuses, ev.Status) }}
+	c := runCall(t, Config{Document: doc, Compressions: []imaging.Compression{imaging.MH}}, rxCfg, LineModel{BitErrorRate: 5e-6, Seed: 3})
+	if c.tx.Code != OK || c.rx.Code != OK {
+		t.Fatalf("codes %v (%v) / %v", c.tx.Code, c.tx.Err, c.rx.Code)
+	}
+	received := 0
+	for _, st := range statuses {
+		if st == PageReceived {
+			received++
+		}
+	}
+	if received != 4 {
+		t.Fatalf("receiver progress %v", statuses)
+	}
+	bad := 0
+	for _, n := range c.rx.BadRows {
+		bad += n
+	}
+	if len(c.rx.BadRows) != 4 || bad == 0 {
+		t.Fatalf("bad rows %v: want some damage recorded", c.rx.BadRows)
+	}
+	// Every accepted page met the policy: decoding it again gives the
+	// same counts the receiver reported.
+	for i, p := range c.pages.Pages {
+		_, st, err := imaging.DecodePage(p.Data, p.DecodeOptions(), p.Resolution)
+		if err != nil || st.BadRows != c.rx.BadRows[i] || DefaultQuality(st, nil) == FCFRTN {
+			t.Fatalf("page %d: stats %+v err %v, receiver said %d bad", i+1, st, err, c.rx.BadRows[i])
+		}
+	}
+	// A strict policy (any bad row is RTN) makes the sender resend.
+	strict := Config{Quality: func(st imaging.RowStats, err error) FCF {
+		if err != nil || st.BadRows > 0 {
+			return FCFRTN
+		}
+		return FCFMCF
+	}}
+	c2 := runCall(t, Config{Document: doc, Compressions: []imaging.Compression{imaging.MH}, MaxPageTries: 10}, strict, LineModel{BitErrorRate: 5e-6, Seed: 3})
+	if c2.tx.Code != OK || c2.tx.Retrains == 0 {
+		t.Fatalf("strict: code %v (%v) retrains %d", c2.tx.Code, c2.tx.Err, c2.tx.Retrains)
+	}
+	checkPages(t, doc, 0, c2.pages.Pages, imaging.Fine)
+	t.Logf("lenient: bad rows %v; strict: %d retrains, speed %v", c.rx.BadRows, c2.tx.Retrains, c2.tx.Speed)
+}
