@@ -3,6 +3,7 @@ package tiff
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,4 +158,31 @@ func FuzzRoundTrip(f *testing.F) {
 		got2, _ := readBilevel(t, r2, 0)
 		samePage(t, "rewritten", got2, p)
 	})
+}
+
+// eofReaderAt returns io.EOF with every read that reaches the end, as
+// io.ReaderAt allows.
+type eofReaderAt struct{ b []byte }
+
+func (r eofReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(r.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[off:])
+	if off+int64(n) == int64(len(r.b)) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func TestReaderAtEOF(t *testing.T) {
+	b := minimalTIFF(t) // its IFD ends the file
+	r, err := Open(eofReaderAt{b}, int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := readBilevel(t, r, 0)
+	if !bytes.Equal(got.Pix, b[8:16]) {
+		t.Errorf("pix %x", got.Pix)
+	}
 }

@@ -126,7 +126,11 @@ func (c *container) readAt(off int64, n int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: data at %d+%d beyond end of file (%d bytes)", ErrFormat, off, n, c.size)
 	}
 	b := make([]byte, n)
-	if _, err := c.r.ReadAt(b, off); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+	// ReaderAt may report io.EOF with a full read at the end of the input.
+	if got, err := c.r.ReadAt(b, off); got < n {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, fmt.Errorf("read at %d: %w", off, err)
 	}
 	return b, nil
