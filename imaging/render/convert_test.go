@@ -30,7 +30,20 @@ func encodeAs(t testing.TB, format string, img image.Image) image.Image {
 	case "jpeg":
 		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90})
 	case "gif":
-		err = gif.Encode(&buf, img, nil)
+		// A grey palette, so the encoder does not dither to its default
+		// palette.
+		pal := make(color.Palette, 256)
+		for i := range pal {
+			pal[i] = color.Gray{Y: uint8(i)}
+		}
+		b := img.Bounds()
+		p := image.NewPaletted(image.Rect(0, 0, b.Dx(), b.Dy()), pal)
+		for y := 0; y < b.Dy(); y++ {
+			for x := 0; x < b.Dx(); x++ {
+				p.Pix[y*p.Stride+x] = lumaOverWhite(img.At(b.Min.X+x, b.Min.Y+y))
+			}
+		}
+		err = gif.Encode(&buf, p, nil)
 	case "pbm":
 		b := img.Bounds()
 		p := imaging.NewPage(b.Dx(), b.Dy(), imaging.Fine)
@@ -135,6 +148,9 @@ func TestBlackSquare(t *testing.T) {
 	sq := image.Rect(100, 100, 200, 200)
 	for _, format := range []string{"png", "jpeg", "gif", "pbm"} {
 		for _, res := range []imaging.Resolution{imaging.Standard, imaging.Fine, imaging.Superfine} {
+			if res == imaging.Superfine && format != "png" {
+				continue // the format does not matter there; keep CI quick
+			}
 			t.Run(format+"/"+res.String(), func(t *testing.T) {
 				img := encodeAs(t, format, squarePicture(400, 400, sq))
 				p, err := ToFax(img, opts(res, Auto))

@@ -69,10 +69,10 @@ func TestStampHeader(t *testing.T) {
 	var inchesTall []float64
 	for _, res := range allResolutions {
 		t.Run(res.String(), func(t *testing.T) {
-			o := opts(res, Threshold)
-			p, err := ToFax(uniformGrey(100, 100, 0), o) // all black
-			if err != nil {
-				t.Fatal(err)
+			xdpi, _ := res.DPI()
+			p := imaging.NewPage(int(imaging.WidthA4*xdpi/204), 100, res)
+			for i := range p.Pix {
+				p.Pix[i] = 0xff // all black
 			}
 			if err := StampHeader(p, "W"); err != nil {
 				t.Fatal(err)
