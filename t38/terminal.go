@@ -68,6 +68,29 @@ func ConfigFromParams(p T38Params, remoteMaxDatagram int) TerminalConfig {
 	return c
 }
 
+// T.38 carries HDLC and T.4 octets with the first bit on the line as the
+// most significant bit (T.38 clause 7.4; what SpanDSP and gateways send),
+// while t30 hands octets with the first bit in the least significant bit
+// (as HDLC and T.4 number them). reverse maps one to the other.
+var reverse = func() (r [256]byte) {
+	for i := range r {
+		b := byte(i)
+		b = b>>4 | b<<4
+		b = (b&0xCC)>>2 | (b&0x33)<<2
+		b = (b&0xAA)>>1 | (b&0x55)<<1
+		r[i] = b
+	}
+	return r
+}()
+
+// reversed returns a copy of p with every octet's bit order reversed.
+func reversed(dst, p []byte) []byte {
+	for _, b := range p {
+		dst = append(dst, reverse[b])
+	}
+	return dst
+}
+
 // Errors of the terminal.
 var (
 	ErrRateNotAllowed = errors.New("t38: data rate above the negotiated T38MaxBitRate")
@@ -119,6 +142,7 @@ type Terminal struct {
 	rxPkt    Packet
 	rxSpeed  t30.Speed // carrier being received
 	frame    []byte
+	rxData   []byte
 	frameBad bool
 	rxDCS    bool // last V.21 frame received was a DCS
 	flushT   t30.Timer
@@ -423,7 +447,7 @@ func (t *Terminal) SendFrame(frame []byte) error {
 	start := t.start()
 	end := start.Add(t30.BitsDuration(bits, t.txSpeed.Rate))
 	t.busy = end
-	data := append([]byte(nil), frame...)
+	data := reversed(make([]byte, 0, len(frame)), frame)
 	// Split so each part fits the datagram; each part leaves when its
 	// share of the frame's line time has passed.
 	for off := 0; off < len(data) || off == 0; {
@@ -467,7 +491,7 @@ func (t *Terminal) SendData(p []byte) error {
 	}
 	chunk := int(int64(t.txSpeed.Rate) * int64(t.cfg.PacketInterval) / int64(8*time.Second))
 	chunk = max(1, min(chunk, t.maxField))
-	data := append([]byte(nil), p...)
+	data := reversed(make([]byte, 0, len(p)), p)
 	for off := 0; off < len(data); off += chunk {
 		part := data[off:min(off+chunk, len(data))]
 		when := start.Add(t30.BitsDuration(int64(off+len(part))*8, t.txSpeed.Rate))
@@ -605,27 +629,29 @@ func (t *Terminal) handleIFP(seq uint16, ifp []byte, st RxStatus) {
 	for _, f := range p.Fields {
 		switch f.Type {
 		case HDLCData:
-			t.frame = append(t.frame, f.Data...)
+			t.frame = reversed(t.frame, f.Data)
 		case HDLCFCSOK, HDLCFCSBad, HDLCFCSOKSigEnd, HDLCFCSBadSigEnd:
-			t.frame = append(t.frame, f.Data...)
+			t.frame = reversed(t.frame, f.Data)
 			ok := (f.Type == HDLCFCSOK || f.Type == HDLCFCSOKSigEnd) && !t.frameBad
 			t.rxFrame(sp, ok)
 			if f.Type == HDLCFCSOKSigEnd || f.Type == HDLCFCSBadSigEnd {
 				t.carrierDown()
 			}
 		case HDLCSigEnd:
-			t.frame = append(t.frame, f.Data...)
+			t.frame = reversed(t.frame, f.Data)
 			if len(t.frame) > 0 { // a frame cut off without its FCS
 				t.rxFrame(sp, false)
 			}
 			t.carrierDown()
 		case T4NonECMData:
 			if len(f.Data) > 0 {
-				t.emit(t30.Event{Kind: t30.EventData, Speed: sp, Data: f.Data})
+				t.rxData = reversed(t.rxData[:0], f.Data)
+				t.emit(t30.Event{Kind: t30.EventData, Speed: sp, Data: t.rxData})
 			}
 		case T4NonECMSigEnd:
 			if len(f.Data) > 0 {
-				t.emit(t30.Event{Kind: t30.EventData, Speed: sp, Data: f.Data})
+				t.rxData = reversed(t.rxData[:0], f.Data)
+				t.emit(t30.Event{Kind: t30.EventData, Speed: sp, Data: t.rxData})
 			}
 			t.carrierDown()
 		}

@@ -185,6 +185,12 @@ func TestTerminalLineMapping(t *testing.T) {
 					kinds = append(kinds, p.Indicator.String())
 					continue
 				}
+				if p.DataType == V21 && p.Fields[0].Type == HDLCData && len(kinds) == 3 {
+					// first frame on the wire: octets in line order, MSB first
+					if want := reversed(nil, tsi); !bytes.Equal(p.Fields[0].Data, want) {
+						t.Fatalf("TSI on the wire %x, want bit-reversed %x", p.Fields[0].Data, want)
+					}
+				}
 				k := p.DataType.String() + ":"
 				for _, f := range p.Fields {
 					k += f.Type.String() + ","

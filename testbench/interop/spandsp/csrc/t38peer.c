@@ -19,11 +19,25 @@
  *       output: what t38_core's receive side reported, in the same notation
  *               ("ind N" or "data DT FT:HEX ..."), or "ERR".
  *
- * Planned (not yet implemented; the structure above is shared):
- *   terminal udp   LOCALPORT REMOTEPORT ...  a t38_terminal over UDPTL on
- *                                            127.0.0.1 in real time
- *   terminal pipe  ...                       the same, in lockstep virtual
- *                                            time over stdin/stdout
+ *   terminal pipe send|recv FILE.tif [key=value ...]
+ *       A SpanDSP t38_terminal (T.30 engine included) in lockstep virtual
+ *       time. Input lines:
+ *         "rx HEX"   a UDPTL datagram for the terminal
+ *         "tick N"   advance N samples (8000 per second)
+ *       After each tick the peer prints "tx HEX" for every UDPTL datagram
+ *       the terminal sent since the last tick, then either "ok" or, once
+ *       T.30 phase E has run,
+ *         "end CODE PAGES_TX PAGES_RX BAD_ROWS BIT_RATE ECM CODE_TEXT"
+ *       (and keeps running until stdin ends, so the far end can finish).
+ *
+ *   terminal udp LOCALPORT REMOTEPORT send|recv FILE.tif [key=value ...]
+ *       The same terminal over UDPTL on 127.0.0.1 in real time; prints the
+ *       "end ..." line when phase E has run and exits a second later.
+ *
+ *   Options: version=N (T.38 version, default 0), ecm=0|1 (default 0),
+ *   modems=MASK (T30_SUPPORT_* bits: 1 V.27ter, 2 V.29, 4 V.17; default 7),
+ *   comp=MASK (2 MH, 4 MR, 8 MMR; default 6), red=N (UDPTL redundancy depth,
+ *   default 3), calling=0|1 (default: the sender calls).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -31,6 +45,14 @@
 #include <string.h>
 #include <stdint.h>
 #include <stdarg.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <spandsp.h>
 
@@ -258,10 +280,378 @@ static int run_codec(int encode, int version)
     return 0;
 }
 
+/* --- terminal mode ---------------------------------------------------- */
+
+#define MAX_RED 16
+#define HIST 32
+
+typedef struct
+{
+    t38_terminal_state_t *t38;
+    t38_core_state_t *core;
+    t30_state_t *t30;
+    /* UDPTL transmit */
+    int tx_seq;
+    int red;
+    uint8_t hist[HIST][T38_TX_BUF_LEN];
+    int hist_len[HIST];
+    /* where datagrams go: pipe mode collects them, udp mode sends them */
+    line_out_t out;
+    int sock;
+    struct sockaddr_in remote;
+    /* UDPTL receive */
+    int rx_started;
+    uint16_t rx_next;
+    /* result */
+    int done;
+    int code;
+    t30_stats_t stats;
+} peer_t;
+
+static int put_length(uint8_t *buf, int len)
+{
+    if (len < 0x80)
+    {
+        buf[0] = (uint8_t) len;
+        return 1;
+    }
+    buf[0] = (uint8_t) (0x80 | (len >> 8));
+    buf[1] = (uint8_t) len;
+    return 2;
+}
+
+static int get_length(const uint8_t *buf, int len, int *ptr, int *value)
+{
+    if (*ptr >= len)
+        return -1;
+    if ((buf[*ptr] & 0x80) == 0)
+    {
+        *value = buf[(*ptr)++];
+        return 0;
+    }
+    if ((buf[*ptr] & 0xC0) == 0x80 && *ptr + 1 < len)
+    {
+        *value = ((buf[*ptr] & 0x3F) << 8) | buf[*ptr + 1];
+        *ptr += 2;
+        return 0;
+    }
+    return -1;
+}
+
+static int get_octets(const uint8_t *buf, int len, int *ptr, const uint8_t **p, int *plen)
+{
+    if (get_length(buf, len, ptr, plen) < 0 || *plen > len - *ptr)
+        return -1;
+    *p = buf + *ptr;
+    *ptr += *plen;
+    return 0;
+}
+
+static void emit_datagram(peer_t *p, const uint8_t *buf, int len)
+{
+    if (p->sock >= 0)
+    {
+        if (sendto(p->sock, buf, (size_t) len, 0, (struct sockaddr *) &p->remote, sizeof(p->remote)) < 0)
+            perror("sendto");
+        return;
+    }
+    out_printf(&p->out, "tx ");
+    out_hex(&p->out, buf, len);
+    out_printf(&p->out, "\n");
+}
+
+/* UDPTL with redundancy: primary IFP then up to red earlier IFPs. */
+static int udptl_tx(t38_core_state_t *s, void *user_data, const uint8_t *buf, int len, int count)
+{
+    peer_t *p = (peer_t *) user_data;
+    uint8_t dg[T38_TX_BUF_LEN + 4096];
+    int n = 0;
+    int i;
+    int depth;
+    int slot;
+
+    (void) s;
+    if (len <= 0 || len > T38_TX_BUF_LEN)
+        return -1;
+    depth = (p->tx_seq < p->red) ? p->tx_seq : p->red;
+    dg[n++] = (uint8_t) (p->tx_seq >> 8);
+    dg[n++] = (uint8_t) p->tx_seq;
+    n += put_length(dg + n, len);
+    memcpy(dg + n, buf, (size_t) len);
+    n += len;
+    dg[n++] = 0x00;                        /* secondary-ifp-packets */
+    n += put_length(dg + n, depth);
+    for (i = 1;  i <= depth;  i++)
+    {
+        slot = (p->tx_seq - i) & (HIST - 1);
+        n += put_length(dg + n, p->hist_len[slot]);
+        memcpy(dg + n, p->hist[slot], (size_t) p->hist_len[slot]);
+        n += p->hist_len[slot];
+    }
+    slot = p->tx_seq & (HIST - 1);
+    memcpy(p->hist[slot], buf, (size_t) len);
+    p->hist_len[slot] = len;
+    p->tx_seq = (p->tx_seq + 1) & 0xFFFF;
+    if (count < 1)
+        count = 1;
+    for (i = 0;  i < count;  i++)
+        emit_datagram(p, dg, n);
+    return 0;
+}
+
+static void udptl_rx(peer_t *p, const uint8_t *buf, int len)
+{
+    const uint8_t *ifp;
+    const uint8_t *sec[MAX_RED];
+    int sec_len[MAX_RED];
+    int nsec = 0;
+    int ifp_len;
+    int ptr = 2;
+    int count;
+    int i;
+    int k;
+    int d;
+    uint16_t seq;
+
+    if (len < 3)
+        return;
+    seq = (uint16_t) ((buf[0] << 8) | buf[1]);
+    if (get_octets(buf, len, &ptr, &ifp, &ifp_len) < 0 || ifp_len < 1 || ptr >= len)
+        return;
+    if ((buf[ptr++] & 0x80) == 0)
+    {
+        if (get_length(buf, len, &ptr, &count) < 0)
+            return;
+        for (i = 0;  i < count;  i++)
+        {
+            const uint8_t *q;
+            int qlen;
+
+            if (get_octets(buf, len, &ptr, &q, &qlen) < 0)
+                return;
+            if (nsec < MAX_RED)
+            {
+                sec[nsec] = q;
+                sec_len[nsec] = qlen;
+                nsec++;
+            }
+        }
+    }
+    /* FEC entries are not used by this peer: the primary is enough. */
+    if (p->rx_started)
+    {
+        d = (int16_t) (seq - p->rx_next);
+        if (d < 0)
+            return;         /* duplicate or late */
+        for (k = d;  k >= 1;  k--)
+        {
+            if (k - 1 < nsec)
+                t38_core_rx_ifp_packet(p->core, sec[k - 1], sec_len[k - 1], (uint16_t) (seq - k));
+        }
+    }
+    p->rx_started = 1;
+    t38_core_rx_ifp_packet(p->core, ifp, ifp_len, seq);
+    p->rx_next = (uint16_t) (seq + 1);
+}
+
+static void phase_e(t30_state_t *s, void *user_data, int completion_code)
+{
+    peer_t *p = (peer_t *) user_data;
+
+    p->done = 1;
+    p->code = completion_code;
+    t30_get_transfer_statistics(s, &p->stats);
+}
+
+static void print_end(peer_t *p)
+{
+    printf("end %d %d %d %d %d %d %s\n", p->code, p->stats.pages_tx, p->stats.pages_rx,
+           p->stats.bad_rows, p->stats.bit_rate, p->stats.error_correcting_mode,
+           t30_completion_code_to_str(p->code));
+    fflush(stdout);
+}
+
+static int opt(int argc, char *argv[], const char *key, int def)
+{
+    size_t n = strlen(key);
+    int i;
+
+    for (i = 0;  i < argc;  i++)
+    {
+        if (strncmp(argv[i], key, n) == 0 && argv[i][n] == '=')
+            return atoi(argv[i] + n + 1);
+    }
+    return def;
+}
+
+static int peer_init(peer_t *p, int send, const char *file, int argc, char *argv[])
+{
+    int calling = opt(argc, argv, "calling", send);
+
+    memset(p, 0, sizeof(*p));
+    p->sock = -1;
+    p->red = opt(argc, argv, "red", 3);
+    if (p->red < 0 || p->red >= MAX_RED)
+        p->red = 3;
+    p->out.cap = 4096;
+    if ((p->out.out = malloc(p->out.cap)) == NULL)
+        return -1;
+    p->out.out[0] = '\0';
+    if ((p->t38 = t38_terminal_init(NULL, calling, udptl_tx, p)) == NULL)
+        return -1;
+    p->core = t38_terminal_get_t38_core_state(p->t38);
+    p->t30 = t38_terminal_get_t30_state(p->t38);
+    t38_set_t38_version(p->core, opt(argc, argv, "version", 0));
+    t38_terminal_set_config(p->t38, 0);
+    t38_terminal_set_tep_mode(p->t38, 0);
+    t38_terminal_set_fill_bit_removal(p->t38, 0);
+    t30_set_tx_ident(p->t30, send ? "SPANDSP SENDER" : "SPANDSP RECEIVER");
+    t30_set_ecm_capability(p->t30, opt(argc, argv, "ecm", 0));
+    t30_set_supported_modems(p->t30, opt(argc, argv, "modems", T30_SUPPORT_V27TER | T30_SUPPORT_V29 | T30_SUPPORT_V17));
+    t30_set_supported_compressions(p->t30, opt(argc, argv, "comp", T30_SUPPORT_T4_1D_COMPRESSION | T30_SUPPORT_T4_2D_COMPRESSION));
+    t30_set_phase_e_handler(p->t30, phase_e, p);
+    if (send)
+        t30_set_tx_file(p->t30, file, -1, -1);
+    else
+        t30_set_rx_file(p->t30, file, -1);
+    return 0;
+}
+
+static int run_terminal_pipe(int send, const char *file, int argc, char *argv[])
+{
+    static char line[MAX_LINE];
+    static uint8_t dg[MAX_LINE/2];
+    peer_t *p;
+    int reported = 0;
+    int len;
+
+    if ((p = malloc(sizeof(*p))) == NULL || peer_init(p, send, file, argc, argv) < 0)
+    {
+        fprintf(stderr, "t38peer: cannot start the terminal\n");
+        return 3;
+    }
+    while (fgets(line, sizeof(line), stdin))
+    {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, "rx ", 3) == 0)
+        {
+            if ((len = unhex(line + 3, NULL, dg, (int) sizeof(dg))) > 0)
+                udptl_rx(p, dg, len);
+            continue;
+        }
+        if (strncmp(line, "tick ", 5) != 0)
+        {
+            printf("ERR unknown command\n");
+            fflush(stdout);
+            continue;
+        }
+        t38_terminal_send_timeout(p->t38, atoi(line + 5));
+        fputs(p->out.out, stdout);
+        out_reset(&p->out);
+        if (p->done && !reported)
+        {
+            print_end(p);
+            reported = 1;
+        }
+        else
+        {
+            printf("ok\n");
+            fflush(stdout);
+        }
+    }
+    t38_terminal_free(p->t38);
+    free(p->out.out);
+    free(p);
+    return 0;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec*1000000 + ts.tv_nsec/1000;
+}
+
+static int run_terminal_udp(int lport, int rport, int send, const char *file, int argc, char *argv[])
+{
+    static uint8_t dg[65536];
+    struct sockaddr_in local;
+    struct pollfd pfd;
+    peer_t *p;
+    int64_t last;
+    int64_t end_at = 0;
+    int64_t deadline;
+    int64_t t;
+    ssize_t n;
+    int samples;
+
+    if ((p = malloc(sizeof(*p))) == NULL || peer_init(p, send, file, argc, argv) < 0)
+    {
+        fprintf(stderr, "t38peer: cannot start the terminal\n");
+        return 3;
+    }
+    if ((p->sock = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+    {
+        perror("socket");
+        return 3;
+    }
+    memset(&local, 0, sizeof(local));
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    local.sin_port = htons((uint16_t) lport);
+    if (bind(p->sock, (struct sockaddr *) &local, sizeof(local)) < 0)
+    {
+        perror("bind");
+        return 3;
+    }
+    p->remote = local;
+    p->remote.sin_port = htons((uint16_t) rport);
+    printf("ready %d\n", lport);
+    fflush(stdout);
+    last = now_us();
+    deadline = last + (int64_t) opt(argc, argv, "timeout", 600)*1000000;
+    for (;;)
+    {
+        pfd.fd = p->sock;
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, 10) > 0 && (pfd.revents & POLLIN))
+        {
+            while ((n = recv(p->sock, dg, sizeof(dg), MSG_DONTWAIT)) > 0)
+                udptl_rx(p, dg, (int) n);
+        }
+        t = now_us();
+        samples = (int) ((t - last)*8/1000);
+        if (samples > 0)
+        {
+            t38_terminal_send_timeout(p->t38, samples);
+            last += (int64_t) samples*1000/8;
+        }
+        if (p->done && end_at == 0)
+        {
+            print_end(p);
+            end_at = t + 1000000;
+        }
+        if ((end_at && t >= end_at) || t >= deadline)
+            break;
+    }
+    if (!p->done)
+    {
+        printf("end -1 0 0 0 0 0 timeout\n");
+        fflush(stdout);
+    }
+    close(p->sock);
+    t38_terminal_free(p->t38);
+    free(p->out.out);
+    free(p);
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: t38peer codec encode|decode VERSION\n"
-                    "       t38peer terminal ...   (not implemented yet)\n");
+                    "       t38peer terminal pipe send|recv FILE.tif [key=value ...]\n"
+                    "       t38peer terminal udp LOCALPORT REMOTEPORT send|recv FILE.tif [key=value ...]\n");
 }
 
 int main(int argc, char *argv[])
@@ -275,11 +665,10 @@ int main(int argc, char *argv[])
         if (strcmp(argv[2], "decode") == 0)
             return run_codec(0, version);
     }
-    if (argc >= 2 && strcmp(argv[1], "terminal") == 0)
-    {
-        fprintf(stderr, "t38peer: terminal mode is not implemented yet\n");
-        return 2;
-    }
+    if (argc >= 5 && strcmp(argv[1], "terminal") == 0 && strcmp(argv[2], "pipe") == 0)
+        return run_terminal_pipe(strcmp(argv[3], "send") == 0, argv[4], argc - 5, argv + 5);
+    if (argc >= 7 && strcmp(argv[1], "terminal") == 0 && strcmp(argv[2], "udp") == 0)
+        return run_terminal_udp(atoi(argv[3]), atoi(argv[4]), strcmp(argv[5], "send") == 0, argv[6], argc - 7, argv + 7);
     usage();
     return 2;
 }

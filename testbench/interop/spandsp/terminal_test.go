@@ -1,0 +1,258 @@
+package spandsp
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/t30"
+	"github.com/faxagent/faxagent/t38"
+)
+
+// testPage draws a deterministic page with text-like blocks and diagonals.
+func testPage(height int, res imaging.Resolution, seed int) *imaging.Page {
+	p := imaging.NewPage(imaging.WidthA4, height, res)
+	for y := 20; y < height-20; y++ {
+		for x := 40; x < imaging.WidthA4-40; x++ {
+			if ((x/12+y/9+seed)%5 == 0 && (y/6)%4 != 3) || (x-y*2+seed*31)%677 == 0 {
+				p.Set(x, y, true)
+			}
+		}
+	}
+	return p
+}
+
+func writeTIFF(t *testing.T, path string, pages []*imaging.Page, comp imaging.Compression) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := tiff.NewWriter(f, tiff.WriterOptions{Compression: comp})
+	for _, p := range pages {
+		pw, err := w.NewPage(tiff.PageSpec{Width: p.Width, Resolution: p.Resolution, Rows: p.Height})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y := 0; y < p.Height; y++ {
+			if err := pw.WriteRow(p.Row(y)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := pw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readTIFF(t *testing.T, path string) []*imaging.Page {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := tiff.Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("reading SpanDSP's TIFF: %v", err)
+	}
+	var pages []*imaging.Page
+	for i := 0; i < r.NumPages(); i++ {
+		pr, err := r.Page(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := pr.Info()
+		p, err := imaging.ReadPage(pr, info.Width, info.Resolution, 0)
+		if err != nil {
+			t.Fatalf("page %d: %v", i+1, err)
+		}
+		pages = append(pages, p)
+	}
+	return pages
+}
+
+// collect is a t38.Transport that keeps datagrams for the next tick.
+type collect struct{ out [][]byte }
+
+func (c *collect) Send(d []byte) error {
+	c.out = append(c.out, bytes.Clone(d))
+	return nil
+}
+
+// advance runs the virtual clock forward by d.
+func advance(clock *t30.VirtualClock, d time.Duration) {
+	reached := false
+	clock.AfterFunc(d, func() { reached = true })
+	for !reached && clock.Step() {
+	}
+}
+
+type lockstepCase struct {
+	weSend   bool
+	version  int
+	modems   t30.ModemSet
+	spMask   int // SpanDSP T30_SUPPORT_* modem mask
+	maxRate  int
+	comp     imaging.Compression
+	res      imaging.Resolution
+	pages    int
+	wantRate int
+}
+
+// runLockstep runs one call between our t30+T.38 terminal and SpanDSP's
+// t38_terminal, both in the same virtual time (20 ms ticks).
+func runLockstep(t *testing.T, bin string, c lockstepCase) {
+	t.Helper()
+	dir := t.TempDir()
+	h := 1100
+	if c.res == imaging.Fine {
+		h = 2200
+	}
+	var doc t30.PagesDocument
+	for i := 0; i < c.pages; i++ {
+		doc = append(doc, testPage(h, c.res, i+1))
+	}
+	file := filepath.Join(dir, "fax.tif")
+	compMask := map[imaging.Compression]int{imaging.MH: 2, imaging.MR: 2 | 4, imaging.MMR: 2 | 4 | 8}[c.comp]
+	if !c.weSend {
+		writeTIFF(t, file, doc, c.comp)
+	}
+	peer, err := StartTerminalPipe(context.Background(), bin, !c.weSend, file,
+		fmt.Sprintf("version=%d", c.version), fmt.Sprintf("modems=%d", c.spMask), fmt.Sprintf("comp=%d", compMask), "red=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+
+	clock := t30.NewVirtualClock()
+	tr := &collect{}
+	term, err := t38.NewTerminal(t38.TerminalConfig{Version: c.version, MaxBitRate: c.maxRate, EC: t38.ECRedundancy}, tr, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &t30.PageCollector{}
+	cfg := t30.Config{Calling: c.weSend, Transmit: c.weSend, Modems: c.modems, MaxRate: c.maxRate,
+		Compressions: []imaging.Compression{c.comp}, Ident: "FAXAGENT"}
+	if c.weSend {
+		cfg.Document = doc
+	} else {
+		cfg.Sink = sink
+	}
+	sess, err := t30.NewSession(cfg, term, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Start()
+	const tick = 20 * time.Millisecond
+	var pending [][]byte
+	for i := 0; ; i++ {
+		if i > int(10*time.Minute/tick) {
+			t.Fatalf("no end after 10 virtual minutes (ours done %v, SpanDSP %v)", sess.Done(), peer.Result())
+		}
+		tx, err := peer.Tick(pending, 160)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending = pending[:0]
+		for _, d := range tx {
+			if os.Getenv("T38DEBUG") != "" {
+				dumpDatagram(t, fmt.Sprintf("%v spandsp>", clock.Elapsed()), d, c.version)
+			}
+			term.Receive(d)
+		}
+		advance(clock, tick)
+		if os.Getenv("T38DEBUG") != "" {
+			for _, d := range tr.out {
+				dumpDatagram(t, fmt.Sprintf("%v ours>", clock.Elapsed()), d, c.version)
+			}
+		}
+		pending = append(pending, tr.out...)
+		tr.out = tr.out[:0]
+		if sess.Done() && peer.Result() != nil {
+			break
+		}
+	}
+	ours, theirs := sess.Result(), peer.Result()
+	t.Logf("ours: %v %v; SpanDSP: %d %q tx %d rx %d rate %d; virtual %v; terminal %+v",
+		ours.Code, ours.Speed, theirs.Code, theirs.Text, theirs.PagesTx, theirs.PagesRx, theirs.BitRate, clock.Elapsed(), term.Stats().UDPTL)
+	if ours.Code != t30.OK || !theirs.OK() {
+		t.Fatalf("call failed: ours %v (%v), SpanDSP %d %s", ours.Code, ours.Err, theirs.Code, theirs.Text)
+	}
+	if theirs.BitRate != c.wantRate || ours.Speed.Rate != c.wantRate {
+		t.Fatalf("rate: ours %v, SpanDSP %d, want %d", ours.Speed, theirs.BitRate, c.wantRate)
+	}
+	var got []*imaging.Page
+	if c.weSend {
+		if theirs.PagesRx != c.pages {
+			t.Fatalf("SpanDSP received %d pages, want %d", theirs.PagesRx, c.pages)
+		}
+		got = readTIFF(t, file)
+	} else {
+		if theirs.PagesTx != c.pages {
+			t.Fatalf("SpanDSP sent %d pages", theirs.PagesTx)
+		}
+		for i, rp := range sink.Pages {
+			p, st, err := imaging.DecodePage(rp.Data, rp.DecodeOptions(), rp.Resolution)
+			if err != nil || st.BadRows != 0 {
+				t.Fatalf("page %d: %v, %d bad rows", i+1, err, st.BadRows)
+			}
+			got = append(got, p)
+		}
+	}
+	if len(got) != len(doc) {
+		t.Fatalf("%d pages arrived, want %d", len(got), len(doc))
+	}
+	for i := range doc {
+		if got[i].Width != doc[i].Width || got[i].Height != doc[i].Height || !bytes.Equal(got[i].Pix, doc[i].Pix) {
+			t.Fatalf("page %d differs: %dx%d vs %dx%d", i+1, got[i].Width, got[i].Height, doc[i].Width, doc[i].Height)
+		}
+	}
+}
+
+func TestLockstepWithSpanDSP(t *testing.T) {
+	bin := peerBinary(t)
+	speeds := []struct {
+		name    string
+		modems  t30.ModemSet
+		spMask  int
+		maxRate int
+	}{
+		{"14400", t30.SetV17 | t30.SetV29 | t30.SetV27ter, 7, 14400},
+		{"9600", t30.SetV29 | t30.SetV27ter, 3, 9600},
+		{"4800", t30.SetV27ter, 1, 4800},
+	}
+	for _, weSend := range []bool{true, false} {
+		dir := "we send"
+		if !weSend {
+			dir = "SpanDSP sends"
+		}
+		for _, version := range []int{0, 2} {
+			for _, sp := range speeds {
+				for _, comp := range []imaging.Compression{imaging.MH, imaging.MR} {
+					for _, res := range []imaging.Resolution{imaging.Standard, imaging.Fine} {
+						c := lockstepCase{weSend: weSend, version: version, modems: sp.modems, spMask: sp.spMask,
+							maxRate: sp.maxRate, comp: comp, res: res, pages: 1, wantRate: sp.maxRate}
+						t.Run(fmt.Sprintf("%s/v%d/%s/%v/%v", dir, version, sp.name, comp, res), func(t *testing.T) {
+							runLockstep(t, bin, c)
+						})
+					}
+				}
+			}
+		}
+		c := lockstepCase{weSend: weSend, version: 2, modems: speeds[0].modems, spMask: 7, maxRate: 14400,
+			comp: imaging.MR, res: imaging.Standard, pages: 10, wantRate: 14400}
+		t.Run(fmt.Sprintf("%s/v2/14400/MR/standard/10 pages", dir), func(t *testing.T) {
+			runLockstep(t, bin, c)
+		})
+	}
+}
