@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -107,6 +108,34 @@ type lockstepCase struct {
 	res      imaging.Resolution
 	pages    int
 	wantRate int
+	// impairment of both directions: loss and duplication probability
+	// per datagram, and reordering of adjacent datagrams.
+	loss, dup, swap float64
+	seed            uint64
+	allowBadRows    bool
+}
+
+// impair applies c's loss, duplication and reordering to a batch.
+func (c *lockstepCase) impair(rng *rand.Rand, in [][]byte) [][]byte {
+	if c.loss == 0 && c.dup == 0 && c.swap == 0 {
+		return in
+	}
+	var out [][]byte
+	for _, d := range in {
+		if rng.Float64() < c.loss {
+			continue
+		}
+		out = append(out, d)
+		if rng.Float64() < c.dup {
+			out = append(out, d)
+		}
+	}
+	for i := 0; i+1 < len(out); i++ {
+		if rng.Float64() < c.swap {
+			out[i], out[i+1] = out[i+1], out[i]
+		}
+	}
+	return out
 }
 
 // runLockstep runs one call between our t30+T.38 terminal and SpanDSP's
@@ -155,16 +184,17 @@ func runLockstep(t *testing.T, bin string, c lockstepCase) {
 	sess.Start()
 	const tick = 20 * time.Millisecond
 	var pending [][]byte
+	rng := rand.New(rand.NewPCG(c.seed, 99))
 	for i := 0; ; i++ {
 		if i > int(10*time.Minute/tick) {
 			t.Fatalf("no end after 10 virtual minutes (ours done %v, SpanDSP %v)", sess.Done(), peer.Result())
 		}
-		tx, err := peer.Tick(pending, 160)
+		tx, err := peer.Tick(c.impair(rng, pending), 160)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pending = pending[:0]
-		for _, d := range tx {
+		for _, d := range c.impair(rng, tx) {
 			if os.Getenv("T38DEBUG") != "" {
 				dumpDatagram(t, fmt.Sprintf("%v spandsp>", clock.Elapsed()), d, c.version)
 			}
@@ -203,13 +233,27 @@ func runLockstep(t *testing.T, bin string, c lockstepCase) {
 		}
 		for i, rp := range sink.Pages {
 			p, st, err := imaging.DecodePage(rp.Data, rp.DecodeOptions(), rp.Resolution)
-			if err != nil || st.BadRows != 0 {
+			if err != nil || (st.BadRows != 0 && !c.allowBadRows) {
 				t.Fatalf("page %d: %v, %d bad rows", i+1, err, st.BadRows)
+			}
+			if st.BadRows != 0 {
+				t.Logf("page %d: %d bad rows (lost packets)", i+1, st.BadRows)
+				continue
 			}
 			got = append(got, p)
 		}
 	}
+	if c.weSend && theirs.BadRows != 0 {
+		if !c.allowBadRows {
+			t.Fatalf("SpanDSP saw %d bad rows", theirs.BadRows)
+		}
+		t.Logf("SpanDSP saw %d bad rows (lost packets); pixel check skipped", theirs.BadRows)
+		return
+	}
 	if len(got) != len(doc) {
+		if c.allowBadRows && !c.weSend {
+			return // pages with concealed rows were logged above
+		}
 		t.Fatalf("%d pages arrived, want %d", len(got), len(doc))
 	}
 	for i := range doc {
@@ -254,5 +298,24 @@ func TestLockstepWithSpanDSP(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/v2/14400/MR/standard/10 pages", dir), func(t *testing.T) {
 			runLockstep(t, bin, c)
 		})
+	}
+}
+
+// TestLockstepWithSpanDSPUnderLoss: 10 % loss, 2 % duplicates and some
+// reordering in both directions, UDPTL redundancy depth 3 on both sides,
+// non-ECM (our t30 has no ECM yet). A packet is lost for good only when it
+// and the three following datagrams all are; that shows as a few bad rows
+// (allowed and logged), never as a failed call.
+func TestLockstepWithSpanDSPUnderLoss(t *testing.T) {
+	bin := peerBinary(t)
+	for _, weSend := range []bool{true, false} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			c := lockstepCase{weSend: weSend, version: 2, modems: t30.SetV17 | t30.SetV29 | t30.SetV27ter, spMask: 7,
+				maxRate: 14400, comp: imaging.MR, res: imaging.Standard, pages: 2, wantRate: 14400,
+				loss: 0.10, dup: 0.02, swap: 0.05, seed: seed, allowBadRows: true}
+			t.Run(fmt.Sprintf("we send %v/seed %d", weSend, seed), func(t *testing.T) {
+				runLockstep(t, bin, c)
+			})
+		}
 	}
 }
