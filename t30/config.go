@@ -184,8 +184,5 @@ func (c *Config) localCaps() Caps {
 		Subaddress:      true,
 		Password:        true,
 	}
-	if caps.Superfine || caps.Ultrafine {
-		caps.MinScanHigherRes = true
-	}
 	return caps
 }

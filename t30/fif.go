@@ -207,7 +207,7 @@ type Caps struct {
 	Ultrafine        bool // bit 43: R16 x 15.4 lines/mm
 	InchPreferred    bool // bit 44
 	MetricPreferred  bool // bit 45
-	MinScanHigherRes bool // bit 46 (DIS): T15.4 = T7.7
+	HalfAtHigherRes  bool // bit 46 (DIS): T15.4 = T7.7 / 2 (clear: T15.4 = T7.7)
 	Subaddress       bool // bit 49
 	Password         bool // bit 50
 	Letter           bool // bit 76: North American Letter
@@ -300,15 +300,21 @@ func ParseCaps(fif []byte, dcs bool) (Caps, error) {
 	}
 	c.Fine = b.bit(15)
 	c.MR = b.bit(16)
-	switch w := b2(b, 17, 18); {
-	case w == 0:
+	// Bits 17-18 (b17 first): DIS 00 = 215 mm, 10 = 215 and 255 mm,
+	// 01 = 215, 255 and 303 mm; DCS 00 = 215, 10 = 255, 01 = 303 mm.
+	// 11 is invalid; T.30 says to read it as 01 in DIS.
+	switch b2(b, 17, 18) {
+	case 0:
 		c.Width = WidthA4
-	case dcs && w == 2, !dcs && w == 1:
+	case 1:
 		c.Width = WidthB4
-	case dcs && w == 1, !dcs && w == 2:
+	case 2:
 		c.Width = WidthA3
-	default: // 1,1 invalid: T.30 says treat as the B4 capability
-		c.Width = WidthB4
+	default:
+		if dcs {
+			return c, fmt.Errorf("%w: invalid DCS recording width code 11", ErrBadFIF)
+		}
+		c.Width = WidthA3
 	}
 	switch l := b2(b, 19, 20); l {
 	case 0:
@@ -361,7 +367,7 @@ func ParseCaps(fif []byte, dcs bool) (Caps, error) {
 	c.Ultrafine = b.bit(43)
 	c.InchPreferred = b.bit(44)
 	c.MetricPreferred = b.bit(45)
-	c.MinScanHigherRes = !dcs && b.bit(46)
+	c.HalfAtHigherRes = !dcs && b.bit(46)
 	c.SelectivePolling = b.bit(47)
 	c.Subaddress = b.bit(49)
 	c.Password = b.bit(50)
@@ -420,10 +426,10 @@ func (c *Caps) AppendFIF(dst []byte, dcs bool) ([]byte, error) {
 	}
 	setBit(b[:], 15, c.Fine)
 	setBit(b[:], 16, c.MR)
-	switch {
-	case c.Width == WidthB4 && !dcs, c.Width == WidthA3 && dcs:
+	switch c.Width {
+	case WidthB4:
 		setBit(b[:], 17, true)
-	case c.Width == WidthA3 && !dcs, c.Width == WidthB4 && dcs:
+	case WidthA3:
 		setBit(b[:], 18, true)
 	}
 	switch c.Length {
@@ -468,7 +474,7 @@ func (c *Caps) AppendFIF(dst []byte, dcs bool) ([]byte, error) {
 	setBit(b[:], 43, c.Ultrafine)
 	setBit(b[:], 44, c.InchPreferred)
 	setBit(b[:], 45, c.MetricPreferred)
-	setBit(b[:], 46, !dcs && c.MinScanHigherRes)
+	setBit(b[:], 46, !dcs && c.HalfAtHigherRes)
 	setBit(b[:], 47, c.SelectivePolling)
 	setBit(b[:], 49, c.Subaddress)
 	setBit(b[:], 50, c.Password)

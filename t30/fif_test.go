@@ -48,9 +48,9 @@ func TestParseCapsTable(t *testing.T) {
 			want: Caps{ReceiveFax: true, MinScanMS: 20},
 		},
 		{
-			name: "DCS V.27ter 4800 A3 width B4 length 40 ms",
+			name: "DCS V.27ter 4800 B4 width B4 length 40 ms",
 			hex:  "000a45", dcs: true,
-			want: Caps{ReceiveFax: true, Speed: Speed{V27ter, 4800}, Width: WidthA3, Length: LengthB4, MinScanMS: 40},
+			want: Caps{ReceiveFax: true, Speed: Speed{V27ter, 4800}, Width: WidthB4, Length: LengthB4, MinScanMS: 40},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -202,16 +202,9 @@ func (s *Session) negotiate() error {
 	}
 	s.width = class.Pixels(ultra)
 	// Minimum scan line time for the chosen resolution (T.30 Table 2).
-	ms := r.MinScanMS
-	if res != imaging.Standard && r.HalfAtFine {
-		ms /= 2
-	}
-	if (res == imaging.Superfine || res == imaging.Ultrafine) && !r.MinScanHigherRes {
-		ms /= 2
-	}
-	s.minRowBits = 0
+	s.minRowBits, s.scanMS = 0, 0
 	if !s.ecm {
-		s.minRowBits = s.speed.Rate * ms / 1000
+		_ = s.negotiateScan()
 	}
 	s.buildDCS()
 	return nil
@@ -220,18 +213,17 @@ func (s *Session) negotiate() error {
 func (s *Session) buildDCS() {
 	r := s.remote
 	d := Caps{
-		ReceiveFax:      true,
-		Speed:           s.speed,
-		Fine:            s.resol == imaging.Fine,
-		Superfine:       s.resol == imaging.Superfine,
-		Ultrafine:       s.resol == imaging.Ultrafine,
-		MR:              s.comp == imaging.MR,
-		MMR:             s.comp == imaging.MMR,
-		ECM:             s.ecm,
-		Frame64:         s.ecm && s.frameSize == 64,
-		MinScanMS:       r.MinScanMS,
-		Length:          r.Length,
-		MetricPreferred: true,
+		ReceiveFax: true,
+		Speed:      s.speed,
+		Fine:       s.resol == imaging.Fine,
+		Superfine:  s.resol == imaging.Superfine,
+		Ultrafine:  s.resol == imaging.Ultrafine,
+		MR:         s.comp == imaging.MR,
+		MMR:        s.comp == imaging.MMR,
+		ECM:        s.ecm,
+		Frame64:    s.ecm && s.frameSize == 64,
+		MinScanMS:  s.scanMS,
+		Length:     r.Length,
 	}
 	switch s.width {
 	case WidthB4.Pixels(false), WidthB4.Pixels(true):
@@ -300,17 +292,20 @@ func (s *Session) onFTT() {
 	s.sendDCS()
 }
 
-// negotiateScan recomputes the fill for the minimum scan line time after a
-// speed change.
+// negotiateScan computes the fill for the minimum scan line time of the
+// chosen resolution and rate: the DIS time at 3.85 lines/mm, halved at
+// 7.7 lines/mm and above when DIS says T7.7 = T3.85/2, and halved again at
+// 15.4 lines/mm when bit 46 says T15.4 = T7.7/2.
 func (s *Session) negotiateScan() error {
 	r := s.remote
 	ms := r.MinScanMS
 	if s.resol != imaging.Standard && r.HalfAtFine {
 		ms /= 2
 	}
-	if (s.resol == imaging.Superfine || s.resol == imaging.Ultrafine) && !r.MinScanHigherRes {
+	if (s.resol == imaging.Superfine || s.resol == imaging.Ultrafine) && r.HalfAtHigherRes {
 		ms /= 2
 	}
+	s.scanMS = ms
 	s.minRowBits = s.speed.Rate * ms / 1000
 	return nil
 }

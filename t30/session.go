@@ -88,6 +88,7 @@ type Session struct {
 	ecm        bool
 	frameSize  int
 	minRowBits int
+	scanMS     int  // minimum scan line time at the chosen resolution
 	trained    bool // a TCF succeeded at the current speed
 
 	tries     int // sends of the current command
