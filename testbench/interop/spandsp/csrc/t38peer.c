@@ -34,6 +34,13 @@
  *       The same terminal over UDPTL on 127.0.0.1 in real time; prints the
  *       "end ..." line when phase E has run and exits a second later.
  *
+ *   bench SEND.tif RECV.tif [key=value ...]
+ *       Two SpanDSP t38_terminals, one sending SEND.tif and one receiving
+ *       into RECV.tif, back to back in virtual time in this process (UDPTL
+ *       with the redundancy below in between). Prints
+ *         "bench CPU_SECONDS PAGES CODE_TX CODE_RX VIRTUAL_SECONDS"
+ *       where CPU_SECONDS is the process CPU time of the call alone.
+ *
  *   Options: version=N (T.38 version, default 0), ecm=0|1 (default 0),
  *   modems=MASK (T30_SUPPORT_* bits: 1 V.27ter, 2 V.29, 4 V.17; default 7),
  *   comp=MASK (2 MH, 4 MR, 8 MMR; default 6), red=N (UDPTL redundancy depth,
@@ -295,8 +302,13 @@ typedef struct
     int red;
     uint8_t hist[HIST][T38_TX_BUF_LEN];
     int hist_len[HIST];
-    /* where datagrams go: pipe mode collects them, udp mode sends them */
+    /* where datagrams go: pipe mode collects them as text, udp mode sends
+       them, bench mode queues them for the other terminal */
     line_out_t out;
+    int queue;
+    uint8_t *q;
+    int q_len[256];
+    int q_n;
     int sock;
     struct sockaddr_in remote;
     /* UDPTL receive */
@@ -347,8 +359,19 @@ static int get_octets(const uint8_t *buf, int len, int *ptr, const uint8_t **p, 
     return 0;
 }
 
+#define QSLOT 2048
+
 static void emit_datagram(peer_t *p, const uint8_t *buf, int len)
 {
+    if (p->queue)
+    {
+        if (p->q_n < 256 && len <= QSLOT)
+        {
+            memcpy(p->q + p->q_n*QSLOT, buf, (size_t) len);
+            p->q_len[p->q_n++] = len;
+        }
+        return;
+    }
     if (p->sock >= 0)
     {
         if (sendto(p->sock, buf, (size_t) len, 0, (struct sockaddr *) &p->remote, sizeof(p->remote)) < 0)
@@ -647,11 +670,62 @@ static int run_terminal_udp(int lport, int rport, int send, const char *file, in
     return 0;
 }
 
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec/1e9;
+}
+
+static int run_bench(const char *send_file, const char *recv_file, int argc, char *argv[])
+{
+    peer_t *a;
+    peer_t *b;
+    double t0;
+    double t1;
+    long ticks = 0;
+    int i;
+
+    a = malloc(sizeof(*a));
+    b = malloc(sizeof(*b));
+    if (a == NULL || b == NULL || peer_init(a, 1, send_file, argc, argv) < 0 || peer_init(b, 0, recv_file, argc, argv) < 0)
+    {
+        fprintf(stderr, "t38peer: cannot start the terminals\n");
+        return 3;
+    }
+    a->queue = b->queue = 1;
+    a->q = malloc(256*QSLOT);
+    b->q = malloc(256*QSLOT);
+    if (a->q == NULL || b->q == NULL)
+        return 3;
+    t0 = cpu_seconds();
+    while (!(a->done && b->done) && ticks < 8000L*3600/160)
+    {
+        t38_terminal_send_timeout(a->t38, 160);
+        t38_terminal_send_timeout(b->t38, 160);
+        for (i = 0;  i < a->q_n;  i++)
+            udptl_rx(b, a->q + i*QSLOT, a->q_len[i]);
+        a->q_n = 0;
+        for (i = 0;  i < b->q_n;  i++)
+            udptl_rx(a, b->q + i*QSLOT, b->q_len[i]);
+        b->q_n = 0;
+        ticks++;
+    }
+    t1 = cpu_seconds();
+    printf("bench %.6f %d %d %d %.2f\n", t1 - t0, b->stats.pages_rx, a->code, b->code, (double) ticks*160/8000);
+    fflush(stdout);
+    t38_terminal_free(a->t38);
+    t38_terminal_free(b->t38);
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: t38peer codec encode|decode VERSION\n"
                     "       t38peer terminal pipe send|recv FILE.tif [key=value ...]\n"
-                    "       t38peer terminal udp LOCALPORT REMOTEPORT send|recv FILE.tif [key=value ...]\n");
+                    "       t38peer terminal udp LOCALPORT REMOTEPORT send|recv FILE.tif [key=value ...]\n"
+                    "       t38peer bench SEND.tif RECV.tif [key=value ...]\n");
 }
 
 int main(int argc, char *argv[])
@@ -665,6 +739,8 @@ int main(int argc, char *argv[])
         if (strcmp(argv[2], "decode") == 0)
             return run_codec(0, version);
     }
+    if (argc >= 4 && strcmp(argv[1], "bench") == 0)
+        return run_bench(argv[2], argv[3], argc - 4, argv + 4);
     if (argc >= 5 && strcmp(argv[1], "terminal") == 0 && strcmp(argv[2], "pipe") == 0)
         return run_terminal_pipe(strcmp(argv[3], "send") == 0, argv[4], argc - 5, argv + 5);
     if (argc >= 7 && strcmp(argv[1], "terminal") == 0 && strcmp(argv[2], "udp") == 0)
