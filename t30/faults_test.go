@@ -390,6 +390,19 @@ func TestRemoteLimits(t *testing.T) {
 				t.Fatalf("receiver saw %v %v %v", c.rx.Speed, c.rx.Compression, c.rx.Resolution)
 			}
 			checkPages(t, doc, 0, c.pages.Pages, tc.res)
+			if tc.rx.MinScanMS > 0 {
+				// Every coded row (with its EOL) fills at least the
+				// minimum scan line time at the rate.
+				minBits := tc.speed.Rate * tc.rx.MinScanMS / 1000
+				for i, p := range c.pages.Pages {
+					if len(p.Data)*8 < 400*minBits {
+						t.Fatalf("page %d: %d bytes for 400 rows, want >= %d bits per row", i+1, len(p.Data), minBits)
+					}
+				}
+				if c.tx.Timings.PhaseC < 2*400*time.Duration(tc.rx.MinScanMS)*time.Millisecond {
+					t.Fatalf("phase C %v shorter than 800 rows x %d ms", c.tx.Timings.PhaseC, tc.rx.MinScanMS)
+				}
+			}
 		})
 	}
 }
