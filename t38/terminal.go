@@ -126,6 +126,8 @@ type Terminal struct {
 	down bool
 
 	// transmit side
+	txq         []txItem
+	txArmed     bool
 	enc         *Encoder
 	busy        time.Time // line time when everything queued so far ends
 	txSpeed     t30.Speed // carrier being sent
@@ -242,13 +244,43 @@ func (t *Terminal) start() time.Time {
 	return t.busy
 }
 
-// at runs f at line time when.
+type txItem struct {
+	when time.Time
+	f    func()
+}
+
+// at runs f at line time when. Items run strictly in the order they were
+// queued (their times never decrease), through one timer for the head of
+// the queue: a wall clock could otherwise swap two items due at the same
+// instant, and a frame would arrive after its sig-end.
 func (t *Terminal) at(when time.Time, f func()) {
-	t.clock.AfterFunc(when.Sub(t.clock.Now()), func() {
+	t.txq = append(t.txq, txItem{when, f})
+	if !t.txArmed {
+		t.armTx()
+	}
+}
+
+func (t *Terminal) armTx() {
+	t.txArmed = true
+	t.clock.AfterFunc(t.txq[0].when.Sub(t.clock.Now()), t.runTx)
+}
+
+func (t *Terminal) runTx() {
+	t.txArmed = false
+	now := t.clock.Now()
+	for len(t.txq) > 0 && !t.txq[0].when.After(now) {
+		it := t.txq[0]
+		t.txq[0] = txItem{}
+		t.txq = t.txq[1:]
 		if !t.down {
-			f()
+			it.f()
 		}
-	})
+	}
+	if len(t.txq) == 0 {
+		t.txq = t.txq[:0:0]
+	} else if !t.txArmed {
+		t.armTx()
+	}
 }
 
 // sendIFP encodes the current t.pkt and sends it now, copies extra times.
