@@ -195,7 +195,8 @@ func ToFax(img image.Image, o Options) (*imaging.Page, error) {
 // fixed length), so an A4-shaped picture filling the 215 mm fax width is
 // one page. Longer pictures are cut at the whitest row (preferably an
 // all-white one) among the last eighth of each page so that a cut rarely
-// goes through a line of text.
+// goes through a line of text. Trailing pages of only white paper are
+// dropped.
 func ToFaxPages(img image.Image, o Options) ([]*imaging.Page, error) {
 	o, err := o.normalized()
 	if err != nil {
@@ -206,7 +207,11 @@ func ToFaxPages(img image.Image, o Options) ([]*imaging.Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	return splitPage(p, o.PageRows), nil
+	pages := splitPage(p, o.PageRows)
+	if len(pages) > o.MaxPages { // cuts at white rows came early
+		return nil, fmt.Errorf("%w: %d rows need %d pages, over the bound of %d", ErrTooTall, p.Height, len(pages), o.MaxPages)
+	}
+	return pages, nil
 }
 
 // splitPage cuts p into pages of at most pageRows rows (see ToFaxPages).
@@ -223,14 +228,15 @@ func splitPage(p *imaging.Page, pageRows int) []*imaging.Page {
 		if p.Height-y > pageRows {
 			end = cutRow(p, y+pageRows, pageRows/8, y)
 		}
-		if y > 0 && end == p.Height && allWhite(p, y, end) {
-			break // nothing but paper left
-		}
 		pages = append(pages, &imaging.Page{
 			Width: p.Width, Height: end - y, Resolution: p.Resolution,
 			Pix: p.Pix[y*stride : end*stride : end*stride],
 		})
 		y = end
+	}
+	// Pages of nothing but paper at the end are no pages.
+	for len(pages) > 1 && allWhite(pages[len(pages)-1]) {
+		pages = pages[:len(pages)-1]
 	}
 	return pages
 }
@@ -260,8 +266,8 @@ func blackCount(row []byte) int {
 	return n
 }
 
-func allWhite(p *imaging.Page, y0, y1 int) bool {
-	for _, b := range p.Pix[y0*p.Stride() : y1*p.Stride()] {
+func allWhite(p *imaging.Page) bool {
+	for _, b := range p.Pix {
 		if b != 0 {
 			return false
 		}

@@ -387,10 +387,10 @@ func TestTransparencyIsPaper(t *testing.T) {
 
 // TestToFaxPages splits a tall text picture at white rows.
 func TestToFaxPages(t *testing.T) {
-	// Lines of "text" (solid bars 30 px) every 40 px.
+	// Lines of "text" (solid bars 30 px) every 40 px, down to the bottom.
 	img := squarePicture(1000, 5000, image.Rectangle{})
-	for y := 10; y+30 < 5000; y += 40 {
-		draw.Draw(img, image.Rect(50, y, 950, y+30), image.Black, image.Point{}, draw.Src)
+	for y := 10; y < 5000; y += 40 {
+		draw.Draw(img, image.Rect(50, y, 950, min(y+30, 5000)), image.Black, image.Point{}, draw.Src)
 	}
 	o := opts(imaging.Fine, Auto)
 	whole, err := ToFax(img, o)
@@ -429,10 +429,41 @@ func TestToFaxPages(t *testing.T) {
 		t.Errorf("A4 picture: %d pages, %v", len(a4), err)
 	}
 
-	// MaxPages bounds the work.
-	o.MaxPages = 2
-	if _, err := ToFaxPages(img, o); !errors.Is(err, ErrTooTall) {
-		t.Errorf("MaxPages 2: %v, want ErrTooTall", err)
+	// MaxPages bounds the work (3 x 2292 rows < 8301 rows).
+	for _, tc := range []struct {
+		max  int
+		want error
+	}{{2, ErrTooTall}, {3, ErrTooTall}, {4, nil}} {
+		o.MaxPages = tc.max
+		if _, err := ToFaxPages(img, o); !errors.Is(err, tc.want) {
+			t.Errorf("MaxPages %d: %v, want %v", tc.max, err, tc.want)
+		}
+	}
+	// Early cuts can need one page more than the rows alone; MaxPages
+	// counts the pages actually made.
+	o.MaxPages = 100
+	found := false
+	for rows := 2076; rows <= 2100 && !found; rows += 4 {
+		o.PageRows = rows
+		n := len(splitPage(whole, rows)) // what ToFaxPages would make
+		if n <= (whole.Height+rows-1)/rows {
+			continue
+		}
+		found = true
+		o.MaxPages = n - 1
+		if _, err := ToFaxPages(img, o); !errors.Is(err, ErrTooTall) {
+			t.Errorf("PageRows %d: %d pages made, MaxPages %d: %v, want ErrTooTall", rows, n, n-1, err)
+		}
+	}
+	if !found {
+		t.Error("no page length in 2076..2100 made cuts cost a page")
+	}
+
+	// Paper left after the last line is no page of its own.
+	top := squarePicture(1000, 5000, image.Rect(50, 10, 950, 40))
+	o = opts(imaging.Fine, Auto)
+	if pages, err := ToFaxPages(top, o); err != nil || len(pages) != 1 || pages[0].Height != 2292 {
+		t.Errorf("one line on a long white picture: %d pages, %v", len(pages), err)
 	}
 }
 
