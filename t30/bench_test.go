@@ -2,6 +2,7 @@ package t30
 
 import (
 	"context"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,6 +96,7 @@ func benchmarkCall(b *testing.B, ecm bool) {
 	var virtual time.Duration
 	var sp Speed
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		clock := NewVirtualClock()
 		a, e := NewLinePair(clock, LineModel{})
@@ -115,8 +117,10 @@ func benchmarkCall(b *testing.B, ecm bool) {
 		virtual = clock.Elapsed()
 		sp = st.Result().Speed
 	}
+	cpu := cpuTime() - cpu0
 	minimum := protocolMinimum(b, doc, rx, sp, imaging.MR, ecm, 256)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*20), "ns/page")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*20), "cpu-ns/page")
 	b.ReportMetric(virtual.Seconds(), "virtual-s/call")
 	b.ReportMetric(minimum.Seconds(), "minimum-s/call")
 	b.ReportMetric(float64(virtual)/float64(minimum), "virtual/minimum")
@@ -128,4 +132,14 @@ func benchmarkCall(b *testing.B, ecm bool) {
 func BenchmarkCall20Pages(b *testing.B) {
 	b.Run("ECM=off", func(b *testing.B) { benchmarkCall(b, false) })
 	b.Run("ECM=on", func(b *testing.B) { benchmarkCall(b, true) })
+}
+
+// cpuTime is the process's user+system CPU time (all threads, GC included),
+// comparable with SpanDSP's CLOCK_PROCESS_CPUTIME_ID in t38bench.c.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
