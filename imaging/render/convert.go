@@ -140,7 +140,7 @@ func (o Options) normalized() (Options, error) {
 	if o.SourceDPI.X == 0 {
 		o.SourceDPI.Y = 0
 	}
-	if o.PageRows < 0 || o.MaxPages < 0 {
+	if o.PageRows < 0 || o.PageRows > imaging.MaxRows || o.MaxPages < 0 {
 		return o, fmt.Errorf("render: invalid page bounds %d rows, %d pages", o.PageRows, o.MaxPages)
 	}
 	if o.PageRows == 0 {

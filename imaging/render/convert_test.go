@@ -484,6 +484,7 @@ func TestToFaxErrors(t *testing.T) {
 		{"bad dpi", ok, Options{SourceDPI: DPI{X: math.NaN()}}, nil},
 		{"tiny dpi", ok, Options{SourceDPI: DPI{X: 1e-300}}, nil},
 		{"negative pages", ok, Options{MaxPages: -1}, nil},
+		{"pages over MaxRows", ok, Options{PageRows: imaging.MaxRows + 1}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := ToFax(tc.img, tc.o)
