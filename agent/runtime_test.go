@@ -1,0 +1,468 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/faxagent/faxagent/drivers"
+	"github.com/faxagent/faxagent/drivers/drivertest"
+	"github.com/faxagent/faxagent/drivers/loopback"
+	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/t30"
+)
+
+func TestCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, loopback.Paced)
+		a := f.agent("A", 0, []string{"100", "101"}, 2, func(c *Config) { c.Lease = 30 * time.Second })
+		// Queued: removed at once, never attempted.
+		later := time.Now().Add(time.Hour)
+		for _, j := range []Job{
+			{ID: "queued", ReadyAt: later},
+			{ID: "agent-cancel"},
+			{ID: "queue-cancel"},
+		} {
+			j.Number, j.Doc = "999", doc(30, 1)
+			if err := f.q.Add(j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if leased, err := f.q.Cancel("queued"); leased || err != nil {
+			t.Fatalf("cancel queued: %v %v", leased, err)
+		}
+		time.Sleep(20 * time.Second) // both calls are sending now
+		if !a.Cancel("agent-cancel") {
+			t.Fatal("agent-cancel not active")
+		}
+		if a.Cancel("nothing") {
+			t.Fatal("cancelled an unknown job")
+		}
+		if leased, err := f.q.Cancel("queue-cancel"); !leased || err != nil {
+			t.Fatalf("cancel leased: %v %v", leased, err)
+		}
+		f.wait(time.Hour)
+		f.stop()
+		if st, _ := f.q.Job("queued"); st.State != JobCancelled || len(f.rep.Attempts("queued")) != 0 {
+			t.Errorf("queued job: %v", st.State)
+		}
+		for _, id := range []string{"agent-cancel", "queue-cancel"} {
+			st, _ := f.q.Job(id)
+			recs := f.rep.Attempts(id)
+			if st.State != JobCancelled || len(recs) != 1 {
+				t.Fatalf("%s: %v with %d records", id, st.State, len(recs))
+			}
+			r := recs[0]
+			if r.ErrorID != int(t30.CodeCancelled) || r.TransmitStatusDef != StatusCancelled || r.PageSent >= 30 {
+				t.Errorf("%s record %+v", id, r)
+			}
+			// Hung up at once (agent) or at the next lease renewal
+			// (every 10 s), not after the 30 pages.
+			if d := r.CompleteDate.Sub(r.StartDate); d > 35*time.Second {
+				t.Errorf("%s ran %v after cancel", id, d)
+			}
+		}
+	})
+}
+
+// stuckDriver is a board-managed driver whose calls never end by
+// themselves: only the watchdog gets the port back.
+type stuckDriver struct {
+	in     chan drivers.Call
+	ev     chan drivers.PortEvent
+	mu     sync.Mutex
+	hangup []drivers.HangupCause
+}
+
+func newStuck() *stuckDriver {
+	return &stuckDriver{in: make(chan drivers.Call), ev: make(chan drivers.PortEvent)}
+}
+
+func (d *stuckDriver) Name() string                     { return "board" }
+func (d *stuckDriver) Open(context.Context) error       { return nil }
+func (d *stuckDriver) Close() error                     { close(d.in); close(d.ev); return nil }
+func (d *stuckDriver) Incoming() <-chan drivers.Call    { return d.in }
+func (d *stuckDriver) Events() <-chan drivers.PortEvent { return d.ev }
+func (d *stuckDriver) Ports() []drivers.PortInfo {
+	return []drivers.PortInfo{{ID: "M3,0", Board: 3, Driver: "board", Number: "300", Caps: drivers.Capabilities{Send: true}}}
+}
+func (d *stuckDriver) Dial(ctx context.Context, port, number string, o drivers.DialOptions) (drivers.Call, error) {
+	return &stuckCall{d: d, stop: make(chan struct{})}, nil
+}
+
+type stuckCall struct {
+	d    *stuckDriver
+	once sync.Once
+	stop chan struct{}
+}
+
+func (c *stuckCall) Info() drivers.CallInfo {
+	return drivers.CallInfo{Port: "M3,0", CallingNumber: "300"}
+}
+func (c *stuckCall) Send(ctx context.Context, doc drivers.Document, p drivers.SendParams, progress func(t30.PageEvent)) (drivers.Result, error) {
+	progress(t30.PageEvent{Page: 1, Status: t30.PageSent})
+	select {
+	case <-c.stop:
+	case <-ctx.Done():
+	}
+	r := drivers.Result{Result: t30.Result{Code: t30.CodeCancelled}}
+	return r, r.AsError()
+}
+func (c *stuckCall) Receive(context.Context, drivers.ReceiveParams, t30.PageSink, func(t30.PageEvent)) (drivers.Result, error) {
+	panic("not used")
+}
+func (c *stuckCall) Hangup(cause drivers.HangupCause) error {
+	c.once.Do(func() {
+		c.d.mu.Lock()
+		c.d.hangup = append(c.d.hangup, cause)
+		c.d.mu.Unlock()
+		close(c.stop)
+	})
+	return nil
+}
+
+func TestWatchdog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, loopback.Virtual)
+		d := newStuck()
+		lic, err := Sign(License{AgentID: "W", Ports: map[string]int{"board": 1}, Expires: time.Now().Add(time.Hour)}, f.priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(Config{AgentID: "W", Drivers: []drivers.Driver{d}, License: lic, LicenseKey: f.pub, Queue: f.q, Reporter: f.rep,
+			Stall: time.Minute, MaxCall: 10 * time.Minute, SpoolDir: f.spool,
+			Retry: RetryPolicy{MaxAttempts: 2, Later: ClassRule{Interval: time.Minute}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		f.agents = append(f.agents, a)
+		if err := f.q.Add(Job{ID: "stuck", Number: "1", Doc: doc(1, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		f.wait(time.Hour)
+		if p := a.Ports()[0]; p.State != drivers.StateIdle || p.Job != "" {
+			t.Errorf("port after watchdog: %v %q", p.State, p.Job)
+		}
+		f.stop()
+		recs := f.rep.Attempts("stuck")
+		if len(recs) != 2 {
+			t.Fatalf("%d records", len(recs))
+		}
+		for i, r := range recs {
+			if r.ErrorID != int(CodeWatchdog) || !strings.HasPrefix(r.ErrorInfo, "watchdog") {
+				t.Errorf("attempt %d: %d %q", i+1, r.ErrorID, r.ErrorInfo)
+			}
+			if d := r.CompleteDate.Sub(r.StartDate); d != time.Minute {
+				t.Errorf("attempt %d hung up after %v, want the stall timeout", i+1, d)
+			}
+		}
+		if st, _ := f.q.Job("stuck"); st.State != JobFailed {
+			t.Errorf("state %v", st.State)
+		}
+		if !slices.Equal(d.hangup, []drivers.HangupCause{drivers.CauseWatchdog, drivers.CauseWatchdog}) {
+			t.Errorf("hangups %v", d.hangup)
+		}
+	})
+}
+
+// Shutdown with calls in flight loses no job: calls finish within the
+// grace period or go back to the queue from their first unconfirmed page;
+// unstarted jobs stay queued; another agent finishes everything.
+func TestShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, loopback.Paced)
+		nums := []string{"100", "101", "102", "103"}
+		a := f.agent("A", 0, nums, 4, func(c *Config) { c.Grace = 20 * time.Second })
+		b := f.agent("B", 1, []string{"200", "201"}, 2, func(c *Config) {
+			c.Grace = time.Hour
+			c.DefaultPort = &PortSettings{Send: true}
+		})
+		docs := map[string]t30.PagesDocument{}
+		for i := range 10 {
+			id := fmt.Sprint("j", i)
+			docs[id] = drivertest.Doc(20, pageW, 400, imaging.Fine, uint64(100*i))
+			if err := f.q.Add(Job{ID: id, Number: fmt.Sprint("90", i), Doc: docs[id]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(40 * time.Second)
+		// B finishes its two calls (long grace); A hangs up after 20 s.
+		bDone := make(chan error)
+		go func() { bDone <- b.Shutdown(context.Background()) }()
+		if err := a.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-bDone; err != nil {
+			t.Fatal(err)
+		}
+		f.agents = nil
+		interrupted, completed := 0, 0
+		for i := range 10 {
+			id := fmt.Sprint("j", i)
+			st, _ := f.q.Job(id)
+			recs := f.rep.Attempts(id)
+			switch st.State {
+			case JobCompleted:
+				completed++
+				if recs[0].FaxAgentID != "B" {
+					t.Errorf("%s completed by %s during shutdown", id, recs[0].FaxAgentID)
+				}
+			case JobQueued:
+				if len(recs) == 1 {
+					interrupted++
+					r := recs[0]
+					if r.TransmitStatusDef != StatusRetry || r.NextPage != r.PageSent+1 || r.NextPage < 2 || st.Job.StartPage != r.PageSent {
+						t.Errorf("%s interrupted: %+v, queue start page %d", id, r, st.Job.StartPage)
+					}
+				}
+			default:
+				t.Errorf("%s: %v after shutdown", id, st.State)
+			}
+		}
+		if completed != 2 || interrupted != 4 {
+			t.Errorf("after shutdown: %d completed, %d interrupted", completed, interrupted)
+		}
+		f.agent("C", 2, []string{"300", "301", "302", "303"}, 4, nil)
+		f.wait(time.Hour)
+		f.stop()
+		for i := range 10 {
+			id := fmt.Sprint("j", i)
+			if st, _ := f.q.Job(id); st.State != JobCompleted {
+				t.Errorf("%s: %v", id, st.State)
+			}
+			recs := f.rep.Attempts(id)
+			last := recs[len(recs)-1]
+			if sent := last.StartPageNo - 1 + last.PageSent; sent != 20 {
+				t.Errorf("%s: last attempt ends at page %d", id, sent)
+			}
+		}
+	})
+}
+
+func TestInbound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, loopback.Paced)
+		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Retry.MaxAttempts = 1 })
+		f.agent("B", 1, []string{"200", "201", "202"}, 2, func(c *Config) {
+			c.DefaultPort = &PortSettings{Receive: true}
+			c.Ports = map[string]PortSettings{"M1,1": {}}
+		})
+		f.net.SetModel("200", loopback.Model{DropAfterPage: 2})
+		d := doc(4, 7)
+		for _, j := range []Job{{ID: "partial", Number: "200"}, {ID: "disabled", Number: "201"}, {ID: "unlicensed", Number: "202"}} {
+			j.Doc = d
+			if err := f.q.Add(j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.wait(time.Hour)
+		f.stop()
+		if r := f.rep.Attempts("partial")[0]; r.ErrorID != int(t30.CodeCallDropped) || r.PageSent != 2 {
+			t.Errorf("sender: %+v", r)
+		}
+		for _, id := range []string{"disabled", "unlicensed"} {
+			if r := f.rep.Attempts(id)[0]; r.ErrorID != int(t30.CodeNoAnswer) {
+				t.Errorf("%s: %d %s", id, r.ErrorID, r.ErrorInfo)
+			}
+		}
+		in := f.rep.InboundRecords()
+		if len(in) != 1 {
+			t.Fatalf("inbound %+v", in)
+		}
+		r := in[0]
+		if !r.Partial || r.Pages != 2 || !strings.HasSuffix(r.File, "-partial.tif") || r.ErrorID != int(t30.CodeCallDropped) || r.BoardID != "M1,0" || r.CalledNumber != "200" {
+			t.Errorf("partial inbound %+v", r)
+		}
+		got := readTIFF(t, r.File)
+		if len(got) != 2 || !drivertest.Equal(got[0], d[0]) || !drivertest.Equal(got[1], d[1]) {
+			t.Errorf("partial file has %d pages or differs", len(got))
+		}
+		if _, err := os.Stat(strings.TrimSuffix(r.File, "-partial.tif") + ".tif"); !os.IsNotExist(err) {
+			t.Errorf("unmarked file left: %v", err)
+		}
+	})
+}
+
+// After training trouble to a number, later calls start at the rate that
+// worked; this shows in the records.
+func TestDestinationMemory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, loopback.Virtual)
+		f.net.SetModel("999", loopback.Model{TrainFailAbove: 9600})
+		f.agent("A", 0, []string{"100"}, 1, nil)
+		for i := range 2 {
+			if err := f.q.Add(Job{ID: fmt.Sprint("j", i), Number: "999", Doc: doc(1, 1), Created: time.Now().Add(time.Duration(i) * time.Millisecond)}); err != nil {
+				t.Fatal(err)
+			}
+			f.wait(time.Hour)
+		}
+		f.stop()
+		r0, r1 := f.rep.Attempts("j0")[0], f.rep.Attempts("j1")[0]
+		if r0.MaxRate != 0 || r0.TransmitSpeed > 9600 || r1.MaxRate != r0.TransmitSpeed || r1.TransmitSpeed != r0.TransmitSpeed {
+			t.Errorf("first %d (cap %d), second %d (cap %d)", r0.TransmitSpeed, r0.MaxRate, r1.TransmitSpeed, r1.MaxRate)
+		}
+		// The second call trained at once: shorter.
+		if r1.TransmitDuration >= r0.TransmitDuration {
+			t.Errorf("durations %v then %v", r0.TransmitDuration, r1.TransmitDuration)
+		}
+	})
+}
+
+// Jobs given as files are opened with faxdoc and get the header line.
+func TestFileJobHeader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, loopback.Virtual)
+		path := f.spool + "/in.tif"
+		src := drivertest.Page(pageW, 200, imaging.Fine, 3)
+		if err := writeTIFF(path, src); err != nil {
+			t.Fatal(err)
+		}
+		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Header = "%d %t FROM %c TO %n PAGE %p/%s"; c.CSID = "ACME" })
+		if err := f.q.Add(Job{ID: "file", Number: "999", Documents: []string{path, path}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.q.Add(Job{ID: "missing", Number: "998", Documents: []string{f.spool + "/nothing.pdf"}}); err != nil {
+			t.Fatal(err)
+		}
+		f.wait(time.Hour)
+		f.stop()
+		if r := f.rep.Attempts("file")[0]; r.ErrorID != 0 || r.PageCount != 2 || r.PageSent != 2 {
+			t.Fatalf("file job: %+v", r)
+		}
+		if r := f.rep.Attempts("missing")[0]; r.ErrorID != int(t30.CodeDocument) || r.TransmitStatusDef != StatusFailed {
+			t.Errorf("missing file: %d %s", r.ErrorID, r.TransmitStatusDef)
+		}
+		got := decodeReceived(t, f.net.BuiltinPages("999"))
+		if len(got) != 2 {
+			t.Fatalf("%d pages", len(got))
+		}
+		// The header band differs from the source; the rest is the page.
+		diffTop, diffBody := false, false
+		for y := 0; y < src.Height; y++ {
+			same := string(got[0].Row(y)) == string(src.Row(y))
+			if y < 20 && !same {
+				diffTop = true
+			}
+			if y >= 80 && !same {
+				diffBody = true
+			}
+		}
+		if !diffTop || diffBody {
+			t.Errorf("header stamped: top differs %v, body differs %v", diffTop, diffBody)
+		}
+		if string(got[0].Pix[:got[0].Stride()*40]) == string(got[1].Pix[:got[1].Stride()*40]) {
+			t.Error("page 1 and 2 headers are the same (page number missing)")
+		}
+	})
+}
+
+func writeTIFF(path string, p *imaging.Page) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := tiff.NewWriter(f, tiff.WriterOptions{Compression: imaging.MMR})
+	pw, err := w.NewPage(tiff.PageSpec{Width: p.Width, Resolution: p.Resolution, Rows: p.Height})
+	if err != nil {
+		return err
+	}
+	for y := 0; y < p.Height; y++ {
+		if err := pw.WriteRow(p.Row(y)); err != nil {
+			return err
+		}
+	}
+	if err := pw.Close(); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// 64 ports, 1000 jobs, random line models: every job ends in exactly one
+// final state with consistent attempt records.
+func TestManyJobsRandomModels(t *testing.T) {
+	jobs := 1000
+	if testing.Short() {
+		jobs = 200
+	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, loopback.Virtual)
+		rng := rand.New(rand.NewPCG(1, 2))
+		models := []loopback.Model{
+			{}, {}, {}, {},
+			{Kind: loopback.Busy, Calls: 1},
+			{Kind: loopback.Busy},
+			{Kind: loopback.NoAnswer, Calls: 2},
+			{Kind: loopback.RingsOut},
+			{Kind: loopback.Voice},
+			{DropAfterPage: 1, Calls: 1},
+			{RemoteCompressions: []imaging.Compression{imaging.MH}, RemoteMaxRate: 4800, RemoteNoECM: true},
+			{TrainFailAbove: 7200},
+		}
+		const numbers = 40
+		for i := range numbers {
+			f.net.SetModel(fmt.Sprint("9", i), models[rng.IntN(len(models))])
+		}
+		nums := make([]string, 64)
+		for i := range nums {
+			nums[i] = fmt.Sprint("1", i)
+		}
+		f.agent("A", 0, nums, 64, func(c *Config) { c.Retry.MaxAttempts = 3 })
+		docs := []t30.PagesDocument{
+			drivertest.Doc(1, pageW, 24, imaging.Standard, 1),
+			drivertest.Doc(2, pageW, 24, imaging.Standard, 2),
+			drivertest.Doc(3, pageW, 24, imaging.Standard, 3),
+		}
+		for i := range jobs {
+			j := Job{ID: fmt.Sprint("j", i), Number: fmt.Sprint("9", rng.IntN(numbers)), Doc: docs[rng.IntN(len(docs))], Priority: []int{50, 60, 70}[rng.IntN(3)]}
+			if err := f.q.Add(j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.wait(48 * time.Hour)
+		f.stop()
+		total := 0
+		for i := range jobs {
+			id := fmt.Sprint("j", i)
+			st, _ := f.q.Job(id)
+			recs := f.rep.Attempts(id)
+			slices.SortFunc(recs, func(a, b AttemptRecord) int { return a.AttemptNo - b.AttemptNo })
+			total += len(recs)
+			if !st.State.Final() || len(recs) != len(st.Attempts) || len(recs) == 0 || len(recs) > 3 {
+				t.Fatalf("%s: %v, %d records, %d attempts", id, st.State, len(recs), len(st.Attempts))
+			}
+			for k, r := range recs {
+				if r.AttemptNo != k+1 || r.AttemptID != st.Attempts[k] {
+					t.Fatalf("%s: attempt %d is %d (%s)", id, k+1, r.AttemptNo, r.AttemptID)
+				}
+				last := k == len(recs)-1
+				if !last && (r.TransmitStatusDef != StatusRetry || recs[k+1].StartPageNo != r.NextPage) {
+					t.Fatalf("%s attempt %d: %s, next page %d, then %d", id, k+1, r.TransmitStatusDef, r.NextPage, recs[k+1].StartPageNo)
+				}
+				if last {
+					want := map[JobState]string{JobCompleted: StatusCompleted, JobFailed: StatusFailed}[st.State]
+					if r.TransmitStatusDef != want {
+						t.Fatalf("%s: final %v, last record %s", id, st.State, r.TransmitStatusDef)
+					}
+				}
+			}
+		}
+		if n := len(f.rep.Attempts("")); n != total || f.rep.Duplicates() != 0 {
+			t.Errorf("%d records, %d expected, %d duplicates", n, total, f.rep.Duplicates())
+		}
+		if s := f.net.Stats(); s.MaxActive > 64 {
+			t.Errorf("%d calls at once on 64 ports", s.MaxActive)
+		}
+	})
+}
