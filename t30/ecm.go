@@ -119,6 +119,9 @@ func (s *Session) ecmPostCmd() FCF {
 	if s.lastPage() {
 		return FCFEOP
 	}
+	if s.nextNeedsEOM() {
+		return FCFEOM
+	}
 	return FCFMPS
 }
 

@@ -330,6 +330,10 @@ func (s *Session) afterPostResp(cmd, resp FCF) {
 		}
 	case FCFEOM, FCFPRIEOM:
 		if good {
+			// Phase B again: DIS until a new DCS, within T1.
+			s.gotDCS = false
+			s.stopT1()
+			s.t1 = s.clock.AfterFunc(s.timers.T1, s.onT1)
 			s.sendDIS()
 			return
 		}

@@ -162,9 +162,28 @@ func (s *Session) negotiate() error {
 	if s.ecm && (s.cfg.Frame64 || r.Prefer64) {
 		s.frameSize = 64
 	}
-	src, err := s.cfg.Document.Page(s.page)
+	res, width, err := s.pageParams(s.page)
 	if err != nil {
-		return fmt.Errorf("%w: page %d: %w", ErrDocument, s.page+1, err)
+		return err
+	}
+	s.resol, s.width = res, width
+	// Minimum scan line time for the chosen resolution (T.30 Table 2).
+	s.minRowBits, s.scanMS = 0, 0
+	if !s.ecm {
+		_ = s.negotiateScan()
+	}
+	s.buildDCS()
+	return nil
+}
+
+// pageParams is the resolution and width page i is sent with to this
+// remote: the page's own, or a coarser vertical resolution the remote
+// takes; errors for what cannot be sent at all.
+func (s *Session) pageParams(i int) (imaging.Resolution, int, error) {
+	r := s.remote
+	src, err := s.cfg.Document.Page(i)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: page %d: %w", ErrDocument, i+1, err)
 	}
 	res := src.Resolution
 	supported := func(x imaging.Resolution) bool {
@@ -179,15 +198,19 @@ func (s *Session) negotiate() error {
 		return true
 	}
 	if res == imaging.Ultrafine && !r.Ultrafine {
-		return incompatible("page is ultrafine (408 dpi) and the remote does not take it")
+		return 0, 0, incompatible("page %d is ultrafine (408 dpi) and the remote does not take it", i+1)
+	}
+	if res < imaging.Standard || res > imaging.Ultrafine {
+		return 0, 0, &codedError{CodeDocument, fmt.Errorf("%w: page %d has resolution %v", ErrDocument, i+1, res)}
 	}
 	for !supported(res) {
 		res-- // Superfine -> Fine -> Standard, by merging rows
 	}
-	s.resol = res
 	ultra := res == imaging.Ultrafine
 	var class PaperWidth
 	switch w := src.Width; {
+	case w <= 0:
+		return 0, 0, &codedError{CodeDocument, fmt.Errorf("%w: page %d has width %d", ErrDocument, i+1, w)}
 	case w <= WidthA4.Pixels(ultra):
 		class = WidthA4
 	case w <= WidthB4.Pixels(ultra):
@@ -195,19 +218,22 @@ func (s *Session) negotiate() error {
 	case w <= WidthA3.Pixels(ultra):
 		class = WidthA3
 	default:
-		return &codedError{CodeDocument, fmt.Errorf("%w: page width %d is wider than A3", ErrDocument, w)}
+		return 0, 0, &codedError{CodeDocument, fmt.Errorf("%w: page %d width %d is wider than A3", ErrDocument, i+1, w)}
 	}
 	if class > r.Width {
-		return incompatible("page width %d needs %d mm paper, the remote takes %d pixels", src.Width, []int{215, 255, 303}[class], r.Width.Pixels(ultra))
+		return 0, 0, incompatible("page %d width %d needs %d mm paper, the remote takes %d pixels", i+1, src.Width, []int{215, 255, 303}[class], r.Width.Pixels(ultra))
 	}
-	s.width = class.Pixels(ultra)
-	// Minimum scan line time for the chosen resolution (T.30 Table 2).
-	s.minRowBits, s.scanMS = 0, 0
-	if !s.ecm {
-		_ = s.negotiateScan()
+	return res, class.Pixels(ultra), nil
+}
+
+// nextNeedsEOM reports whether the next page needs other DCS parameters
+// (resolution or width), which takes EOM and a new phase B.
+func (s *Session) nextNeedsEOM() bool {
+	if s.lastPage() {
+		return false
 	}
-	s.buildDCS()
-	return nil
+	res, width, err := s.pageParams(s.page + 1)
+	return err == nil && (res != s.resol || width != s.width)
 }
 
 func (s *Session) buildDCS() {
@@ -373,6 +399,8 @@ func (s *Session) pageSent() {
 	s.postCmd = FCFMPS
 	if s.lastPage() {
 		s.postCmd = FCFEOP
+	} else if s.nextNeedsEOM() {
+		s.postCmd = FCFEOM
 	}
 	s.tries = 0
 	s.sendCommand([]Frame{s.frame(s.postCmd, nil)}, func() { s.awaitResponse(stTxWaitPostResp) })
@@ -389,6 +417,13 @@ func (s *Session) pageConfirmed(retrain bool) {
 		return
 	}
 	s.page++
+	if s.postCmd == FCFEOM {
+		// Back to phase B: the receiver sends DIS again.
+		s.setPhase(phaseB)
+		s.setState(stTxWaitDIS)
+		s.t1 = s.clock.AfterFunc(s.timers.T1, s.onT1)
+		return
+	}
 	if retrain {
 		s.res.Retrains++
 		s.sendDCS()

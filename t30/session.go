@@ -270,13 +270,22 @@ func (s *Session) onT1() {
 		return
 	}
 	if s.cfg.Transmit {
+		if s.st != stTxWaitDIS {
+			return
+		}
 		if s.gotDIS {
+			// Waiting for DIS again after EOM.
+			s.disconnect(CodeT1Timeout, errors.New("t30: T1 expired waiting for DIS after EOM"))
 			return
 		}
 		s.fail(CodeNoFax, errors.New("t30: T1 expired without DIS"))
 		return
 	}
 	if !s.gotDCS {
+		if s.res.PagesReceived > 0 {
+			s.disconnect(CodeT1Timeout, errors.New("t30: T1 expired without DCS after EOM"))
+			return
+		}
 		s.disconnect(CodeNoFax, errors.New("t30: T1 expired without DCS"))
 	}
 }

@@ -1,6 +1,7 @@
 package t30
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/faxagent/faxagent/imaging"
@@ -94,4 +95,40 @@ func TestCopyQualityWithBitErrors(t *testing.T) {
 	}
 	checkPages(t, doc, 0, c2.pages.Pages, imaging.Fine)
 	t.Logf("lenient: bad rows %v; strict: %d retrains, speed %v", c.rx.BadRows, c2.tx.Retrains, c2.tx.Speed)
+}
+
+func TestEOMForPageParameterChanges(t *testing.T) {
+	doc := PagesDocument{
+		textPage(1728, 300, imaging.Fine, 1),
+		textPage(3456, 300, imaging.Ultrafine, 2),
+		textPage(2048, 300, imaging.Fine, 3),
+		textPage(1728, 300, imaging.Fine, 4),
+	}
+	for _, ecm := range []bool{false, true} {
+		c := runCall(t, Config{Document: doc, ECM: ecm}, Config{ECM: ecm, MaxWidth: WidthA3}, LineModel{})
+		if c.tx.Code != OK || c.rx.Code != OK || c.tx.PagesConfirmed != 4 || c.rx.PagesReceived != 4 {
+			t.Fatalf("ECM=%v: codes %v (%v) / %v (%v), pages %d/%d", ecm, c.tx.Code, c.tx.Err, c.rx.Code, c.rx.Err, c.tx.PagesConfirmed, c.rx.PagesReceived)
+		}
+		for i, p := range c.pages.Pages {
+			got, st, err := imaging.DecodePage(p.Data, p.DecodeOptions(), p.Resolution)
+			if err != nil || st.BadRows != 0 || p.Width != doc[i].Width || p.Resolution != doc[i].Resolution || !bytes.Equal(got.Pix, doc[i].Pix) {
+				t.Fatalf("ECM=%v page %d: width %d res %v err %v stats %+v", ecm, i+1, p.Width, p.Resolution, err, st)
+			}
+		}
+	}
+	// EOM whose DIS never comes back: T1.
+	n := 0
+	m := LineModel{Frame: func(from, _ int, b []byte) Fate {
+		if from == 1 && FCF(b[2]) == FCFDIS {
+			n++
+			if n > 1 {
+				return Drop
+			}
+		}
+		return Deliver
+	}}
+	c := runCall(t, Config{Document: doc[:2]}, Config{}, m)
+	if c.tx.Code != CodeT1Timeout || c.tx.PagesConfirmed != 1 || c.tx.FailedPage != 2 || c.rx.Code != CodeT1Timeout {
+		t.Fatalf("lost DIS after EOM: %v/%v confirmed %d failed %d", c.tx.Code, c.rx.Code, c.tx.PagesConfirmed, c.tx.FailedPage)
+	}
 }
