@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -58,7 +59,8 @@ func (o *DecodeOptions) check() error {
 type Decoder struct {
 	o        DecodeOptions
 	br       bitReader
-	ref, cur []int32 // changing elements with sentinels; ref is the last row
+	ref, cur []int32  // changing elements with sentinels; ref is the last row
+	words    []uint64 // scratch row for fillRow
 	stats    RowStats
 	badRun   int
 	eolSeen  bool // an EOL has just been consumed
@@ -83,9 +85,10 @@ func newDecoder(o DecodeOptions) (*Decoder, error) {
 		return nil, err
 	}
 	return &Decoder{
-		o:   o,
-		ref: make([]int32, 0, o.Width+4),
-		cur: make([]int32, 0, o.Width+4),
+		o:     o,
+		ref:   make([]int32, 0, o.Width+4),
+		cur:   make([]int32, 0, o.Width+4),
+		words: make([]uint64, o.Width/64+2),
 	}, nil
 }
 
@@ -126,7 +129,7 @@ func (d *Decoder) ReadRow(row []byte) error {
 	if err := d.next(); err != nil {
 		return err
 	}
-	fillRow(row[:RowBytes(d.o.Width)], d.ref[:len(d.ref)-3], d.o.Width)
+	fillRow(row[:RowBytes(d.o.Width)], d.ref[:len(d.ref)-3], d.o.Width, d.words)
 	return nil
 }
 
@@ -272,46 +275,86 @@ func (d *Decoder) rowMMR() rowResult {
 // terminating code). It returns -1 on a bad code or a run past limit.
 func (d *Decoder) run(color int32, limit int32) int32 {
 	br := &d.br
+	acc, n := br.acc, br.n
 	total := int32(0)
 	for {
-		if br.n < blackLookupBits {
+		if n < blackLookupBits {
+			br.acc, br.n = acc, n
 			br.refill()
+			acc, n = br.acc, br.n
 		}
 		var e uint16
 		if color == 0 {
-			e = whiteDecode[br.acc>>(64-whiteLookupBits)]
+			e = whiteDecode[acc>>(64-whiteLookupBits)]
 		} else {
-			e = blackDecode[br.acc>>(64-blackLookupBits)]
+			e = blackDecode[acc>>(64-blackLookupBits)]
 		}
 		l := uint(e & 15)
-		if l == 0 || l > br.n {
+		if l == 0 || l > n {
+			br.acc, br.n = acc, n
 			return -1
 		}
-		br.consume(l)
+		acc <<= l
+		n -= l
 		v := int32(e >> 4)
 		total += v
 		if total > limit {
+			br.acc, br.n = acc, n
 			return -1
 		}
 		if v < 64 {
+			br.acc, br.n = acc, n
 			return total
 		}
 	}
 }
 
-// decode1D decodes a one-dimensional row into d.cur.
+// decode1D decodes a one-dimensional row into d.cur. The bit accumulator
+// lives in locals for the whole row.
 func (d *Decoder) decode1D() bool {
+	br := &d.br
 	w := int32(d.o.Width)
 	cur := d.cur[:0]
+	acc, n := br.acc, br.n
 	a0 := int32(0)
-	for color := int32(0); ; color ^= 1 {
-		r := d.run(color, w-a0)
-		if r < 0 {
-			return false
+	for color := 0; ; color ^= 1 {
+		r := int32(0)
+		for {
+			if n < blackLookupBits {
+				br.acc, br.n = acc, n
+				br.refill()
+				acc, n = br.acc, br.n
+			}
+			var e uint16
+			if color == 0 {
+				e = whiteDecode[acc>>(64-whiteLookupBits)]
+			} else {
+				e = blackDecode[acc>>(64-blackLookupBits)]
+			}
+			l := uint(e & 15)
+			if l == 0 || l > n {
+				br.acc, br.n = acc, n
+				return false
+			}
+			acc <<= l
+			n -= l
+			v := int32(e >> 4)
+			r += v
+			if v < 64 {
+				break
+			}
+			if r > w {
+				br.acc, br.n = acc, n
+				return false
+			}
 		}
 		a0 += r
-		if n := len(cur); n > 0 && cur[n-1] == a0 {
-			cur = cur[:n-1]
+		if a0 > w {
+			br.acc, br.n = acc, n
+			return false
+		}
+		if k := len(cur); k > 0 && cur[k-1] == a0 {
+			cur = cur[:k-1]
 		} else {
 			cur = append(cur, a0)
 		}
@@ -319,16 +362,19 @@ func (d *Decoder) decode1D() bool {
 			break
 		}
 	}
+	br.acc, br.n = acc, n
 	d.cur = endLine(cur, w)
 	return true
 }
 
-// decode2D decodes a two-dimensional row against d.ref into d.cur.
+// decode2D decodes a two-dimensional row against d.ref into d.cur. The
+// bit accumulator lives in locals except around horizontal-mode runs.
 func (d *Decoder) decode2D() bool {
 	br := &d.br
 	w := int32(d.o.Width)
 	ref := d.ref
 	cur := d.cur[:0]
+	acc, n := br.acc, br.n
 	a0 := int32(-1)
 	color := int32(0)
 	j := 0
@@ -336,23 +382,25 @@ func (d *Decoder) decode2D() bool {
 		for ref[j] <= a0 {
 			j++
 		}
-		k := j
-		if int32(k&1) != color {
-			k++
-		}
-		if br.n < modeLookupBits {
+		k := j + int(int32(j&1)^color)
+		if n < modeLookupBits {
+			br.acc, br.n = acc, n
 			br.refill()
+			acc, n = br.acc, br.n
 		}
-		e := modeDecode[br.acc>>(64-modeLookupBits)]
+		e := modeDecode[acc>>(64-modeLookupBits)]
 		l := uint(e & 7)
-		if l == 0 || l > br.n {
+		if l == 0 || l > n {
+			br.acc, br.n = acc, n
 			return false
 		}
-		br.consume(l)
+		acc <<= l
+		n -= l
 		switch mode := int(e >> 3); mode {
 		case modePass:
 			a0 = ref[k+1]
 		case modeHoriz:
+			br.acc, br.n = acc, n
 			start := max(a0, 0)
 			r1 := d.run(color, w-start)
 			if r1 < 0 {
@@ -363,6 +411,7 @@ func (d *Decoder) decode2D() bool {
 			if r2 < 0 {
 				return false
 			}
+			acc, n = br.acc, br.n
 			a2 := a1 + r2
 			cur = pushChange(cur, a1)
 			cur = pushChange(cur, a2)
@@ -370,6 +419,7 @@ func (d *Decoder) decode2D() bool {
 		default:
 			a1 := ref[k] + modeDelta[mode]
 			if a1 < max(a0, 0) || a1 > w {
+				br.acc, br.n = acc, n
 				return false
 			}
 			cur = pushChange(cur, a1)
@@ -377,6 +427,7 @@ func (d *Decoder) decode2D() bool {
 			color ^= 1
 		}
 	}
+	br.acc, br.n = acc, n
 	d.cur = endLine(cur, w)
 	return true
 }
@@ -398,36 +449,41 @@ func endLine(cur []int32, w int32) []int32 {
 	return append(cur, w, w, w)
 }
 
-// fillRow paints a packed row from changing elements (without sentinels).
-func fillRow(row []byte, ch []int32, width int) {
-	clear(row)
-	end := int32(width)
+// fillRow paints a packed row from changing elements (without
+// sentinels), a 64-bit word at a time.
+func fillRow(row []byte, ch []int32, width int, words []uint64) {
+	nw := (width + 63) >> 6
+	words = words[:nw+1]
+	clear(words)
 	for i := 0; i < len(ch); i += 2 {
-		a := ch[i]
-		b := end
+		a, b := ch[i], int32(width)
 		if i+1 < len(ch) {
 			b = ch[i+1]
 		}
-		setBits(row, a, b)
+		wa, wb := a>>6, b>>6
+		ma := ^uint64(0) >> uint(a&63)
+		if wa == wb {
+			words[wa] |= ma &^ (^uint64(0) >> uint(b&63))
+			continue
+		}
+		words[wa] |= ma
+		for k := wa + 1; k < wb; k++ {
+			words[k] = ^uint64(0)
+		}
+		if b&63 != 0 {
+			words[wb] |= ^(^uint64(0) >> uint(b&63))
+		}
 	}
-}
-
-// setBits paints pixels a..b-1 black.
-func setBits(row []byte, a, b int32) {
-	if a >= b {
-		return
+	full := len(row) >> 3
+	for k := 0; k < full; k++ {
+		binary.BigEndian.PutUint64(row[k<<3:], words[k])
 	}
-	sa, sb := a>>3, b>>3
-	if sa == sb {
-		row[sa] |= byte(0xff>>(a&7)) &^ byte(0xff>>(b&7))
-		return
-	}
-	row[sa] |= byte(0xff >> (a & 7))
-	for k := sa + 1; k < sb; k++ {
-		row[k] = 0xff
-	}
-	if b&7 != 0 {
-		row[sb] |= ^byte(0xff >> (b & 7))
+	if full < nw {
+		v := words[full]
+		for k := full << 3; k < len(row); k++ {
+			row[k] = byte(v >> 56)
+			v <<= 8
+		}
 	}
 }
 
@@ -451,7 +507,7 @@ func DecodePage(data []byte, o DecodeOptions, res Resolution) (*Page, RowStats, 
 			return nil, d.stats, err
 		}
 		p.Pix = append(p.Pix, make([]byte, stride)...)
-		fillRow(p.Pix[p.Height*stride:], d.ref[:len(d.ref)-3], o.Width)
+		fillRow(p.Pix[p.Height*stride:], d.ref[:len(d.ref)-3], o.Width, d.words)
 		p.Height++
 	}
 }

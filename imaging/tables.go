@@ -168,13 +168,15 @@ var (
 	whiteCodes = runCodes(&whiteTermCodes, &whiteMakeupCodes)
 	blackCodes = runCodes(&blackTermCodes, &blackMakeupCodes)
 
-	whiteDecode = runDecodeTable(whiteCodes, whiteLookupBits)
-	blackDecode = runDecodeTable(blackCodes, blackLookupBits)
-	modeDecode  = modeDecodeTable()
+	// Arrays, so that indexing with the top bits of a word needs no
+	// bounds check.
+	whiteDecode = (*[1 << whiteLookupBits]uint16)(runDecodeTable(whiteCodes, whiteLookupBits))
+	blackDecode = (*[1 << blackLookupBits]uint16)(runDecodeTable(blackCodes, blackLookupBits))
+	modeDecode  = (*[1 << modeLookupBits]uint8)(modeDecodeTable())
 
 	makeup2560  = parseCode(extMakeupCodes[len(extMakeupCodes)-1]) // both colours
-	whiteEncode = runEncodeTable(whiteCodes)
-	blackEncode = runEncodeTable(blackCodes)
+	whiteEncode = (*[maxRun + 1]uint32)(runEncodeTable(whiteCodes))
+	blackEncode = (*[maxRun + 1]uint32)(runEncodeTable(blackCodes))
 
 	// modeEncode is indexed by mode.
 	modeEncode = func() [modeVL3 + 1]code {
