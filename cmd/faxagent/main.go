@@ -24,6 +24,7 @@ func commands() []command {
 	return []command{
 		{"convert", "convert IN... -o OUT [--compression mh|mr|mmr] [--resolution standard|fine|superfine|ultrafine] [--mode auto|threshold|dither] [--header TEMPLATE] [--csid ID] [--number N] [--keep-damaged]", runConvert},
 		{"info", "info FILE...", runInfo},
+		{"license", licenseUsage, runLicense},
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/drivertest"
@@ -270,4 +272,48 @@ func TestHangupAndBusyPort(t *testing.T) {
 	if b, ch, err := drivers.ParsePortID("M12,34"); err != nil || b != 12 || ch != 34 {
 		t.Fatalf("ParsePortID: %d %d %v", b, ch, err)
 	}
+}
+
+// Paced mode runs calls on one wall clock; inside a synctest bubble that
+// clock is virtual, so the test checks real-time behaviour instantly.
+func TestPacedMode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := NewNetwork(Options{Mode: Paced})
+		defer net.Close()
+		a := open(t, net, 0, "100", "101")
+		b := open(t, net, 1, "200")
+		ans := answerAll(b)
+		doc := drivertest.Doc(2, testW, testH, imaging.Fine, 3)
+		start := time.Now()
+		var wg sync.WaitGroup
+		results := make([]drivers.Result, 2)
+		for i, num := range []string{"200", "999"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := a.Dial(context.Background(), drivers.PortID(0, i), num, drivers.DialOptions{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				results[i], _ = c.Send(context.Background(), doc, drivers.SendParams{}, nil)
+			}()
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		for i, r := range results {
+			if r.Code != t30.OK || r.PagesConfirmed != 2 {
+				t.Fatalf("call %d: %v %d", i, r.Code, r.PagesConfirmed)
+			}
+			if r.CallDuration <= RingTime || r.CallDuration > elapsed {
+				t.Errorf("call %d: duration %v, elapsed %v", i, r.CallDuration, elapsed)
+			}
+		}
+		if s := net.Stats(); s.MaxActive != 2 {
+			t.Errorf("calls at once: %d", s.MaxActive)
+		}
+		b.Close()
+		ans.wg.Wait()
+		a.Close()
+	})
 }
