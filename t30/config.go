@@ -72,9 +72,11 @@ type Config struct {
 	// Calling is true for the terminal that placed the call (it sends CNG
 	// and waits for DIS), false for the answering terminal (CED, DIS).
 	Calling bool
-	// Transmit is true for the terminal that sends the document. Polling
-	// is not implemented: the calling terminal transmits and the
-	// answering terminal receives.
+	// Transmit is true for the terminal that sends the document. The
+	// usual call is Calling && Transmit against !Calling && !Transmit;
+	// polling is Calling && !Transmit (sends DTC on a DIS with the polling
+	// bit) against !Calling && Transmit (sends DIS with the polling bit,
+	// then transmits on DTC).
 	Transmit bool
 
 	Ident string // our CSI (receiving) or TSI (sending), up to 20 characters

@@ -62,6 +62,7 @@ type call struct {
 	a, b     *PairEnd
 	progress []PageEvent
 	runErr   error
+	frames   []FCF
 }
 
 // runCall runs a sender against a receiver over a LinePair in virtual time.

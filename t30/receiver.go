@@ -11,12 +11,17 @@ import (
 // MaxPageBytes bounds the coded data of one received page.
 const MaxPageBytes = 8 << 20
 
+// sendDIS sends CSI + DIS from the answering terminal: our receive
+// capabilities, or, when we answer to be polled, the polling bit.
 func (s *Session) sendDIS() {
 	if s.done {
 		return
 	}
 	s.setPhase(phaseB)
 	caps := s.cfg.localCaps()
+	if s.cfg.Transmit {
+		caps = Caps{Poll: true, Modems: s.cfg.modems(), MinScanMS: 0}
+	}
 	fif, err := caps.AppendFIF(nil, false)
 	if err != nil {
 		s.disconnect(CodeInternal, err)
@@ -29,6 +34,13 @@ func (s *Session) sendDIS() {
 	frames = append(frames, s.frame(FCFDIS, fif))
 	s.lastResp = frames
 	s.sendFrames(frames, func() {
+		if s.cfg.Transmit {
+			if !s.gotDTC {
+				s.setState(stTxWaitDTC)
+				s.setTimer(s.timers.T4Auto, s.sendDIS)
+			}
+			return
+		}
 		s.setState(stRxWaitCmd)
 		if s.gotDCS {
 			// Phase B again after EOM: wait for the new DCS.
@@ -39,8 +51,58 @@ func (s *Session) sendDIS() {
 	})
 }
 
+// onPollDIS: we called to poll and the remote says what it has.
+func (s *Session) onPollDIS(f *Frame) {
+	caps, err := ParseCaps(f.Info, false)
+	if err != nil {
+		s.debug("t30 bad DIS", "err", err)
+		return
+	}
+	s.res.RemoteCaps = caps
+	if !caps.Poll {
+		s.disconnect(CodeIncompatible, errors.New("t30: polled remote has no document to send (DIS bit 9 clear)"))
+		return
+	}
+	if s.cng != nil {
+		s.cng.Stop()
+		s.cng = nil
+	}
+	s.gotDIS = true
+	s.sendDTC()
+}
+
+func (s *Session) sendDTC() {
+	if s.tries >= s.cfg.MaxTries {
+		s.disconnect(CodeNoResponse, fmt.Errorf("t30: no DCS after %d DTCs", s.tries))
+		return
+	}
+	s.tries++
+	s.setPhase(phaseB)
+	caps := s.cfg.localCaps()
+	fif, _ := caps.AppendFIF(nil, false)
+	frames := make([]Frame, 0, 2)
+	if s.cfg.Ident != "" {
+		frames = append(frames, s.frame(FCFCIG, EncodeIdent(nil, s.cfg.Ident)))
+	}
+	frames = append(frames, s.frame(FCFDTC, fif))
+	s.lastResp = frames
+	s.sendFrames(frames, func() {
+		if s.gotDCS {
+			return
+		}
+		s.setState(stRxWaitCmd)
+		s.setTimer(s.t4(), s.sendDTC)
+	})
+}
+
 func (s *Session) receiverFrame(f *Frame) {
 	switch k := f.Kind(); k {
+	case FCFDIS:
+		if s.cfg.Calling && !s.gotDCS && (s.st == stRxPollWaitDIS || s.st == stRxWaitCmd) {
+			s.onPollDIS(f)
+		}
+	case FCFCSI:
+		s.sideFrame(f)
 	case FCFDCS:
 		s.onDCS(f)
 	case FCFMPS, FCFEOP, FCFEOM, FCFPRIMPS, FCFPRIEOP, FCFPRIEOM:
@@ -143,6 +205,7 @@ func (s *Session) onDCS(f *Frame) {
 	}
 	if !s.gotDCS {
 		s.gotDCS = true
+		s.tries = 0
 		s.stopT1()
 	}
 	s.setPhase(phaseB)

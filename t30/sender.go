@@ -24,7 +24,17 @@ func (s *Session) senderFrame(f *Frame) {
 	k := f.Kind()
 	switch k {
 	case FCFDIS:
-		s.onDIS(f)
+		if s.cfg.Calling {
+			s.onDIS(f)
+		}
+		return
+	case FCFDTC:
+		if !s.cfg.Calling {
+			s.onDIS(f) // polled: DTC carries the caller's receive capabilities
+		}
+		return
+	case FCFCIG:
+		s.sideFrame(f)
 		return
 	case FCFDCN:
 		if s.st != stDisconnecting {
@@ -74,7 +84,7 @@ func (s *Session) senderFrame(f *Frame) {
 
 func (s *Session) onDIS(f *Frame) {
 	switch s.st {
-	case stTxWaitDIS:
+	case stTxWaitDIS, stTxWaitDTC:
 	case stTxWaitCFR:
 		// The remote did not get our DCS: it repeats DIS.
 		s.stopTimer()
@@ -88,7 +98,11 @@ func (s *Session) onDIS(f *Frame) {
 		s.debug("t30 bad DIS", "err", err)
 		return
 	}
-	s.gotDIS = true
+	if f.Kind() == FCFDIS {
+		s.gotDIS = true // the X bit is ours from now on
+	} else {
+		s.gotDTC = true
+	}
 	if s.cng != nil {
 		s.cng.Stop()
 		s.cng = nil
@@ -97,7 +111,7 @@ func (s *Session) onDIS(f *Frame) {
 	s.remote = caps
 	s.res.RemoteCaps = caps
 	if !caps.ReceiveFax {
-		s.disconnect(CodeIncompatible, errors.New("t30: remote cannot receive (DIS bit 10 clear; polling not implemented)"))
+		s.disconnect(CodeIncompatible, errors.New("t30: remote cannot receive (DIS/DTC bit 10 clear)"))
 		return
 	}
 	if err := s.negotiate(); err != nil {

@@ -20,6 +20,8 @@ const (
 	stTxPage
 	stTxWaitPostResp
 	stRxPhaseA
+	stTxWaitDTC
+	stRxPollWaitDIS
 	stRxWaitCmd
 	stRxTCF
 	stRxWaitPage
@@ -32,7 +34,7 @@ var stateNames = [...]string{
 	stIdle: "idle", stTxWaitDIS: "tx-wait-DIS", stTxTraining: "tx-training", stTxWaitCFR: "tx-wait-CFR",
 	stTxPage: "tx-page", stTxWaitPostResp: "tx-wait-post-response", stRxPhaseA: "rx-phase-A",
 	stRxWaitCmd: "rx-wait-command", stRxTCF: "rx-TCF", stRxWaitPage: "rx-wait-page", stRxPage: "rx-page",
-	stDisconnecting: "disconnecting", stDone: "done",
+	stDisconnecting: "disconnecting", stDone: "done", stTxWaitDTC: "tx-wait-DTC", stRxPollWaitDIS: "rx-poll-wait-DIS",
 }
 
 func (s state) String() string { return stateNames[s] }
@@ -111,6 +113,7 @@ type Session struct {
 	docComplete bool
 	gotDCS      bool
 	gotDIS      bool
+	gotDTC      bool
 	rowBuf      []byte
 
 	ecmTx         ecmTx
@@ -122,12 +125,6 @@ type Session struct {
 func NewSession(cfg Config, line Line, clock Clock) (*Session, error) {
 	if line == nil || clock == nil {
 		return nil, errors.New("t30: NewSession needs a line and a clock")
-	}
-	if cfg.Transmit && !cfg.Calling {
-		return nil, errors.New("t30: sending on an answered call needs polling, which is not implemented")
-	}
-	if !cfg.Transmit && cfg.Calling {
-		return nil, errors.New("t30: receiving on a placed call needs polling, which is not implemented")
 	}
 	if cfg.Transmit {
 		if cfg.Document == nil || cfg.Document.NumPages() == 0 {
@@ -164,21 +161,27 @@ func (s *Session) Start() {
 	s.phT = s.start
 	s.res.VirtualStart = s.start
 	s.t1 = s.clock.AfterFunc(s.timers.T1, s.onT1)
-	if s.cfg.Transmit {
+	switch {
+	case s.cfg.Calling && s.cfg.Transmit:
 		s.setState(stTxWaitDIS)
-		if !s.cfg.NoTones {
-			s.sendCNG()
+	case s.cfg.Calling:
+		s.setState(stRxPollWaitDIS) // polling: we call to receive
+	default:
+		// Answering: CED, then DIS (with the polling bit when we have a
+		// document to send).
+		s.setState(stRxPhaseA)
+		if s.cfg.NoTones {
+			s.sendDIS()
+			return
 		}
+		s.send(func() error { return s.line.SendTone(ToneNone, 200*time.Millisecond) }, func() {
+			s.send(func() error { return s.line.SendTone(ToneCED, 3*time.Second) }, s.sendDIS)
+		})
 		return
 	}
-	s.setState(stRxPhaseA)
-	if s.cfg.NoTones {
-		s.sendDIS()
-		return
+	if !s.cfg.NoTones {
+		s.sendCNG()
 	}
-	s.send(func() error { return s.line.SendTone(ToneNone, 200*time.Millisecond) }, func() {
-		s.send(func() error { return s.line.SendTone(ToneCED, 3*time.Second) }, s.sendDIS)
-	})
 }
 
 // Done reports whether the call has ended.
@@ -270,14 +273,19 @@ func (s *Session) onT1() {
 		return
 	}
 	if s.cfg.Transmit {
-		if s.st != stTxWaitDIS {
-			return
-		}
-		if s.gotDIS {
+		switch {
+		case s.st == stTxWaitDTC:
+			s.disconnect(CodeNoFax, errors.New("t30: T1 expired without DTC"))
+		case s.st != stTxWaitDIS:
+		case s.gotDIS:
 			// Waiting for DIS again after EOM.
 			s.disconnect(CodeT1Timeout, errors.New("t30: T1 expired waiting for DIS after EOM"))
-			return
+		default:
+			s.fail(CodeNoFax, errors.New("t30: T1 expired without DIS"))
 		}
+		return
+	}
+	if s.st == stRxPollWaitDIS {
 		s.fail(CodeNoFax, errors.New("t30: T1 expired without DIS"))
 		return
 	}
@@ -417,7 +425,7 @@ func (s *Session) handle(ev Event) {
 			s.burst, s.burstBad, s.rxBuf = s.burst[:0], false, s.rxBuf[:0]
 			// A response is arriving: give it time to complete.
 			if s.timer != nil && (s.st == stTxWaitCFR || s.st == stTxWaitPostResp) {
-				s.setTimer(s.timers.T4, s.onResponseTimeout)
+				s.setTimer(s.t4(), s.onResponseTimeout)
 			}
 			// A command is arriving: T2 restarts on the signal, even if
 			// the frame itself is then lost.
@@ -616,7 +624,17 @@ func (s *Session) sendCommand(frames []Frame, then func()) {
 
 func (s *Session) awaitResponse(st state) {
 	s.setState(st)
-	s.setTimer(s.timers.T4, s.onResponseTimeout)
+	s.setTimer(s.t4(), s.onResponseTimeout)
+}
+
+// t4 is the response timer: 3 s on the calling side, 4.5 s on the
+// automatic answering side (T.30 5.4.3.1), so that both never repeat in
+// step.
+func (s *Session) t4() time.Duration {
+	if s.cfg.Calling {
+		return s.timers.T4
+	}
+	return s.timers.T4Auto
 }
 
 func (s *Session) onResponseTimeout() {
