@@ -2,6 +2,8 @@ package t30
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -439,5 +441,55 @@ func TestCancel(t *testing.T) {
 	_ = clock.Run(context.Background(), func() bool { return st.Done() && sr.Done() })
 	if st.Result().Code != CodeCancelled || sr.Result().Code != CodeCallDropped {
 		t.Fatalf("codes %v %v", st.Result().Code, sr.Result().Code)
+	}
+}
+
+type failingRows struct{ n int }
+
+func (f *failingRows) ReadRow(row []byte) error {
+	f.n++
+	if f.n > 50 {
+		return errors.New("tiff: strip 3 is truncated")
+	}
+	return nil
+}
+
+type badDoc struct{ good PagesDocument }
+
+func (d badDoc) NumPages() int { return len(d.good) + 1 }
+func (d badDoc) Page(i int) (PageSource, error) {
+	if i < len(d.good) {
+		return d.good.Page(i)
+	}
+	return PageSource{Width: 1728, Resolution: imaging.Fine, Rows: &failingRows{}}, nil
+}
+
+func TestDocumentError(t *testing.T) {
+	doc := badDoc{good: textDoc(1, 1728, 200, imaging.Fine)}
+	c := runCall(t, Config{Document: doc}, Config{}, LineModel{})
+	if c.tx.Code != CodeDocument || c.tx.PagesConfirmed != 1 || c.tx.FailedPage != 2 || !errors.Is(c.tx.Err, ErrDocument) {
+		t.Fatalf("code %v (%v) confirmed %d failed %d", c.tx.Code, c.tx.Err, c.tx.PagesConfirmed, c.tx.FailedPage)
+	}
+	if c.tx.Code.Retry() != RetryNever || c.rx.Code != CodeDCNUnexpected || c.rx.PagesReceived != 1 {
+		t.Fatalf("retry %v rx %v %d", c.tx.Code.Retry(), c.rx.Code, c.rx.PagesReceived)
+	}
+	if !strings.Contains(c.tx.Err.Error(), "strip 3 is truncated") {
+		t.Fatalf("error %q does not name the cause", c.tx.Err)
+	}
+}
+
+func TestCodesTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range Codes() {
+		if c.String() == "" || seen[c.String()] || c.ID() != int(c) {
+			t.Fatalf("code %d: %q", c, c.String())
+		}
+		seen[c.String()] = true
+	}
+	if OK.Retry() != RetryNever || CodeCallDropped.Retry() != RetryNow || CodeNoFax.Retry() != RetryLater {
+		t.Fatal("retry classes")
+	}
+	if Code(999).String() != "Code(999)" || Code(999).Retry() != RetryLater {
+		t.Fatal("unknown code")
 	}
 }

@@ -50,8 +50,8 @@ const (
 )
 
 // Session is one T.30 call. It is driven by Line events and Clock timers
-// and never blocks; all its methods must be called on the clock's loop
-// (Run does that).
+// and never blocks; all its methods (Start, Done, Result, Cancel) must be
+// called on the clock's loop, or before the loop runs (Run does that).
 type Session struct {
 	cfg    Config
 	line   Line
@@ -190,8 +190,10 @@ func (s *Session) Done() bool { return s.done }
 // Result is the outcome; valid once Done.
 func (s *Session) Result() Result { return s.res }
 
-// Cancel ends the call with CodeCancelled: DCN is sent if the line is idle,
-// then the line is hung up.
+// Cancel ends the call at once with CodeCancelled and hangs up the line
+// (no DCN: a page may be on the line). Like every Session method it must
+// run on the clock's loop; from another goroutine use
+// clock.AfterFunc(0, s.Cancel), or cancel the context given to Run.
 func (s *Session) Cancel() {
 	if s.done {
 		return
