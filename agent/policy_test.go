@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/faxagent/faxagent/t30"
@@ -248,4 +249,35 @@ func TestMemQueueIdempotent(t *testing.T) {
 	default:
 		t.Fatal("AllFinal not closed")
 	}
+}
+
+// A job whose agent died (its lease ran out) is claimed again by another
+// agent; the dead agent's lease can no longer end it.
+func TestMemQueueLeaseExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewMemQueue(nil)
+		ctx := context.Background()
+		if err := q.Add(Job{ID: "j"}); err != nil {
+			t.Fatal(err)
+		}
+		jobs, _ := q.Claim(ctx, ClaimRequest{AgentID: "dead", Max: 1, Lease: time.Minute})
+		time.Sleep(59 * time.Second)
+		if again, _ := q.Claim(ctx, ClaimRequest{AgentID: "b", Max: 1, Lease: time.Minute}); len(again) != 0 {
+			t.Fatal("claimed before the lease ran out")
+		}
+		time.Sleep(time.Second)
+		again, _ := q.Claim(ctx, ClaimRequest{AgentID: "b", Max: 1, Lease: time.Minute})
+		if len(again) != 1 || again[0].Lease.Token == jobs[0].Lease.Token {
+			t.Fatalf("not reclaimed: %+v", again)
+		}
+		if err := q.Complete(ctx, jobs[0].Lease, "dead#1"); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("dead agent completed: %v", err)
+		}
+		if _, err := q.Renew(ctx, jobs[0].Lease, time.Minute); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("dead agent renewed: %v", err)
+		}
+		if err := q.Complete(ctx, again[0].Lease, "b#1"); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -76,6 +76,9 @@ func TestCancel(t *testing.T) {
 // stuckDriver is a board-managed driver whose calls never end by
 // themselves: only the watchdog gets the port back.
 type stuckDriver struct {
+	// every, if set, makes calls report page progress this often: they
+	// look alive, and only the maximum call duration catches them.
+	every  time.Duration
 	in     chan drivers.Call
 	ev     chan drivers.PortEvent
 	mu     sync.Mutex
@@ -109,9 +112,19 @@ func (c *stuckCall) Info() drivers.CallInfo {
 }
 func (c *stuckCall) Send(ctx context.Context, doc drivers.Document, p drivers.SendParams, progress func(t30.PageEvent)) (drivers.Result, error) {
 	progress(t30.PageEvent{Page: 1, Status: t30.PageSent})
-	select {
-	case <-c.stop:
-	case <-ctx.Done():
+	for {
+		var tick <-chan time.Time
+		if c.d.every > 0 {
+			tick = time.After(c.d.every)
+		}
+		select {
+		case <-c.stop:
+		case <-ctx.Done():
+		case <-tick:
+			progress(t30.PageEvent{Page: 1, Status: t30.PageSent})
+			continue
+		}
+		break
 	}
 	r := drivers.Result{Result: t30.Result{Code: t30.CodeCancelled}}
 	return r, r.AsError()
@@ -130,9 +143,15 @@ func (c *stuckCall) Hangup(cause drivers.HangupCause) error {
 }
 
 func TestWatchdog(t *testing.T) {
+	t.Run("stall", func(t *testing.T) { testWatchdog(t, 0, time.Minute) })
+	t.Run("max call", func(t *testing.T) { testWatchdog(t, 30*time.Second, 10*time.Minute) })
+}
+
+func testWatchdog(t *testing.T, every, want time.Duration) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, loopback.Virtual)
 		d := newStuck()
+		d.every = every
 		lic, err := Sign(License{AgentID: "W", Ports: map[string]int{"board": 1}, Expires: time.Now().Add(time.Hour)}, f.priv)
 		if err != nil {
 			t.Fatal(err)
@@ -163,8 +182,8 @@ func TestWatchdog(t *testing.T) {
 			if r.ErrorID != int(CodeWatchdog) || !strings.HasPrefix(r.ErrorInfo, "watchdog") {
 				t.Errorf("attempt %d: %d %q", i+1, r.ErrorID, r.ErrorInfo)
 			}
-			if d := r.CompleteDate.Sub(r.StartDate); d != time.Minute {
-				t.Errorf("attempt %d hung up after %v, want the stall timeout", i+1, d)
+			if d := r.CompleteDate.Sub(r.StartDate); d != want {
+				t.Errorf("attempt %d hung up after %v, want %v", i+1, d, want)
 			}
 		}
 		if st, _ := f.q.Job("stuck"); st.State != JobFailed {
@@ -300,15 +319,18 @@ func TestDestinationMemory(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, loopback.Virtual)
 		f.net.SetModel("999", loopback.Model{TrainFailAbove: 9600})
-		f.agent("A", 0, []string{"100"}, 1, nil)
+		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Dial.Rewrites = []Rewrite{{Match: "0", Replace: "9"}} })
 		for i := range 2 {
-			if err := f.q.Add(Job{ID: fmt.Sprint("j", i), Number: "999", Doc: doc(1, 1), Created: time.Now().Add(time.Duration(i) * time.Millisecond)}); err != nil {
+			if err := f.q.Add(Job{ID: fmt.Sprint("j", i), Number: "0 99", Doc: doc(1, 1), Created: time.Now().Add(time.Duration(i) * time.Millisecond)}); err != nil {
 				t.Fatal(err)
 			}
 			f.wait(time.Hour)
 		}
 		f.stop()
 		r0, r1 := f.rep.Attempts("j0")[0], f.rep.Attempts("j1")[0]
+		if r0.CalledNumber != "0 99" || r0.DialedNumber != "999" || r0.RoutingInfo != "0 99" {
+			t.Errorf("numbers: called %q dialled %q", r0.CalledNumber, r0.DialedNumber)
+		}
 		if r0.MaxRate != 0 || r0.TransmitSpeed > 9600 || r1.MaxRate != r0.TransmitSpeed || r1.TransmitSpeed != r0.TransmitSpeed {
 			t.Errorf("first %d (cap %d), second %d (cap %d)", r0.TransmitSpeed, r0.MaxRate, r1.TransmitSpeed, r1.MaxRate)
 		}
