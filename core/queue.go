@@ -1,0 +1,520 @@
+package core
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// MaxClaim bounds the jobs of one claim.
+const MaxClaim = 100
+
+func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
+	if c.Agent == "" || len(c.Agent) > 64 {
+		return nil, fmt.Errorf("%w: claim needs an agent ID of 1 to 64 bytes", ErrInvalid)
+	}
+	if c.Max == 0 {
+		c.Max = 1
+	}
+	if c.Max < 0 || c.Max > MaxClaim {
+		return nil, fmt.Errorf("%w: claim of %d jobs", ErrInvalid, c.Max)
+	}
+	if c.Lease == 0 {
+		c.Lease = s.o.DefaultLease
+	}
+	if c.Lease < time.Second {
+		return nil, fmt.Errorf("%w: lease %v shorter than 1 s", ErrInvalid, c.Lease)
+	}
+	var jobs []Job
+	err := s.tx(ctx, func(d q) error {
+		jobs = jobs[:0]
+		now := s.now()
+		where := `((state = 'queued' AND not_before <= ?) OR (state = 'leased' AND lease_expires <= ?))
+			AND (preset_agent = '' OR preset_agent = ?)`
+		args := []any{ms(now), ms(now), c.Agent}
+		where += " AND (preset_type = 0" + inList(" OR (preset_type = 1 AND preset_value IN (%s))", c.Ports, &args) +
+			inList(" OR (preset_type = 2 AND preset_value IN (%s))", c.Groups, &args) + ")"
+		lock := ""
+		if d.pg {
+			lock = " FOR UPDATE SKIP LOCKED"
+		}
+		rows, err := d.query(ctx, "SELECT id, state, attempts, max_attempts, cancel_requested, message_id FROM jobs WHERE "+
+			where+" ORDER BY priority DESC, not_before, id LIMIT ?"+lock, append(args, c.Max)...)
+		if err != nil {
+			return fmt.Errorf("core: claim: %w", err)
+		}
+		type cand struct {
+			id, msg       int64
+			state         JobState
+			attempts, max int
+			cancelled     bool
+		}
+		var cs []cand
+		for rows.Next() {
+			var x cand
+			var st string
+			if err := rows.Scan(&x.id, &st, &x.attempts, &x.max, &x.cancelled, &x.msg); err != nil {
+				rows.Close()
+				return err
+			}
+			x.state = JobState(st)
+			cs = append(cs, x)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, x := range cs {
+			if x.state == JobLeased && (x.cancelled || x.attempts >= x.max) {
+				// The agent of the last allowed attempt (or of a cancelled
+				// job) went away: end the job instead of calling again.
+				st, text := JobFailed, "lease expired on the last attempt"
+				if x.cancelled {
+					st, text = JobCancelled, "cancelled"
+				}
+				if _, err := d.exec(ctx, `UPDATE jobs SET state = ?, error_text = ?, completed_at = ?, lease_expires = 0
+					WHERE id = ?`, string(st), text, ms(now), x.id); err != nil {
+					return fmt.Errorf("core: claim: %w", err)
+				}
+				if err := s.refreshMessage(ctx, d, x.msg); err != nil {
+					return err
+				}
+				continue
+			}
+			j, err := scanJob(d.row(ctx, `UPDATE jobs SET state = 'leased', lease_epoch = lease_epoch + 1, lease_agent = ?,
+				lease_expires = ?, attempts = attempts + 1 WHERE id = ? RETURNING `+jobCols,
+				c.Agent, ms(now.Add(c.Lease)), x.id))
+			if err != nil {
+				return fmt.Errorf("core: claim: %w", err)
+			}
+			jobs = append(jobs, j)
+			if x.state == JobQueued {
+				if err := s.markSending(ctx, d, x.msg); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ClaimedJob, 0, len(jobs))
+	msgs := map[int64]ClaimedJob{}
+	for _, j := range jobs {
+		cj, ok := msgs[j.MessageID]
+		if !ok {
+			d := s.read()
+			m, err := s.message(ctx, d, j.MessageID)
+			if err != nil {
+				return nil, err
+			}
+			docs, err := s.messageDocuments(ctx, d, j.MessageID)
+			if err != nil {
+				return nil, err
+			}
+			cj = ClaimedJob{Message: m, Documents: docs}
+			msgs[j.MessageID] = cj
+		}
+		cj.Job = j
+		out = append(out, cj)
+	}
+	return out, nil
+}
+
+// markSending sets the status of a queued message to Sending without the
+// full recount (a claim only moves jobs from queued to leased).
+func (s *sqlStore) markSending(ctx context.Context, d q, msg int64) error {
+	_, err := d.exec(ctx, "UPDATE messages SET status = 'Sending' WHERE id = ? AND status = 'Queued'", msg)
+	return err
+}
+
+func inList(format string, vals []string, args *[]any) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		ph[i] = "?"
+		*args = append(*args, v)
+	}
+	return fmt.Sprintf(format, strings.Join(ph, ", "))
+}
+
+func (s *sqlStore) Renew(ctx context.Context, l Lease, dur time.Duration) (RenewResult, error) {
+	if dur == 0 {
+		dur = s.o.DefaultLease
+	}
+	if dur < time.Second {
+		return RenewResult{}, fmt.Errorf("%w: lease %v shorter than 1 s", ErrInvalid, dur)
+	}
+	var rr RenewResult
+	err := s.tx(ctx, func(d q) error {
+		exp := s.now().Add(dur)
+		err := d.row(ctx, `UPDATE jobs SET lease_expires = ? WHERE id = ? AND lease_epoch = ? AND state = 'leased'
+			RETURNING cancel_requested`, ms(exp), l.JobID, l.Epoch).Scan(&rr.Cancel)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: %v", ErrLeaseLost, l)
+		}
+		if err != nil {
+			return fmt.Errorf("core: renew: %w", err)
+		}
+		rr.Expires = fromMS(ms(exp))
+		return nil
+	})
+	return rr, err
+}
+
+// jobLock is the part of a job a report needs, read with the row locked.
+type jobLock struct {
+	state     JobState
+	epoch     int64
+	msg       int64
+	attempts  int
+	max       int
+	cancelReq bool
+	notBefore int64
+}
+
+func (s *sqlStore) lockJob(ctx context.Context, d q, id int64) (jobLock, error) {
+	var j jobLock
+	var st string
+	err := d.row(ctx, `SELECT state, lease_epoch, message_id, attempts, max_attempts, cancel_requested, not_before
+		FROM jobs WHERE id = ?`+d.forUpdate(), id).Scan(&st, &j.epoch, &j.msg, &j.attempts, &j.max, &j.cancelReq, &j.notBefore)
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, fmt.Errorf("%w: job %d", ErrNotFound, id)
+	}
+	if err != nil {
+		return j, fmt.Errorf("core: lock job: %w", err)
+	}
+	j.state = JobState(st)
+	return j, nil
+}
+
+// prevAttempt is an attempt already stored under a key.
+type prevAttempt struct {
+	id      int64
+	job     int64
+	applied bool
+	stale   bool
+	found   bool
+}
+
+func (s *sqlStore) attemptByKey(ctx context.Context, d q, key string) (prevAttempt, error) {
+	var p prevAttempt
+	err := d.row(ctx, "SELECT id, COALESCE(job_id, 0), applied, stale FROM attempts WHERE attempt_key = ?", key).
+		Scan(&p.id, &p.job, &p.applied, &p.stale)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("core: attempt: %w", err)
+	}
+	p.found = true
+	return p, nil
+}
+
+// RecordAttempt stores an attempt's record (t.Key and t.JobID required)
+// without changing its job; Report ends the attempt. Recording the same key
+// again overwrites the details with the same data.
+func (s *sqlStore) RecordAttempt(ctx context.Context, t Transmission) (int64, error) {
+	if err := checkTransmission(&t); err != nil {
+		return 0, err
+	}
+	if t.JobID <= 0 {
+		return 0, fmt.Errorf("%w: attempt without a job", ErrInvalid)
+	}
+	err := s.tx(ctx, func(d q) error {
+		j, err := s.lockJob(ctx, d, t.JobID)
+		if err != nil {
+			return err
+		}
+		p, err := s.attemptByKey(ctx, d, t.Key)
+		if err != nil {
+			return err
+		}
+		if p.found {
+			if p.job != t.JobID {
+				return fmt.Errorf("%w: attempt ID %q belongs to another job", ErrInvalid, t.Key)
+			}
+			t.ID = p.id
+			return s.updateAttemptDetails(ctx, d, p.id, &t)
+		}
+		t.MessageID, t.Direction, t.Lease, t.Stale = j.msg, Outbound, Lease{}, false
+		if t.MaxAttemptNo == 0 {
+			t.MaxAttemptNo = j.max
+		}
+		return s.insertAttempt(ctx, d, &t, false)
+	})
+	return t.ID, err
+}
+
+func (s *sqlStore) Report(ctx context.Context, r Report) (ReportResult, error) {
+	switch r.Outcome {
+	case OutcomeDone, OutcomeRetry, OutcomeFailed, OutcomeCancelled:
+	default:
+		return ReportResult{}, fmt.Errorf("%w: outcome %q", ErrInvalid, r.Outcome)
+	}
+	if r.Lease.JobID <= 0 || r.Lease.Epoch <= 0 {
+		return ReportResult{}, fmt.Errorf("%w: lease %v", ErrInvalid, r.Lease)
+	}
+	if r.ResumePage < 0 || r.PagesSent < 0 {
+		return ReportResult{}, fmt.Errorf("%w: resume page %d, pages sent %d", ErrInvalid, r.ResumePage, r.PagesSent)
+	}
+	if err := checkLen("error text", r.ErrorText, maxNote); err != nil {
+		return ReportResult{}, err
+	}
+	var t Transmission
+	if r.Attempt != nil {
+		t = *r.Attempt
+	}
+	t.Key = r.Key
+	if err := checkTransmission(&t); err != nil {
+		return ReportResult{}, err
+	}
+	var res ReportResult
+	err := s.tx(ctx, func(d q) error {
+		res = ReportResult{}
+		j, err := s.lockJob(ctx, d, r.Lease.JobID)
+		if err != nil {
+			return err
+		}
+		// The job row is locked: a concurrent report with the same key
+		// has committed, or not started.
+		p, err := s.attemptByKey(ctx, d, r.Key)
+		if err != nil {
+			return err
+		}
+		if p.found && p.job != r.Lease.JobID {
+			return fmt.Errorf("%w: attempt ID %q belongs to another job", ErrInvalid, r.Key)
+		}
+		res.State = j.state
+		if p.found && p.applied {
+			res.AttemptID, res.Duplicate = p.id, true
+			return nil
+		}
+		current := j.state == JobLeased && j.epoch == r.Lease.Epoch
+		now := s.now()
+		if !p.found || r.Attempt != nil {
+			// Fill what the record lacks.
+			t.JobID, t.MessageID, t.Direction = r.Lease.JobID, j.msg, Outbound
+			if t.CreateDate.IsZero() {
+				t.CreateDate = now
+			}
+			if t.CompleteDate.IsZero() {
+				t.CompleteDate = now
+			}
+			if t.ScheduleDate.IsZero() {
+				t.ScheduleDate = fromMS(j.notBefore)
+			}
+			if t.AttemptNo == 0 && current {
+				t.AttemptNo = j.attempts
+			}
+			if t.MaxAttemptNo == 0 {
+				t.MaxAttemptNo = j.max
+			}
+			if t.ErrorID == 0 && t.ErrorInfo == "" {
+				t.ErrorID, t.ErrorInfo = r.ErrorID, r.ErrorText
+			}
+			if r.Attempt == nil {
+				t.TransmitStatus, t.PageSent = r.ErrorID, r.PagesSent
+			}
+		}
+		t.Lease, t.Stale, t.Outcome = r.Lease, !current, r.Outcome
+		if p.found {
+			t.ID = p.id
+			if r.Attempt != nil {
+				if err := s.updateAttemptDetails(ctx, d, p.id, &t); err != nil {
+					return err
+				}
+			}
+			if _, err := d.exec(ctx, "UPDATE attempts SET lease_epoch = ?, stale = ?, applied = ?, outcome = ? WHERE id = ?",
+				r.Lease.Epoch, b2i(!current), b2i(current), string(r.Outcome), p.id); err != nil {
+				return fmt.Errorf("core: report: %w", err)
+			}
+			// The stored record is what the job shows.
+			if t, err = s.attemptRow(ctx, d, p.id); err != nil {
+				return err
+			}
+		} else if err := s.insertAttempt(ctx, d, &t, current); err != nil {
+			return err
+		}
+		res.AttemptID, res.Stale = t.ID, !current
+		if !current {
+			return nil
+		}
+		next := JobState("")
+		switch r.Outcome {
+		case OutcomeDone:
+			next = JobDone
+		case OutcomeFailed:
+			next = JobFailed
+		case OutcomeCancelled:
+			next = JobCancelled
+		case OutcomeRetry:
+			switch {
+			case j.cancelReq:
+				next = JobCancelled
+			case j.attempts >= j.max:
+				next = JobFailed
+			default:
+				next = JobQueued
+			}
+		}
+		errID, errText := r.ErrorID, r.ErrorText
+		if errID == 0 && errText == "" {
+			errID, errText = t.ErrorID, t.ErrorInfo
+		}
+		if next == JobDone {
+			errID, errText = 0, ""
+		}
+		if r.Outcome == OutcomeRetry && next == JobFailed {
+			errText = strings.TrimSpace(errText + " (no attempts left)")
+		}
+		if next == JobQueued {
+			at := r.RetryAt
+			if at.Before(now) {
+				at = now
+			}
+			_, err = d.exec(ctx, `UPDATE jobs SET state = 'queued', not_before = ?, start_page = ?, lease_agent = '',
+				lease_expires = 0, error_id = ?, error_text = ?, page_count = ?, pages_sent = pages_sent + ?,
+				remote_csid = ?, speed = ? WHERE id = ?`, ms(at), r.ResumePage, errID, errText, t.PageCount,
+				r.PagesSent, t.RemoteCSID, t.TransmitSpeed, r.Lease.JobID)
+		} else {
+			_, err = d.exec(ctx, `UPDATE jobs SET state = ?, completed_at = ?, lease_expires = 0, error_id = ?,
+				error_text = ?, page_count = ?, pages_sent = pages_sent + ?, remote_csid = ?, speed = ? WHERE id = ?`,
+				string(next), ms(now), errID, errText, t.PageCount, max(r.PagesSent, t.PageSent), t.RemoteCSID,
+				t.TransmitSpeed, r.Lease.JobID)
+		}
+		if err != nil {
+			return fmt.Errorf("core: report: %w", err)
+		}
+		res.State = next
+		return s.refreshMessage(ctx, d, j.msg)
+	})
+	if err != nil {
+		return ReportResult{}, err
+	}
+	if res.Stale && !res.Duplicate {
+		return res, fmt.Errorf("%w: %v (attempt %q kept)", ErrLeaseLost, r.Lease, r.Key)
+	}
+	if res.Stale {
+		return res, fmt.Errorf("%w: %v", ErrLeaseLost, r.Lease)
+	}
+	return res, nil
+}
+
+func (s *sqlStore) attemptRow(ctx context.Context, d q, id int64) (Transmission, error) {
+	t, err := scanAttempt(d.row(ctx, "SELECT "+attemptCols+" FROM attempts WHERE id = ?", id))
+	if err != nil {
+		return Transmission{}, fmt.Errorf("core: attempt %d: %w", id, err)
+	}
+	return t, nil
+}
+
+// Unclaim gives a leased job back without an attempt (the agent is
+// stopping, or had no port after all): it is claimable again at once and
+// the claim does not count as an attempt. A cancelled job ends cancelled.
+func (s *sqlStore) Unclaim(ctx context.Context, l Lease) error {
+	return s.tx(ctx, func(d q) error {
+		j, err := s.lockJob(ctx, d, l.JobID)
+		if err != nil {
+			return err
+		}
+		if j.state != JobLeased || j.epoch != l.Epoch {
+			return fmt.Errorf("%w: %v", ErrLeaseLost, l)
+		}
+		if j.cancelReq {
+			_, err = d.exec(ctx, `UPDATE jobs SET state = 'cancelled', completed_at = ?, lease_expires = 0,
+				error_text = 'cancelled', attempts = attempts - 1 WHERE id = ?`, ms(s.now()), l.JobID)
+		} else {
+			_, err = d.exec(ctx, `UPDATE jobs SET state = 'queued', lease_agent = '', lease_expires = 0,
+				attempts = attempts - 1 WHERE id = ?`, l.JobID)
+		}
+		if err != nil {
+			return fmt.Errorf("core: unclaim: %w", err)
+		}
+		return s.refreshMessage(ctx, d, j.msg)
+	})
+}
+
+func (s *sqlStore) QueueStats(ctx context.Context) (QueueStats, error) {
+	var qs QueueStats
+	d := s.read()
+	rows, err := d.query(ctx, "SELECT state, COUNT(*) FROM jobs GROUP BY state")
+	if err != nil {
+		return qs, fmt.Errorf("core: queue stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return qs, err
+		}
+		switch JobState(st) {
+		case JobHeld:
+			qs.Held = n
+		case JobQueued:
+			qs.Queued = n
+		case JobLeased:
+			qs.Leased = n
+		case JobDone:
+			qs.Done = n
+		case JobFailed:
+			qs.Failed = n
+		case JobCancelled:
+			qs.Cancelled = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return qs, err
+	}
+	var oldest sql.NullInt64
+	if err := d.row(ctx, "SELECT MIN(not_before) FROM jobs WHERE state = 'queued'").Scan(&oldest); err != nil {
+		return qs, fmt.Errorf("core: queue stats: %w", err)
+	}
+	qs.OldestQueued = fromMS(oldest.Int64)
+	return qs, nil
+}
+
+func (s *sqlStore) Heartbeat(ctx context.Context, a AgentInfo) error {
+	if a.ID == "" || len(a.ID) > 64 || len(a.Host) > 255 || len(a.ServerIP) > 64 || len(a.Version) > 64 {
+		return fmt.Errorf("%w: agent %q", ErrInvalid, a.ID)
+	}
+	return s.tx(ctx, func(d q) error {
+		_, err := d.exec(ctx, `INSERT INTO agents (id, host, server_ip, version, ports, licensed, busy, started_at, heartbeat_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET host = excluded.host, server_ip = excluded.server_ip, version = excluded.version,
+			ports = excluded.ports, licensed = excluded.licensed, busy = excluded.busy, started_at = excluded.started_at,
+			heartbeat_at = excluded.heartbeat_at`,
+			a.ID, a.Host, a.ServerIP, a.Version, a.Ports, a.Licensed, a.Busy, ms(a.Started), ms(s.now()))
+		if err != nil {
+			return fmt.Errorf("core: heartbeat: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *sqlStore) Agents(ctx context.Context) ([]AgentInfo, error) {
+	rows, err := s.read().query(ctx, `SELECT id, host, server_ip, version, ports, licensed, busy, started_at, heartbeat_at
+		FROM agents ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("core: agents: %w", err)
+	}
+	defer rows.Close()
+	var out []AgentInfo
+	for rows.Next() {
+		var a AgentInfo
+		var st, hb int64
+		if err := rows.Scan(&a.ID, &a.Host, &a.ServerIP, &a.Version, &a.Ports, &a.Licensed, &a.Busy, &st, &hb); err != nil {
+			return nil, err
+		}
+		a.Started, a.Heartbeat = fromMS(st), fromMS(hb)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

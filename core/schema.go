@@ -1,0 +1,224 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// migration is one schema version: statements run in one transaction. In
+// the statements "{{id}}" is the backend's auto-increment primary key.
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+// migrations are append-only: a released version never changes.
+var migrations = []migration{
+	{1, "initial schema", []string{
+		`CREATE TABLE domains (
+			id {{id}},
+			name TEXT NOT NULL UNIQUE,
+			created_at BIGINT NOT NULL)`,
+		`CREATE TABLE users (
+			id {{id}},
+			username TEXT NOT NULL UNIQUE,
+			domain_id BIGINT NOT NULL REFERENCES domains(id),
+			password_hash TEXT NOT NULL,
+			full_name TEXT NOT NULL DEFAULT '',
+			email TEXT NOT NULL DEFAULT '',
+			is_admin INTEGER NOT NULL DEFAULT 0,
+			active INTEGER NOT NULL DEFAULT 1,
+			created_at BIGINT NOT NULL)`,
+		`CREATE TABLE documents (
+			id {{id}},
+			sha256 TEXT NOT NULL UNIQUE,
+			size BIGINT NOT NULL,
+			content_type TEXT NOT NULL DEFAULT '',
+			pages INTEGER NOT NULL DEFAULT 0,
+			created_at BIGINT NOT NULL)`,
+		`CREATE TABLE messages (
+			id {{id}},
+			owner_id BIGINT REFERENCES users(id),
+			direction TEXT NOT NULL,
+			folder TEXT NOT NULL,
+			status TEXT NOT NULL,
+			subject TEXT NOT NULL DEFAULT '',
+			note TEXT NOT NULL DEFAULT '',
+			sender_name TEXT NOT NULL DEFAULT '',
+			sender_company TEXT NOT NULL DEFAULT '',
+			billing_code TEXT NOT NULL DEFAULT '',
+			priority INTEGER NOT NULL,
+			schedule_at BIGINT NOT NULL,
+			hold INTEGER NOT NULL DEFAULT 0,
+			max_attempts INTEGER NOT NULL,
+			preset_agent TEXT NOT NULL DEFAULT '',
+			preset_type INTEGER NOT NULL DEFAULT 0,
+			preset_value TEXT NOT NULL DEFAULT '',
+			resolution TEXT NOT NULL DEFAULT '',
+			header TEXT NOT NULL DEFAULT '',
+			is_read INTEGER NOT NULL DEFAULT 0,
+			downloaded INTEGER NOT NULL DEFAULT 0,
+			inbound_key TEXT UNIQUE,
+			jobs_total INTEGER NOT NULL DEFAULT 0,
+			jobs_final INTEGER NOT NULL DEFAULT 0,
+			created_at BIGINT NOT NULL,
+			completed_at BIGINT NOT NULL DEFAULT 0)`,
+		`CREATE INDEX messages_folder ON messages (folder, owner_id, id)`,
+		`CREATE TABLE message_documents (
+			message_id BIGINT NOT NULL REFERENCES messages(id),
+			seq INTEGER NOT NULL,
+			document_id BIGINT NOT NULL REFERENCES documents(id),
+			name TEXT NOT NULL,
+			PRIMARY KEY (message_id, seq))`,
+		`CREATE TABLE jobs (
+			id {{id}},
+			message_id BIGINT NOT NULL REFERENCES messages(id),
+			seq INTEGER NOT NULL,
+			recipient_name TEXT NOT NULL DEFAULT '',
+			recipient_company TEXT NOT NULL DEFAULT '',
+			fax TEXT NOT NULL,
+			state TEXT NOT NULL,
+			priority INTEGER NOT NULL,
+			not_before BIGINT NOT NULL,
+			start_page INTEGER NOT NULL DEFAULT 0,
+			attempts INTEGER NOT NULL DEFAULT 0,
+			max_attempts INTEGER NOT NULL,
+			preset_agent TEXT NOT NULL DEFAULT '',
+			preset_type INTEGER NOT NULL DEFAULT 0,
+			preset_value TEXT NOT NULL DEFAULT '',
+			lease_epoch BIGINT NOT NULL DEFAULT 0,
+			lease_agent TEXT NOT NULL DEFAULT '',
+			lease_expires BIGINT NOT NULL DEFAULT 0,
+			cancel_requested INTEGER NOT NULL DEFAULT 0,
+			error_id INTEGER NOT NULL DEFAULT 0,
+			error_text TEXT NOT NULL DEFAULT '',
+			page_count INTEGER NOT NULL DEFAULT 0,
+			pages_sent INTEGER NOT NULL DEFAULT 0,
+			remote_csid TEXT NOT NULL DEFAULT '',
+			speed INTEGER NOT NULL DEFAULT 0,
+			created_at BIGINT NOT NULL,
+			completed_at BIGINT NOT NULL DEFAULT 0,
+			UNIQUE (message_id, seq))`,
+		`CREATE INDEX jobs_claim ON jobs (priority DESC, not_before, id) WHERE state IN ('queued', 'leased')`,
+		`CREATE TABLE attempts (
+			id {{id}},
+			attempt_key TEXT NOT NULL UNIQUE,
+			job_id BIGINT REFERENCES jobs(id),
+			message_id BIGINT NOT NULL REFERENCES messages(id),
+			direction TEXT NOT NULL,
+			lease_epoch BIGINT NOT NULL DEFAULT 0,
+			stale INTEGER NOT NULL DEFAULT 0,
+			applied INTEGER NOT NULL DEFAULT 0,
+			outcome TEXT NOT NULL,
+			create_date BIGINT NOT NULL,
+			schedule_date BIGINT NOT NULL DEFAULT 0,
+			complete_date BIGINT NOT NULL DEFAULT 0,
+			calling_number TEXT NOT NULL DEFAULT '',
+			called_number TEXT NOT NULL DEFAULT '',
+			remote_csid TEXT NOT NULL DEFAULT '',
+			routing_info TEXT NOT NULL DEFAULT '',
+			caller_id TEXT NOT NULL DEFAULT '',
+			fax_protocol TEXT NOT NULL DEFAULT '',
+			transmit_speed INTEGER NOT NULL DEFAULT 0,
+			compression_mode TEXT NOT NULL DEFAULT '',
+			call_duration_ms BIGINT NOT NULL DEFAULT 0,
+			transmit_duration_ms BIGINT NOT NULL DEFAULT 0,
+			fax_resolution TEXT NOT NULL DEFAULT '',
+			transmit_status INTEGER NOT NULL DEFAULT 0,
+			transmit_status_def TEXT NOT NULL DEFAULT '',
+			attempt_no INTEGER NOT NULL DEFAULT 0,
+			max_attempt_no INTEGER NOT NULL DEFAULT 0,
+			page_count INTEGER NOT NULL DEFAULT 0,
+			start_page_no INTEGER NOT NULL DEFAULT 0,
+			page_sent INTEGER NOT NULL DEFAULT 0,
+			fax_agent_id TEXT NOT NULL DEFAULT '',
+			port_no INTEGER NOT NULL DEFAULT 0,
+			board_id TEXT NOT NULL DEFAULT '',
+			server_ip TEXT NOT NULL DEFAULT '',
+			error_id INTEGER NOT NULL DEFAULT 0,
+			error_info TEXT NOT NULL DEFAULT '')`,
+		`CREATE INDEX attempts_job ON attempts (job_id, id)`,
+		`CREATE INDEX attempts_message ON attempts (message_id, id)`,
+		`CREATE TABLE routes (
+			id {{id}},
+			user_id BIGINT NOT NULL REFERENCES users(id),
+			cond1_field TEXT NOT NULL,
+			cond1_value TEXT NOT NULL DEFAULT '',
+			is_and INTEGER NOT NULL DEFAULT 0,
+			cond2_field TEXT NOT NULL DEFAULT 'None',
+			cond2_value TEXT NOT NULL DEFAULT '',
+			active INTEGER NOT NULL DEFAULT 1,
+			priority INTEGER NOT NULL DEFAULT 0,
+			created_at BIGINT NOT NULL)`,
+		`CREATE TABLE agents (
+			id TEXT PRIMARY KEY,
+			host TEXT NOT NULL DEFAULT '',
+			server_ip TEXT NOT NULL DEFAULT '',
+			version TEXT NOT NULL DEFAULT '',
+			ports INTEGER NOT NULL DEFAULT 0,
+			licensed INTEGER NOT NULL DEFAULT 0,
+			busy INTEGER NOT NULL DEFAULT 0,
+			started_at BIGINT NOT NULL DEFAULT 0,
+			heartbeat_at BIGINT NOT NULL)`,
+	}},
+}
+
+// migrationLock is the PostgreSQL advisory lock key that serialises
+// migrations of several processes starting at once.
+const migrationLock = 0x66617861 // "faxa"
+
+func (s *sqlStore) migrate(ctx context.Context) error {
+	id := "INTEGER PRIMARY KEY"
+	if s.pg {
+		id = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+	}
+	lock := func(d q) error {
+		if !s.pg {
+			return nil
+		}
+		_, err := d.exec(ctx, "SELECT pg_advisory_xact_lock(?)", migrationLock)
+		return err
+	}
+	err := s.tx(ctx, func(d q) error {
+		if err := lock(d); err != nil {
+			return err
+		}
+		_, err := d.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("core: migrations table: %w", err)
+	}
+	for _, m := range migrations {
+		err := s.tx(ctx, func(d q) error {
+			if err := lock(d); err != nil {
+				return err
+			}
+			var n int
+			if err := d.row(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			for _, st := range m.stmts {
+				if _, err := d.exec(ctx, strings.ReplaceAll(st, "{{id}}", id)); err != nil {
+					return fmt.Errorf("%.60s: %w", st, err)
+				}
+			}
+			_, err := d.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				m.version, m.name, ms(s.now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("core: migration %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion is the newest migration version this build knows.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }

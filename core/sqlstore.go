@@ -1,0 +1,280 @@
+package core
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// sqlStore implements Store on database/sql for both backends. Queries are
+// written with '?' placeholders and rebound for PostgreSQL; the few
+// statements that differ are chosen by s.pg.
+type sqlStore struct {
+	db    *sql.DB
+	pool  *pgxpool.Pool // PostgreSQL only
+	pg    bool
+	o     Options
+	spool spool
+
+	dummyOnce sync.Once
+	dummy     []byte
+}
+
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// q is a querier that rebinds placeholders for the backend.
+type q struct {
+	x  querier
+	pg bool
+}
+
+func (d q) rebind(query string) string {
+	if !d.pg {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+func (d q) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return d.x.ExecContext(ctx, d.rebind(query), args...)
+}
+
+func (d q) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.x.QueryContext(ctx, d.rebind(query), args...)
+}
+
+func (d q) row(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.x.QueryRowContext(ctx, d.rebind(query), args...)
+}
+
+// forUpdate is the row-locking suffix of a SELECT inside a transaction
+// (SQLite transactions are single-writer already).
+func (d q) forUpdate() string {
+	if d.pg {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+func (s *sqlStore) Backend() string {
+	if s.pg {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func (s *sqlStore) Close() error {
+	err := s.db.Close()
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return err
+}
+
+func (s *sqlStore) now() time.Time { return s.o.Now() }
+
+func (s *sqlStore) read() q { return q{s.db, s.pg} }
+
+// tx runs fn in one transaction, retrying a few times on serialisation
+// failures, deadlocks and a busy SQLite database. fn must do all its work
+// through the q it is given.
+func (s *sqlStore) tx(ctx context.Context, fn func(q) error) error {
+	var err error
+	for try := 0; try < 8; try++ {
+		err = s.tx1(ctx, fn)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(time.Duration(try+1) * 5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return err
+}
+
+func (s *sqlStore) tx1(ctx context.Context, fn func(q) error) error {
+	t, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("core: begin: %w", err)
+	}
+	if err := fn(q{t, s.pg}); err != nil {
+		t.Rollback()
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("core: commit: %w", err)
+	}
+	return nil
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+func isUnique(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// ms and fromMS store times as Unix milliseconds; the zero time is 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func openSQLite(ctx context.Context, o Options) (*sqlStore, error) {
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("core: data directory: %w", err)
+	}
+	path := filepath.Join(o.DataDir, "faxagent.db")
+	v := url.Values{}
+	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "synchronous(NORMAL)")
+	v.Add("_pragma", "foreign_keys(1)")
+	v.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("core: open sqlite: %w", err)
+	}
+	// One connection: SQLite has one writer at a time anyway, and a single
+	// connection turns lock waits into a cheap Go queue.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	s := &sqlStore{db: db, o: o}
+	if err := s.openCommon(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openPostgres(ctx context.Context, o Options) (*sqlStore, error) {
+	cfg, err := pgxpool.ParseConfig(o.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("core: database URL: %w", err)
+	}
+	cfg.MaxConns = int32(o.MaxConns)
+	if o.Schema != "" {
+		if !validIdent(o.Schema) {
+			return nil, fmt.Errorf("%w: schema name %q", ErrInvalid, o.Schema)
+		}
+		// Create the schema with a plain connection first.
+		c, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
+		if err != nil {
+			return nil, fmt.Errorf("core: connect postgres: %w", err)
+		}
+		_, err = c.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+o.Schema)
+		c.Close(ctx)
+		if err != nil && !isUnique(err) {
+			return nil, fmt.Errorf("core: create schema: %w", err)
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = o.Schema
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("core: connect postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("core: connect postgres: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	db.SetMaxOpenConns(o.MaxConns)
+	s := &sqlStore{db: db, pool: pool, pg: true, o: o}
+	if err := s.openCommon(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func validIdent(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || 'a' <= c && c <= 'z' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *sqlStore) openCommon(ctx context.Context) error {
+	sp, err := newSpool(filepath.Join(s.o.DataDir, "spool"))
+	if err != nil {
+		return err
+	}
+	s.spool = sp
+	return s.migrate(ctx)
+}

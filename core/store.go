@@ -1,0 +1,195 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Store is the message store and job queue. Both backends implement it with
+// the same behaviour; every method that changes state does so in one
+// transaction.
+type Store interface {
+	// Backend names the backend: "sqlite" or "postgres".
+	Backend() string
+	Close() error
+
+	// Users and domains.
+	CreateDomain(ctx context.Context, name string) (Domain, error)
+	Domains(ctx context.Context) ([]Domain, error)
+	CreateUser(ctx context.Context, u NewUser) (User, error)
+	User(ctx context.Context, id int64) (User, error)
+	UserByName(ctx context.Context, username string) (User, error)
+	Users(ctx context.Context) ([]User, error)
+	SetPassword(ctx context.Context, userID int64, password string) error
+	SetUserActive(ctx context.Context, userID int64, active bool) error
+	// Authenticate checks a password; it returns ErrAuth for an unknown
+	// user, a wrong password or an inactive account alike.
+	Authenticate(ctx context.Context, username, password string) (User, error)
+
+	// Documents.
+	PutDocument(ctx context.Context, in DocumentInput) (Document, error)
+	Document(ctx context.Context, id int64) (Document, error)
+	// OpenDocument opens a document's content from the spool.
+	OpenDocument(ctx context.Context, id int64) (Document, io.ReadCloser, error)
+
+	// Messages.
+	Submit(ctx context.Context, s Submission) (MessageDetails, error)
+	Message(ctx context.Context, id int64) (MessageDetails, error)
+	Messages(ctx context.Context, q MessageQuery) (msgs []Message, total int, err error)
+	Move(ctx context.Context, msgID int64, f Folder) error
+	MarkRead(ctx context.Context, msgID int64, read bool) error
+	MarkDownloaded(ctx context.Context, msgID int64) error
+	// ReleaseHold queues a held message.
+	ReleaseHold(ctx context.Context, msgID int64) error
+	// Cancel cancels a message's live jobs: queued and held ones at once,
+	// ones in a call are flagged so their agent learns it on renew.
+	Cancel(ctx context.Context, msgID int64) (CancelResult, error)
+	// CancelJob does the same for one job.
+	CancelJob(ctx context.Context, jobID int64) (CancelResult, error)
+	// RetryFailed queues a message's failed jobs again (FaxCore RetryFailed)
+	// with a fresh attempt budget; it returns how many.
+	RetryFailed(ctx context.Context, msgID int64) (int, error)
+	Job(ctx context.Context, id int64) (JobDetails, error)
+
+	// Queue.
+	Claim(ctx context.Context, c Claim) ([]ClaimedJob, error)
+	// Renew extends a lease; ErrLeaseLost if the job is no longer held
+	// under it.
+	Renew(ctx context.Context, l Lease, d time.Duration) (RenewResult, error)
+	// Unclaim gives a job back without an attempt.
+	Unclaim(ctx context.Context, l Lease) error
+	// RecordAttempt stores an attempt's record ahead of its Report.
+	RecordAttempt(ctx context.Context, t Transmission) (int64, error)
+	// Report ends an attempt: if the lease is current its outcome is
+	// applied; if the lease was lost the attempt is kept (Stale) and
+	// ErrLeaseLost returned. A repeated attempt key changes nothing.
+	Report(ctx context.Context, r Report) (ReportResult, error)
+	QueueStats(ctx context.Context) (QueueStats, error)
+
+	// Inbound.
+	Receive(ctx context.Context, in InboundFax) (MessageDetails, error)
+	CreateRoute(ctx context.Context, r Route) (Route, error)
+	Routes(ctx context.Context) ([]Route, error)
+	SetRouteActive(ctx context.Context, id int64, active bool) error
+	DeleteRoute(ctx context.Context, id int64) error
+
+	// Agents.
+	Heartbeat(ctx context.Context, a AgentInfo) error
+	Agents(ctx context.Context) ([]AgentInfo, error)
+}
+
+// EnvAdminPassword is the environment variable the program reads for the
+// admin password at first start (see Options.AdminPassword).
+const EnvAdminPassword = "FAXAGENT_ADMIN_PASSWORD"
+
+// AdminUser is the name of the account created at first start.
+const AdminUser = "admin"
+
+// Options configure Open.
+type Options struct {
+	// DataDir holds the SQLite database and the spool. Required.
+	DataDir string
+	// DatabaseURL selects PostgreSQL ("postgres://..."); "" uses SQLite in
+	// DataDir.
+	DatabaseURL string
+	// Schema is the PostgreSQL schema to use (created if missing); "" the
+	// server's default search path.
+	Schema string
+	// AdminPassword is the admin password set at first start; "" generates
+	// one and returns it in FirstStart. Never a fixed default.
+	AdminPassword string
+	// PasswordCost is the bcrypt cost; 0 means 12. Tests use 4.
+	PasswordCost int
+	// MaxDocumentSize bounds one document; 0 means 64 MiB.
+	MaxDocumentSize int64
+	// DefaultLease is the lease of a claim that gives none; 0 means 2 min.
+	DefaultLease time.Duration
+	// DefaultMaxAttempts per recipient; 0 means 3.
+	DefaultMaxAttempts int
+	// MaxConns bounds the PostgreSQL pool; 0 means 16.
+	MaxConns int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// FirstStart reports what Open set up on an empty database.
+type FirstStart struct {
+	// AdminCreated is set when the admin account was created now.
+	AdminCreated bool
+	// AdminPassword is the generated password, to be shown once; "" when
+	// it came from Options.AdminPassword or the account existed.
+	AdminPassword string
+}
+
+func (o *Options) defaults() error {
+	if o.DataDir == "" {
+		return fmt.Errorf("%w: no data directory", ErrInvalid)
+	}
+	if o.PasswordCost == 0 {
+		o.PasswordCost = 12
+	}
+	if o.MaxDocumentSize == 0 {
+		o.MaxDocumentSize = 64 << 20
+	}
+	if o.DefaultLease == 0 {
+		o.DefaultLease = 2 * time.Minute
+	}
+	if o.DefaultMaxAttempts == 0 {
+		o.DefaultMaxAttempts = 3
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = 16
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Open opens (and on first start creates) the store: PostgreSQL when
+// o.DatabaseURL is set, else SQLite in o.DataDir. It runs the schema
+// migrations and makes sure the admin account exists.
+func Open(ctx context.Context, o Options) (Store, FirstStart, error) {
+	if err := o.defaults(); err != nil {
+		return nil, FirstStart{}, err
+	}
+	var s *sqlStore
+	var err error
+	if o.DatabaseURL != "" {
+		if !strings.HasPrefix(o.DatabaseURL, "postgres://") && !strings.HasPrefix(o.DatabaseURL, "postgresql://") {
+			return nil, FirstStart{}, fmt.Errorf("%w: database URL must start with postgres://", ErrInvalid)
+		}
+		s, err = openPostgres(ctx, o)
+	} else {
+		s, err = openSQLite(ctx, o)
+	}
+	if err != nil {
+		return nil, FirstStart{}, err
+	}
+	fs, err := s.bootstrap(ctx)
+	if err != nil {
+		s.Close()
+		return nil, FirstStart{}, err
+	}
+	return s, fs, nil
+}
+
+// generatePassword returns 18 random bytes in URL-safe base64.
+func generatePassword() (string, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
