@@ -119,6 +119,11 @@ type Config struct {
 	// response (default 3).
 	MaxTries int
 
+	// MaxDuration ends a call that goes on longer (a remote that keeps
+	// the procedure going without progress) with CodeProtocol; 0 means
+	// 4 hours.
+	MaxDuration time.Duration
+
 	// Progress, if set, is called per page on the clock's loop.
 	Progress func(PageEvent)
 	// Logger, if set, gets a debug record per frame and state change.

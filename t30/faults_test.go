@@ -493,3 +493,26 @@ func TestCodesTable(t *testing.T) {
 		t.Fatal("unknown code")
 	}
 }
+
+func TestEndlessRemoteHitsTimeLimit(t *testing.T) {
+	// A "sender" that keeps sending MPS without ever sending a page: the
+	// receiver answers RTN each time; MaxDuration ends it.
+	clock := NewVirtualClock()
+	a, b := NewLinePair(clock, LineModel{})
+	sc := newScript(t, a, clock, nil)
+	sc.onFrame = func(sc *script, f Frame) {
+		switch f.Kind() {
+		case FCFDIS:
+			fif, _ := (&Caps{ReceiveFax: true, Speed: Speed{V27ter, 2400}}).AppendFIF(nil, true)
+			sc.send(Frame{FCF: FCFDCS | 1, Info: fif})
+			sc.send(Frame{FCF: FCFMPS | 1})
+		case FCFFTT, FCFRTN, FCFCFR:
+			sc.send(Frame{FCF: FCFMPS | 1})
+		}
+	}
+	s, _ := NewSession(Config{Sink: &PageCollector{}, MaxDuration: 10 * time.Minute}, b, clock)
+	res, err := s.Run(context.Background())
+	if err != nil || res.Code != CodeProtocol || res.Timings.Total < 10*time.Minute || res.Timings.Total > 11*time.Minute {
+		t.Fatalf("code %v after %v (%v)", res.Code, res.Timings.Total, err)
+	}
+}

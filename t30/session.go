@@ -70,6 +70,7 @@ type Session struct {
 	timerGen uint64
 	t1       Timer
 	cng      Timer
+	limit    Timer
 
 	txBusy    bool
 	afterTx   func()
@@ -161,6 +162,15 @@ func (s *Session) Start() {
 	s.phT = s.start
 	s.res.VirtualStart = s.start
 	s.t1 = s.clock.AfterFunc(s.timers.T1, s.onT1)
+	maxDur := s.cfg.MaxDuration
+	if maxDur <= 0 {
+		maxDur = 4 * time.Hour
+	}
+	s.limit = s.clock.AfterFunc(maxDur, func() {
+		if !s.done {
+			s.disconnect(CodeProtocol, fmt.Errorf("t30: call longer than %v", maxDur))
+		}
+	})
 	switch {
 	case s.cfg.Calling && s.cfg.Transmit:
 		s.setState(stTxWaitDIS)
@@ -592,6 +602,9 @@ func (s *Session) finish(code Code, err error) {
 	s.stopT1()
 	if s.cng != nil {
 		s.cng.Stop()
+	}
+	if s.limit != nil {
+		s.limit.Stop()
 	}
 	s.setPhase(phaseE)
 	s.done = true
