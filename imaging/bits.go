@@ -174,6 +174,9 @@ func (w *bitWriter) put(c uint32, l uint) {
 	}
 }
 
+// flush32 moves 32 bits to buf. Kept out of line so that put inlines.
+//
+//go:noinline
 func (w *bitWriter) flush32() {
 	v := uint32(w.acc >> 32)
 	if w.lsb {

@@ -275,20 +275,16 @@ func (d *Decoder) rowMMR() rowResult {
 // terminating code). It returns -1 on a bad code or a run past limit.
 func (d *Decoder) run(color int32, limit int32) int32 {
 	br := &d.br
+	tab := runDecode[color&1]
 	acc, n := br.acc, br.n
 	total := int32(0)
 	for {
-		if n < blackLookupBits {
+		if n < runLookupBits {
 			br.acc, br.n = acc, n
 			br.refill()
 			acc, n = br.acc, br.n
 		}
-		var e uint16
-		if color == 0 {
-			e = whiteDecode[acc>>(64-whiteLookupBits)]
-		} else {
-			e = blackDecode[acc>>(64-blackLookupBits)]
-		}
+		e := tab[acc>>(64-runLookupBits)]
 		l := uint(e & 15)
 		if l == 0 || l > n {
 			br.acc, br.n = acc, n
@@ -318,19 +314,15 @@ func (d *Decoder) decode1D() bool {
 	acc, n := br.acc, br.n
 	a0 := int32(0)
 	for color := 0; ; color ^= 1 {
+		tab := runDecode[color]
 		r := int32(0)
 		for {
-			if n < blackLookupBits {
+			if n < runLookupBits {
 				br.acc, br.n = acc, n
 				br.refill()
 				acc, n = br.acc, br.n
 			}
-			var e uint16
-			if color == 0 {
-				e = whiteDecode[acc>>(64-whiteLookupBits)]
-			} else {
-				e = blackDecode[acc>>(64-blackLookupBits)]
-			}
+			e := tab[acc>>(64-runLookupBits)]
 			l := uint(e & 15)
 			if l == 0 || l > n {
 				br.acc, br.n = acc, n
@@ -353,8 +345,8 @@ func (d *Decoder) decode1D() bool {
 			br.acc, br.n = acc, n
 			return false
 		}
-		if k := len(cur); k > 0 && cur[k-1] == a0 {
-			cur = cur[:k-1]
+		if r == 0 && len(cur) > 0 {
+			cur = cur[:len(cur)-1] // a zero-length run cancels the last change
 		} else {
 			cur = append(cur, a0)
 		}

@@ -288,16 +288,21 @@ func rowChanges(row []byte, width int, ch []int32) []int32 {
 
 // putRun codes one run of the given colour (0 white, 1 black).
 func putRun(bw *bitWriter, color int32, run int32) {
-	tab := whiteEncode
-	if color != 0 {
-		tab = blackEncode
+	if run > maxRun {
+		run = putLongRun(bw, run)
 	}
+	c := runEncode[color&1][run]
+	bw.put(c>>5, uint(c&31))
+}
+
+// putLongRun writes the 2560 make-up codes of a run longer than 2560 and
+// returns what is left.
+func putLongRun(bw *bitWriter, run int32) int32 {
 	for run > maxRun {
 		bw.put(makeup2560.bits, uint(makeup2560.len))
 		run -= maxRun
 	}
-	c := tab[run]
-	bw.put(c>>5, uint(c&31))
+	return run
 }
 
 // encode1D codes one row as white/black runs (T.4 §4.1).

@@ -83,8 +83,7 @@ const (
 	eolLen  = 12
 	maxRun  = 2560 // longest run one make-up code can carry
 
-	whiteLookupBits = 12 // longest white (and extended make-up) code
-	blackLookupBits = 13 // longest black code
+	runLookupBits = 13 // longest code (black; white codes are at most 12)
 	modeLookupBits  = 7  // longest mode code
 )
 
@@ -170,13 +169,17 @@ var (
 
 	// Arrays, so that indexing with the top bits of a word needs no
 	// bounds check.
-	whiteDecode = (*[1 << whiteLookupBits]uint16)(runDecodeTable(whiteCodes, whiteLookupBits))
-	blackDecode = (*[1 << blackLookupBits]uint16)(runDecodeTable(blackCodes, blackLookupBits))
+	runDecode = [2]*[1 << runLookupBits]uint16{
+		(*[1 << runLookupBits]uint16)(runDecodeTable(whiteCodes, runLookupBits)),
+		(*[1 << runLookupBits]uint16)(runDecodeTable(blackCodes, runLookupBits)),
+	}
 	modeDecode  = (*[1 << modeLookupBits]uint8)(modeDecodeTable())
 
 	makeup2560  = parseCode(extMakeupCodes[len(extMakeupCodes)-1]) // both colours
-	whiteEncode = (*[maxRun + 1]uint32)(runEncodeTable(whiteCodes))
-	blackEncode = (*[maxRun + 1]uint32)(runEncodeTable(blackCodes))
+	runEncode = [2]*[maxRun + 1]uint32{
+		(*[maxRun + 1]uint32)(runEncodeTable(whiteCodes)),
+		(*[maxRun + 1]uint32)(runEncodeTable(blackCodes)),
+	}
 
 	// modeEncode is indexed by mode.
 	modeEncode = func() [modeVL3 + 1]code {
