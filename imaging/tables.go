@@ -83,8 +83,8 @@ const (
 	eolLen  = 12
 	maxRun  = 2560 // longest run one make-up code can carry
 
-	runLookupBits = 13 // longest code (black; white codes are at most 12)
-	modeLookupBits  = 7  // longest mode code
+	runLookupBits  = 13 // longest code (black; white codes are at most 12)
+	modeLookupBits = 7  // longest mode code
 )
 
 // code is one variable-length code, right-aligned in bits.
@@ -173,10 +173,10 @@ var (
 		(*[1 << runLookupBits]uint16)(runDecodeTable(whiteCodes, runLookupBits)),
 		(*[1 << runLookupBits]uint16)(runDecodeTable(blackCodes, runLookupBits)),
 	}
-	modeDecode  = (*[1 << modeLookupBits]uint8)(modeDecodeTable())
+	modeDecode = (*[1 << modeLookupBits]uint8)(modeDecodeTable())
 
-	makeup2560  = parseCode(extMakeupCodes[len(extMakeupCodes)-1]) // both colours
-	runEncode = [2]*[maxRun + 1]uint32{
+	makeup2560 = parseCode(extMakeupCodes[len(extMakeupCodes)-1]) // both colours
+	runEncode  = [2]*[maxRun + 1]uint32{
 		(*[maxRun + 1]uint32)(runEncodeTable(whiteCodes)),
 		(*[maxRun + 1]uint32)(runEncodeTable(blackCodes)),
 	}
