@@ -818,7 +818,7 @@ func (a *Agent) receive(c drivers.Call, p *port) {
 	start := a.cfg.Clock.Now()
 	sink := &spoolSink{path: spoolName(a.cfg.SpoolDir, a.cfg.AgentID, info.ID)}
 	csid := firstNonEmpty(p.set.CSID, a.cfg.CSID, p.info.Number)
-	res, _ := c.Receive(a.base, drivers.ReceiveParams{CSID: csid}, sink, nil)
+	res, _ := c.Receive(a.base, drivers.ReceiveParams{CSID: csid, ToneDetect: p.set.ToneDetect}, sink, nil)
 	partial := res.Code != t30.OK
 	path, n, err := sink.close(partial)
 	if err != nil {

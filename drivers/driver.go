@@ -262,7 +262,11 @@ type ReceiveParams struct {
 	// Compressions and Resolutions accepted (nil: all the port has).
 	Compressions []imaging.Compression
 	Resolutions  []imaging.Resolution
-	Timers       t30.Timers
+	// ToneDetect asks drivers that can tell fax from voice to listen for
+	// the caller's CNG before answering with fax tones (FaxCore's port
+	// setting); drivers that cannot ignore it.
+	ToneDetect bool
+	Timers     t30.Timers
 }
 
 // HangupCause says why a call is hung up.

@@ -254,6 +254,11 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 		}
 		return fail(t30.CodeNoAnswer, "rings out: released by the network", RingsOutTime, nil)
 	}
+	// Ring first: in Paced mode the remote starts its session (CED, DIS)
+	// only when it answers.
+	if err := n.wait(ctx, RingTime); err != nil {
+		return fail(t30.CodeCancelled, "dialling cancelled", 0, err)
+	}
 	cn := newConn(n, m)
 	c.conn = cn
 	var callee *call
@@ -286,10 +291,6 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 			_ = c.Hangup(drivers.CauseCancelled)
 			return fail(t30.CodeCancelled, "dialling cancelled", 0, ctx.Err())
 		}
-	}
-	if err := n.wait(ctx, RingTime); err != nil {
-		_ = c.Hangup(drivers.CauseCancelled)
-		return fail(t30.CodeCancelled, "dialling cancelled", 0, err)
 	}
 	c.dialDur = RingTime
 	if n.o.Mode == Paced {
