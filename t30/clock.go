@@ -240,7 +240,7 @@ func (c *WallClock) Run(ctx context.Context, done func() bool) error {
 		}
 		c.mu.Lock()
 		var f func()
-		var next time.Duration = time.Hour
+		next := time.Hour
 		if len(c.heap) > 0 {
 			if d := time.Until(c.heap[0].when); d <= 0 {
 				f = c.heap.remove(0).f

@@ -46,8 +46,6 @@ type ecmRx struct {
 	accepted  bool // lastPage/lastBlock are valid
 }
 
-func (r *ecmRx) carrierUp() {}
-
 // --- sender ---
 
 func (s *Session) ecmStartPage() {

@@ -44,7 +44,7 @@ type Speed struct {
 	Rate  int // bit/s
 }
 
-func (s Speed) String() string { return fmt.Sprintf("%v %d", s.Modem, s.Rate) }
+func (sp Speed) String() string { return fmt.Sprintf("%v %d", sp.Modem, sp.Rate) }
 
 // ModemSet is a set of phase C modulations a terminal supports (DIS bits
 // 11-14). V.27ter at 2400 bit/s (the fall-back mode) is always included.

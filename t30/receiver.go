@@ -230,8 +230,7 @@ func (s *Session) hsUp(sp Speed) {
 		s.setPhase(phaseC)
 		s.setState(stRxPage)
 		if s.ecm {
-			s.ecmRx.carrierUp()
-			return
+			return // frames arrive as EventFrame; the block map persists across retransmissions
 		}
 		s.rxPage = s.rxPage[:0]
 		s.rxOverflow = false

@@ -103,7 +103,6 @@ type Session struct {
 	page     int    // 0-based document page being sent
 	pageData []byte // coded current page
 	postCmd  FCF
-	retrain  bool // next page needs DCS+TCF first
 
 	// Receiver.
 	tcfBuf      []byte
