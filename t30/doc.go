@@ -22,6 +22,20 @@
 // already coded) and go out through PageSink; coding and decoding is done
 // with package imaging.
 //
+// Coverage: phases A to E for the calling and the answering terminal, as
+// sender or receiver, and polling (DIS with the polling bit, CIG/DTC);
+// DIS/DTC/DCS with the T.30 Table 2 bits for rates, resolutions, widths,
+// lengths, MR, MMR, ECM, frame size, minimum scan line time, T.38, V.8,
+// subaddress and password; CSI/TSI/CIG, SUB/SID sent and received,
+// NSF/NSS/NSC recorded and ignored; TCF judged by the receiver with CFR/FTT
+// and fallback; MPS/EOM/EOP (PRI-Q answered like the plain commands),
+// MCF/RTP/RTN, PIP/PIN, CRP, DCN; command repeat; T1, T2, T4 (3 s, 4.5 s
+// on the answering side), T5; copy quality by a configurable policy; EOM
+// when a page needs other parameters; resuming at page N; ECM with
+// PPS/PPR, CTC/CTR, EOR/ERR and RR/RNR. Not implemented: V.34 and V.8
+// negotiation, T3 and procedure interrupts initiated here, file transfer
+// and colour modes, turnaround (sending and receiving on one call).
+//
 // t30 imports only package imaging and the standard library. It must never
 // import net, or any driver, agent or core package, and it never sleeps on the
 // wall clock (only WallClock's own loop waits on real timers).

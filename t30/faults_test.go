@@ -324,7 +324,7 @@ func TestRTNForever(t *testing.T) {
 	if c.tx.Code != CodePageRejected || c.tx.PagesConfirmed != 0 || c.tx.FailedPage != 1 || c.rx.PagesReceived != 0 {
 		t.Fatalf("code %v confirmed %d failed %d", c.tx.Code, c.tx.PagesConfirmed, c.tx.FailedPage)
 	}
-	if c.rx.Code != CodeDCNUnexpected || len(c.pages.Pages) != 0 {
+	if c.rx.Code != CodeReceiveFailed || len(c.pages.Pages) != 0 {
 		t.Fatalf("rx %v pages %d", c.rx.Code, len(c.pages.Pages))
 	}
 }

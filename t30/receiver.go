@@ -135,6 +135,10 @@ func (s *Session) onDCN() {
 		s.finish(OK, nil)
 		return
 	}
+	if len(s.lastResp) == 1 && s.lastResp[0].Kind() == FCFRTN {
+		s.finish(CodeReceiveFailed, errors.New("t30: remote gave up after we rejected a page (RTN)"))
+		return
+	}
 	s.finish(CodeDCNUnexpected, errors.New("t30: remote sent DCN before the end of the document"))
 }
 
