@@ -160,6 +160,28 @@ func TestDamagedExact(t *testing.T) {
 			exact: [][3]int{{0, 30, 0}, {31, h - 2, 33}}, concealed: [][2]int{{30, 31}},
 		},
 		{
+			name: "MH data of row 30 lost: EOL EOL",
+			o:    EncodeOptions{Compression: MH, AlignEOL: true},
+			damage: func(d []byte, s [][2]int64) []byte {
+				// Aligned: row data starts on a byte, and the 2 bytes
+				// before the next row's data are its fill and EOL.
+				return append(bytes.Clone(d[:s[30][0]/8]), d[s[31][0]/8-2:]...)
+			},
+			want:  result{h, 1, 1},
+			exact: [][3]int{{0, 30, 0}, {31, h, 31}}, concealed: [][2]int{{30, 31}},
+		},
+		{
+			name: "MH three EOLs after row 40 end the page",
+			o:    EncodeOptions{Compression: MH, AlignEOL: true},
+			damage: func(d []byte, s [][2]int64) []byte {
+				out := bytes.Clone(d[:s[41][0]/8]) // up to the EOL of row 41
+				out = append(out, 0x00, 0x01, 0x00, 0x01)
+				return append(out, d[s[41][0]/8:]...)
+			},
+			want:  result{41, 0, 0},
+			exact: [][3]int{{0, 41, 0}},
+		},
+		{
 			name: "MR garbage in 1D row 40 (K=4)",
 			o:    EncodeOptions{Compression: MR, K: 4, AlignEOL: true},
 			damage: func(d []byte, s [][2]int64) []byte {
@@ -281,6 +303,7 @@ func TestLeadingEOL(t *testing.T) {
 		"with":      data,
 		"without":   data[2:],
 		"more fill": append([]byte{0, 0, 0}, data...),
+		"two EOLs":  append([]byte{0x00, 0x01}, data...),
 	} {
 		got, st, err := DecodePage(in, decodeOpts(o), Standard)
 		if err != nil || firstDiff(got, p) != "" || st.BadRows != 0 {

@@ -63,7 +63,9 @@ type Decoder struct {
 	words    []uint64 // scratch row for fillRow
 	stats    RowStats
 	badRun   int
-	eolSeen  bool // an EOL has just been consumed
+	eolSeen  bool // an EOL has just been consumed (MR: not its tag bit)
+	atData   bool // a row's EOL (and tag) were consumed: its data is next
+	twoD     bool // with atData: the MR tag said two-dimensional
 	damaged  bool // MR: the reference row is lost
 	ended    bool // the coded data ended (RTC, EOFB, error, no data)
 	done     bool
@@ -110,6 +112,7 @@ func (d *Decoder) reset() {
 	d.stats = RowStats{}
 	d.badRun = 0
 	d.eolSeen = false
+	d.atData = false
 	d.damaged = false
 	d.ended = false
 	d.done = false
@@ -199,37 +202,55 @@ const (
 	rowBad
 )
 
+// rtcEOLs is the number of consecutive EOLs taken as RTC. T.4 sends six;
+// two in a row mid-page are read as a row lost to line noise.
+const rtcEOLs = 3
+
 // rowT4 decodes a T.4 row with EOLs (MH or MR).
 func (d *Decoder) rowT4() rowResult {
 	br := &d.br
-	if !d.eolSeen && br.zerosAhead() {
-		if !br.skipToEOL() {
-			return rowNone
-		}
-		d.eolSeen = true
-	}
-	twoD := false
-	if d.eolSeen {
-		d.eolSeen = false
-		if d.o.Compression == MR {
-			if br.atEnd() {
+	if !d.atData {
+		if !d.eolSeen && br.zerosAhead() {
+			if !br.skipToEOL() {
 				return rowNone
 			}
-			twoD = br.acc>>63 == 0
-			br.consume(1)
+			d.eolSeen = true
 		}
-		if br.zerosAhead() { // EOL EOL: RTC (or fill to the end)
-			return rowNone
+		d.twoD = false
+		if d.eolSeen {
+			d.eolSeen = false
+			for eols := 1; ; eols++ {
+				if d.o.Compression == MR {
+					if br.atEnd() {
+						return rowNone
+					}
+					d.twoD = br.acc>>63 == 0
+					br.consume(1)
+				}
+				if !br.zerosAhead() {
+					if eols > 1 && d.stats.Rows > 0 {
+						// EOL EOL: a row without data. Its EOL and tag
+						// are consumed; the data after is the next row.
+						d.atData, d.damaged = true, true
+						return rowBad
+					}
+					break
+				}
+				if eols+1 >= rtcEOLs || !br.skipToEOL() {
+					return rowNone // RTC, or fill to the end of the data
+				}
+			}
 		}
 	}
+	d.atData = false
 	if br.atEnd() {
 		return rowNone
 	}
 	var ok bool
 	switch {
-	case twoD && d.damaged:
+	case d.twoD && d.damaged:
 		ok = false
-	case twoD:
+	case d.twoD:
 		ok = d.decode2D()
 	default:
 		ok = d.decode1D()
