@@ -605,3 +605,54 @@ func TestEmptyPages(t *testing.T) {
 		}
 	}
 }
+
+// TestSteadyStateAllocs: a reused Encoder or Decoder allocates nothing
+// per page.
+func TestSteadyStateAllocs(t *testing.T) {
+	p := textPage(WidthA4, 300, Fine)
+	for _, c := range []Compression{MH, MR, MMR} {
+		o := EncodeOptions{Compression: c, Width: WidthA4, K: 4}
+		e, err := NewEncoder(io.Discard, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		encode := func() {
+			e.Reset(io.Discard)
+			for y := 0; y < p.Height; y++ {
+				if err := e.WriteRow(p.Row(y)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		encode() // first page sizes the buffers
+		if n := testing.AllocsPerRun(5, encode); n != 0 {
+			t.Errorf("%v: %v allocations per encoded page", c, n)
+		}
+		data, err := EncodePage(p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := NewDecoder(nil, decodeOpts(o))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := bytes.NewReader(data)
+		row := make([]byte, p.Stride())
+		decode := func() {
+			r.Reset(data)
+			d.Reset(r)
+			for d.ReadRow(row) == nil {
+			}
+			if d.Stats().Rows != p.Height {
+				t.Fatalf("%+v", d.Stats())
+			}
+		}
+		decode()
+		if n := testing.AllocsPerRun(5, decode); n != 0 {
+			t.Errorf("%v: %v allocations per decoded page", c, n)
+		}
+	}
+}

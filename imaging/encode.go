@@ -62,6 +62,12 @@ func (o *EncodeOptions) check() error {
 }
 
 // Encoder codes the rows of one page. It is a RowWriter.
+//
+// MH and MR pages are written as T.4 sends them: an EOL (with the MR tag
+// bit) before every row, the first included, and RTC at Close; this is
+// also the layout libtiff writes into TIFF, less the RTC (use NoRTC).
+// MMR pages are the rows and EOFB. The encoder buffers a few kilobytes
+// and writes them to w as they fill up and at Close.
 type Encoder struct {
 	o        EncodeOptions
 	k        int
