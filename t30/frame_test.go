@@ -112,6 +112,9 @@ func FuzzFrame(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if HDLCBits(data) != naiveHDLCBits(data) {
+			t.Fatalf("HDLCBits(%x) = %d, bitwise %d", data, HDLCBits(data), naiveHDLCBits(data))
+		}
 		var fr Frame
 		if err := fr.Unmarshal(data); err != nil {
 			return
@@ -120,35 +123,39 @@ func FuzzFrame(f *testing.F) {
 			t.Fatalf("round trip %x -> %x", data, fr.Marshal())
 		}
 		_ = fr.String()
-		_, _ = CheckFCS(AppendFCS(append([]byte(nil), data...)))
+		if _, err := CheckFCS(AppendFCS(append([]byte(nil), data...))); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
 func TestHDLCBitsMatchesBitwise(t *testing.T) {
 	// Compare the table-driven count with a bit-by-bit stuffing of the
 	// frame and its FCS.
-	naive := func(frame []byte) int64 {
-		all := AppendFCS(append([]byte(nil), frame...))
-		ones, n := 0, int64(0)
-		for _, b := range all {
-			for i := range 8 {
-				n++
-				if b&(1<<uint(i)) != 0 {
-					ones++
-					if ones == 5 {
-						n++
-						ones = 0
-					}
-				} else {
-					ones = 0
-				}
-			}
-		}
-		return n + 8
-	}
 	for _, f := range [][]byte{{}, {0xFF}, {0x1F, 0xF8}, {0xFF, 0x13, 0xFA}, {0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x7E, 0xFC}} {
-		if got, want := HDLCBits(f), naive(f); got != want {
+		if got, want := HDLCBits(f), naiveHDLCBits(f); got != want {
 			t.Fatalf("%x: %d, want %d", f, got, want)
 		}
 	}
+}
+
+// naiveHDLCBits stuffs the frame and its FCS bit by bit.
+func naiveHDLCBits(frame []byte) int64 {
+	all := AppendFCS(append([]byte(nil), frame...))
+	ones, n := 0, int64(0)
+	for _, b := range all {
+		for i := range 8 {
+			n++
+			if b&(1<<uint(i)) != 0 {
+				ones++
+				if ones == 5 {
+					n++
+					ones = 0
+				}
+			} else {
+				ones = 0
+			}
+		}
+	}
+	return n + 8
 }
