@@ -311,21 +311,52 @@ func putLongRun(bw *bitWriter, run int32) int32 {
 	return run
 }
 
-// encode1D codes one row as white/black runs (T.4 §4.1).
+// encode1D codes one row as white/black runs (T.4 §4.1). The bit
+// accumulator lives in locals; runs longer than 2560 take the slow path.
 func encode1D(bw *bitWriter, cur []int32, width int) {
 	n := len(cur) - 3
+	acc, nb := bw.acc, bw.n
 	a0 := int32(0)
-	for i := 0; i < n; i++ {
-		putRun(bw, int32(i&1), cur[i]-a0)
-		a0 = cur[i]
+	for i := 0; i <= n; i++ {
+		a1 := int32(width)
+		if i < n {
+			a1 = cur[i]
+		}
+		run := a1 - a0
+		a0 = a1
+		if run > maxRun {
+			bw.acc, bw.n = acc, nb
+			putRun(bw, int32(i&1), run)
+			acc, nb = bw.acc, bw.n
+			continue
+		}
+		c := runEncode[i&1][run]
+		l := uint(c & 31)
+		acc |= uint64(c>>5) << (64 - nb - l)
+		nb += l
+		if nb >= 32 {
+			bw.acc, bw.n = acc, nb
+			bw.flush32()
+			acc, nb = bw.acc, bw.n
+		}
 	}
-	putRun(bw, int32(n&1), int32(width)-a0)
+	bw.acc, bw.n = acc, nb
 }
 
+// vertCodes are the vertical mode codes indexed by a1-b1+3.
+var vertCodes = func() (t [7]code) {
+	for i, m := range vertMode {
+		t[i] = modeEncode[m]
+	}
+	return t
+}()
+
 // encode2D codes one row against the reference row (T.4 §4.2, T.6 §2.2).
-// Both rows are changing elements with sentinels.
+// Both rows are changing elements with sentinels. The bit accumulator
+// lives in locals except around horizontal-mode runs.
 func encode2D(bw *bitWriter, cur, ref []int32, width int) {
 	w := int32(width)
+	acc, nb := bw.acc, bw.n
 	a0 := int32(-1)
 	i := 0 // index of a1 in cur; its parity is the colour of a0
 	j := 0 // first element of ref right of a0
@@ -334,32 +365,40 @@ func encode2D(bw *bitWriter, cur, ref []int32, width int) {
 		for ref[j] <= a0 {
 			j++
 		}
-		k := j
-		if k&1 != i&1 {
-			k++
-		}
+		k := j + (j^i)&1 // b1 has the parity of a1
 		b1, b2 := ref[k], ref[k+1]
-		if b2 < a1 {
-			c := modeEncode[modePass]
-			bw.put(c.bits, uint(c.len))
+		var c code
+		switch d := a1 - b1; {
+		case b2 < a1:
+			c = modeEncode[modePass]
 			a0 = b2
-			continue
-		}
-		if d := a1 - b1; d >= -3 && d <= 3 {
-			c := modeEncode[vertMode[d+3]]
-			bw.put(c.bits, uint(c.len))
+		case d >= -3 && d <= 3:
+			c = vertCodes[(d+3)&7]
 			a0 = a1
 			i++
-		} else {
-			c := modeEncode[modeHoriz]
-			bw.put(c.bits, uint(c.len))
+		default:
+			bw.acc, bw.n = acc, nb
+			h := modeEncode[modeHoriz]
+			bw.put(h.bits, uint(h.len))
 			a2 := cur[i+1]
 			putRun(bw, int32(i&1), a1-max(a0, 0))
 			putRun(bw, int32(i&1)^1, a2-a1)
+			acc, nb = bw.acc, bw.n
 			a0 = a2
 			i += 2
 		}
+		if c.len != 0 {
+			l := uint(c.len)
+			acc |= uint64(c.bits) << (64 - nb - l)
+			nb += l
+			if nb >= 32 {
+				bw.acc, bw.n = acc, nb
+				bw.flush32()
+				acc, nb = bw.acc, bw.n
+			}
+		}
 		if a0 >= w {
+			bw.acc, bw.n = acc, nb
 			return
 		}
 	}
