@@ -124,3 +124,66 @@ func (p *TerminalPeer) Close() error {
 	p.inc.Close()
 	return p.cmd.Wait()
 }
+
+// UDPPeer is "t38peer terminal udp": a SpanDSP terminal on 127.0.0.1 in
+// real time.
+type UDPPeer struct {
+	cmd *exec.Cmd
+	end chan *PeerResult
+	err chan error
+}
+
+// StartTerminalUDP starts a SpanDSP terminal listening on localPort and
+// sending to remotePort on 127.0.0.1.
+func StartTerminalUDP(ctx context.Context, bin string, localPort, remotePort int, send bool, file string, opts ...string) (*UDPPeer, error) {
+	mode := "recv"
+	if send {
+		mode = "send"
+	}
+	args := append([]string{"terminal", "udp", strconv.Itoa(localPort), strconv.Itoa(remotePort), mode, file}, opts...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &UDPPeer{cmd: cmd, end: make(chan *PeerResult, 1), err: make(chan error, 1)}
+	r := bufio.NewReader(out)
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ready ") {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("spandsp udp peer did not start: %q %v", line, err)
+	}
+	go func() {
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				p.err <- fmt.Errorf("spandsp udp peer: %w", err)
+				return
+			}
+			if strings.HasPrefix(line, "end ") {
+				res, err := parseEnd(strings.TrimSuffix(line, "\n"))
+				if err != nil {
+					p.err <- err
+					return
+				}
+				p.end <- res
+				return
+			}
+		}
+	}()
+	return p, nil
+}
+
+// End returns a channel that yields the phase E result.
+func (p *UDPPeer) End() <-chan *PeerResult { return p.end }
+
+// Err returns a channel that yields a failure to read the peer.
+func (p *UDPPeer) Err() <-chan error { return p.err }
+
+// Close waits for the peer to exit (it does one second after phase E).
+func (p *UDPPeer) Close() error { return p.cmd.Wait() }
