@@ -42,7 +42,7 @@ func fuzzDecode(t *testing.T, c Compression, data []byte, wi, flags byte, rows u
 		return
 	}
 	w := fuzzWidths[int(wi)%len(fuzzWidths)]
-	o := DecodeOptions{Compression: c, Width: w, BitOrder: BitOrder(flags & 1), Rows: int(rows) % 3000}
+	o := DecodeOptions{Compression: c, Width: w, BitOrder: BitOrder(flags & 1), Rows: int(rows) % 400}
 	if c == MH && flags&2 != 0 {
 		o.NoEOL = true
 	}
