@@ -440,11 +440,12 @@ func (aj *activeJob) hangup(cause drivers.HangupCause) {
 	aj.hungUp, aj.cause = true, cause
 	call, cancel := aj.call, aj.cancelDial
 	aj.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
+	// The driver learns the cause before the context ends the call.
 	if call != nil {
 		_ = call.Hangup(cause)
+	}
+	if cancel != nil {
+		cancel()
 	}
 }
 
@@ -672,7 +673,12 @@ func (a *Agent) call(aj *activeJob, doc drivers.Document, dialled string, params
 	}
 	a.setState(p, drivers.StateSending)
 	res, _ := c.Send(ctx, doc, params, func(t30.PageEvent) { armStall() })
-	_ = c.Hangup(drivers.CauseNormal)
+	aj.mu.Lock()
+	ours := aj.hungUp
+	aj.mu.Unlock()
+	if !ours {
+		_ = c.Hangup(drivers.CauseNormal)
+	}
 	return res
 }
 
@@ -790,7 +796,8 @@ func (a *Agent) offer(c drivers.Call) {
 	info := c.Info()
 	a.mu.Lock()
 	p := a.byID[info.Port]
-	ok := p != nil && p.licensed && p.set.Receive && !p.set.Disabled && !p.busy && !a.stopping
+	ok := p != nil && p.licensed && p.set.Receive && !p.set.Disabled && !p.busy && !a.stopping &&
+		a.cfg.Clock.Now().Before(a.lic.Expires)
 	if ok {
 		p.busy, p.state = true, drivers.StateReceiving
 		a.inbound[c] = struct{}{}

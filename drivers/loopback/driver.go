@@ -226,7 +226,7 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 		c.info.CallerID = o.CallerID
 	}
 	fail := func(code t30.Code, cause string, dur time.Duration, err error) (drivers.Call, error) {
-		d.release(p, c)
+		c.done()
 		if n.o.Mode == Paced {
 			dur = n.o.Now().Sub(start)
 		}
@@ -265,15 +265,19 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 	owner := n.owner(number)
 	switch {
 	case m.Kind == Voice:
+		cn.register(1)
 		cn.expect(0)
 	case owner != nil:
+		cn.register(2)
 		var err error
 		callee, err = owner.d.offer(owner, cn, c.info)
 		if err != nil {
+			cn.end() // the callee's end; fail ends ours
 			return fail(t30.CodeBusy, "busy (port in use)", BusyTime, err)
 		}
 		cn.expect(1)
 	default:
+		cn.register(2)
 		cn.expect(1)
 		cn.builtin(number)
 	}
@@ -356,6 +360,21 @@ type conn struct {
 	state    int // 0 ringing, 1 answered, 2 rejected, 3 abandoned
 	answered chan struct{}
 	rejected chan struct{}
+	sides    int // ends still running; the conn is live until 0
+}
+
+// end is called once per end of the call (caller, callee or built-in
+// remote) when it is over.
+func (cn *conn) end() {
+	cn.mu.Lock()
+	cn.sides--
+	last := cn.sides == 0
+	cn.mu.Unlock()
+	if last {
+		cn.net.mu.Lock()
+		delete(cn.net.live, cn)
+		cn.net.mu.Unlock()
+	}
 }
 
 func newConn(n *Network, m Model) *conn {
@@ -374,6 +393,14 @@ func newConn(n *Network, m Model) *conn {
 	cn.a, cn.b = t30.NewLinePair(cn.loop.Clock(), lm)
 	cn.pair = cn.a.Pair()
 	return cn
+}
+
+// register makes the conn live with `sides` ends.
+func (cn *conn) register(sides int) {
+	cn.sides = sides
+	cn.net.mu.Lock()
+	cn.net.live[cn] = struct{}{}
+	cn.net.mu.Unlock()
 }
 
 // expect starts the call's own loop, which waits for the caller's session
@@ -446,7 +473,16 @@ func (cn *conn) builtin(number string) {
 		csid = number
 	}
 	sink := builtinSink{n: cn.net, number: number}
+	done, ok := cn.net.session()
+	if !ok {
+		cn.loop.Forgo()
+		cn.loop.Post(func() { _ = cn.b.Hangup() })
+		cn.end()
+		return
+	}
 	go func() {
+		defer done()
+		defer cn.end()
 		_, _ = drivers.ReceiveOver(context.Background(), cn.loop, cn.b, caps, drivers.ReceiveParams{CSID: csid}, sink, nil, nil)
 	}()
 }
@@ -508,6 +544,9 @@ func (c *call) done() {
 			c.d.net.connected(-1)
 		}
 		c.d.release(c.port, c)
+		if c.conn != nil {
+			c.conn.end()
+		}
 	}
 }
 
@@ -532,6 +571,15 @@ func (c *call) Send(ctx context.Context, doc drivers.Document, p drivers.SendPar
 	}
 	defer c.done()
 	cn := c.conn
+	end, ok := c.d.net.session()
+	if !ok {
+		cn.loop.Forgo()
+		cn.loop.Post(func() { _ = cn.a.Hangup() })
+		r := drivers.Result{Info: c.info, Ended: c.d.net.o.Now()}
+		r.Code, r.Err = t30.CodeCallDropped, drivers.ErrClosed
+		return r, r.AsError()
+	}
+	defer end()
 	c.d.setState(c.port, drivers.StateSending)
 	confirmed := 0
 	wrapped := func(ev t30.PageEvent) {
@@ -567,6 +615,15 @@ func (c *call) Receive(ctx context.Context, p drivers.ReceiveParams, sink t30.Pa
 		return r, r.AsError()
 	}
 	c.info.Connected = c.d.net.o.Now()
+	end, ok := c.d.net.session()
+	if !ok {
+		cn.loop.Forgo()
+		cn.loop.Post(func() { _ = cn.b.Hangup() })
+		r := drivers.Result{Info: c.info, Ended: c.d.net.o.Now()}
+		r.Code, r.Err = t30.CodeCallDropped, drivers.ErrClosed
+		return r, r.AsError()
+	}
+	defer end()
 	r, err := drivers.ReceiveOver(ctx, cn.loop, cn.b, cn.remoteCaps(c.port.info.Caps), p, sink, c.stop, progress)
 	return c.finish(r, err)
 }

@@ -120,6 +120,10 @@ type Network struct {
 	active    int
 	builtin   map[string][]*t30.ReceivedPage
 	closed    bool
+	// live are the connections whose sessions may still run; sessions
+	// counts running sessions (Close waits for them).
+	live     map[*conn]struct{}
+	sessions sync.WaitGroup
 }
 
 type modelState struct {
@@ -132,7 +136,7 @@ func NewNetwork(o Options) *Network {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	n := &Network{o: o, owners: map[string]*port{}, models: map[string]*modelState{}, builtin: map[string][]*t30.ReceivedPage{}}
+	n := &Network{o: o, owners: map[string]*port{}, models: map[string]*modelState{}, builtin: map[string][]*t30.ReceivedPage{}, live: map[*conn]struct{}{}}
 	if o.Mode == Paced {
 		n.wall = drivers.NewWallLoop()
 		ctx, cancel := context.WithCancel(context.Background())
@@ -142,14 +146,39 @@ func NewNetwork(o Options) *Network {
 	return n
 }
 
-// Close stops a paced network's clock loop.
+// Close cuts the lines of the calls still up, waits until their
+// sessions have ended and stops a paced network's clock loop.
 func (n *Network) Close() {
 	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return
+	}
 	n.closed = true
+	live := make([]*conn, 0, len(n.live))
+	for cn := range n.live {
+		live = append(live, cn)
+	}
 	n.mu.Unlock()
+	for _, cn := range live {
+		cn.loop.Post(cn.pair.Cut)
+	}
+	n.sessions.Wait()
 	if n.stop != nil {
 		n.stop()
 	}
+}
+
+// session counts a session that runs on the network; the returned func
+// ends it. It reports false when the network is closed.
+func (n *Network) session() (func(), bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, false
+	}
+	n.sessions.Add(1)
+	return n.sessions.Done, true
 }
 
 // SetModel sets the behaviour of calls to number.
