@@ -70,6 +70,15 @@ type PageSink interface {
 	Page(p *ReceivedPage) error
 }
 
+// BusySink is a PageSink that can ask for time. In ECM the receiver asks
+// Busy before it confirms each block; while it says true the receiver
+// answers RNR (T.30 flow control) and the sender polls with RR, for up to
+// T5 (60 s), after which the sender gives up with CodeT5Timeout.
+type BusySink interface {
+	PageSink
+	Busy() bool
+}
+
 // PageCollector is a PageSink that keeps every page in memory.
 type PageCollector struct {
 	Pages []*ReceivedPage

@@ -285,6 +285,12 @@ func (s *Session) ecmCommand(f *Frame) {
 	s.stopTimer()
 	switch f.Kind() {
 	case FCFRR:
+		if pending := s.ecmPending; pending != nil {
+			// The sender asks whether we are ready now.
+			s.ecmPending = nil
+			s.ecmCommand(&Frame{FCF: FCFPPS, Info: pending})
+			return
+		}
 		if len(s.lastResp) > 0 {
 			s.sendFrames(s.lastResp, s.ecmWaitNext)
 		}
@@ -336,6 +342,17 @@ func (s *Session) ecmCommand(f *Frame) {
 			s.debug("t30 ECM PPR", "missing", missing, "of", count)
 			s.lastResp = []Frame{s.frame(FCFPPR, ppr[:])}
 			s.sendFrames(s.lastResp, s.ecmWaitNext)
+			return
+		}
+		if b, ok := s.cfg.Sink.(BusySink); ok && b.Busy() {
+			// Flow control: not ready to take the block; the sender
+			// polls with RR (for up to T5).
+			s.ecmPending = append([]byte(nil), f.Info...)
+			s.lastResp = []Frame{s.frame(FCFRNR, nil)}
+			s.sendFrames(s.lastResp, func() {
+				s.setState(stRxWaitCmd)
+				s.setTimer(s.timers.T2, s.onT2)
+			})
 			return
 		}
 		r.lastPage, r.lastBlock, r.accepted = page, block, true

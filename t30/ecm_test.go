@@ -148,3 +148,33 @@ func TestECMReceiverNotReady(t *testing.T) {
 		t.Fatalf("code %v after %v", res.Code, clock.Elapsed())
 	}
 }
+
+type slowSink struct {
+	PageCollector
+	busyFor int // Busy answers true this many times
+	asked   int
+}
+
+func (s *slowSink) Busy() bool {
+	s.asked++
+	return s.asked <= s.busyFor
+}
+
+func TestECMReceiverFlowControl(t *testing.T) {
+	doc := textDoc(2, 1728, 300, imaging.Fine)
+	sink := &slowSink{busyFor: 3}
+	c := runCall(t, Config{Document: doc, ECM: true}, Config{ECM: true, Sink: sink}, LineModel{})
+	if c.tx.Code != OK || c.rx.Code != OK || len(sink.Pages) != 2 {
+		t.Fatalf("codes %v (%v) / %v (%v), %d pages", c.tx.Code, c.tx.Err, c.rx.Code, c.rx.Err, len(sink.Pages))
+	}
+	if sink.asked != 3+2 {
+		t.Fatalf("Busy asked %d times, want 5 (3 busy + one per block)", sink.asked)
+	}
+	checkPages(t, doc, 0, sink.Pages, imaging.Fine)
+	// Busy for ever: the sender's T5 ends the call.
+	forever := &slowSink{busyFor: 1 << 30}
+	c = runCall(t, Config{Document: doc, ECM: true}, Config{ECM: true, Sink: forever}, LineModel{})
+	if c.tx.Code != CodeT5Timeout || c.tx.PagesConfirmed != 0 || c.rx.Code != CodeDCNUnexpected {
+		t.Fatalf("busy forever: %v / %v", c.tx.Code, c.rx.Code)
+	}
+}

@@ -119,6 +119,7 @@ type Session struct {
 	ecmTx         ecmTx
 	ecmRx         ecmRx
 	ecmBlockCount int
+	ecmPending    []byte // FIF of a PPS answered RNR, processed on RR
 }
 
 // NewSession prepares a call over line, timed and serialised by clock.
