@@ -287,6 +287,7 @@ func TestLockstepWithSpanDSP(t *testing.T) {
 						c := lockstepCase{weSend: weSend, version: version, modems: sp.modems, spMask: sp.spMask,
 							maxRate: sp.maxRate, comp: comp, res: res, pages: 1, wantRate: sp.maxRate}
 						t.Run(fmt.Sprintf("%s/v%d/%s/%v/%v", dir, version, sp.name, comp, res), func(t *testing.T) {
+							t.Parallel()
 							runLockstep(t, bin, c)
 						})
 					}
@@ -296,6 +297,7 @@ func TestLockstepWithSpanDSP(t *testing.T) {
 		c := lockstepCase{weSend: weSend, version: 2, modems: speeds[0].modems, spMask: 7, maxRate: 14400,
 			comp: imaging.MR, res: imaging.Standard, pages: 10, wantRate: 14400}
 		t.Run(fmt.Sprintf("%s/v2/14400/MR/standard/10 pages", dir), func(t *testing.T) {
+			t.Parallel()
 			runLockstep(t, bin, c)
 		})
 	}
@@ -314,6 +316,7 @@ func TestLockstepWithSpanDSPUnderLoss(t *testing.T) {
 				maxRate: 14400, comp: imaging.MR, res: imaging.Standard, pages: 2, wantRate: 14400,
 				loss: 0.10, dup: 0.02, swap: 0.05, seed: seed, allowBadRows: true}
 			t.Run(fmt.Sprintf("we send %v/seed %d", weSend, seed), func(t *testing.T) {
+				t.Parallel()
 				runLockstep(t, bin, c)
 			})
 		}
