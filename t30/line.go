@@ -125,7 +125,11 @@ var (
 // (and that V.21 may come instead, as T.30 always allows); a T.38 terminal
 // may ignore it. Everything received is reported through the handler given
 // to SetHandler, on the clock's loop (a line with its own reader goroutine
-// hands events over with Clock.AfterFunc(0, ...)).
+// hands events over with Clock.AfterFunc(0, ...)). A line never calls the
+// handler from inside one of its own methods: even an EventTxDone that is
+// due at once is delivered through Clock.AfterFunc. After Hangup, or after
+// it reported EventLineLost, a line reports nothing more and its methods
+// return ErrLineDown (Hangup itself returns nil).
 type Line interface {
 	SetHandler(h func(Event))
 	SetRx(sp Speed, short bool)
