@@ -65,6 +65,7 @@ type PairEnd struct {
 	carrier Speed     // carrier being sent, ModemNone if none
 	garble  bool
 	frames  int // frames sent so far
+	hung    bool
 	// TxBits counts the bits this end has sent on high-speed carriers.
 	TxBits int64
 }
@@ -133,7 +134,7 @@ func (e *PairEnd) SetRx(Speed, bool) {}
 
 // StartTx implements Line.
 func (e *PairEnd) StartTx(sp Speed, short bool) error {
-	if e.p.down {
+	if e.p.down || e.hung {
 		return ErrLineDown
 	}
 	t := e.start()
@@ -159,7 +160,7 @@ func (e *PairEnd) StartTx(sp Speed, short bool) error {
 
 // SendFrame implements Line.
 func (e *PairEnd) SendFrame(frame []byte) error {
-	if e.p.down {
+	if e.p.down || e.hung {
 		return ErrLineDown
 	}
 	if e.carrier.Modem == ModemNone {
@@ -194,7 +195,7 @@ func (e *PairEnd) SendFrame(frame []byte) error {
 
 // SendData implements Line.
 func (e *PairEnd) SendData(p []byte) error {
-	if e.p.down {
+	if e.p.down || e.hung {
 		return ErrLineDown
 	}
 	if e.carrier.Modem == ModemNone || e.carrier.Modem == V21 {
@@ -232,7 +233,7 @@ func (e *PairEnd) SendData(p []byte) error {
 
 // StopTx implements Line.
 func (e *PairEnd) StopTx() error {
-	if e.p.down {
+	if e.p.down || e.hung {
 		return ErrLineDown
 	}
 	if e.carrier.Modem == ModemNone {
@@ -248,7 +249,7 @@ func (e *PairEnd) StopTx() error {
 // SendTone implements Line. The other end detects CNG and CED when the
 // tone ends.
 func (e *PairEnd) SendTone(t Tone, d time.Duration) error {
-	if e.p.down {
+	if e.p.down || e.hung {
 		return ErrLineDown
 	}
 	end := e.start().Add(d)
@@ -263,9 +264,10 @@ func (e *PairEnd) SendTone(t Tone, d time.Duration) error {
 // Hangup implements Line: the other end sees EventLineLost once everything
 // already sent has arrived.
 func (e *PairEnd) Hangup() error {
-	if e.p.down {
+	if e.p.down || e.hung {
 		return nil
 	}
+	e.hung = true
 	t := e.start()
 	p := e.p
 	o := e.other()
