@@ -3,6 +3,8 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -19,6 +21,7 @@ import (
 // B. Every TransmissionDetails field is checked, and B's spooled TIFF
 // pages are pixel-equal to what A sent.
 func TestTwoAgents(t *testing.T) {
+	var spooled []spoolFile
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, loopback.Paced)
 		a := f.agent("A", 0, []string{"5550100", "5550101"}, 2, func(c *Config) { c.DefaultPort = &PortSettings{Send: true} })
@@ -106,7 +109,40 @@ func TestTwoAgents(t *testing.T) {
 				t.Errorf("port %s left %v", p.ID, p.State)
 			}
 		}
+		spooled = nil
+		for _, r := range in {
+			b, err := os.ReadFile(r.File)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spooled = append(spooled, spoolFile{filepath.Base(r.File), b, docs[r.CalledNumber]})
+		}
 	})
+	// libtiff reads the spool files to the same pixels (outside the
+	// bubble: it runs an external process).
+	tool := needTool(t, "tiffcp")
+	dir := t.TempDir()
+	for _, sf := range spooled {
+		path := filepath.Join(dir, sf.name)
+		if err := os.WriteFile(path, sf.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got := libtiffPages(t, tool, path)
+		if len(got) != len(sf.want) {
+			t.Fatalf("libtiff: %d pages in %s", len(got), sf.name)
+		}
+		for i := range got {
+			if !drivertest.Equal(got[i], sf.want[i]) {
+				t.Fatalf("libtiff: %s page %d differs", sf.name, i+1)
+			}
+		}
+	}
+}
+
+type spoolFile struct {
+	name string
+	data []byte
+	want t30.PagesDocument
 }
 
 // Each line model gives the right completion code, retry decision and

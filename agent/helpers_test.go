@@ -6,6 +6,8 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -189,4 +191,29 @@ func (m *countMetrics) Dispatched(l time.Duration) {
 	m.mu.Lock()
 	m.latency = append(m.latency, l)
 	m.mu.Unlock()
+}
+
+// needTool returns the path of an external tool: under CI=true a missing
+// tool fails the test, otherwise the test is skipped.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found (install libtiff-tools): %v", name, err)
+		}
+		t.Skipf("%s not found (install libtiff-tools); skipping the libtiff cross-check", name)
+	}
+	return p
+}
+
+// libtiffPages decodes a TIFF with libtiff (tiffcp -c none) and reads the
+// uncompressed result: an independent decoder for our spool files.
+func libtiffPages(t *testing.T, tool, path string) []*imaging.Page {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "plain.tif")
+	if msg, err := exec.Command(tool, "-c", "none", path, out).CombinedOutput(); err != nil || len(msg) > 0 {
+		t.Fatalf("tiffcp %s: %v %s", path, err, msg)
+	}
+	return readTIFF(t, out)
 }
