@@ -22,9 +22,10 @@ type PageSource struct {
 	CodedOptions imaging.DecodeOptions
 }
 
-// Document is what a sender sends. Page is called once per page sent
-// (again if the page has to be resent after RTN is not needed: the engine
-// keeps the coded page).
+// Document is what a sender sends. Page may be called more than once for
+// the same page (to look at its width and resolution during negotiation,
+// and to code it again after a speed change alters the fill for the
+// minimum scan line time); each call must return a fresh source.
 type Document interface {
 	NumPages() int
 	Page(i int) (PageSource, error) // i is 0-based
