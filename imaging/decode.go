@@ -55,6 +55,9 @@ func (o *DecodeOptions) check() error {
 // MH without EOLs cannot resynchronise: an error ends the page, and if
 // Rows is set the remaining rows are concealed.
 //
+// The T.4/T.6 uncompressed-mode extension is not supported: rows using it
+// are bad rows. RTC is taken at three consecutive EOLs (T.4 sends six).
+//
 // The decoder reads ahead from its io.Reader; give it one page's data.
 type Decoder struct {
 	o        DecodeOptions
