@@ -132,3 +132,31 @@ func TestEOMForPageParameterChanges(t *testing.T) {
 		t.Fatalf("lost DIS after EOM: %v/%v confirmed %d failed %d", c.tx.Code, c.rx.Code, c.tx.PagesConfirmed, c.tx.FailedPage)
 	}
 }
+
+type codedDoc []*imaging.Page
+
+func (d codedDoc) NumPages() int { return len(d) }
+func (d codedDoc) Page(i int) (PageSource, error) {
+	p := d[i]
+	o := imaging.EncodeOptions{Compression: imaging.MMR, Width: p.Width, BitOrder: imaging.MSBFirst}
+	data, err := imaging.EncodePage(p, o)
+	if err != nil {
+		return PageSource{}, err
+	}
+	return PageSource{Width: p.Width, Resolution: p.Resolution, Coded: data,
+		CodedOptions: imaging.DecodeOptions{Compression: imaging.MMR, Width: p.Width, BitOrder: imaging.MSBFirst, Rows: p.Height}}, nil
+}
+
+func TestCodedPagesAreTranscoded(t *testing.T) {
+	pages := textDoc(2, 1728, 400, imaging.Superfine)
+	for _, ecm := range []bool{false, true} {
+		// MMR pages (as from a TIFF) to a receiver that takes MH/MR only
+		// and fine at most: transcoded and rescaled on the way.
+		c := runCall(t, Config{Document: codedDoc(pages), ECM: ecm},
+			Config{ECM: ecm, Compressions: []imaging.Compression{imaging.MH, imaging.MR}, Resolutions: []imaging.Resolution{imaging.Fine}}, LineModel{})
+		if c.tx.Code != OK || c.tx.Compression != imaging.MR || c.tx.Resolution != imaging.Fine {
+			t.Fatalf("ECM=%v: %v (%v) %v %v", ecm, c.tx.Code, c.tx.Err, c.tx.Compression, c.tx.Resolution)
+		}
+		checkPages(t, pages, 0, c.pages.Pages, imaging.Fine)
+	}
+}
