@@ -18,14 +18,16 @@ type Timers struct {
 	T5     time.Duration // 60 s: ECM receiver not ready
 }
 
-// DefaultTimers are the values T.30 specifies.
-var DefaultTimers = Timers{
-	T1: 35 * time.Second, T2: 6 * time.Second, T3: 10 * time.Second,
-	T4: 3 * time.Second, T4Auto: 4500 * time.Millisecond, T5: 60 * time.Second,
+// DefaultTimers returns the values T.30 specifies.
+func DefaultTimers() Timers {
+	return Timers{
+		T1: 35 * time.Second, T2: 6 * time.Second, T3: 10 * time.Second,
+		T4: 3 * time.Second, T4Auto: 4500 * time.Millisecond, T5: 60 * time.Second,
+	}
 }
 
 func (t Timers) withDefaults() Timers {
-	d := DefaultTimers
+	d := DefaultTimers()
 	if t.T1 > 0 {
 		d.T1 = t.T1
 	}

@@ -144,7 +144,7 @@ func TestECMReceiverNotReady(t *testing.T) {
 	res, _, clock := runSender(t, Config{Document: doc, ECM: true}, LineModel{}, ecmScript(func(sc *script, f Frame) {
 		sc.send(Frame{FCF: FCFRNR})
 	}), begin)
-	if res.Code != CodeT5Timeout || clock.Elapsed() < DefaultTimers.T5 {
+	if res.Code != CodeT5Timeout || clock.Elapsed() < DefaultTimers().T5 {
 		t.Fatalf("code %v after %v", res.Code, clock.Elapsed())
 	}
 }

@@ -86,8 +86,8 @@ func TestNoAnswerT1(t *testing.T) {
 	if res.Code != CodeNoFax || res.PagesSent != 0 || res.FailedPage != 1 {
 		t.Fatalf("result %v %+v", res.Code, res)
 	}
-	if clock.Elapsed() != DefaultTimers.T1 {
-		t.Fatalf("gave up after %v, want T1 = %v", clock.Elapsed(), DefaultTimers.T1)
+	if clock.Elapsed() != DefaultTimers().T1 {
+		t.Fatalf("gave up after %v, want T1 = %v", clock.Elapsed(), DefaultTimers().T1)
 	}
 	if res.Code.Retry() != RetryLater {
 		t.Fatalf("retry class %v", res.Code.Retry())
@@ -109,7 +109,7 @@ func TestReceiverNoCallerT1(t *testing.T) {
 		t.Fatalf("result %v", res.Code)
 	}
 	// DIS is repeated every T4 (automatic) until T1; DCN goes out after T1.
-	if res.Timings.Total < DefaultTimers.T1 || res.Timings.Total > DefaultTimers.T1+3*time.Second {
+	if res.Timings.Total < DefaultTimers().T1 || res.Timings.Total > DefaultTimers().T1+3*time.Second {
 		t.Fatalf("ended after %v", res.Timings.Total)
 	}
 }
