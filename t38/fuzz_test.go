@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/faxagent/faxagent/t30"
 )
 
 func FuzzIFP(f *testing.F) {
@@ -170,6 +172,47 @@ func FuzzSDP(f *testing.F) {
 			if p.Version > 3 || (p.MaxBitRate > 14400) {
 				t.Fatalf("answer exceeds local capabilities: %+v", p)
 			}
+		}
+	})
+}
+
+// FuzzTerminal feeds arbitrary datagrams (two-octet length prefixed) to a
+// terminal: they must be counted and dropped or turned into events, never
+// panic or stall the clock.
+func FuzzTerminal(f *testing.F) {
+	var seed []byte
+	for _, d := range encodeAll(&testing.T{}, EncoderConfig{Mode: ECRedundancy, Redundancy: 2}, [][]byte{
+		mustHex(f, "06"), mustHex(f, "c001800006ff138000eef880"), mustHex(f, "c00120"), mustHex(f, "1e"),
+		mustHex(f, "d001e00002000102"), mustHex(f, "d00170"), mustHex(f, "00"),
+	}) {
+		seed = append(seed, byte(len(d)>>8), byte(len(d)))
+		seed = append(seed, d...)
+	}
+	f.Add(seed, uint8(2))
+	f.Add([]byte{0, 3, 0, 0, 0}, uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, version uint8) {
+		clock := t30.NewVirtualClock()
+		a, b := NewPipe(clock, PipeConfig{})
+		term, err := NewTerminal(TerminalConfig{Version: int(version % 4), RateManagement: RateLocalTCF}, a, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = b
+		events := 0
+		term.SetHandler(func(t30.Event) { events++ })
+		for len(data) >= 2 {
+			n := int(data[0])<<8 | int(data[1])
+			data = data[2:]
+			if n > len(data) {
+				n = len(data)
+			}
+			term.Receive(data[:n])
+			data = data[n:]
+		}
+		for i := 0; i < 100000 && clock.Step(); i++ {
+		}
+		if clock.Pending() != 0 {
+			t.Fatalf("terminal keeps the clock busy: %d timers pending", clock.Pending())
 		}
 	})
 }

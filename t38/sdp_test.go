@@ -263,3 +263,13 @@ func TestPionCannotReadT38(t *testing.T) {
 		t.Fatalf("params %+v %v", p, err)
 	}
 }
+
+func TestConfigFromParams(t *testing.T) {
+	p := T38Params{Version: 2, MaxBitRate: 9600, RateManagement: RateLocalTCF, FillBitRemoval: true,
+		UDPEC: ECRedundancy, ECDepthMin: 4, ECDepthMax: 6, FECMaxSpan: 2}
+	c := ConfigFromParams(p, 320)
+	if c.Version != 2 || c.MaxBitRate != 9600 || c.RateManagement != RateLocalTCF || !c.FillBitRemoval ||
+		c.EC != ECRedundancy || c.Redundancy != 4 || c.FECSpan != 2 || c.MaxDatagram != 320 {
+		t.Fatalf("config %+v", c)
+	}
+}
