@@ -397,23 +397,31 @@ func TestT38CallMatrix(t *testing.T) {
 	}
 	for _, version := range []int{0, 2} {
 		for _, sp := range speeds {
-			for _, comp := range []imaging.Compression{imaging.MH, imaging.MR} {
+			for _, mode := range []struct {
+				ecm  bool
+				comp imaging.Compression
+			}{{false, imaging.MH}, {false, imaging.MR}, {true, imaging.MR}, {true, imaging.MMR}} {
 				for _, res := range []imaging.Resolution{imaging.Standard, imaging.Fine} {
-					name := fmt.Sprintf("v%d/%s/%v/%v", version, sp.name, comp, res)
+					comp := mode.comp
+					ecm := "non-ECM"
+					if mode.ecm {
+						ecm = "ECM"
+					}
+					name := fmt.Sprintf("v%d/%s/%s/%v/%v", version, sp.name, ecm, comp, res)
 					t.Run(name, func(t *testing.T) {
 						h := 1100
 						if res == imaging.Fine {
 							h = 2200
 						}
 						doc := t30.PagesDocument{testPage(imaging.WidthA4, h, res, 1), testPage(imaging.WidthA4, h, res, 2)}
-						cfg := t30.Config{Modems: sp.modems, MaxRate: sp.maxRate, Compressions: []imaging.Compression{comp}}
+						cfg := t30.Config{Modems: sp.modems, MaxRate: sp.maxRate, Compressions: []imaging.Compression{comp}, ECM: mode.ecm}
 						r := runT38Call(t, doc, cfg, cfg, TerminalConfig{Version: version, MaxBitRate: sp.maxRate, EC: ECRedundancy},
 							PipeConfig{Latency: 30 * time.Millisecond})
 						if r.tx.Code != t30.OK || r.rx.Code != t30.OK {
 							t.Fatalf("tx %v / rx %v", r.tx, r.rx)
 						}
-						if r.tx.Speed != sp.want || r.tx.Compression != comp || r.rx.Resolution != res {
-							t.Fatalf("negotiated %v %v %v", r.tx.Speed, r.tx.Compression, r.rx.Resolution)
+						if r.tx.Speed != sp.want || r.tx.Compression != comp || r.rx.Resolution != res || r.tx.ECM != mode.ecm {
+							t.Fatalf("negotiated %v %v %v ECM %v", r.tx.Speed, r.tx.Compression, r.rx.Resolution, r.tx.ECM)
 						}
 						if bad := checkReceived(t, doc, r.pages); bad != 0 {
 							t.Fatalf("%d bad rows on a clean link", bad)
@@ -438,8 +446,9 @@ func TestT38CallLocalTCF(t *testing.T) {
 	checkReceived(t, doc, r.pages)
 }
 
-// TestT38CallUnderLoss: 10 % random loss with duplicates and reordering,
-// non-ECM (the t30 engine has no ECM yet). With redundancy depth 3 a packet
+// TestT38CallUnderLoss: 10 % random loss with duplicates and reordering.
+// ECM pages must arrive complete and pixel-equal (lost frames come back by
+// PPR). Non-ECM: with redundancy depth 3 a packet
 // is lost only when it and the next three datagrams all are (about 1e-4 per
 // packet), so a rare lost packet is allowed; it must show up as bad rows,
 // never as wrong pixels, and the calls must succeed.
@@ -448,15 +457,30 @@ func TestT38CallUnderLoss(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		ec   ECMode
-	}{{"redundancy 3", ECRedundancy}, {"FEC 3x3", ECFEC}, {"no EC", ECNone}} {
+		ecm  bool
+	}{
+		{"non-ECM/redundancy 3", ECRedundancy, false}, {"non-ECM/FEC 3x3", ECFEC, false}, {"non-ECM/no EC", ECNone, false},
+		{"ECM/redundancy 3", ECRedundancy, true}, {"ECM/no EC", ECNone, true},
+	} {
 		for seed := uint64(1); seed <= 3; seed++ {
 			t.Run(fmt.Sprintf("%s/seed %d", tc.name, seed), func(t *testing.T) {
-				r := runT38Call(t, doc, t30.Config{}, t30.Config{}, TerminalConfig{Version: 2, EC: tc.ec},
+				cfg := t30.Config{ECM: tc.ecm}
+				r := runT38Call(t, doc, cfg, cfg, TerminalConfig{Version: 2, EC: tc.ec},
 					PipeConfig{Latency: 40 * time.Millisecond, Jitter: 15 * time.Millisecond, Loss: 0.10, Duplicate: 0.02, Seed: seed})
 				st := r.statsB.UDPTL
-				t.Logf("tx %v, rx %v, pages %d, rx %+v", r.tx.Code, r.rx.Code, len(r.pages), st)
-				if tc.ec == ECNone {
+				t.Logf("tx %v, rx %v, pages %d, PPRs %d, rx %+v", r.tx.Code, r.rx.Code, len(r.pages), r.tx.PPRs, st)
+				if tc.ec == ECNone && !tc.ecm {
 					return // reported, not asserted: without recovery non-ECM pages lose rows
+				}
+				if tc.ecm {
+					// ECM: whatever UDPTL could not recover, PPR must.
+					if r.tx.Code != t30.OK || r.rx.Code != t30.OK || !r.tx.ECM {
+						t.Fatalf("tx %v / rx %v (ECM %v)", r.tx, r.rx, r.tx.ECM)
+					}
+					if bad := checkReceived(t, doc, r.pages); bad != 0 {
+						t.Fatalf("%d bad rows in ECM", bad)
+					}
+					return
 				}
 				if r.tx.Code != t30.OK || r.rx.Code != t30.OK {
 					t.Fatalf("tx %v / rx %v", r.tx, r.rx)
