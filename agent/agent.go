@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/faxagent/faxagent/drivers"
@@ -427,7 +428,6 @@ type activeJob struct {
 	cause      drivers.HangupCause
 	hungUp     bool // by us: cancel, watchdog or shutdown
 	lease      Lease
-	stallTimer t30.Timer
 }
 
 // hangup ends the job's call (or its dialling) with cause.
@@ -636,26 +636,8 @@ func (a *Agent) call(aj *activeJob, doc drivers.Document, dialled string, params
 	if hung {
 		cancel()
 	}
-	maxT := clk.AfterFunc(a.cfg.MaxCall, func() { aj.hangup(drivers.CauseWatchdog) })
-	defer maxT.Stop()
-	armStall := func() {
-		aj.mu.Lock()
-		if aj.stallTimer != nil {
-			aj.stallTimer.Stop()
-		}
-		if !aj.ended {
-			aj.stallTimer = clk.AfterFunc(a.cfg.Stall, func() { aj.hangup(drivers.CauseWatchdog) })
-		}
-		aj.mu.Unlock()
-	}
-	armStall()
-	defer func() {
-		aj.mu.Lock()
-		if aj.stallTimer != nil {
-			aj.stallTimer.Stop()
-		}
-		aj.mu.Unlock()
-	}()
+	wd := a.watchdog(func() { aj.hangup(drivers.CauseWatchdog) })
+	defer wd.stop()
 
 	a.cfg.Metrics.Dispatched(clk.Now().Sub(aj.job.ReadyAt))
 	a.setState(p, drivers.StateDialling)
@@ -672,7 +654,7 @@ func (a *Agent) call(aj *activeJob, doc drivers.Document, dialled string, params
 		_ = c.Hangup(drivers.CauseCancelled)
 	}
 	a.setState(p, drivers.StateSending)
-	res, _ := c.Send(ctx, doc, params, func(t30.PageEvent) { armStall() })
+	res, _ := c.Send(ctx, doc, params, wd.progress)
 	aj.mu.Lock()
 	ours := aj.hungUp
 	aj.mu.Unlock()
@@ -680,6 +662,46 @@ func (a *Agent) call(aj *activeJob, doc drivers.Document, dialled string, params
 		_ = c.Hangup(drivers.CauseNormal)
 	}
 	return res
+}
+
+// watchdog fires once when a call exceeds MaxCall or goes Stall without
+// page progress.
+type watchdog struct {
+	a    *Agent
+	fire func()
+
+	mu      sync.Mutex
+	max     t30.Timer
+	stall   t30.Timer
+	stopped bool
+}
+
+func (a *Agent) watchdog(fire func()) *watchdog {
+	w := &watchdog{a: a, fire: fire}
+	w.mu.Lock()
+	w.max = a.cfg.Clock.AfterFunc(a.cfg.MaxCall, fire)
+	w.stall = a.cfg.Clock.AfterFunc(a.cfg.Stall, fire)
+	w.mu.Unlock()
+	return w
+}
+
+// progress restarts the stall timer; it is the calls' progress callback.
+func (w *watchdog) progress(t30.PageEvent) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	w.stall.Stop()
+	w.stall = w.a.cfg.Clock.AfterFunc(w.a.cfg.Stall, w.fire)
+}
+
+func (w *watchdog) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	w.max.Stop()
+	w.stall.Stop()
 }
 
 // document opens a job's pages: its in-memory document, or its files
@@ -825,7 +847,16 @@ func (a *Agent) receive(c drivers.Call, p *port) {
 	start := a.cfg.Clock.Now()
 	sink := &spoolSink{path: spoolName(a.cfg.SpoolDir, a.cfg.AgentID, info.ID)}
 	csid := firstNonEmpty(p.set.CSID, a.cfg.CSID, p.info.Number)
-	res, _ := c.Receive(a.base, drivers.ReceiveParams{CSID: csid, ToneDetect: p.set.ToneDetect}, sink, nil)
+	var watchdogFired atomic.Bool
+	wd := a.watchdog(func() {
+		watchdogFired.Store(true)
+		_ = c.Hangup(drivers.CauseWatchdog)
+	})
+	res, _ := c.Receive(a.base, drivers.ReceiveParams{CSID: csid, ToneDetect: p.set.ToneDetect}, sink, wd.progress)
+	wd.stop()
+	if watchdogFired.Load() {
+		res.Code = CodeWatchdog
+	}
 	partial := res.Code != t30.OK
 	path, n, err := sink.close(partial)
 	if err != nil {
@@ -840,6 +871,9 @@ func (a *Agent) receive(c drivers.Call, p *port) {
 		FaxProtocol: res.Protocol(), TransmitSpeed: res.Speed.Rate,
 		CallDuration: res.CallDuration, TransmitDuration: res.TransmitDuration,
 		ErrorID: res.Code.ID(),
+	}
+	if res.Code == CodeWatchdog {
+		rec.ErrorID = int(CodeWatchdog)
 	}
 	if res.Speed.Rate > 0 {
 		rec.CompressionMode = res.Compression.String()

@@ -277,7 +277,22 @@ func TestAgentStartsNothingWithoutValidLicense(t *testing.T) {
 				t.Errorf("%s: port opened", tc.name)
 			}
 		}
+		// A license that expires while the agent runs stops sending.
+		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.License = f.license("A", 1, time.Now().Add(time.Hour)) })
+		if err := f.q.Add(Job{ID: "before", Number: "999", Doc: doc(1, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Hour)
+		if err := f.q.Add(Job{ID: "after", Number: "999", Doc: doc(1, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Hour)
 		f.stop()
+		before, _ := f.q.Job("before")
+		after, _ := f.q.Job("after")
+		if before.State != JobCompleted || after.State != JobQueued {
+			t.Errorf("before expiry %v, after %v", before.State, after.State)
+		}
 	})
 }
 
@@ -366,6 +381,7 @@ func TestPresets(t *testing.T) {
 			{ID: "legal2", Preset: Preset{Kind: PresetGroup, Group: "legal"}},
 			{ID: "legal3", Preset: Preset{Kind: PresetGroup, Group: "legal"}},
 			{ID: "nowhere", Preset: Preset{Kind: PresetGroup, Group: "sales"}},
+			{ID: "other agent", Preset: Preset{Kind: PresetPort, AgentID: "B", Port: "M0,0"}},
 			{ID: "any"},
 		}
 		for _, j := range jobs {
@@ -379,7 +395,7 @@ func TestPresets(t *testing.T) {
 		for _, j := range jobs {
 			st, _ := f.q.Job(j.ID)
 			recs := f.rep.Attempts(j.ID)
-			if j.ID == "nowhere" {
+			if j.ID == "nowhere" || j.ID == "other agent" {
 				if st.State != JobQueued || len(recs) != 0 {
 					t.Errorf("job for a group this agent lacks: %v, %d records", st.State, len(recs))
 				}

@@ -122,6 +122,9 @@ func (q *MemQueue) Claim(ctx context.Context, r ClaimRequest) ([]Job, error) {
 		if m.state != JobQueued || m.job.ReadyAt.After(now) {
 			continue
 		}
+		if a := m.job.Preset.AgentID; a != "" && a != r.AgentID {
+			continue
+		}
 		switch m.job.Preset.Kind {
 		case PresetPort:
 			if !slices.Contains(r.Ports, m.job.Preset.Port) {

@@ -26,11 +26,13 @@ const (
 	PresetGroup PresetKind = 2 // any port of a group (Preset.Group)
 )
 
-// Preset pins a job to a port or a port group.
+// Preset pins a job to a port or a port group, of one agent when AgentID
+// is set (port IDs repeat across agents).
 type Preset struct {
-	Kind  PresetKind
-	Port  string
-	Group string
+	Kind    PresetKind
+	AgentID string
+	Port    string
+	Group   string
 }
 
 // Job is one recipient of a message: what the queue hands an agent.
@@ -108,7 +110,8 @@ var (
 // nothing.
 type Queue interface {
 	// Claim leases up to r.Max claimable jobs (ReadyAt reached, not
-	// leased, preset to nothing or to one of r.Ports / r.Groups),
+	// leased, preset to nothing or to one of r.Ports / r.Groups, and to
+	// no other agent),
 	// highest Priority first, then oldest ReadyAt, then Created.
 	Claim(ctx context.Context, r ClaimRequest) ([]Job, error)
 	// Renew extends a lease by d from now. ErrCancelled when the job was

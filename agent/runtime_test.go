@@ -95,7 +95,7 @@ func (d *stuckDriver) Close() error                     { close(d.in); close(d.e
 func (d *stuckDriver) Incoming() <-chan drivers.Call    { return d.in }
 func (d *stuckDriver) Events() <-chan drivers.PortEvent { return d.ev }
 func (d *stuckDriver) Ports() []drivers.PortInfo {
-	return []drivers.PortInfo{{ID: "M3,0", Board: 3, Driver: "board", Number: "300", Caps: drivers.Capabilities{Send: true}}}
+	return []drivers.PortInfo{{ID: "M3,0", Board: 3, Driver: "board", Number: "300", Caps: drivers.Capabilities{Send: true, Receive: true}}}
 }
 func (d *stuckDriver) Dial(ctx context.Context, port, number string, o drivers.DialOptions) (drivers.Call, error) {
 	return &stuckCall{d: d, stop: make(chan struct{})}, nil
@@ -129,8 +129,8 @@ func (c *stuckCall) Send(ctx context.Context, doc drivers.Document, p drivers.Se
 	r := drivers.Result{Result: t30.Result{Code: t30.CodeCancelled}}
 	return r, r.AsError()
 }
-func (c *stuckCall) Receive(context.Context, drivers.ReceiveParams, t30.PageSink, func(t30.PageEvent)) (drivers.Result, error) {
-	panic("not used")
+func (c *stuckCall) Receive(ctx context.Context, p drivers.ReceiveParams, sink t30.PageSink, progress func(t30.PageEvent)) (drivers.Result, error) {
+	return c.Send(ctx, nil, drivers.SendParams{}, progress)
 }
 func (c *stuckCall) Hangup(cause drivers.HangupCause) error {
 	c.once.Do(func() {
@@ -152,7 +152,7 @@ func testWatchdog(t *testing.T, every, want time.Duration) {
 		f := newFixture(t, loopback.Virtual)
 		d := newStuck()
 		d.every = every
-		lic, err := Sign(License{AgentID: "W", Ports: map[string]int{"board": 1}, Expires: time.Now().Add(time.Hour)}, f.priv)
+		lic, err := Sign(License{AgentID: "W", Ports: map[string]int{"board": 1}, Expires: time.Now().Add(48 * time.Hour)}, f.priv)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,6 +166,12 @@ func testWatchdog(t *testing.T, every, want time.Duration) {
 			t.Fatal(err)
 		}
 		f.agents = append(f.agents, a)
+		// An incoming call that hangs is caught too.
+		d.in <- &stuckCall{d: d, stop: make(chan struct{})}
+		time.Sleep(time.Hour)
+		if in := f.rep.InboundRecords(); len(in) != 1 || in[0].ErrorID != int(CodeWatchdog) || in[0].Pages != 0 || in[0].File != "" {
+			t.Errorf("inbound %+v", in)
+		}
 		if err := f.q.Add(Job{ID: "stuck", Number: "1", Doc: doc(1, 1)}); err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +195,7 @@ func testWatchdog(t *testing.T, every, want time.Duration) {
 		if st, _ := f.q.Job("stuck"); st.State != JobFailed {
 			t.Errorf("state %v", st.State)
 		}
-		if !slices.Equal(d.hangup, []drivers.HangupCause{drivers.CauseWatchdog, drivers.CauseWatchdog}) {
+		if !slices.Equal(d.hangup, []drivers.HangupCause{drivers.CauseWatchdog, drivers.CauseWatchdog, drivers.CauseWatchdog}) {
 			t.Errorf("hangups %v", d.hangup)
 		}
 	})
