@@ -135,6 +135,7 @@ func TestModels(t *testing.T) {
 		code      t30.Code
 		confirmed int
 		check     func(t *testing.T, r drivers.Result)
+		badRows   bool // the remote's pages have bad rows
 	}{
 		{name: "clean", model: Model{}, pages: 2, code: t30.OK, confirmed: 2},
 		{name: "busy", model: Model{Kind: Busy}, dialCode: t30.CodeBusy},
@@ -160,6 +161,12 @@ func TestModels(t *testing.T) {
 				}
 			}},
 		{name: "bit errors with ECM", model: Model{BitErrorRate: 1e-4, FrameErrorRate: 0.05}, pages: 2, code: t30.OK, confirmed: 2},
+		{name: "bit errors without ECM", model: Model{BitErrorRate: 5e-5, RemoteNoECM: true}, pages: 3, code: t30.OK, confirmed: 3,
+			check: func(t *testing.T, r drivers.Result) {
+				if r.ECM {
+					t.Error("ECM used")
+				}
+			}, badRows: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,8 +200,16 @@ func TestModels(t *testing.T) {
 				tc.check(t, r)
 			}
 			if tc.code == t30.OK {
-				if got := len(net.BuiltinPages("999")); got != tc.pages {
-					t.Fatalf("builtin got %d pages", got)
+				pages := net.BuiltinPages("999")
+				if len(pages) < tc.pages {
+					t.Fatalf("builtin got %d pages", len(pages))
+				}
+				bad := 0
+				for _, p := range pages {
+					bad += p.Stats.BadRows
+				}
+				if (bad > 0) != tc.badRows {
+					t.Errorf("%d bad rows received", bad)
 				}
 			}
 		})
