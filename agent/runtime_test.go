@@ -494,3 +494,50 @@ func TestManyJobsRandomModels(t *testing.T) {
 		}
 	})
 }
+
+// A board-managed driver (T.30 on the board) fits the same contract: the
+// board's cause reaches the record and a retry resumes where it stopped.
+func TestBoardManagedDriver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, loopback.Virtual)
+		calls := 0
+		board := &drivertest.Board{Numbers: []string{"700"}, Script: func(number string, pages int, p drivers.SendParams) drivertest.Outcome {
+			calls++
+			if calls == 1 {
+				return drivertest.Outcome{Code: t30.CodeCallDropped, Confirmed: 2, Cause: "board: loop current lost"}
+			}
+			return drivertest.Outcome{Confirmed: pages}
+		}}
+		lic, err := Sign(License{AgentID: "BT", Ports: map[string]int{"board": 1}, Expires: time.Now().Add(48 * time.Hour)}, f.priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(Config{AgentID: "BT", Drivers: []drivers.Driver{board}, License: lic, LicenseKey: f.pub, Queue: f.q, Reporter: f.rep, SpoolDir: f.spool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		f.agents = append(f.agents, a)
+		if err := f.q.Add(Job{ID: "bt", Number: "555", Doc: doc(5, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		f.wait(time.Hour)
+		f.stop()
+		recs := f.rep.Attempts("bt")
+		if len(recs) != 2 {
+			t.Fatalf("%d records", len(recs))
+		}
+		r0, r1 := recs[0], recs[1]
+		if r0.ErrorID != int(t30.CodeCallDropped) || r0.Cause != "board: loop current lost" || r0.PageSent != 2 || r0.NextPage != 3 || r0.BoardID != "M7,0" {
+			t.Errorf("first attempt %+v", r0)
+		}
+		if r1.ErrorID != 0 || r1.StartPageNo != 3 || r1.PageSent != 3 || r1.TransmitDuration != 30*time.Second {
+			t.Errorf("second attempt %+v", r1)
+		}
+		if board.Sent["555"] != 5 {
+			t.Errorf("board sent %v", board.Sent)
+		}
+	})
+}
