@@ -452,6 +452,7 @@ func TestManyJobsRandomModels(t *testing.T) {
 			drivertest.Doc(2, pageW, 24, imaging.Standard, 2),
 			drivertest.Doc(3, pageW, 24, imaging.Standard, 3),
 		}
+		vstart := time.Now()
 		for i := range jobs {
 			j := Job{ID: fmt.Sprint("j", i), Number: fmt.Sprint("9", rng.IntN(numbers)), Doc: docs[rng.IntN(len(docs))], Priority: []int{50, 60, 70}[rng.IntN(3)]}
 			if err := f.q.Add(j); err != nil {
@@ -459,6 +460,7 @@ func TestManyJobsRandomModels(t *testing.T) {
 			}
 		}
 		f.wait(48 * time.Hour)
+		virtual := time.Since(vstart)
 		f.stop()
 		total := 0
 		for i := range jobs {
@@ -486,6 +488,7 @@ func TestManyJobsRandomModels(t *testing.T) {
 				}
 			}
 		}
+		t.Logf("%d jobs, %d attempts, %v of virtual time", jobs, total, virtual)
 		if n := len(f.rep.Attempts("")); n != total || f.rep.Duplicates() != 0 {
 			t.Errorf("%d records, %d expected, %d duplicates", n, total, f.rep.Duplicates())
 		}
