@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -105,6 +106,7 @@ type lockstepCase struct {
 	spMask   int // SpanDSP T30_SUPPORT_* modem mask
 	maxRate  int
 	comp     imaging.Compression
+	ecm      bool
 	res      imaging.Resolution
 	pages    int
 	wantRate int
@@ -113,6 +115,8 @@ type lockstepCase struct {
 	loss, dup, swap float64
 	seed            uint64
 	allowBadRows    bool
+	noEC            bool // no UDPTL redundancy on either side
+	reportOnly      bool // log the outcome, assert nothing
 }
 
 // impair applies c's loss, duplication and reordering to a batch.
@@ -156,8 +160,13 @@ func runLockstep(t *testing.T, bin string, c lockstepCase) {
 	if !c.weSend {
 		writeTIFF(t, file, doc, c.comp)
 	}
+	ecm := 0
+	if c.ecm {
+		ecm = 1
+	}
 	peer, err := StartTerminalPipe(context.Background(), bin, !c.weSend, file,
-		fmt.Sprintf("version=%d", c.version), fmt.Sprintf("modems=%d", c.spMask), fmt.Sprintf("comp=%d", compMask), "red=3")
+		fmt.Sprintf("version=%d", c.version), fmt.Sprintf("modems=%d", c.spMask), fmt.Sprintf("comp=%d", compMask),
+		fmt.Sprintf("ecm=%d", ecm), fmt.Sprintf("red=%d", map[bool]int{false: 3, true: 0}[c.noEC]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,17 +174,24 @@ func runLockstep(t *testing.T, bin string, c lockstepCase) {
 
 	clock := t30.NewVirtualClock()
 	tr := &collect{}
-	term, err := t38.NewTerminal(t38.TerminalConfig{Version: c.version, MaxBitRate: c.maxRate, EC: t38.ECRedundancy}, tr, clock)
+	ec := t38.ECRedundancy
+	if c.noEC {
+		ec = t38.ECNone
+	}
+	term, err := t38.NewTerminal(t38.TerminalConfig{Version: c.version, MaxBitRate: c.maxRate, EC: ec}, tr, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sink := &t30.PageCollector{}
 	cfg := t30.Config{Calling: c.weSend, Transmit: c.weSend, Modems: c.modems, MaxRate: c.maxRate,
-		Compressions: []imaging.Compression{c.comp}, Ident: "FAXAGENT"}
+		Compressions: []imaging.Compression{c.comp}, Ident: "FAXAGENT", ECM: c.ecm}
 	if c.weSend {
 		cfg.Document = doc
 	} else {
 		cfg.Sink = sink
+	}
+	if os.Getenv("T38DEBUG") != "" {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	sess, err := t30.NewSession(cfg, term, clock)
 	if err != nil {
@@ -215,11 +231,17 @@ func runLockstep(t *testing.T, bin string, c lockstepCase) {
 	ours, theirs := sess.Result(), peer.Result()
 	t.Logf("ours: %v %v; SpanDSP: %d %q tx %d rx %d rate %d; virtual %v; terminal %+v",
 		ours.Code, ours.Speed, theirs.Code, theirs.Text, theirs.PagesTx, theirs.PagesRx, theirs.BitRate, clock.Elapsed(), term.Stats().UDPTL)
+	if c.reportOnly {
+		return
+	}
 	if ours.Code != t30.OK || !theirs.OK() {
 		t.Fatalf("call failed: ours %v (%v), SpanDSP %d %s", ours.Code, ours.Err, theirs.Code, theirs.Text)
 	}
 	if theirs.BitRate != c.wantRate || ours.Speed.Rate != c.wantRate {
 		t.Fatalf("rate: ours %v, SpanDSP %d, want %d", ours.Speed, theirs.BitRate, c.wantRate)
+	}
+	if theirs.ECM != c.ecm || ours.ECM != c.ecm || ours.Compression != c.comp {
+		t.Fatalf("mode: ours ECM %v %v, SpanDSP ECM %v; want ECM %v %v", ours.ECM, ours.Compression, theirs.ECM, c.ecm, c.comp)
 	}
 	var got []*imaging.Page
 	if c.weSend {
@@ -282,11 +304,18 @@ func TestLockstepWithSpanDSP(t *testing.T) {
 		}
 		for _, version := range []int{0, 2} {
 			for _, sp := range speeds {
-				for _, comp := range []imaging.Compression{imaging.MH, imaging.MR} {
+				for _, mode := range []struct {
+					ecm  bool
+					comp imaging.Compression
+				}{{false, imaging.MH}, {false, imaging.MR}, {true, imaging.MR}, {true, imaging.MMR}} {
 					for _, res := range []imaging.Resolution{imaging.Standard, imaging.Fine} {
 						c := lockstepCase{weSend: weSend, version: version, modems: sp.modems, spMask: sp.spMask,
-							maxRate: sp.maxRate, comp: comp, res: res, pages: 1, wantRate: sp.maxRate}
-						t.Run(fmt.Sprintf("%s/v%d/%s/%v/%v", dir, version, sp.name, comp, res), func(t *testing.T) {
+							maxRate: sp.maxRate, comp: mode.comp, ecm: mode.ecm, res: res, pages: 1, wantRate: sp.maxRate}
+						ecm := "non-ECM"
+						if mode.ecm {
+							ecm = "ECM"
+						}
+						t.Run(fmt.Sprintf("%s/v%d/%s/%s/%v/%v", dir, version, sp.name, ecm, mode.comp, res), func(t *testing.T) {
 							t.Parallel()
 							runLockstep(t, bin, c)
 						})
@@ -294,31 +323,52 @@ func TestLockstepWithSpanDSP(t *testing.T) {
 				}
 			}
 		}
-		c := lockstepCase{weSend: weSend, version: 2, modems: speeds[0].modems, spMask: 7, maxRate: 14400,
-			comp: imaging.MR, res: imaging.Standard, pages: 10, wantRate: 14400}
-		t.Run(fmt.Sprintf("%s/v2/14400/MR/standard/10 pages", dir), func(t *testing.T) {
-			t.Parallel()
-			runLockstep(t, bin, c)
-		})
+		for _, ecm := range []bool{false, true} {
+			c := lockstepCase{weSend: weSend, version: 2, modems: speeds[0].modems, spMask: 7, maxRate: 14400,
+				comp: imaging.MR, ecm: ecm, res: imaging.Standard, pages: 10, wantRate: 14400}
+			t.Run(fmt.Sprintf("%s/v2/14400/ECM %v/MR/standard/10 pages", dir, ecm), func(t *testing.T) {
+				t.Parallel()
+				runLockstep(t, bin, c)
+			})
+		}
 	}
 }
 
 // TestLockstepWithSpanDSPUnderLoss: 10 % loss, 2 % duplicates and some
-// reordering in both directions, UDPTL redundancy depth 3 on both sides,
-// non-ECM (our t30 has no ECM yet). A packet is lost for good only when it
-// and the three following datagrams all are; that shows as a few bad rows
-// (allowed and logged), never as a failed call.
+// reordering in both directions.
+//
+//   - Non-ECM with UDPTL redundancy depth 3 on both sides: a packet is lost
+//     for good only when it and the three following datagrams all are; that
+//     shows as a few bad rows (allowed and logged), never as a failed call.
+//   - ECM with redundancy 3, we send: pages arrive complete and
+//     pixel-equal at SpanDSP (what redundancy misses comes back by PPR).
+//   - ECM with no redundancy at all is reported, not asserted: SpanDSP
+//     sends V.21 frames one octet per packet, so at 10 % loss a frame
+//     almost never arrives whole and calls fail in phase B or D.
+//   - ECM with SpanDSP sending is skipped: after a PPR, SpanDSP's PPS gives
+//     the number of frames of the retransmission burst, and the t30
+//     receiver takes that as the block size and truncates the page (found
+//     by this test; to be fixed in t30).
 func TestLockstepWithSpanDSPUnderLoss(t *testing.T) {
 	bin := peerBinary(t)
-	for _, weSend := range []bool{true, false} {
-		for seed := uint64(1); seed <= 3; seed++ {
-			c := lockstepCase{weSend: weSend, version: 2, modems: t30.SetV17 | t30.SetV29 | t30.SetV27ter, spMask: 7,
-				maxRate: 14400, comp: imaging.MR, res: imaging.Standard, pages: 2, wantRate: 14400,
-				loss: 0.10, dup: 0.02, swap: 0.05, seed: seed, allowBadRows: true}
-			t.Run(fmt.Sprintf("we send %v/seed %d", weSend, seed), func(t *testing.T) {
-				t.Parallel()
-				runLockstep(t, bin, c)
-			})
+	for _, mode := range []struct {
+		name string
+		ecm  bool
+		noEC bool
+	}{{"non-ECM/redundancy 3", false, false}, {"ECM/redundancy 3", true, false}, {"ECM/no redundancy", true, true}} {
+		for _, weSend := range []bool{true, false} {
+			for seed := uint64(1); seed <= 3; seed++ {
+				c := lockstepCase{weSend: weSend, version: 2, modems: t30.SetV17 | t30.SetV29 | t30.SetV27ter, spMask: 7,
+					maxRate: 14400, comp: imaging.MR, ecm: mode.ecm, res: imaging.Standard, pages: 2, wantRate: 14400,
+					loss: 0.10, dup: 0.02, swap: 0.05, seed: seed, allowBadRows: !mode.ecm, noEC: mode.noEC, reportOnly: mode.noEC}
+				t.Run(fmt.Sprintf("%s/we send %v/seed %d", mode.name, weSend, seed), func(t *testing.T) {
+					if mode.ecm && !mode.noEC && !weSend && os.Getenv("FAXAGENT_T30_PPS_FIXED") != "1" {
+						t.Skip("t30 ECM receiver takes the frame count of a retransmission PPS as the block size (SpanDSP sends the burst count); set FAXAGENT_T30_PPS_FIXED=1 once t30 keeps the block's count")
+					}
+					t.Parallel()
+					runLockstep(t, bin, c)
+				})
+			}
 		}
 	}
 }
