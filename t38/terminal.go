@@ -22,10 +22,10 @@ type TerminalConfig struct {
 	Version        int            // T.38 version: IFP form and available indicators
 	MaxBitRate     int            // highest data rate allowed (0: 14400)
 	RateManagement RateManagement // transferredTCF (default) or localTCF
-	// FillBitRemoval records that the far end may strip fill bits from
-	// non-ECM data. Received data needs no change (our decoder does not
-	// need fill); this terminal never strips fill itself, which is always
-	// allowed.
+	// FillBitRemoval (T38FaxFillBitRemoval negotiated): fill bits are
+	// stripped from non-ECM page data before it is sent (never from TCF).
+	// Received data needs no change either way: the t30 decoder does not
+	// need fill, and no minimum scan time applies to a T.38 terminal.
 	FillBitRemoval bool
 
 	// UDPTL error recovery towards the far end and its datagram limit
@@ -132,8 +132,10 @@ type Terminal struct {
 	busy        time.Time // line time when everything queued so far ends
 	txSpeed     t30.Speed // carrier being sent
 	txTCF       bool      // current carrier is a TCF (after DCS) under localTCF
-	lastDCS     bool      // last V.21 frame sent was a DCS
-	hdlcCarrier bool      // frames (not T.4 data) were sent on this carrier
+	txStrip     bool      // fill-bit removal on this carrier
+	fill        fillStripper
+	lastDCS     bool // last V.21 frame sent was a DCS
+	hdlcCarrier bool // frames (not T.4 data) were sent on this carrier
 	pkt         Packet
 	ifpBuf      []byte
 	dgBuf       []byte
@@ -450,7 +452,10 @@ func (t *Terminal) StartTx(sp t30.Speed, short bool) error {
 		return fmt.Errorf("%w: %v", ErrNoIFPMapping, sp)
 	}
 	t.txSpeed = sp
-	t.txTCF = sp.Modem != t30.V21 && t.lastDCS && t.cfg.RateManagement == RateLocalTCF
+	afterDCS := sp.Modem != t30.V21 && t.lastDCS // this carrier is the TCF
+	t.txTCF = afterDCS && t.cfg.RateManagement == RateLocalTCF
+	t.txStrip = t.cfg.FillBitRemoval && sp.Modem != t30.V21 && !afterDCS
+	t.fill = fillStripper{}
 	if sp.Modem != t30.V21 {
 		t.lastDCS = false // only the first high-speed carrier after DCS is the TCF
 	}
@@ -523,10 +528,20 @@ func (t *Terminal) SendData(p []byte) error {
 	}
 	chunk := int(int64(t.txSpeed.Rate) * int64(t.cfg.PacketInterval) / int64(8*time.Second))
 	chunk = max(1, min(chunk, t.maxField))
-	data := reversed(make([]byte, 0, len(p)), p)
-	for off := 0; off < len(data); off += chunk {
-		part := data[off:min(off+chunk, len(data))]
-		when := start.Add(t30.BitsDuration(int64(off+len(part))*8, t.txSpeed.Rate))
+	for off := 0; off < len(p); off += chunk {
+		in := p[off:min(off+chunk, len(p))]
+		var part []byte
+		if t.txStrip {
+			// Fill-bit removal: send what is left of this line time's
+			// octets when they would have been received.
+			part = reversed(nil, t.fill.Strip(nil, in))
+		} else {
+			part = reversed(make([]byte, 0, len(in)), in)
+		}
+		if len(part) == 0 {
+			continue
+		}
+		when := start.Add(t30.BitsDuration(int64(off+len(in))*8, t.txSpeed.Rate))
 		t.at(when, func() { t.sendFields(dt, 0, Field{T4NonECMData, part}) })
 	}
 	return nil
@@ -547,6 +562,11 @@ func (t *Terminal) StopTx() error {
 	field := HDLCSigEnd
 	if sp.Modem != t30.V21 && !t.hdlcCarrier {
 		field = T4NonECMSigEnd
+		if t.txStrip {
+			if tail := reversed(nil, t.fill.Flush(nil)); len(tail) > 0 {
+				t.at(end, func() { t.sendFields(dt, 0, Field{T4NonECMData, tail}) })
+			}
+		}
 	}
 	t.at(end, func() {
 		t.sendFields(dt, t.cfg.Repeats, Field{Type: field})

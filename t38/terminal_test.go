@@ -499,3 +499,45 @@ func TestT38CallUnderLoss(t *testing.T) {
 		}
 	}
 }
+
+// TestT38CallFillBitRemoval: the receiver asks for a 20 ms minimum scan
+// line time, so the sender's T.30 pads rows with fill; with fill-bit
+// removal negotiated the terminal strips it before sending. The pages
+// arrive pixel-equal and the page data on the wire shrinks.
+func TestT38CallFillBitRemoval(t *testing.T) {
+	doc := t30.PagesDocument{testPage(imaging.WidthA4, 1100, imaging.Standard, 6)}
+	t4Octets := func(remove bool) (int, callResult) {
+		n := 0
+		tap := func(from int, d []byte) {
+			var u UDPTLPacket
+			p := Packet{Version: 2}
+			if from != 0 || u.Unmarshal(d) != nil || p.Unmarshal(u.Primary) != nil {
+				return
+			}
+			for _, f := range p.Fields {
+				if f.Type == T4NonECMData {
+					n += len(f.Data)
+				}
+			}
+		}
+		tx := t30.Config{Compressions: []imaging.Compression{imaging.MR}}
+		rx := t30.Config{Compressions: []imaging.Compression{imaging.MR}, MinScanMS: 20}
+		r := runT38Call(t, doc, tx, rx, TerminalConfig{Version: 2, FillBitRemoval: remove, EC: ECRedundancy, Repeats: -1},
+			PipeConfig{Latency: 10 * time.Millisecond, Tap: tap})
+		return n, r
+	}
+	full, r1 := t4Octets(false)
+	stripped, r2 := t4Octets(true)
+	for _, r := range []callResult{r1, r2} {
+		if r.tx.Code != t30.OK || r.rx.Code != t30.OK {
+			t.Fatalf("tx %v / rx %v", r.tx, r.rx)
+		}
+		if bad := checkReceived(t, doc, r.pages); bad != 0 {
+			t.Fatalf("%d bad rows", bad)
+		}
+	}
+	t.Logf("non-ECM data on the wire (TCF included): %d octets with fill, %d with fill-bit removal", full, stripped)
+	if stripped*10 > full*9 {
+		t.Fatalf("fill-bit removal saved too little: %d -> %d", full, stripped)
+	}
+}
