@@ -117,6 +117,7 @@ type lockstepCase struct {
 	allowBadRows    bool
 	noEC            bool // no UDPTL redundancy on either side
 	reportOnly      bool // log the outcome, assert nothing
+	fillRemoval     bool // SpanDSP asks for 20 ms scan lines, we strip the fill
 }
 
 // impair applies c's loss, duplication and reordering to a batch.
@@ -166,7 +167,8 @@ func runLockstep(t *testing.T, bin string, c lockstepCase) {
 	}
 	peer, err := StartTerminalPipe(context.Background(), bin, !c.weSend, file,
 		fmt.Sprintf("version=%d", c.version), fmt.Sprintf("modems=%d", c.spMask), fmt.Sprintf("comp=%d", compMask),
-		fmt.Sprintf("ecm=%d", ecm), fmt.Sprintf("red=%d", map[bool]int{false: 3, true: 0}[c.noEC]))
+		fmt.Sprintf("ecm=%d", ecm), fmt.Sprintf("red=%d", map[bool]int{false: 3, true: 0}[c.noEC]),
+		fmt.Sprintf("minscan=%d", map[bool]int{false: 0, true: 20}[c.fillRemoval]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +180,7 @@ func runLockstep(t *testing.T, bin string, c lockstepCase) {
 	if c.noEC {
 		ec = t38.ECNone
 	}
-	term, err := t38.NewTerminal(t38.TerminalConfig{Version: c.version, MaxBitRate: c.maxRate, EC: ec}, tr, clock)
+	term, err := t38.NewTerminal(t38.TerminalConfig{Version: c.version, MaxBitRate: c.maxRate, EC: ec, FillBitRemoval: c.fillRemoval}, tr, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,6 +333,18 @@ func TestLockstepWithSpanDSP(t *testing.T) {
 				runLockstep(t, bin, c)
 			})
 		}
+	}
+}
+
+// TestLockstepFillBitRemovalToSpanDSP: SpanDSP receives and asks for a
+// 20 ms minimum scan line time; we send with fill-bit removal, so the rows
+// reach it without their fill. The page must still arrive pixel-equal.
+func TestLockstepFillBitRemovalToSpanDSP(t *testing.T) {
+	bin := peerBinary(t)
+	for _, comp := range []imaging.Compression{imaging.MH, imaging.MR} {
+		c := lockstepCase{weSend: true, version: 2, modems: t30.SetV17 | t30.SetV29 | t30.SetV27ter, spMask: 7,
+			maxRate: 14400, comp: comp, res: imaging.Fine, pages: 2, wantRate: 14400, fillRemoval: true}
+		t.Run(comp.String(), func(t *testing.T) { runLockstep(t, bin, c) })
 	}
 }
 

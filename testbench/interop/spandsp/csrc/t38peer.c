@@ -44,7 +44,8 @@
  *   Options: version=N (T.38 version, default 0), ecm=0|1 (default 0),
  *   modems=MASK (T30_SUPPORT_* bits: 1 V.27ter, 2 V.29, 4 V.17; default 7),
  *   comp=MASK (2 MH, 4 MR, 8 MMR; default 6), red=N (UDPTL redundancy depth,
- *   default 3), calling=0|1 (default: the sender calls).
+ *   default 3), calling=0|1 (default: the sender calls), minscan=MS (minimum
+ *   scan line time asked for when receiving, default 0).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -532,6 +533,7 @@ static int peer_init(peer_t *p, int send, const char *file, int argc, char *argv
     t30_set_ecm_capability(p->t30, opt(argc, argv, "ecm", 0));
     t30_set_supported_modems(p->t30, opt(argc, argv, "modems", T30_SUPPORT_V27TER | T30_SUPPORT_V29 | T30_SUPPORT_V17));
     t30_set_supported_compressions(p->t30, opt(argc, argv, "comp", T30_SUPPORT_T4_1D_COMPRESSION | T30_SUPPORT_T4_2D_COMPRESSION));
+    t30_set_minimum_scan_line_time(p->t30, opt(argc, argv, "minscan", 0));
     t30_set_phase_e_handler(p->t30, phase_e, p);
     if (send)
         t30_set_tx_file(p->t30, file, -1, -1);
