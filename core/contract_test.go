@@ -297,7 +297,8 @@ var contractCases = []struct {
 		if jd.State != JobQueued || jd.StartPage != 2 || !jd.NotBefore.Equal(at) || jd.ErrorText != "busy" || jd.PagesSent != 2 {
 			e.t.Fatalf("job %+v", jd.Job)
 		}
-		if got := e.message(m.ID); got.Status != "Queued" || got.Folder != FolderOutbox {
+		// A message stays "Sending" from its first claim until it ends.
+		if got := e.message(m.ID); got.Status != "Sending" || got.Folder != FolderOutbox {
 			e.t.Fatalf("message %+v", got.Message)
 		}
 		e.noClaim(Claim{})
@@ -319,6 +320,9 @@ var contractCases = []struct {
 		n, err := e.st.RetryFailed(e.ctx, m.ID)
 		if err != nil || n != 1 {
 			e.t.Fatalf("retry failed: %d %v", n, err)
+		}
+		if got := e.message(m.ID); got.Status != "Queued" || got.Folder != FolderOutbox || !got.Completed.IsZero() {
+			e.t.Fatalf("message after RetryFailed %+v", got.Message)
 		}
 		if j3 := e.claim1(); j3.Attempts != 1 || j3.Lease.Epoch != 3 {
 			e.t.Fatalf("claim after RetryFailed %+v", j3.Job)

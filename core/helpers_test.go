@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"os"
 	"sync"
 	"testing"
@@ -117,6 +118,7 @@ func openTest(tb testing.TB, be backend, tweak func(*Options)) (*sqlStore, *fake
 	o.Now = clk.Now
 	o.PasswordCost = 4
 	o.AdminPassword = testAdminPassword
+	o.Logger = slog.New(slog.DiscardHandler)
 	if tweak != nil {
 		tweak(&o)
 	}

@@ -160,12 +160,12 @@ func (s *sqlStore) Submit(ctx context.Context, sub Submission) (MessageDetails, 
 	err = s.tx(ctx, func(d q) error {
 		err := d.row(ctx, `INSERT INTO messages (owner_id, direction, folder, status, subject, note, sender_name,
 			sender_company, billing_code, priority, schedule_at, hold, max_attempts, preset_agent, preset_type,
-			preset_value, resolution, header, jobs_total, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			preset_value, resolution, header, jobs_total, n_`+string(state)+`, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			sub.OwnerID, string(Outbound), string(folder), status, sub.Subject, sub.Note, sub.SenderName,
 			sub.SenderCompany, sub.BillingCode, sub.Priority, ms(sched), b2i(sub.Hold), sub.MaxAttempts,
 			sub.Preset.Agent, int(sub.Preset.Type), sub.Preset.Value, sub.Resolution, sub.Header,
-			len(sub.Recipients), ms(now)).Scan(&id)
+			len(sub.Recipients), len(sub.Recipients), ms(now)).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("core: insert message: %w", err)
 		}
@@ -531,12 +531,14 @@ func (s *sqlStore) cancel(ctx context.Context, where string, arg any, what strin
 			return fmt.Errorf("%w: %s", ErrNotFound, what)
 		}
 		now := ms(s.now())
+		dl := delta{}
 		for i, id := range ids {
 			switch states[i] {
 			case JobQueued, JobHeld:
 				_, err = d.exec(ctx, `UPDATE jobs SET state = ?, completed_at = ?, error_text = 'cancelled' WHERE id = ?`,
 					string(JobCancelled), now, id)
 				res.Cancelled++
+				dl.move(states[i], JobCancelled)
 			case JobLeased:
 				_, err = d.exec(ctx, "UPDATE jobs SET cancel_requested = 1 WHERE id = ?", id)
 				res.Flagged++
@@ -548,7 +550,7 @@ func (s *sqlStore) cancel(ctx context.Context, where string, arg any, what strin
 		if res.Cancelled+res.Flagged == 0 {
 			return fmt.Errorf("%w: %s has nothing left to cancel", ErrState, what)
 		}
-		return s.refreshMessage(ctx, d, msg)
+		return s.adjustMessage(ctx, d, msg, dl)
 	})
 	return res, err
 }
@@ -571,6 +573,7 @@ func (s *sqlStore) ReleaseHold(ctx context.Context, msgID int64) error {
 			return fmt.Errorf("%w: message %d", ErrNotFound, msgID)
 		}
 		n := 0
+		dl := delta{}
 		for i, id := range ids {
 			if states[i] != JobHeld {
 				continue
@@ -579,6 +582,7 @@ func (s *sqlStore) ReleaseHold(ctx context.Context, msgID int64) error {
 				return fmt.Errorf("core: release: %w", err)
 			}
 			n++
+			dl.move(JobHeld, JobQueued)
 		}
 		if n == 0 {
 			return fmt.Errorf("%w: message %d is not on hold", ErrState, msgID)
@@ -586,7 +590,7 @@ func (s *sqlStore) ReleaseHold(ctx context.Context, msgID int64) error {
 		if _, err := d.exec(ctx, "UPDATE messages SET hold = 0 WHERE id = ?", msgID); err != nil {
 			return err
 		}
-		return s.refreshMessage(ctx, d, msgID)
+		return s.adjustMessage(ctx, d, msgID, dl)
 	})
 }
 
@@ -602,6 +606,7 @@ func (s *sqlStore) RetryFailed(ctx context.Context, msgID int64) (int, error) {
 			return fmt.Errorf("%w: message %d", ErrNotFound, msgID)
 		}
 		now := ms(s.now())
+		dl := delta{}
 		for i, id := range ids {
 			if states[i] != JobFailed {
 				continue
@@ -611,82 +616,120 @@ func (s *sqlStore) RetryFailed(ctx context.Context, msgID int64) (int, error) {
 				return fmt.Errorf("core: retry: %w", err)
 			}
 			n++
+			dl.move(JobFailed, JobQueued)
 		}
 		if n == 0 {
 			return fmt.Errorf("%w: message %d has no failed recipients", ErrState, msgID)
 		}
-		if _, err := d.exec(ctx, "UPDATE messages SET completed_at = 0 WHERE id = ?", msgID); err != nil {
-			return err
-		}
-		return s.refreshMessage(ctx, d, msgID)
+		return s.adjustMessage(ctx, d, msgID, dl)
 	})
 	return n, err
 }
 
-// refreshMessage recomputes an outbound message's status and system folder
-// from its jobs. It locks the message row (after the job rows) so that two
-// transactions finishing the last two jobs see each other's work.
-func (s *sqlStore) refreshMessage(ctx context.Context, d q, id int64) error {
-	var dir, folder string
-	var completed int64
-	err := d.row(ctx, "SELECT direction, folder, completed_at FROM messages WHERE id = ?"+d.forUpdate(), id).
-		Scan(&dir, &folder, &completed)
-	if err != nil {
-		return fmt.Errorf("core: refresh message %d: %w", id, err)
+// delta counts job state changes of one message. Queued and leased jobs
+// are counted together (n_queued): a claim and a retry change no counter,
+// so they need not lock the message row, which would make it a hot spot
+// for messages with many recipients.
+type delta map[JobState]int
+
+func (dl delta) move(from, to JobState) {
+	if from == JobLeased {
+		from = JobQueued
 	}
-	if Direction(dir) != Outbound {
-		return nil
+	if to == JobLeased {
+		to = JobQueued
 	}
-	rows, err := d.query(ctx, "SELECT state, COUNT(*) FROM jobs WHERE message_id = ? GROUP BY state", id)
-	if err != nil {
-		return fmt.Errorf("core: refresh message %d: %w", id, err)
-	}
-	n := map[JobState]int{}
+	dl[from]--
+	dl[to]++
+}
+
+// moved is the delta of one job moving.
+func moved(from, to JobState) delta {
+	dl := delta{}
+	dl.move(from, to)
+	return dl
+}
+
+// counterStates are the states with a counter column n_<state>, in the
+// order of messageStatus's argument.
+var counterStates = [...]JobState{JobHeld, JobQueued, JobDone, JobFailed, JobCancelled}
+
+// messageStatus derives an outbound message's status and system folder from
+// the number of its jobs in each counted state and its current status (a
+// live message that was claimed once stays "Sending").
+func messageStatus(n [5]int, cur string) (status string, f Folder, final bool) {
+	held, live, done, failed := n[0], n[1], n[2], n[3]
 	total := 0
-	for rows.Next() {
-		var st string
-		var c int
-		if err := rows.Scan(&st, &c); err != nil {
-			rows.Close()
-			return err
-		}
-		n[JobState(st)] = c
+	for _, c := range n {
 		total += c
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	final := n[JobDone] + n[JobFailed] + n[JobCancelled]
-	var status string
-	var f Folder
 	switch {
-	case final < total && n[JobLeased] > 0:
-		status, f = "Sending", FolderOutbox
-	case final < total && n[JobQueued] > 0:
-		status, f = "Queued", FolderOutbox
-	case final < total:
-		status, f = "Held", FolderHold
-	case n[JobDone] == total:
-		status, f = "Completed", FolderSent
-	case n[JobDone] > 0:
-		status, f = "Partial", FolderSent
-	case n[JobFailed] > 0:
-		status, f = "Failed", FolderSent
-	default:
-		status, f = "Cancelled", FolderCancelled
+	case live > 0 && cur == "Sending":
+		return "Sending", FolderOutbox, false
+	case live > 0:
+		return "Queued", FolderOutbox, false
+	case held > 0:
+		return "Held", FolderHold, false
+	case done == total:
+		return "Completed", FolderSent, true
+	case done > 0:
+		return "Partial", FolderSent, true
+	case failed > 0:
+		return "Failed", FolderSent, true
 	}
+	return "Cancelled", FolderCancelled, true
+}
+
+// adjustMessage applies job state changes to a message's counters and, if
+// that changes them, its status, system folder and completion time. The
+// counters change with one UPDATE each (which takes the row lock and reads
+// the newest row), so concurrent transactions never lose a change; callers
+// lock job rows before the message row.
+func (s *sqlStore) adjustMessage(ctx context.Context, d q, msg int64, dl delta) error {
+	var set []string
+	var args []any
+	fin := 0
+	for _, st := range counterStates {
+		if n := dl[st]; n != 0 {
+			set = append(set, "n_"+string(st)+" = n_"+string(st)+" + ?")
+			args = append(args, n)
+			if st.Final() {
+				fin += n
+			}
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	set = append(set, "jobs_final = jobs_final + ?")
+	args = append(args, fin, msg)
+	var folder, status string
+	var completed int64
+	var n [5]int
+	err := d.row(ctx, "UPDATE messages SET "+strings.Join(set, ", ")+` WHERE id = ?
+		RETURNING folder, status, completed_at, n_held, n_queued, n_done, n_failed, n_cancelled`, args...).
+		Scan(&folder, &status, &completed, &n[0], &n[1], &n[2], &n[3], &n[4])
+	if err != nil {
+		return fmt.Errorf("core: message %d counters: %w", msg, err)
+	}
+	st, f, final := messageStatus(n, status)
 	switch Folder(folder) {
 	case FolderOutbox, FolderHold, FolderSent, FolderCancelled:
 	default:
 		f = Folder(folder) // the user moved it; leave it there
 	}
-	if final < total {
-		completed = 0
-	} else if completed == 0 {
-		completed = ms(s.now())
+	c := completed
+	if !final {
+		c = 0
+	} else if c == 0 {
+		c = ms(s.now())
 	}
-	_, err = d.exec(ctx, "UPDATE messages SET status = ?, folder = ?, completed_at = ?, jobs_total = ?, jobs_final = ? WHERE id = ?",
-		status, string(f), completed, total, final, id)
-	return err
+	if st == status && string(f) == folder && c == completed {
+		return nil
+	}
+	_, err = d.exec(ctx, "UPDATE messages SET status = ?, folder = ?, completed_at = ? WHERE id = ?", st, string(f), c, msg)
+	if err != nil {
+		return fmt.Errorf("core: message %d status: %w", msg, err)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,7 +40,7 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 			inList(" OR (preset_type = 2 AND preset_value IN (%s))", c.Groups, &args) + ")"
 		lock := ""
 		if d.pg {
-			lock = " FOR UPDATE SKIP LOCKED"
+			lock = " FOR NO KEY UPDATE SKIP LOCKED"
 		}
 		rows, err := d.query(ctx, "SELECT id, state, attempts, max_attempts, cancel_requested, message_id FROM jobs WHERE "+
 			where+" ORDER BY priority DESC, not_before, id LIMIT ?"+lock, append(args, c.Max)...)
@@ -53,6 +54,13 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 			cancelled     bool
 		}
 		var cs []cand
+		deltas := map[int64]delta{}
+		change := func(msg int64, from, to JobState) {
+			if deltas[msg] == nil {
+				deltas[msg] = delta{}
+			}
+			deltas[msg].move(from, to)
+		}
 		for rows.Next() {
 			var x cand
 			var st string
@@ -79,9 +87,7 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 					WHERE id = ?`, string(st), text, ms(now), x.id); err != nil {
 					return fmt.Errorf("core: claim: %w", err)
 				}
-				if err := s.refreshMessage(ctx, d, x.msg); err != nil {
-					return err
-				}
+				change(x.msg, JobLeased, st)
 				continue
 			}
 			j, err := scanJob(d.row(ctx, `UPDATE jobs SET state = 'leased', lease_epoch = lease_epoch + 1, lease_agent = ?,
@@ -91,10 +97,21 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 				return fmt.Errorf("core: claim: %w", err)
 			}
 			jobs = append(jobs, j)
-			if x.state == JobQueued {
-				if err := s.markSending(ctx, d, x.msg); err != nil {
-					return err
-				}
+			change(x.msg, x.state, JobLeased)
+		}
+		// Message rows are locked in id order, so that two claims never
+		// wait for each other.
+		ids := make([]int64, 0, len(deltas))
+		for m := range deltas {
+			ids = append(ids, m)
+		}
+		slices.Sort(ids)
+		for _, m := range ids {
+			if err := s.adjustMessage(ctx, d, m, deltas[m]); err != nil {
+				return err
+			}
+			if err := s.markSending(ctx, d, m); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -125,8 +142,8 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 	return out, nil
 }
 
-// markSending sets the status of a queued message to Sending without the
-// full recount (a claim only moves jobs from queued to leased).
+// markSending sets the status of a queued message to Sending. The
+// condition keeps it from locking the row once the status is set.
 func (s *sqlStore) markSending(ctx context.Context, d q, msg int64) error {
 	_, err := d.exec(ctx, "UPDATE messages SET status = 'Sending' WHERE id = ? AND status = 'Queued'", msg)
 	return err
@@ -393,7 +410,7 @@ func (s *sqlStore) Report(ctx context.Context, r Report) (ReportResult, error) {
 			return fmt.Errorf("core: report: %w", err)
 		}
 		res.State = next
-		return s.refreshMessage(ctx, d, j.msg)
+		return s.adjustMessage(ctx, d, j.msg, moved(JobLeased, next))
 	})
 	if err != nil {
 		return ReportResult{}, err
@@ -427,7 +444,9 @@ func (s *sqlStore) Unclaim(ctx context.Context, l Lease) error {
 		if j.state != JobLeased || j.epoch != l.Epoch {
 			return fmt.Errorf("%w: %v", ErrLeaseLost, l)
 		}
+		next := JobQueued
 		if j.cancelReq {
+			next = JobCancelled
 			_, err = d.exec(ctx, `UPDATE jobs SET state = 'cancelled', completed_at = ?, lease_expires = 0,
 				error_text = 'cancelled', attempts = attempts - 1 WHERE id = ?`, ms(s.now()), l.JobID)
 		} else {
@@ -437,7 +456,7 @@ func (s *sqlStore) Unclaim(ctx context.Context, l Lease) error {
 		if err != nil {
 			return fmt.Errorf("core: unclaim: %w", err)
 		}
-		return s.refreshMessage(ctx, d, j.msg)
+		return s.adjustMessage(ctx, d, j.msg, moved(JobLeased, next))
 	})
 }
 

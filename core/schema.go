@@ -163,6 +163,19 @@ var migrations = []migration{
 			started_at BIGINT NOT NULL DEFAULT 0,
 			heartbeat_at BIGINT NOT NULL)`,
 	}},
+	{2, "job state counters on messages (n_queued counts queued and leased jobs)", []string{
+		`ALTER TABLE messages ADD COLUMN n_held INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE messages ADD COLUMN n_queued INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE messages ADD COLUMN n_done INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE messages ADD COLUMN n_failed INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE messages ADD COLUMN n_cancelled INTEGER NOT NULL DEFAULT 0`,
+		`UPDATE messages SET
+			n_held = (SELECT COUNT(*) FROM jobs WHERE jobs.message_id = messages.id AND jobs.state = 'held'),
+			n_queued = (SELECT COUNT(*) FROM jobs WHERE jobs.message_id = messages.id AND jobs.state IN ('queued', 'leased')),
+			n_done = (SELECT COUNT(*) FROM jobs WHERE jobs.message_id = messages.id AND jobs.state = 'done'),
+			n_failed = (SELECT COUNT(*) FROM jobs WHERE jobs.message_id = messages.id AND jobs.state = 'failed'),
+			n_cancelled = (SELECT COUNT(*) FROM jobs WHERE jobs.message_id = messages.id AND jobs.state = 'cancelled')`,
+	}},
 }
 
 // migrationLock is the PostgreSQL advisory lock key that serialises

@@ -80,10 +80,13 @@ func (d q) row(ctx context.Context, query string, args ...any) *sql.Row {
 }
 
 // forUpdate is the row-locking suffix of a SELECT inside a transaction
-// (SQLite transactions are single-writer already).
+// (SQLite transactions are single-writer already). PostgreSQL's NO KEY
+// UPDATE lock does not conflict with the KEY SHARE locks that inserts
+// referencing the row take, so a transaction that inserts an attempt and
+// then locks its message cannot deadlock with another one doing the same.
 func (d q) forUpdate() string {
 	if d.pg {
-		return " FOR UPDATE"
+		return " FOR NO KEY UPDATE"
 	}
 	return ""
 }

@@ -1,0 +1,325 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/faxagent/faxagent/core"
+)
+
+// Principal is who a token belongs to.
+type Principal struct {
+	UserID int64
+	Admin  bool
+}
+
+// Options configure the API.
+type Options struct {
+	Store core.Store
+	// Tokens maps bearer tokens to their principals.
+	Tokens map[string]Principal
+	// MaxUpload bounds a submission's whole body; 0 means 32 MiB.
+	MaxUpload int64
+	// Ports lists the ports of this process's agent (nil: none).
+	Ports func() []Port
+	// Wake is called after a submission or retry (nil: nothing), so an
+	// agent claims at once.
+	Wake func()
+	// CancelActive tells this process's agent to hang up a job it is
+	// calling (nil: the agent learns it when it renews its lease).
+	CancelActive func(jobID int64)
+	// Metrics is served at /metrics without authentication (nil: 404).
+	Metrics http.Handler
+	// Ready reports whether the service can take work (nil: ready).
+	Ready func(ctx context.Context) error
+	// TempDir holds uploads while they are checked ("" the system's).
+	TempDir string
+	Logger  *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	o      Options
+	log    *slog.Logger
+	mux    *http.ServeMux
+	tokens []tokenEntry
+}
+
+type tokenEntry struct {
+	sum [32]byte
+	p   Principal
+}
+
+// New returns the API handler.
+func New(o Options) (*Server, error) {
+	if o.Store == nil {
+		return nil, errors.New("httpapi: no store")
+	}
+	if o.MaxUpload <= 0 {
+		o.MaxUpload = 32 << 20
+	}
+	s := &Server{o: o, log: o.Logger, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	for tok, p := range o.Tokens {
+		if len(tok) < 16 {
+			return nil, errors.New("httpapi: API tokens must have at least 16 characters")
+		}
+		s.tokens = append(s.tokens, tokenEntry{sha256.Sum256([]byte(tok)), p})
+	}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	if o.Metrics != nil {
+		s.mux.Handle("GET /metrics", o.Metrics)
+	}
+	s.handle("POST /api/v1/messages", s.submit)
+	s.handle("GET /api/v1/messages", s.list)
+	s.handle("GET /api/v1/messages/{id}", s.message)
+	s.handle("POST /api/v1/messages/{id}/cancel", s.cancel)
+	s.handle("POST /api/v1/messages/{id}/retry", s.retry)
+	s.handle("GET /api/v1/messages/{id}/document", s.document)
+	s.handle("GET /api/v1/ports", s.ports)
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.auth(r); !ok {
+			unauthorized(w)
+			return
+		}
+		writeError(w, http.StatusNotFound, "no such endpoint")
+	})
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p Principal)
+
+func (s *Server) handle(pattern string, h handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, ok := s.auth(r)
+		if !ok {
+			unauthorized(w)
+			return
+		}
+		h(w, r, p)
+	})
+}
+
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="faxagent"`)
+	writeError(w, http.StatusUnauthorized, "missing or invalid bearer token")
+}
+
+// auth checks the bearer token in constant time against every token.
+func (s *Server) auth(r *http.Request) (Principal, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return Principal{}, false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	var found Principal
+	ok = false
+	for _, e := range s.tokens {
+		if subtle.ConstantTimeCompare(sum[:], e.sum[:]) == 1 {
+			found, ok = e.p, true
+		}
+	}
+	return found, ok
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if s.o.Ready != nil {
+		if err := s.o.Ready(r.Context()); err != nil {
+			writeError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, Error{Error: msg})
+}
+
+// storeError maps a store error to a status.
+func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, core.ErrInvalid), errors.Is(err, core.ErrUnknownFolder):
+		status = http.StatusBadRequest
+	case errors.Is(err, core.ErrTooLarge):
+		status = http.StatusRequestEntityTooLarge
+	case errors.Is(err, core.ErrState), errors.Is(err, core.ErrExists):
+		status = http.StatusConflict
+	}
+	if status == http.StatusInternalServerError {
+		s.log.Error("api", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, status, "internal error")
+		return
+	}
+	writeError(w, status, err.Error())
+}
+
+// messageFor reads a message the principal may see; others' messages are
+// "not found" to non-admins.
+func (s *Server) messageFor(w http.ResponseWriter, r *http.Request, p Principal) (core.MessageDetails, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("bad message ID %q", r.PathValue("id")))
+		return core.MessageDetails{}, false
+	}
+	d, err := s.o.Store.Message(r.Context(), id)
+	if err == nil && !p.Admin && d.OwnerID != p.UserID {
+		err = fmt.Errorf("message %d: %w", id, core.ErrNotFound)
+	}
+	if err != nil {
+		s.storeError(w, r, err)
+		return core.MessageDetails{}, false
+	}
+	return d, true
+}
+
+func (s *Server) message(w http.ResponseWriter, r *http.Request, p Principal) {
+	d, ok := s.messageFor(w, r, p)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, detailsJSON(d))
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, p Principal) {
+	q := r.URL.Query()
+	folder := core.FolderOutbox
+	if f := q.Get("folder"); f != "" {
+		var err error
+		if folder, err = core.ParseFolder(f); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown folder %q", f))
+			return
+		}
+	}
+	offset, err1 := intParam(q.Get("offset"), 0, 0, 1<<30)
+	limit, err2 := intParam(q.Get("limit"), 50, 1, 1000)
+	if err := errors.Join(err1, err2); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	mq := core.MessageQuery{Folder: folder, Offset: offset, Limit: limit}
+	if !p.Admin {
+		mq.OwnerID = p.UserID
+	}
+	msgs, total, err := s.o.Store.Messages(r.Context(), mq)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	out := List{Folder: string(folder), Offset: offset, Limit: limit, Total: total, Messages: []Message{}}
+	for _, m := range msgs {
+		out.Messages = append(out.Messages, messageJSON(m))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func intParam(s string, def, lo, hi int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%q is not a number from %d to %d", s, lo, hi)
+	}
+	return n, nil
+}
+
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request, p Principal) {
+	d, ok := s.messageFor(w, r, p)
+	if !ok {
+		return
+	}
+	if d.Direction != core.Outbound {
+		writeError(w, http.StatusConflict, "only outbound messages can be cancelled")
+		return
+	}
+	res, err := s.o.Store.Cancel(r.Context(), d.ID)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if res.Flagged > 0 && s.o.CancelActive != nil {
+		for _, j := range d.Jobs {
+			if j.State == core.JobLeased {
+				s.o.CancelActive(j.ID)
+			}
+		}
+	}
+	s.log.Info("api cancel", "message", d.ID, "cancelled", res.Cancelled, "flagged", res.Flagged)
+	writeJSON(w, http.StatusOK, CancelResult{Cancelled: res.Cancelled, Flagged: res.Flagged})
+}
+
+func (s *Server) retry(w http.ResponseWriter, r *http.Request, p Principal) {
+	d, ok := s.messageFor(w, r, p)
+	if !ok {
+		return
+	}
+	if d.Direction != core.Outbound {
+		writeError(w, http.StatusConflict, "only outbound messages can be retried")
+		return
+	}
+	n, err := s.o.Store.RetryFailed(r.Context(), d.ID)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if n > 0 && s.o.Wake != nil {
+		s.o.Wake()
+	}
+	s.log.Info("api retry", "message", d.ID, "requeued", n)
+	writeJSON(w, http.StatusOK, RetryResult{Requeued: n})
+}
+
+func (s *Server) ports(w http.ResponseWriter, r *http.Request, p Principal) {
+	out := Ports{Ports: []Port{}}
+	if s.o.Ports != nil {
+		out.Ports = append(out.Ports, s.o.Ports()...)
+	}
+	agents, err := s.o.Store.Agents(r.Context())
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	for _, a := range agents {
+		out.Agents = append(out.Agents, Agent{ID: a.ID, Host: a.Host, Ports: a.Ports, Licensed: a.Licensed,
+			Busy: a.Busy, Started: a.Started, Heartbeat: a.Heartbeat})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// shortCtx bounds store work done after the client may have gone.
+func shortCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}

@@ -1,0 +1,375 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/faxagent/faxagent/core"
+	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/imaging/faxdoc"
+)
+
+// Form fields of a submission (multipart/form-data):
+//
+//	to              recipient fax number, repeated (at least one)
+//	file            a document (TIFF, PNG, JPEG, GIF, PBM), repeated (at least one)
+//	priority        high | normal | low
+//	preset          port:M0,1 | group:NAME, optionally AGENT/ in front
+//	resolution      standard | fine | superfine
+//	header          header-line template (%d %t %c %n %p %s); "-" none
+//	retries         further attempts after the first, 0..9
+//	subject, note, sender_name, sender_company, billing_code
+//	hold            true: keep in the hold folder
+//	schedule        RFC 3339 time of the earliest dial
+const maxField = 8 << 10
+
+type upload struct {
+	name, contentType, path string
+	pages                   int
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, p Principal) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.o.MaxUpload)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "want a multipart/form-data body: "+err.Error())
+		return
+	}
+	tmp, err := os.MkdirTemp(s.o.TempDir, "faxagent-upload-*")
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	defer os.RemoveAll(tmp)
+
+	fields := map[string][]string{}
+	var files []upload
+	for {
+		part, err := mr.NextRawPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			s.bodyError(w, err)
+			return
+		}
+		name := part.FormName()
+		fname, isFile := rawFileName(part)
+		if isFile {
+			if len(files) >= core.MaxDocuments {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("more than %d files", core.MaxDocuments))
+				return
+			}
+			if err := checkFileName(fname); err != nil {
+				writeError(w, http.StatusBadRequest, err.Error())
+				return
+			}
+			path := filepath.Join(tmp, strconv.Itoa(len(files)))
+			if err := saveTo(path, part); err != nil {
+				s.bodyError(w, err)
+				return
+			}
+			files = append(files, upload{name: fname, path: path})
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxField+1))
+		if err != nil {
+			s.bodyError(w, err)
+			return
+		}
+		if len(b) > maxField {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("field %q is longer than %d bytes", name, maxField))
+			return
+		}
+		fields[name] = append(fields[name], string(b))
+	}
+
+	sub, res, err := parseSubmission(fields)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if len(files) == 0 {
+		writeError(w, http.StatusBadRequest, "no file: add at least one document as a \"file\" part")
+		return
+	}
+	sub.OwnerID = p.UserID
+	for i := range files {
+		f := &files[i]
+		if err := checkDocument(f, res, tmp); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("file %q: %v", f.name, err))
+			return
+		}
+	}
+	var open []*os.File
+	defer func() {
+		for _, f := range open {
+			f.Close()
+		}
+	}()
+	for _, f := range files {
+		fh, err := os.Open(f.path)
+		if err != nil {
+			s.storeError(w, r, err)
+			return
+		}
+		open = append(open, fh)
+		sub.Documents = append(sub.Documents, core.DocumentInput{Name: f.name, ContentType: f.contentType, Pages: f.pages, Body: fh})
+	}
+	ctx, cancel := shortCtx(r.Context())
+	defer cancel()
+	d, err := s.o.Store.Submit(ctx, sub)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if s.o.Wake != nil {
+		s.o.Wake()
+	}
+	jobs := make([]int64, len(d.Jobs))
+	for i, j := range d.Jobs {
+		jobs[i] = j.ID
+	}
+	s.log.Info("api submit", "message", d.ID, "jobs", jobs, "documents", len(d.Documents), "owner", p.UserID)
+	writeJSON(w, http.StatusCreated, detailsJSON(d))
+}
+
+// bodyError answers a failure to read the request body.
+func (s *Server) bodyError(w http.ResponseWriter, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("upload larger than %d bytes", mbe.Limit))
+		return
+	}
+	writeError(w, http.StatusBadRequest, "reading the upload: "+err.Error())
+}
+
+// rawFileName returns the file name exactly as the client sent it
+// (multipart.Part.FileName drops directories, which would hide a path).
+func rawFileName(p *multipart.Part) (string, bool) {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return "", false
+	}
+	name, ok := params["filename"]
+	return name, ok
+}
+
+// checkFileName refuses names that are paths or could be mistaken for one.
+func checkFileName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("a file part has no file name")
+	case len(name) > 255:
+		return errors.New("file name longer than 255 bytes")
+	case !utf8.ValidString(name):
+		return errors.New("file name is not UTF-8")
+	case name == "." || name == ".." || strings.ContainsAny(name, `/\:`) || strings.HasPrefix(name, "."):
+		return fmt.Errorf("file name %q looks like a path; send a plain name", name)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return errors.New("file name has control characters")
+		}
+	}
+	return nil
+}
+
+func saveTo(path string, r io.Reader) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// checkDocument decodes every page of an upload (a corrupt file is refused
+// now, not at dial time) and records its pages and content type.
+func checkDocument(f *upload, res imaging.Resolution, tmp string) error {
+	head := make([]byte, 512)
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return err
+	}
+	n, _ := io.ReadFull(fh, head)
+	fh.Close()
+	f.contentType = sniff(head[:n])
+	doc, err := faxdoc.Open([]string{f.path}, faxdoc.Options{Resolution: res, KeepResolution: true})
+	if err != nil {
+		return errors.New(strings.ReplaceAll(err.Error(), f.path, "upload"))
+	}
+	defer doc.Close()
+	out := filepath.Join(tmp, "check.tif")
+	wr, err := faxdoc.Create(out, faxdoc.WriteOptions{})
+	if err != nil {
+		return err
+	}
+	defer wr.Abort()
+	for {
+		pg, err := doc.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err == nil {
+			err = wr.WritePage(pg)
+		}
+		if err != nil {
+			return errors.New(strings.ReplaceAll(err.Error(), f.path, "upload"))
+		}
+	}
+	f.pages = wr.Pages()
+	if f.pages == 0 {
+		return errors.New("no pages")
+	}
+	return nil
+}
+
+func sniff(b []byte) string {
+	if len(b) >= 4 && (string(b[:4]) == "II*\x00" || string(b[:4]) == "MM\x00*") {
+		return "image/tiff"
+	}
+	if len(b) >= 2 && b[0] == 'P' && (b[1] == '1' || b[1] == '4') {
+		return "image/x-portable-bitmap"
+	}
+	return http.DetectContentType(b)
+}
+
+func one(fields map[string][]string, name string) (string, error) {
+	v := fields[name]
+	switch len(v) {
+	case 0:
+		return "", nil
+	case 1:
+		return strings.TrimSpace(v[0]), nil
+	}
+	return "", fmt.Errorf("field %q given %d times", name, len(v))
+}
+
+// parseSubmission reads the form fields; it returns the resolution the
+// documents are checked at.
+func parseSubmission(fields map[string][]string) (core.Submission, imaging.Resolution, error) {
+	var sub core.Submission
+	res := imaging.Fine
+	known := map[string]bool{"to": true, "priority": true, "preset": true, "resolution": true, "header": true,
+		"retries": true, "subject": true, "note": true, "sender_name": true, "sender_company": true,
+		"billing_code": true, "hold": true, "schedule": true}
+	for k := range fields {
+		if !known[k] {
+			return sub, res, fmt.Errorf("unknown field %q", k)
+		}
+	}
+	for _, to := range fields["to"] {
+		for _, n := range strings.Split(to, ",") {
+			n = strings.TrimSpace(n)
+			if n == "" {
+				continue
+			}
+			if _, err := core.NormalizeFax(n); err != nil {
+				return sub, res, fmt.Errorf("recipient %q: not a fax number", n)
+			}
+			sub.Recipients = append(sub.Recipients, core.Recipient{Fax: n})
+		}
+	}
+	if len(sub.Recipients) == 0 {
+		return sub, res, errors.New("no recipient: add at least one \"to\" field")
+	}
+	if len(sub.Recipients) > core.MaxRecipients {
+		return sub, res, fmt.Errorf("more than %d recipients", core.MaxRecipients)
+	}
+	var err error
+	get := func(name string) string {
+		if err != nil {
+			return ""
+		}
+		var v string
+		v, err = one(fields, name)
+		return v
+	}
+	sub.Subject, sub.Note = get("subject"), get("note")
+	sub.SenderName, sub.SenderCompany, sub.BillingCode = get("sender_name"), get("sender_company"), get("billing_code")
+	sub.Header = get("header")
+	prio, preset, resolution, retries, hold, schedule := get("priority"), get("preset"), get("resolution"), get("retries"), get("hold"), get("schedule")
+	if err != nil {
+		return sub, res, err
+	}
+	switch strings.ToLower(prio) {
+	case "", "normal":
+		sub.Priority = core.PriorityNormal
+	case "high":
+		sub.Priority = core.PriorityHigh
+	case "low":
+		sub.Priority = core.PriorityLow
+	default:
+		return sub, res, fmt.Errorf("priority %q: want high, normal or low", prio)
+	}
+	if preset != "" {
+		if sub.Preset, err = ParsePreset(preset); err != nil {
+			return sub, res, err
+		}
+	}
+	if resolution != "" {
+		r, err := imaging.ParseResolution(strings.ToLower(resolution))
+		if err != nil || r > imaging.Superfine {
+			return sub, res, fmt.Errorf("resolution %q: want standard, fine or superfine", resolution)
+		}
+		res = r
+		sub.Resolution = r.String()
+	}
+	if retries != "" {
+		n, err := strconv.Atoi(retries)
+		if err != nil || n < 0 || n > 9 {
+			return sub, res, fmt.Errorf("retries %q: want 0 to 9", retries)
+		}
+		sub.MaxAttempts = n + 1
+	}
+	if hold != "" {
+		if sub.Hold, err = strconv.ParseBool(hold); err != nil {
+			return sub, res, fmt.Errorf("hold %q: want true or false", hold)
+		}
+	}
+	if schedule != "" {
+		if sub.Schedule, err = time.Parse(time.RFC3339, schedule); err != nil {
+			return sub, res, fmt.Errorf("schedule %q: want an RFC 3339 time", schedule)
+		}
+	}
+	return sub, res, nil
+}
+
+// ParsePreset parses "port:M0,1", "group:NAME", with an optional "AGENT/"
+// in front.
+func ParsePreset(s string) (core.Preset, error) {
+	var p core.Preset
+	rest := s
+	if a, r, ok := strings.Cut(s, "/"); ok {
+		p.Agent, rest = a, r
+	}
+	kind, val, ok := strings.Cut(rest, ":")
+	if !ok || val == "" || (p.Agent == "" && strings.Contains(s, "/")) {
+		return p, fmt.Errorf("preset %q: want port:ID or group:NAME", s)
+	}
+	switch kind {
+	case "port":
+		p.Type = core.PresetPort
+	case "group":
+		p.Type = core.PresetGroup
+	default:
+		return p, fmt.Errorf("preset %q: want port:ID or group:NAME", s)
+	}
+	p.Value = val
+	return p, nil
+}

@@ -1,0 +1,256 @@
+package soap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/faxagent/faxagent/core"
+	"github.com/faxagent/faxagent/imaging/faxdoc"
+)
+
+// maxDocumentBytes bounds one document read from the import directory.
+const maxDocumentBytes = 64 << 20
+
+// sniff names a document's content type from its first bytes; "" for a
+// format faxagent cannot send.
+func sniff(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
+		return "image/tiff"
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return "image/png"
+	case bytes.HasPrefix(b, []byte("\xff\xd8\xff")):
+		return "image/jpeg"
+	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
+		return "image/gif"
+	case bytes.HasPrefix(b, []byte("P1")), bytes.HasPrefix(b, []byte("P4")):
+		return "image/x-portable-bitmap"
+	}
+	return ""
+}
+
+var extOf = map[string]string{
+	"image/tiff": ".tif", "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif",
+	"image/x-portable-bitmap": ".pbm",
+}
+
+// pageCount opens a document as fax pages and counts them: a document
+// that does not open is refused before anything is stored.
+func (h *Handler) pageCount(body []byte, ctype string) (int, error) {
+	f, err := os.CreateTemp(h.cfg.TempDir, "faxagent-soap-*"+extOf[ctype])
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	_, werr := f.Write(body)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return 0, werr
+	}
+	r, err := faxdoc.Open([]string{f.Name()}, faxdoc.Options{KeepResolution: true})
+	if err != nil {
+		return 0, &clientError{msg: "document does not open as fax pages: " + strings.ReplaceAll(err.Error(), f.Name(), "document")}
+	}
+	n := r.Pages()
+	r.Close()
+	return n, nil
+}
+
+// importPath resolves a documentPath inside the import directory: relative,
+// without "..", and not leaving the directory through a symlink.
+func (h *Handler) importPath(p string) (string, error) {
+	if h.cfg.ImportDir == "" {
+		return "", clientErrorf("documentPath is not accepted by this server (no import directory)")
+	}
+	p = filepath.FromSlash(strings.ReplaceAll(p, `\`, "/"))
+	if p == "" || filepath.IsAbs(p) || filepath.VolumeName(p) != "" || strings.HasPrefix(p, string(filepath.Separator)) {
+		return "", clientErrorf("documentPath %q: must be relative to the import directory", p)
+	}
+	for _, part := range strings.Split(filepath.ToSlash(p), "/") {
+		if part == ".." {
+			return "", clientErrorf("documentPath %q: must not contain ..", p)
+		}
+	}
+	root, err := filepath.EvalSymlinks(h.cfg.ImportDir)
+	if err != nil {
+		return "", fmt.Errorf("import directory: %w", err)
+	}
+	full, err := filepath.EvalSymlinks(filepath.Join(root, p))
+	if err != nil {
+		return "", clientErrorf("documentPath %q: no such document", p)
+	}
+	rel, err := filepath.Rel(root, full)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", clientErrorf("documentPath %q: outside the import directory", p)
+	}
+	return full, nil
+}
+
+func (h *Handler) readImport(p string) ([]byte, error) {
+	full, err := h.importPath(p)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(full)
+	if err != nil {
+		return nil, clientErrorf("documentPath %q: cannot be read", p)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, clientErrorf("documentPath %q: not a regular file", p)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxDocumentBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxDocumentBytes {
+		return nil, clientErrorf("documentPath %q: larger than %d bytes", p, maxDocumentBytes)
+	}
+	return b, nil
+}
+
+// docName makes a display name without any path.
+func docName(name string, i int, ctype string) string {
+	name = strings.ReplaceAll(name, `\`, "/")
+	name = strings.TrimSpace(name[strings.LastIndex(name, "/")+1:])
+	if name == "" || name == "." || name == ".." {
+		name = fmt.Sprintf("document%d%s", i+1, extOf[ctype])
+	}
+	if len(name) > 200 {
+		name = name[:200]
+	}
+	return name
+}
+
+// document makes one DocumentInput of a submission from bytes or from a
+// path in the import directory.
+func (h *Handler) document(i int, name string, body []byte, path string, tiffOnly bool) (core.DocumentInput, error) {
+	if len(body) == 0 {
+		if path == "" {
+			return core.DocumentInput{}, clientErrorf("document %d has neither bytes nor a path", i+1)
+		}
+		b, err := h.readImport(path)
+		if err != nil {
+			return core.DocumentInput{}, err
+		}
+		body = b
+		if name == "" {
+			name = path
+		}
+	}
+	ctype := sniff(body)
+	if ctype == "" {
+		return core.DocumentInput{}, clientErrorf("document %d (%s): not a TIFF, PNG, JPEG, GIF or PBM file", i+1, docName(name, i, ""))
+	}
+	if tiffOnly && ctype != "image/tiff" {
+		return core.DocumentInput{}, clientErrorf("document %d: byPassRender needs TIFF pages", i+1)
+	}
+	pages, err := h.pageCount(body, ctype)
+	if err != nil {
+		var ce *clientError
+		if errors.As(err, &ce) {
+			return core.DocumentInput{}, clientErrorf("document %d: %s", i+1, ce.msg)
+		}
+		return core.DocumentInput{}, err
+	}
+	return core.DocumentInput{Name: docName(name, i, ctype), ContentType: ctype, Pages: pages, Body: bytes.NewReader(body)}, nil
+}
+
+// render writes a message's documents as one TIFF or PDF, from a 0-based
+// start page, leaving out the 1-based pages in exclude.
+func (h *Handler) render(ctx context.Context, docs []core.MessageDocument, format string, start int, exclude []int) ([]byte, error) {
+	ext := ""
+	switch strings.ToUpper(strings.TrimSpace(format)) {
+	case "TIF", "TIFF", "":
+		ext = ".tif"
+	case "PDF":
+		ext = ".pdf"
+	default:
+		return nil, clientErrorf("downloadType %q (want TIF or PDF)", format)
+	}
+	if start < 0 {
+		return nil, clientErrorf("startPageIndex %d", start)
+	}
+	dir, err := os.MkdirTemp(h.cfg.TempDir, "faxagent-soap-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var paths []string
+	for i, d := range docs {
+		_, rc, err := h.cfg.Store.OpenDocument(ctx, d.ID)
+		if err != nil {
+			return nil, err
+		}
+		p := filepath.Join(dir, fmt.Sprintf("in%d%s", i, extOf[d.ContentType]))
+		f, err := os.Create(p)
+		if err == nil {
+			_, err = io.Copy(f, rc)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	if len(paths) == 0 {
+		return nil, errNoPages
+	}
+	r, err := faxdoc.Open(paths, faxdoc.Options{KeepResolution: true, AllowDamaged: true})
+	if err != nil {
+		return nil, fmt.Errorf("open stored document: %w", err)
+	}
+	defer r.Close()
+	out := filepath.Join(dir, "out"+ext)
+	w, err := faxdoc.Create(out, faxdoc.WriteOptions{Software: "faxagent"})
+	if err != nil {
+		return nil, err
+	}
+	for n := 0; ; n++ {
+		p, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			w.Abort()
+			return nil, err
+		}
+		if n < start || containsInt(exclude, n+1) {
+			continue
+		}
+		if err := w.WritePage(p); err != nil {
+			w.Abort()
+			return nil, err
+		}
+	}
+	if w.Pages() == 0 {
+		w.Abort()
+		return nil, errNoPages
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(out)
+}
+
+var errNoPages = errors.New("no pages")
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,444 @@
+package soap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/faxagent/faxagent/core"
+)
+
+// operations maps every wire name to its implementation.
+func (h *Handler) operations() map[string]opFunc {
+	return map[string]opFunc{
+		"AuthenticateUser":                    h.opAuthenticateUser,
+		"ServerStatus":                        h.opServerStatus,
+		"SendCompleteMessage":                 h.opSend,
+		"SendMixedMode":                       h.opSendMixedMode,
+		"BasicSendMessageWithBytes":           h.opSend,
+		"SendCompleteMessageWithPresetAgents": h.opSend,
+		"SendCompleteMessageWithPresetAgentsAndByPassRender": h.opSend,
+		"DelegateMessage":             h.opDelegateMessage,
+		"GetMessageDetails1":          h.opGetMessageDetails1,
+		"GetMessageDetails2":          h.opGetMessageDetails2,
+		"GetMessageStatus":            h.opGetMessageStatus,
+		"IsMessageDeleted":            h.opIsMessageDeleted,
+		"DeleteMessage":               h.opDeleteMessage,
+		"CancelMessage":               h.opCancelMessage,
+		"RetryFailed":                 h.opRetryFailed,
+		"ForwardToUser":               h.opForwardToUser,
+		"AssignMessage":               h.opAssignMessage,
+		"GetMessageList1":             h.opGetMessageList,
+		"GetMessageList2":             h.opGetMessageList,
+		"GetMessageList3":             h.opGetMessageList,
+		"GetMessageList4":             h.opGetMessageList,
+		"GetMessageList5":             h.opGetMessageList,
+		"GetMessageList6":             h.opGetMessageList,
+		"GetMessageList7":             h.opGetMessageList,
+		"GetMessageList8":             h.opGetMessageList,
+		"DownloadMessageByte1":        h.opDownload,
+		"DownloadMessageInByte2":      h.opDownload,
+		"DownloadMessageInByte3":      h.opDownload,
+		"DownloadMessageInByte4":      h.opDownload,
+		"MarkMsgAsRead":               h.opMarkRead(true),
+		"MarkMsgAsUnread":             h.opMarkRead(false),
+		"IsMessageRead":               h.opIsMessageRead,
+		"MarkMsgAsDownloaded":         h.opMarkDownloaded,
+		"GetTrackRecords":             h.opGetTrackRecords,
+		"UpdateTrackRecord":           h.opUpdateTrackRecord,
+		"MoveMessage":                 h.opMoveMessage,
+		"CreateNewUser1":              h.opCreateUser,
+		"CreateNewUser2":              h.opCreateUser,
+		"CreateNewUser3":              h.opCreateUser,
+		"UpdateUser-basic":            h.opUpdateUser,
+		"UpdateUser-extra":            h.opUpdateUser,
+		"UpdateUser-advance":          h.opUpdateUser,
+		"RemoveUser":                  h.opRemoveUser,
+		"DeactivateUser":              h.opSetActive(false),
+		"DeactivateUsers":             h.opSetActiveList(false),
+		"ActivateUser":                h.opSetActive(true),
+		"ActivateUsers":               h.opSetActiveList(true),
+		"GetUserListWithDomainID":     h.opUserList,
+		"GetUserListWithDomainName":   h.opUserList,
+		"GetUserDetailsByUserID":      h.opUserDetails,
+		"GetUserDetailsByUserName":    h.opUserDetails,
+		"CreateInboundRoute":          h.opCreateInboundRoute,
+		"SearchIBRouteRules":          h.opSearchIBRouteRules,
+		"DisabledInboudRoute":         h.opDisableInboundRoute,
+		"GetMsgFolders":               h.opGetMsgFolders,
+		"GetDomainList":               h.opGetDomainList,
+		"GetUserFaxSettingByUserID":   h.opUserFaxSetting,
+		"GetUserFaxSettingByUserName": h.opUserFaxSetting,
+	}
+}
+
+// activeUser returns an active user, or ok=false for an unknown or
+// inactive one.
+func (h *Handler) activeUser(ctx context.Context, id int64) (core.User, bool, error) {
+	if id <= 0 {
+		return core.User{}, false, nil
+	}
+	u, err := h.cfg.Store.User(ctx, id)
+	if errors.Is(err, core.ErrNotFound) {
+		return core.User{}, false, nil
+	}
+	if err != nil {
+		return core.User{}, false, err
+	}
+	return u, u.Active, nil
+}
+
+// isAdmin reports whether id is an active administrator.
+func (h *Handler) isAdmin(ctx context.Context, id int64) (bool, error) {
+	u, ok, err := h.activeUser(ctx, id)
+	return ok && u.Admin, err
+}
+
+func parseID(s string) (int64, bool) {
+	v, err := parseLong(s)
+	return v, err == nil && v > 0
+}
+
+func (h *Handler) opAuthenticateUser(ctx context.Context, c *call) (result, error) {
+	name, pw := c.str("userName"), c.str("password")
+	now := h.cfg.Now()
+	if !h.auth.allowed(c.remote, now, h.cfg.AuthFailures, h.cfg.AuthWindow) {
+		h.cfg.Logger.Warn("soap: authentication refused: too many failures", "client", c.remote)
+		return longResult(authFailed), nil
+	}
+	u, err := h.cfg.Store.Authenticate(ctx, name, pw)
+	if errors.Is(err, core.ErrAuth) || errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
+		h.auth.failed(c.remote, now, h.cfg.AuthWindow)
+		return longResult(authFailed), nil
+	}
+	if err != nil {
+		return result{}, err
+	}
+	h.auth.succeeded(c.remote)
+	return longResult(u.ID), nil
+}
+
+func (h *Handler) opServerStatus(ctx context.Context, c *call) (result, error) {
+	if _, err := h.cfg.Store.QueueStats(ctx); err != nil {
+		return result{}, err
+	}
+	return strResult(resOK), nil
+}
+
+// roleAdmin maps a FaxCore role to core's admin flag.
+func roleAdmin(role string) (bool, error) {
+	switch role {
+	case "SystemAdmin", "DomainAdmin":
+		return true, nil
+	case "SuperUser", "StandardUser", "":
+		return false, nil
+	}
+	return false, clientErrorf("role %q (want SystemAdmin, DomainAdmin, SuperUser or StandardUser)", role)
+}
+
+func checkAddrType(t string) error {
+	switch t {
+	case "Fax", "Email", "FaxRaw", "":
+		return nil
+	}
+	return clientErrorf("preferAddrType %q (want Fax, Email or FaxRaw)", t)
+}
+
+func (h *Handler) opCreateUser(ctx context.Context, c *call) (result, error) {
+	adminID := c.long("userID")
+	nu := core.NewUser{
+		Domain:   c.str("domainName"),
+		Username: c.str("userName"),
+		Password: c.str("password"),
+		Email:    c.str("email"),
+	}
+	role := c.str("role")
+	external := c.bool("isExternalAuth")
+	active := c.bool("isActive")
+	display, first, middle, last := c.str("displayName"), c.str("firstName"), c.str("middleName"), c.str("lastName")
+	c.str("companyName")
+	addrType := c.str("preferAddrType")
+	c.str("fax")
+	c.str("rawFax")
+	c.str("desc")
+	if c.err != nil {
+		return result{}, nil
+	}
+	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+		return strResult(resInvalidAdmin), err
+	}
+	admin, err := roleAdmin(role)
+	if err != nil {
+		return result{}, err
+	}
+	if err := checkAddrType(addrType); err != nil {
+		return result{}, err
+	}
+	if external {
+		return result{}, clientErrorf("external authentication is not supported")
+	}
+	nu.Admin = admin
+	nu.FullName = display
+	if nu.FullName == "" {
+		nu.FullName = strings.Join(strings.Fields(first+" "+middle+" "+last), " ")
+	}
+	u, err := h.cfg.Store.CreateUser(ctx, nu)
+	if errors.Is(err, core.ErrExists) {
+		return result{}, clientErrorf("user %q already exists", nu.Username)
+	}
+	if errors.Is(err, core.ErrInvalid) {
+		return result{}, clientErrorf("%v", err)
+	}
+	if err != nil {
+		return result{}, err
+	}
+	if !active {
+		if err := h.cfg.Store.SetUserActive(ctx, u.ID, false); err != nil {
+			return result{}, err
+		}
+	}
+	return strResult(strconv.FormatInt(u.ID, 10)), nil
+}
+
+func (h *Handler) opUpdateUser(ctx context.Context, c *call) (result, error) {
+	adminID, userID := c.long("adminID"), c.long("userID")
+	p := UserProfile{
+		Role: c.str("role"), ExternalAuth: c.bool("isExternalAuth"),
+		DisplayName: c.str("displayName"), FirstName: c.str("firstName"), MiddleName: c.str("middleName"),
+		LastName: c.str("lastName"), CompanyName: c.str("companyName"), PreferAddrType: c.str("preferAddrType"),
+		Description: c.str("desc"),
+	}
+	active := c.bool("isActive")
+	if c.declared("localCSID") {
+		p.LocalCSID, p.CallerID = c.str("localCSID"), c.str("callerID")
+	}
+	if c.declared("config") {
+		p.Config = map[string]string{}
+		for _, n := range c.complexItems("config", "tns:ArrayOfUserConfig", "UserConfig") {
+			p.Config[fieldStr(n, "ConfigName")] = fieldStr(n, "ConfigValue")
+		}
+	}
+	if c.err != nil {
+		return result{}, nil
+	}
+	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+		return strResult(resInvalidAdmin), err
+	}
+	u, err := h.cfg.Store.User(ctx, userID)
+	if errors.Is(err, core.ErrNotFound) {
+		return strResult(resInvalidUser), nil
+	}
+	if err != nil {
+		return result{}, err
+	}
+	admin, err := roleAdmin(p.Role)
+	if err != nil {
+		return result{}, err
+	}
+	if err := checkAddrType(p.PreferAddrType); err != nil {
+		return result{}, err
+	}
+	ua, ok := h.cfg.Store.(UserAdmin)
+	if !ok {
+		return result{}, fmt.Errorf("%s needs a store with user profiles (soap.UserAdmin)", c.op)
+	}
+	u.Admin, u.Active = admin, active
+	if p.DisplayName != "" {
+		u.FullName = p.DisplayName
+	}
+	if err := ua.UpdateUser(ctx, u, p); err != nil {
+		return result{}, err
+	}
+	return strResult(resOK), nil
+}
+
+func (h *Handler) opRemoveUser(ctx context.Context, c *call) (result, error) {
+	adminID, userID := c.long("adminID"), c.long("userID")
+	if c.err != nil {
+		return result{}, nil
+	}
+	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+		return strResult(resInvalidAdmin), err
+	}
+	if _, err := h.cfg.Store.User(ctx, userID); errors.Is(err, core.ErrNotFound) {
+		return strResult(resInvalidUser), nil
+	} else if err != nil {
+		return result{}, err
+	}
+	ua, ok := h.cfg.Store.(UserAdmin)
+	if !ok {
+		return result{}, fmt.Errorf("RemoveUser needs a store that removes users (soap.UserAdmin)")
+	}
+	if err := ua.RemoveUser(ctx, userID); err != nil {
+		return result{}, err
+	}
+	return strResult(resOK), nil
+}
+
+func (h *Handler) setActive(ctx context.Context, id int64, active bool) (bool, error) {
+	err := h.cfg.Store.SetUserActive(ctx, id, active)
+	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (h *Handler) opSetActive(active bool) opFunc {
+	return func(ctx context.Context, c *call) (result, error) {
+		adminID, userID := c.long("adminID"), c.long("userID")
+		if c.err != nil {
+			return result{}, nil
+		}
+		if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+			return strResult(resInvalidAdmin), err
+		}
+		ok, err := h.setActive(ctx, userID, active)
+		if err != nil {
+			return result{}, err
+		}
+		if !ok {
+			return strResult(resInvalidUser), nil
+		}
+		return strResult(resOK), nil
+	}
+}
+
+func (h *Handler) opSetActiveList(active bool) opFunc {
+	return func(ctx context.Context, c *call) (result, error) {
+		adminID, ids := c.long("adminID"), c.longs("userIDList")
+		if c.err != nil {
+			return result{}, nil
+		}
+		if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+			return strResult(resInvalidAdmin), err
+		}
+		if len(ids) == 0 {
+			return strResult(resSomeInvalidUser), nil
+		}
+		bad := false
+		for _, id := range ids {
+			ok, err := h.setActive(ctx, id, active)
+			if err != nil {
+				return result{}, err
+			}
+			bad = bad || !ok
+		}
+		if bad {
+			return strResult(resSomeInvalidUser), nil
+		}
+		return strResult(resOK), nil
+	}
+}
+
+func (h *Handler) opGetDomainList(ctx context.Context, c *call) (result, error) {
+	adminID := c.long("adminID")
+	if c.err != nil {
+		return result{}, nil
+	}
+	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+		return stringsResult(nil), err
+	}
+	ds, err := h.cfg.Store.Domains(ctx)
+	if err != nil {
+		return result{}, err
+	}
+	out := []string{}
+	for _, d := range ds {
+		out = append(out, strconv.FormatInt(d.ID, 10)+"||"+d.Name)
+	}
+	return stringsResult(out), nil
+}
+
+func (h *Handler) opUserList(ctx context.Context, c *call) (result, error) {
+	adminID := c.long("adminID")
+	var domID int64
+	var domName string
+	if c.declared("domainID") {
+		domID = c.long("domainID")
+	} else {
+		domName = c.str("domainName")
+	}
+	if c.err != nil {
+		return result{}, nil
+	}
+	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+		return stringsResult(nil), err
+	}
+	ds, err := h.cfg.Store.Domains(ctx)
+	if err != nil {
+		return result{}, err
+	}
+	found := false
+	for _, d := range ds {
+		if domName != "" && strings.EqualFold(d.Name, domName) || domName == "" && d.ID == domID {
+			domID, found = d.ID, true
+		}
+	}
+	out := []string{}
+	if !found {
+		return stringsResult(out), nil
+	}
+	us, err := h.cfg.Store.Users(ctx)
+	if err != nil {
+		return result{}, err
+	}
+	for _, u := range us {
+		if u.DomainID == domID {
+			out = append(out, strconv.FormatInt(u.ID, 10)+"||"+u.Username)
+		}
+	}
+	return stringsResult(out), nil
+}
+
+// lookupUser finds the user an admin operation names by ID or name.
+func (h *Handler) lookupUser(ctx context.Context, c *call) (core.User, bool, error) {
+	var (
+		u   core.User
+		err error
+	)
+	if c.declared("userID") {
+		u, err = h.cfg.Store.User(ctx, c.long("userID"))
+	} else {
+		u, err = h.cfg.Store.UserByName(ctx, c.str("userName"))
+	}
+	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
+		return core.User{}, false, nil
+	}
+	return u, err == nil, err
+}
+
+func (h *Handler) opUserDetails(ctx context.Context, c *call) (result, error) {
+	adminID := c.long("adminID")
+	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok || c.err != nil {
+		return strResult(resInvalidAdmin), err
+	}
+	u, ok, err := h.lookupUser(ctx, c)
+	if err != nil || !ok {
+		return strResult(resInvalidUser), err
+	}
+	return strResult(userDetailsXML(u)), nil
+}
+
+func (h *Handler) opUserFaxSetting(ctx context.Context, c *call) (result, error) {
+	adminID := c.long("adminID")
+	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok || c.err != nil {
+		return strResult(resInvalidAdmin), err
+	}
+	u, ok, err := h.lookupUser(ctx, c)
+	if err != nil || !ok {
+		return strResult(resInvalidUser), err
+	}
+	return strResult(userFaxSettingXML(u)), nil
+}
+
+// declared reports whether the operation's WSDL declares a parameter.
+func (c *call) declared(name string) bool {
+	for _, p := range c.decl {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,76 @@
+package soap
+
+import (
+	"context"
+
+	"github.com/faxagent/faxagent/core"
+)
+
+// Result strings of the FaxCore guide.
+const (
+	resOK              = "OK"
+	resInvalidUser     = "INVALID_USER"
+	resInvalidAdmin    = "INVALID_ADMIN"
+	resSomeInvalidUser = "SOME_INVALID_USER"
+	resNotFound        = "MESSAGE_NOT_FOUND"
+	resNotOwner        = "NOT_MESSAGE_OWNER"
+	resInvalidDelegate = "INVALID_DELEGATOR"
+	resCancelNotAllow  = "CANCEL_NOT_ALLOW"
+)
+
+// authFailed is AuthenticateUser's answer to a wrong user name or
+// password, as the guide gives it.
+const authFailed = 1
+
+// The interfaces below are what some operations need beyond core.Store.
+// A store that implements one gets the operations that use it; without
+// it those operations answer with a Server fault naming what is missing
+// (and the send operations accept tracking fields without storing them).
+
+// Track is one tracking record of a message (GetTrackRecords).
+type Track struct {
+	ID    int64
+	Label string
+	Value string
+}
+
+// TrackStore keeps the tracking labels and values of messages.
+type TrackStore interface {
+	SetTracks(ctx context.Context, msgID int64, tracks []Track) error
+	Tracks(ctx context.Context, msgID int64) ([]Track, error)
+	UpdateTrack(ctx context.Context, msgID, trackID int64, value string) error
+}
+
+// MessageCopier gives a message to other users: a copy in their inbox
+// (ForwardToUser) or the message itself (AssignMessage).
+type MessageCopier interface {
+	CopyMessage(ctx context.Context, msgID, toUserID int64) (int64, error)
+	AssignMessage(ctx context.Context, msgID, toUserID int64) error
+}
+
+// UserProfile is the part of a FaxCore user profile that core.User lacks.
+type UserProfile struct {
+	Role           string // SystemAdmin, DomainAdmin, SuperUser, StandardUser
+	ExternalAuth   bool
+	DisplayName    string
+	FirstName      string
+	MiddleName     string
+	LastName       string
+	CompanyName    string
+	PreferAddrType string // Fax, Email, FaxRaw
+	Email          string
+	Fax            string
+	RawFax         string
+	NotifyReceive  bool
+	NotifySend     bool
+	Description    string
+	LocalCSID      string
+	CallerID       string
+	Config         map[string]string
+}
+
+// UserAdmin updates and removes users (UpdateUser-*, RemoveUser).
+type UserAdmin interface {
+	UpdateUser(ctx context.Context, u core.User, p UserProfile) error
+	RemoveUser(ctx context.Context, userID int64) error
+}
