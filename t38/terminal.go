@@ -127,6 +127,7 @@ type Terminal struct {
 
 	// transmit side
 	txq         []txItem
+	runTxFn     func()
 	txArmed     bool
 	enc         *Encoder
 	busy        time.Time // line time when everything queued so far ends
@@ -216,6 +217,7 @@ func NewTerminal(cfg TerminalConfig, tr Transport, clock t30.Clock) (*Terminal, 
 		rx:       NewReceiver(ReceiverConfig{Window: cfg.ReorderWindow, Version: cfg.Version}),
 	}
 	t.onIFP = t.handleIFP
+	t.runTxFn = t.runTx
 	return t, nil
 }
 
@@ -246,17 +248,26 @@ func (t *Terminal) start() time.Time {
 	return t.busy
 }
 
+// txItem is one scheduled transmission: an indicator, a data packet, the
+// end of a transmission (EventTxDone), or several of these at once.
 type txItem struct {
-	when time.Time
-	f    func()
+	when   time.Time
+	isInd  bool // send indicator ind
+	ind    Indicator
+	nf     int // send a data packet of type dt with fields f[:nf]
+	dt     DataType
+	f      [2]Field
+	copies int       // extra copies of the data packet
+	done   bool      // then report EventTxDone
+	speed  t30.Speed // for EventTxDone
 }
 
-// at runs f at line time when. Items run strictly in the order they were
-// queued (their times never decrease), through one timer for the head of
-// the queue: a wall clock could otherwise swap two items due at the same
-// instant, and a frame would arrive after its sig-end.
-func (t *Terminal) at(when time.Time, f func()) {
-	t.txq = append(t.txq, txItem{when, f})
+// at queues it. Items run strictly in the order they were queued (their
+// times never decrease), through one timer for the head of the queue: a
+// wall clock could otherwise swap two items due at the same instant, and a
+// frame would arrive after its sig-end.
+func (t *Terminal) at(it txItem) {
+	t.txq = append(t.txq, it)
 	if !t.txArmed {
 		t.armTx()
 	}
@@ -264,7 +275,7 @@ func (t *Terminal) at(when time.Time, f func()) {
 
 func (t *Terminal) armTx() {
 	t.txArmed = true
-	t.clock.AfterFunc(t.txq[0].when.Sub(t.clock.Now()), t.runTx)
+	t.clock.AfterFunc(t.txq[0].when.Sub(t.clock.Now()), t.runTxFn)
 }
 
 func (t *Terminal) runTx() {
@@ -274,8 +285,17 @@ func (t *Terminal) runTx() {
 		it := t.txq[0]
 		t.txq[0] = txItem{}
 		t.txq = t.txq[1:]
-		if !t.down {
-			it.f()
+		if t.down {
+			continue
+		}
+		if it.isInd {
+			t.sendIndicator(it.ind)
+		}
+		if it.nf > 0 {
+			t.sendFields(it.dt, it.copies, it.f[:it.nf]...)
+		}
+		if it.done {
+			t.emit(t30.Event{Kind: t30.EventTxDone, Speed: it.speed})
 		}
 	}
 	if len(t.txq) == 0 {
@@ -459,7 +479,7 @@ func (t *Terminal) StartTx(sp t30.Speed, short bool) error {
 	if sp.Modem != t30.V21 {
 		t.lastDCS = false // only the first high-speed carrier after DCS is the TCF
 	}
-	t.at(t.start(), func() { t.sendIndicator(ind) })
+	t.at(txItem{when: t.start(), isInd: true, ind: ind})
 	t.busy = t.busy.Add(t30.TrainingTime(sp, short))
 	return nil
 }
@@ -489,23 +509,15 @@ func (t *Terminal) SendFrame(frame []byte) error {
 	// share of the frame's line time has passed.
 	for off := 0; off < len(data) || off == 0; {
 		n := min(len(data)-off, t.maxField)
-		part := data[off : off+n]
+		it := txItem{nf: 1, dt: dt, f: [2]Field{{HDLCData, data[off : off+n]}}}
 		off += n
-		last := off >= len(data)
-		when := end
-		if !last {
-			when = start.Add(t30.BitsDuration(int64(off)*8, t.txSpeed.Rate))
-		}
-		t.at(when, func() {
-			if last {
-				t.sendFields(dt, 0, Field{HDLCData, part}, Field{Type: HDLCFCSOK})
-			} else {
-				t.sendFields(dt, 0, Field{HDLCData, part})
-			}
-		})
-		if last {
+		if off >= len(data) {
+			it.when, it.nf, it.f[1] = end, 2, Field{Type: HDLCFCSOK}
+			t.at(it)
 			break
 		}
+		it.when = start.Add(t30.BitsDuration(int64(off)*8, t.txSpeed.Rate))
+		t.at(it)
 	}
 	return nil
 }
@@ -528,21 +540,44 @@ func (t *Terminal) SendData(p []byte) error {
 	}
 	chunk := int(int64(t.txSpeed.Rate) * int64(t.cfg.PacketInterval) / int64(8*time.Second))
 	chunk = max(1, min(chunk, t.maxField))
+	// One buffer for the whole call, in wire bit order; the queued
+	// packets are slices of it.
+	var buf []byte
+	if t.txStrip {
+		buf = make([]byte, 0, len(p)+4)
+	} else {
+		buf = reversed(make([]byte, 0, len(p)), p)
+	}
+	first := len(t.txq)
 	for off := 0; off < len(p); off += chunk {
-		in := p[off:min(off+chunk, len(p))]
-		var part []byte
+		end := min(off+chunk, len(p))
+		lo, hi := off, end
 		if t.txStrip {
 			// Fill-bit removal: send what is left of this line time's
 			// octets when they would have been received.
-			part = reversed(nil, t.fill.Strip(nil, in))
-		} else {
-			part = reversed(make([]byte, 0, len(in)), in)
+			lo = len(buf)
+			buf = t.fill.Strip(buf, p[off:end])
+			hi = len(buf)
 		}
-		if len(part) == 0 {
+		if hi == lo {
 			continue
 		}
-		when := start.Add(t30.BitsDuration(int64(off+len(in))*8, t.txSpeed.Rate))
-		t.at(when, func() { t.sendFields(dt, 0, Field{T4NonECMData, part}) })
+		when := start.Add(t30.BitsDuration(int64(end)*8, t.txSpeed.Rate))
+		t.at(txItem{when: when, nf: 1, dt: dt, f: [2]Field{{Type: T4NonECMData}}})
+		t.txq[len(t.txq)-1].f[0].Data = buf[lo:hi]
+	}
+	if t.txStrip {
+		for i := range buf {
+			buf[i] = reverse[buf[i]]
+		}
+		// buf may have moved while growing: point the items at its final
+		// backing array (their offsets are unchanged).
+		off := 0
+		for i := first; i < len(t.txq); i++ {
+			n := len(t.txq[i].f[0].Data)
+			t.txq[i].f[0].Data = buf[off : off+n]
+			off += n
+		}
 	}
 	return nil
 }
@@ -564,14 +599,11 @@ func (t *Terminal) StopTx() error {
 		field = T4NonECMSigEnd
 		if t.txStrip {
 			if tail := reversed(nil, t.fill.Flush(nil)); len(tail) > 0 {
-				t.at(end, func() { t.sendFields(dt, 0, Field{T4NonECMData, tail}) })
+				t.at(txItem{when: end, nf: 1, dt: dt, f: [2]Field{{T4NonECMData, tail}}})
 			}
 		}
 	}
-	t.at(end, func() {
-		t.sendFields(dt, t.cfg.Repeats, Field{Type: field})
-		t.emit(t30.Event{Kind: t30.EventTxDone, Speed: sp})
-	})
+	t.at(txItem{when: end, nf: 1, dt: dt, f: [2]Field{{Type: field}}, copies: t.cfg.Repeats, done: true, speed: sp})
 	t.txSpeed = t30.Speed{}
 	t.txTCF = false
 	t.hdlcCarrier = false
@@ -595,14 +627,9 @@ func (t *Terminal) SendTone(tone t30.Tone, d time.Duration) error {
 		ind = CED
 	}
 	if tone != t30.ToneNone {
-		t.at(start, func() { t.sendIndicator(ind) })
+		t.at(txItem{when: start, isInd: true, ind: ind})
 	}
-	t.at(end, func() {
-		if tone != t30.ToneNone {
-			t.sendIndicator(NoSignal)
-		}
-		t.emit(t30.Event{Kind: t30.EventTxDone})
-	})
+	t.at(txItem{when: end, isInd: tone != t30.ToneNone, ind: NoSignal, done: true})
 	return nil
 }
 
