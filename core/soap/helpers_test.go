@@ -57,7 +57,7 @@ func newEnv(tb testing.TB, ver Version) *env {
 	}
 	e.admin = admin.ID
 	mk := func(name, domain string) int64 {
-		u, err := st.CreateUser(ctx, core.NewUser{Username: name, Password: name + "-pw", Domain: domain, FullName: "User " + name, Email: name + "@example.com"})
+		u, err := st.CreateUser(ctx, core.NewUser{Username: name, Password: name + "-password", Domain: domain, FullName: "User " + name, Email: name + "@example.com"})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -53,8 +53,10 @@ type wsdlDoc struct {
 	Bindings []struct {
 		Name string `xml:"name,attr"`
 		Ops  []struct {
-			Name  string `xml:"name,attr"`
-			Soap  string `xml:"http://schemas.xmlsoap.org/wsdl/soap/ operation>soapAction"`
+			Name string `xml:"name,attr"`
+			Soap struct {
+				Action string `xml:"soapAction,attr"`
+			} `xml:"http://schemas.xmlsoap.org/wsdl/soap/ operation"`
 			Input struct {
 				Name string `xml:"name,attr"`
 			} `xml:"input"`
@@ -86,8 +88,8 @@ func parseContract(b []byte) (*contract, error) {
 			if wire == "" {
 				wire = o.Name
 			}
-			if o.Soap != Namespace+wire {
-				return nil, fmt.Errorf("soap: wsdl: operation %s has SOAPAction %q", wire, o.Soap)
+			if o.Soap.Action != Namespace+wire {
+				return nil, fmt.Errorf("soap: wsdl: operation %s has SOAPAction %q", wire, o.Soap.Action)
 			}
 			in, ok1 := elems[wire]
 			out, ok2 := elems[wire+"Response"]
