@@ -642,16 +642,20 @@ func (t *Terminal) Hangup() error {
 	return nil
 }
 
-// Close reports the call gone (e.g. the SIP dialog ended) to the engine.
+// Close reports the call gone (e.g. the SIP dialog ended) to the engine as
+// EventLineLost; after it the terminal reports nothing more. It may be
+// called from any goroutine: the event is delivered on the clock's loop.
 func (t *Terminal) Close(err error) {
-	if t.down {
-		return
-	}
 	if err == nil {
 		err = t30.ErrLineDown
 	}
-	t.emit(t30.Event{Kind: t30.EventLineLost, Err: err})
-	t.down = true
+	t.clock.AfterFunc(0, func() {
+		if t.down {
+			return
+		}
+		t.emit(t30.Event{Kind: t30.EventLineLost, Err: err})
+		t.down = true
+	})
 }
 
 // ReceiveAsync copies datagram and hands it to the terminal on the clock's

@@ -541,3 +541,33 @@ func TestT38CallFillBitRemoval(t *testing.T) {
 		t.Fatalf("fill-bit removal saved too little: %d -> %d", full, stripped)
 	}
 }
+
+func TestTerminalCloseAndHangup(t *testing.T) {
+	tp := newTermPair(t, TerminalConfig{Version: 2}, PipeConfig{})
+	tp.b.Close(nil)
+	if err := tp.clock.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(tp.evB) != 1 || tp.evB[0].ev.Kind != t30.EventLineLost {
+		t.Fatalf("events after Close: %v", tp.evB)
+	}
+	if err := tp.b.StartTx(t30.Speed{Modem: t30.V21, Rate: 300}, false); err != t30.ErrLineDown {
+		t.Fatalf("StartTx after Close: %v", err)
+	}
+	// after Hangup nothing more is reported or sent
+	if err := tp.a.SendTone(t30.ToneCNG, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.a.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.a.SendTone(t30.ToneCNG, time.Second); err != t30.ErrLineDown {
+		t.Fatalf("SendTone after Hangup: %v", err)
+	}
+	if err := tp.clock.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(tp.evA) != 0 || len(tp.sentA) != 0 {
+		t.Fatalf("after Hangup: %d events, %d datagrams", len(tp.evA), len(tp.sentA))
+	}
+}
