@@ -14,6 +14,11 @@
 // twice. Times come from Options.Now, so tests run leases in virtual time;
 // processes that share one PostgreSQL need synchronised clocks.
 //
-// core may import agent (its contract types) and imaging; it must not
-// import drivers, t30, t38, cmd or testbench directly.
+// AgentQueue adapts a Store to agent.Queue and agent.Reporter, so an agent
+// in the same process (or sharing the PostgreSQL queue and the spool) works
+// from it.
+//
+// core may import agent (its contract types) and imaging; t30 only for the
+// completion-code type in agent.Queue's Fail signature. It must not import
+// drivers, t38, cmd or testbench.
 package core

@@ -183,9 +183,23 @@ func (s *sqlStore) Receive(ctx context.Context, in InboundFax) (MessageDetails, 
 	if !errors.Is(err, sql.ErrNoRows) {
 		return MessageDetails{}, fmt.Errorf("core: receive: %w", err)
 	}
-	sum, size, cleanup, err := s.spoolDocument(DocumentInput{Name: in.Name, Body: in.Body})
-	if err != nil {
-		return MessageDetails{}, err
+	var sum string
+	var size int64
+	cleanup := func() {}
+	if in.Body != nil {
+		if sum, size, cleanup, err = s.spoolDocument(DocumentInput{Name: in.Name, Body: in.Body}); err != nil {
+			return MessageDetails{}, err
+		}
+	}
+	status := "Received"
+	switch {
+	case in.Partial:
+		status = "Partial"
+	case in.Body == nil || t.ErrorID != 0:
+		status = "Failed"
+	}
+	if t.TransmitStatusDef == "" {
+		t.TransmitStatusDef = status
 	}
 	err = s.tx(ctx, func(d q) error {
 		err := d.row(ctx, "SELECT id FROM messages WHERE inbound_key = ?", in.Key).Scan(&id)
@@ -195,9 +209,11 @@ func (s *sqlStore) Receive(ctx context.Context, in InboundFax) (MessageDetails, 
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		doc, err := s.insertDocument(ctx, d, sum, size, in.ContentType, in.Pages)
-		if err != nil {
-			return err
+		var doc Document
+		if in.Body != nil {
+			if doc, err = s.insertDocument(ctx, d, sum, size, in.ContentType, in.Pages); err != nil {
+				return err
+			}
 		}
 		rules, err := s.routes(ctx, d, true)
 		if err != nil {
@@ -214,14 +230,16 @@ func (s *sqlStore) Receive(ctx context.Context, in InboundFax) (MessageDetails, 
 		now := s.now()
 		err = d.row(ctx, `INSERT INTO messages (owner_id, direction, folder, status, subject, priority, schedule_at,
 			max_attempts, inbound_key, created_at, completed_at, sender_name)
-			VALUES (?, ?, ?, 'Received', 'Inbound Message', ?, ?, 1, ?, ?, ?, ?) RETURNING id`,
-			owner, string(Inbound), string(folder), PriorityNormal, ms(now), in.Key, ms(now), ms(now), t.RemoteCSID).Scan(&id)
+			VALUES (?, ?, ?, ?, 'Inbound Message', ?, ?, 1, ?, ?, ?, ?) RETURNING id`,
+			owner, string(Inbound), string(folder), status, PriorityNormal, ms(now), in.Key, ms(now), ms(now), t.RemoteCSID).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("core: receive: %w", err)
 		}
-		if _, err := d.exec(ctx, "INSERT INTO message_documents (message_id, seq, document_id, name) VALUES (?, 1, ?, ?)",
-			id, doc.ID, in.Name); err != nil {
-			return fmt.Errorf("core: receive: %w", err)
+		if in.Body != nil {
+			if _, err := d.exec(ctx, "INSERT INTO message_documents (message_id, seq, document_id, name) VALUES (?, 1, ?, ?)",
+				id, doc.ID, in.Name); err != nil {
+				return fmt.Errorf("core: receive: %w", err)
+			}
 		}
 		t.MessageID, t.JobID, t.Direction, t.Outcome, t.Lease = id, 0, Inbound, OutcomeReceived, Lease{}
 		if t.CreateDate.IsZero() {

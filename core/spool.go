@@ -212,3 +212,15 @@ func (s *sqlStore) OpenDocument(ctx context.Context, id int64) (Document, io.Rea
 	}
 	return doc, f, nil
 }
+
+func (s *sqlStore) DocumentFile(ctx context.Context, id int64) (string, error) {
+	doc, err := s.Document(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	p := s.spool.path(doc.SHA256)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("core: spool: %w", err)
+	}
+	return p, nil
+}

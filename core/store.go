@@ -37,6 +37,9 @@ type Store interface {
 	Document(ctx context.Context, id int64) (Document, error)
 	// OpenDocument opens a document's content from the spool.
 	OpenDocument(ctx context.Context, id int64) (Document, io.ReadCloser, error)
+	// DocumentFile is the path of a document's content in the spool, for
+	// an agent on the same machine; the file must not be changed.
+	DocumentFile(ctx context.Context, id int64) (string, error)
 
 	// Messages.
 	Submit(ctx context.Context, s Submission) (MessageDetails, error)

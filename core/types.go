@@ -470,8 +470,11 @@ type InboundFax struct {
 	Name        string // display name of the document, "" for "fax.tif"
 	ContentType string // "" for image/tiff
 	Pages       int
-	Body        io.Reader
-	Attempt     Transmission
+	// Body is the received TIFF; nil for a call that brought no page.
+	Body io.Reader
+	// Partial is set when the call failed after some pages.
+	Partial bool
+	Attempt Transmission
 }
 
 // AgentInfo is an agent as the core sees it.

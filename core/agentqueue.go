@@ -1,0 +1,217 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/t30"
+)
+
+// AgentQueue adapts a Store to the agent's agent.Queue and agent.Reporter.
+// IDs cross as decimal strings, a lease token is the claim's epoch, and the
+// agent's attempt ID is the store's attempt key, so every report is
+// idempotent. Documents are handed over as paths in the store's spool,
+// which the agent must be able to read (same machine or a shared volume).
+type AgentQueue struct {
+	st Store
+}
+
+var (
+	_ agent.Queue    = (*AgentQueue)(nil)
+	_ agent.Reporter = (*AgentQueue)(nil)
+)
+
+// NewAgentQueue returns the adapter.
+func NewAgentQueue(st Store) *AgentQueue { return &AgentQueue{st: st} }
+
+// agentErr maps store errors onto the agent's sentinels, keeping both.
+func agentErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrLeaseLost):
+		return fmt.Errorf("%w: %w", agent.ErrLeaseLost, err)
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("%w: %w", agent.ErrNoJob, err)
+	}
+	return err
+}
+
+func parseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%w: %w: job ID %q", agent.ErrNoJob, ErrInvalid, s)
+	}
+	return id, nil
+}
+
+func leaseFrom(l agent.Lease) (Lease, error) {
+	id, err := parseID(l.JobID)
+	if err != nil {
+		return Lease{}, err
+	}
+	ep, err := strconv.ParseInt(l.Token, 10, 64)
+	if err != nil || ep <= 0 {
+		return Lease{}, fmt.Errorf("%w: token %q", agent.ErrLeaseLost, l.Token)
+	}
+	return Lease{JobID: id, Epoch: ep}, nil
+}
+
+// Claim implements agent.Queue.
+func (a *AgentQueue) Claim(ctx context.Context, r agent.ClaimRequest) ([]agent.Job, error) {
+	if r.Max <= 0 {
+		return nil, nil
+	}
+	jobs, err := a.st.Claim(ctx, Claim{Agent: r.AgentID, Max: min(r.Max, MaxClaim), Lease: r.Lease, Ports: r.Ports, Groups: r.Groups})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]agent.Job, 0, len(jobs))
+	for _, j := range jobs {
+		paths := make([]string, 0, len(j.Documents))
+		for _, d := range j.Documents {
+			p, err := a.st.DocumentFile(ctx, d.ID)
+			if err != nil {
+				return nil, err
+			}
+			paths = append(paths, p)
+		}
+		aj := agent.Job{
+			ID: strconv.FormatInt(j.ID, 10), MessageID: strconv.FormatInt(j.MessageID, 10),
+			Number: j.Recipient.Fax, Documents: paths, Priority: j.Priority, Header: j.Message.Header,
+			Created: j.Created, ReadyAt: j.NotBefore,
+			// The store counts the claim just made as an attempt; the agent
+			// counts attempts made before it.
+			Attempts: j.Attempts - 1, MaxAttempts: j.MaxAttempts, StartPage: j.StartPage, PagesSent: j.PagesSent,
+			Lease: agent.Lease{JobID: strconv.FormatInt(j.ID, 10), Token: strconv.FormatInt(j.Lease.Epoch, 10), Expires: j.LeaseExpires},
+		}
+		aj.Preset.AgentID = j.Preset.Agent
+		switch j.Preset.Type {
+		case PresetPort:
+			aj.Preset.Kind, aj.Preset.Port = agent.PresetPort, j.Preset.Value
+		case PresetGroup:
+			aj.Preset.Kind, aj.Preset.Group = agent.PresetGroup, j.Preset.Value
+		}
+		out = append(out, aj)
+	}
+	return out, nil
+}
+
+// Renew implements agent.Queue.
+func (a *AgentQueue) Renew(ctx context.Context, l agent.Lease, d time.Duration) (agent.Lease, error) {
+	cl, err := leaseFrom(l)
+	if err != nil {
+		return l, err
+	}
+	rr, err := a.st.Renew(ctx, cl, d)
+	if err != nil {
+		return l, agentErr(err)
+	}
+	l.Expires = rr.Expires
+	if rr.Cancel {
+		return l, agent.ErrCancelled
+	}
+	return l, nil
+}
+
+func (a *AgentQueue) report(ctx context.Context, l agent.Lease, r Report) error {
+	cl, err := leaseFrom(l)
+	if err != nil {
+		return err
+	}
+	r.Lease = cl
+	_, err = a.st.Report(ctx, r)
+	return agentErr(err)
+}
+
+// Complete implements agent.Queue.
+func (a *AgentQueue) Complete(ctx context.Context, l agent.Lease, attemptID string) error {
+	return a.report(ctx, l, Report{Key: attemptID, Outcome: OutcomeDone})
+}
+
+// Retry implements agent.Queue.
+func (a *AgentQueue) Retry(ctx context.Context, l agent.Lease, attemptID string, at time.Time, startPage, pagesSent int) error {
+	return a.report(ctx, l, Report{Key: attemptID, Outcome: OutcomeRetry, RetryAt: at, ResumePage: startPage, PagesSent: pagesSent})
+}
+
+// Fail implements agent.Queue: t30.CodeCancelled ends the job cancelled.
+func (a *AgentQueue) Fail(ctx context.Context, l agent.Lease, attemptID string, code t30.Code, reason string) error {
+	o := OutcomeFailed
+	if code == t30.CodeCancelled {
+		o = OutcomeCancelled
+	}
+	return a.report(ctx, l, Report{Key: attemptID, Outcome: o, ErrorID: code.ID(), ErrorText: reason})
+}
+
+// Release implements agent.Queue.
+func (a *AgentQueue) Release(ctx context.Context, l agent.Lease) error {
+	cl, err := leaseFrom(l)
+	if err != nil {
+		return err
+	}
+	return agentErr(a.st.Unclaim(ctx, cl))
+}
+
+// Attempt implements agent.Reporter: the record is stored under its
+// attempt ID; the Complete, Retry or Fail that follows applies it.
+func (a *AgentQueue) Attempt(ctx context.Context, r agent.AttemptRecord) error {
+	id, err := parseID(r.JobID)
+	if err != nil {
+		return err
+	}
+	info := r.ErrorInfo
+	if r.Cause != "" && !strings.Contains(info, r.Cause) {
+		info = strings.TrimSpace(info + " (" + r.Cause + ")")
+	}
+	_, err = a.st.RecordAttempt(ctx, Transmission{
+		Key: r.AttemptID, JobID: id,
+		CreateDate: r.StartDate, ScheduleDate: r.ScheduleDate, CompleteDate: r.CompleteDate,
+		CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber, RemoteCSID: r.RemoteCSID,
+		RoutingInfo: r.RoutingInfo, FaxProtocol: r.FaxProtocol, TransmitSpeed: r.TransmitSpeed,
+		CompressionMode: r.CompressionMode, CallDuration: r.CallDuration, TransmitDuration: r.TransmitDuration,
+		FaxResolution: r.FaxResolution, TransmitStatus: r.TransmitStatus, TransmitStatusDef: r.TransmitStatusDef,
+		AttemptNo: r.AttemptNo, MaxAttemptNo: r.MaxAttemptNo, PageCount: r.PageCount, StartPageNo: r.StartPageNo,
+		PageSent: r.PageSent, FaxAgentID: r.FaxAgentID, PortNo: r.PortNo, BoardID: r.BoardID, ServerIP: r.ServerIP,
+		ErrorID: r.ErrorID, ErrorInfo: info,
+	})
+	return agentErr(err)
+}
+
+// Inbound implements agent.Reporter: the received file is copied into the
+// store's spool and the routing rules decide the owner.
+func (a *AgentQueue) Inbound(ctx context.Context, r agent.InboundRecord) error {
+	in := InboundFax{Key: r.ID, Pages: r.Pages, Partial: r.Partial, Attempt: Transmission{
+		CreateDate: r.Received, CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber,
+		RoutingInfo: firstNonEmpty(r.RoutingDigits, r.DID, r.CalledNumber), CallerID: r.CallerID,
+		RemoteCSID: r.RemoteCSID, FaxProtocol: r.FaxProtocol, TransmitSpeed: r.TransmitSpeed,
+		CompressionMode: r.CompressionMode, FaxResolution: r.FaxResolution, CallDuration: r.CallDuration,
+		TransmitDuration: r.TransmitDuration, TransmitStatus: r.ErrorID, AttemptNo: 1, MaxAttemptNo: 1,
+		PageCount: r.Pages, StartPageNo: 1, PageSent: r.Pages, FaxAgentID: r.FaxAgentID, PortNo: r.PortNo,
+		BoardID: r.BoardID, ServerIP: r.ServerIP, ErrorID: r.ErrorID, ErrorInfo: r.ErrorInfo,
+	}}
+	if r.File != "" {
+		f, err := os.Open(r.File)
+		if err != nil {
+			return fmt.Errorf("core: inbound file: %w", err)
+		}
+		defer f.Close()
+		in.Body = f
+	}
+	_, err := a.st.Receive(ctx, in)
+	return err
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}

@@ -1,0 +1,181 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/t30"
+)
+
+// TestAgentQueue drives the adapter the way agent.Agent does: claim, record
+// the attempt, then complete, retry or fail it by attempt ID; renew learns
+// about a cancel; release gives a job back; inbound files are stored and
+// routed.
+func TestAgentQueue(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			st, clk, _ := openTest(t, be, nil)
+			ctx := context.Background()
+			u, err := st.CreateUser(ctx, NewUser{Username: "user", Password: "user-password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &env{t: t, ctx: ctx, st: st, clk: clk, be: be, user: u}
+			aq := NewAgentQueue(st)
+			var q agent.Queue = aq
+			var rep agent.Reporter = aq
+			claim := func(r agent.ClaimRequest) []agent.Job {
+				t.Helper()
+				if r.AgentID == "" {
+					r.AgentID = "agent-1"
+				}
+				if r.Lease == 0 {
+					r.Lease = time.Minute
+				}
+				if r.Max == 0 {
+					r.Max = 1
+				}
+				jobs, err := q.Claim(ctx, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return jobs
+			}
+
+			m := e.submit(Submission{Header: "%d %t", MaxAttempts: 2, Priority: PriorityHigh,
+				Recipients: []Recipient{{Fax: "+1 555 0100"}, {Fax: "5550101"}}, Preset: Preset{Type: PresetGroup, Value: "sales"}})
+			if jobs := claim(agent.ClaimRequest{Groups: []string{"support"}}); len(jobs) != 0 {
+				t.Fatalf("claimed %+v for the wrong group", jobs)
+			}
+			jobs := claim(agent.ClaimRequest{Groups: []string{"sales"}, Max: 5, Lease: 5 * time.Minute})
+			if len(jobs) != 2 {
+				t.Fatalf("claimed %d jobs", len(jobs))
+			}
+			j := jobs[0]
+			if j.Number != "+15550100" || j.Priority != 70 || j.Header != "%d %t" || j.Attempts != 0 || j.MaxAttempts != 2 ||
+				j.Preset != (agent.Preset{Kind: agent.PresetGroup, Group: "sales"}) || j.Lease.Token != "1" ||
+				!j.Lease.Expires.Equal(clk.Now().Add(5*time.Minute)) || len(j.Documents) != 1 {
+				t.Fatalf("job %+v", j)
+			}
+			content, err := os.ReadFile(j.Documents[0])
+			if err != nil || !strings.HasPrefix(string(content), "II*\x00") {
+				t.Fatalf("document file: %q %v", content, err)
+			}
+
+			// First job: a retry from page 2, then success.
+			id1 := j.ID + "#1@" + j.Lease.Token
+			rec := agent.AttemptRecord{AttemptID: id1, JobID: j.ID, MessageID: j.MessageID, StartDate: clk.Now(),
+				CompleteDate: clk.Now(), CalledNumber: j.Number, RemoteCSID: "REMOTE", FaxProtocol: "V17",
+				TransmitSpeed: 14400, TransmitStatus: int(t30.CodeCallDropped), TransmitStatusDef: agent.StatusRetry,
+				AttemptNo: 1, MaxAttemptNo: 2, PageCount: 3, StartPageNo: 1, PageSent: 1, BoardID: "M0,1", PortNo: 1,
+				FaxAgentID: "agent-1", ErrorID: int(t30.CodeCallDropped), ErrorInfo: "call dropped", Cause: "BYE"}
+			for range 2 {
+				if err := rep.Attempt(ctx, rec); err != nil {
+					t.Fatal(err)
+				}
+				if err := q.Retry(ctx, j.Lease, id1, clk.Now().Add(time.Minute), 1, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clk.Advance(time.Minute)
+			again := claim(agent.ClaimRequest{Groups: []string{"sales"}})
+			if len(again) != 1 || again[0].ID != j.ID || again[0].Attempts != 1 || again[0].StartPage != 1 || again[0].PagesSent != 1 {
+				t.Fatalf("second claim %+v", again)
+			}
+			// The old lease is gone.
+			_, err = q.Renew(ctx, j.Lease, time.Minute)
+			if !errors.Is(err, agent.ErrLeaseLost) {
+				t.Fatalf("renew of an old lease: %v", err)
+			}
+			if err := q.Complete(ctx, j.Lease, "late"); !errors.Is(err, agent.ErrLeaseLost) {
+				t.Fatalf("complete on an old lease: %v", err)
+			}
+			j = again[0]
+			id2 := j.ID + "#2@" + j.Lease.Token
+			rec.AttemptID, rec.AttemptNo, rec.StartPageNo, rec.PageSent, rec.ErrorID, rec.ErrorInfo, rec.Cause =
+				id2, 2, 2, 2, 0, "", ""
+			rec.TransmitStatus, rec.TransmitStatusDef = 0, agent.StatusCompleted
+			if err := rep.Attempt(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Complete(ctx, j.Lease, id2); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Complete(ctx, j.Lease, id2); err != nil {
+				t.Fatalf("repeated complete: %v", err)
+			}
+
+			// Second job: cancelled in the call, learnt on renew, failed as cancelled.
+			k := jobs[1]
+			if _, err := st.CancelJob(ctx, m.Jobs[1].ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := q.Renew(ctx, k.Lease, time.Minute); !errors.Is(err, agent.ErrCancelled) {
+				t.Fatalf("renew after cancel: %v", err)
+			}
+			if err := q.Fail(ctx, k.Lease, k.ID+"#1@1", t30.CodeCancelled, "cancelled"); err != nil {
+				t.Fatal(err)
+			}
+
+			got := e.message(m.ID)
+			if got.Status != "Partial" || got.Jobs[0].State != JobDone || got.Jobs[1].State != JobCancelled {
+				t.Fatalf("message %+v", got)
+			}
+			a := got.Jobs[0].Attempts
+			if len(a) != 3 || a[0].Outcome != OutcomeRetry || a[0].ErrorInfo != "call dropped (BYE)" || a[0].RemoteCSID != "REMOTE" ||
+				a[0].BoardID != "M0,1" || a[1].Key != "late" || !a[1].Stale || a[2].Outcome != OutcomeDone || a[2].PageSent != 2 {
+				t.Fatalf("attempts %+v", a)
+			}
+
+			// Release: back to the queue without an attempt.
+			e.submit(Submission{})
+			r := claim(agent.ClaimRequest{})
+			if err := q.Release(ctx, r[0].Lease); err != nil {
+				t.Fatal(err)
+			}
+			if r2 := claim(agent.ClaimRequest{}); len(r2) != 1 || r2[0].Attempts != 0 || r2[0].Lease.Token != "2" {
+				t.Fatalf("claim after release %+v", r2)
+			}
+			if _, err := q.Renew(ctx, agent.Lease{JobID: "x", Token: "1"}, time.Minute); !errors.Is(err, agent.ErrNoJob) {
+				t.Fatalf("renew of a bad job ID: %v", err)
+			}
+
+			// Inbound: a file routed by DID, and a call that brought nothing.
+			if _, err := st.CreateRoute(ctx, Route{UserID: u.ID, Cond1: RouteCondition{RouteRoutingDigits, "200"}, Active: true}); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "in.tif")
+			if err := os.WriteFile(file, []byte("II*\x00 received"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			in := agent.InboundRecord{ID: "agent-1/call-7", FaxAgentID: "agent-1", PortNo: 2, BoardID: "M0,2",
+				CallingNumber: "555", CalledNumber: "100200", DID: "200", RemoteCSID: "SENDER", Received: clk.Now(), Pages: 1, File: file}
+			for range 2 {
+				if err := rep.Inbound(ctx, in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := rep.Inbound(ctx, agent.InboundRecord{ID: "agent-1/call-8", CalledNumber: "999", ErrorID: 3, ErrorInfo: "no fax"}); err != nil {
+				t.Fatal(err)
+			}
+			inbox, _, err := st.Messages(ctx, MessageQuery{Folder: FolderInbox, OwnerID: u.ID})
+			if err != nil || len(inbox) != 1 || inbox[0].Status != "Received" {
+				t.Fatalf("inbox %+v %v", inbox, err)
+			}
+			un, _, err := st.Messages(ctx, MessageQuery{Folder: FolderUnrouted})
+			if err != nil || len(un) != 1 || un[0].Status != "Failed" {
+				t.Fatalf("unrouted %+v %v", un, err)
+			}
+			md := e.message(inbox[0].ID)
+			if len(md.Documents) != 1 || len(md.Received) != 1 || md.Received[0].RoutingInfo != "200" || md.Received[0].BoardID != "M0,2" {
+				t.Fatalf("inbound message %+v", md)
+			}
+		})
+	}
+}

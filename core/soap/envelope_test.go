@@ -1,0 +1,302 @@
+package soap
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+)
+
+func TestWSDLServed(t *testing.T) {
+	e := newEnv(t, SOAP11)
+	for _, q := range []string{"WSDL", "wsdl", "Wsdl", "a=1&wSdL"} {
+		r := httptest.NewRequest(http.MethodGet, "http://fax.example.com:8080"+Path+"?"+q, nil)
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/xml") {
+			t.Fatalf("?%s: HTTP %d %s", q, w.Code, w.Header().Get("Content-Type"))
+		}
+		body := w.Body.String()
+		if strings.Count(body, `location="http://fax.example.com:8080/webservices/wfapi.asmx"`) != 2 || strings.Contains(body, "localhost") {
+			t.Errorf("?%s: WSDL does not carry our address", q)
+		}
+		ct, err := parseContract(w.Body.Bytes())
+		if err != nil {
+			t.Fatalf("?%s: served WSDL: %v", q, err)
+		}
+		if len(ct.Ops) != 58 {
+			t.Errorf("served WSDL has %d operations", len(ct.Ops))
+		}
+	}
+	h, err := NewHandler(Config{Store: e.store, PublicURL: "https://fax.example.org/webservices/wfapi.asmx?x=<&>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, Path+"?wsdl", nil))
+	if !strings.Contains(w.Body.String(), `location="https://fax.example.org/webservices/wfapi.asmx?x=&lt;&amp;&gt;"`) {
+		t.Errorf("PublicURL not substituted (escaped)")
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPut, Path, nil))
+	want(t, "PUT status", w.Code, http.StatusMethodNotAllowed)
+}
+
+// TestEveryWSDLOperationHasHandler parses the WSDL (both bindings) and
+// fails on any operation without a handler, or a handler for an operation
+// the WSDL does not have.
+func TestEveryWSDLOperationHasHandler(t *testing.T) {
+	src := wsdlText
+	// The reference copy, when present, must be what we embed.
+	if ref, err := os.ReadFile("../../../shared/reference/faxcore-wfapi.wsdl"); err == nil && !bytes.Equal(ref, src) {
+		t.Errorf("embedded wfapi.wsdl differs from the reference WSDL")
+	}
+	ct, err := parseContract(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, "operations", len(ct.Ops), 58)
+	// The SOAP 1.2 binding lists the same actions.
+	acts := regexp.MustCompile(`<soap12:operation soapAction="http://faxcoreserver/services/([^"]+)"`).FindAllSubmatch(src, -1)
+	want(t, "soap12 operations", len(acts), 58)
+	e := newEnv(t, SOAP11)
+	seen := map[string]bool{}
+	for i, op := range ct.Ops {
+		seen[op] = true
+		if e.h.ops[op] == nil {
+			t.Errorf("operation %s has no handler", op)
+		}
+		if string(acts[i][1]) != op {
+			t.Errorf("soap12 binding operation %d is %s, soap binding %s", i, acts[i][1], op)
+		}
+	}
+	for op := range e.h.ops {
+		if !seen[op] {
+			t.Errorf("handler %s is not a WSDL operation", op)
+		}
+	}
+}
+
+// TestGolden compares whole responses byte for byte.
+func TestGolden(t *testing.T) {
+	for _, tc := range []struct {
+		ver    Version
+		op     string
+		body   func(e *env) string
+		status int
+		want   func(e *env) string
+	}{
+		{SOAP11, "AuthenticateUser", func(e *env) string {
+			return `<userName>bob</userName><password>bob-password</password>`
+		}, 200, func(e *env) string {
+			return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><AuthenticateUserResponse xmlns="http://faxcoreserver/services/"><AuthenticateUserResult>` + id(e.bob) + `</AuthenticateUserResult></AuthenticateUserResponse></soap:Body></soap:Envelope>`
+		}},
+		{SOAP12, "CreateInboundRoute", func(e *env) string {
+			return `<userID>` + id(e.admin) + `</userID><forwardedUserName>bob</forwardedUserName><condition1>RemoteCSID</condition1><conditionExp1>ROBOFAX</conditionExp1><isAndOperator>false</isAndOperator><condition2>None</condition2><isActive>true</isActive><priority>9</priority>`
+		}, 200, func(e *env) string {
+			return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><CreateInboundRouteResponse xmlns="http://faxcoreserver/services/"><CreateInboundRouteResult /></CreateInboundRouteResponse></soap:Body></soap:Envelope>`
+		}},
+		{SOAP11, "GetMsgFolders", func(e *env) string { return `<userID>` + id(e.alice) + `</userID>` }, 200, func(e *env) string {
+			return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><GetMsgFoldersResponse xmlns="http://faxcoreserver/services/"><GetMsgFoldersResult><string>inbox</string><string>outbox</string><string>sent</string><string>cancelled</string><string>hold</string><string>trash</string><string>unrouted</string><string>Processed</string></GetMsgFoldersResult></GetMsgFoldersResponse></soap:Body></soap:Envelope>`
+		}},
+		{SOAP11, "ActivateUser", func(e *env) string { return `<adminID>x</adminID><userID>1</userID>` }, 500, func(e *env) string {
+			return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>ActivateUser: adminID: &#34;x&#34; is not an xsd:long</faultstring><detail /></soap:Fault></soap:Body></soap:Envelope>`
+		}},
+		{SOAP12, "ActivateUser", func(e *env) string { return `<adminID>x</adminID><userID>1</userID>` }, 400, func(e *env) string {
+			return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><soap:Fault><soap:Code><soap:Value>soap:Sender</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang="en">ActivateUser: adminID: &#34;x&#34; is not an xsd:long</soap:Text></soap:Reason><soap:Detail /></soap:Fault></soap:Body></soap:Envelope>`
+		}},
+	} {
+		t.Run(fmt.Sprintf("SOAP%d/%s", tc.ver, tc.op), func(t *testing.T) {
+			e := newEnv(t, tc.ver)
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, newRequest(tc.ver, tc.op, envelope(tc.ver, tc.op, tc.body(e))))
+			want(t, "status", w.Code, tc.status)
+			want(t, "content type", w.Header().Get("Content-Type"), contentType(tc.ver))
+			if got := w.Body.String(); got != tc.want(e) {
+				t.Errorf("response:\n got %s\nwant %s", got, tc.want(e))
+			}
+		})
+	}
+}
+
+// TestGuideStyleRequest posts a request as the guide's samples write them
+// (prefixed elements, a Header, comments, parameters out of order).
+func TestGuideStyleRequest(t *testing.T) {
+	e := newEnv(t, SOAP11)
+	body := `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+xmlns:ser="http://faxcoreserver/services/">
+  <soapenv:Header/>
+  <soapenv:Body>
+    <ser:ActivateUsers>
+      <ser:userIDList>
+        <!--One or more repetitions-->
+        <ser:long>` + id(e.carol) + `</ser:long>
+      </ser:userIDList>
+      <ser:adminID> ` + id(e.admin) + ` </ser:adminID>
+    </ser:ActivateUsers>
+  </soapenv:Body>
+</soapenv:Envelope>`
+	r := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(body))
+	r.Header.Set("Content-Type", "text/xml;charset=UTF-8")
+	r.Header.Set("SOAPAction", "http://faxcoreserver/services/ActivateUsers")
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	want(t, "result", parseResponse(t, SOAP11, "ActivateUsers", w).result(), "OK")
+	u, _ := e.store.User(context.Background(), e.carol)
+	want(t, "active", u.Active, true)
+}
+
+// hostile are requests that must be answered with a Fault and change
+// nothing. %s in a body is replaced with a valid SendCompleteMessage
+// parameter list for alice.
+var hostile = []struct {
+	name, contentType, action, body string
+	version                         Version
+}{
+	{name: "empty body"},
+	{name: "not xml", body: "hello"},
+	{name: "wrong root", body: `<Envelope><Body/></Envelope>`},
+	{name: "unknown envelope namespace", body: `<e:Envelope xmlns:e="urn:x"><e:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s</SendCompleteMessage></e:Body></e:Envelope>`},
+	{name: "no body", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header/></soap:Envelope>`},
+	{name: "empty Body", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>`},
+	{name: "truncated", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s`},
+	{name: "two operations", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s</SendCompleteMessage><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "billion laughs", body: `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/"><subject>&lol2;</subject>%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "external entity", body: `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/"><subject>&xxe;</subject>%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "undeclared entity", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/"><subject>&xxe;</subject>%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "processing instruction", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><?php evil ?><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "deep nesting", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s<note>` + strings.Repeat("<a>", 5000) + strings.Repeat("</a>", 5000) + `</note></SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "too many elements", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s<trackLabel>` + strings.Repeat("<string/>", 250000) + `</trackLabel></SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "wrong namespace", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://tempuri.org/">%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "unknown operation", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><DropTables xmlns="http://faxcoreserver/services/">%s</DropTables></soap:Body></soap:Envelope>`},
+	{name: "SOAPAction mismatch", action: `"http://faxcoreserver/services/ServerStatus"`, body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "1.1 envelope as 1.2", contentType: "application/soap+xml", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "1.2 envelope as 1.1", body: `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s</SendCompleteMessage></s:Body></s:Envelope>`, version: SOAP12},
+	{name: "1.2 action mismatch", contentType: `application/soap+xml; action="http://faxcoreserver/services/ServerStatus"`, body: `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s</SendCompleteMessage></s:Body></s:Envelope>`, version: SOAP12},
+	{name: "bad boolean", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s<isOnHold>>false</isOnHold></SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "bad base64", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/"><documentBytes><anyType>!!!</anyType></documentBytes>%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "anyType string", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/"><documentBytes><anyType xsi:type="xsd:string">QUJD</anyType></documentBytes>%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "array item name", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/"><recpName><int>1</int></recpName>%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "priority out of range", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/"><priority>99999999999</priority>%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "non-UTF-8 encoding", body: `<?xml version="1.0" encoding="ISO-8859-1"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s</SendCompleteMessage></soap:Body></soap:Envelope>`},
+	{name: "text after envelope", body: `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><SendCompleteMessage xmlns="http://faxcoreserver/services/">%s</SendCompleteMessage></soap:Body></soap:Envelope>junk`},
+}
+
+// validSend is a valid SendCompleteMessage parameter list without
+// priority and isOnHold (some hostile cases add their own).
+func validSend(e *env, t testing.TB) string {
+	s := sendXML(e.alice, fixture(t, "three.tif"), "5550101")
+	s = strings.Replace(s, "<priority>70</priority>", "", 1)
+	return strings.Replace(s, "<isOnHold>false</isOnHold>", "", 1)
+}
+
+func TestHostileInputStoresNothing(t *testing.T) {
+	e := newEnv(t, SOAP11)
+	ok := e.call("SendCompleteMessage", validSend(e, t)).result()
+	if _, err := parseLong(ok); err != nil {
+		t.Fatalf("valid request failed: %s", ok)
+	}
+	base := e.messageCount()
+	for _, tc := range hostile {
+		t.Run(tc.name, func(t *testing.T) {
+			body := strings.ReplaceAll(tc.body, "%s", validSend(e, t))
+			r := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(body))
+			ct := tc.contentType
+			if ct == "" {
+				ct = "text/xml; charset=utf-8"
+			}
+			r.Header.Set("Content-Type", ct)
+			if tc.action != "" {
+				r.Header.Set("SOAPAction", tc.action)
+			}
+			ver := tc.version
+			if ver == 0 {
+				ver = SOAP11
+			}
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, r)
+			resp := parseResponse(t, ver, "SendCompleteMessage", w)
+			t.Logf("fault: %s", resp.fault())
+			want(t, "messages", e.messageCount(), base)
+		})
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	e := newEnv(t, SOAP11)
+	h, err := NewHandler(Config{Store: e.store, Limits: Limits{MaxBytes: 4096}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := envelope(SOAP11, "SendCompleteMessage", validSend(e, t))
+	if len(body) < 4096 {
+		t.Fatal("test body too small")
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, newRequest(SOAP11, "SendCompleteMessage", body))
+	f := parseResponse(t, SOAP11, "SendCompleteMessage", w).fault()
+	if !strings.Contains(f, "too large") {
+		t.Errorf("fault %q", f)
+	}
+	want(t, "messages", e.messageCount(), 0)
+}
+
+func TestGetWithoutWSDL(t *testing.T) {
+	e := newEnv(t, SOAP11)
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://h"+Path, nil))
+	want(t, "status", w.Code, http.StatusOK)
+	if !strings.Contains(w.Body.String(), "http://h/webservices/wfapi.asmx?WSDL") {
+		t.Errorf("body %q", w.Body.String())
+	}
+}
+
+func FuzzEnvelope(f *testing.F) {
+	e := newEnv(f, SOAP11)
+	doc := fixture(f, "one.png")
+	f.Add(envelope(SOAP11, "AuthenticateUser", `<userName>alice</userName><password>alice-password</password>`), false)
+	f.Add(envelope(SOAP12, "ServerStatus", ``), true)
+	f.Add(envelope(SOAP11, "SendCompleteMessage", sendXML(e.alice, doc, "5550101")), false)
+	f.Add(envelope(SOAP12, "SendMixedMode", `<userID>2</userID><priority>60</priority><documents><MsgDocument><Bytes>`+b64(doc)+`</Bytes></MsgDocument></documents><recipients><MsgRecipient><Address>1</Address><AddressType>2</AddressType></MsgRecipient></recipients>`), true)
+	f.Add(envelope(SOAP11, "GetMessageList4", `<userList><long>2</long></userList><folderName>inbox</folderName><isDownloaded>false</isDownloaded><sortDescending>true</sortDescending><maxResults>5</maxResults>`), false)
+	f.Add(envelope(SOAP11, "ActivateUsers", `<adminID>1</adminID><userIDList><long>2</long><long>3</long></userIDList>`), false)
+	for _, h := range hostile {
+		if len(h.body) < 4000 {
+			f.Add(strings.ReplaceAll(h.body, "%s", `<userID>2</userID>`), h.version == SOAP12)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body string, v12 bool) {
+		ver := SOAP11
+		if v12 {
+			ver = SOAP12
+		}
+		before := countMessages(t, e.store)
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(body))
+		if v12 {
+			r.Header.Set("Content-Type", "application/soap+xml; charset=utf-8")
+		} else {
+			r.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		}
+		e.h.ServeHTTP(w, r)
+		resp := parseResponse(t, ver, "", w)
+		if resp.body.XMLName.Local == "Fault" {
+			if w.Code != http.StatusInternalServerError && w.Code != http.StatusBadRequest {
+				t.Fatalf("fault with status %d", w.Code)
+			}
+			if got := countMessages(t, e.store); got != before {
+				t.Fatalf("a faulted request stored %d messages", got-before)
+			}
+			return
+		}
+		if w.Code != http.StatusOK || resp.body.XMLName.Space != Namespace || !strings.HasSuffix(resp.body.XMLName.Local, "Response") {
+			t.Fatalf("answer %d %v", w.Code, resp.body.XMLName)
+		}
+	})
+}
