@@ -25,6 +25,13 @@ func commands() []command {
 		{"convert", "convert IN... -o OUT [--compression mh|mr|mmr] [--resolution standard|fine|superfine|ultrafine] [--mode auto|threshold|dither] [--header TEMPLATE] [--csid ID] [--number N] [--keep-damaged]", runConvert},
 		{"info", "info FILE...", runInfo},
 		{"license", licenseUsage, runLicense},
+		{"serve", serveUsage, runServe},
+		{"send", sendUsage, runSend},
+		{"status", statusUsage, runStatus},
+		{"list", listUsage, runList},
+		{"cancel", cancelUsage, runCancel},
+		{"ports", portsUsage, runPorts},
+		{"download", downloadUsage, runDownload},
 	}
 }
 

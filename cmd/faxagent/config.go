@@ -1,0 +1,272 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is everything `faxagent serve` reads. Defaults come from
+// defaultConfig; a YAML file (--config) overrides them, then environment
+// variables (FAXAGENT_*), then flags.
+type Config struct {
+	// Role: all (core and agent), core (store and API only) or agent
+	// (calls only; needs a shared PostgreSQL database).
+	Role string `yaml:"role"`
+	// DataDir holds the SQLite database, the document spool, the API
+	// token and the agent's spool of received faxes.
+	DataDir string `yaml:"data_dir"`
+	// Database selects PostgreSQL ("postgres://..."); empty uses SQLite.
+	Database string `yaml:"database"`
+	// Schema is the PostgreSQL schema ("" the server's default).
+	Schema string `yaml:"schema"`
+	// Listen is the HTTP address of the API, /metrics and health checks.
+	Listen string `yaml:"listen"`
+	// MaxUpload bounds one submission in bytes.
+	MaxUpload int64    `yaml:"max_upload"`
+	LogLevel  string   `yaml:"log_level"` // debug, info, warn, error
+	Agent     AgentCfg `yaml:"agent"`
+}
+
+// AgentCfg configures the agent of this process.
+type AgentCfg struct {
+	ID       string `yaml:"id"`        // default: the host name
+	ServerIP string `yaml:"server_ip"` // reported in attempts
+	// Header is the header-line template for jobs without one.
+	Header string `yaml:"header"`
+	CSID   string `yaml:"csid"`
+	// License and LicenseKey are files: a signed licence and the public
+	// key it verifies with (`faxagent license`). Without them the agent
+	// issues itself a licence for its loopback ports only.
+	License    string        `yaml:"license"`
+	LicenseKey string        `yaml:"license_key"`
+	Lease      time.Duration `yaml:"lease"`
+	Poll       time.Duration `yaml:"poll"`
+	Grace      time.Duration `yaml:"grace"`
+	Retry      RetryCfg      `yaml:"retry"`
+	Dial       DialCfg       `yaml:"dial"`
+	Loopback   LoopbackCfg   `yaml:"loopback"`
+}
+
+// RetryCfg is the retry policy.
+type RetryCfg struct {
+	MaxAttempts int           `yaml:"max_attempts"`
+	Now         time.Duration `yaml:"now"`   // wait after a retry-now failure (busy, dropped)
+	Later       time.Duration `yaml:"later"` // wait after a retry-later failure (no answer)
+	PageLimit   int           `yaml:"page_limit"`
+}
+
+// DialCfg are the dial rules.
+type DialCfg struct {
+	Prefix              string `yaml:"prefix"`
+	Suffix              string `yaml:"suffix"`
+	CountryCode         string `yaml:"country_code"`
+	AreaCode            string `yaml:"area_code"`
+	LongDistancePrefix  string `yaml:"long_distance_prefix"`
+	InternationalPrefix string `yaml:"international_prefix"`
+}
+
+// LoopbackCfg is the simulated telephone network and its ports.
+type LoopbackCfg struct {
+	// Ports are this agent's loopback ports.
+	Ports []LoopbackPort `yaml:"ports"`
+	// Busy and NoAnswer are numbers that are busy or never answer; every
+	// other number nobody owns reaches a built-in fax machine that
+	// accepts the fax (and keeps no copy).
+	Busy     []string `yaml:"busy"`
+	NoAnswer []string `yaml:"no_answer"`
+	// Pacing: "demo" runs each call in simulated time and then waits its
+	// simulated duration divided by Speedup (a one-page letter takes about
+	// 4 s instead of 40 s); "real" runs calls at real fax speed;
+	// "none" takes no time at all (tests, benchmarks).
+	Pacing  string  `yaml:"pacing"`
+	Speedup float64 `yaml:"speedup"`
+}
+
+// LoopbackPort is one loopback port.
+type LoopbackPort struct {
+	Number  string `yaml:"number"`
+	Send    bool   `yaml:"send"`
+	Receive bool   `yaml:"receive"`
+}
+
+func defaultConfig() Config {
+	return Config{
+		Role:      "all",
+		DataDir:   "faxagent-data",
+		Listen:    "127.0.0.1:8080",
+		MaxUpload: 32 << 20,
+		LogLevel:  "info",
+		Agent: AgentCfg{
+			ServerIP: "127.0.0.1",
+			Header:   "%d %t  FROM %c  TO %n  PAGE %p/%s",
+			Lease:    time.Minute,
+			Poll:     2 * time.Second,
+			Grace:    10 * time.Second,
+			Retry:    RetryCfg{MaxAttempts: 3, Now: 30 * time.Second, Later: 2 * time.Minute},
+			Loopback: LoopbackCfg{
+				// Two ports send, two answer: faxes to 5550103 and 5550104
+				// arrive back here as inbound messages.
+				Ports: []LoopbackPort{
+					{Number: "5550101", Send: true},
+					{Number: "5550102", Send: true},
+					{Number: "5550103", Receive: true},
+					{Number: "5550104", Receive: true},
+				},
+				Busy:     []string{"5550111"},
+				NoAnswer: []string{"5550112"},
+				Pacing:   "demo",
+				Speedup:  10,
+			},
+		},
+	}
+}
+
+// loadConfigFile applies a YAML file over c; unknown keys are errors.
+func loadConfigFile(c *Config, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := yaml.UnmarshalWithOptions(b, c, yaml.Strict()); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// envVars are the environment variables serve reads, by the flag they
+// stand for.
+var envVars = []struct{ flag, env string }{
+	{"config", "FAXAGENT_CONFIG"},
+	{"role", "FAXAGENT_ROLE"},
+	{"db", "FAXAGENT_DB"},
+	{"listen", "FAXAGENT_LISTEN"},
+	{"data", "FAXAGENT_DATA"},
+	{"agent-id", "FAXAGENT_AGENT_ID"},
+	{"pacing", "FAXAGENT_PACING"},
+	{"log-level", "FAXAGENT_LOG_LEVEL"},
+}
+
+// loadConfig builds the configuration: defaults, the file, the
+// environment, the flags. getenv is os.Getenv outside tests.
+func loadConfig(args []string, getenv func(string) string) (Config, error) {
+	c := defaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	file := fs.String("config", "", "YAML configuration file")
+	role := fs.String("role", "", "all, core or agent")
+	db := fs.String("db", "", "PostgreSQL URL (default: SQLite in the data directory)")
+	listen := fs.String("listen", "", "HTTP address (default 127.0.0.1:8080)")
+	data := fs.String("data", "", "data directory (default ./faxagent-data)")
+	agentID := fs.String("agent-id", "", "agent ID (default: the host name)")
+	pacing := fs.String("pacing", "", "loopback call pacing: demo, real or none")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return c, err
+	}
+	if len(pos) > 0 {
+		return c, usageError(fmt.Sprintf("serve takes no arguments (got %q)", pos[0]))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	val := func(name string, fv *string) string {
+		if set[name] {
+			return *fv
+		}
+		for _, e := range envVars {
+			if e.flag == name {
+				return getenv(e.env)
+			}
+		}
+		return ""
+	}
+	if f := val("config", file); f != "" {
+		if err := loadConfigFile(&c, f); err != nil {
+			return c, err
+		}
+	}
+	for _, o := range []struct {
+		name string
+		fv   *string
+		dst  *string
+	}{
+		{"role", role, &c.Role}, {"db", db, &c.Database}, {"listen", listen, &c.Listen},
+		{"data", data, &c.DataDir}, {"agent-id", agentID, &c.Agent.ID},
+		{"pacing", pacing, &c.Agent.Loopback.Pacing}, {"log-level", logLevel, &c.LogLevel},
+	} {
+		if v := val(o.name, o.fv); v != "" {
+			*o.dst = v
+		}
+	}
+	if c.Agent.ID == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "agent"
+		}
+		c.Agent.ID = h
+	}
+	return c, c.check()
+}
+
+func (c Config) check() error {
+	var errs []error
+	switch c.Role {
+	case "all", "core", "agent":
+	default:
+		errs = append(errs, fmt.Errorf("role %q: want all, core or agent", c.Role))
+	}
+	if c.Role == "agent" && c.Database == "" {
+		errs = append(errs, errors.New("role agent needs a shared PostgreSQL database (--db postgres://...)"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("no data directory"))
+	}
+	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		errs = append(errs, fmt.Errorf("database %q: want a postgres:// URL", c.Database))
+	}
+	switch c.Agent.Loopback.Pacing {
+	case "demo", "real", "none":
+	default:
+		errs = append(errs, fmt.Errorf("pacing %q: want demo, real or none", c.Agent.Loopback.Pacing))
+	}
+	if c.Agent.Loopback.Speedup <= 0 {
+		errs = append(errs, errors.New("loopback speedup must be positive"))
+	}
+	if c.Role != "core" && len(c.Agent.Loopback.Ports) == 0 {
+		errs = append(errs, errors.New("the agent has no ports"))
+	}
+	if c.MaxUpload <= 0 {
+		errs = append(errs, errors.New("max_upload must be positive"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"lease", c.Agent.Lease}, {"poll", c.Agent.Poll}, {"grace", c.Agent.Grace}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("agent %s must be positive", d.name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (level int, err error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return -4, nil
+	case "info", "":
+		return 0, nil
+	case "warn":
+		return 4, nil
+	case "error":
+		return 8, nil
+	}
+	return 0, fmt.Errorf("log level %q: want debug, info, warn or error", s)
+}

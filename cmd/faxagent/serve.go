@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/core"
+	"github.com/faxagent/faxagent/core/httpapi"
+	"github.com/faxagent/faxagent/drivers"
+	"github.com/faxagent/faxagent/drivers/loopback"
+)
+
+const serveUsage = "serve [--config FILE] [--role all|core|agent] [--db URL] [--listen ADDR] [--data DIR] [--agent-id ID] [--pacing demo|real|none] [--log-level L]"
+
+// Files in the data directory that the client subcommands read.
+const (
+	tokenFile     = "api-token"
+	serverURLFile = "server-url"
+)
+
+// runServe runs the core and the agent until SIGINT or SIGTERM.
+func runServe(args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, cfg, os.Getenv(core.EnvAdminPassword), stdout, stderr)
+}
+
+// serve runs until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr io.Writer) error {
+	lvl, _ := parseLevel(cfg.LogLevel)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.Level(lvl)}))
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	st, first, err := core.Open(ctx, core.Options{
+		DataDir: cfg.DataDir, DatabaseURL: cfg.Database, Schema: cfg.Schema, AdminPassword: adminPassword,
+		MaxDocumentSize: cfg.MaxUpload, DefaultLease: cfg.Agent.Lease, DefaultMaxAttempts: cfg.Agent.Retry.MaxAttempts,
+		Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("opening the store: %w", err)
+	}
+	defer st.Close()
+	if first.AdminPassword != "" {
+		fmt.Fprintf(stdout, "admin password (generated, shown only now): %s\n", first.AdminPassword)
+	}
+	admin, err := st.UserByName(ctx, core.AdminUser)
+	if err != nil {
+		return fmt.Errorf("admin account: %w", err)
+	}
+	if first.AdminCreated && cfg.Role != "agent" {
+		// A fresh system routes every received fax to the admin's inbox;
+		// rules made later with a higher priority win over this one.
+		if _, err := st.CreateRoute(ctx, core.Route{UserID: admin.ID, Cond1: core.RouteCondition{Field: core.RoutePortNo, Value: "*"},
+			Active: true, Priority: 0}); err != nil {
+			log.Warn("default inbound route", "err", err)
+		}
+	}
+	token, created, err := loadOrCreateToken(filepath.Join(cfg.DataDir, tokenFile))
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stdout, "API token for the CLI (saved in %s): %s\n", filepath.Join(cfg.DataDir, tokenFile), token)
+	}
+
+	m := newMetrics()
+	var (
+		ag  *agent.Agent
+		q   *storeQueue
+		lbn *loopback.Network
+	)
+	var agMu sync.Mutex
+	getAgent := func() *agent.Agent { agMu.Lock(); defer agMu.Unlock(); return ag }
+	if cfg.Role != "core" {
+		var a *agent.Agent
+		a, q, lbn, err = startAgent(ctx, cfg, st, m, log)
+		if err != nil {
+			return err
+		}
+		agMu.Lock()
+		ag = a
+		agMu.Unlock()
+		hbDone := make(chan struct{})
+		hbCtx, hbCancel := context.WithCancel(context.WithoutCancel(ctx))
+		go heartbeats(hbCtx, hbDone, cfg, st, a, log)
+		defer func() {
+			hbCancel()
+			<-hbDone
+		}()
+		defer lbn.Close()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.Agent.Grace+5*time.Second)
+			defer cancel()
+			if err := a.Shutdown(sctx); err != nil {
+				log.Warn("agent shutdown", "err", err)
+			}
+		}()
+	}
+	m.reg.MustRegister(newStoreCollector(st, getAgent, log))
+
+	handler, err := apiHandler(cfg, st, m, getAgent, q, token, admin, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	url := "http://" + ln.Addr().String()
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, serverURLFile), []byte(url+"\n"), 0o600); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	ports := 0
+	if a := getAgent(); a != nil {
+		ports = len(a.Ports())
+	}
+	fmt.Fprintf(stdout, "faxagent serving on %s (role %s, %s store in %s, %d ports, pacing %s)\n",
+		url, cfg.Role, st.Backend(), cfg.DataDir, ports, cfg.Agent.Loopback.Pacing)
+	log.Info("serving", "url", url, "role", cfg.Role, "backend", st.Backend(), "agent", cfg.Agent.ID, "ports", ports)
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	return nil
+}
+
+// startAgent builds and starts the agent on the loopback network.
+func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log *slog.Logger) (*agent.Agent, *storeQueue, *loopback.Network, error) {
+	ac := cfg.Agent
+	q, err := newStoreQueue(st, filepath.Join(cfg.DataDir, "agent-cache"), log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	lbn, drv := newLoopback(ac.Loopback)
+	settings := map[string]agent.PortSettings{}
+	for i, p := range ac.Loopback.Ports {
+		id := drivers.PortID(0, i)
+		settings[id] = agent.PortSettings{Send: p.Send, Receive: p.Receive, ToneDetect: true}
+		m.setDriver(id, drv.Name())
+	}
+	lic, pub, err := licenseFor(ac, drv.Name(), len(ac.Loopback.Ports))
+	if err != nil {
+		lbn.Close()
+		return nil, nil, nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "agent-spool"), 0o700); err != nil {
+		lbn.Close()
+		return nil, nil, nil, err
+	}
+	a, err := agent.New(agent.Config{
+		AgentID: ac.ID, ServerIP: ac.ServerIP, Drivers: []drivers.Driver{drv},
+		License: lic, LicenseKey: pub, Ports: settings,
+		Queue: q, Reporter: q, Metrics: m, Logger: log.With("agent", ac.ID),
+		Retry: agent.RetryPolicy{MaxAttempts: ac.Retry.MaxAttempts, Now: agent.ClassRule{Interval: ac.Retry.Now},
+			Later: agent.ClassRule{Interval: ac.Retry.Later}, PageLimit: ac.Retry.PageLimit},
+		Dial: agent.DialRules{Prefix: ac.Dial.Prefix, Suffix: ac.Dial.Suffix, CountryCode: ac.Dial.CountryCode,
+			AreaCode: ac.Dial.AreaCode, LongDistancePrefix: ac.Dial.LongDistancePrefix, InternationalPrefix: ac.Dial.InternationalPrefix},
+		Header: ac.Header, CSID: ac.CSID, SpoolDir: filepath.Join(cfg.DataDir, "agent-spool"),
+		Lease: ac.Lease, PollInterval: ac.Poll, Grace: ac.Grace,
+	})
+	if err != nil {
+		lbn.Close()
+		return nil, nil, nil, err
+	}
+	if err := a.Start(ctx); err != nil {
+		lbn.Close()
+		return nil, nil, nil, fmt.Errorf("starting the agent: %w", err)
+	}
+	return a, q, lbn, nil
+}
+
+// licenseFor reads the configured licence, or issues one for the loopback
+// ports only (a simulated network needs no licence, but the agent checks
+// one all the same).
+func licenseFor(ac AgentCfg, driver string, ports int) ([]byte, []byte, error) {
+	if ac.License != "" || ac.LicenseKey != "" {
+		lic, err := os.ReadFile(ac.License)
+		if err != nil {
+			return nil, nil, fmt.Errorf("licence: %w", err)
+		}
+		k, err := os.ReadFile(ac.LicenseKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("licence key: %w", err)
+		}
+		pub, err := agent.ParsePublicKey(strings.TrimSpace(string(k)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("licence key %s: %w", ac.LicenseKey, err)
+		}
+		return lic, pub, nil
+	}
+	pub, priv, err := agent.GenerateKey(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	lic, err := agent.Sign(agent.License{AgentID: ac.ID, Customer: "self-issued for loopback ports",
+		Ports: map[string]int{driver: ports}, Issued: now, Expires: now.AddDate(1, 0, 0)}, priv)
+	return lic, pub, err
+}
+
+// apiHandler is the HTTP API for roles all and core; an agent-only
+// process serves its health and metrics.
+func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Agent, q *storeQueue,
+	token string, admin core.User, log *slog.Logger) (http.Handler, error) {
+	metricsH := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	ready := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if _, err := st.QueueStats(ctx); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
+	}
+	if cfg.Role == "agent" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metricsH)
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, `{"status":"ok"}`) })
+		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+			if err := ready(r.Context()); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, `{"status":"ready"}`)
+		})
+		return mux, nil
+	}
+	o := httpapi.Options{
+		Store: st, Tokens: map[string]httpapi.Principal{token: {UserID: admin.ID, Admin: true}},
+		MaxUpload: cfg.MaxUpload, Metrics: metricsH, Ready: ready, Logger: log,
+		TempDir: filepath.Join(cfg.DataDir, "tmp"),
+	}
+	if err := os.MkdirAll(o.TempDir, 0o700); err != nil {
+		return nil, err
+	}
+	if q != nil {
+		o.Wake = q.Wake
+		o.CancelActive = func(id int64) {
+			if a := getAgent(); a != nil {
+				a.Cancel(jobKey(id))
+			}
+		}
+		o.Ports = func() []httpapi.Port { return portList(cfg.Agent.ID, getAgent(), m) }
+	}
+	return httpapi.New(o)
+}
+
+func portList(agentID string, a *agent.Agent, m *metrics) []httpapi.Port {
+	if a == nil {
+		return nil
+	}
+	now := time.Now()
+	var out []httpapi.Port
+	for _, p := range a.Ports() {
+		calls, busy, util := m.usage(p.ID, now)
+		out = append(out, httpapi.Port{
+			Agent: agentID, ID: p.ID, No: p.No, Driver: p.Driver, Number: p.Number, State: p.State.String(),
+			Licensed: p.Licensed, Send: p.Settings.Send, Receive: p.Settings.Receive, Disabled: p.Settings.Disabled,
+			Groups: p.Groups, Job: p.Job, Calls: calls, BusySeconds: busy.Seconds(), Utilisation: util,
+		})
+	}
+	return out
+}
+
+// heartbeats tells the core this agent is alive every 10 s.
+func heartbeats(ctx context.Context, done chan<- struct{}, cfg Config, st core.Store, a *agent.Agent, log *slog.Logger) {
+	defer close(done)
+	host, _ := os.Hostname()
+	started := time.Now()
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		info := core.AgentInfo{ID: cfg.Agent.ID, Host: host, ServerIP: cfg.Agent.ServerIP, Version: "dev", Started: started, Heartbeat: time.Now()}
+		for _, p := range a.Ports() {
+			info.Ports++
+			if p.Licensed {
+				info.Licensed++
+			}
+			if p.Job != "" {
+				info.Busy++
+			}
+		}
+		if err := st.Heartbeat(ctx, info); err != nil && ctx.Err() == nil {
+			log.Warn("heartbeat", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// loadOrCreateToken reads the API token, creating it (0600) on first start.
+func loadOrCreateToken(path string) (string, bool, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		tok := strings.TrimSpace(string(b))
+		if len(tok) < 16 {
+			return "", false, fmt.Errorf("%s: token too short; delete the file to make a new one", path)
+		}
+		return tok, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", false, err
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", false, err
+	}
+	tok := "fxa_" + hex.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", false, err
+	}
+	if _, err := f.WriteString(tok + "\n"); err != nil {
+		f.Close()
+		return "", false, err
+	}
+	return tok, true, f.Close()
+}
