@@ -1,0 +1,260 @@
+package foip
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/faxagent/faxagent/drivers"
+	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/t30"
+	"github.com/faxagent/faxagent/t38"
+)
+
+// Mode says how the trunk is reached.
+type Mode int
+
+// Trunk modes.
+const (
+	// Peer: calls go to a static address (Config.Peer), no registration.
+	Peer Mode = iota
+	// Trunk: the driver registers at Config.Registrar with digest
+	// credentials and sends its calls there.
+	Trunk
+)
+
+// T38Start says how an outbound call gets to T.38.
+type T38Start int
+
+// T.38 start policies.
+const (
+	// T38Reinvite: audio first; accept the remote's T.38 re-INVITE, or
+	// send ours after ReinviteOut.
+	T38Reinvite T38Start = iota
+	// T38InInvite: offer T.38 directly in the first INVITE.
+	T38InInvite
+)
+
+// Config configures a trunk. Zero values take the defaults listed.
+type Config struct {
+	// Name is the driver name licences count ports under ("foip").
+	Name string
+	// Board is the board number of the port IDs; Channels the number of
+	// concurrent calls (ports) on the trunk (default 1).
+	Board    int
+	Channels int
+	// Number is our own number: the user part of From and the calling
+	// number of outbound calls.
+	Number string
+
+	// Transport is "udp" (default) or "tcp"; Listen the local SIP address
+	// (default 127.0.0.1:5060; port 0 picks one, see Driver.Addr).
+	Transport string
+	Listen    string
+	// Mode selects Peer (Peer is the trunk's host:port) or Trunk
+	// (Registrar host:port, Username/Password, RegisterExpiry, default
+	// 300 s; re-registration at 3/4 of the granted expiry).
+	Mode           Mode
+	Peer           string
+	Registrar      string
+	Username       string
+	Password       string
+	RegisterExpiry time.Duration
+	// RegisterRetry is the wait after a failed registration (default 30 s).
+	RegisterRetry time.Duration
+
+	// AllowFrom are the source addresses (IPs or CIDR prefixes) whose
+	// INVITEs are taken without authentication (in peer mode, list the
+	// peer's address here). Others must authenticate with
+	// InboundUser/InboundPassword (digest, realm Realm) when those are set
+	// (401 challenge), else they get 403.
+	AllowFrom       []string
+	InboundUser     string
+	InboundPassword string
+	Realm           string
+
+	// RoutingHeader, if set, names a header that carries the called
+	// number (e.g. "Diversion", "X-DID"); else the Request-URI user part
+	// is used, then the To user part. RoutingDigits is how many trailing
+	// digits of it are the routing digits (0: all).
+	RoutingHeader string
+	RoutingDigits int
+
+	// T38 selects how outbound calls reach T.38. ReinviteOut and
+	// ReinviteIn are how long after answer we send our own T.38
+	// re-INVITE on outbound and inbound calls unless the remote sent
+	// one first (defaults 2 s and 0; negative: never, wait for the
+	// remote). T38Timeout bounds the whole audio phase (default 30 s).
+	T38         T38Start
+	ReinviteOut time.Duration
+	ReinviteIn  time.Duration
+	T38Timeout  time.Duration
+	// T38LessFor is how long a destination that refused T.38 stays
+	// remembered; its calls fail at once with the T.38 refused code
+	// (default 1 h; negative: not remembered).
+	T38LessFor time.Duration
+	// T38 capabilities we offer and accept (defaults: version 2, 14400,
+	// redundancy, max datagram 400).
+	T38Version     int
+	T38MaxBitRate  int
+	T38MaxDatagram int
+	T38FEC         bool
+
+	// MediaIP is the address put into SDP and bound for RTP/UDPTL
+	// (default: the Listen host). RTPPortMin..RTPPortMax is the range
+	// media sockets are taken from (0: any free port).
+	MediaIP    string
+	RTPPortMin int
+	RTPPortMax int
+	// Codec is the preferred G.711 law, "PCMU" (default) or "PCMA".
+	Codec string
+
+	// MaxMessage is the largest SIP datagram accepted (default 8 KiB);
+	// larger and unparsable datagrams are counted and dropped.
+	MaxMessage int
+
+	// Caps are every port's fax capabilities (default: V.17 14400, ECM,
+	// MH/MR/MMR, all resolutions, T.38).
+	Caps   *drivers.Capabilities
+	Logger *slog.Logger
+}
+
+// DefaultCaps are the capabilities of a FoIP port.
+func DefaultCaps() drivers.Capabilities {
+	return drivers.Capabilities{
+		Send: true, Receive: true,
+		Modems: t30.SetV27ter | t30.SetV29 | t30.SetV17, MaxRate: 14400, ECM: true,
+		Compressions: []imaging.Compression{imaging.MH, imaging.MR, imaging.MMR},
+		Resolutions:  []imaging.Resolution{imaging.Standard, imaging.Fine, imaging.Superfine, imaging.Ultrafine},
+		T38:          true,
+	}
+}
+
+// ErrConfig is wrapped by configuration errors.
+var ErrConfig = errors.New("foip: bad configuration")
+
+// withDefaults returns c completed and checked, and the parsed allow list.
+func (c Config) withDefaults() (Config, []netip.Prefix, error) {
+	if c.Name == "" {
+		c.Name = "foip"
+	}
+	if c.Channels <= 0 {
+		c.Channels = 1
+	}
+	if c.Number == "" {
+		c.Number = "faxagent"
+	}
+	c.Transport = strings.ToLower(c.Transport)
+	if c.Transport == "" {
+		c.Transport = "udp"
+	}
+	if c.Transport != "udp" && c.Transport != "tcp" {
+		return c, nil, fmt.Errorf("%w: transport %q (udp or tcp)", ErrConfig, c.Transport)
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:5060"
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return c, nil, fmt.Errorf("%w: listen %q: %w", ErrConfig, c.Listen, err)
+	}
+	if c.MediaIP == "" {
+		c.MediaIP = host
+	}
+	if ip, err := netip.ParseAddr(c.MediaIP); err != nil || !ip.Is4() {
+		return c, nil, fmt.Errorf("%w: media IP %q must be an IPv4 address", ErrConfig, c.MediaIP)
+	}
+	switch c.Mode {
+	case Peer:
+		if _, _, err := net.SplitHostPort(c.Peer); err != nil {
+			return c, nil, fmt.Errorf("%w: peer %q: %w", ErrConfig, c.Peer, err)
+		}
+	case Trunk:
+		if _, _, err := net.SplitHostPort(c.Registrar); err != nil {
+			return c, nil, fmt.Errorf("%w: registrar %q: %w", ErrConfig, c.Registrar, err)
+		}
+		if c.Username == "" {
+			return c, nil, fmt.Errorf("%w: trunk mode needs a username", ErrConfig)
+		}
+	default:
+		return c, nil, fmt.Errorf("%w: mode %d", ErrConfig, c.Mode)
+	}
+	if c.RegisterExpiry <= 0 {
+		c.RegisterExpiry = 300 * time.Second
+	}
+	if c.RegisterRetry <= 0 {
+		c.RegisterRetry = 30 * time.Second
+	}
+	if c.Realm == "" {
+		c.Realm = "faxagent"
+	}
+	if c.ReinviteOut == 0 {
+		c.ReinviteOut = 2 * time.Second
+	}
+	if c.T38Timeout <= 0 {
+		c.T38Timeout = 30 * time.Second
+	}
+	if c.T38LessFor == 0 {
+		c.T38LessFor = time.Hour
+	}
+	if c.T38Version <= 0 {
+		c.T38Version = 2
+	}
+	if c.T38MaxBitRate <= 0 {
+		c.T38MaxBitRate = 14400
+	}
+	if c.T38MaxDatagram <= 0 {
+		c.T38MaxDatagram = 400
+	}
+	switch strings.ToUpper(c.Codec) {
+	case "", "PCMU":
+		c.Codec = "PCMU"
+	case "PCMA":
+		c.Codec = "PCMA"
+	default:
+		return c, nil, fmt.Errorf("%w: codec %q (PCMU or PCMA)", ErrConfig, c.Codec)
+	}
+	if c.RTPPortMin < 0 || c.RTPPortMax < c.RTPPortMin || c.RTPPortMax > 65535 {
+		return c, nil, fmt.Errorf("%w: RTP port range %d-%d", ErrConfig, c.RTPPortMin, c.RTPPortMax)
+	}
+	if c.MaxMessage <= 0 {
+		c.MaxMessage = 8192
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	var allow []netip.Prefix
+	for _, a := range c.AllowFrom {
+		p, err := parsePrefix(a)
+		if err != nil {
+			return c, nil, fmt.Errorf("%w: allow %q: %w", ErrConfig, a, err)
+		}
+		allow = append(allow, p)
+	}
+	return c, allow, nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(ip, ip.BitLen()), nil
+}
+
+// t38Caps are our T.38 capabilities for SDP at udptlPort.
+func (c *Config) t38Caps(udptlPort int) t38.Capabilities {
+	return t38.Capabilities{
+		Address: c.MediaIP, Port: udptlPort,
+		Version: c.T38Version, MaxBitRate: c.T38MaxBitRate,
+		FillBitRemoval: false, MaxBuffer: 2000, MaxDatagram: c.T38MaxDatagram,
+		FEC: c.T38FEC, Redundancy: true,
+	}
+}

@@ -1,0 +1,213 @@
+package foip
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/drivers"
+	"github.com/faxagent/faxagent/drivers/drivertest"
+	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/t30"
+)
+
+// freePort returns a port number free on 127.0.0.1 for network.
+func freePort(t testing.TB, network string) int {
+	t.Helper()
+	if network == "tcp" {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port
+	}
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+func addr(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
+
+// openDriver opens a driver for cfg and closes it at the end of the test.
+func openDriver(t testing.TB, cfg Config) *Driver {
+	t.Helper()
+	d, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+// pair opens two drivers in peer mode pointing at each other.
+func pair(t testing.TB, transport string, mod func(a, b *Config)) (*Driver, *Driver) {
+	pa, pb := freePort(t, transport), freePort(t, transport)
+	ca := Config{Logger: testLogger(t), Number: "1001", Transport: transport, Listen: addr(pa), Peer: addr(pb), AllowFrom: []string{"127.0.0.1"}}
+	cb := Config{Logger: testLogger(t), Number: "2002", Transport: transport, Listen: addr(pb), Peer: addr(pa), AllowFrom: []string{"127.0.0.1"}}
+	if mod != nil {
+		mod(&ca, &cb)
+	}
+	return openDriver(t, ca), openDriver(t, cb)
+}
+
+type pageSink struct {
+	mu    sync.Mutex
+	pages []*t30.ReceivedPage
+}
+
+func (s *pageSink) Page(p *t30.ReceivedPage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pages = append(s.pages, p)
+	return nil
+}
+
+// fax sends doc from a to b and returns both results and the pages b got.
+func fax(t *testing.T, a, b *Driver, doc t30.PagesDocument, ecm drivers.ECMMode) (drivers.Result, drivers.Result, *pageSink) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sink := &pageSink{}
+	var rr drivers.Result
+	var rerr error
+	recvDone := make(chan struct{})
+	go func() {
+		defer close(recvDone)
+		select {
+		case c := <-b.Incoming():
+			rr, rerr = c.Receive(ctx, drivers.ReceiveParams{CSID: "RECEIVER"}, sink, nil)
+		case <-ctx.Done():
+			rerr = ctx.Err()
+		}
+	}()
+	c, err := a.Dial(ctx, a.Ports()[0].ID, "+1 (555) 2002", drivers.DialOptions{RingTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	sr, serr := c.Send(ctx, doc, drivers.SendParams{CSID: "SENDER", ECM: ecm}, nil)
+	<-recvDone
+	if serr != nil {
+		t.Errorf("send: %v (cause %q)", serr, sr.Cause)
+	}
+	if rerr != nil {
+		t.Errorf("receive: %v (cause %q)", rerr, rr.Cause)
+	}
+	return sr, rr, sink
+}
+
+func checkPages(t *testing.T, doc t30.PagesDocument, sink *pageSink) {
+	t.Helper()
+	if len(sink.pages) != len(doc) {
+		t.Fatalf("received %d pages, sent %d", len(sink.pages), len(doc))
+	}
+	for i, rp := range sink.pages {
+		got, _, err := imaging.DecodePage(rp.Data, rp.DecodeOptions(), rp.Resolution)
+		if err != nil {
+			t.Fatalf("page %d: %v", i, err)
+		}
+		if !drivertest.Equal(got, doc[i]) {
+			t.Fatalf("page %d differs from the page sent", i)
+		}
+	}
+}
+
+// TestFaxOverSIP sends a fax between two drivers over SIP on 127.0.0.1:
+// INVITE with G.711, switch to T.38 by re-INVITE from the answering side,
+// T.30 over UDPTL, BYE; over UDP and TCP, with and without ECM.
+func TestFaxOverSIP(t *testing.T) {
+	type scenario struct {
+		name      string
+		transport string
+		ecm       drivers.ECMMode
+		pages     int
+		mod       func(a, b *Config)
+		glare     bool
+	}
+	// The calls run in real time and mostly wait, so they all run at
+	// once (t.Run from goroutines, not limited by -parallel).
+	var wg sync.WaitGroup
+	for _, tc := range []scenario{
+		{name: "udp-ecm", transport: "udp", ecm: drivers.ECMOn, pages: 2},
+		{name: "tcp-noecm", transport: "tcp", ecm: drivers.ECMOff, pages: 1},
+		{name: "udp-t38-in-invite", transport: "udp", ecm: drivers.ECMOn, pages: 1,
+			mod: func(a, b *Config) { a.T38 = T38InInvite }},
+		{name: "udp-caller-reinvites", transport: "udp", ecm: drivers.ECMOn, pages: 1,
+			mod: func(a, b *Config) { a.ReinviteOut = 100 * time.Millisecond; b.ReinviteIn = -1 }},
+		// Both sides re-INVITE at once; B is slowed down judging the
+		// one it receives, so the two cross: A answers B's with 491
+		// while its own is pending, B backs off (0-2 s, A would wait
+		// 2.1-4 s as the Call-ID owner) and finds T.38 up or retries.
+		{name: "glare", transport: "udp", ecm: drivers.ECMOn, pages: 1, glare: true,
+			mod: func(a, b *Config) { a.ReinviteOut = 1; b.ReinviteIn = 1 }},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(tc.name, func(t *testing.T) {
+				a, b := pair(t, tc.transport, tc.mod)
+				if tc.glare {
+					b.reinviteDelay = 300 * time.Millisecond
+				}
+				doc := drivertest.Doc(tc.pages, imaging.WidthA4, 40, imaging.Standard, 7)
+				sr, rr, sink := fax(t, a, b, doc, tc.ecm)
+				checkPages(t, doc, sink)
+				if sr.Code != t30.OK || rr.Code != t30.OK {
+					t.Fatalf("codes %v / %v", sr.Code, rr.Code)
+				}
+				if rr.Info.CalledNumber != "+15552002" || rr.Info.CallerID != "1001" || rr.Info.RoutingDigits != "15552002" {
+					t.Errorf("inbound info %+v", rr.Info)
+				}
+				if sr.RemoteIdent != "RECEIVER" || rr.RemoteIdent != "SENDER" {
+					t.Errorf("remote IDs %q %q", sr.RemoteIdent, rr.RemoteIdent)
+				}
+				if sr.PagesConfirmed != tc.pages {
+					t.Errorf("pages confirmed %d", sr.PagesConfirmed)
+				}
+				if tc.glare {
+					as, bs := a.Stats(), b.Stats()
+					if as.Glare+bs.Glare == 0 || as.GlareBackoff+bs.GlareBackoff == 0 {
+						t.Errorf("glare: 491 sent by A %d, B %d; back-offs A %d, B %d; want at least one of each",
+							as.Glare, bs.Glare, as.GlareBackoff, bs.GlareBackoff)
+					}
+				}
+				t.Logf("%s: send %v transmit %v, call %v", tc.name, sr.Code, sr.TransmitDuration, sr.CallDuration)
+			})
+		}()
+	}
+	wg.Wait()
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []Config{
+		{Transport: "sctp", Peer: "127.0.0.1:5060"},
+		{Peer: "nohostport"},
+		{Mode: Trunk, Registrar: "127.0.0.1:5060"},
+		{Peer: "127.0.0.1:5060", Codec: "G729"},
+		{Peer: "127.0.0.1:5060", AllowFrom: []string{"not-an-ip"}},
+		{Peer: "127.0.0.1:5060", RTPPortMin: 20000, RTPPortMax: 10000},
+	} {
+		if _, err := New(c); !errors.Is(err, ErrConfig) {
+			t.Errorf("%+v: err %v, want ErrConfig", c, err)
+		}
+	}
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("FOIP_DEBUG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
