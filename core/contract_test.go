@@ -745,3 +745,69 @@ func TestFirstStartGeneratesAdminPassword(t *testing.T) {
 	_, _, err = Open(ctx, Options{DataDir: t.TempDir(), AdminPassword: "short"})
 	wantErr(t, err, ErrInvalid)
 }
+
+// TestMigrationFromVersion1 fills a version 1 database with a message in
+// every job state, then opens it with this build: version 2 adds the
+// message counters and fills them from the jobs, and the queue goes on.
+func TestMigrationFromVersion1(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			st, clk, o := openTest(t, be, func(o *Options) { o.schemaVersion = 1 })
+			ctx := context.Background()
+			d := st.read()
+			admin, err := st.UserByName(ctx, AdminUser)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msg int64
+			if err := d.row(ctx, `INSERT INTO messages (owner_id, direction, folder, status, priority, schedule_at, max_attempts,
+				jobs_total, jobs_final, created_at) VALUES (?, 'outbound', 'outbox', 'Sending', 60, 0, 3, 4, 2, 0) RETURNING id`,
+				admin.ID).Scan(&msg); err != nil {
+				t.Fatal(err)
+			}
+			for i, state := range []string{"queued", "leased", "done", "failed"} {
+				if _, err := d.exec(ctx, `INSERT INTO jobs (message_id, seq, fax, state, priority, not_before, max_attempts,
+					lease_epoch, lease_expires, attempts, created_at) VALUES (?, ?, '1', ?, 60, 0, 3, 1, ?, 1, 0)`,
+					msg, i+1, state, ms(clk.Now().Add(time.Hour))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st.Close()
+			o.schemaVersion = 0
+			st2, _, err := Open(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st2.Close()
+			s2 := st2.(*sqlStore)
+			var n [5]int
+			if err := s2.read().row(ctx, "SELECT n_held, n_queued, n_done, n_failed, n_cancelled FROM messages WHERE id = ?", msg).
+				Scan(&n[0], &n[1], &n[2], &n[3], &n[4]); err != nil {
+				t.Fatal(err)
+			}
+			if n != [5]int{0, 2, 1, 1, 0} {
+				t.Fatalf("counters after migration %v, want [0 2 1 1 0]", n)
+			}
+			var versions int
+			s2.read().row(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&versions)
+			if versions != SchemaVersion() || SchemaVersion() < 2 {
+				t.Fatalf("%d versions recorded, want %d", versions, SchemaVersion())
+			}
+			// The queue works on the migrated data: finish the last two jobs.
+			jobs, err := s2.Claim(ctx, Claim{Agent: "a", Max: 5, Lease: time.Minute})
+			if err != nil || len(jobs) != 1 {
+				t.Fatalf("claim: %v %v", jobs, err)
+			}
+			if _, err := s2.Report(ctx, Report{Lease: jobs[0].Lease, Key: "k1", Outcome: OutcomeDone}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s2.Report(ctx, Report{Lease: Lease{JobID: 2, Epoch: 1}, Key: "k2", Outcome: OutcomeDone}); err != nil {
+				t.Fatal(err)
+			}
+			m, err := s2.Message(ctx, msg)
+			if err != nil || m.Status != "Partial" || m.Folder != FolderSent || m.JobsComplete != 4 {
+				t.Fatalf("message %+v %v", m.Message, err)
+			}
+		})
+	}
+}

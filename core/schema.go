@@ -206,6 +206,9 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 		return fmt.Errorf("core: migrations table: %w", err)
 	}
 	for _, m := range migrations {
+		if s.o.schemaVersion != 0 && m.version > s.o.schemaVersion {
+			break
+		}
 		err := s.tx(ctx, func(d q) error {
 			if err := lock(d); err != nil {
 				return err

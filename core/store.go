@@ -121,6 +121,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+
+	// schemaVersion, if not 0, stops migrations at that version (tests).
+	schemaVersion int
 }
 
 // FirstStart reports what Open set up on an empty database.
