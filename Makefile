@@ -24,3 +24,15 @@ build:
 
 bench: deps
 	bash bench/codecs.sh
+
+# Regenerates the committed protobuf code of the Brooktrout plugin bridge
+# (needs Debian's protobuf-compiler; the Go plugins are installed with go install).
+.PHONY: generate
+generate:
+	@command -v protoc >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -qq protobuf-compiler >/dev/null; }
+	GOFLAGS= go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	GOFLAGS= go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0
+	PATH="$$(go env GOPATH)/bin:$$PATH" protoc -I drivers/brooktrout/internal/pb \
+		--go_out=paths=source_relative:drivers/brooktrout/internal/pb \
+		--go-grpc_out=paths=source_relative:drivers/brooktrout/internal/pb \
+		drivers/brooktrout/internal/pb/brooktrout.proto
