@@ -189,17 +189,22 @@ func (s *Sim) Serve(ln net.Listener) error {
 			}
 			return err
 		}
-		sc := &sconn{s: s, c: c, w: bufio.NewWriter(c)}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return nil
-		}
-		s.conns[sc] = struct{}{}
-		s.mu.Unlock()
-		go sc.run()
+		go s.ServeConn(c)
 	}
+}
+
+// ServeConn serves one client connection until it closes.
+func (s *Sim) ServeConn(c net.Conn) {
+	sc := &sconn{s: s, c: c, w: bufio.NewWriter(c)}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.Close()
+		return
+	}
+	s.conns[sc] = struct{}{}
+	s.mu.Unlock()
+	sc.run()
 }
 
 // Close stops the service: listeners and connections close, every call
