@@ -135,7 +135,7 @@ func (d *Decoder) ReadRow(row []byte) error {
 	if err := d.next(); err != nil {
 		return err
 	}
-	fillRow(row[:RowBytes(d.o.Width)], d.ref[:len(d.ref)-3], d.o.Width, d.words)
+	fillRow(row[:RowBytes(d.o.Width)], d.ref, len(d.ref)-3, d.o.Width, d.words)
 	return nil
 }
 
@@ -295,166 +295,266 @@ func (d *Decoder) rowMMR() rowResult {
 	return rowGood
 }
 
-// run decodes one run of the given colour (make-up codes and a
-// terminating code). It returns -1 on a bad code or a run past limit.
-func (d *Decoder) run(color int32, limit int32) int32 {
-	br := &d.br
-	tab := runDecode[color&1]
-	acc, n := br.acc, br.n
+// Run codes are decoded with one lookup in runDecode. An entry e with
+// fastRun(e) is a terminating code of a run 1..63; the others (make-up
+// codes, the zero run, no code) go through runTail.
+func fastRun(e uint16) bool { return e-1<<4 < 63<<4 }
+
+// runTail finishes a run whose first code, with entry e, has been
+// consumed from acc (n bits valid; negative if the code ran past the end
+// of the data): it adds make-up codes up to the terminating code. It
+// returns the run length and the accumulator, or a negative run for a bad
+// code or make-up codes adding up to more than limit. The caller checks
+// the run with its terminating code.
+//
+//go:noinline
+func (b *bitReader) runTail(tab *[1 << runLookupBits]uint16, e uint16, acc uint64, n int, limit int32) (int32, uint64, int) {
 	total := int32(0)
 	for {
-		if n < runLookupBits {
-			br.acc, br.n = acc, n
-			br.refill()
-			acc, n = br.acc, br.n
+		if e&15 == 0 || n < 0 {
+			return -1, acc, n
 		}
-		e := tab[acc>>(64-runLookupBits)]
-		l := uint(e & 15)
-		if l == 0 || l > n {
-			br.acc, br.n = acc, n
-			return -1
-		}
-		acc <<= l
-		n -= l
 		v := int32(e >> 4)
 		total += v
-		if total > limit {
-			br.acc, br.n = acc, n
-			return -1
+		if v >= 64 && total > limit {
+			return -1, acc, n
+		}
+		if n < runLookupBits {
+			b.acc, b.n = acc, uint(n)
+			b.refill()
+			acc, n = b.acc, int(b.n)
 		}
 		if v < 64 {
-			br.acc, br.n = acc, n
-			return total
+			// The caller may look up one more code without a refill.
+			return total, acc, n
 		}
+		e = tab[acc>>(64-runLookupBits)]
+		l := uint(e & 15)
+		acc <<= l
+		n -= int(l)
 	}
 }
 
 // decode1D decodes a one-dimensional row into d.cur. The bit accumulator
-// lives in locals for the whole row.
+// lives in locals for the whole row; n goes negative if a code runs past
+// the end of the data, which fails the row.
+//
+// d.cur has room for Width+4 elements: changing elements are strictly
+// increasing in [0, Width], and the row ends before Width+1 of them.
 func (d *Decoder) decode1D() bool {
 	br := &d.br
 	w := int32(d.o.Width)
-	cur := d.cur[:0]
-	acc, n := br.acc, br.n
+	cur := d.cur[:cap(d.cur)]
+	nc := 0
+	acc, n := br.acc, int(br.n)
+	white, black := runDecode[0], runDecode[1]
 	a0 := int32(0)
-	for color := 0; ; color ^= 1 {
-		tab := runDecode[color]
-		r := int32(0)
-		for {
-			if n < runLookupBits {
-				br.acc, br.n = acc, n
-				br.refill()
-				acc, n = br.acc, br.n
-			}
-			e := tab[acc>>(64-runLookupBits)]
-			l := uint(e & 15)
-			if l == 0 || l > n {
-				br.acc, br.n = acc, n
-				return false
-			}
-			acc <<= l
-			n -= l
-			v := int32(e >> 4)
-			r += v
-			if v < 64 {
+	ok := false
+	for {
+		// Both codes of a white-black pair fit in 2*runLookupBits bits.
+		if n < 2*runLookupBits {
+			if n < 0 {
 				break
 			}
-			if r > w {
-				br.acc, br.n = acc, n
-				return false
-			}
+			br.acc, br.n = acc, uint(n)
+			br.refill()
+			acc, n = br.acc, int(br.n)
 		}
-		a0 += r
-		if a0 > w {
-			br.acc, br.n = acc, n
-			return false
-		}
-		if r == 0 && len(cur) > 0 {
-			cur = cur[:len(cur)-1] // a zero-length run cancels the last change
+		e := white[acc>>(64-runLookupBits)]
+		l := uint(e & 15)
+		acc <<= l
+		n -= int(l)
+		if fastRun(e) {
+			a0 += int32(e >> 4)
 		} else {
-			cur = append(cur, a0)
+			var r int32
+			r, acc, n = br.runTail(white, e, acc, n, w)
+			if r < 0 {
+				break
+			}
+			if r == 0 && nc > 0 {
+				nc-- // a zero-length run cancels the last change
+				goto black
+			}
+			a0 += r
 		}
-		if a0 == w {
+		if a0 >= w {
+			ok = a0 == w
 			break
 		}
+		cur[nc] = a0
+		nc++
+	black:
+		e = black[acc>>(64-runLookupBits)]
+		l = uint(e & 15)
+		acc <<= l
+		n -= int(l)
+		if fastRun(e) {
+			a0 += int32(e >> 4)
+		} else {
+			var r int32
+			r, acc, n = br.runTail(black, e, acc, n, w)
+			if r < 0 {
+				break
+			}
+			if r == 0 {
+				nc-- // cancels the white-to-black change just made
+				continue
+			}
+			a0 += r
+		}
+		if a0 >= w {
+			ok = a0 == w
+			break
+		}
+		cur[nc] = a0
+		nc++
 	}
-	br.acc, br.n = acc, n
-	d.cur = endLine(cur, w)
-	return true
+	if n < 0 {
+		acc, n, ok = 0, 0, false // the last code ran past the end
+	}
+	br.acc, br.n = acc, uint(n)
+	if ok {
+		d.cur = endLine(cur[:nc], w)
+	}
+	return ok
 }
 
 // decode2D decodes a two-dimensional row against d.ref into d.cur. The
-// bit accumulator lives in locals except around horizontal-mode runs.
+// bit accumulator lives in locals; n goes negative if a code runs past
+// the end of the data, which fails the row.
+//
+// The colour of a0 is the parity of the number of changes so far: every
+// change made or cancelled flips it.
 func (d *Decoder) decode2D() bool {
 	br := &d.br
 	w := int32(d.o.Width)
 	ref := d.ref
-	cur := d.cur[:0]
-	acc, n := br.acc, br.n
+	cur := d.cur[:cap(d.cur)]
+	nc := 0
+	acc, n := br.acc, int(br.n)
 	a0 := int32(-1)
-	color := int32(0)
 	j := 0
+	ok := true
 	for a0 < w {
+		if n < modeLookupBits {
+			if n < 0 {
+				ok = false
+				break
+			}
+			br.acc, br.n = acc, uint(n)
+			br.refill()
+			acc, n = br.acc, int(br.n)
+		}
+		// b1 is the first changing element of ref right of a0 whose
+		// colour is opposite to a0's: ref[j] or ref[j+1]. The sentinels
+		// at w stop the search.
 		for ref[j] <= a0 {
 			j++
 		}
-		k := j + int(int32(j&1)^color)
-		if n < modeLookupBits {
-			br.acc, br.n = acc, n
-			br.refill()
-			acc, n = br.acc, br.n
-		}
+		k := j + (j^nc)&1
 		e := modeDecode[acc>>(64-modeLookupBits)]
 		l := uint(e & 7)
-		if l == 0 || l > n {
-			br.acc, br.n = acc, n
-			return false
-		}
 		acc <<= l
-		n -= l
-		switch mode := int(e >> 3); mode {
-		case modePass:
-			a0 = ref[k+1]
-		case modeHoriz:
-			br.acc, br.n = acc, n
-			start := max(a0, 0)
-			r1 := d.run(color, w-start)
-			if r1 < 0 {
-				return false
+		n -= int(l)
+		if e < kindPass<<3 {
+			// Vertical: a1 = b1 + kind - 3.
+			a1 := ref[k] + int32(e>>3) - 3
+			if uint32(a1-a0-1) < uint32(w-a0) { // a0 < a1 <= w
+				cur[nc] = a1
+				nc++
+				a0 = a1
+				continue
 			}
-			a1 := start + r1
-			r2 := d.run(color^1, w-a1)
-			if r2 < 0 {
-				return false
+			if a1 != a0 || a0 < 0 {
+				ok = false
+				break
 			}
-			acc, n = br.acc, br.n
-			a2 := a1 + r2
-			cur = pushChange(cur, a1)
-			cur = pushChange(cur, a2)
-			a0 = a2
-		default:
-			a1 := ref[k] + modeDelta[mode]
-			if a1 < max(a0, 0) || a1 > w {
-				br.acc, br.n = acc, n
-				return false
-			}
-			cur = pushChange(cur, a1)
-			a0 = a1
-			color ^= 1
+			nc = pushChange(cur, nc, a1)
+			continue
 		}
+		if e>>3 == kindPass {
+			a0 = ref[k+1]
+			continue
+		}
+		if e>>3 != kindHoriz {
+			ok = false
+			break
+		}
+		// Horizontal: two runs, a0's colour first.
+		if n < 2*runLookupBits {
+			if n < 0 {
+				ok = false
+				break
+			}
+			br.acc, br.n = acc, uint(n)
+			br.refill()
+			acc, n = br.acc, int(br.n)
+		}
+		t1, t2 := runDecode[nc&1], runDecode[nc&1^1]
+		start := max(a0, 0)
+		e1 := t1[acc>>(64-runLookupBits)]
+		l = uint(e1 & 15)
+		acc <<= l
+		n -= int(l)
+		a1 := start
+		if fastRun(e1) {
+			a1 += int32(e1 >> 4)
+		} else {
+			var r int32
+			r, acc, n = br.runTail(t1, e1, acc, n, w-start)
+			if r < 0 {
+				ok = false
+				break
+			}
+			a1 += r
+		}
+		if a1 > w {
+			ok = false
+			break
+		}
+		e2 := t2[acc>>(64-runLookupBits)]
+		l = uint(e2 & 15)
+		acc <<= l
+		n -= int(l)
+		a2 := a1
+		if fastRun(e2) {
+			a2 += int32(e2 >> 4)
+		} else {
+			var r int32
+			r, acc, n = br.runTail(t2, e2, acc, n, w-a1)
+			if r < 0 {
+				ok = false
+				break
+			}
+			a2 += r
+		}
+		if a2 > w {
+			ok = false
+			break
+		}
+		nc = pushChange(cur, nc, a1)
+		nc = pushChange(cur, nc, a2)
+		a0 = a2
 	}
-	br.acc, br.n = acc, n
-	d.cur = endLine(cur, w)
-	return true
+	if n < 0 {
+		acc, n, ok = 0, 0, false // the last code ran past the end
+	}
+	br.acc, br.n = acc, uint(n)
+	if ok {
+		d.cur = endLine(cur[:nc], w)
+	}
+	return ok
 }
 
-// pushChange appends a changing element; one equal to the last cancels it
-// (a zero-length run).
-func pushChange(cur []int32, x int32) []int32 {
-	if n := len(cur); n > 0 && cur[n-1] == x {
-		return cur[:n-1]
+// pushChange adds changing element x after the nc in cur and returns the
+// new count; one equal to the last cancels it (a zero-length run).
+func pushChange(cur []int32, nc int, x int32) int {
+	if nc > 0 && cur[nc-1] == x {
+		return nc - 1
 	}
-	return append(cur, x)
+	cur[nc] = x
+	return nc + 1
 }
 
 // endLine drops a changing element at the right edge and adds sentinels.
@@ -465,34 +565,35 @@ func endLine(cur []int32, w int32) []int32 {
 	return append(cur, w, w, w)
 }
 
-// fillRow paints a packed row from changing elements (without
-// sentinels), a 64-bit word at a time.
-func fillRow(row []byte, ch []int32, width int, words []uint64) {
+// fillRow paints a packed row from changing elements ch, which end with
+// at least one sentinel (the width) after nch elements, a 64-bit word at
+// a time. words has room for (width+63)/64 + 1 words.
+func fillRow(row []byte, ch []int32, nch int, width int, words []uint64) {
 	nw := (width + 63) >> 6
 	words = words[:nw+1]
 	clear(words)
-	for i := 0; i < len(ch); i += 2 {
-		a, b := ch[i], int32(width)
-		if i+1 < len(ch) {
-			b = ch[i+1]
-		}
+	// Black runs are [ch[i-1], ch[i]) for odd i; an odd count pairs the
+	// last change with the first sentinel.
+	ch = ch[:nch+1]
+	for i := 1; i < len(ch); i += 2 {
+		a, b := uint(ch[i-1]), uint(ch[i])
 		wa, wb := a>>6, b>>6
-		ma := ^uint64(0) >> uint(a&63)
+		ma := ^uint64(0) >> (a & 63)
+		mb := ^uint64(0) >> (b & 63) // the bits from b on
 		if wa == wb {
-			words[wa] |= ma &^ (^uint64(0) >> uint(b&63))
+			words[wa] |= ma &^ mb
 			continue
 		}
 		words[wa] |= ma
 		for k := wa + 1; k < wb; k++ {
 			words[k] = ^uint64(0)
 		}
-		if b&63 != 0 {
-			words[wb] |= ^(^uint64(0) >> uint(b&63))
-		}
+		words[wb] |= ^mb // words has a spare word for wb == nw
 	}
 	full := len(row) >> 3
-	for k := 0; k < full; k++ {
-		binary.BigEndian.PutUint64(row[k<<3:], words[k])
+	out := row[:full<<3]
+	for k, v := range words[:full] {
+		binary.BigEndian.PutUint64(out[k<<3:], v)
 	}
 	if full < nw {
 		v := words[full]
@@ -523,7 +624,7 @@ func DecodePage(data []byte, o DecodeOptions, res Resolution) (*Page, RowStats, 
 			return nil, d.stats, err
 		}
 		p.Pix = append(p.Pix, make([]byte, stride)...)
-		fillRow(p.Pix[p.Height*stride:], d.ref[:len(d.ref)-3], o.Width, d.words)
+		fillRow(p.Pix[p.Height*stride:], d.ref, len(d.ref)-3, o.Width, d.words)
 		p.Height++
 	}
 }

@@ -132,15 +132,36 @@ func runDecodeTable(codes map[int]code, nbits uint) []uint16 {
 	return t
 }
 
-// modeDecodeTable is indexed by the next 7 bits: mode<<3 | code length.
+// Kinds of a two-dimensional mode in modeDecode: 0..6 are the vertical
+// modes with a1 - b1 = kind - 3, then pass, horizontal and no code.
+const (
+	kindPass    = 7
+	kindHoriz   = 8
+	kindInvalid = 15
+)
+
+// modeDecodeTable is indexed by the next 7 bits: kind<<3 | code length.
+// Vertical modes are the entries below kindPass<<3.
 func modeDecodeTable() []uint8 {
 	t := make([]uint8, 1<<modeLookupBits)
+	for i := range t {
+		t[i] = kindInvalid << 3 // length 0
+	}
 	for _, mc := range modeCodes {
 		c := parseCode(mc.code)
+		var kind uint8
+		switch mc.mode {
+		case modePass:
+			kind = kindPass
+		case modeHoriz:
+			kind = kindHoriz
+		default:
+			kind = uint8(modeDelta[mc.mode] + 3)
+		}
 		shift := modeLookupBits - uint(c.len)
 		base := c.bits << shift
 		for i := uint32(0); i < 1<<shift; i++ {
-			t[base|i] = uint8(mc.mode)<<3 | c.len
+			t[base|i] = kind<<3 | c.len
 		}
 	}
 	return t
