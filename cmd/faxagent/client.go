@@ -440,3 +440,12 @@ func runDownload(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s: %d bytes\n", *out, st.Size())
 	return nil
 }
+
+func firstOf(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}

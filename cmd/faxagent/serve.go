@@ -88,7 +88,7 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	m := newMetrics()
 	var (
 		ag  *agent.Agent
-		q   *storeQueue
+		q   *agentQueue
 		lbn *loopback.Network
 	)
 	var agMu sync.Mutex
@@ -159,12 +159,9 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 }
 
 // startAgent builds and starts the agent on the loopback network.
-func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log *slog.Logger) (*agent.Agent, *storeQueue, *loopback.Network, error) {
+func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log *slog.Logger) (*agent.Agent, *agentQueue, *loopback.Network, error) {
 	ac := cfg.Agent
-	q, err := newStoreQueue(st, filepath.Join(cfg.DataDir, "agent-cache"), log)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	q := newAgentQueue(st, log)
 	lbn, drv := newLoopback(ac.Loopback)
 	settings := map[string]agent.PortSettings{}
 	for i, p := range ac.Loopback.Ports {
@@ -234,7 +231,7 @@ func licenseFor(ac AgentCfg, driver string, ports int) ([]byte, []byte, error) {
 
 // apiHandler is the HTTP API for roles all and core; an agent-only
 // process serves its health and metrics.
-func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Agent, q *storeQueue,
+func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Agent, q *agentQueue,
 	token string, admin core.User, log *slog.Logger) (http.Handler, error) {
 	metricsH := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	ready := func(ctx context.Context) error {
