@@ -323,7 +323,7 @@ func (h *Handler) opDownload(ctx context.Context, c *call) (result, error) {
 			return result{}, nil
 		}
 		m, ok, err = h.message(ctx, id)
-		seq = num
+		seq = max(num, 1) // a missing deliveryNum is the first delivery
 	} else {
 		jid, good := parseID(c.str("deliveryID"))
 		if c.err != nil {

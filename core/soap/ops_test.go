@@ -424,10 +424,10 @@ func opCases() []opCase {
 					body = `<deliveryID>` + id(job) + `</deliveryID>`
 				}
 				body += `<downloadType>` + typ + `</downloadType><startPageIndex>1</startPageIndex>`
-				pages := 2
+				pages := []int{2, 3}
 				if e.h.contract.hasParam(op, "excludePageList") {
 					body += `<excludePageList><int>3</int></excludePageList>`
-					pages = 1
+					pages = []int{2}
 				}
 				res, out := e.call(op, body).download()
 				want(t, "result", res, "")
@@ -467,6 +467,17 @@ func opCases() []opCase {
 		}
 		want(t, "read", e.call("IsMessageRead", `<userID>`+id(e.alice)+`</userID><msgID>`+id(m)+`</msgID>`).result(), "true")
 		want(t, "bob", e.call("IsMessageRead", `<userID>`+id(e.bob)+`</userID><msgID>`+id(m)+`</msgID>`).result(), "false")
+	})
+	add("DownloadMessageByte1", "inbound fax as received", func(t *testing.T, e *env) {
+		m := e.receive("0327268805")
+		res, out := e.call("DownloadMessageByte1", `<messageID>`+id(m)+`</messageID><downloadType>TIF</downloadType><startPageIndex>0</startPageIndex>`).download()
+		want(t, "result", res, "")
+		checkDownload(t, "TIF", out, []int{1, 2, 3})
+		res, out = e.call("DownloadMessageByte1", `<messageID>`+id(m)+`</messageID><deliveryNum>1</deliveryNum><downloadType>pdf</downloadType><startPageIndex>0</startPageIndex>`).download()
+		want(t, "result", res, "")
+		checkDownload(t, "PDF", out, []int{1, 2, 3})
+		e.call("DownloadMessageByte1", `<messageID>`+id(m)+`</messageID><deliveryNum>1</deliveryNum><downloadType>DOCX</downloadType><startPageIndex>0</startPageIndex>`).fault()
+		e.call("DownloadMessageByte1", `<messageID>`+id(m)+`</messageID><deliveryNum>1</deliveryNum><downloadType>TIF</downloadType><startPageIndex>3</startPageIndex>`).fault()
 	})
 	add("MarkMsgAsDownloaded", "owner", func(t *testing.T, e *env) {
 		m := e.submit(e.alice, true, "5550101")
