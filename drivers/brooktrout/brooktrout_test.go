@@ -233,6 +233,10 @@ func TestSendReceive(t *testing.T) {
 					g.Cause != "normal completion" || g.CauseCode != 0 {
 					t.Errorf("%s result: %+v", side.name, g)
 				}
+				if g.TransmitDuration <= 0 || g.CallDuration < g.TransmitDuration || g.Info.Started.IsZero() ||
+					g.Ended.Before(g.Info.Started) || g.Info.ID == "" {
+					t.Errorf("%s durations: transmit %v call %v", side.name, g.TransmitDuration, g.CallDuration)
+				}
 			}
 			if res.PagesConfirmed != tc.pages || res.PagesSent != tc.pages || res.FailedPage != 0 || res.StartPage != 0 {
 				t.Errorf("sender pages: sent %d confirmed %d failed %d", res.PagesSent, res.PagesConfirmed, res.FailedPage)
@@ -243,6 +247,9 @@ func TestSendReceive(t *testing.T) {
 			if ci := r.res.Info; ci.Direction != drivers.Inbound || ci.CallingNumber != b.d.Ports()[portIndex(b.d, tc.from)].Number ||
 				ci.CalledNumber != tc.toNumber || ci.DID != tc.toNumber {
 				t.Errorf("receiver call info %+v", ci)
+			}
+			if ci := r.res.Info; ci.RoutingDigits != tc.toNumber || ci.CallerID != ci.CallingNumber || ci.Connected.IsZero() {
+				t.Errorf("receiver routing info %+v", ci)
 			}
 			if ci := res.Info; ci.Direction != drivers.Outbound || ci.CalledNumber != tc.toNumber || ci.Connected.IsZero() {
 				t.Errorf("sender call info %+v", ci)

@@ -97,6 +97,9 @@ type Driver struct {
 	log     *slog.Logger
 	caps    drivers.Capabilities
 	version uint // plugin protocol version asked for (tests change it)
+	// connect, if set, reaches a vendor.Service in this process instead
+	// of starting the plugin (benchmarks measure the plugin hop with it).
+	connect func(ctx context.Context) (vendor.Service, error)
 
 	mu       sync.Mutex
 	ports    []*port
@@ -130,7 +133,11 @@ type instance struct {
 
 func (in *instance) kill() {
 	in.once.Do(func() { close(in.dead) })
-	in.client.Kill()
+	if in.client != nil {
+		in.client.Kill()
+	} else if in.svc != nil {
+		_ = in.svc.Close()
+	}
 }
 
 var _ drivers.Driver = (*Driver)(nil)
@@ -230,6 +237,20 @@ func (d *Driver) Open(ctx context.Context) error {
 func (d *Driver) start(ctx context.Context) (*instance, []vendor.Board, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.o.StartTimeout)
 	defer cancel()
+	if d.connect != nil {
+		in := &instance{dead: make(chan struct{})}
+		svc, err := d.connect(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		in.svc = svc
+		boards, err := svc.Boards(ctx)
+		if err != nil {
+			in.kill()
+			return nil, nil, err
+		}
+		return in, boards, nil
+	}
 	cmd := exec.Command(d.o.PluginPath)
 	cmd.Env = append(os.Environ(), btplugin.EnvService+"="+d.o.ServiceAddr)
 	cmd.Env = append(cmd.Env, d.o.Env...)
@@ -275,7 +296,7 @@ func (d *Driver) start(ctx context.Context) (*instance, []vendor.Board, error) {
 func (d *Driver) pid() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.inst == nil {
+	if d.inst == nil || d.inst.client == nil {
 		return 0
 	}
 	if rc := d.inst.client.ReattachConfig(); rc != nil {
@@ -308,7 +329,7 @@ func (d *Driver) upLocked(in *instance, boards []vendor.Board) {
 				continue // a board that was not there at Open
 			}
 			p.up = ch.Up
-			if ch.Up {
+			if ch.Up && p.call == nil {
 				d.setStateLocked(p, drivers.StateIdle, nil)
 			}
 		}
@@ -522,7 +543,9 @@ func (d *Driver) release(c *call) {
 		return
 	}
 	c.p.call = nil
-	if c.p.up && d.inst == c.in && !d.closed {
+	// A call of a lost plugin instance ends on a port that is down until
+	// the next instance brings it up (p.up is cleared by lose).
+	if c.p.up && d.inst != nil && !d.closed {
 		d.setStateLocked(c.p, drivers.StateIdle, nil)
 	}
 }

@@ -90,12 +90,9 @@ func fromStatus(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %s", context.Canceled, st.Message())
 	case codes.DeadlineExceeded:
 		return fmt.Errorf("%w: %s", context.DeadlineExceeded, st.Message())
-	case codes.Internal, codes.Unknown, codes.InvalidArgument:
-		// Unknown and Internal are also what a dying transport yields
-		// mid-stream; only a live plugin tells them apart, so callers
-		// treat them as lost.
-		return fmt.Errorf("%w: plugin: %s", vendor.ErrUnavailable, st.Message())
 	}
+	// Unavailable, and also Internal and Unknown, which a dying
+	// transport yields mid-stream: callers treat the plugin as lost.
 	return fmt.Errorf("%w: plugin: %s", vendor.ErrUnavailable, st.Message())
 }
 
