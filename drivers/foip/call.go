@@ -336,7 +336,7 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 	c.mu.Lock()
 	if raddr, ap, ok, err := t38Of(ans); offeredT38 && ok && err == nil {
 		c.setT38Locked(&t38Setup{params: ap, remoteMax: ap.MaxDatagram, remote: raddr}, c.local)
-	} else if ra, err := audioOf(ans, ptPCMU); err == nil {
+	} else if ra, err := audioOf(ans); err == nil {
 		c.startAudioLocked(ra, cngPattern)
 	} else {
 		c.mu.Unlock()

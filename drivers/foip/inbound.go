@@ -81,11 +81,7 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.setT38Locked(&t38Setup{params: ap, remoteMax: op.MaxDatagram, remote: raddr}, body)
 	}
 	if !c.inT38 {
-		pref := ptPCMU
-		if d.cfg.Codec == "PCMA" {
-			pref = ptPCMA
-		}
-		ra, err := audioOf(offer, pref)
+		ra, err := audioOf(offer)
 		if err != nil {
 			d.n.noMedia.Add(1)
 			c.endDialog()

@@ -101,8 +101,10 @@ func mediaAddr(s *t38.Session, m *t38.Media) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(ip.Unmap(), uint16(m.Port)), nil
 }
 
-// audioOf finds the first active G.711 audio stream of s and the law to use.
-func audioOf(s *t38.Session, prefer int) (remoteAudio, error) {
+// audioOf finds the first active G.711 audio stream of s and the law to
+// use: the first of PCMU/PCMA in the stream's format order (the offerer's
+// preference, RFC 3264 6.1).
+func audioOf(s *t38.Session) (remoteAudio, error) {
 	for i := range s.Media {
 		m := &s.Media[i]
 		if m.Type != "audio" || m.Port == 0 || !strings.HasPrefix(m.Proto, "RTP/") {
@@ -110,12 +112,9 @@ func audioOf(s *t38.Session, prefer int) (remoteAudio, error) {
 		}
 		pt := -1
 		for _, f := range m.Formats {
-			if f == strconv.Itoa(prefer) {
-				pt = prefer
-				break
-			}
-			if (f == "0" || f == "8") && pt < 0 {
+			if f == "0" || f == "8" {
 				pt, _ = strconv.Atoi(f)
+				break
 			}
 		}
 		if pt < 0 {

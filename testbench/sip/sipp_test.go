@@ -1,0 +1,297 @@
+package sip
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/drivers"
+	"github.com/faxagent/faxagent/drivers/drivertest"
+	"github.com/faxagent/faxagent/drivers/foip"
+	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/t30"
+)
+
+// needSipp returns the sipp binary: a missing one fails under CI=true and
+// skips otherwise.
+func needSipp(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("sipp")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("sipp (Debian package sip-tester) is required under CI=true: %v", err)
+		}
+		t.Skipf("sipp (Debian package sip-tester) not installed: %v", err)
+	}
+	return p
+}
+
+func freeUDP(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+func hostPort(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
+
+// sipp is one running sipp process.
+type sipp struct {
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	done chan struct{} // closed when sipp exited; err is then set
+	err  error
+}
+
+// startSipp runs a scenario from scenarios/ with extra arguments; it is
+// killed at the end of the test if still running.
+func startSipp(t *testing.T, scenario string, port int, args ...string) *sipp {
+	t.Helper()
+	bin := needSipp(t)
+	sf, err := filepath.Abs(filepath.Join("scenarios", scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	all := append([]string{"-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "1",
+		"-mp", strconv.Itoa(freeUDP(t)), "-nostdin", "-timeout", "20s", "-timeout_error", "-trace_err", "-trace_msg",
+		"-error_file", filepath.Join(dir, "errors.log")}, args...)
+	s := &sipp{cmd: exec.Command(bin, all...), done: make(chan struct{})}
+	s.cmd.Dir = dir
+	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.err = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-s.done:
+		default:
+			_ = s.cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	return s
+}
+
+// trace is sipp's message trace so far.
+func (s *sipp) trace() string {
+	msgs, _ := filepath.Glob(filepath.Join(s.cmd.Dir, "*_messages.log"))
+	if len(msgs) == 0 {
+		return ""
+	}
+	b, _ := os.ReadFile(msgs[0])
+	return string(lastBytes(b, 6000))
+}
+
+// wait asserts that sipp ran its scenario to the end (exit status 0).
+func (s *sipp) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.done:
+		if err := s.err; err != nil {
+			log, _ := os.ReadFile(filepath.Join(s.cmd.Dir, "errors.log"))
+			msgs, _ := filepath.Glob(filepath.Join(s.cmd.Dir, "*_messages.log"))
+			var trace []byte
+			if len(msgs) > 0 {
+				trace, _ = os.ReadFile(msgs[0])
+			}
+			t.Fatalf("sipp %v: %v\n%s\n%s\nmessages:\n%s", s.cmd.Args[2], err, log, lastBytes(s.out.Bytes(), 2000), lastBytes(trace, 6000))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sipp did not finish")
+	}
+}
+
+func lastBytes(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+func openDriver(t *testing.T, cfg foip.Config) *foip.Driver {
+	t.Helper()
+	d, err := foip.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+// TestSippUASRefuses dials a sipp UAS that refuses the INVITE with a final
+// status and checks the completion code, its retry class and the cause.
+func TestSippUASRefuses(t *testing.T) {
+	needSipp(t)
+	var wg sync.WaitGroup
+	for _, tc := range []struct {
+		code   int
+		reason string
+		want   t30.Code
+		retry  t30.RetryClass
+	}{
+		{486, "Busy Here", t30.CodeBusy, t30.RetryLater},
+		{404, "Not Found", t30.CodeIncompatible, t30.RetryNever},
+		{503, "Service Unavailable", t30.CodeBusy, t30.RetryLater},
+		{480, "Temporarily Unavailable", t30.CodeNoAnswer, t30.RetryLater},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
+				sp := freeUDP(t)
+				s := startSipp(t, "uas_"+strconv.Itoa(tc.code)+".xml", sp)
+				d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp)})
+				time.Sleep(200 * time.Millisecond) // sipp binding its port
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				_, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{})
+				var de *drivers.DialError
+				if !errors.As(err, &de) {
+					t.Fatalf("dial: %v, want a DialError", err)
+				}
+				if de.Code != tc.want || de.Code.Retry() != tc.retry || de.CauseCode != tc.code {
+					t.Fatalf("dial: code %v (retry %v) cause %d %q; want %v (retry %v) cause %d\nsipp:\n%s",
+						de.Code, de.Code.Retry(), de.CauseCode, de.Cause, tc.want, tc.retry, tc.code, s.trace())
+				}
+				s.wait(t)
+				if st := d.Ports()[0].State; st != drivers.StateIdle {
+					t.Errorf("port state %v after the call, want idle", st)
+				}
+			})
+		}()
+	}
+	wg.Wait()
+}
+
+// TestSippRefusesT38 dials a sipp UAS that answers with audio and refuses
+// our T.38 re-INVITE with 488: the call ends with the T.38 refused code,
+// and the destination is remembered as T.38-less.
+func TestSippRefusesT38(t *testing.T) {
+	sp := freeUDP(t)
+	s := startSipp(t, "uas_488_reinvite.xml", sp)
+	d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp), ReinviteOut: 100 * time.Millisecond})
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	doc := drivertest.Doc(1, imaging.WidthA4, 20, imaging.Standard, 1)
+	r, err := c.Send(ctx, doc, drivers.SendParams{}, nil)
+	if !errors.Is(err, foip.ErrT38Refused) || r.Code != t30.CodeNoFax || r.CauseCode != 488 || r.Cause != foip.T38RefusedCause {
+		t.Fatalf("send: %v, code %v cause %d %q; want T.38 refused (CodeNoFax, 488)", err, r.Code, r.CauseCode, r.Cause)
+	}
+	if r.Code.Retry() != t30.RetryLater {
+		t.Errorf("retry class %v", r.Code.Retry())
+	}
+	s.wait(t)
+	if !d.T38Less("5552002") {
+		t.Fatal("destination not remembered as T.38-less")
+	}
+	_, err = d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{})
+	var de *drivers.DialError
+	if !errors.As(err, &de) || de.Code != t30.CodeNoFax || !errors.Is(err, foip.ErrT38Refused) {
+		t.Fatalf("second dial to a T.38-less destination: %v", err)
+	}
+	if d.Stats().T38Refused != 1 {
+		t.Errorf("T38Refused %d", d.Stats().T38Refused)
+	}
+}
+
+// TestSippUACSwitchesToT38 has sipp call us and send the T.38 re-INVITE:
+// our 200 carries m=image with the T.38 attributes (checked by sipp), the
+// routing information comes from the Request-URI and P-Asserted-Identity,
+// and sipp's BYE in the middle of the fax ends the call as dropped.
+func TestSippUACSwitchesToT38(t *testing.T) {
+	needSipp(t)
+	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "127.0.0.1:9",
+		AllowFrom: []string{"127.0.0.1"}, ReinviteIn: -1, RoutingDigits: 4})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	type out struct {
+		r   drivers.Result
+		err error
+	}
+	got := make(chan out, 1)
+	go func() {
+		select {
+		case c := <-d.Incoming():
+			r, err := c.Receive(ctx, drivers.ReceiveParams{CSID: "US"}, discard{}, nil)
+			got <- out{r, err}
+		case <-ctx.Done():
+			got <- out{err: ctx.Err()}
+		}
+	}()
+	s := startSipp(t, "uac_t38_reinvite.xml", freeUDP(t), "-s", "+1-555-0102002", d.Addr())
+	s.wait(t)
+	o := <-got
+	if o.r.Code != t30.CodeCallDropped {
+		t.Fatalf("receive: %v, code %v; want call dropped", o.err, o.r.Code)
+	}
+	in := o.r.Info
+	if in.Direction != drivers.Inbound || in.CalledNumber != "+15550102002" || in.RoutingDigits != "2002" ||
+		in.CallerID != "+15550001" || in.CallingNumber != "5550001" || in.CallerName != "Fax Dept" {
+		t.Fatalf("call info %+v", in)
+	}
+}
+
+// TestSippSourceNotAllowed: an INVITE from a source outside AllowFrom gets
+// 403 without credentials configured, and is counted.
+func TestSippSourceNotAllowed(t *testing.T) {
+	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "127.0.0.1:9", AllowFrom: []string{"10.0.0.0/8"}})
+	s := startSipp(t, "uac_403.xml", freeUDP(t), d.Addr())
+	s.wait(t)
+	if st := d.Stats(); st.Forbidden != 1 || st.InvitesIn != 1 {
+		t.Fatalf("stats %+v, want 1 INVITE, 1 forbidden", st)
+	}
+}
+
+// TestSippDigestAuth: an INVITE from a source outside AllowFrom is
+// challenged (401); sipp answers the challenge with its own digest code and
+// the call is taken.
+func TestSippDigestAuth(t *testing.T) {
+	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "127.0.0.1:9", AllowFrom: []string{"10.0.0.0/8"},
+		InboundUser: "fax", InboundPassword: "s3cret", ReinviteIn: -1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := make(chan t30.Code, 1)
+	go func() {
+		select {
+		case c := <-d.Incoming():
+			r, _ := c.Receive(ctx, drivers.ReceiveParams{}, discard{}, nil)
+			got <- r.Code
+		case <-ctx.Done():
+			got <- t30.CodeCancelled
+		}
+	}()
+	s := startSipp(t, "uac_auth.xml", freeUDP(t), "-au", "fax", "-ap", "s3cret", d.Addr())
+	s.wait(t)
+	if code := <-got; code != t30.CodeCallDropped {
+		t.Fatalf("receive code %v, want call dropped (BYE before T.38)", code)
+	}
+	if st := d.Stats(); st.Challenged != 1 || st.Forbidden != 0 {
+		t.Fatalf("stats %+v, want 1 challenged, 0 forbidden", st)
+	}
+}
+
+// discard is a page sink that drops pages.
+type discard struct{}
+
+func (discard) Page(*t30.ReceivedPage) error { return nil }
