@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -278,13 +280,13 @@ func (l Lease) String() string { return fmt.Sprintf("%d.%d", l.JobID, l.Epoch) }
 
 // ParseLease parses Lease.String.
 func ParseLease(s string) (Lease, error) {
-	var l Lease
-	var rest string
-	n, err := fmt.Sscanf(s, "%d.%d%s", &l.JobID, &l.Epoch, &rest)
-	if n != 2 || (err != nil && err.Error() != "unexpected EOF") || l.JobID <= 0 || l.Epoch <= 0 {
+	j, e, ok := strings.Cut(s, ".")
+	job, err1 := strconv.ParseInt(j, 10, 64)
+	epoch, err2 := strconv.ParseInt(e, 10, 64)
+	if !ok || err1 != nil || err2 != nil || job <= 0 || epoch <= 0 || strings.HasPrefix(j, "+") || strings.HasPrefix(e, "+") {
 		return Lease{}, fmt.Errorf("%w: lease %q", ErrInvalid, s)
 	}
-	return l, nil
+	return Lease{JobID: job, Epoch: epoch}, nil
 }
 
 // ClaimedJob is a job handed to an agent with everything it needs to send.
