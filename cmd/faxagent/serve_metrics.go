@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -41,7 +42,8 @@ func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "faxagent_calls_total",
-			Help: "Fax calls by direction, driver and result (completion code name)."}, []string{"direction", "driver", "result"}),
+			Help: "Fax calls by direction, driver, result (success, cancelled or failed) and completion code ID."},
+			[]string{"direction", "driver", "result", "code"}),
 		pages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "faxagent_pages_total",
 			Help: "Pages confirmed (outbound) or received (inbound)."}, []string{"direction"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "faxagent_call_duration_seconds",
@@ -98,7 +100,14 @@ func (m *metrics) CallEnded(port string, dir drivers.Direction, code t30.Code, p
 	u.busy += d
 	drv := m.drivers[port]
 	m.mu.Unlock()
-	m.calls.WithLabelValues(dir.String(), drv, code.String()).Inc()
+	result := "failed"
+	switch code {
+	case t30.OK:
+		result = "success"
+	case t30.CodeCancelled:
+		result = "cancelled"
+	}
+	m.calls.WithLabelValues(dir.String(), drv, result, strconv.Itoa(code.ID())).Inc()
 	m.pages.WithLabelValues(dir.String()).Add(float64(pages))
 	m.duration.WithLabelValues(dir.String()).Observe(d.Seconds())
 }

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "faxagent.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := loadConfig(nil, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := c.Agent.Loopback
+	if c.Role != "all" || c.DataDir != "faxagent-data" || c.Database != "" || c.Listen != "127.0.0.1:8080" ||
+		len(lb.Ports) != 4 || len(lb.Busy) != 1 || len(lb.NoAnswer) != 1 || lb.Pacing != "demo" || c.Agent.ID == "" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	send, recv := 0, 0
+	for _, p := range lb.Ports {
+		if p.Send {
+			send++
+		}
+		if p.Receive {
+			recv++
+		}
+	}
+	if send == 0 || recv == 0 {
+		t.Errorf("default ports: %d send, %d receive", send, recv)
+	}
+}
+
+// The file overrides defaults, the environment the file, flags the
+// environment.
+func TestConfigPrecedence(t *testing.T) {
+	file := writeConfig(t, `
+role: core
+listen: 127.0.0.1:9000
+data_dir: /var/lib/faxagent
+agent:
+  id: from-file
+  lease: 30s
+  retry:
+    max_attempts: 5
+    later: 10m
+  loopback:
+    pacing: none
+    ports:
+      - {number: "100", send: true, receive: true}
+`)
+	env := map[string]string{"FAXAGENT_CONFIG": file, "FAXAGENT_LISTEN": "127.0.0.1:9001", "FAXAGENT_AGENT_ID": "from-env"}
+	c, err := loadConfig([]string{"--agent-id", "from-flag"}, envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Role != "core" || c.DataDir != "/var/lib/faxagent" || c.Listen != "127.0.0.1:9001" || c.Agent.ID != "from-flag" ||
+		c.Agent.Lease != 30*time.Second || c.Agent.Retry.MaxAttempts != 5 || c.Agent.Retry.Later != 10*time.Minute ||
+		c.Agent.Retry.Now != 30*time.Second || c.Agent.Loopback.Pacing != "none" || len(c.Agent.Loopback.Ports) != 1 {
+		t.Fatalf("config: %+v", c)
+	}
+	// A flag names another file and wins over the environment's.
+	other := writeConfig(t, "listen: 127.0.0.1:9002\n")
+	c, err = loadConfig([]string{"--config", other, "--listen", "127.0.0.1:9003"}, envOf(env))
+	if err != nil || c.Role != "all" || c.Listen != "127.0.0.1:9003" {
+		t.Fatalf("config: %v %+v", err, c)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := []struct {
+		name, file string
+		args       []string
+		want       string
+	}{
+		{"unknown key", "lissen: x\n", nil, "lissen"},
+		{"bad yaml", "role: [\n", nil, "faxagent.yaml"},
+		{"bad role", "", []string{"--role", "boss"}, "role"},
+		{"agent without postgres", "", []string{"--role", "agent"}, "PostgreSQL"},
+		{"bad db", "", []string{"--db", "mysql://x"}, "postgres://"},
+		{"bad pacing", "", []string{"--pacing", "fast"}, "pacing"},
+		{"no ports", "agent: {loopback: {ports: []}}\n", nil, "no ports"},
+		{"bad log level", "", []string{"--log-level", "loud"}, "log level"},
+		{"negative lease", "agent: {lease: -1s}\n", nil, "lease"},
+		{"argument", "", []string{"extra"}, "no arguments"},
+		{"missing file", "", []string{"--config", "/nonexistent/faxagent.yaml"}, "nonexistent"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := c.args
+			if c.file != "" {
+				args = append([]string{"--config", writeConfig(t, c.file)}, args...)
+			}
+			_, err := loadConfig(args, envOf(nil))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want one mentioning %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestTokenFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), tokenFile)
+	tok, created, err := loadOrCreateToken(p)
+	if err != nil || !created || len(tok) < 32 {
+		t.Fatalf("first: %q %v %v", tok, created, err)
+	}
+	st, err := os.Stat(p)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("token file mode: %v %v", st.Mode(), err)
+	}
+	again, created, err := loadOrCreateToken(p)
+	if err != nil || created || again != tok {
+		t.Fatalf("second: %q %v %v", again, created, err)
+	}
+	os.WriteFile(p, []byte("short\n"), 0o600)
+	if _, _, err := loadOrCreateToken(p); err == nil {
+		t.Error("a short token was accepted")
+	}
+}

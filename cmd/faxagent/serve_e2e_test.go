@@ -1,0 +1,317 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/core/httpapi"
+)
+
+// buildBinary builds faxagent once per test binary run.
+var buildOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "faxagent-e2e-*")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "faxagent")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func faxagentBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test builds the binary; skipped with -short")
+	}
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// readmeCommands returns the README's first command and its send example.
+func readmeCommands(t *testing.T) (serve, send []string) {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	inBlock, first := false, ""
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "```sh" && first == "":
+			inBlock = true
+		case inBlock && first == "":
+			first = line
+			inBlock = false
+		case strings.HasPrefix(line, "go run ./cmd/faxagent send ") && send == nil:
+			send = strings.Fields(line)
+		}
+	}
+	if first == "" || send == nil {
+		t.Fatalf("README has no first command (%q) or no send example", first)
+	}
+	return strings.Fields(first), send
+}
+
+// asBinary replaces `go run ./cmd/faxagent` with the built binary.
+func asBinary(t *testing.T, bin string, cmd []string) []string {
+	t.Helper()
+	if len(cmd) < 4 || strings.Join(cmd[:3], " ") != "go run ./cmd/faxagent" {
+		t.Fatalf("command %q does not start with go run ./cmd/faxagent", cmd)
+	}
+	return append([]string{bin}, cmd[3:]...)
+}
+
+type server struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	url  string
+	tok  string
+	done chan error
+}
+
+// cleanEnv is the environment without FAXAGENT_* variables, plus extra.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "FAXAGENT_") {
+			env = append(env, e)
+		}
+	}
+	return append(env, extra...)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Buffer.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Buffer.String()
+}
+
+// startServe runs argv in dir and waits until the API answers.
+func startServe(t *testing.T, dir string, argv []string, env ...string) *server {
+	t.Helper()
+	data := filepath.Join(dir, "faxagent-data")
+	os.Remove(filepath.Join(data, serverURLFile))
+	out := &syncBuffer{}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = cleanEnv(append([]string{"FAXAGENT_LISTEN=127.0.0.1:0", "FAXAGENT_ADMIN_PASSWORD=e2e-admin-password"}, env...)...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, cmd: cmd, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-s.done
+		}
+		if t.Failed() {
+			t.Logf("serve output:\n%s", out.String())
+		}
+	})
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(filepath.Join(data, serverURLFile))
+		if err == nil {
+			s.url = strings.TrimSpace(string(b))
+			if resp, err := http.Get(s.url + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
+			}
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("serve exited: %v\n%s", err, out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if i > 600 {
+			t.Fatalf("serve did not come up\n%s", out.String())
+		}
+	}
+	tok, err := os.ReadFile(filepath.Join(data, tokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tok = strings.TrimSpace(string(tok))
+	return s
+}
+
+func (s *server) get(path string, out any) {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+s.tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		s.t.Fatalf("GET %s: %s %s", path, resp.Status, b)
+	}
+	if w, ok := out.(*[]byte); ok {
+		*w = b
+		return
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		s.t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *server) stop() {
+	s.t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			s.t.Fatalf("serve exited with %v after SIGTERM", err)
+		}
+	case <-time.After(60 * time.Second):
+		s.t.Fatal("serve did not stop after SIGTERM")
+	}
+}
+
+func runIn(dir string, argv []string, env ...string) (string, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = cleanEnv(env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestReadmeServeAndSend runs the README's first command and its send
+// example as written (with the built binary for `go run`, on a free port)
+// and checks the fax was delivered, its attempt recorded, and its copy
+// received back as an inbound message.
+func TestReadmeServeAndSend(t *testing.T) {
+	bin := faxagentBinary(t)
+	serveCmd, sendCmd := readmeCommands(t)
+	dir := t.TempDir()
+	testdata, err := filepath.Abs("../../testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(testdata, filepath.Join(dir, "testdata")); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, dir, asBinary(t, bin, serveCmd))
+
+	out, err := runIn(dir, asBinary(t, bin, sendCmd))
+	if err != nil {
+		t.Fatalf("send: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "message 1: Completed, 1 of 1 recipient(s) sent") || !strings.Contains(out, "1/1 pages  sent") {
+		t.Fatalf("send output:\n%s", out)
+	}
+	to := sendCmd[slicesIndex(sendCmd, "--to")+1]
+
+	var m httpapi.Message
+	s.get("/api/v1/messages/1", &m)
+	if m.Folder != "sent" || m.Status != "Completed" || len(m.Jobs) != 1 || m.Jobs[0].State != "done" || len(m.Jobs[0].Attempts) != 1 {
+		t.Fatalf("message: %+v", m)
+	}
+	a := m.Jobs[0].Attempts[0]
+	if a.Outcome != "done" || a.TransmitStatus != 0 || a.TransmitStatusDef != "Completed" || a.AttemptNo != 1 ||
+		a.PageCount != 1 || a.PageSent != 1 || a.StartPageNo != 1 || a.CalledNumber != to || a.RemoteCSID == "" ||
+		a.FaxProtocol == "" || a.TransmitSpeed < 2400 || a.CompressionMode == "" || a.CallDuration <= 0 ||
+		!strings.HasPrefix(a.BoardID, "M0,") || a.FaxAgentID == "" || a.ServerIP == "" || a.Completed == nil {
+		t.Errorf("attempt: %+v", a)
+	}
+
+	var inbox httpapi.List
+	s.get("/api/v1/messages?folder=inbox", &inbox)
+	if inbox.Total != 1 {
+		t.Fatalf("inbox: %+v", inbox)
+	}
+	var in httpapi.Message
+	s.get(fmt.Sprintf("/api/v1/messages/%d", inbox.Messages[0].ID), &in)
+	if in.Direction != "inbound" || len(in.Received) != 1 || in.Received[0].PageCount != 1 ||
+		in.Received[0].CalledNumber != to || len(in.Documents) != 1 || in.Documents[0].Pages != 1 {
+		t.Fatalf("inbound copy: %+v", in)
+	}
+	pdf := filepath.Join(dir, "in.pdf")
+	if out, err := runIn(dir, []string{bin, "download", fmt.Sprint(in.ID), "-o", pdf}); err != nil {
+		t.Fatalf("download: %v %s", err, out)
+	}
+	if b, _ := os.ReadFile(pdf); !bytes.HasPrefix(b, []byte("%PDF-")) {
+		t.Fatalf("download is not a PDF")
+	}
+
+	// A busy number fails without retries, and the CLI says so.
+	out, err = runIn(dir, []string{bin, "send", "--to", "5550111", "--retries", "0", "--wait", "testdata/sample/letter.png"})
+	if err == nil || !strings.Contains(out, "busy") || !strings.Contains(out, "0 of 1 recipient(s) sent") {
+		t.Fatalf("send to a busy number: %v\n%s", err, out)
+	}
+	out, err = runIn(dir, []string{bin, "list", "--folder", "sent"})
+	if err != nil || !strings.Contains(out, "sent: 1-2 of 2") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	out, err = runIn(dir, []string{bin, "ports"})
+	if err != nil || strings.Count(out, "loopback") != 4 {
+		t.Fatalf("ports: %v\n%s", err, out)
+	}
+
+	var metrics []byte
+	s.get("/metrics", &metrics)
+	for _, want := range []string{
+		`faxagent_calls_total{code="0",direction="outbound",driver="loopback",result="success"} 1`,
+		`faxagent_calls_total{code="2",direction="outbound",driver="loopback",result="failed"} 1`,
+		`faxagent_calls_total{code="0",direction="inbound",driver="loopback",result="success"} 1`,
+		`faxagent_pages_total{direction="outbound"} 1`,
+		`faxagent_call_duration_seconds_count{direction="outbound"} 2`,
+		`faxagent_queue_jobs{state="done"} 1`,
+		`faxagent_queue_jobs{state="failed"} 1`,
+		`faxagent_license_ports_licensed{driver="loopback"} 4`,
+		`faxagent_license_ports_used{driver="loopback"} 4`,
+		`faxagent_port_state{port="M0,0",state=`,
+	} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	s.stop()
+}
+
+func slicesIndex(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
