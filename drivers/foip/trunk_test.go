@@ -237,4 +237,3 @@ func TestFlood(t *testing.T) {
 		t.Fatalf("%d goroutines after Close, baseline %d\n%s", g, base, buf[:runtime.Stack(buf, true)])
 	}
 }
-
