@@ -315,3 +315,58 @@ func slicesIndex(s []string, v string) int {
 	}
 	return -1
 }
+
+// TestCrashMidCall kills serve with SIGKILL while a job is in a call,
+// restarts it on the same data directory, and checks the job ends once:
+// done, with one completed attempt, after its lease expired and it was
+// claimed again.
+func TestCrashMidCall(t *testing.T) {
+	bin := faxagentBinary(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "faxagent.yaml")
+	// Short leases and polls so the restarted agent reclaims the job
+	// quickly; calls slow enough (a page about 5 s) to kill one midway.
+	os.WriteFile(cfg, []byte("agent:\n  lease: 2s\n  poll: 200ms\n  grace: 1s\n  loopback:\n    speedup: 5\n"), 0o600)
+	argv := []string{bin, "serve", "--config", cfg}
+	s := startServe(t, dir, argv)
+	letter, _ := filepath.Abs("../../testdata/sample/letter.png")
+	out, err := runIn(dir, []string{bin, "send", "--to", "5550104", letter})
+	if err != nil || !strings.Contains(out, "message 1 queued") {
+		t.Fatalf("send: %v\n%s", err, out)
+	}
+	var m httpapi.Message
+	for i := 0; ; i++ {
+		s.get("/api/v1/messages/1", &m)
+		if m.Jobs[0].State == "leased" {
+			break
+		}
+		if i > 200 || m.Jobs[0].State != "queued" {
+			t.Fatalf("job never went into a call: %+v", m.Jobs[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.cmd.Process.Kill()
+	<-s.done
+
+	s = startServe(t, dir, argv)
+	for i := 0; ; i++ {
+		s.get("/api/v1/messages/1", &m)
+		if m.Jobs[0].State != "queued" && m.Jobs[0].State != "leased" {
+			break
+		}
+		if i > 600 {
+			t.Fatalf("job did not end after the restart: %+v", m.Jobs[0])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	j := m.Jobs[0]
+	if j.State != "done" || m.Folder != "sent" || j.AttemptCount != 2 || len(j.Attempts) != 1 ||
+		j.Attempts[0].Outcome != "done" || j.Attempts[0].AttemptNo != 2 || j.Attempts[0].PageSent != 1 {
+		t.Fatalf("after the crash: message %s in %s, job %+v", m.Status, m.Folder, j)
+	}
+	out, err = runIn(dir, []string{bin, "status", "1"})
+	if err != nil || !strings.Contains(out, "outbound Completed in sent") || strings.Count(out, "Completed  port") != 1 {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	s.stop()
+}
