@@ -191,7 +191,7 @@ func TestSendReceive(t *testing.T) {
 		toNumber string
 		comp     imaging.Compression
 	}{
-		{"1 page MH", 1, drivers.ECMOff, "M0,0", "M1,2", btsim.Number(1, 2), imaging.MH},
+		{"1 page, no ECM: MR", 1, drivers.ECMOff, "M0,0", "M1,2", btsim.Number(1, 2), imaging.MR},
 		{"3 pages ECM", 3, drivers.ECMDefault, "M0,1", "M1,3", btsim.Number(1, 3), imaging.MMR},
 		{"10 pages ECM", 10, drivers.ECMOn, "M1,0", "M0,3", btsim.Number(0, 3), imaging.MMR},
 	}

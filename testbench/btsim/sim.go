@@ -3,11 +3,13 @@
 // drivers/brooktrout/PROTOCOL.md over a unix or TCP socket. It simulates
 // boards with channels (2 boards x 4 channels by default); channels call
 // each other, or numbers answered by line models (busy, no answer, no fax,
-// training failure, a fax machine that drops after page K). A fax "runs"
-// by decoding the sender's TIFF from the shared spool page by page with
-// imaging/tiff and writing the pages into the receiver's TIFF, so page
-// counts and pixels are those of the real files; time per page is scaled
-// (fast by default). Fault injection: channels and boards go down, the
+// training failure, a fax machine that drops after page K). A fax runs as
+// a real T.30 call: the sender's TIFF from the shared spool is read with
+// imaging/tiff, our t30 engine runs both terminals over an in-memory line
+// in virtual time, and the receiver's pages are written into its TIFF as
+// they were coded on the line, so page counts, rates, ECM and pixels are
+// those of a real call; wall time per page is scaled (fast by default).
+// With Config.CopyOnly the pages are copied file to file instead. Fault injection: channels and boards go down, the
 // service stops and starts again (Close, then a new Sim on the same
 // socket).
 //
@@ -78,7 +80,10 @@ type Config struct {
 	RingTime     time.Duration
 	NoAnswerTime time.Duration
 	Lines        map[string]Line
-	Log          *slog.Logger
+	// CopyOnly copies the pages from file to file instead of running
+	// T.30 (no negotiation; any page width).
+	CopyOnly bool
+	Log      *slog.Logger
 }
 
 // Number is the telephone number of a simulated channel: "7" board
@@ -681,7 +686,11 @@ func (s *Sim) transfer(c *call, tx *localsvc.Msg, rx *rxReq, txc, rxc *sconn) (o
 		s.sleep(c, 2*s.cfg.RingTime)
 		out.Status = localsvc.StatusNoFax
 		return out, rxOut
-	case LineTrainFail:
+	}
+	if !s.cfg.CopyOnly {
+		return s.transferT30(c, tx, rx, txc, rxc)
+	}
+	if c.line.Kind == LineTrainFail {
 		s.sleep(c, 2*s.cfg.RingTime)
 		out.Status, out.Modulation, out.Rate = localsvc.StatusTrainFailed, "V27", 2400
 		return out, rxOut

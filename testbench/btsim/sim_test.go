@@ -14,6 +14,8 @@ import (
 
 	"github.com/faxagent/faxagent/drivers/brooktrout/localsvc"
 	"github.com/faxagent/faxagent/drivers/brooktrout/vendor"
+	"github.com/faxagent/faxagent/drivers/drivertest"
+	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/tiff"
 	"github.com/faxagent/faxagent/t30"
 )
@@ -85,84 +87,135 @@ func TestBoards(t *testing.T) {
 	}
 }
 
-// TestChannelToChannel sends a real multi-page TIFF between two
-// channels; libtiff's tiffcmp checks the received file against it.
-func TestChannelToChannel(t *testing.T) {
-	s, c := dialSim(t, Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := c.Boards(ctx); err != nil {
-		t.Fatal(err)
-	}
-	src, err := filepath.Abs("testdata/multipage.tif")
+// writeDoc writes pages as a TIFF Class F file (MH).
+func writeDoc(t *testing.T, path string, pages t30.PagesDocument) {
+	t.Helper()
+	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rxPath := filepath.Join(t.TempDir(), "rx.tif")
-	a, b := vendor.ChannelRef{Board: 0, Channel: 1}, vendor.ChannelRef{Board: 1, Channel: 1}
-	dialed := make(chan vendor.Connect, 1)
-	go func() {
-		con, err := c.Dial(ctx, a, Number(1, 1), vendor.DialOptions{})
+	defer f.Close()
+	w := tiff.NewWriter(f, tiff.WriterOptions{})
+	for _, pg := range pages {
+		pw, err := w.NewPage(tiff.PageSpec{Width: pg.Width, Resolution: pg.Resolution})
 		if err != nil {
-			con.Code = t30.CodeInternal
+			t.Fatal(err)
 		}
-		dialed <- con
-	}()
-	ring := waitEvent(t, c, vendor.EventRing)
-	if ring.Ch != b || ring.Calling != Number(0, 1) || ring.Called != Number(1, 1) {
-		t.Fatalf("ring %+v", ring)
-	}
-	if st, _ := c.Status(ctx, b); st.State != vendor.ChannelRinging {
-		t.Errorf("callee state %v", st.State)
-	}
-	if err := c.Answer(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	if con := <-dialed; con.Code != t30.OK {
-		t.Fatalf("dial %+v", con)
-	}
-	rx := make(chan vendor.Completion, 1)
-	go func() {
-		comp, _ := c.Receive(ctx, b, rxPath, vendor.FaxOptions{CSID: "CALLEE", ECM: true})
-		rx <- comp
-	}()
-	comp, err := c.Send(ctx, a, src, vendor.FaxOptions{CSID: "CALLER", ECM: true, MaxRate: 9600})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcomp := <-rx
-	if comp.Code != t30.OK || comp.Pages != 3 || comp.RemoteCSID != "CALLEE" || comp.Rate != 9600 ||
-		comp.Modulation != "V29" || !comp.ECM || comp.Board != 0 || comp.Channel != 1 || comp.Width != 120 {
-		t.Errorf("sender completion %+v", comp)
-	}
-	if rcomp.Code != t30.OK || rcomp.Pages != 3 || rcomp.RemoteCSID != "CALLER" || rcomp.Board != 1 || rcomp.Channel != 1 {
-		t.Errorf("receiver completion %+v", rcomp)
-	}
-	if err := c.Hangup(ctx, a, 0); err != nil {
-		t.Fatal(err)
-	}
-	waitEvent(t, c, vendor.EventRemoteHangup)
-	if s.Completed() != 1 {
-		t.Errorf("completed %d", s.Completed())
-	}
-	// The received file has the pages, checked by us and by libtiff.
-	data, err := os.ReadFile(rxPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := tiff.Open(bytes.NewReader(data), int64(len(data)))
-	if err != nil || doc.NumPages() != 3 {
-		t.Fatalf("received file: %v", err)
-	}
-	tiffcmp, err := exec.LookPath("tiffcmp")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tiffcmp (libtiff-tools) missing")
+		for y := 0; y < pg.Height; y++ {
+			if err := pw.WriteRow(pg.Row(y)); err != nil {
+				t.Fatal(err)
+			}
 		}
-		t.Skip("tiffcmp (libtiff-tools) missing: pixel check skipped")
+		if err := pw.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if out, err := exec.Command(tiffcmp, "-t", src, rxPath).CombinedOutput(); err != nil {
-		t.Fatalf("tiffcmp: %v\n%s", err, out)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChannelToChannel sends a multi-page TIFF between two channels, by
+// file copy and as a real T.30 call; libtiff's tiffcmp checks the
+// received file against the one sent.
+func TestChannelToChannel(t *testing.T) {
+	fine, err := filepath.Abs(filepath.Join(t.TempDir(), "fine.tif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeDoc(t, fine, drivertest.Doc(3, imaging.WidthA4, 400, imaging.Fine, 42))
+	fixture, err := filepath.Abs("testdata/multipage.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		copyOnly bool
+		src      string
+		width    int
+		rate     int
+		mod      string
+		comp     imaging.Compression
+	}{
+		{"copy, fixture of 120 pixels", true, fixture, 120, 9600, "V29", imaging.MMR},
+		{"T.30, A4 fine", false, fine, imaging.WidthA4, 9600, "V29", imaging.MMR},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, c := dialSim(t, Config{CopyOnly: tc.copyOnly})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := c.Boards(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rxPath := filepath.Join(t.TempDir(), "rx.tif")
+			a, b := vendor.ChannelRef{Board: 0, Channel: i}, vendor.ChannelRef{Board: 1, Channel: 1}
+			dialed := make(chan vendor.Connect, 1)
+			go func() {
+				con, err := c.Dial(ctx, a, Number(1, 1), vendor.DialOptions{})
+				if err != nil {
+					con.Code = t30.CodeInternal
+				}
+				dialed <- con
+			}()
+			ring := waitEvent(t, c, vendor.EventRing)
+			if ring.Ch != b || ring.Calling != Number(0, i) || ring.Called != Number(1, 1) {
+				t.Fatalf("ring %+v", ring)
+			}
+			if st, _ := c.Status(ctx, b); st.State != vendor.ChannelRinging {
+				t.Errorf("callee state %v", st.State)
+			}
+			if err := c.Answer(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			if con := <-dialed; con.Code != t30.OK {
+				t.Fatalf("dial %+v", con)
+			}
+			rx := make(chan vendor.Completion, 1)
+			go func() {
+				comp, _ := c.Receive(ctx, b, rxPath, vendor.FaxOptions{CSID: "CALLEE", ECM: true})
+				rx <- comp
+			}()
+			comp, err := c.Send(ctx, a, tc.src, vendor.FaxOptions{CSID: "CALLER", ECM: true, MaxRate: 9600})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rcomp := <-rx
+			if comp.Code != t30.OK || comp.Pages != 3 || comp.RemoteCSID != "CALLEE" || comp.Rate != tc.rate ||
+				comp.Modulation != tc.mod || !comp.ECM || comp.Board != 0 || comp.Channel != i || comp.Width != tc.width ||
+				imaging.Compression(comp.Compression) != tc.comp {
+				t.Errorf("sender completion %+v", comp)
+			}
+			if rcomp.Code != t30.OK || rcomp.Pages != 3 || rcomp.RemoteCSID != "CALLER" || rcomp.Board != 1 || rcomp.Channel != 1 {
+				t.Errorf("receiver completion %+v", rcomp)
+			}
+			if err := c.Hangup(ctx, a, 0); err != nil {
+				t.Fatal(err)
+			}
+			waitEvent(t, c, vendor.EventRemoteHangup)
+			if s.Completed() != 1 {
+				t.Errorf("completed %d", s.Completed())
+			}
+			// The received file has the pages, checked by us and by libtiff.
+			data, err := os.ReadFile(rxPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := tiff.Open(bytes.NewReader(data), int64(len(data)))
+			if err != nil || doc.NumPages() != 3 {
+				t.Fatalf("received file: %v", err)
+			}
+			tiffcmp, err := exec.LookPath("tiffcmp")
+			if err != nil {
+				if os.Getenv("CI") == "true" {
+					t.Fatal("tiffcmp (libtiff-tools) missing")
+				}
+				t.Skip("tiffcmp (libtiff-tools) missing: pixel check skipped")
+			}
+			if out, err := exec.Command(tiffcmp, "-t", tc.src, rxPath).CombinedOutput(); err != nil {
+				t.Fatalf("tiffcmp: %v\n%s", err, out)
+			}
+		})
 	}
 }
 
