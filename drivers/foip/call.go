@@ -394,6 +394,34 @@ func (c *call) write(req *sip.Request) error {
 	return srv.WriteRequest(req)
 }
 
+// refresh sends a session refresh (re-INVITE or UPDATE, RFC 4028) with our
+// current SDP unchanged; the media are not touched.
+func (c *call) refresh(ctx context.Context, method sip.RequestMethod) error {
+	target, ok := c.remoteTarget()
+	if !ok {
+		return errNoCall
+	}
+	c.mu.Lock()
+	body := c.local
+	c.mu.Unlock()
+	req := sip.NewRequest(method, target)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	res, err := c.do(ctx, req)
+	if err != nil {
+		return fmt.Errorf("foip: %s refresh: %w", method, err)
+	}
+	if method == sip.INVITE && res.StatusCode >= 200 && res.StatusCode < 300 {
+		ack := sip.NewRequest(sip.ACK, target)
+		ack.AppendHeader(&sip.CSeqHeader{SeqNo: res.CSeq().SeqNo, MethodName: sip.ACK})
+		_ = c.write(ack)
+	}
+	if res.StatusCode != 200 {
+		return fmt.Errorf("foip: %s refresh: %s", method, statusCause(res.StatusCode, res.Reason))
+	}
+	return nil
+}
+
 // reinviteT38 offers T.38 by re-INVITE; 491 is retried after the RFC 3261
 // 14.1 back-off (2.1-4 s if we own the Call-ID, else 0-2 s).
 func (c *call) reinviteT38(ctx context.Context) error {
@@ -520,7 +548,8 @@ func (c *call) awaitT38(ctx context.Context, after time.Duration) error {
 			start()
 		case <-ced:
 			ced = nil
-			if after >= 0 {
+			if after >= 0 && !started {
+				c.d.n.cedReinvites.Add(1)
 				start()
 			}
 		case err := <-reinvited:

@@ -33,11 +33,12 @@ type Stats struct {
 	T38Refused   uint64 // our T.38 offers refused (488/606)
 	Registered   uint64 // successful REGISTERs
 	RegisterFail uint64 // failed REGISTERs
+	CEDReinvite  uint64 // our T.38 re-INVITEs sent early because CED was heard
 }
 
 type counters struct {
 	invitesIn, forbidden, challenged, malformed, oversized, noMedia, busy,
-	glare, glareBackoff, refreshes, t38Refused, registered, registerFail atomic.Uint64
+	glare, glareBackoff, refreshes, t38Refused, registered, registerFail, cedReinvites atomic.Uint64
 }
 
 // Driver is one SIP trunk whose concurrent calls are ports. It implements
@@ -138,6 +139,7 @@ func (d *Driver) Stats() Stats {
 		Busy: n.busy.Load(), Glare: n.glare.Load(), GlareBackoff: n.glareBackoff.Load(),
 		Refreshes: n.refreshes.Load(), T38Refused: n.t38Refused.Load(),
 		Registered: n.registered.Load(), RegisterFail: n.registerFail.Load(),
+		CEDReinvite: n.cedReinvites.Load(),
 	}
 }
 

@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/drivertest"
@@ -76,7 +79,7 @@ func (s *pageSink) Page(p *t30.ReceivedPage) error {
 }
 
 // fax sends doc from a to b and returns both results and the pages b got.
-func fax(t *testing.T, a, b *Driver, doc t30.PagesDocument, ecm drivers.ECMMode) (drivers.Result, drivers.Result, *pageSink) {
+func fax(t *testing.T, a, b *Driver, doc t30.PagesDocument, ecm drivers.ECMMode, onPage func(c *call)) (drivers.Result, drivers.Result, *pageSink) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -97,7 +100,19 @@ func fax(t *testing.T, a, b *Driver, doc t30.PagesDocument, ecm drivers.ECMMode)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	sr, serr := c.Send(ctx, doc, drivers.SendParams{CSID: "SENDER", ECM: ecm}, nil)
+	var progress func(t30.PageEvent)
+	var hooked sync.WaitGroup
+	if onPage != nil {
+		var once sync.Once
+		progress = func(t30.PageEvent) {
+			once.Do(func() {
+				hooked.Add(1)
+				go func() { defer hooked.Done(); onPage(c.(*call)) }()
+			})
+		}
+	}
+	sr, serr := c.Send(ctx, doc, drivers.SendParams{CSID: "SENDER", ECM: ecm}, progress)
+	hooked.Wait()
 	<-recvDone
 	if serr != nil {
 		t.Errorf("send: %v (cause %q)", serr, sr.Cause)
@@ -135,7 +150,10 @@ func TestFaxOverSIP(t *testing.T) {
 		pages     int
 		mod       func(a, b *Config)
 		glare     bool
+		ced       bool // A re-INVITEs on hearing B's CED
+		refresh   bool // A refreshes the session mid-fax
 	}
+	baseG, baseFD := runtime.NumGoroutine(), openFDs()
 	// The calls run in real time and mostly wait, so they all run at
 	// once (t.Run from goroutines, not limited by -parallel).
 	var wg sync.WaitGroup
@@ -152,6 +170,13 @@ func TestFaxOverSIP(t *testing.T) {
 		// 2.1-4 s as the Call-ID owner) and finds T.38 up or retries.
 		{name: "glare", transport: "udp", ecm: drivers.ECMOn, pages: 1, glare: true,
 			mod: func(a, b *Config) { a.ReinviteOut = 1; b.ReinviteIn = 1 }},
+		// Nobody re-INVITEs on a timer soon: A hears B's CED in the
+		// G.711 audio (Goertzel) and re-INVITEs at once.
+		{name: "ced-detected", transport: "udp", ecm: drivers.ECMOn, pages: 1, ced: true,
+			mod: func(a, b *Config) { a.ReinviteOut = 25 * time.Second; b.ReinviteIn = -1 }},
+		// Session-timer refreshes (re-INVITE and UPDATE with the same
+		// SDP) in the middle of the fax leave the T.38 stream alone.
+		{name: "refresh-mid-fax", transport: "udp", ecm: drivers.ECMOff, pages: 2, refresh: true},
 	} {
 		wg.Add(1)
 		go func() {
@@ -162,10 +187,26 @@ func TestFaxOverSIP(t *testing.T) {
 					b.reinviteDelay = 300 * time.Millisecond
 				}
 				doc := drivertest.Doc(tc.pages, imaging.WidthA4, 40, imaging.Standard, 7)
-				sr, rr, sink := fax(t, a, b, doc, tc.ecm)
+				var hook func(c *call)
+				var refreshErrs [2]error
+				if tc.refresh {
+					hook = func(c *call) {
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+						defer cancel()
+						refreshErrs[0] = c.refresh(ctx, sip.INVITE)
+						refreshErrs[1] = c.refresh(ctx, sip.UPDATE)
+					}
+				}
+				sr, rr, sink := fax(t, a, b, doc, tc.ecm, hook)
 				checkPages(t, doc, sink)
 				if sr.Code != t30.OK || rr.Code != t30.OK {
 					t.Fatalf("codes %v / %v", sr.Code, rr.Code)
+				}
+				if tc.refresh && (refreshErrs[0] != nil || refreshErrs[1] != nil || b.Stats().Refreshes != 2) {
+					t.Errorf("refreshes: %v, %v; B counted %d, want 2", refreshErrs[0], refreshErrs[1], b.Stats().Refreshes)
+				}
+				if tc.ced && a.Stats().CEDReinvite != 1 {
+					t.Errorf("re-INVITEs on CED: %d, want 1", a.Stats().CEDReinvite)
 				}
 				if rr.Info.CalledNumber != "+15552002" || rr.Info.CallerID != "1001" || rr.Info.RoutingDigits != "15552002" {
 					t.Errorf("inbound info %+v", rr.Info)
@@ -188,6 +229,23 @@ func TestFaxOverSIP(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// Every driver is closed: goroutines and sockets are back.
+	deadline := time.Now().Add(10 * time.Second)
+	for (runtime.NumGoroutine() > baseG+2 || openFDs() > baseFD) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if g, fd := runtime.NumGoroutine(), openFDs(); g > baseG+2 || fd > baseFD {
+		t.Errorf("after the calls: %d goroutines (baseline %d), %d open files (baseline %d)", g, baseG, fd, baseFD)
+	}
+}
+
+// openFDs counts the process's open file descriptors (sockets included).
+func openFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0
+	}
+	return len(ents)
 }
 
 func TestConfigErrors(t *testing.T) {
