@@ -37,8 +37,13 @@ type ecmTx struct {
 }
 
 type ecmRx struct {
-	have      [256]bool
-	lens      [256]int
+	have [256]bool
+	lens [256]int
+	// count is the frame count of the block being received, taken from
+	// the first PPS of the block (0: no PPS yet); high is the highest
+	// frame number received in the block plus one. See ecmBlockFrames.
+	count     int
+	high      int
 	buf       []byte // 256 frames of frameSize
 	page      []byte // accepted blocks of the current page
 	lastPage  int
@@ -278,6 +283,32 @@ func (s *Session) rxECMFrame(raw []byte, ok bool) {
 	copy(r.buf[n*s.frameSize:], data)
 	r.have[n] = true
 	r.lens[n] = len(data)
+	r.high = max(r.high, n+1)
+}
+
+// ecmBlockFrames returns the number of frames in the block being
+// received, given the frame count field of a PPS for it.
+//
+// T.30 A.4 defines the PPS frame count as the number of frames in the
+// partial page, but does not say what a retransmission's PPS carries, and
+// terminals differ: ours repeats the block's count, SpanDSP (t30.c, which
+// calls the field "not well specified") sends the number of frames of the
+// retransmission burst, so after a PPR for one frame the count is 1. Both
+// readings agree on the first PPS of a block, which always follows the
+// complete burst (PPR is only sent in answer to a PPS), so that count is
+// kept for the whole block and never shrunk by a later PPS; a frame
+// received with a higher number (a sender that miscounted) raises it.
+func (r *ecmRx) ecmBlockFrames(ppsCount int) int {
+	if r.count == 0 {
+		r.count = ppsCount
+	}
+	return max(r.count, r.high)
+}
+
+// ecmNextBlock forgets the per-block state after a block was accepted.
+func (r *ecmRx) ecmNextBlock() {
+	r.have = [256]bool{}
+	r.count, r.high = 0, 0
 }
 
 func (s *Session) ecmCommand(f *Frame) {
@@ -323,13 +354,14 @@ func (s *Session) ecmCommand(f *Frame) {
 			s.ecmAccept(pp, true)
 			return
 		}
-		page, block, count := int(f.Info[1]), int(f.Info[2]), int(f.Info[3])+1
+		page, block := int(f.Info[1]), int(f.Info[2])
 		if r.accepted && page == r.lastPage && block == r.lastBlock {
 			// Our MCF was lost: confirm again.
 			s.lastResp = []Frame{s.frame(FCFMCF, nil)}
 			s.sendFrames(s.lastResp, func() { s.ecmAfterBlock(pp) })
 			return
 		}
+		count := r.ecmBlockFrames(int(f.Info[3]) + 1)
 		var ppr [32]byte
 		missing := 0
 		for i := 0; i < count; i++ {
@@ -375,12 +407,13 @@ func (s *Session) ecmAccept(pp FCF, eor bool) {
 	r := &s.ecmRx
 	count := s.ecmBlockCount
 	if eor {
-		count = 0
-		for i := range r.have {
-			if r.have[i] {
-				count = i + 1
-			}
-		}
+		// Zero-fill what never came, up to the block's count if a PPS
+		// gave it.
+		count = max(r.count, r.high)
+	}
+	if len(r.buf) < 256*s.frameSize {
+		// EOR after a block of which no frame arrived.
+		r.buf = make([]byte, 256*s.frameSize)
 	}
 	for i := 0; i < count; i++ {
 		n := r.lens[i]
@@ -394,7 +427,7 @@ func (s *Session) ecmAccept(pp FCF, eor bool) {
 		}
 		r.page = append(r.page, r.buf[i*s.frameSize:i*s.frameSize+n]...)
 	}
-	r.have = [256]bool{}
+	r.ecmNextBlock()
 	resp := FCFMCF
 	if eor {
 		resp = FCFERR

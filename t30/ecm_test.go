@@ -178,3 +178,120 @@ func TestECMReceiverFlowControl(t *testing.T) {
 		t.Fatalf("busy forever: %v / %v", c.tx.Code, c.rx.Code)
 	}
 }
+
+// burstCountPPS makes end 0 (our sender) look like SpanDSP in the PPS
+// frame count: each PPS carries the number of FCD frames of the burst
+// just sent (so one, after a PPR for one frame), not the block's count.
+// It also corrupts the first transmission of chosen FCD frames (counted
+// from 1 over the call) so that PPRs happen.
+type burstCountPPS struct {
+	corrupt   map[int]bool
+	fcd       int  // FCD frames sent so far
+	burst     int  // FCD frames in the current burst
+	afterPPS  bool // a PPS was sent since the last FCD frame
+	rewritten int  // PPS frames whose count was changed
+	counts    []int
+}
+
+func (b *burstCountPPS) model() LineModel {
+	return LineModel{
+		Frame: func(from, n int, raw []byte) Fate {
+			if from != 0 || len(raw) < 3 {
+				return Deliver
+			}
+			switch FCF(raw[2]).Bare() {
+			case FCFFCD:
+				if b.afterPPS {
+					b.burst, b.afterPPS = 0, false
+				}
+				b.burst++
+				b.fcd++
+				if b.corrupt[b.fcd] {
+					return Corrupt
+				}
+			case FCFPPS:
+				b.afterPPS = true
+			}
+			return Deliver
+		},
+		Rewrite: func(from, n int, raw []byte) []byte {
+			if from != 0 || len(raw) < 7 || FCF(raw[2]).Bare() != FCFPPS {
+				return nil
+			}
+			c := byte(max(b.burst, 1) - 1)
+			if raw[6] != c {
+				b.rewritten++
+			}
+			raw[6] = c
+			b.counts = append(b.counts, int(c)+1)
+			return raw
+		},
+	}
+}
+
+// TestECMRetransmissionPPSBurstCount: after a PPR the remote's PPS gives
+// the number of frames in the retransmission burst (as SpanDSP does); the
+// receiver must keep the block's count from the first PPS of the block and
+// still deliver the whole page (the interop tests found pages cut to one
+// frame).
+func TestECMRetransmissionPPSBurstCount(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		frame64 bool
+		corrupt []int
+	}{
+		{"256/one frame", false, []int{3}},
+		{"256/first and last frames", false, []int{1, 2, 73, 74}},
+		{"64/several blocks", true, []int{2, 7, 200, 256, 257, 300, 301, 302}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := textDoc(2, 1728, 1100, imaging.Fine)
+			b := &burstCountPPS{corrupt: map[int]bool{}}
+			for _, n := range tc.corrupt {
+				b.corrupt[n] = true
+			}
+			c := runCall(t, Config{Document: doc, ECM: true, Frame64: tc.frame64}, Config{ECM: true}, b.model())
+			if c.tx.Code != OK || c.rx.Code != OK {
+				t.Fatalf("codes %v (%v) / %v (%v)", c.tx.Code, c.tx.Err, c.rx.Code, c.rx.Err)
+			}
+			if c.tx.PPRs == 0 || b.rewritten == 0 {
+				t.Fatalf("%d PPRs, %d PPS rewritten: the case tests nothing", c.tx.PPRs, b.rewritten)
+			}
+			checkPages(t, doc, 0, c.pages.Pages, imaging.Fine)
+			t.Logf("%d FCD frames, %d PPRs, PPS counts %v", b.fcd, c.tx.PPRs, b.counts)
+		})
+	}
+}
+
+func TestECMBlockFrames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		high int   // highest frame number received + 1
+		pps  []int // frame counts of successive PPS for one block
+		want int   // block size after the last PPS
+	}{
+		{"first PPS", 10, []int{10}, 10},
+		{"retransmission of one frame", 10, []int{10, 1}, 10},
+		{"repeat of the block count", 10, []int{10, 10, 10}, 10},
+		{"zero-frame burst sent as 256", 10, []int{10, 256}, 10},
+		{"last frames lost", 7, []int{10, 3}, 10},
+		{"frame beyond the count", 12, []int{10}, 12},
+		{"full block", 256, []int{256, 2}, 256},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r ecmRx
+			r.high = tc.high
+			got := 0
+			for _, c := range tc.pps {
+				got = r.ecmBlockFrames(c)
+			}
+			if got != tc.want {
+				t.Fatalf("block frames %d, want %d", got, tc.want)
+			}
+			r.ecmNextBlock()
+			if got := r.ecmBlockFrames(3); got != 3 {
+				t.Fatalf("next block: %d frames, want 3", got)
+			}
+		})
+	}
+}

@@ -359,10 +359,10 @@ func TestLockstepFillBitRemovalToSpanDSP(t *testing.T) {
 //   - ECM with no redundancy at all is reported, not asserted: SpanDSP
 //     sends V.21 frames one octet per packet, so at 10 % loss a frame
 //     almost never arrives whole and calls fail in phase B or D.
-//   - ECM with SpanDSP sending is skipped: after a PPR, SpanDSP's PPS gives
-//     the number of frames of the retransmission burst, and the t30
-//     receiver takes that as the block size and truncates the page (found
-//     by this test; to be fixed in t30).
+//   - ECM with redundancy 3, SpanDSP sends: after a PPR, SpanDSP's PPS
+//     gives the number of frames of the retransmission burst, not of the
+//     block; the t30 receiver keeps the block's count from the first PPS
+//     (this test found the page cut to the burst).
 func TestLockstepWithSpanDSPUnderLoss(t *testing.T) {
 	bin := peerBinary(t)
 	for _, mode := range []struct {
@@ -376,9 +376,6 @@ func TestLockstepWithSpanDSPUnderLoss(t *testing.T) {
 					maxRate: 14400, comp: imaging.MR, ecm: mode.ecm, res: imaging.Standard, pages: 2, wantRate: 14400,
 					loss: 0.10, dup: 0.02, swap: 0.05, seed: seed, allowBadRows: !mode.ecm, noEC: mode.noEC, reportOnly: mode.noEC}
 				t.Run(fmt.Sprintf("%s/we send %v/seed %d", mode.name, weSend, seed), func(t *testing.T) {
-					if mode.ecm && !mode.noEC && !weSend && os.Getenv("FAXAGENT_T30_PPS_FIXED") != "1" {
-						t.Skip("t30 ECM receiver takes the frame count of a retransmission PPS as the block size (SpanDSP sends the burst count); set FAXAGENT_T30_PPS_FIXED=1 once t30 keeps the block's count")
-					}
 					t.Parallel()
 					runLockstep(t, bin, c)
 				})
