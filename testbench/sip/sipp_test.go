@@ -179,6 +179,22 @@ func TestSippUASRefuses(t *testing.T) {
 	wg.Wait()
 }
 
+// TestSippRingTimeout dials a sipp UAS that rings forever: at the ring
+// timeout we CANCEL (sipp checks the CANCEL, answers 487 and gets our ACK)
+// and the attempt ends as no answer.
+func TestSippRingTimeout(t *testing.T) {
+	sp := freeUDP(t)
+	s := startSipp(t, "uas_cancel.xml", sp)
+	d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp)})
+	time.Sleep(200 * time.Millisecond)
+	_, err := d.Dial(context.Background(), d.Ports()[0].ID, "5552002", drivers.DialOptions{RingTimeout: time.Second})
+	var de *drivers.DialError
+	if !errors.As(err, &de) || de.Code != t30.CodeNoAnswer || de.CauseCode != 487 {
+		t.Fatalf("dial: %v; want no answer after CANCEL\n%s", err, s.trace())
+	}
+	s.wait(t)
+}
+
 // TestSippRefusesT38 dials a sipp UAS that answers with audio and refuses
 // our T.38 re-INVITE with 488: the call ends with the T.38 refused code,
 // and the destination is remembered as T.38-less.
@@ -216,9 +232,11 @@ func TestSippRefusesT38(t *testing.T) {
 }
 
 // TestSippUACSwitchesToT38 has sipp call us and send the T.38 re-INVITE:
-// our 200 carries m=image with the T.38 attributes (checked by sipp), the
-// routing information comes from the Request-URI and P-Asserted-Identity,
-// and sipp's BYE in the middle of the fax ends the call as dropped.
+// our 200 carries m=image with the T.38 attributes (checked by sipp); its
+// session refreshes during the fax (UPDATE, re-INVITE with the same SDP)
+// are answered with m=image; the routing information comes from the
+// Request-URI and P-Asserted-Identity; sipp's BYE in the middle of the fax
+// ends the call as dropped.
 func TestSippUACSwitchesToT38(t *testing.T) {
 	needSipp(t)
 	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "127.0.0.1:9",
@@ -244,6 +262,9 @@ func TestSippUACSwitchesToT38(t *testing.T) {
 	o := <-got
 	if o.r.Code != t30.CodeCallDropped {
 		t.Fatalf("receive: %v, code %v; want call dropped", o.err, o.r.Code)
+	}
+	if n := d.Stats().Refreshes; n != 2 {
+		t.Errorf("session refreshes answered: %d, want 2 (UPDATE and re-INVITE)", n)
 	}
 	in := o.r.Info
 	if in.Direction != drivers.Inbound || in.CalledNumber != "+15550102002" || in.RoutingDigits != "2002" ||
