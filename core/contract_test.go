@@ -710,6 +710,7 @@ func TestContract(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			for _, c := range contractCases {
 				t.Run(c.name, func(t *testing.T) {
+					t.Parallel()
 					st, clk, o := openTest(t, be, func(o *Options) { o.MaxDocumentSize = 4096 })
 					ctx := context.Background()
 					u, err := st.CreateUser(ctx, NewUser{Username: "user", Password: "user-password"})

@@ -54,6 +54,7 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 			cancelled     bool
 		}
 		var cs []cand
+		var queuedMsgs []int64 // messages of claimed jobs that are still "Queued"
 		deltas := map[int64]delta{}
 		change := func(msg int64, from, to JobState) {
 			if deltas[msg] == nil {
@@ -90,14 +91,18 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 				change(x.msg, JobLeased, st)
 				continue
 			}
-			j, err := scanJob(d.row(ctx, `UPDATE jobs SET state = 'leased', lease_epoch = lease_epoch + 1, lease_agent = ?,
-				lease_expires = ?, attempts = attempts + 1 WHERE id = ? RETURNING `+jobCols,
-				c.Agent, ms(now.Add(c.Lease)), x.id))
+			var status string
+			j, err := scanJob(scanWith{d.row(ctx, `UPDATE jobs SET state = 'leased', lease_epoch = lease_epoch + 1,
+				lease_agent = ?, lease_expires = ?, attempts = attempts + 1 WHERE id = ?
+				RETURNING `+jobCols+`, (SELECT status FROM messages WHERE messages.id = jobs.message_id)`,
+				c.Agent, ms(now.Add(c.Lease)), x.id), &status})
 			if err != nil {
 				return fmt.Errorf("core: claim: %w", err)
 			}
 			jobs = append(jobs, j)
-			change(x.msg, x.state, JobLeased)
+			if status == "Queued" {
+				queuedMsgs = append(queuedMsgs, x.msg)
+			}
 		}
 		// Message rows are locked in id order, so that two claims never
 		// wait for each other.
@@ -106,12 +111,21 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 			ids = append(ids, m)
 		}
 		slices.Sort(ids)
+		for _, m := range queuedMsgs {
+			if deltas[m] == nil {
+				deltas[m] = delta{}
+				ids = append(ids, m)
+			}
+		}
+		slices.Sort(ids)
 		for _, m := range ids {
 			if err := s.adjustMessage(ctx, d, m, deltas[m]); err != nil {
 				return err
 			}
-			if err := s.markSending(ctx, d, m); err != nil {
-				return err
+			if slices.Contains(queuedMsgs, m) {
+				if err := s.markSending(ctx, d, m); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -141,6 +155,14 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 	}
 	return out, nil
 }
+
+// scanWith scans a row's columns and then extra ones.
+type scanWith struct {
+	r     interface{ Scan(...any) error }
+	extra any
+}
+
+func (s scanWith) Scan(dest ...any) error { return s.r.Scan(append(dest, s.extra)...) }
 
 // markSending sets the status of a queued message to Sending. The
 // condition keeps it from locking the row once the status is set.
