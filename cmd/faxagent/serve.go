@@ -77,12 +77,18 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 			log.Warn("default inbound route", "err", err)
 		}
 	}
-	token, created, err := loadOrCreateToken(filepath.Join(cfg.DataDir, tokenFile))
-	if err != nil {
-		return err
-	}
-	if created {
-		fmt.Fprintf(stdout, "API token for the CLI (saved in %s): %s\n", filepath.Join(cfg.DataDir, tokenFile), token)
+	// An agent-only process serves no API: it needs no token, and leaves
+	// the data directory's server URL to the core.
+	var token string
+	if cfg.Role != "agent" {
+		var created bool
+		token, created, err = loadOrCreateToken(filepath.Join(cfg.DataDir, tokenFile))
+		if err != nil {
+			return err
+		}
+		if created {
+			fmt.Fprintf(stdout, "API token for the CLI (saved in %s): %s\n", filepath.Join(cfg.DataDir, tokenFile), token)
+		}
 	}
 
 	m := newMetrics()
@@ -129,9 +135,11 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 		return err
 	}
 	url := "http://" + ln.Addr().String()
-	if err := os.WriteFile(filepath.Join(cfg.DataDir, serverURLFile), []byte(url+"\n"), 0o600); err != nil {
-		ln.Close()
-		return err
+	if cfg.Role != "agent" {
+		if err := os.WriteFile(filepath.Join(cfg.DataDir, serverURLFile), []byte(url+"\n"), 0o600); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)

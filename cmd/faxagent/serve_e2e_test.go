@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/faxagent/faxagent/core/httpapi"
 )
@@ -369,4 +372,100 @@ func TestCrashMidCall(t *testing.T) {
 		t.Fatalf("status: %v\n%s", err, out)
 	}
 	s.stop()
+}
+
+// postgresURL is the test server; FAXAGENT_TEST_POSTGRES overrides it.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("FAXAGENT_TEST_POSTGRES")
+	if u == "" {
+		u = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, u)
+	if err == nil {
+		err = c.Ping(ctx)
+		c.Close(ctx)
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL at %s is not reachable: %v", u, err)
+		}
+		t.Skipf("PostgreSQL at %s is not reachable: %v", u, err)
+	}
+	return u
+}
+
+// TestRolesOnPostgres runs a core-only and an agent-only process on one
+// PostgreSQL schema (and one data directory for the document spool): the
+// core takes the fax, the agent sends it, the core sees the agent's
+// heartbeat.
+func TestRolesOnPostgres(t *testing.T) {
+	bin := faxagentBinary(t)
+	db := postgresURL(t)
+	schema := fmt.Sprintf("faxagent_e2e_%d_%d", os.Getpid(), time.Now().UnixNano())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, db); err == nil {
+			if _, err := c.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+				t.Errorf("dropping %s: %v", schema, err)
+			}
+			c.Close(ctx)
+		}
+	})
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "faxagent.yaml")
+	os.WriteFile(cfg, []byte("schema: "+schema+"\nagent:\n  poll: 200ms\n  loopback:\n    pacing: none\n"), 0o600)
+	core := startServe(t, dir, []string{bin, "serve", "--config", cfg, "--role", "core", "--db", db})
+
+	out := &syncBuffer{}
+	ag := exec.Command(bin, "serve", "--config", cfg, "--role", "agent", "--agent-id", "e2e-agent", "--db", db)
+	ag.Dir = dir
+	ag.Env = cleanEnv("FAXAGENT_LISTEN=127.0.0.1:0")
+	ag.Stdout, ag.Stderr = out, out
+	if err := ag.Start(); err != nil {
+		t.Fatal(err)
+	}
+	agDone := make(chan error, 1)
+	go func() { agDone <- ag.Wait() }()
+	t.Cleanup(func() {
+		if ag.ProcessState == nil {
+			ag.Process.Kill()
+			<-agDone
+		}
+		if t.Failed() {
+			t.Logf("agent output:\n%s", out.String())
+		}
+	})
+	for i := 0; ; i++ {
+		var p httpapi.Ports
+		core.get("/api/v1/ports", &p)
+		if len(p.Agents) == 1 && p.Agents[0].ID == "e2e-agent" && p.Agents[0].Ports == 4 {
+			if len(p.Ports) != 0 {
+				t.Errorf("a core-only process lists ports of its own: %+v", p.Ports)
+			}
+			break
+		}
+		if i > 300 {
+			t.Fatalf("no heartbeat from the agent: %+v", p)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	letter, _ := filepath.Abs("../../testdata/sample/letter.png")
+	res, err := runIn(dir, []string{bin, "send", "--to", "5550199", "--wait", "--timeout", "60s", letter})
+	if err != nil || !strings.Contains(res, "1 of 1 recipient(s) sent") {
+		t.Fatalf("send: %v\n%s", err, res)
+	}
+	var m httpapi.Message
+	core.get("/api/v1/messages/1", &m)
+	if a := m.Jobs[0].Attempts; len(a) != 1 || a[0].FaxAgentID != "e2e-agent" || a[0].Outcome != "done" {
+		t.Fatalf("attempts: %+v", a)
+	}
+	ag.Process.Signal(syscall.SIGTERM)
+	if err := <-agDone; err != nil {
+		t.Errorf("agent exited with %v", err)
+	}
+	core.stop()
 }
