@@ -3,7 +3,9 @@ package soap
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/core"
+	"github.com/jackc/pgx/v5"
 )
 
 // env is a handler on a fresh SQLite store with an admin, two users and a
@@ -40,12 +43,63 @@ func (c *testClock) Now() time.Time { return c.t }
 
 const adminPassword = "correct horse battery staple"
 
-func newEnv(tb testing.TB, ver Version) *env {
+// postgresURL is the test server; FAXAGENT_TEST_POSTGRES overrides it.
+func postgresURL() string {
+	if u := os.Getenv("FAXAGENT_TEST_POSTGRES"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// postgresSchema makes a fresh schema dropped when the test ends, or skips
+// (fails under CI=true) when PostgreSQL is not reachable.
+func postgresSchema(tb testing.TB) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, postgresURL())
+	if err == nil {
+		err = c.Ping(ctx)
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("PostgreSQL at %s is not reachable: %v", postgresURL(), err)
+		}
+		tb.Skipf("PostgreSQL at %s is not reachable (set CI=true to fail instead): %v", postgresURL(), err)
+	}
+	c.Close(ctx)
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "faxagent_soap_test_" + hex.EncodeToString(b)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, postgresURL())
+		if err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+func newEnv(tb testing.TB, ver Version) *env { return newEnvOn(tb, ver, "sqlite") }
+
+// newEnvOn makes an env on the "sqlite" or "postgres" backend.
+func newEnvOn(tb testing.TB, ver Version, backend string) *env {
 	tb.Helper()
 	ctx := context.Background()
 	clock := &testClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	st, _, err := core.Open(ctx, core.Options{DataDir: tb.TempDir(), AdminPassword: adminPassword, PasswordCost: 4,
-		Now: clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	o := core.Options{DataDir: tb.TempDir(), AdminPassword: adminPassword, PasswordCost: 4,
+		Now: clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if backend == "postgres" {
+		o.DatabaseURL, o.Schema = postgresURL(), postgresSchema(tb)
+	}
+	st, _, err := core.Open(ctx, o)
 	if err != nil {
 		tb.Fatal(err)
 	}
