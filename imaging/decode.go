@@ -347,7 +347,7 @@ func (d *Decoder) decode1D() bool {
 	cur := d.cur[:cap(d.cur)]
 	nc := 0
 	acc, n := br.acc, int(br.n)
-	white, black := runDecode[0], runDecode[1]
+	white, black := &whiteDecode, &blackDecode
 	a0 := int32(0)
 	ok := false
 	for {
@@ -426,29 +426,62 @@ func (d *Decoder) decode1D() bool {
 //
 // The colour of a0 is the parity of the number of changes so far: every
 // change made or cancelled flips it.
+//
+// An inner loop without calls takes the common codes (pass, and vertical
+// with a0 < a1 <= w) while the accumulator has bits for them; the outer
+// loop takes every code and refills.
 func (d *Decoder) decode2D() bool {
-	br := &d.br
 	w := int32(d.o.Width)
 	ref := d.ref
 	cur := d.cur[:cap(d.cur)]
 	nc := 0
-	acc, n := br.acc, int(br.n)
+	acc, n := d.br.acc, int(d.br.n)
 	a0 := int32(-1)
 	j := 0
 	ok := true
-	for a0 < w {
+	for {
+		for n >= modeLookupBits && a0 < w {
+			// b1 is the first changing element of ref right of a0
+			// whose colour is opposite to a0's: ref[j] or ref[j+1].
+			// The sentinels at w stop the search.
+			for ref[j] <= a0 {
+				j++
+			}
+			k := j + (j^nc)&1
+			e := modeDecode[acc>>(64-modeLookupBits)]
+			if e < kindPass<<3 {
+				a1 := ref[k] + int32(e>>3) - 3 // vertical: b1 + kind - 3
+				if uint32(a1-a0-1) >= uint32(w-a0) {
+					break // not a0 < a1 <= w
+				}
+				l := uint(e & 7)
+				acc <<= l
+				n -= int(l)
+				cur[nc] = a1
+				nc++
+				a0 = a1
+				continue
+			}
+			if e>>3 != kindPass {
+				break
+			}
+			l := uint(e & 7)
+			acc <<= l
+			n -= int(l)
+			a0 = ref[k+1]
+		}
+		if a0 >= w {
+			break
+		}
 		if n < modeLookupBits {
 			if n < 0 {
 				ok = false
 				break
 			}
-			br.acc, br.n = acc, uint(n)
-			br.refill()
-			acc, n = br.acc, int(br.n)
+			d.br.acc, d.br.n = acc, uint(n)
+			d.br.refill()
+			acc, n = d.br.acc, int(d.br.n)
 		}
-		// b1 is the first changing element of ref right of a0 whose
-		// colour is opposite to a0's: ref[j] or ref[j+1]. The sentinels
-		// at w stop the search.
 		for ref[j] <= a0 {
 			j++
 		}
@@ -458,9 +491,8 @@ func (d *Decoder) decode2D() bool {
 		acc <<= l
 		n -= int(l)
 		if e < kindPass<<3 {
-			// Vertical: a1 = b1 + kind - 3.
 			a1 := ref[k] + int32(e>>3) - 3
-			if uint32(a1-a0-1) < uint32(w-a0) { // a0 < a1 <= w
+			if uint32(a1-a0-1) < uint32(w-a0) {
 				cur[nc] = a1
 				nc++
 				a0 = a1
@@ -487,11 +519,14 @@ func (d *Decoder) decode2D() bool {
 				ok = false
 				break
 			}
-			br.acc, br.n = acc, uint(n)
-			br.refill()
-			acc, n = br.acc, int(br.n)
+			d.br.acc, d.br.n = acc, uint(n)
+			d.br.refill()
+			acc, n = d.br.acc, int(d.br.n)
 		}
-		t1, t2 := runDecode[nc&1], runDecode[nc&1^1]
+		t1, t2 := &whiteDecode, &blackDecode
+		if nc&1 != 0 {
+			t1, t2 = t2, t1
+		}
 		start := max(a0, 0)
 		e1 := t1[acc>>(64-runLookupBits)]
 		l = uint(e1 & 15)
@@ -502,7 +537,7 @@ func (d *Decoder) decode2D() bool {
 			a1 += int32(e1 >> 4)
 		} else {
 			var r int32
-			r, acc, n = br.runTail(t1, e1, acc, n, w-start)
+			r, acc, n = d.br.runTail(t1, e1, acc, n, w-start)
 			if r < 0 {
 				ok = false
 				break
@@ -522,7 +557,7 @@ func (d *Decoder) decode2D() bool {
 			a2 += int32(e2 >> 4)
 		} else {
 			var r int32
-			r, acc, n = br.runTail(t2, e2, acc, n, w-a1)
+			r, acc, n = d.br.runTail(t2, e2, acc, n, w-a1)
 			if r < 0 {
 				ok = false
 				break
@@ -540,7 +575,7 @@ func (d *Decoder) decode2D() bool {
 	if n < 0 {
 		acc, n, ok = 0, 0, false // the last code ran past the end
 	}
-	br.acc, br.n = acc, uint(n)
+	d.br.acc, d.br.n = acc, uint(n)
 	if ok {
 		d.cur = endLine(cur[:nc], w)
 	}
@@ -565,6 +600,16 @@ func endLine(cur []int32, w int32) []int32 {
 	return append(cur, w, w, w)
 }
 
+// maskFrom[i] is a word with its bits i..63 set, counting from the most
+// significant bit; maskFrom[64] is zero. Indexing it avoids variable
+// shifts, which need CX on amd64.
+var maskFrom = func() (t [65]uint64) {
+	for i := range t {
+		t[i] = ^uint64(0) >> uint(i)
+	}
+	return t
+}()
+
 // fillRow paints a packed row from changing elements ch, which end with
 // at least one sentinel (the width) after nch elements, a 64-bit word at
 // a time. words has room for (width+63)/64 + 1 words.
@@ -572,14 +617,31 @@ func fillRow(row []byte, ch []int32, nch int, width int, words []uint64) {
 	nw := (width + 63) >> 6
 	words = words[:nw+1]
 	clear(words)
-	// Black runs are [ch[i-1], ch[i]) for odd i; an odd count pairs the
-	// last change with the first sentinel.
-	ch = ch[:nch+1]
-	for i := 1; i < len(ch); i += 2 {
-		a, b := uint(ch[i-1]), uint(ch[i])
+	paintRuns(words, ch[:nch+1])
+	full := len(row) >> 3
+	out := row[:full<<3]
+	for _, v := range words[:full] {
+		binary.BigEndian.PutUint64(out[:8], v)
+		out = out[8:]
+	}
+	if full < nw {
+		v := words[full]
+		for k := full << 3; k < len(row); k++ {
+			row[k] = byte(v >> 56)
+			v <<= 8
+		}
+	}
+}
+
+// paintRuns sets the bits of the black runs [ch[i], ch[i+1]), i even, in
+// words (MSB first); an odd count pairs the last change with the
+// sentinel after it. words has a spare word past the last pixel. Apart
+// from fillRow, so that its loop has registers to itself.
+func paintRuns(words []uint64, ch []int32) {
+	for i := 0; i < len(ch)-1; i += 2 {
+		a, b := uint(ch[i]), uint(ch[i+1])
 		wa, wb := a>>6, b>>6
-		ma := ^uint64(0) >> (a & 63)
-		mb := ^uint64(0) >> (b & 63) // the bits from b on
+		ma, mb := maskFrom[a&63], maskFrom[b&63] // mb: the bits from b on
 		if wa == wb {
 			words[wa] |= ma &^ mb
 			continue
@@ -588,19 +650,7 @@ func fillRow(row []byte, ch []int32, nch int, width int, words []uint64) {
 		for k := wa + 1; k < wb; k++ {
 			words[k] = ^uint64(0)
 		}
-		words[wb] |= ^mb // words has a spare word for wb == nw
-	}
-	full := len(row) >> 3
-	out := row[:full<<3]
-	for k, v := range words[:full] {
-		binary.BigEndian.PutUint64(out[k<<3:], v)
-	}
-	if full < nw {
-		v := words[full]
-		for k := full << 3; k < len(row); k++ {
-			row[k] = byte(v >> 56)
-			v <<= 8
-		}
+		words[wb] |= ^mb
 	}
 }
 

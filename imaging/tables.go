@@ -189,12 +189,10 @@ var (
 	blackCodes = runCodes(&blackTermCodes, &blackMakeupCodes)
 
 	// Arrays, so that indexing with the top bits of a word needs no
-	// bounds check.
-	runDecode = [2]*[1 << runLookupBits]uint16{
-		(*[1 << runLookupBits]uint16)(runDecodeTable(whiteCodes, runLookupBits)),
-		(*[1 << runLookupBits]uint16)(runDecodeTable(blackCodes, runLookupBits)),
-	}
-	modeDecode = (*[1 << modeLookupBits]uint8)(modeDecodeTable())
+	// bounds check, and values, so that their address is a constant.
+	whiteDecode = [1 << runLookupBits]uint16(runDecodeTable(whiteCodes, runLookupBits))
+	blackDecode = [1 << runLookupBits]uint16(runDecodeTable(blackCodes, runLookupBits))
+	modeDecode  = [1 << modeLookupBits]uint8(modeDecodeTable())
 
 	makeup2560 = parseCode(extMakeupCodes[len(extMakeupCodes)-1]) // both colours
 	runEncode  = [2]*[maxRun + 1]uint32{
