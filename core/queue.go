@@ -29,6 +29,9 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 	if c.Lease < time.Second {
 		return nil, fmt.Errorf("%w: lease %v shorter than 1 s", ErrInvalid, c.Lease)
 	}
+	if len(c.Ports) > 4096 || len(c.Groups) > 4096 {
+		return nil, fmt.Errorf("%w: claim names more than 4096 ports or groups", ErrInvalid)
+	}
 	var jobs []Job
 	err := s.tx(ctx, func(d q) error {
 		jobs = jobs[:0]

@@ -119,7 +119,7 @@ func checkName(name string) error {
 	return nil
 }
 
-// storeDocument writes the content to the spool before the transaction and
+// spoolDocument writes the content to the spool before the transaction and
 // returns a cleanup that removes a newly created file if the transaction
 // fails.
 func (s *sqlStore) spoolDocument(in DocumentInput) (sum string, size int64, cleanup func(), err error) {
@@ -132,8 +132,15 @@ func (s *sqlStore) spoolDocument(in DocumentInput) (sum string, size int64, clea
 	}
 	cleanup = func() {}
 	if created {
-		p := s.spool.path(sum)
-		cleanup = func() { os.Remove(p) }
+		// Remove the new file unless a row refers to it by now (another
+		// upload of the same content may have committed meanwhile).
+		cleanup = func() {
+			var n int
+			err := s.read().row(context.Background(), "SELECT COUNT(*) FROM documents WHERE sha256 = ?", sum).Scan(&n)
+			if err == nil && n == 0 {
+				os.Remove(s.spool.path(sum))
+			}
+		}
 	}
 	return sum, size, cleanup, nil
 }
