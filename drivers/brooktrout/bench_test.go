@@ -12,6 +12,7 @@ import (
 	"github.com/faxagent/faxagent/drivers/brooktrout/localsvc"
 	"github.com/faxagent/faxagent/drivers/brooktrout/vendor"
 	"github.com/faxagent/faxagent/drivers/drivertest"
+	"github.com/faxagent/faxagent/drivers/loopback"
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/t30"
 	"github.com/faxagent/faxagent/testbench/btsim"
@@ -74,19 +75,30 @@ func pluginDriver(tb testing.TB) *Driver {
 	return d
 }
 
-// BenchmarkPluginHop measures one call (dial, a 1-page send, hang-up)
-// through the plugin process and directly over the local protocol, on the
-// same simulated line and document: the difference is the plugin hop
-// (gRPC round trips and process boundary). The document hand-off through
-// the spool is in both.
+// BenchmarkPluginHop measures one call (dial, a 1-page send, hang-up) on
+// the same document three ways: the loopback driver (our T.30 engine in
+// this process, virtual time), the Brooktrout driver straight over the
+// local protocol to btsim (which runs the same engine), and the Brooktrout
+// driver through the plugin process. plugin minus direct is the plugin hop
+// (gRPC round trips, process boundary); direct minus loopback is the local
+// protocol and the spool hand-off of the document.
 func BenchmarkPluginHop(b *testing.B) {
 	doc := drivertest.Doc(1, imaging.WidthA4, 1100, imaging.Fine, 1)
-	for _, mode := range []string{"direct", "plugin"} {
+	for _, mode := range []string{"loopback", "direct", "plugin"} {
 		b.Run(mode, func(b *testing.B) {
-			var d *Driver
-			if mode == "direct" {
+			var d drivers.Driver
+			switch mode {
+			case "loopback":
+				n := loopback.NewNetwork(loopback.Options{Mode: loopback.Virtual})
+				ld := loopback.New(n, loopback.DriverOptions{Numbers: []string{"7000"}})
+				if err := ld.Open(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { ld.Close(); n.Close() })
+				d = ld
+			case "direct":
 				d, _ = directDriver(b)
-			} else {
+			default:
 				d = pluginDriver(b)
 			}
 			ctx := context.Background()
@@ -102,6 +114,32 @@ func BenchmarkPluginHop(b *testing.B) {
 				}
 				for d.Ports()[0].State != drivers.StateIdle {
 					time.Sleep(10 * time.Microsecond)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRoundTrip is one request and response (STATUS) straight over
+// the local protocol and through the plugin: a call makes three of them
+// (dial, send, hang-up) plus its page events.
+func BenchmarkRoundTrip(b *testing.B) {
+	for _, mode := range []string{"direct", "plugin"} {
+		b.Run(mode, func(b *testing.B) {
+			var d *Driver
+			if mode == "direct" {
+				d, _ = directDriver(b)
+			} else {
+				d = pluginDriver(b)
+			}
+			d.mu.Lock()
+			svc := d.inst.svc
+			d.mu.Unlock()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := svc.Status(ctx, vendor.ChannelRef{Board: 1, Channel: 2}); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

@@ -183,6 +183,13 @@ func TestSendReceive(t *testing.T) {
 	if n := len(b.d.Ports()); n != 8 {
 		t.Fatalf("%d ports, want 2 boards x 4", n)
 	}
+	for i, p := range b.d.Ports() {
+		// Licences count ports per driver name; IDs are FaxCore's board IDs.
+		if p.Driver != Name || p.ID != drivers.PortID(i/4, i%4) || p.Number != btsim.Number(i/4, i%4) ||
+			!p.Caps.Send || !p.Caps.Receive || p.State != drivers.StateIdle {
+			t.Errorf("port %d: %+v", i, p)
+		}
+	}
 	tests := []struct {
 		name     string
 		pages    int
@@ -465,6 +472,22 @@ func TestChannelDown(t *testing.T) {
 	waitState(t, b.d, "M0,2", drivers.StateIdle)
 	if b.d.Restarts() != 0 {
 		t.Errorf("plugin restarted")
+	}
+}
+
+// TestSlowService: a service that takes its time with every response
+// still completes calls.
+func TestSlowService(t *testing.T) {
+	b := newBench(t, btsim.Config{ResponseDelay: 5 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := b.d.Dial(ctx, "M1,1", "9005", drivers.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Send(ctx, drivertest.Doc(2, imaging.WidthA4, 100, imaging.Standard, 8), drivers.SendParams{}, nil)
+	if err != nil || res.PagesConfirmed != 2 {
+		t.Fatalf("%v confirmed %d", err, res.PagesConfirmed)
 	}
 }
 

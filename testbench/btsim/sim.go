@@ -9,12 +9,16 @@
 // in virtual time, and the receiver's pages are written into its TIFF as
 // they were coded on the line, so page counts, rates, ECM and pixels are
 // those of a real call; wall time per page is scaled (fast by default).
-// With Config.CopyOnly the pages are copied file to file instead. Fault injection: channels and boards go down, the
-// service stops and starts again (Close, then a new Sim on the same
-// socket).
+// With Config.CopyOnly the pages are copied file to file instead.
+//
+// Fault injection: channels and boards go down (SetChannelDown,
+// SetBoardDown), a call drops after page K (a line model), responses are
+// slow (Config.ResponseDelay), the service stops and starts again (Close,
+// then a new Sim on the same socket).
 //
 // The standalone binary is testbench/btsim/cmd/btsim. btsim imports
-// imaging, localsvc and vendor; nothing in the product imports it.
+// drivers (the shared T.30 helpers), t30, imaging, localsvc and vendor;
+// nothing in the product imports it.
 package btsim
 
 import (
@@ -80,6 +84,8 @@ type Config struct {
 	RingTime     time.Duration
 	NoAnswerTime time.Duration
 	Lines        map[string]Line
+	// ResponseDelay delays every response (a slow service).
+	ResponseDelay time.Duration
 	// CopyOnly copies the pages from file to file instead of running
 	// T.30 (no negotiation; any page width).
 	CopyOnly bool
@@ -289,6 +295,9 @@ func (sc *sconn) send(m *localsvc.Msg) {
 }
 
 func (sc *sconn) reply(req *localsvc.Msg, m localsvc.Msg) {
+	if d := sc.s.cfg.ResponseDelay; d > 0 {
+		time.Sleep(d)
+	}
 	m.ID = req.ID
 	sc.send(&m)
 }

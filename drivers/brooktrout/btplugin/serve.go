@@ -66,6 +66,7 @@ func Main() int {
 		log.Error("cannot reach the board service", "addr", addr, "err", err)
 		return 2
 	}
+	go watchParent(log)
 	go func() {
 		<-svc.Done()
 		log.Error("board service connection lost; exiting so the host restarts us", "err", svc.Err())
@@ -77,4 +78,17 @@ func Main() int {
 		GRPCServer:      plugin.DefaultGRPCServer,
 	})
 	return 0
+}
+
+// watchParent exits when the host process is gone (the plugin was
+// re-parented), so that an orphaned plugin does not keep the board
+// channels open against the host's next plugin.
+func watchParent(log *slog.Logger) {
+	parent := os.Getppid()
+	for range time.Tick(time.Second) {
+		if os.Getppid() != parent {
+			log.Error("host process gone; exiting")
+			os.Exit(4)
+		}
+	}
 }
