@@ -39,6 +39,10 @@ type Config struct {
 	// refused without checking; 0 means 5. AuthWindow 0 means 1 minute.
 	AuthFailures int
 	AuthWindow   time.Duration
+	// RequireAuth refuses requests without valid HTTP Basic credentials
+	// (see principal); without it, credentials are optional and only
+	// narrow what a request may reach.
+	RequireAuth bool
 	// Now is the clock; nil time.Now.
 	Now func() time.Time
 	// Location is the time zone of dates in answers; nil time.Local.
@@ -53,6 +57,7 @@ type Handler struct {
 	contract *contract
 	ops      map[string]opFunc
 	auth     authLimiter
+	creds    credCache
 }
 
 type opFunc func(ctx context.Context, c *call) (result, error)
@@ -82,7 +87,8 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, contract: ct, auth: authLimiter{seen: map[string]*authEntry{}}}
+	h := &Handler{cfg: cfg, contract: ct, auth: authLimiter{seen: map[string]*authEntry{}},
+		creds: credCache{m: map[[32]byte]credEntry{}}}
 	h.ops = h.operations()
 	for _, op := range ct.Ops {
 		if h.ops[op] == nil {
@@ -143,8 +149,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fault(w, req.Version, faultClient, fmt.Sprintf("Server did not recognize the value of SOAPAction: %s", action))
 		return
 	}
+	ctx := r.Context()
+	who, authed, err := h.authenticate(r)
+	if err == nil && !authed && h.cfg.RequireAuth {
+		err = errUnauthorized
+	}
+	if errors.Is(err, errUnauthorized) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="wfApi", charset="UTF-8"`)
+		b, _ := encodeFault(req.Version, faultClient, err.Error())
+		w.Header().Set("Content-Type", contentType(req.Version))
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write(b)
+		return
+	}
+	if err != nil {
+		h.cfg.Logger.Error("soap: authentication failed", "op", op, "err", err)
+		h.fault(w, req.Version, faultServer, "Server was unable to process request: internal error")
+		return
+	}
+	if authed {
+		ctx = context.WithValue(ctx, principalKey{}, who)
+	}
 	c := &call{h: h, op: op, decl: h.contract.Params[op], n: req.Op, remote: clientAddr(r)}
-	res, err := fn(r.Context(), c)
+	res, err := fn(ctx, c)
 	if err == nil {
 		err = c.err
 	}

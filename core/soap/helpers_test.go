@@ -218,7 +218,7 @@ func (r *response) fault() string {
 	if r.body.XMLName.Local != "Fault" {
 		r.t.Fatalf("%s: want a Fault, got:\n%s", r.op, r.raw)
 	}
-	if r.status != http.StatusInternalServerError && r.status != http.StatusBadRequest {
+	if r.status != http.StatusInternalServerError && r.status != http.StatusBadRequest && r.status != http.StatusUnauthorized {
 		r.t.Fatalf("%s: fault with HTTP status %d", r.op, r.status)
 	}
 	for _, k := range r.body.Kids {

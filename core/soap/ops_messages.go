@@ -24,7 +24,7 @@ func (h *Handler) message(ctx context.Context, id string) (core.MessageDetails, 
 
 func (h *Handler) messageByID(ctx context.Context, n int64) (core.MessageDetails, bool, error) {
 	m, err := h.cfg.Store.Message(ctx, n)
-	if errors.Is(err, core.ErrNotFound) {
+	if errors.Is(err, core.ErrNotFound) || err == nil && !maySee(ctx, m.OwnerID) {
 		return core.MessageDetails{}, false, nil
 	}
 	return m, err == nil, err

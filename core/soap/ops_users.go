@@ -77,7 +77,7 @@ func (h *Handler) operations() map[string]opFunc {
 // activeUser returns an active user, or ok=false for an unknown or
 // inactive one.
 func (h *Handler) activeUser(ctx context.Context, id int64) (core.User, bool, error) {
-	if id <= 0 {
+	if id <= 0 || !mayActAs(ctx, id) {
 		return core.User{}, false, nil
 	}
 	u, err := h.cfg.Store.User(ctx, id)
