@@ -359,7 +359,7 @@ func TestLineModels(t *testing.T) {
 // come back with a new plugin, and the retry from the first unconfirmed
 // page completes the document exactly once.
 func TestPluginKilled(t *testing.T) {
-	b := newBench(t, btsim.Config{PageTime: 40 * time.Millisecond})
+	b := newBench(t, btsim.Config{PageTime: 100 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	doc := drivertest.Doc(10, imaging.WidthA4, 200, imaging.Fine, 99)

@@ -133,10 +133,11 @@ type instance struct {
 
 func (in *instance) kill() {
 	in.once.Do(func() { close(in.dead) })
+	if in.svc != nil {
+		_ = in.svc.Close()
+	}
 	if in.client != nil {
 		in.client.Kill()
-	} else if in.svc != nil {
-		_ = in.svc.Close()
 	}
 }
 
