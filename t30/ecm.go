@@ -289,11 +289,12 @@ func (s *Session) rxECMFrame(raw []byte, ok bool) {
 // ecmBlockFrames returns the number of frames in the block being
 // received, given the frame count field of a PPS for it.
 //
-// T.30 A.4 defines the PPS frame count as the number of frames in the
-// partial page, but does not say what a retransmission's PPS carries, and
-// terminals differ: ours repeats the block's count, SpanDSP (t30.c, which
-// calls the field "not well specified") sends the number of frames of the
-// retransmission burst, so after a PPR for one frame the count is 1. Both
+// The fourth FIF octet of PPS is the frame count minus one (T.30 Annex
+// A). Whether a PPS after a retransmission counts the frames of the block
+// or only those resent is read both ways in practice: ours repeats the
+// block's count, SpanDSP (t30.c, which calls the field "not well
+// specified") sends the number of frames of the retransmission burst, so
+// after a PPR for one frame the count is 1. Both
 // readings agree on the first PPS of a block, which always follows the
 // complete burst (PPR is only sent in answer to a PPS), so that count is
 // kept for the whole block and never shrunk by a later PPS; a frame
