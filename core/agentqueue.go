@@ -25,7 +25,18 @@ type AgentQueue struct {
 var (
 	_ agent.Queue    = (*AgentQueue)(nil)
 	_ agent.Reporter = (*AgentQueue)(nil)
+	_ agent.Notifier = (*AgentQueue)(nil)
 )
+
+// Ready implements agent.Notifier with the store's Ready signal (see
+// sqlStore.Ready); a Store without one gives a channel that never fires,
+// and the agent polls.
+func (a *AgentQueue) Ready() <-chan struct{} {
+	if r, ok := a.st.(interface{ Ready() <-chan struct{} }); ok {
+		return r.Ready()
+	}
+	return nil
+}
 
 // NewAgentQueue returns the adapter.
 func NewAgentQueue(st Store) *AgentQueue { return &AgentQueue{st: st} }

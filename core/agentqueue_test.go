@@ -179,3 +179,58 @@ func TestAgentQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestAgentQueueReady checks the Notifier: a submission, a give-back and
+// the due time of a scheduled job wake the agent.
+func TestAgentQueueReady(t *testing.T) {
+	st, clk, _ := openTest(t, backends()[0], nil)
+	ctx := context.Background()
+	u, err := st.CreateUser(ctx, NewUser{Username: "user", Password: "user-password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, ctx: ctx, st: st, clk: clk, user: u}
+	aq := NewAgentQueue(st)
+	ready := aq.Ready()
+	fired := func() bool {
+		select {
+		case <-ready:
+			return true
+		default:
+			return false
+		}
+	}
+	fired()
+	e.submit(Submission{Hold: true})
+	if fired() {
+		t.Fatal("a held message woke the agent")
+	}
+	e.submit(Submission{})
+	if !fired() {
+		t.Fatal("a submission did not wake the agent")
+	}
+	jobs, err := aq.Claim(ctx, agent.ClaimRequest{AgentID: "a", Max: 1, Lease: time.Minute})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v %v", jobs, err)
+	}
+	if err := aq.Release(ctx, jobs[0].Lease); err != nil {
+		t.Fatal(err)
+	}
+	if !fired() {
+		t.Fatal("a released job did not wake the agent")
+	}
+	if _, err := aq.Claim(ctx, agent.ClaimRequest{AgentID: "a", Max: 1, Lease: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	// A job due a little later wakes the agent when it is due.
+	e.submit(Submission{Schedule: clk.Now().Add(20 * time.Millisecond)})
+	fired()
+	if jobs, _ := aq.Claim(ctx, agent.ClaimRequest{AgentID: "a", Max: 2, Lease: time.Minute}); len(jobs) != 0 {
+		t.Fatalf("claimed %v before it was due", jobs)
+	}
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the due time of a scheduled job did not wake the agent")
+	}
+}

@@ -136,6 +136,10 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(jobs) < c.Max {
+		// The agent will wait: wake it when the next job is due.
+		s.wakeNextDue(ctx)
+	}
 	out := make([]ClaimedJob, 0, len(jobs))
 	msgs := map[int64]ClaimedJob{}
 	for _, j := range jobs {
@@ -440,6 +444,9 @@ func (s *sqlStore) Report(ctx context.Context, r Report) (ReportResult, error) {
 	if err != nil {
 		return ReportResult{}, err
 	}
+	if res.State == JobQueued && !res.Duplicate {
+		s.wakeAt(r.RetryAt)
+	}
 	if res.Stale && !res.Duplicate {
 		return res, fmt.Errorf("%w: %v (attempt %q kept)", ErrLeaseLost, r.Lease, r.Key)
 	}
@@ -461,6 +468,7 @@ func (s *sqlStore) attemptRow(ctx context.Context, d q, id int64) (Transmission,
 // stopping, or had no port after all): it is claimable again at once and
 // the claim does not count as an attempt. A cancelled job ends cancelled.
 func (s *sqlStore) Unclaim(ctx context.Context, l Lease) error {
+	defer s.poke()
 	return s.tx(ctx, func(d q) error {
 		j, err := s.lockJob(ctx, d, l.JobID)
 		if err != nil {

@@ -33,6 +33,64 @@ type sqlStore struct {
 
 	dummyOnce sync.Once
 	dummy     []byte
+
+	// ready is poked when jobs may have become claimable (see Ready).
+	ready   chan struct{}
+	timerMu sync.Mutex
+	timer   *time.Timer
+	timerAt time.Time
+	closed  bool
+}
+
+// Ready is poked (without blocking; one pending signal at most) when jobs
+// of this process's store may have become claimable: a submission, a
+// release, a retry or a give-back, and at the time the next scheduled job
+// or lease is due. Other processes sharing a PostgreSQL database are not
+// seen; their agents find such jobs by polling.
+func (s *sqlStore) Ready() <-chan struct{} { return s.ready }
+
+func (s *sqlStore) poke() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// wakeAt pokes Ready at t (on the store's clock), or at once if t has
+// passed; an earlier pending wake-up is kept.
+func (s *sqlStore) wakeAt(t time.Time) {
+	d := t.Sub(s.now())
+	if d <= 0 {
+		s.poke()
+		return
+	}
+	s.timerMu.Lock()
+	defer s.timerMu.Unlock()
+	if s.closed || (s.timer != nil && !s.timerAt.IsZero() && !s.timerAt.After(t)) {
+		return
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timerAt = t
+	s.timer = time.AfterFunc(d, func() {
+		s.timerMu.Lock()
+		s.timerAt = time.Time{}
+		s.timerMu.Unlock()
+		s.poke()
+	})
+}
+
+// wakeNextDue arms the wake-up for the next job that becomes claimable by
+// time: a scheduled or retried job, or a lease that expires.
+func (s *sqlStore) wakeNextDue(ctx context.Context) {
+	var next sql.NullInt64
+	err := s.read().row(ctx, `SELECT MIN(t) FROM (
+		SELECT MIN(not_before) AS t FROM jobs WHERE state = 'queued'
+		UNION ALL SELECT MIN(lease_expires) AS t FROM jobs WHERE state = 'leased') x`).Scan(&next)
+	if err == nil && next.Valid && next.Int64 > 0 {
+		s.wakeAt(fromMS(next.Int64))
+	}
 }
 
 // querier is a *sql.DB or *sql.Tx.
@@ -99,6 +157,12 @@ func (s *sqlStore) Backend() string {
 }
 
 func (s *sqlStore) Close() error {
+	s.timerMu.Lock()
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timerMu.Unlock()
 	err := s.db.Close()
 	if s.pool != nil {
 		s.pool.Close()
@@ -212,7 +276,7 @@ func openSQLite(ctx context.Context, o Options) (*sqlStore, error) {
 	// connection turns lock waits into a cheap Go queue.
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxIdleTime(0)
-	s := &sqlStore{db: db, o: o}
+	s := &sqlStore{db: db, o: o, ready: make(chan struct{}, 1)}
 	if err := s.openCommon(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -252,7 +316,7 @@ func openPostgres(ctx context.Context, o Options) (*sqlStore, error) {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	db.SetMaxOpenConns(o.MaxConns)
-	s := &sqlStore{db: db, pool: pool, pg: true, o: o}
+	s := &sqlStore{db: db, pool: pool, pg: true, o: o, ready: make(chan struct{}, 1)}
 	if err := s.openCommon(ctx); err != nil {
 		s.Close()
 		return nil, err
