@@ -60,6 +60,11 @@ type call struct {
 	rtpConn, udptlConn net.PacketConn
 	org                origin
 
+	// inbound: the INVITE and its transaction, for refusing the call
+	// without waiting for the ACK.
+	inviteReq *sip.Request
+	inviteTx  sip.ServerTransaction
+
 	mu         sync.Mutex
 	cli        *sipgo.DialogClientSession
 	srv        *sipgo.DialogServerSession
@@ -159,17 +164,16 @@ func (c *call) Hangup(cause drivers.HangupCause) error {
 
 // reject refuses an inbound call that was never answered.
 func (c *call) reject(cause drivers.HangupCause) {
-	c.mu.Lock()
-	srv := c.srv
-	c.mu.Unlock()
-	if srv == nil {
+	if c.inviteTx == nil {
 		return
 	}
 	code, reason := 603, "Decline"
 	if cause == drivers.CauseShutdown {
 		code, reason = 503, "Service Unavailable"
 	}
-	_ = srv.Respond(code, reason, nil)
+	// The transaction layer absorbs the ACK; the dialog's Respond would
+	// wait for it.
+	respond(c.inviteTx, c.inviteReq, code, reason, nil)
 	c.answerDone()
 }
 

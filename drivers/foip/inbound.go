@@ -101,14 +101,14 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c.mu.Lock()
-	c.srv = srv
+	c.srv, c.inviteReq, c.inviteTx = srv, srv.InviteRequest, tx
 	c.mu.Unlock()
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
 		c.endDialog()
 		c.finish()
-		_ = srv.Respond(503, "Service Unavailable", nil)
+		respond(tx, req, 503, "Service Unavailable", nil)
 		return
 	}
 	d.calls[callID] = c
@@ -118,7 +118,7 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	case d.incoming <- c:
 	default:
 		d.n.busy.Add(1)
-		_ = srv.Respond(486, "Busy Here", nil)
+		respond(tx, srv.InviteRequest, 486, "Busy Here", nil)
 		c.endDialog()
 		c.finish()
 		return
@@ -133,7 +133,7 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.endDialog() // CANCEL
 		_ = c.Hangup(drivers.CauseCancelled)
 	case <-t.C:
-		_ = srv.Respond(480, "Temporarily Unavailable", nil)
+		respond(tx, srv.InviteRequest, 480, "Temporarily Unavailable", nil)
 		c.endDialog()
 		_ = c.Hangup(drivers.CauseWatchdog)
 	}

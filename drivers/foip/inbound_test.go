@@ -1,0 +1,107 @@
+package foip
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/drivers"
+)
+
+// rawInvite is an INVITE from conn to the driver at to with body as SDP.
+func rawInvite(conn net.Conn, to, callID, body string) string {
+	return "INVITE sip:2002@" + to + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + conn.LocalAddr().String() + ";branch=z9hG4bK-" + callID + "\r\n" +
+		"From: <sip:1001@127.0.0.1>;tag=t" + callID + "\r\n" +
+		"To: <sip:2002@" + to + ">\r\n" +
+		"Call-ID: " + callID + "\r\n" +
+		"CSeq: 1 INVITE\r\n" +
+		"Contact: <sip:1001@" + conn.LocalAddr().String() + ">\r\n" +
+		"Max-Forwards: 70\r\nContent-Type: application/sdp\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+}
+
+// finalStatus reads responses on conn until a final one for callID.
+func finalStatus(t *testing.T, conn net.Conn, callID string) int {
+	t.Helper()
+	buf := make([]byte, 8192)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no final response for %s: %v", callID, err)
+		}
+		msg := string(buf[:n])
+		if !strings.Contains(msg, "Call-ID: "+callID+"\r\n") || len(msg) < 12 {
+			continue
+		}
+		code, err := strconv.Atoi(msg[8:11])
+		if err == nil && code >= 200 {
+			return code
+		}
+	}
+}
+
+// TestInboundRefusals: an offer without G.711 or T.38 gets 488, a malformed
+// SDP 488, and an INVITE while every channel rings gets 486; all counted.
+func TestInboundRefusals(t *testing.T) {
+	d := openDriver(t, Config{Number: "2002", Listen: "127.0.0.1:0", Peer: "127.0.0.1:9", AllowFrom: []string{"127.0.0.1"}})
+	conn, err := net.Dial("udp4", d.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	g729 := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\n"
+	for i, body := range []string{g729, "v=1\r\nnonsense\r\n", ""} {
+		id := "nomedia-" + strconv.Itoa(i)
+		if _, err := conn.Write([]byte(rawInvite(conn, d.Addr(), id, body))); err != nil {
+			t.Fatal(err)
+		}
+		if code := finalStatus(t, conn, id); code != 488 {
+			t.Fatalf("offer %q: %d, want 488", body, code)
+		}
+	}
+	if st := d.Stats(); st.NoMedia != 3 {
+		t.Fatalf("no-media count %d", st.NoMedia)
+	}
+	// The one channel rings (nobody takes the call yet): the next
+	// INVITE is busy.
+	pcmu := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+	if _, err := conn.Write([]byte(rawInvite(conn, d.Addr(), "first", pcmu))); err != nil {
+		t.Fatal(err)
+	}
+	var first drivers.Call
+	select {
+	case first = <-d.Incoming():
+	case <-time.After(5 * time.Second):
+		t.Fatal("first call not offered")
+	}
+	if _, err := conn.Write([]byte(rawInvite(conn, d.Addr(), "second", pcmu))); err != nil {
+		t.Fatal(err)
+	}
+	if code := finalStatus(t, conn, "second"); code != 486 {
+		t.Fatalf("second call: %d, want 486", code)
+	}
+	if st := d.Ports()[0].State; st != drivers.StateReceiving {
+		t.Fatalf("port %v while ringing", st)
+	}
+	// Rejecting the first call answers 603 and frees the port.
+	if err := first.Hangup(drivers.CauseRejected); err != nil {
+		t.Fatal(err)
+	}
+	if code := finalStatus(t, conn, "first"); code != 603 {
+		t.Fatalf("rejected call: %d, want 603", code)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for d.Ports()[0].State != drivers.StateIdle && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := d.Ports()[0].State; st != drivers.StateIdle {
+		t.Fatalf("port %v after rejecting", st)
+	}
+	if d.Stats().Busy != 1 {
+		t.Errorf("busy count %d", d.Stats().Busy)
+	}
+}
