@@ -269,3 +269,57 @@ func testLogger(t testing.TB) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+func (s CallStats) running() bool { return s.T38Version > 0 || s.T38EC != 0 }
+
+// TestCloseMidCall closes the sending driver in the middle of a fax: its
+// Send ends as cancelled with the shutdown cause, the receiver sees the
+// BYE and ends as call dropped, and the ports are down.
+func TestCloseMidCall(t *testing.T) {
+	a, b := pair(t, "udp", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recv := make(chan drivers.Result, 1)
+	go func() {
+		select {
+		case c := <-b.Incoming():
+			r, _ := c.Receive(ctx, drivers.ReceiveParams{}, &pageSink{}, nil)
+			recv <- r
+		case <-ctx.Done():
+		}
+	}()
+	c, err := a.Dial(ctx, a.Ports()[0].ID, "2002", drivers.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan drivers.Result, 1)
+	go func() {
+		r, _ := c.Send(ctx, drivertest.Doc(3, imaging.WidthA4, 200, imaging.Fine, 1), drivers.SendParams{}, nil)
+		sent <- r
+	}()
+	// Close once T.30 runs over T.38 (a second into phase B).
+	cl := c.(*call)
+	for !cl.Stats().running() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("no switch to T.38")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	time.Sleep(time.Second)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sr, rr := <-sent, <-recv
+	if sr.Code != t30.CodeCancelled || sr.HangupCause != drivers.CauseShutdown {
+		t.Errorf("sender: %v, hang-up cause %v", sr.Code, sr.HangupCause)
+	}
+	if rr.Code != t30.CodeCallDropped {
+		t.Errorf("receiver: %v, want call dropped", rr.Code)
+	}
+	for _, p := range a.Ports() {
+		if p.State != drivers.StateDown {
+			t.Errorf("port %s %v after Close", p.ID, p.State)
+		}
+	}
+}
