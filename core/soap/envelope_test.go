@@ -107,10 +107,10 @@ func TestGolden(t *testing.T) {
 			return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><GetMsgFoldersResponse xmlns="http://faxcoreserver/services/"><GetMsgFoldersResult><string>inbox</string><string>outbox</string><string>sent</string><string>cancelled</string><string>hold</string><string>trash</string><string>unrouted</string><string>Processed</string></GetMsgFoldersResult></GetMsgFoldersResponse></soap:Body></soap:Envelope>`
 		}},
 		{SOAP11, "ActivateUser", func(e *env) string { return `<adminID>x</adminID><userID>1</userID>` }, 500, func(e *env) string {
-			return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>ActivateUser: adminID: &#34;x&#34; is not an xsd:long</faultstring><detail /></soap:Fault></soap:Body></soap:Envelope>`
+			return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>ActivateUser: adminID: "x" is not an xsd:long</faultstring><detail /></soap:Fault></soap:Body></soap:Envelope>`
 		}},
 		{SOAP12, "ActivateUser", func(e *env) string { return `<adminID>x</adminID><userID>1</userID>` }, 400, func(e *env) string {
-			return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><soap:Fault><soap:Code><soap:Value>soap:Sender</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang="en">ActivateUser: adminID: &#34;x&#34; is not an xsd:long</soap:Text></soap:Reason><soap:Detail /></soap:Fault></soap:Body></soap:Envelope>`
+			return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><soap:Fault><soap:Code><soap:Value>soap:Sender</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang="en">ActivateUser: adminID: "x" is not an xsd:long</soap:Text></soap:Reason><soap:Detail /></soap:Fault></soap:Body></soap:Envelope>`
 		}},
 	} {
 		t.Run(fmt.Sprintf("SOAP%d/%s", tc.ver, tc.op), func(t *testing.T) {
@@ -350,4 +350,23 @@ func FuzzEnvelope(f *testing.F) {
 			t.Fatalf("answer is not XML: %v\n%s", err, out)
 		}
 	})
+}
+
+func TestEscape(t *testing.T) {
+	for _, tc := range []struct{ in, want, parsed string }{
+		{"plain", "plain", "plain"},
+		{`a&b<c>d"e'f`, `a&amp;b&lt;c&gt;d"e'f`, `a&b<c>d"e'f`},
+		{"cr\r\nlf\ttab", "cr&#xD;\nlf\ttab", "cr\r\nlf\ttab"},
+		{"nul\x00esc\x1b\uffff", "nul\ufffdesc\ufffd\ufffd", "nul\ufffdesc\ufffd\ufffd"},
+		{"ünï😀", "ünï😀", "ünï😀"},
+	} {
+		var b bytes.Buffer
+		escape(&b, tc.in)
+		want(t, "escaped "+tc.in, b.String(), tc.want)
+		var n xnode
+		if err := xml.Unmarshal([]byte("<x>"+b.String()+"</x>"), &n); err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		want(t, "parsed "+tc.in, n.Text, tc.parsed)
+	}
 }

@@ -3,7 +3,6 @@ package soap
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/xml"
 	"net/http"
 	"strconv"
 )
@@ -46,9 +45,26 @@ func envelopeOpen(b *bytes.Buffer, v Version) {
 
 func envelopeClose(b *bytes.Buffer) { b.WriteString(`</soap:Body></soap:Envelope>`) }
 
+// escape writes element text as .NET's XmlWriter does: &, < and > as
+// entities, CR as &#xD; (so it survives end-of-line normalisation), and
+// characters XML cannot carry as U+FFFD; quotes stay as they are.
 func escape(b *bytes.Buffer, s string) {
-	// EscapeText cannot fail on a bytes.Buffer.
-	_ = xml.EscapeText(b, []byte(s))
+	for _, r := range s {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '\r':
+			b.WriteString("&#xD;")
+		case r == '\t' || r == '\n' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF:
+			b.WriteRune(r)
+		default:
+			b.WriteRune('\uFFFD')
+		}
+	}
 }
 
 // writeString writes <name>s</name>, or <name /> for "".
