@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,13 +82,17 @@ func (h *Handler) authenticate(r *http.Request) (core.User, bool, error) {
 			return u, true, nil
 		}
 	}
-	remote := clientAddr(r)
-	if !h.auth.allowed(remote, now, h.cfg.AuthFailures, h.cfg.AuthWindow) {
-		return core.User{}, false, errUnauthorized
+	keys := []string{"addr:" + clientAddr(r), "user:" + strings.ToLower(name)}
+	for _, k := range keys {
+		if !h.auth.allowed(k, now, h.cfg.AuthFailures, h.cfg.AuthWindow) {
+			return core.User{}, false, errUnauthorized
+		}
 	}
 	u, err := h.cfg.Store.Authenticate(ctx, name, pw)
 	if errors.Is(err, core.ErrAuth) || errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
-		h.auth.failed(remote, now, h.cfg.AuthWindow)
+		for _, k := range keys {
+			h.auth.failed(k, now, h.cfg.AuthWindow)
+		}
 		return core.User{}, false, errUnauthorized
 	}
 	if err != nil {

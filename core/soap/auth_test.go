@@ -1,9 +1,11 @@
 package soap
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 func (e *env) callAs(user, pw, op, inner string) *httptest.ResponseRecorder {
@@ -65,4 +67,25 @@ func TestRequireAuth(t *testing.T) {
 	}
 	w = e.callAs("alice", "alice-password", "ServerStatus", ``)
 	want(t, "deactivated", w.Code, http.StatusUnauthorized)
+}
+
+// TestAuthenticateRateLimitPerUser guesses one user's password from many
+// addresses: the account is locked for the window all the same, and other
+// users are not.
+func TestAuthenticateRateLimitPerUser(t *testing.T) {
+	e := newEnv(t, SOAP11)
+	auth := func(addr, user, pw string) string {
+		r := newRequest(SOAP11, "AuthenticateUser", envelope(SOAP11, "AuthenticateUser", `<userName>`+user+`</userName><password>`+pw+`</password>`))
+		r.RemoteAddr = addr + ":1234"
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		return parseResponse(t, SOAP11, "AuthenticateUser", w).result()
+	}
+	for i := range 5 {
+		want(t, "guess", auth(fmt.Sprintf("198.51.100.%d", i), "alice", "guess"), "1")
+	}
+	want(t, "locked", auth("203.0.113.9", "alice", "alice-password"), "1")
+	want(t, "bob", auth("203.0.113.9", "bob", "bob-password"), id(e.bob))
+	e.clock.t = e.clock.t.Add(time.Minute)
+	want(t, "after the window", auth("203.0.113.9", "alice", "alice-password"), id(e.alice))
 }

@@ -185,20 +185,9 @@ func (h *Handler) render(ctx context.Context, docs []core.MessageDocument, forma
 	}
 	defer os.RemoveAll(dir)
 	var paths []string
-	for i, d := range docs {
-		_, rc, err := h.cfg.Store.OpenDocument(ctx, d.ID)
-		if err != nil {
-			return nil, err
-		}
-		p := filepath.Join(dir, fmt.Sprintf("in%d%s", i, extOf[d.ContentType]))
-		f, err := os.Create(p)
-		if err == nil {
-			_, err = io.Copy(f, rc)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}
-		rc.Close()
+	for _, d := range docs {
+		// The spool file itself: faxdoc reads the format from the content.
+		p, err := h.cfg.Store.DocumentFile(ctx, d.ID)
 		if err != nil {
 			return nil, err
 		}

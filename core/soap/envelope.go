@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 )
 
@@ -104,8 +105,8 @@ func decodeEnvelope(r io.Reader, lim Limits, guess Version) (request, error) {
 			break
 		}
 		if err != nil {
-			var mbe interface{ MaxBytes() int64 }
-			if errors.As(err, &mbe) || strings.Contains(err.Error(), "request body too large") {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
 				return req, fmt.Errorf("%w: over %d bytes", ErrTooLarge, lim.MaxBytes)
 			}
 			return req, fmt.Errorf("%w: %v", ErrMalformed, err)

@@ -104,19 +104,28 @@ func parseID(s string) (int64, bool) {
 func (h *Handler) opAuthenticateUser(ctx context.Context, c *call) (result, error) {
 	name, pw := c.str("userName"), c.str("password")
 	now := h.cfg.Now()
-	if !h.auth.allowed(c.remote, now, h.cfg.AuthFailures, h.cfg.AuthWindow) {
-		h.cfg.Logger.Warn("soap: authentication refused: too many failures", "client", c.remote)
-		return longResult(authFailed), nil
+	// Failures count per client address and per user name, so that
+	// neither one address nor many addresses can guess on.
+	keys := []string{"addr:" + c.remote, "user:" + strings.ToLower(name)}
+	for _, k := range keys {
+		if !h.auth.allowed(k, now, h.cfg.AuthFailures, h.cfg.AuthWindow) {
+			h.cfg.Logger.Warn("soap: authentication refused: too many failures", "client", c.remote, "user", name)
+			return longResult(authFailed), nil
+		}
 	}
 	u, err := h.cfg.Store.Authenticate(ctx, name, pw)
 	if errors.Is(err, core.ErrAuth) || errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
-		h.auth.failed(c.remote, now, h.cfg.AuthWindow)
+		for _, k := range keys {
+			h.auth.failed(k, now, h.cfg.AuthWindow)
+		}
 		return longResult(authFailed), nil
 	}
 	if err != nil {
 		return result{}, err
 	}
-	h.auth.succeeded(c.remote)
+	for _, k := range keys {
+		h.auth.succeeded(k)
+	}
 	return longResult(u.ID), nil
 }
 
