@@ -141,26 +141,49 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 		s.wakeNextDue(ctx)
 	}
 	out := make([]ClaimedJob, 0, len(jobs))
-	msgs := map[int64]ClaimedJob{}
 	for _, j := range jobs {
-		cj, ok := msgs[j.MessageID]
-		if !ok {
-			d := s.read()
-			m, err := s.message(ctx, d, j.MessageID)
-			if err != nil {
-				return nil, err
-			}
-			docs, err := s.messageDocuments(ctx, d, j.MessageID)
-			if err != nil {
-				return nil, err
-			}
-			cj = ClaimedJob{Message: m, Documents: docs}
-			msgs[j.MessageID] = cj
+		cj, err := s.claimInfo(ctx, j.MessageID)
+		if err != nil {
+			return nil, err
 		}
 		cj.Job = j
 		out = append(out, cj)
 	}
 	return out, nil
+}
+
+// maxClaimCache bounds the cache of what claims hand out about messages.
+const maxClaimCache = 4096
+
+// claimInfo returns a claimed job's message and documents. What an agent
+// needs of them never changes after the submission, so they are cached;
+// the message's status, folder and flags in it are those of the first
+// claim.
+func (s *sqlStore) claimInfo(ctx context.Context, msg int64) (ClaimedJob, error) {
+	s.cacheMu.Lock()
+	cj, ok := s.claimCache[msg]
+	s.cacheMu.Unlock()
+	if ok {
+		cj.Documents = slices.Clone(cj.Documents)
+		return cj, nil
+	}
+	d := s.read()
+	m, err := s.message(ctx, d, msg)
+	if err != nil {
+		return ClaimedJob{}, err
+	}
+	docs, err := s.messageDocuments(ctx, d, msg)
+	if err != nil {
+		return ClaimedJob{}, err
+	}
+	cj = ClaimedJob{Message: m, Documents: docs}
+	s.cacheMu.Lock()
+	if len(s.claimCache) >= maxClaimCache {
+		clear(s.claimCache)
+	}
+	s.claimCache[msg] = cj
+	s.cacheMu.Unlock()
+	return cj, nil
 }
 
 // scanWith scans a row's columns and then extra ones.

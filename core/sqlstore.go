@@ -40,6 +40,9 @@ type sqlStore struct {
 	timer   *time.Timer
 	timerAt time.Time
 	closed  bool
+
+	cacheMu    sync.Mutex
+	claimCache map[int64]ClaimedJob // see claimInfo
 }
 
 // Ready is poked (without blocking; one pending signal at most) when jobs
@@ -276,7 +279,7 @@ func openSQLite(ctx context.Context, o Options) (*sqlStore, error) {
 	// connection turns lock waits into a cheap Go queue.
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxIdleTime(0)
-	s := &sqlStore{db: db, o: o, ready: make(chan struct{}, 1)}
+	s := &sqlStore{db: db, o: o, ready: make(chan struct{}, 1), claimCache: map[int64]ClaimedJob{}}
 	if err := s.openCommon(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -316,7 +319,7 @@ func openPostgres(ctx context.Context, o Options) (*sqlStore, error) {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	db.SetMaxOpenConns(o.MaxConns)
-	s := &sqlStore{db: db, pool: pool, pg: true, o: o, ready: make(chan struct{}, 1)}
+	s := &sqlStore{db: db, pool: pool, pg: true, o: o, ready: make(chan struct{}, 1), claimCache: map[int64]ClaimedJob{}}
 	if err := s.openCommon(ctx); err != nil {
 		s.Close()
 		return nil, err
