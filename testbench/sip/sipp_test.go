@@ -273,6 +273,34 @@ func TestSippUACSwitchesToT38(t *testing.T) {
 	}
 }
 
+// TestSippGlare has sipp hold our T.38 re-INVITE while sending its own:
+// we answer 491 (RFC 3261 14.1), get 491 for ours, back off and retry, and
+// the retry switches the call to T.38 (checked by sipp).
+func TestSippGlare(t *testing.T) {
+	needSipp(t)
+	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "127.0.0.1:9", AllowFrom: []string{"127.0.0.1"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := make(chan t30.Code, 1)
+	go func() {
+		select {
+		case c := <-d.Incoming():
+			r, _ := c.Receive(ctx, drivers.ReceiveParams{}, discard{}, nil)
+			got <- r.Code
+		case <-ctx.Done():
+			got <- t30.CodeCancelled
+		}
+	}()
+	s := startSipp(t, "uac_glare.xml", freeUDP(t), d.Addr())
+	s.wait(t)
+	if code := <-got; code != t30.CodeCallDropped {
+		t.Fatalf("receive code %v, want call dropped (BYE during the fax)", code)
+	}
+	if st := d.Stats(); st.Glare != 1 || st.GlareBackoff != 1 {
+		t.Fatalf("stats %+v, want one 491 sent and one back-off", st)
+	}
+}
+
 // TestSippSourceNotAllowed: an INVITE from a source outside AllowFrom gets
 // 403 without credentials configured, and is counted.
 func TestSippSourceNotAllowed(t *testing.T) {
