@@ -11,14 +11,26 @@
 // those of a real call; wall time per page is scaled (fast by default).
 // With Config.CopyOnly the pages are copied file to file instead.
 //
+// Joined to a loopback network (Config.Network, when the simulator runs
+// in the same process as other agents' loopback drivers), the boards are
+// part of that network: every channel's number is a loopback port, a
+// dialled number that is neither a channel nor a line model is called on
+// the network (the port that owns it, or the network's built-in fax
+// machine), and a loopback port that dials a channel's number rings that
+// channel. Those calls run our t30 engine over the loopback line
+// (the loopback call's Send and Receive, that is drivers.SendOver and
+// ReceiveOver), so a fax sent through a simulated board arrives at another
+// agent's port pixel-equal, and the reverse.
+//
 // Fault injection: channels and boards go down (SetChannelDown,
 // SetBoardDown), a call drops after page K (a line model), responses are
 // slow (Config.ResponseDelay), the service stops and starts again (Close,
 // then a new Sim on the same socket).
 //
-// The standalone binary is testbench/btsim/cmd/btsim. btsim imports
-// drivers (the shared T.30 helpers), t30, imaging, localsvc and vendor;
-// nothing in the product imports it.
+// The standalone binary is testbench/btsim/cmd/btsim (and `faxagent
+// testbench btsim`). btsim imports drivers (the shared T.30 helpers),
+// drivers/loopback, t30, imaging, localsvc and vendor; nothing in the
+// product imports it.
 package btsim
 
 import (
@@ -32,8 +44,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/brooktrout/localsvc"
 	"github.com/faxagent/faxagent/drivers/brooktrout/vendor"
+	"github.com/faxagent/faxagent/drivers/loopback"
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/tiff"
 )
@@ -89,7 +103,14 @@ type Config struct {
 	// CopyOnly copies the pages from file to file instead of running
 	// T.30 (no negotiation; any page width).
 	CopyOnly bool
-	Log      *slog.Logger
+	// Network, if set, joins the simulated boards to a loopback network
+	// (a Sim running in the same process as loopback drivers): every
+	// channel's number is a loopback port of the network, a number that
+	// is neither a channel nor a line model is dialled on the network,
+	// and calls from loopback ports to a channel's number ring the
+	// channel. Such calls run our t30 engine over the loopback line.
+	Network *loopback.Network
+	Log     *slog.Logger
 }
 
 // Number is the telephone number of a simulated channel: "7" board
@@ -108,6 +129,10 @@ type Sim struct {
 	lns    []net.Listener
 	closed bool
 	calls  int // completed fax transfers
+
+	// nets are the loopback drivers of the boards (Config.Network), one
+	// per board, their ports the board's channels.
+	nets []*loopback.Driver
 }
 
 type channel struct {
@@ -128,6 +153,9 @@ type call struct {
 	hung     chan struct{}
 	once     sync.Once
 	rx       chan *rxReq
+	// net is the loopback call of a call to or from the loopback network
+	// (Config.Network); nil for calls between channels and line models.
+	net drivers.Call
 }
 
 func (c *call) hangup() { c.once.Do(func() { close(c.hung) }) }
@@ -172,6 +200,9 @@ func New(cfg Config) *Sim {
 			s.byNum[ch.number] = ch
 		}
 		s.boards = append(s.boards, chs)
+	}
+	if cfg.Network != nil {
+		s.joinNetwork()
 	}
 	return s
 }
@@ -234,6 +265,9 @@ func (s *Sim) Close() error {
 	}
 	for _, c := range conns {
 		c.c.Close()
+	}
+	for _, d := range s.nets {
+		d.Close()
 	}
 	return nil
 }
@@ -499,6 +533,12 @@ func (sc *sconn) dial(m localsvc.Msg) {
 	switch {
 	case isLine:
 		c.line = line
+	case callee == nil && s.nets != nil:
+		ch.call = c
+		ch.state = vendor.ChannelConnected
+		s.mu.Unlock()
+		sc.dialNetwork(&m, ch, c, start)
+		return
 	case callee == nil:
 		s.mu.Unlock()
 		sleepPlain(s.cfg.RingTime)
@@ -601,6 +641,13 @@ func (sc *sconn) receiveFax(m localsvc.Msg) {
 		sc.fail(&m, localsvc.StatusInternal, "channel %d,%d is already receiving", m.Board, m.Channel)
 		return
 	}
+	// A network call (c.net) completes the request also when the call
+	// is cleared: its loopback call is hung up and ends at once. Give it
+	// that moment; a call cleared before the reception began never will.
+	grace := time.Duration(0)
+	if c.net != nil {
+		grace = time.Second
+	}
 	var out localsvc.Msg
 	select {
 	case out = <-req.done:
@@ -610,6 +657,14 @@ func (sc *sconn) receiveFax(m localsvc.Msg) {
 		case out = <-req.done:
 		default:
 			out = localsvc.Msg{Type: localsvc.TypeCompletion, Status: localsvc.StatusLineDropped, Cause: "call dropped before the document"}
+			if grace > 0 {
+				t := time.NewTimer(grace)
+				select {
+				case out = <-req.done:
+				case <-t.C:
+				}
+				t.Stop()
+			}
 		}
 	}
 	out.Board, out.Channel = ch.ref.Board, ch.ref.Channel
@@ -629,6 +684,19 @@ func (sc *sconn) sendFax(m localsvc.Msg) {
 		return
 	}
 	start := time.Now()
+	if c.net != nil {
+		out := s.sendNetwork(c, &m, sc)
+		out.Board, out.Channel = ch.ref.Board, ch.ref.Channel
+		out.DurationMS = int(time.Since(start) / time.Millisecond)
+		s.mu.Lock()
+		s.calls++
+		if ch.call == c && ch.state == vendor.ChannelSending {
+			ch.state = vendor.ChannelConnected
+		}
+		s.mu.Unlock()
+		sc.reply(&m, out)
+		return
+	}
 	var rx *rxReq
 	var peer *sconn
 	if c.to != nil {

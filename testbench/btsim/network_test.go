@@ -1,0 +1,295 @@
+package btsim_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/drivers"
+	"github.com/faxagent/faxagent/drivers/brooktrout"
+	"github.com/faxagent/faxagent/drivers/drivertest"
+	"github.com/faxagent/faxagent/drivers/loopback"
+	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/t30"
+	"github.com/faxagent/faxagent/testbench/btsim"
+)
+
+// pluginBin is the faxagent-brooktrout binary TestMain builds with
+// CGO_ENABLED=0, as it ships.
+var pluginBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "btsim-plugin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	pluginBin = filepath.Join(dir, "faxagent-brooktrout")
+	cmd := exec.Command("go", "build", "-o", pluginBin, "github.com/faxagent/faxagent/cmd/faxagent-brooktrout")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the plugin: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Numbers and ports of the two agents.
+const (
+	bNumber = "5550100" // agent B's loopback port M5,0
+	bPort   = "M5,0"
+	aPort   = "M0,1" // the one board channel agent A uses
+)
+
+// agents is agent A on simulated Brooktrout boards (the real plugin,
+// btsim in this process) and agent B on loopback ports, both on one
+// loopback network in virtual time.
+type agents struct {
+	net      *loopback.Network
+	sim      *btsim.Sim
+	a, b     *agent.Agent
+	qa, qb   *agent.MemQueue
+	ra, rb   *agent.MemReporter
+	aNumber  string
+	aSpool   string
+	bSpool   string
+	btSpool  string
+	shutdown func()
+}
+
+func license(t *testing.T, priv ed25519.PrivateKey, id, driver string, ports int) []byte {
+	t.Helper()
+	b, err := agent.Sign(agent.License{AgentID: id, Ports: map[string]int{driver: ports},
+		Issued: time.Now(), Expires: time.Now().Add(24 * time.Hour)}, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func startAgents(t *testing.T) *agents {
+	t.Helper()
+	dir := t.TempDir()
+	x := &agents{
+		net: loopback.NewNetwork(loopback.Options{Mode: loopback.Virtual, Seed: 9}),
+		qa:  agent.NewMemQueue(nil), qb: agent.NewMemQueue(nil),
+		ra: agent.NewMemReporter(), rb: agent.NewMemReporter(),
+		aNumber: btsim.Number(0, 1),
+		aSpool:  filepath.Join(dir, "a"), bSpool: filepath.Join(dir, "b"), btSpool: filepath.Join(dir, "bt"),
+	}
+	for _, d := range []string{x.aSpool, x.bSpool, x.btSpool} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sock := filepath.Join(dir, "bt.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.sim = btsim.New(btsim.Config{Network: x.net})
+	go x.sim.Serve(ln)
+
+	pub, priv, err := agent.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt := brooktrout.New(brooktrout.Options{PluginPath: pluginBin, ServiceAddr: "unix:" + sock, Spool: x.btSpool,
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	retry := agent.RetryPolicy{MaxAttempts: 1}
+	x.a, err = agent.New(agent.Config{
+		AgentID: "A", ServerIP: "10.0.0.1", Drivers: []drivers.Driver{bt},
+		License: license(t, priv, "A", brooktrout.Name, 8), LicenseKey: pub,
+		// Only one channel works, so the records name it.
+		DefaultPort: &agent.PortSettings{Disabled: true},
+		Ports:       map[string]agent.PortSettings{aPort: {Send: true, Receive: true}},
+		Queue:       x.qa, Reporter: x.ra, SpoolDir: x.aSpool, Retry: retry, CSID: "AGENT A",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := loopback.New(x.net, loopback.DriverOptions{Board: 5, Numbers: []string{bNumber}})
+	x.b, err = agent.New(agent.Config{
+		AgentID: "B", ServerIP: "10.0.0.2", Drivers: []drivers.Driver{lb},
+		License: license(t, priv, "B", "loopback", 1), LicenseKey: pub,
+		Queue: x.qb, Reporter: x.rb, SpoolDir: x.bSpool, Retry: retry, CSID: "AGENT B",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := x.a.Start(ctx); err != nil {
+		t.Fatalf("agent A: %v", err)
+	}
+	if err := x.b.Start(ctx); err != nil {
+		t.Fatalf("agent B: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		for _, g := range []*agent.Agent{x.a, x.b} {
+			if err := g.Shutdown(ctx); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+		}
+		x.sim.Close()
+		x.net.Close()
+	})
+	return x
+}
+
+// waitInbound waits for the receiving agent's inbound record of the call
+// (generously bounded: the test fails only if it never comes).
+func waitInbound(t *testing.T, r *agent.MemReporter, n int) agent.InboundRecord {
+	t.Helper()
+	for i := 0; i < 3000; i++ {
+		if in := r.InboundRecords(); len(in) >= n {
+			return in[n-1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no inbound record %d", n)
+	return agent.InboundRecord{}
+}
+
+func waitFinal(t *testing.T, q *agent.MemQueue) {
+	t.Helper()
+	select {
+	case <-q.AllFinal():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("jobs not final: %v", q.Ops())
+	}
+}
+
+// readTIFF decodes every page of a spooled TIFF file.
+func readTIFF(t *testing.T, path string) []*imaging.Page {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := tiff.Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*imaging.Page
+	for i := 0; i < r.NumPages(); i++ {
+		pr, err := r.Page(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := pr.Info()
+		p, err := imaging.ReadPage(pr, info.Width, info.Resolution, 0)
+		if err != nil {
+			t.Fatalf("%s page %d: %v", path, i+1, err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func checkFile(t *testing.T, path string, want t30.PagesDocument) {
+	t.Helper()
+	got := readTIFF(t, path)
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d pages, want %d", path, len(got), len(want))
+	}
+	for i := range want {
+		if !drivertest.Equal(want[i], got[i]) {
+			t.Errorf("%s page %d: pixels differ from the page sent", path, i+1)
+		}
+	}
+}
+
+// TestNetworkFax sends faxes between a simulated board channel (agent A,
+// through the plugin) and a loopback port of agent B on the same
+// loopback network, both ways: the pages arrive pixel-equal, and the
+// sender's attempt record and the receiver's inbound record carry the
+// TransmissionDetails of the call.
+func TestNetworkFax(t *testing.T) {
+	x := startAgents(t)
+	tests := []struct {
+		name    string
+		pages   int
+		fromA   bool // A (board) sends to B (loopback); else B to A
+		res     imaging.Resolution
+		resName string
+		height  int
+	}{
+		{"board to loopback, 1 page", 1, true, imaging.Fine, "fine", 300},
+		{"board to loopback, 10 pages", 10, true, imaging.Standard, "standard", 200},
+		{"loopback to board, 1 page", 1, false, imaging.Fine, "fine", 300},
+		{"loopback to board, 10 pages", 10, false, imaging.Superfine, "superfine", 200},
+	}
+	inA, inB := 0, 0
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := drivertest.Doc(tc.pages, imaging.WidthA4, tc.height, tc.res, uint64(100+i))
+			resName := tc.resName
+			id := fmt.Sprintf("job%d", i)
+			q, rep, inRep := x.qa, x.ra, x.rb
+			number, txPort, rxPort := bNumber, aPort, bPort
+			txID, rxID, txCSID, rxCSID, rxNumber, txNumber := "A", "B", "AGENT A", "AGENT B", bNumber, x.aNumber
+			n := &inB
+			if !tc.fromA {
+				q, rep, inRep = x.qb, x.rb, x.ra
+				number, txPort, rxPort = x.aNumber, bPort, aPort
+				txID, rxID, txCSID, rxCSID, rxNumber, txNumber = "B", "A", "AGENT B", "AGENT A", x.aNumber, bNumber
+				n = &inA
+			}
+			if err := q.Add(agent.Job{ID: id, Number: number, Doc: doc, MaxAttempts: 1}); err != nil {
+				t.Fatal(err)
+			}
+			waitFinal(t, q)
+			*n++
+			in := waitInbound(t, inRep, *n)
+			recs := rep.Attempts(id)
+			if len(recs) != 1 {
+				t.Fatalf("%d attempt records", len(recs))
+			}
+			r := recs[0]
+			if r.TransmitStatus != 0 || r.ErrorID != 0 || r.TransmitStatusDef != agent.StatusCompleted {
+				t.Fatalf("attempt failed: %+v", r)
+			}
+			if r.BoardID != txPort || r.FaxAgentID != txID || r.PageCount != tc.pages || r.PageSent != tc.pages ||
+				r.StartPageNo != 1 || r.AttemptNo != 1 {
+				t.Errorf("attempt record port/pages: %+v", r)
+			}
+			if r.FaxProtocol != "V17" || r.TransmitSpeed != 14400 || !r.ECM || r.CompressionMode != "MMR" || r.FaxResolution != resName ||
+				r.RemoteCSID != rxCSID || r.CalledNumber != number || r.CallingNumber != txNumber {
+				t.Errorf("attempt record call: %+v", r)
+			}
+			if r.CallDuration <= 0 || r.TransmitDuration <= 0 || r.StartDate.IsZero() || r.CompleteDate.Before(r.StartDate) {
+				t.Errorf("attempt record times: %+v", r)
+			}
+			if in.BoardID != rxPort || in.FaxAgentID != rxID || in.Pages != tc.pages || in.Partial || in.ErrorID != 0 {
+				t.Errorf("inbound record port/pages: %+v", in)
+			}
+			if in.FaxProtocol != "V17" || in.TransmitSpeed != 14400 || in.CompressionMode != "MMR" || in.FaxResolution != resName ||
+				in.RemoteCSID != txCSID || in.CalledNumber != rxNumber || in.CallingNumber != txNumber {
+				t.Errorf("inbound record call: %+v", in)
+			}
+			checkFile(t, in.File, doc)
+		})
+	}
+	// The board side left nothing in its spool.
+	if left, _ := filepath.Glob(filepath.Join(x.btSpool, "*.tif")); len(left) != 0 {
+		t.Errorf("plugin spool files left: %v", left)
+	}
+	if got := x.sim.Completed(); got != len(tests) {
+		t.Errorf("simulator completed %d transfers, want %d", got, len(tests))
+	}
+}
