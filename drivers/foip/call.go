@@ -35,7 +35,9 @@ type t38Setup struct {
 	remote    netip.AddrPort
 }
 
-// CallStats are a call's media counters (also logged at the end of a call).
+// CallStats are a call's media counters, logged at the end of the call and
+// summed into Driver.Stats. A drivers.Call from this driver has a method
+// Stats() CallStats (see MediaStats).
 type CallStats struct {
 	UDPTL       t38.Stats // lost, recovered (redundancy/FEC), late, duplicates
 	UDPTLStray  uint64    // datagrams from another address than the latched one
@@ -48,6 +50,15 @@ type CallStats struct {
 	T38Version  int
 	T38EC       t38.ECMode
 }
+
+// MediaStats is implemented by the calls of this driver:
+//
+//	if m, ok := call.(foip.MediaStats); ok { st := m.Stats() }
+type MediaStats interface {
+	Stats() CallStats
+}
+
+var _ MediaStats = (*call)(nil)
 
 type call struct {
 	d        *Driver
@@ -209,6 +220,12 @@ func (c *call) finish() {
 		_ = c.rtpConn.Close()
 		_ = c.udptlConn.Close()
 		st := c.Stats()
+		n := &c.d.n
+		n.udptlLost.Add(st.UDPTL.Lost)
+		n.udptlRecovered.Add(st.UDPTL.Recovered)
+		n.udptlLate.Add(st.UDPTL.Late)
+		n.udptlDup.Add(st.UDPTL.Duplicates)
+		n.mediaStray.Add(st.UDPTLStray + st.RTPStray)
 		c.d.log.Info("foip: call ended", "call", c.callID, "port", c.port.info.ID,
 			"udptl_lost", st.UDPTL.Lost, "udptl_recovered", st.UDPTL.Recovered, "udptl_late", st.UDPTL.Late,
 			"udptl_dup", st.UDPTL.Duplicates, "udptl_stray", st.UDPTLStray, "rtp_rx", st.RTPReceived)

@@ -68,8 +68,9 @@ type Config struct {
 	RegisterRetry time.Duration
 
 	// AllowFrom are the source addresses (IPs or CIDR prefixes) whose
-	// INVITEs are taken without authentication (in peer mode, list the
-	// peer's address here). Others must authenticate with
+	// INVITEs are taken without authentication; the peer's (peer mode) or
+	// registrar's (trunk mode) address is always allowed when it is an IP
+	// address. Others must authenticate with
 	// InboundUser/InboundPassword (digest, realm Realm) when those are set
 	// (401 challenge), else they get 403.
 	AllowFrom       []string
@@ -234,6 +235,15 @@ func (c Config) withDefaults() (Config, []netip.Prefix, error) {
 			return c, nil, fmt.Errorf("%w: allow %q: %w", ErrConfig, a, err)
 		}
 		allow = append(allow, p)
+	}
+	trunk := c.Peer
+	if c.Mode == Trunk {
+		trunk = c.Registrar
+	}
+	if h, _, err := net.SplitHostPort(trunk); err == nil {
+		if ip, err := netip.ParseAddr(h); err == nil {
+			allow = append(allow, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+		}
 	}
 	return c, allow, nil
 }

@@ -34,11 +34,19 @@ type Stats struct {
 	Registered   uint64 // successful REGISTERs
 	RegisterFail uint64 // failed REGISTERs
 	CEDReinvite  uint64 // our T.38 re-INVITEs sent early because CED was heard
+
+	// Media, summed over finished calls (per call: CallStats).
+	UDPTLLost       uint64 // packets given up on
+	UDPTLRecovered  uint64 // rebuilt from redundancy or FEC
+	UDPTLLate       uint64
+	UDPTLDuplicates uint64
+	MediaStray      uint64 // RTP/UDPTL datagrams from other than the latched address
 }
 
 type counters struct {
 	invitesIn, forbidden, challenged, malformed, oversized, noMedia, busy,
-	glare, glareBackoff, refreshes, t38Refused, registered, registerFail, cedReinvites atomic.Uint64
+	glare, glareBackoff, refreshes, t38Refused, registered, registerFail, cedReinvites,
+	udptlLost, udptlRecovered, udptlLate, udptlDup, mediaStray atomic.Uint64
 }
 
 // Driver is one SIP trunk whose concurrent calls are ports. It implements
@@ -140,6 +148,8 @@ func (d *Driver) Stats() Stats {
 		Refreshes: n.refreshes.Load(), T38Refused: n.t38Refused.Load(),
 		Registered: n.registered.Load(), RegisterFail: n.registerFail.Load(),
 		CEDReinvite: n.cedReinvites.Load(),
+		UDPTLLost:   n.udptlLost.Load(), UDPTLRecovered: n.udptlRecovered.Load(), UDPTLLate: n.udptlLate.Load(),
+		UDPTLDuplicates: n.udptlDup.Load(), MediaStray: n.mediaStray.Load(),
 	}
 }
 

@@ -323,3 +323,18 @@ func TestCloseMidCall(t *testing.T) {
 		}
 	}
 }
+
+// TestTrunkAddressAllowed: the peer (or registrar) is trusted without
+// being listed.
+func TestTrunkAddressAllowed(t *testing.T) {
+	for _, c := range []Config{{Peer: "192.0.2.7:5060"}, {Mode: Trunk, Registrar: "192.0.2.7:5060", Username: "u"}} {
+		_, allow, err := c.withDefaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := newGuard(allow, "", "", "r")
+		if g.check("192.0.2.7:40000", "INVITE", "") != authOK || g.check("192.0.2.8:5060", "INVITE", "") != authForbidden {
+			t.Errorf("%+v: allow list %v", c, allow)
+		}
+	}
+}

@@ -160,7 +160,7 @@ func TestTrunkBadCredentials(t *testing.T) {
 // back to the baseline.
 func TestFlood(t *testing.T) {
 	base := runtime.NumGoroutine()
-	d, err := New(Config{Number: "2002", Listen: "127.0.0.1:0", Peer: "127.0.0.1:9", AllowFrom: []string{"10.1.2.3"}})
+	d, err := New(Config{Number: "2002", Listen: "127.0.0.1:0", Peer: "192.0.2.1:5060", AllowFrom: []string{"10.1.2.3"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -304,7 +304,7 @@ func TestSippGlare(t *testing.T) {
 // TestSippSourceNotAllowed: an INVITE from a source outside AllowFrom gets
 // 403 without credentials configured, and is counted.
 func TestSippSourceNotAllowed(t *testing.T) {
-	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "127.0.0.1:9", AllowFrom: []string{"10.0.0.0/8"}})
+	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "192.0.2.1:5060", AllowFrom: []string{"10.0.0.0/8"}})
 	s := startSipp(t, "uac_403.xml", freeUDP(t), d.Addr())
 	s.wait(t)
 	if st := d.Stats(); st.Forbidden != 1 || st.InvitesIn != 1 {
@@ -316,7 +316,7 @@ func TestSippSourceNotAllowed(t *testing.T) {
 // challenged (401); sipp answers the challenge with its own digest code and
 // the call is taken.
 func TestSippDigestAuth(t *testing.T) {
-	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "127.0.0.1:9", AllowFrom: []string{"10.0.0.0/8"},
+	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "192.0.2.1:5060", AllowFrom: []string{"10.0.0.0/8"},
 		InboundUser: "fax", InboundPassword: "s3cret", ReinviteIn: -1})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
