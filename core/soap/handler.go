@@ -24,6 +24,13 @@ const Path = "/webservices/wfapi.asmx"
 type Config struct {
 	// Store is the message store. Required.
 	Store core.Store
+	// Tracks, Copier and Users provide what some operations need beyond
+	// core.Store (see their types); nil takes them from Store when it
+	// implements them, else those operations answer with a Server fault
+	// (and tracking fields of sent messages are not kept).
+	Tracks TrackStore
+	Copier MessageCopier
+	Users  UserAdmin
 	// ImportDir is the only directory documentPath may name files in
 	// (relative paths, no "..", no symlinks out); "" refuses documentPath.
 	ImportDir string
@@ -83,6 +90,15 @@ func NewHandler(cfg Config) (*Handler, error) {
 		cfg.AuthWindow = time.Minute
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
+	if ts, ok := cfg.Store.(TrackStore); ok && cfg.Tracks == nil {
+		cfg.Tracks = ts
+	}
+	if mc, ok := cfg.Store.(MessageCopier); ok && cfg.Copier == nil {
+		cfg.Copier = mc
+	}
+	if ua, ok := cfg.Store.(UserAdmin); ok && cfg.Users == nil {
+		cfg.Users = ua
+	}
 	ct, err := parseContract(wsdlText)
 	if err != nil {
 		return nil, err

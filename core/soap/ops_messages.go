@@ -56,7 +56,7 @@ func (h *Handler) view(ctx context.Context, m core.MessageDetails, second bool) 
 	} else if !errors.Is(err, core.ErrNotFound) {
 		return nil, err
 	}
-	if ts, ok := h.cfg.Store.(TrackStore); ok {
+	if ts, ok := h.cfg.Tracks, h.cfg.Tracks != nil; ok {
 		t, err := ts.Tracks(ctx, m.ID)
 		if err != nil {
 			return nil, err
@@ -202,7 +202,7 @@ func (h *Handler) giveMessage(ctx context.Context, c *call, assign bool) (result
 	if err != nil || !ok {
 		return strResult(resInvalidUser), err
 	}
-	mc, ok := h.cfg.Store.(MessageCopier)
+	mc, ok := h.cfg.Copier, h.cfg.Copier != nil
 	if !ok {
 		return result{}, fmt.Errorf("%s needs a store that copies messages between users (soap.MessageCopier)", c.op)
 	}
@@ -293,7 +293,7 @@ func (h *Handler) opGetTrackRecords(ctx context.Context, c *call) (result, error
 	if _, ok, err := h.messageByID(ctx, id); err != nil || !ok {
 		return stringsResult([]string{}), err
 	}
-	ts, ok := h.cfg.Store.(TrackStore)
+	ts, ok := h.cfg.Tracks, h.cfg.Tracks != nil
 	if !ok {
 		return stringsResult([]string{}), nil
 	}
@@ -316,7 +316,7 @@ func (h *Handler) opUpdateTrackRecord(ctx context.Context, c *call) (result, err
 	if _, ok, err := h.messageByID(ctx, id); err != nil || !ok {
 		return strResult(resNotFound), err
 	}
-	ts, ok := h.cfg.Store.(TrackStore)
+	ts, ok := h.cfg.Tracks, h.cfg.Tracks != nil
 	if !ok {
 		return result{}, errors.New("UpdateTrackRecord needs a store with tracking records (soap.TrackStore)")
 	}

@@ -166,7 +166,7 @@ func (h *Handler) submit(ctx context.Context, owner core.User, s sendRequest) (r
 		return result{}, err
 	}
 	if len(s.tracks) > 0 {
-		if ts, ok := h.cfg.Store.(TrackStore); ok {
+		if ts, ok := h.cfg.Tracks, h.cfg.Tracks != nil; ok {
 			if err := ts.SetTracks(ctx, md.ID, s.tracks); err != nil {
 				return result{}, fmt.Errorf("message %d stored, tracking not: %w", md.ID, err)
 			}

@@ -249,7 +249,7 @@ func (h *Handler) opUpdateUser(ctx context.Context, c *call) (result, error) {
 	if err := checkAddrType(p.PreferAddrType); err != nil {
 		return result{}, err
 	}
-	ua, ok := h.cfg.Store.(UserAdmin)
+	ua, ok := h.cfg.Users, h.cfg.Users != nil
 	if !ok {
 		return result{}, fmt.Errorf("%s needs a store with user profiles (soap.UserAdmin)", c.op)
 	}
@@ -276,7 +276,7 @@ func (h *Handler) opRemoveUser(ctx context.Context, c *call) (result, error) {
 	} else if err != nil {
 		return result{}, err
 	}
-	ua, ok := h.cfg.Store.(UserAdmin)
+	ua, ok := h.cfg.Users, h.cfg.Users != nil
 	if !ok {
 		return result{}, fmt.Errorf("RemoveUser needs a store that removes users (soap.UserAdmin)")
 	}

@@ -23,9 +23,10 @@ const (
 const authFailed = 1
 
 // The interfaces below are what some operations need beyond core.Store.
-// A store that implements one gets the operations that use it; without
-// it those operations answer with a Server fault naming what is missing
-// (and the send operations accept tracking fields without storing them).
+// They are given in Config (core cannot import this package, so the
+// wiring adapts what core offers); without one, the operations that use
+// it answer with a Server fault naming what is missing, and the send
+// operations accept tracking fields without storing them.
 
 // Track is one tracking record of a message (GetTrackRecords).
 type Track struct {
