@@ -231,6 +231,31 @@ func TestSippRefusesT38(t *testing.T) {
 	}
 }
 
+// TestSippSilentT38 dials a sipp UAS that accepts T.38 and then sends no
+// media at all: T.30 gives up when T1 expires (shortened here), the call
+// ends as no fax terminal, and we hang up with BYE (sipp expects it).
+func TestSippSilentT38(t *testing.T) {
+	sp := freeUDP(t)
+	s := startSipp(t, "uas_silent_t38.xml", sp)
+	d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp), ReinviteOut: 50 * time.Millisecond})
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	doc := drivertest.Doc(1, imaging.WidthA4, 20, imaging.Standard, 1)
+	r, _ := c.Send(ctx, doc, drivers.SendParams{Timers: t30.Timers{T1: 3 * time.Second}}, nil)
+	if r.Code != t30.CodeNoFax && r.Code != t30.CodeT1Timeout {
+		t.Fatalf("send: code %v (%v); want no fax terminal (T1)", r.Code, r.Err)
+	}
+	s.wait(t)
+	if d.T38Less("5552002") {
+		t.Error("a destination that accepted T.38 was remembered as T.38-less")
+	}
+}
+
 // TestSippUACSwitchesToT38 has sipp call us and send the T.38 re-INVITE:
 // our 200 carries m=image with the T.38 attributes (checked by sipp); its
 // session refreshes during the fax (UPDATE, re-INVITE with the same SDP)
