@@ -1,9 +1,20 @@
-// Package sip is the SIP test bench of the FoIP driver: sipp scenarios
-// (scenarios/*.xml, Debian package sip-tester) play an independent SIP peer
-// against drivers/foip — a UAS that refuses our INVITE (486, 404, 503, 480)
-// or our T.38 re-INVITE (488), and UACs that call us, switch to T.38, are
-// refused (403) or authenticate with digest (401). Under CI=true a missing
-// sipp fails the tests; otherwise they are skipped.
+// Package sip is the SIP test bench of the FoIP driver: sipp scenarios in
+// scenarios/ (Debian package sip-tester) play an independent SIP peer
+// against drivers/foip:
 //
-// It has tests only and imports drivers, drivers/foip, t30 and imaging.
+//   - UAS: uas_486/404/503/480.xml refuse our INVITE (completion code and
+//     retry class checked), uas_cancel.xml rings until our CANCEL,
+//     uas_488_reinvite.xml refuses our T.38 re-INVITE (T.38 refused code,
+//     destination remembered), uas_silent_t38.xml accepts T.38 and sends
+//     nothing (T.30 gives up, we send BYE);
+//   - UAC: uac_t38_reinvite.xml calls us and switches to T.38 itself (our
+//     200 must carry m=image with T.38 attributes) and refreshes the session
+//     with UPDATE and re-INVITE during the fax; uac_glare.xml holds our
+//     re-INVITE while sending its own (491 both ways, our back-off and
+//     retry); uac_403.xml comes from a source that is not allowed;
+//     uac_auth.xml answers our 401 digest challenge.
+//
+// Under CI=true a missing sipp fails the tests; otherwise they are skipped.
+// It has tests only and imports drivers, drivers/foip, drivers/drivertest,
+// t30 and imaging.
 package sip
