@@ -234,3 +234,31 @@ func TestAgentQueueReady(t *testing.T) {
 		t.Fatal("the due time of a scheduled job did not wake the agent")
 	}
 }
+
+// TestPostgresWakesOtherProcesses: a submission through one store wakes the
+// agents of another store on the same PostgreSQL queue (LISTEN/NOTIFY).
+func TestPostgresWakesOtherProcesses(t *testing.T) {
+	st, _, o := openTest(t, backends()[1], nil)
+	other, _, err := Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ready := NewAgentQueue(other).Ready()
+	// The listener pokes once when it starts listening: wait for that.
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("listener did not start")
+	}
+	admin, err := st.UserByName(context.Background(), AdminUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, st, admin.ID, 1, 1)
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a submission in one process did not wake the other")
+	}
+}

@@ -202,6 +202,7 @@ func (s *sqlStore) Submit(ctx context.Context, sub Submission) (MessageDetails, 
 	}
 	s.o.Logger.Debug("core: message submitted", "message", id, "recipients", len(sub.Recipients), "hold", sub.Hold)
 	if !sub.Hold {
+		s.announce(ctx)
 		s.wakeAt(sched)
 	}
 	return s.Message(ctx, id)
@@ -567,7 +568,7 @@ func (s *sqlStore) CancelJob(ctx context.Context, jobID int64) (CancelResult, er
 }
 
 func (s *sqlStore) ReleaseHold(ctx context.Context, msgID int64) error {
-	defer s.wakeNextDue(ctx)
+	defer s.announce(ctx)
 	return s.tx(ctx, func(d q) error {
 		ids, states, _, err := s.lockJobs(ctx, d, "message_id = ?", msgID)
 		if err != nil {
@@ -599,7 +600,7 @@ func (s *sqlStore) ReleaseHold(ctx context.Context, msgID int64) error {
 }
 
 func (s *sqlStore) RetryFailed(ctx context.Context, msgID int64) (int, error) {
-	defer s.poke()
+	defer s.announce(ctx)
 	n := 0
 	err := s.tx(ctx, func(d q) error {
 		n = 0

@@ -468,6 +468,7 @@ func (s *sqlStore) Report(ctx context.Context, r Report) (ReportResult, error) {
 		return ReportResult{}, err
 	}
 	if res.State == JobQueued && !res.Duplicate {
+		s.announce(ctx)
 		s.wakeAt(r.RetryAt)
 	}
 	if res.Stale && !res.Duplicate {
@@ -491,7 +492,7 @@ func (s *sqlStore) attemptRow(ctx context.Context, d q, id int64) (Transmission,
 // stopping, or had no port after all): it is claimable again at once and
 // the claim does not count as an attempt. A cancelled job ends cancelled.
 func (s *sqlStore) Unclaim(ctx context.Context, l Lease) error {
-	defer s.poke()
+	defer s.announce(ctx)
 	return s.tx(ctx, func(d q) error {
 		j, err := s.lockJob(ctx, d, l.JobID)
 		if err != nil {

@@ -43,6 +43,12 @@ type sqlStore struct {
 
 	cacheMu    sync.Mutex
 	claimCache map[int64]ClaimedJob // see claimInfo
+
+	// PostgreSQL: the notification channel that tells other processes
+	// sharing the queue about new work, and the listener's life.
+	channel    string
+	stopListen context.CancelFunc
+	listenDone chan struct{}
 }
 
 // Ready is poked (without blocking; one pending signal at most) when jobs
@@ -56,6 +62,58 @@ func (s *sqlStore) poke() {
 	select {
 	case s.ready <- struct{}{}:
 	default:
+	}
+}
+
+// announce tells this process's agents, and on PostgreSQL those of other
+// processes sharing the queue, that jobs may have become claimable.
+func (s *sqlStore) announce(ctx context.Context) {
+	s.poke()
+	if !s.pg {
+		return
+	}
+	if _, err := s.db.ExecContext(ctx, "SELECT pg_notify($1, '')", s.channel); err != nil {
+		s.o.Logger.Debug("core: notify", "err", err)
+	}
+}
+
+// listen pokes Ready on every notification on s.channel, reconnecting
+// after errors (a restarted server); after a reconnect it pokes once, as
+// notifications may have been missed.
+func (s *sqlStore) listen(ctx context.Context) {
+	defer close(s.listenDone)
+	for {
+		err := s.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		s.o.Logger.Warn("core: job notifications lost, reconnecting", "err", err)
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *sqlStore) listenOnce(ctx context.Context) error {
+	pc, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	c := pc.Hijack()
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
+		return err
+	}
+	s.poke()
+	for {
+		if _, err := c.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		s.poke()
 	}
 }
 
@@ -160,6 +218,10 @@ func (s *sqlStore) Backend() string {
 }
 
 func (s *sqlStore) Close() error {
+	if s.stopListen != nil {
+		s.stopListen()
+		<-s.listenDone
+	}
 	s.timerMu.Lock()
 	s.closed = true
 	if s.timer != nil {
@@ -320,10 +382,17 @@ func openPostgres(ctx context.Context, o Options) (*sqlStore, error) {
 	db := stdlib.OpenDBFromPool(pool)
 	db.SetMaxOpenConns(o.MaxConns)
 	s := &sqlStore{db: db, pool: pool, pg: true, o: o, ready: make(chan struct{}, 1), claimCache: map[int64]ClaimedJob{}}
+	s.channel = "faxagent_jobs"
+	if o.Schema != "" {
+		s.channel = ("faxagent_jobs_" + o.Schema)[:min(63, len("faxagent_jobs_")+len(o.Schema))]
+	}
 	if err := s.openCommon(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	lctx, cancel := context.WithCancel(context.Background())
+	s.stopListen, s.listenDone = cancel, make(chan struct{})
+	go s.listen(lctx)
 	return s, nil
 }
 
