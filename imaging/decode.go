@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 // DecodeOptions describe the coding of one page.
@@ -62,7 +63,11 @@ func (o *DecodeOptions) check() error {
 type Decoder struct {
 	o        DecodeOptions
 	br       bitReader
-	ref, cur []int32  // changing elements with sentinels; ref is the last row
+	// Changing elements of the last good row (ref) and the row being
+	// decoded (cur): -1, the elements, then width three times. Both have
+	// room for Width+5: the elements are strictly increasing in
+	// [0, Width].
+	ref, cur []int32
 	words    []uint64 // scratch row for fillRow
 	stats    RowStats
 	badRun   int
@@ -91,8 +96,8 @@ func newDecoder(o DecodeOptions) (*Decoder, error) {
 	}
 	return &Decoder{
 		o:     o,
-		ref:   make([]int32, 0, o.Width+4),
-		cur:   make([]int32, 0, o.Width+4),
+		ref:   make([]int32, 0, o.Width+5),
+		cur:   make([]int32, 0, o.Width+5),
 		words: make([]uint64, o.Width/64+2),
 	}, nil
 }
@@ -111,7 +116,7 @@ func (d *Decoder) resetBytes(data []byte) {
 
 func (d *Decoder) reset() {
 	w := int32(d.o.Width)
-	d.ref = append(d.ref[:0], w, w, w)
+	d.ref = append(d.ref[:0], -1, w, w, w)
 	d.stats = RowStats{}
 	d.badRun = 0
 	d.eolSeen = false
@@ -135,7 +140,7 @@ func (d *Decoder) ReadRow(row []byte) error {
 	if err := d.next(); err != nil {
 		return err
 	}
-	fillRow(row[:RowBytes(d.o.Width)], d.ref, len(d.ref)-3, d.o.Width, d.words)
+	fillRow(row[:RowBytes(d.o.Width)], d.ref[1:], len(d.ref)-4, d.o.Width, d.words)
 	return nil
 }
 
@@ -339,13 +344,13 @@ func (b *bitReader) runTail(tab *[1 << runLookupBits]uint16, e uint16, acc uint6
 // lives in locals for the whole row; n goes negative if a code runs past
 // the end of the data, which fails the row.
 //
-// d.cur has room for Width+4 elements: changing elements are strictly
-// increasing in [0, Width], and the row ends before Width+1 of them.
+// The row ends before d.cur has more than Width+1 changing elements.
 func (d *Decoder) decode1D() bool {
 	br := &d.br
 	w := int32(d.o.Width)
 	cur := d.cur[:cap(d.cur)]
-	nc := 0
+	cur[0] = -1
+	nc := 1
 	acc, n := br.acc, int(br.n)
 	white, black := &whiteDecode, &blackDecode
 	a0 := int32(0)
@@ -372,7 +377,7 @@ func (d *Decoder) decode1D() bool {
 			if r < 0 {
 				break
 			}
-			if r == 0 && nc > 0 {
+			if r == 0 && nc > 1 {
 				nc-- // a zero-length run cancels the last change
 				goto black
 			}
@@ -424,51 +429,70 @@ func (d *Decoder) decode1D() bool {
 // bit accumulator lives in locals; n goes negative if a code runs past
 // the end of the data, which fails the row.
 //
-// The colour of a0 is the parity of the number of changes so far: every
-// change made or cancelled flips it.
+// b indexes ref: b1 is ref[b], and b's parity is a0's colour (odd:
+// white). Every element of ref with b's parity before b is at most a0,
+// so b1 is found by stepping b by two. A vertical mode flips the colour:
+// the next b is b+1, or b-1 if ref[b-1] is right of a1; a pass mode moves
+// it to b+2. The common codes then need no search.
 //
-// An inner loop without calls takes the common codes (pass, and vertical
-// with a0 < a1 <= w) while the accumulator has bits for them; the outer
-// loop takes every code and refills.
+// An inner loop without calls takes vertical modes with a0 < a1 <= w and
+// pass modes while the accumulator has bits for them; the outer loop
+// takes every code and refills.
 func (d *Decoder) decode2D() bool {
 	w := int32(d.o.Width)
 	ref := d.ref
 	cur := d.cur[:cap(d.cur)]
-	nc := 0
+	cur[0] = -1
+	nc := 1
 	acc, n := d.br.acc, int(d.br.n)
 	a0 := int32(-1)
-	j := 0
+	b := 1
 	ok := true
+	last := len(ref) - 3 // the first sentinel
 	for {
 		for n >= modeLookupBits && a0 < w {
-			// b1 is the first changing element of ref right of a0
-			// whose colour is opposite to a0's: ref[j] or ref[j+1].
-			// The sentinels at w stop the search.
-			for ref[j] <= a0 {
-				j++
+			for ref[b] <= a0 {
+				b += 2
 			}
-			k := j + (j^nc)&1
-			e := modeDecode[acc>>(64-modeLookupBits)]
-			if e < kindPass<<3 {
-				a1 := ref[k] + int32(e>>3) - 3 // vertical: b1 + kind - 3
-				if uint32(a1-a0-1) >= uint32(w-a0) {
-					break // not a0 < a1 <= w
+			if acc >= 3<<62 {
+				// Two or more V0 codes (1 bits): each makes a1 = b1 and
+				// moves b on by one, copying ref from b. Up to the
+				// first sentinel, which ends the row.
+				k := min(bits.LeadingZeros64(^acc), n, max(last-b, 0)+1)
+				src, dst := ref[b:b+k], cur[nc:nc+k]
+				for i, x := range src {
+					dst[i] = x
 				}
-				l := uint(e & 7)
+				acc <<= uint(k)
+				n -= k
+				nc += k
+				b += k
+				a0 = src[len(src)-1]
+				continue
+			}
+			e := modeDecode[acc>>(64-modeLookupBits)]
+			if e&modeOther == 0 {
+				a1 := ref[b] + int32(e>>8)
+				if a1 <= a0 || a1 > w {
+					break
+				}
+				l := uint(e & 63)
 				acc <<= l
 				n -= int(l)
 				cur[nc] = a1
 				nc++
+				b += 1 + 2*int((a1-ref[b-1])>>31) // b-1 if ref[b-1] > a1
 				a0 = a1
 				continue
 			}
-			if e>>3 != kindPass {
+			if e>>8 != kindPass {
 				break
 			}
-			l := uint(e & 7)
+			l := uint(e & 63)
 			acc <<= l
 			n -= int(l)
-			a0 = ref[k+1]
+			a0 = ref[b+1]
+			b += 2
 		}
 		if a0 >= w {
 			break
@@ -482,35 +506,34 @@ func (d *Decoder) decode2D() bool {
 			d.br.refill()
 			acc, n = d.br.acc, int(d.br.n)
 		}
-		for ref[j] <= a0 {
-			j++
+		for ref[b] <= a0 {
+			b += 2
 		}
-		k := j + (j^nc)&1
 		e := modeDecode[acc>>(64-modeLookupBits)]
-		l := uint(e & 7)
+		l := uint(e & 63)
 		acc <<= l
 		n -= int(l)
-		if e < kindPass<<3 {
-			a1 := ref[k] + int32(e>>3) - 3
-			if uint32(a1-a0-1) < uint32(w-a0) {
-				cur[nc] = a1
-				nc++
-				a0 = a1
-				continue
-			}
-			if a1 != a0 || a0 < 0 {
+		if e&modeOther == 0 {
+			a1 := ref[b] + int32(e>>8)
+			if a1 < max(a0, 0) || a1 > w {
 				ok = false
 				break
 			}
 			nc = pushChange(cur, nc, a1)
+			b += 1 + 2*int((a1-ref[b-1])>>31)
+			a0 = a1
 			continue
 		}
-		if e>>3 == kindPass {
-			a0 = ref[k+1]
+		switch e >> 8 {
+		case kindPass:
+			a0 = ref[b+1]
+			b += 2
 			continue
-		}
-		if e>>3 != kindHoriz {
+		case kindHoriz:
+		default:
 			ok = false
+		}
+		if !ok {
 			break
 		}
 		// Horizontal: two runs, a0's colour first.
@@ -524,7 +547,7 @@ func (d *Decoder) decode2D() bool {
 			acc, n = d.br.acc, int(d.br.n)
 		}
 		t1, t2 := &whiteDecode, &blackDecode
-		if nc&1 != 0 {
+		if b&1 == 0 {
 			t1, t2 = t2, t1
 		}
 		start := max(a0, 0)
@@ -582,10 +605,11 @@ func (d *Decoder) decode2D() bool {
 	return ok
 }
 
-// pushChange adds changing element x after the nc in cur and returns the
-// new count; one equal to the last cancels it (a zero-length run).
+// pushChange adds changing element x >= 0 after the nc in cur (the
+// first is the -1 sentinel) and returns the new count; one equal to the
+// last cancels it (a zero-length run).
 func pushChange(cur []int32, nc int, x int32) int {
-	if nc > 0 && cur[nc-1] == x {
+	if cur[nc-1] == x {
 		return nc - 1
 	}
 	cur[nc] = x
@@ -594,7 +618,7 @@ func pushChange(cur []int32, nc int, x int32) int {
 
 // endLine drops a changing element at the right edge and adds sentinels.
 func endLine(cur []int32, w int32) []int32 {
-	if n := len(cur); n > 0 && cur[n-1] == w {
+	if n := len(cur); cur[n-1] == w {
 		cur = cur[:n-1]
 	}
 	return append(cur, w, w, w)
@@ -674,7 +698,7 @@ func DecodePage(data []byte, o DecodeOptions, res Resolution) (*Page, RowStats, 
 			return nil, d.stats, err
 		}
 		p.Pix = append(p.Pix, make([]byte, stride)...)
-		fillRow(p.Pix[p.Height*stride:], d.ref, len(d.ref)-3, o.Width, d.words)
+		fillRow(p.Pix[p.Height*stride:], d.ref[1:], len(d.ref)-4, o.Width, d.words)
 		p.Height++
 	}
 }

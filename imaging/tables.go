@@ -132,36 +132,39 @@ func runDecodeTable(codes map[int]code, nbits uint) []uint16 {
 	return t
 }
 
-// Kinds of a two-dimensional mode in modeDecode: 0..6 are the vertical
-// modes with a1 - b1 = kind - 3, then pass, horizontal and no code.
+// modeDecode entries: the code length in the low 6 bits; for vertical
+// modes a1 - b1 in the high byte (signed); for the others the flag
+// modeOther and a kind in the high byte.
 const (
-	kindPass    = 7
-	kindHoriz   = 8
-	kindInvalid = 15
+	modeOther = 0x40
+
+	kindPass    = 1
+	kindHoriz   = 2
+	kindInvalid = 3 // length 0
 )
 
-// modeDecodeTable is indexed by the next 7 bits: kind<<3 | code length.
-// Vertical modes are the entries below kindPass<<3.
-func modeDecodeTable() []uint8 {
-	t := make([]uint8, 1<<modeLookupBits)
+// modeDecodeTable is indexed by the next 7 bits of the stream.
+func modeDecodeTable() []int16 {
+	t := make([]int16, 1<<modeLookupBits)
 	for i := range t {
-		t[i] = kindInvalid << 3 // length 0
+		t[i] = kindInvalid<<8 | modeOther
 	}
 	for _, mc := range modeCodes {
 		c := parseCode(mc.code)
-		var kind uint8
+		var e int16
 		switch mc.mode {
 		case modePass:
-			kind = kindPass
+			e = kindPass<<8 | modeOther
 		case modeHoriz:
-			kind = kindHoriz
+			e = kindHoriz<<8 | modeOther
 		default:
-			kind = uint8(modeDelta[mc.mode] + 3)
+			e = int16(modeDelta[mc.mode]) << 8
 		}
+		e |= int16(c.len)
 		shift := modeLookupBits - uint(c.len)
 		base := c.bits << shift
 		for i := uint32(0); i < 1<<shift; i++ {
-			t[base|i] = kind<<3 | c.len
+			t[base|i] = e
 		}
 	}
 	return t
@@ -192,7 +195,7 @@ var (
 	// bounds check, and values, so that their address is a constant.
 	whiteDecode = [1 << runLookupBits]uint16(runDecodeTable(whiteCodes, runLookupBits))
 	blackDecode = [1 << runLookupBits]uint16(runDecodeTable(blackCodes, runLookupBits))
-	modeDecode  = [1 << modeLookupBits]uint8(modeDecodeTable())
+	modeDecode  = [1 << modeLookupBits]int16(modeDecodeTable())
 
 	makeup2560 = parseCode(extMakeupCodes[len(extMakeupCodes)-1]) // both colours
 	runEncode  = [2]*[maxRun + 1]uint32{

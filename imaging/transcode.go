@@ -34,7 +34,7 @@ func Transcode(dst io.Writer, src io.Reader, from DecodeOptions, to EncodeOption
 		if err != nil {
 			return d.Stats(), err
 		}
-		e.cur = append(e.cur[:0], d.ref...)
+		e.cur = append(e.cur[:0], d.ref[1:]...) // without the -1 sentinel
 		if err := e.writeChanges(); err != nil {
 			return d.Stats(), err
 		}
