@@ -108,7 +108,8 @@ func startAgents(t *testing.T) *agents {
 	}
 	bt := brooktrout.New(brooktrout.Options{PluginPath: pluginBin, ServiceAddr: "unix:" + sock, Spool: x.btSpool,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
-	retry := agent.RetryPolicy{MaxAttempts: 1}
+	retry := agent.RetryPolicy{MaxAttempts: 1, Now: agent.ClassRule{Interval: 10 * time.Millisecond},
+		Later: agent.ClassRule{Interval: 10 * time.Millisecond}}
 	x.a, err = agent.New(agent.Config{
 		AgentID: "A", ServerIP: "10.0.0.1", Drivers: []drivers.Driver{bt},
 		License: license(t, priv, "A", brooktrout.Name, 8), LicenseKey: pub,
@@ -291,5 +292,100 @@ func TestNetworkFax(t *testing.T) {
 	}
 	if got := x.sim.Completed(); got != len(tests) {
 		t.Errorf("simulator completed %d transfers, want %d", got, len(tests))
+	}
+}
+
+// TestNetworkFaults: line faults of the loopback network reach the board
+// side as a board would report them, and a board channel that does not
+// take a call rejects it on the network.
+func TestNetworkFaults(t *testing.T) {
+	x := startAgents(t)
+	const (
+		busy    = "5550201"
+		builtin = "5550300" // owned by nobody: the network's fax machine
+	)
+	x.net.SetModel(bNumber, loopback.Model{DropAfterPage: 2, Calls: 1})
+	x.net.SetModel(busy, loopback.Model{Kind: loopback.Busy})
+
+	t.Run("drop after page 2, retry from page 3", func(t *testing.T) {
+		doc := drivertest.Doc(5, imaging.WidthA4, 150, imaging.Fine, 7)
+		if err := x.qa.Add(agent.Job{ID: "drop", Number: bNumber, Doc: doc, MaxAttempts: 2}); err != nil {
+			t.Fatal(err)
+		}
+		waitFinal(t, x.qa)
+		recs := x.ra.Attempts("drop")
+		if len(recs) != 2 {
+			t.Fatalf("%d attempt records", len(recs))
+		}
+		if r := recs[0]; r.ErrorID != int(t30.CodeCallDropped) || r.PageSent != 2 || r.NextPage != 3 || r.BoardID != aPort {
+			t.Errorf("first attempt: %+v", r)
+		}
+		if r := recs[1]; r.ErrorID != 0 || r.StartPageNo != 3 || r.PageSent != 3 || r.BoardID != aPort {
+			t.Errorf("second attempt: %+v", r)
+		}
+		first, second := waitInbound(t, x.rb, 1), waitInbound(t, x.rb, 2)
+		if !first.Partial || first.Pages != 2 || first.ErrorID != int(t30.CodeCallDropped) {
+			t.Errorf("first inbound: %+v", first)
+		}
+		if second.Partial || second.Pages != 3 || second.ErrorID != 0 {
+			t.Errorf("second inbound: %+v", second)
+		}
+		checkFile(t, first.File, doc[:2])
+		checkFile(t, second.File, doc[2:])
+	})
+
+	t.Run("busy", func(t *testing.T) {
+		doc := drivertest.Doc(1, imaging.WidthA4, 100, imaging.Standard, 8)
+		if err := x.qa.Add(agent.Job{ID: "busy", Number: busy, Doc: doc, MaxAttempts: 1}); err != nil {
+			t.Fatal(err)
+		}
+		waitFinal(t, x.qa)
+		if r := x.ra.Attempts("busy"); len(r) != 1 || r[0].ErrorID != int(t30.CodeBusy) || r[0].PageSent != 0 {
+			t.Errorf("busy attempt: %+v", r)
+		}
+	})
+
+	t.Run("number nobody owns: the network's fax machine", func(t *testing.T) {
+		doc := drivertest.Doc(2, imaging.WidthA4, 100, imaging.Fine, 9)
+		if err := x.qa.Add(agent.Job{ID: "builtin", Number: builtin, Doc: doc, MaxAttempts: 1}); err != nil {
+			t.Fatal(err)
+		}
+		waitFinal(t, x.qa)
+		if r := x.ra.Attempts("builtin"); len(r) != 1 || r[0].ErrorID != 0 || r[0].PageSent != 2 {
+			t.Fatalf("attempt: %+v", r)
+		}
+		got := x.net.BuiltinPages(builtin)
+		if len(got) != 2 {
+			t.Fatalf("fax machine got %d pages", len(got))
+		}
+		for i, rp := range got {
+			pg, _, err := imaging.DecodePage(rp.Data, rp.DecodeOptions(), rp.Resolution)
+			if err != nil || !drivertest.Equal(doc[i], pg) {
+				t.Errorf("page %d differs (%v)", i+1, err)
+			}
+		}
+	})
+
+	// Calls from the network to channels that do not take them: a port
+	// the agent does not answer on, and a channel that is down.
+	x.sim.SetChannelDown(1, 0, true)
+	for _, tc := range []struct{ name, number string }{
+		{"channel not answering", btsim.Number(0, 2)},
+		{"channel down", btsim.Number(1, 0)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "rej " + tc.number
+			doc := drivertest.Doc(1, imaging.WidthA4, 100, imaging.Standard, 10)
+			if err := x.qb.Add(agent.Job{ID: id, Number: tc.number, Doc: doc, MaxAttempts: 1}); err != nil {
+				t.Fatal(err)
+			}
+			waitFinal(t, x.qb)
+			if r := x.rb.Attempts(id); len(r) != 1 || r[0].ErrorID != int(t30.CodeNoAnswer) || r[0].PageSent != 0 {
+				t.Errorf("attempt: %+v", r)
+			}
+		})
+	}
+	if in := x.ra.InboundRecords(); len(in) != 0 {
+		t.Errorf("agent A received %+v", in)
 	}
 }
