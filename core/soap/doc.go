@@ -11,6 +11,17 @@
 // a malformed envelope gets a version-correct SOAP Fault and changes
 // nothing stored.
 //
+// FaxCore's protocol takes user and message IDs as they come: whoever knows
+// an ID may use it. A request may also carry HTTP Basic credentials; then
+// a caller who is not an administrator reaches only its own user and
+// messages, and Config.RequireAuth makes credentials mandatory.
+// AuthenticateUser failures are rate limited per client address and per
+// user name.
+//
+// What core.Store lacks (tracking records, copying messages between users,
+// FaxCore user profiles, removing users) comes through Config hooks; without
+// them the operations that need it answer with a Server fault.
+//
 // soap may import core and imaging (for documents); it must not import
 // agent, drivers, t30, t38, cmd or testbench.
 package soap
