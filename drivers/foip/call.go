@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,13 +110,14 @@ type call struct {
 
 	used     atomic.Bool
 	finished sync.Once
+	over     chan struct{} // closed by finish
 	dialDur  time.Duration
 }
 
 func (d *Driver) newCall(p *port, outbound bool, callID string) (*call, error) {
 	c := &call{d: d, port: p, outbound: outbound, callID: callID,
 		t38ch: make(chan struct{}), ced: make(chan struct{}), ended: make(chan struct{}),
-		stop: make(chan struct{}), answer: make(chan struct{}),
+		stop: make(chan struct{}), answer: make(chan struct{}), over: make(chan struct{}),
 		org: origin{id: fmt.Sprint(rand.Uint32()), ip: d.cfg.MediaIP}}
 	var err error
 	if c.rtpConn, err = d.media.listen(d.cfg.MediaIP); err != nil {
@@ -191,6 +194,7 @@ func (c *call) reject(cause drivers.HangupCause) {
 // finish ends the call: BYE if the dialog is up, media closed, port freed.
 func (c *call) finish() {
 	c.finished.Do(func() {
+		close(c.over)
 		c.mu.Lock()
 		a, cli, srv := c.audio, c.cli, c.srv
 		c.mu.Unlock()
@@ -305,6 +309,10 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 	cid := sip.CallIDHeader(callID)
 	req.AppendHeader(&cid)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if se := d.cfg.SessionExpires; se > 0 {
+		req.AppendHeader(sip.NewHeader("Supported", "timer"))
+		req.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(int(se/time.Second))+";refresher=uac"))
+	}
 	req.SetBody(body)
 	if d.cfg.Transport == "tcp" {
 		req.SetTransport("TCP")
@@ -364,10 +372,62 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 		return fail(t30.CodeIncompatible, "no usable media in answer", 488, err)
 	}
 	c.mu.Unlock()
+	if h := sess.InviteResponse.GetHeader("Session-Expires"); h != nil {
+		if every, us := sessionRefresh(h.Value(), "uac"); us {
+			c.startRefresher(every)
+		}
+	}
 	d.mu.Lock()
 	d.setStateLocked(p, drivers.StateSending)
 	d.mu.Unlock()
 	return c, nil
+}
+
+// sessionRefresh reads a Session-Expires value (RFC 4028): the refresh
+// interval (half the expiry) and whether the refresher is `role` (uac or
+// uas).
+func sessionRefresh(v, role string) (time.Duration, bool) {
+	secs, params, _ := strings.Cut(v, ";")
+	n, err := strconv.Atoi(strings.TrimSpace(secs))
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	refresher := ""
+	for _, p := range strings.Split(params, ";") {
+		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(k, "refresher") {
+			refresher = strings.ToLower(strings.TrimSpace(val))
+		}
+	}
+	return time.Duration(n) * time.Second / 2, refresher == role
+}
+
+// startRefresher sends a session refresh (UPDATE with our current SDP)
+// every `every` until the call is over.
+func (c *call) startRefresher(every time.Duration) {
+	if every < 100*time.Millisecond {
+		every = 100 * time.Millisecond
+	}
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+			case <-c.ended:
+				return
+			case <-c.over:
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			if err := c.refresh(ctx, sip.UPDATE); err == nil {
+				c.d.n.refreshSent.Add(1)
+			} else {
+				c.d.log.Warn("foip: session refresh failed", "call", c.callID, "err", err)
+			}
+			cancel()
+		}
+	}()
 }
 
 // remoteTarget is where in-dialog requests go.
@@ -718,8 +778,24 @@ func (c *call) answerCall(ctx context.Context) error {
 	c.mu.Lock()
 	srv, body := c.srv, c.local
 	c.mu.Unlock()
+	res := sip.NewSDPResponseFromRequest(srv.InviteRequest, body)
+	refresh := time.Duration(0)
+	if h := srv.InviteRequest.GetHeader("Session-Expires"); h != nil {
+		v := h.Value()
+		every, us := sessionRefresh(v, "uas")
+		if every > 0 {
+			if !strings.Contains(strings.ToLower(v), "refresher=") {
+				v += ";refresher=uac" // the caller refreshes
+			}
+			res.AppendHeader(sip.NewHeader("Session-Expires", v))
+			res.AppendHeader(sip.NewHeader("Require", "timer"))
+			if us {
+				refresh = every
+			}
+		}
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.RespondSDP(body) }()
+	go func() { errc <- srv.WriteResponse(res) }()
 	select {
 	case err := <-errc:
 		c.answerDone()
@@ -733,6 +809,9 @@ func (c *call) answerCall(ctx context.Context) error {
 	}
 	c.answered.Store(true)
 	c.info.Connected = time.Now()
+	if refresh > 0 {
+		c.startRefresher(refresh)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.inT38 && c.pendingAudio.addr.IsValid() {

@@ -98,6 +98,11 @@ type Config struct {
 	// remembered; its calls fail at once with the T.38 refused code
 	// (default 1 h; negative: not remembered).
 	T38LessFor time.Duration
+	// SessionExpires, when set, asks for session timers (RFC 4028) on our
+	// INVITEs with us as the refresher; whichever side we are asked to be
+	// the refresher of (also on inbound calls whose INVITE says
+	// refresher=uas) we send an UPDATE every SessionExpires/2.
+	SessionExpires time.Duration
 	// T38 capabilities we offer and accept (defaults: version 2, 14400,
 	// redundancy, max datagram 400).
 	T38Version     int

@@ -29,7 +29,8 @@ type Stats struct {
 	Busy         uint64 // INVITEs answered 486 (no free port)
 	Glare        uint64 // re-INVITEs we answered 491
 	GlareBackoff uint64 // our re-INVITEs that got 491 and were retried
-	Refreshes    uint64 // re-INVITE/UPDATE without a media change
+	Refreshes    uint64 // re-INVITE/UPDATE without a media change answered
+	RefreshSent  uint64 // session-timer UPDATEs we sent
 	T38Refused   uint64 // our T.38 offers refused (488/606)
 	Registered   uint64 // successful REGISTERs
 	RegisterFail uint64 // failed REGISTERs
@@ -45,7 +46,7 @@ type Stats struct {
 
 type counters struct {
 	invitesIn, forbidden, challenged, malformed, oversized, noMedia, busy,
-	glare, glareBackoff, refreshes, t38Refused, registered, registerFail, cedReinvites,
+	glare, glareBackoff, refreshes, t38Refused, registered, registerFail, cedReinvites, refreshSent,
 	udptlLost, udptlRecovered, udptlLate, udptlDup, mediaStray atomic.Uint64
 }
 
@@ -147,8 +148,8 @@ func (d *Driver) Stats() Stats {
 		Busy: n.busy.Load(), Glare: n.glare.Load(), GlareBackoff: n.glareBackoff.Load(),
 		Refreshes: n.refreshes.Load(), T38Refused: n.t38Refused.Load(),
 		Registered: n.registered.Load(), RegisterFail: n.registerFail.Load(),
-		CEDReinvite: n.cedReinvites.Load(),
-		UDPTLLost:   n.udptlLost.Load(), UDPTLRecovered: n.udptlRecovered.Load(), UDPTLLate: n.udptlLate.Load(),
+		CEDReinvite: n.cedReinvites.Load(), RefreshSent: n.refreshSent.Load(),
+		UDPTLLost: n.udptlLost.Load(), UDPTLRecovered: n.udptlRecovered.Load(), UDPTLLate: n.udptlLate.Load(),
 		UDPTLDuplicates: n.udptlDup.Load(), MediaStray: n.mediaStray.Load(),
 	}
 }

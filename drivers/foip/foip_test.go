@@ -152,6 +152,7 @@ func TestFaxOverSIP(t *testing.T) {
 		glare     bool
 		ced       bool // A re-INVITEs on hearing B's CED
 		refresh   bool // A refreshes the session mid-fax
+		timer     bool // session timers: A refreshes every second
 	}
 	baseG, baseFD := runtime.NumGoroutine(), openFDs()
 	// The calls run in real time and mostly wait, so they all run at
@@ -177,6 +178,10 @@ func TestFaxOverSIP(t *testing.T) {
 		// Session-timer refreshes (re-INVITE and UPDATE with the same
 		// SDP) in the middle of the fax leave the T.38 stream alone.
 		{name: "refresh-mid-fax", transport: "udp", ecm: drivers.ECMOff, pages: 2, refresh: true},
+		// RFC 4028 session timers negotiated on the INVITE: A is the
+		// refresher and sends an UPDATE every second of the call.
+		{name: "session-timer", transport: "tcp", ecm: drivers.ECMOn, pages: 1, timer: true,
+			mod: func(a, b *Config) { a.SessionExpires = 2 * time.Second }},
 	} {
 		wg.Add(1)
 		go func() {
@@ -204,6 +209,9 @@ func TestFaxOverSIP(t *testing.T) {
 				}
 				if tc.refresh && (refreshErrs[0] != nil || refreshErrs[1] != nil || b.Stats().Refreshes != 2) {
 					t.Errorf("refreshes: %v, %v; B counted %d, want 2", refreshErrs[0], refreshErrs[1], b.Stats().Refreshes)
+				}
+				if tc.timer && (a.Stats().RefreshSent < 5 || b.Stats().Refreshes != a.Stats().RefreshSent) {
+					t.Errorf("session timer: A sent %d refreshes, B answered %d; want at least 5, all answered", a.Stats().RefreshSent, b.Stats().Refreshes)
 				}
 				if tc.ced && a.Stats().CEDReinvite != 1 {
 					t.Errorf("re-INVITEs on CED: %d, want 1", a.Stats().CEDReinvite)
@@ -320,6 +328,26 @@ func TestCloseMidCall(t *testing.T) {
 	for _, p := range a.Ports() {
 		if p.State != drivers.StateDown {
 			t.Errorf("port %s %v after Close", p.ID, p.State)
+		}
+	}
+}
+
+func TestSessionRefresh(t *testing.T) {
+	for _, tc := range []struct {
+		v, role string
+		every   time.Duration
+		us      bool
+	}{
+		{"1800;refresher=uac", "uac", 900 * time.Second, true},
+		{"90 ; Refresher=UAS", "uac", 45 * time.Second, false},
+		{"90;refresher=uas", "uas", 45 * time.Second, true},
+		{"600", "uas", 300 * time.Second, false},
+		{"x;refresher=uac", "uac", 0, false},
+		{"-5", "uac", 0, false},
+	} {
+		every, us := sessionRefresh(tc.v, tc.role)
+		if every != tc.every || us != tc.us {
+			t.Errorf("%q as %s: %v %v", tc.v, tc.role, every, us)
 		}
 	}
 }
