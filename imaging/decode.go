@@ -61,8 +61,8 @@ func (o *DecodeOptions) check() error {
 //
 // The decoder reads ahead from its io.Reader; give it one page's data.
 type Decoder struct {
-	o        DecodeOptions
-	br       bitReader
+	o  DecodeOptions
+	br bitReader
 	// Changing elements of the last good row (ref) and the row being
 	// decoded (cur): -1, the elements, then width three times. Both have
 	// room for Width+5: the elements are strictly increasing in
