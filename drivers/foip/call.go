@@ -328,9 +328,27 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 	if ring <= 0 {
 		ring = 60 * time.Second
 	}
-	rctx, cancel := context.WithTimeout(ctx, ring)
-	defer cancel()
-	var opts sipgo.AnswerOptions
+	// At the ring timeout a call that got a provisional response is
+	// CANCELled; one that got none may not be (RFC 3261 9.1), so it is
+	// abandoned (its transaction times out on its own).
+	rctx, cancelRing := context.WithCancelCause(ctx)
+	defer cancelRing(nil)
+	var provisional, rang atomic.Bool
+	ringTimer := time.AfterFunc(ring, func() {
+		rang.Store(true)
+		if provisional.Load() {
+			cancelRing(context.DeadlineExceeded)
+		} else {
+			cancelRing(sipgo.WaitAnswerForceCancelErr)
+		}
+	})
+	defer ringTimer.Stop()
+	opts := sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
+		if res.IsProvisional() && res.StatusCode > 100 {
+			provisional.Store(true)
+		}
+		return nil
+	}}
 	if d.cfg.Mode == Trunk {
 		opts.Username, opts.Password = d.cfg.Username, d.cfg.Password
 	}
@@ -347,9 +365,11 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 			}
 			return fail(code, cause, re.Res.StatusCode, err)
 		case ctx.Err() != nil:
-			return fail(t30.CodeCancelled, "dialling cancelled (CANCEL sent)", 487, ctx.Err())
-		case rctx.Err() != nil:
+			return fail(t30.CodeCancelled, "dialling cancelled", 487, ctx.Err())
+		case rang.Load() && provisional.Load():
 			return fail(t30.CodeNoAnswer, "no answer: ring timeout (CANCEL sent)", 487, err)
+		case rang.Load():
+			return fail(t30.CodeNoAnswer, "no response before the ring timeout", 408, err)
 		}
 		return fail(t30.CodeNoAnswer, "no final response", 408, err)
 	}

@@ -1,6 +1,8 @@
 package foip
 
 import (
+	"context"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/drivers"
+	"github.com/faxagent/faxagent/t30"
 )
 
 // rawInvite is an INVITE from conn to the driver at to with body as SDP.
@@ -103,5 +106,28 @@ func TestInboundRefusals(t *testing.T) {
 	}
 	if d.Stats().Busy != 1 {
 		t.Errorf("busy count %d", d.Stats().Busy)
+	}
+}
+
+// TestRingTimeoutWithoutResponse dials a peer that never answers at all:
+// at the ring timeout the attempt ends as no answer without waiting for the
+// transaction timer (no CANCEL without a provisional response).
+func TestRingTimeoutWithoutResponse(t *testing.T) {
+	silent, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	d := openDriver(t, Config{Number: "1001", Listen: "127.0.0.1:0", Peer: silent.LocalAddr().String()})
+	_, err = d.Dial(context.Background(), "M0,0", "2002", drivers.DialOptions{RingTimeout: 300 * time.Millisecond})
+	var de *drivers.DialError
+	if !errors.As(err, &de) || de.Code != t30.CodeNoAnswer || de.CauseCode != 408 {
+		t.Fatalf("dial: %v; want no answer (408)", err)
+	}
+	buf := make([]byte, 4096)
+	_ = silent.SetReadDeadline(time.Now().Add(time.Second))
+	n, _, err := silent.ReadFrom(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "INVITE ") {
+		t.Fatalf("the peer got no INVITE: %v %q", err, buf[:n])
 	}
 }
