@@ -32,79 +32,66 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 	if len(c.Ports) > 4096 || len(c.Groups) > 4096 {
 		return nil, fmt.Errorf("%w: claim names more than 4096 ports or groups", ErrInvalid)
 	}
+	reapNow := s.claims.Add(1)%32 == 0
 	var jobs []Job
 	err := s.tx(ctx, func(d q) error {
 		jobs = jobs[:0]
 		now := s.now()
-		where := `((state = 'queued' AND not_before <= ?) OR (state = 'leased' AND lease_expires <= ?))
+		where := `((state = 'queued' AND not_before <= ?) OR (state = 'leased' AND lease_expires <= ?
+				AND cancel_requested = 0 AND attempts < max_attempts))
 			AND (preset_agent = '' OR preset_agent = ?)`
-		args := []any{ms(now), ms(now), c.Agent}
+		args := []any{c.Agent, ms(now.Add(c.Lease)), ms(now), ms(now), c.Agent}
 		where += " AND (preset_type = 0" + inList(" OR (preset_type = 1 AND preset_value IN (%s))", c.Ports, &args) +
 			inList(" OR (preset_type = 2 AND preset_value IN (%s))", c.Groups, &args) + ")"
 		lock := ""
 		if d.pg {
 			lock = " FOR NO KEY UPDATE SKIP LOCKED"
 		}
-		rows, err := d.query(ctx, "SELECT id, state, attempts, max_attempts, cancel_requested, message_id FROM jobs WHERE "+
-			where+" ORDER BY priority DESC, not_before, id LIMIT ?"+lock, append(args, c.Max)...)
+		// One statement picks and leases the jobs: the highest priority
+		// first, then the oldest due time, then submission order.
+		rows, err := d.query(ctx, `UPDATE jobs SET state = 'leased', lease_epoch = lease_epoch + 1, lease_agent = ?,
+			lease_expires = ?, attempts = attempts + 1
+			WHERE id IN (SELECT id FROM jobs WHERE `+where+` ORDER BY priority DESC, not_before, id LIMIT ?`+lock+`)
+			RETURNING `+jobCols+`, (SELECT status FROM messages WHERE messages.id = jobs.message_id)`,
+			append(args, c.Max)...)
 		if err != nil {
 			return fmt.Errorf("core: claim: %w", err)
 		}
-		type cand struct {
-			id, msg       int64
-			state         JobState
-			attempts, max int
-			cancelled     bool
-		}
-		var cs []cand
 		var queuedMsgs []int64 // messages of claimed jobs that are still "Queued"
-		deltas := map[int64]delta{}
-		change := func(msg int64, from, to JobState) {
-			if deltas[msg] == nil {
-				deltas[msg] = delta{}
-			}
-			deltas[msg].move(from, to)
-		}
 		for rows.Next() {
-			var x cand
-			var st string
-			if err := rows.Scan(&x.id, &st, &x.attempts, &x.max, &x.cancelled, &x.msg); err != nil {
-				rows.Close()
-				return err
-			}
-			x.state = JobState(st)
-			cs = append(cs, x)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, x := range cs {
-			if x.state == JobLeased && (x.cancelled || x.attempts >= x.max) {
-				// The agent of the last allowed attempt (or of a cancelled
-				// job) went away: end the job instead of calling again.
-				st, text := JobFailed, "lease expired on the last attempt"
-				if x.cancelled {
-					st, text = JobCancelled, "cancelled"
-				}
-				if _, err := d.exec(ctx, `UPDATE jobs SET state = ?, error_text = ?, completed_at = ?, lease_expires = 0
-					WHERE id = ?`, string(st), text, ms(now), x.id); err != nil {
-					return fmt.Errorf("core: claim: %w", err)
-				}
-				change(x.msg, JobLeased, st)
-				continue
-			}
 			var status string
-			j, err := scanJob(scanWith{d.row(ctx, `UPDATE jobs SET state = 'leased', lease_epoch = lease_epoch + 1,
-				lease_agent = ?, lease_expires = ?, attempts = attempts + 1 WHERE id = ?
-				RETURNING `+jobCols+`, (SELECT status FROM messages WHERE messages.id = jobs.message_id)`,
-				c.Agent, ms(now.Add(c.Lease)), x.id), &status})
+			j, err := scanJob(scanWith{rows, &status})
 			if err != nil {
+				rows.Close()
 				return fmt.Errorf("core: claim: %w", err)
 			}
 			jobs = append(jobs, j)
-			if status == "Queued" {
-				queuedMsgs = append(queuedMsgs, x.msg)
+			if status == "Queued" && !slices.Contains(queuedMsgs, j.MessageID) {
+				queuedMsgs = append(queuedMsgs, j.MessageID)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("core: claim: %w", err)
+		}
+		slices.SortFunc(jobs, func(a, b Job) int {
+			if a.Priority != b.Priority {
+				return b.Priority - a.Priority
+			}
+			if c := a.NotBefore.Compare(b.NotBefore); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
+		deltas := map[int64]delta{}
+		if reapNow || len(jobs) < c.Max {
+			if deltas, err = s.reap(ctx, d, now); err != nil {
+				return err
+			}
+		}
+		for _, m := range queuedMsgs {
+			if deltas[m] == nil {
+				deltas[m] = delta{}
 			}
 		}
 		// Message rows are locked in id order, so that two claims never
@@ -112,13 +99,6 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 		ids := make([]int64, 0, len(deltas))
 		for m := range deltas {
 			ids = append(ids, m)
-		}
-		slices.Sort(ids)
-		for _, m := range queuedMsgs {
-			if deltas[m] == nil {
-				deltas[m] = delta{}
-				ids = append(ids, m)
-			}
 		}
 		slices.Sort(ids)
 		for _, m := range ids {
@@ -150,6 +130,54 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 		out = append(out, cj)
 	}
 	return out, nil
+}
+
+// reap ends jobs whose agent went away (the lease expired) on their last
+// allowed attempt, or after they were cancelled: they are not called again.
+// It returns the message counter changes.
+func (s *sqlStore) reap(ctx context.Context, d q, now time.Time) (map[int64]delta, error) {
+	lock := ""
+	if d.pg {
+		lock = " FOR NO KEY UPDATE SKIP LOCKED"
+	}
+	rows, err := d.query(ctx, `SELECT id, message_id, cancel_requested FROM jobs WHERE state = 'leased' AND lease_expires <= ?
+		AND (cancel_requested = 1 OR attempts >= max_attempts) ORDER BY id LIMIT 100`+lock, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("core: reap: %w", err)
+	}
+	type dead struct {
+		id, msg   int64
+		cancelled bool
+	}
+	var ds []dead
+	for rows.Next() {
+		var x dead
+		if err := rows.Scan(&x.id, &x.msg, &x.cancelled); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ds = append(ds, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	deltas := map[int64]delta{}
+	for _, x := range ds {
+		st, text := JobFailed, "lease expired on the last attempt"
+		if x.cancelled {
+			st, text = JobCancelled, "cancelled"
+		}
+		if _, err := d.exec(ctx, `UPDATE jobs SET state = ?, error_text = ?, completed_at = ?, lease_expires = 0 WHERE id = ?`,
+			string(st), text, ms(now), x.id); err != nil {
+			return nil, fmt.Errorf("core: reap: %w", err)
+		}
+		if deltas[x.msg] == nil {
+			deltas[x.msg] = delta{}
+		}
+		deltas[x.msg].move(JobLeased, st)
+	}
+	return deltas, nil
 }
 
 // maxClaimCache bounds the cache of what claims hand out about messages.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +44,7 @@ type sqlStore struct {
 
 	cacheMu    sync.Mutex
 	claimCache map[int64]ClaimedJob // see claimInfo
+	claims     atomic.Uint64        // claims made, to reap now and then
 
 	// PostgreSQL: the notification channel that tells other processes
 	// sharing the queue about new work, and the listener's life.
