@@ -71,6 +71,7 @@ type call struct {
 	number   string // dialled number (outbound)
 
 	rtpConn, udptlConn net.PacketConn
+	rtcpConn           net.PacketConn // nil without a port range
 	org                origin
 
 	// inbound: the INVITE and its transaction, for refusing the call
@@ -120,11 +121,14 @@ func (d *Driver) newCall(p *port, outbound bool, callID string) (*call, error) {
 		stop: make(chan struct{}), answer: make(chan struct{}), over: make(chan struct{}),
 		org: origin{id: fmt.Sprint(rand.Uint32()), ip: d.cfg.MediaIP}}
 	var err error
-	if c.rtpConn, err = d.media.listen(d.cfg.MediaIP); err != nil {
+	if c.rtpConn, c.rtcpConn, err = d.media.listenRTP(d.cfg.MediaIP); err != nil {
 		return nil, err
 	}
 	if c.udptlConn, err = d.media.listen(d.cfg.MediaIP); err != nil {
 		_ = c.rtpConn.Close()
+		if c.rtcpConn != nil {
+			_ = c.rtcpConn.Close()
+		}
 		return nil, err
 	}
 	return c, nil
@@ -222,6 +226,9 @@ func (c *call) finish() {
 		}
 		c.answerDone()
 		_ = c.rtpConn.Close()
+		if c.rtcpConn != nil {
+			_ = c.rtcpConn.Close()
+		}
 		_ = c.udptlConn.Close()
 		st := c.Stats()
 		n := &c.d.n

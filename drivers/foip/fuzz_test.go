@@ -261,3 +261,48 @@ func FuzzOffer(f *testing.F) {
 		}
 	})
 }
+
+// TestPortRange: RTP on even ports with RTCP next to it, UDPTL anywhere in
+// the range, and a clear error once the range is used up.
+func TestPortRange(t *testing.T) {
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := c.LocalAddr().(*net.UDPAddr).Port &^ 1
+	_ = c.Close()
+	r := &portRange{min: base, max: base + 7}
+	var open []net.PacketConn
+	defer func() {
+		for _, c := range open {
+			_ = c.Close()
+		}
+	}()
+	pairs := 0
+	for {
+		rtp, rtcp, err := r.listenRTP("127.0.0.1")
+		if err != nil {
+			if !strings.Contains(err.Error(), "no free RTP/RTCP port pair") {
+				t.Fatalf("exhausted range: %v", err)
+			}
+			break
+		}
+		open = append(open, rtp, rtcp)
+		p := localPort(rtp)
+		if p%2 != 0 || p < base || p+1 > base+7 || localPort(rtcp) != p+1 {
+			t.Fatalf("RTP %d RTCP %d outside the range %d-%d or not a pair", p, localPort(rtcp), base, base+7)
+		}
+		pairs++
+		if pairs > 4 {
+			t.Fatal("more pairs than the range holds")
+		}
+	}
+	if pairs == 0 {
+		t.Skip("range busy on this machine")
+	}
+	if pairs == 4 {
+		if _, err := r.listen("127.0.0.1"); err == nil {
+			t.Fatal("UDPTL port from a full range")
+		}
+	}
+}

@@ -51,6 +51,45 @@ func (r *portRange) listen(ip string) (net.PacketConn, error) {
 	return nil, fmt.Errorf("foip: no free media port in %d-%d: %w", r.min, r.max, last)
 }
 
+// listenRTP binds an RTP socket on an even port and its RTCP socket on the
+// next one, from the range; without a range the RTP socket takes any port
+// and rtcp is nil (RTCP is not used: it only keeps the port reserved).
+func (r *portRange) listenRTP(ip string) (rtpConn, rtcpConn net.PacketConn, err error) {
+	if r.min == 0 {
+		c, err := net.ListenPacket("udp4", net.JoinHostPort(ip, "0"))
+		return c, nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lo := r.min + r.min%2
+	n := (r.max - lo + 1) / 2
+	if r.next < lo || r.next+1 > r.max {
+		r.next = lo
+	}
+	r.next += r.next % 2
+	var last error = errors.New("range holds no even/odd port pair")
+	for i := 0; i < n; i++ {
+		p := r.next
+		r.next += 2
+		if r.next+1 > r.max {
+			r.next = lo
+		}
+		a, err := net.ListenPacket("udp4", net.JoinHostPort(ip, strconv.Itoa(p)))
+		if err != nil {
+			last = err
+			continue
+		}
+		b, err := net.ListenPacket("udp4", net.JoinHostPort(ip, strconv.Itoa(p+1)))
+		if err != nil {
+			_ = a.Close()
+			last = err
+			continue
+		}
+		return a, b, nil
+	}
+	return nil, nil, fmt.Errorf("foip: no free RTP/RTCP port pair in %d-%d: %w", r.min, r.max, last)
+}
+
 func localPort(c net.PacketConn) int {
 	if a, ok := c.LocalAddr().(*net.UDPAddr); ok {
 		return a.Port
