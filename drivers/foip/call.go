@@ -295,9 +295,8 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 
 	var body []byte
 	offeredT38 := d.cfg.T38 == T38InInvite
-	var offer t38.T38Params
 	if offeredT38 {
-		body, offer = t38Offer(c.org.next(), d.cfg.t38Caps(localPort(c.udptlConn)))
+		body, _ = t38Offer(c.org.next(), d.cfg.t38Caps(localPort(c.udptlConn)))
 	} else {
 		pt := ptPCMU
 		if d.cfg.Codec == "PCMA" {
@@ -305,7 +304,6 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 		}
 		body = audioSDP(c.org.next(), d.cfg.MediaIP, localPort(c.rtpConn), pt)
 	}
-	_ = offer
 	c.local = body
 	ruri := d.target(user)
 	req := sip.NewRequest(sip.INVITE, ruri)

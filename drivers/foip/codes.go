@@ -14,9 +14,6 @@ import (
 // remembered as T.38-less for Config.T38LessFor.
 var ErrT38Refused = errors.New("foip: T.38 refused by the remote")
 
-// ErrRejected is wrapped by errors of inbound requests refused by policy.
-var ErrRejected = errors.New("foip: request rejected")
-
 // T38RefusedCause is the Result.Cause of a call that ended because the far
 // end refused T.38.
 const T38RefusedCause = "T.38 refused"
