@@ -80,12 +80,31 @@ type LoopbackCfg struct {
 	// accepts the fax (and keeps no copy).
 	Busy     []string `yaml:"busy"`
 	NoAnswer []string `yaml:"no_answer"`
+	// Lines give other numbers a line model (dropped calls, bit errors,
+	// a limited remote).
+	Lines []LineCfg `yaml:"lines"`
 	// Pacing: "demo" runs each call in simulated time and then waits its
 	// simulated duration divided by Speedup (a one-page letter takes about
 	// 4 s instead of 40 s); "real" runs calls at real fax speed;
 	// "none" takes no time at all (tests, benchmarks).
 	Pacing  string  `yaml:"pacing"`
 	Speedup float64 `yaml:"speedup"`
+}
+
+// LineCfg is the behaviour of calls to one number (loopback.Model).
+type LineCfg struct {
+	Number string `yaml:"number"`
+	// Kind: clean, busy, no_answer, rings_out or voice.
+	Kind           string  `yaml:"kind"`
+	DropAfterPage  int     `yaml:"drop_after_page"`
+	BitErrorRate   float64 `yaml:"bit_error_rate"`
+	FrameErrorRate float64 `yaml:"frame_error_rate"`
+	TrainFailAbove int     `yaml:"train_fail_above"`
+	RemoteMaxRate  int     `yaml:"remote_max_rate"`
+	RemoteNoECM    bool    `yaml:"remote_no_ecm"`
+	RemoteCSID     string  `yaml:"remote_csid"`
+	// Calls limits the model to the first Calls calls (0: all).
+	Calls int `yaml:"calls"`
 }
 
 // LoopbackPort is one loopback port.
@@ -233,6 +252,14 @@ func (c Config) check() error {
 	case "demo", "real", "none":
 	default:
 		errs = append(errs, fmt.Errorf("pacing %q: want demo, real or none", c.Agent.Loopback.Pacing))
+	}
+	for _, l := range c.Agent.Loopback.Lines {
+		if _, err := lineKind(l.Kind); err != nil {
+			errs = append(errs, err)
+		}
+		if l.Number == "" || l.BitErrorRate < 0 || l.BitErrorRate > 1 || l.FrameErrorRate < 0 || l.FrameErrorRate > 1 {
+			errs = append(errs, fmt.Errorf("line %q: needs a number and error rates from 0 to 1", l.Number))
+		}
 	}
 	if c.Agent.Loopback.Speedup <= 0 {
 		errs = append(errs, errors.New("loopback speedup must be positive"))

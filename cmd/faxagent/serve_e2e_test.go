@@ -469,3 +469,51 @@ func TestRolesOnPostgres(t *testing.T) {
 	}
 	core.stop()
 }
+
+// TestTestbench runs quick scenarios through the testbench command and
+// checks its table and JSON report.
+func TestTestbench(t *testing.T) {
+	bin := faxagentBinary(t)
+	report := filepath.Join(t.TempDir(), "report.json")
+	names := []string{"send-1", "lines", "resume", "cancel", "inbound"}
+	cmd := exec.Command(bin, append([]string{"testbench", "--report", report}, names...)...)
+	cmd.Dir = "../.."
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("testbench: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "5 passed, 0 failed") {
+		t.Fatalf("testbench output:\n%s", out)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Passed, Failed int
+		Results        []struct {
+			Name  string
+			Pass  bool
+			Jobs  int
+			Pages int
+		}
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Passed != len(names) || rep.Failed != 0 || len(rep.Results) != len(names) {
+		t.Fatalf("report: %+v", rep)
+	}
+	for i, r := range rep.Results {
+		if r.Name != names[i] || !r.Pass || r.Jobs == 0 {
+			t.Errorf("result %d: %+v", i, r)
+		}
+	}
+	// Bad scenario names are refused before anything runs.
+	cmd = exec.Command(bin, "testbench", "no-such-scenario")
+	cmd.Dir = "../.."
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "unknown scenario") {
+		t.Fatalf("unknown scenario: %v %s", err, out)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -25,6 +26,12 @@ func newLoopback(c LoopbackCfg) (*loopback.Network, drivers.Driver) {
 	for _, n := range c.NoAnswer {
 		net.SetModel(n, loopback.Model{Kind: loopback.NoAnswer})
 	}
+	for _, l := range c.Lines {
+		kind, _ := lineKind(l.Kind)
+		net.SetModel(l.Number, loopback.Model{Kind: kind, DropAfterPage: l.DropAfterPage, BitErrorRate: l.BitErrorRate,
+			FrameErrorRate: l.FrameErrorRate, TrainFailAbove: l.TrainFailAbove, RemoteMaxRate: l.RemoteMaxRate,
+			RemoteNoECM: l.RemoteNoECM, RemoteCSID: l.RemoteCSID, Calls: l.Calls})
+	}
 	nums := make([]string, len(c.Ports))
 	for i, p := range c.Ports {
 		nums[i] = p.Number
@@ -34,6 +41,23 @@ func newLoopback(c LoopbackCfg) (*loopback.Network, drivers.Driver) {
 		d = newPaced(d, c.Speedup)
 	}
 	return net, d
+}
+
+// lineKind parses LineCfg.Kind.
+func lineKind(s string) (loopback.Kind, error) {
+	switch s {
+	case "", "clean":
+		return loopback.Clean, nil
+	case "busy":
+		return loopback.Busy, nil
+	case "no_answer":
+		return loopback.NoAnswer, nil
+	case "rings_out":
+		return loopback.RingsOut, nil
+	case "voice":
+		return loopback.Voice, nil
+	}
+	return 0, fmt.Errorf("line kind %q: want clean, busy, no_answer, rings_out or voice", s)
 }
 
 // paced is a driver whose calls, run in simulated time, end only after
