@@ -203,3 +203,60 @@ func BenchmarkClaimComplete(b *testing.B) {
 		})
 	}
 }
+
+// TestConcurrentDuplicateReports sends the same report from 8 goroutines at
+// once (an agent retrying after a lost answer, while the first is still in
+// flight): one applies it, the others see a duplicate, one attempt is kept.
+func TestConcurrentDuplicateReports(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			st, _, _ := openTest(t, be, nil)
+			ctx := context.Background()
+			admin, err := st.UserByName(ctx, AdminUser)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fill(t, st, admin.ID, 20, 5)
+			for round := 0; ; round++ {
+				got, err := st.Claim(ctx, Claim{Agent: "a", Lease: time.Minute})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) == 0 {
+					break
+				}
+				var applied, dup atomic.Int32
+				var wg sync.WaitGroup
+				errs := make(chan error, 8)
+				for range 8 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						res, err := st.Report(ctx, Report{Lease: got[0].Lease, Key: fmt.Sprint("k", round), Outcome: OutcomeDone,
+							Attempt: &Transmission{PageSent: 1}})
+						switch {
+						case err != nil:
+							errs <- err
+						case res.Duplicate:
+							dup.Add(1)
+						default:
+							applied.Add(1)
+						}
+					}()
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Fatal(err)
+				}
+				if applied.Load() != 1 || dup.Load() != 7 {
+					t.Fatalf("round %d: %d applied, %d duplicates", round, applied.Load(), dup.Load())
+				}
+			}
+			var n int
+			if err := st.read().row(ctx, "SELECT COUNT(*) FROM attempts").Scan(&n); err != nil || n != 20 {
+				t.Fatalf("%d attempts for 20 jobs (%v)", n, err)
+			}
+		})
+	}
+}

@@ -344,7 +344,13 @@ func (s *sqlStore) RecordAttempt(ctx context.Context, t Transmission) (int64, er
 		if t.MaxAttemptNo == 0 {
 			t.MaxAttemptNo = j.max
 		}
-		return s.insertAttempt(ctx, d, &t, false)
+		if err := s.insertAttempt(ctx, d, &t, false); err != nil {
+			if errors.Is(err, ErrExists) {
+				return fmt.Errorf("%w: %w", errConflict, err) // a concurrent record of the same key
+			}
+			return err
+		}
+		return nil
 	})
 	return t.ID, err
 }
@@ -375,16 +381,31 @@ func (s *sqlStore) Report(ctx context.Context, r Report) (ReportResult, error) {
 	var res ReportResult
 	err := s.tx(ctx, func(d q) error {
 		res = ReportResult{}
-		j, err := s.lockJob(ctx, d, r.Lease.JobID)
-		if err != nil {
-			return err
+		// One query locks the job and finds an attempt stored under the
+		// key. On PostgreSQL a report of the same key committed while this
+		// one waited for the lock may be missed; inserting it again then
+		// fails on the unique key and the transaction is retried.
+		var j jobLock
+		var p prevAttempt
+		var st string
+		var pid, pjob sql.NullInt64
+		var papplied, pstale sql.NullBool
+		lockOf := ""
+		if d.pg {
+			lockOf = " FOR NO KEY UPDATE OF j"
 		}
-		// The job row is locked: a concurrent report with the same key
-		// has committed, or not started.
-		p, err := s.attemptByKey(ctx, d, r.Key)
-		if err != nil {
-			return err
+		err := d.row(ctx, `SELECT j.state, j.lease_epoch, j.message_id, j.attempts, j.max_attempts, j.cancel_requested,
+			j.not_before, a.id, a.job_id, a.applied, a.stale
+			FROM jobs j LEFT JOIN attempts a ON a.attempt_key = ? WHERE j.id = ?`+lockOf, r.Key, r.Lease.JobID).
+			Scan(&st, &j.epoch, &j.msg, &j.attempts, &j.max, &j.cancelReq, &j.notBefore, &pid, &pjob, &papplied, &pstale)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: job %d", ErrNotFound, r.Lease.JobID)
 		}
+		if err != nil {
+			return fmt.Errorf("core: report: %w", err)
+		}
+		j.state = JobState(st)
+		p = prevAttempt{id: pid.Int64, job: pjob.Int64, applied: papplied.Bool, stale: pstale.Bool, found: pid.Valid}
 		if p.found && p.job != r.Lease.JobID {
 			return fmt.Errorf("%w: attempt ID %q belongs to another job", ErrInvalid, r.Key)
 		}
@@ -437,6 +458,9 @@ func (s *sqlStore) Report(ctx context.Context, r Report) (ReportResult, error) {
 				return err
 			}
 		} else if err := s.insertAttempt(ctx, d, &t, current); err != nil {
+			if errors.Is(err, ErrExists) {
+				return fmt.Errorf("%w: %w", errConflict, err)
+			}
 			return err
 		}
 		res.AttemptID, res.Stale = t.ID, !current

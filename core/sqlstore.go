@@ -277,7 +277,14 @@ func (s *sqlStore) tx1(ctx context.Context, fn func(q) error) error {
 	return nil
 }
 
+// errConflict marks an error caused by a concurrent transaction that a new
+// attempt of the whole transaction resolves.
+var errConflict = errors.New("core: concurrent change")
+
 func retryable(err error) bool {
+	if errors.Is(err, errConflict) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Code == "40001" || pe.Code == "40P01"
