@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
 	"github.com/faxagent/faxagent/t38"
@@ -305,4 +306,46 @@ func TestPortRange(t *testing.T) {
 			t.Fatal("UDPTL port from a full range")
 		}
 	}
+}
+
+// BenchmarkAudioFrame is the per-packet cost of the audio phase: one 20 ms
+// G.711 frame generated (CNG) and one analysed for CNG/CED.
+func BenchmarkAudioFrame(b *testing.B) {
+	b.ReportAllocs()
+	a := &audio{pt: ptPCMU, tone: cngPattern}
+	p := make([]byte, frameSamples)
+	x := make([]float64, frameSamples)
+	for b.Loop() {
+		a.fill(p)
+		for j, v := range p {
+			x[j] = float64(uLawToLinear(v))
+		}
+		a.detect(x)
+	}
+}
+
+func BenchmarkNumberFromHeader(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NumberFromHeader(`"Fax Dept" <sip:+1 (555) 123-4567@10.0.0.1:5060;transport=udp>;tag=abc`); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzSIPFilter feeds datagrams through the filter that stands before
+// sipgo: it parses every UDP datagram (sipgo's parser) to count and drop
+// what is not SIP, so a datagram must never make it panic.
+func FuzzSIPFilter(f *testing.F) {
+	f.Add([]byte("INVITE sip:2002@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"))
+	f.Add([]byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=b\r\nCSeq: 1 INVITE\r\nContent-Length: 3\r\n\r\nabc"))
+	f.Add([]byte("INVITE sip:x SIP/2.0\r\nVia: broken\r\nContent-Length: 99999\r\n\r\n"))
+	f.Add([]byte("\x00\x01"))
+	d, err := New(Config{Peer: "127.0.0.1:5060"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = d.filter(sip.TransportReadProps{Transport: "UDP"}, b)
+	})
 }
