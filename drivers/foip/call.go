@@ -297,12 +297,13 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 	offeredT38 := d.cfg.T38 == T38InInvite
 	if offeredT38 {
 		body, _ = t38Offer(c.org.next(), d.cfg.t38Caps(localPort(c.udptlConn)))
+		body = d.sdp(body)
 	} else {
 		pt := ptPCMU
 		if d.cfg.Codec == "PCMA" {
 			pt = ptPCMA
 		}
-		body = audioSDP(c.org.next(), d.cfg.MediaIP, localPort(c.rtpConn), pt)
+		body = d.sdp(audioSDP(c.org.next(), d.cfg.MediaIP, localPort(c.rtpConn), pt))
 	}
 	c.local = body
 	ruri := d.target(user)
@@ -543,6 +544,7 @@ func (c *call) reinviteT38(ctx context.Context) error {
 		}
 		c.reinviting = true
 		body, _ := t38Offer(c.org.next(), c.d.cfg.t38Caps(localPort(c.udptlConn)))
+		body = c.d.sdp(body)
 		c.mu.Unlock()
 		req := sip.NewRequest(sip.INVITE, target)
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

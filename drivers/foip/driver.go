@@ -79,8 +79,10 @@ type Driver struct {
 	callsWG  sync.WaitGroup
 
 	n counters
-	// reinviteDelay delays judging received re-INVITEs (tests: glare).
+	// reinviteDelay delays judging received re-INVITEs (tests: glare);
+	// mangleSDP rewrites our SDP bodies (tests: NAT, wrong ports).
 	reinviteDelay time.Duration
+	mangleSDP     func([]byte) []byte
 
 	mu         sync.Mutex
 	open       bool
@@ -529,6 +531,14 @@ func hasToTag(req *sip.Request) bool {
 	}
 	_, ok := to.Params.Get("tag")
 	return ok
+}
+
+// sdp passes an SDP body we send through the test hook, if any.
+func (d *Driver) sdp(b []byte) []byte {
+	if d.mangleSDP != nil {
+		return d.mangleSDP(b)
+	}
+	return b
 }
 
 func newCallID() string { return uuid.NewString() }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
 	"runtime"
 	"strconv"
 	"sync"
@@ -153,6 +154,7 @@ func TestFaxOverSIP(t *testing.T) {
 		ced       bool // A re-INVITEs on hearing B's CED
 		refresh   bool // A refreshes the session mid-fax
 		timer     bool // session timers: A refreshes every second
+		nat       bool // B's SDP gives wrong media ports (B behind NAT)
 	}
 	baseG, baseFD := runtime.NumGoroutine(), openFDs()
 	// The calls run in real time and mostly wait, so they all run at
@@ -182,6 +184,10 @@ func TestFaxOverSIP(t *testing.T) {
 		// refresher and sends an UPDATE every second of the call.
 		{name: "session-timer", transport: "tcp", ecm: drivers.ECMOn, pages: 1, timer: true,
 			mod: func(a, b *Config) { a.SessionExpires = 2 * time.Second }},
+		// B is "behind NAT": its SDP announces media ports nobody
+		// listens on. A's first packets go nowhere; A latches to where
+		// B's RTP and UDPTL really come from and the fax goes through.
+		{name: "nat-latch", transport: "udp", ecm: drivers.ECMOn, pages: 1, nat: true},
 	} {
 		wg.Add(1)
 		go func() {
@@ -190,6 +196,11 @@ func TestFaxOverSIP(t *testing.T) {
 				a, b := pair(t, tc.transport, tc.mod)
 				if tc.glare {
 					b.reinviteDelay = 300 * time.Millisecond
+				}
+				if tc.nat {
+					b.mangleSDP = func(sdp []byte) []byte {
+						return mediaPorts.ReplaceAll(sdp, []byte("m=$1 9 "))
+					}
 				}
 				doc := drivertest.Doc(tc.pages, imaging.WidthA4, 40, imaging.Standard, 7)
 				var hook func(c *call)
@@ -246,6 +257,9 @@ func TestFaxOverSIP(t *testing.T) {
 		t.Errorf("after the calls: %d goroutines (baseline %d), %d open files (baseline %d)", g, baseG, fd, baseFD)
 	}
 }
+
+// mediaPorts matches the port of an m= line.
+var mediaPorts = regexp.MustCompile(`m=(audio|image) [0-9]+ `)
 
 // openFDs counts the process's open file descriptors (sockets included).
 func openFDs() int {

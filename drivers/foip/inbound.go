@@ -77,7 +77,7 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			break
 		}
 		ans.Origin = c.org.next()
-		body := ans.Marshal()
+		body := d.sdp(ans.Marshal())
 		c.setT38Locked(&t38Setup{params: ap, remoteMax: op.MaxDatagram, remote: raddr}, body)
 	}
 	if !c.inT38 {
@@ -90,7 +90,7 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 		c.pendingAudio = ra
-		c.local = audioSDP(c.org.next(), d.cfg.MediaIP, localPort(c.rtpConn), ra.pt)
+		c.local = d.sdp(audioSDP(c.org.next(), d.cfg.MediaIP, localPort(c.rtpConn), ra.pt))
 	}
 	c.info = d.inboundInfo(req, p.info.ID, callID)
 	srv, err := d.dsc.ReadInvite(req, tx)
@@ -230,7 +230,7 @@ func (c *call) offered(body []byte) (int, string, []byte) {
 			return 488, "Not Acceptable Here", nil
 		}
 		ans.Origin = c.org.next()
-		local := ans.Marshal()
+		local := c.d.sdp(ans.Marshal())
 		c.setT38Locked(&t38Setup{params: ap, remoteMax: op.MaxDatagram, remote: raddr}, local)
 		return 200, "OK", local
 	case c.inT38:
