@@ -392,3 +392,19 @@ func TestProxyCloseStopsEverything(t *testing.T) {
 		t.Fatal("a delayed datagram went out")
 	}
 }
+
+// BenchmarkShaper is the cost of one datagram's decisions and scheduling.
+func BenchmarkShaper(b *testing.B) {
+	b.ReportAllocs()
+	s := shaper{imp: Impairment{Drop: 0.1, Duplicate: 0.02, Reorder: 0.05, Delay: 20 * time.Millisecond, Jitter: 10 * time.Millisecond},
+		rng: rand.New(rand.NewPCG(1, 1))}
+	var c counters
+	data := seqData(1)
+	now := time.Unix(0, 0)
+	var out [][]byte
+	for b.Loop() {
+		now = now.Add(20 * time.Millisecond)
+		s.admit(now, data, &c)
+		out, _ = s.pop(now, out[:0])
+	}
+}
