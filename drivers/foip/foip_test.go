@@ -114,6 +114,9 @@ func fax(t *testing.T, a, b *Driver, doc t30.PagesDocument, ecm drivers.ECMMode,
 	}
 	sr, serr := c.Send(ctx, doc, drivers.SendParams{CSID: "SENDER", ECM: ecm}, progress)
 	hooked.Wait()
+	if st := c.(MediaStats).Stats(); st.UDPTL.Delivered == 0 || st.T38Version == 0 || st.UDPTL.Malformed != 0 {
+		t.Errorf("sender media stats %+v", st)
+	}
 	<-recvDone
 	if serr != nil {
 		t.Errorf("send: %v (cause %q)", serr, sr.Cause)
