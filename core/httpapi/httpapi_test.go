@@ -253,7 +253,7 @@ func TestSubmitAndGet(t *testing.T) {
 		}
 	}
 	if len(got.Documents) != 2 || got.Documents[0].Name != "letter.png" || got.Documents[0].Pages != 1 ||
-		got.Documents[0].ContentType != "image/png" || got.Documents[1].Pages != 2 || got.Documents[1].ContentType != "image/tiff" {
+		got.Documents[0].ContentType != "image/tiff" || got.Documents[1].Pages != 2 || got.Documents[1].ContentType != "image/tiff" {
 		t.Errorf("documents: %+v", got.Documents)
 	}
 	e.getJSON("/api/v1/messages/999", http.StatusNotFound, nil)

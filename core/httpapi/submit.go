@@ -23,7 +23,8 @@ import (
 // Form fields of a submission (multipart/form-data):
 //
 //	to              recipient fax number, repeated (at least one)
-//	file            a document (TIFF, PNG, JPEG, GIF, PBM), repeated (at least one)
+//	file            a document (TIFF, PNG, JPEG, GIF, PBM), repeated (at least one);
+//	                stored as TIFF Class F (MMR) at the message's resolution
 //	priority        high | normal | low
 //	preset          port:M0,1 | group:NAME, optionally AGENT/ in front
 //	resolution      standard | fine | superfine
@@ -107,7 +108,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, p Principal) {
 	sub.OwnerID = p.UserID
 	for i := range files {
 		f := &files[i]
-		if err := checkDocument(f, res, tmp); err != nil {
+		if err := checkDocument(f, res, tmp, i); err != nil {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("file %q: %v", f.name, err))
 			return
 		}
@@ -198,9 +199,11 @@ func saveTo(path string, r io.Reader) error {
 	return f.Close()
 }
 
-// checkDocument decodes every page of an upload (a corrupt file is refused
-// now, not at dial time) and records its pages and content type.
-func checkDocument(f *upload, res imaging.Resolution, tmp string) error {
+// checkDocument converts an upload into a TIFF Class F file at the
+// message's resolution, decoding every page (a corrupt file is refused now,
+// not at dial time). The converted file is what the store keeps and the
+// agent sends: pictures are rendered once, not on every attempt.
+func checkDocument(f *upload, res imaging.Resolution, tmp string, i int) error {
 	head := make([]byte, 512)
 	fh, err := os.Open(f.path)
 	if err != nil {
@@ -208,18 +211,31 @@ func checkDocument(f *upload, res imaging.Resolution, tmp string) error {
 	}
 	n, _ := io.ReadFull(fh, head)
 	fh.Close()
-	f.contentType = sniff(head[:n])
-	doc, err := faxdoc.Open([]string{f.path}, faxdoc.Options{Resolution: res, KeepResolution: true})
-	if err != nil {
+	if ct := sniff(head[:n]); !strings.HasPrefix(ct, "image/") {
+		return fmt.Errorf("not a picture or TIFF (%s)", ct)
+	}
+	out := filepath.Join(tmp, strconv.Itoa(i)+".tif")
+	o := faxdoc.Options{Resolution: res, KeepResolution: true}
+	if err := convertTo(f.path, o, out, &f.pages); err != nil {
 		return errors.New(strings.ReplaceAll(err.Error(), f.path, "upload"))
 	}
-	defer doc.Close()
-	out := filepath.Join(tmp, "check.tif")
-	wr, err := faxdoc.Create(out, faxdoc.WriteOptions{})
+	if f.pages == 0 {
+		return errors.New("no pages")
+	}
+	f.path, f.contentType = out, "image/tiff"
+	return nil
+}
+
+func convertTo(path string, o faxdoc.Options, out string, pages *int) error {
+	doc, err := faxdoc.Open([]string{path}, o)
 	if err != nil {
 		return err
 	}
-	defer wr.Abort()
+	defer doc.Close()
+	wr, err := faxdoc.Create(out, faxdoc.WriteOptions{Compression: imaging.MMR, Software: "faxagent"})
+	if err != nil {
+		return err
+	}
 	for {
 		pg, err := doc.Next()
 		if errors.Is(err, io.EOF) {
@@ -229,14 +245,12 @@ func checkDocument(f *upload, res imaging.Resolution, tmp string) error {
 			err = wr.WritePage(pg)
 		}
 		if err != nil {
-			return errors.New(strings.ReplaceAll(err.Error(), f.path, "upload"))
+			wr.Abort()
+			return err
 		}
 	}
-	f.pages = wr.Pages()
-	if f.pages == 0 {
-		return errors.New("no pages")
-	}
-	return nil
+	*pages = wr.Pages()
+	return wr.Close()
 }
 
 func sniff(b []byte) string {
