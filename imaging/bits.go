@@ -11,12 +11,15 @@ import (
 // unread bit is the most significant bit of acc; n bits of acc are valid.
 // Bits of acc below the n valid ones are either zero or equal to the
 // stream bits that follow, so a refill may OR whole words in.
+//
+// The bytes in src are always most significant bit first: an LSBFirst
+// stream is read through r and reversed as it is read into buf.
 type bitReader struct {
 	acc uint64
 	n   uint
 	src []byte // bytes not yet loaded start at src[pos]
 	pos int
-	lsb bool // LSBFirst: reverse the bits of every byte
+	lsb bool // LSBFirst: reverse the bits of every byte read from r
 
 	r    io.Reader // nil when src is the whole stream
 	buf  []byte    // backing store for src when reading from r
@@ -25,8 +28,9 @@ type bitReader struct {
 
 const readBufSize = 16 << 10
 
-func (b *bitReader) resetBytes(data []byte, lsb bool) {
-	*b = bitReader{src: data, lsb: lsb, buf: b.buf}
+// resetBytes reads an MSBFirst stream from data.
+func (b *bitReader) resetBytes(data []byte) {
+	*b = bitReader{src: data, buf: b.buf}
 }
 
 func (b *bitReader) resetReader(r io.Reader, lsb bool) {
@@ -39,19 +43,26 @@ func (b *bitReader) resetReader(r io.Reader, lsb bool) {
 // refill loads bytes until at least 57 bits are valid or the stream ends.
 func (b *bitReader) refill() {
 	if b.pos+8 <= len(b.src) {
-		var v uint64
-		if b.lsb {
-			v = bits.Reverse64(binary.LittleEndian.Uint64(b.src[b.pos:]))
-		} else {
-			v = binary.BigEndian.Uint64(b.src[b.pos:])
-		}
-		b.acc |= v >> b.n
+		b.acc |= binary.BigEndian.Uint64(b.src[b.pos:]) >> b.n
 		k := (64 - b.n) >> 3
 		b.pos += int(k)
 		b.n += k << 3
 		return
 	}
 	b.refillSlow()
+}
+
+// load is refill for decoding loops that keep the accumulator in locals
+// (n in [0, 63]): it loads whole bytes from src if 8 are left, and
+// reports whether it could. Small enough to inline.
+func (b *bitReader) load(acc uint64, n int) (uint64, int, bool) {
+	if b.pos+8 > len(b.src) {
+		return acc, n, false
+	}
+	acc |= binary.BigEndian.Uint64(b.src[b.pos:]) >> uint(n&63)
+	k := (64 - n) >> 3
+	b.pos += k
+	return acc, n + k<<3, true
 }
 
 func (b *bitReader) refillSlow() {
@@ -63,11 +74,7 @@ func (b *bitReader) refillSlow() {
 		}
 	}
 	for b.n <= 56 && b.pos < len(b.src) {
-		c := b.src[b.pos]
-		if b.lsb {
-			c = bits.Reverse8(c)
-		}
-		b.acc |= uint64(c) << (56 - b.n)
+		b.acc |= uint64(b.src[b.pos]) << (56 - b.n)
 		b.pos++
 		b.n += 8
 	}
@@ -76,6 +83,7 @@ func (b *bitReader) refillSlow() {
 // fill moves the unread bytes to the front of buf and reads more from r.
 func (b *bitReader) fill() {
 	m := copy(b.buf, b.src[b.pos:])
+	m0 := m
 	for empty := 0; m < 8 && b.rerr == nil; {
 		k, err := b.r.Read(b.buf[m:])
 		m += k
@@ -87,6 +95,11 @@ func (b *bitReader) fill() {
 			if empty++; empty >= 100 {
 				b.rerr = io.ErrNoProgress
 			}
+		}
+	}
+	if b.lsb {
+		for i, c := range b.buf[m0:m] {
+			b.buf[m0+i] = bits.Reverse8(c)
 		}
 	}
 	b.src = b.buf[:m]

@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -109,8 +110,14 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.reset()
 }
 
+// resetBytes starts a new page read from data without copying it, if it
+// is MSBFirst.
 func (d *Decoder) resetBytes(data []byte) {
-	d.br.resetBytes(data, d.o.BitOrder == LSBFirst)
+	if d.o.BitOrder == LSBFirst {
+		d.Reset(bytes.NewReader(data)) // reversed while read into a buffer
+		return
+	}
+	d.br.resetBytes(data)
 	d.reset()
 }
 
@@ -344,70 +351,81 @@ func (b *bitReader) runTail(tab *[1 << runLookupBits]uint16, e uint16, acc uint6
 // lives in locals for the whole row; n goes negative if a code runs past
 // the end of the data, which fails the row.
 //
-// The row ends before d.cur has more than Width+1 changing elements.
+// An inner loop without calls takes white-black pairs of terminating
+// codes (runs 1..63) that end left of the edge; the outer loop takes one
+// run of any kind, and refills. The row ends before d.cur has more than
+// Width+1 changing elements.
 func (d *Decoder) decode1D() bool {
-	br := &d.br
 	w := int32(d.o.Width)
 	cur := d.cur[:cap(d.cur)]
 	cur[0] = -1
 	nc := 1
-	acc, n := br.acc, int(br.n)
-	white, black := &whiteDecode, &blackDecode
+	acc, n := d.br.acc, int(d.br.n)
 	a0 := int32(0)
+	black := false // the colour of the next run
 	ok := false
 	for {
-		// Both codes of a white-black pair fit in 2*runLookupBits bits.
-		if n < 2*runLookupBits {
+		if !black {
+			for {
+				// Both codes of a pair fit in 2*runLookupBits bits.
+				if n < 2*runLookupBits {
+					var more bool
+					if n < 0 {
+						break
+					}
+					if acc, n, more = d.br.load(acc, n); !more {
+						break
+					}
+				}
+				ew := whiteDecode[acc>>(64-runLookupBits)]
+				lw := uint(ew & 15)
+				eb := blackDecode[acc<<lw>>(64-runLookupBits)]
+				if !fastRun(ew) || !fastRun(eb) {
+					break
+				}
+				a1 := a0 + int32(ew>>4)
+				a2 := a1 + int32(eb>>4)
+				if a2 >= w {
+					break
+				}
+				l := lw + uint(eb&15)
+				acc <<= l
+				n -= int(l)
+				cur[nc+1] = a2
+				cur[nc] = a1
+				nc += 2
+				a0 = a2
+			}
+		}
+		if n < 2*runLookupBits { // for the pair loop after this run
 			if n < 0 {
 				break
 			}
-			br.acc, br.n = acc, uint(n)
-			br.refill()
-			acc, n = br.acc, int(br.n)
+			d.br.acc, d.br.n = acc, uint(n)
+			d.br.refill()
+			acc, n = d.br.acc, int(d.br.n)
 		}
-		e := white[acc>>(64-runLookupBits)]
+		tab := &whiteDecode
+		if black {
+			tab = &blackDecode
+		}
+		black = !black
+		e := tab[acc>>(64-runLookupBits)]
 		l := uint(e & 15)
 		acc <<= l
 		n -= int(l)
-		if fastRun(e) {
-			a0 += int32(e >> 4)
-		} else {
-			var r int32
-			r, acc, n = br.runTail(white, e, acc, n, w)
+		r := int32(e >> 4)
+		if !fastRun(e) {
+			r, acc, n = d.br.runTail(tab, e, acc, n, w)
 			if r < 0 {
 				break
 			}
 			if r == 0 && nc > 1 {
 				nc-- // a zero-length run cancels the last change
-				goto black
-			}
-			a0 += r
-		}
-		if a0 >= w {
-			ok = a0 == w
-			break
-		}
-		cur[nc] = a0
-		nc++
-	black:
-		e = black[acc>>(64-runLookupBits)]
-		l = uint(e & 15)
-		acc <<= l
-		n -= int(l)
-		if fastRun(e) {
-			a0 += int32(e >> 4)
-		} else {
-			var r int32
-			r, acc, n = br.runTail(black, e, acc, n, w)
-			if r < 0 {
-				break
-			}
-			if r == 0 {
-				nc-- // cancels the white-to-black change just made
 				continue
 			}
-			a0 += r
 		}
+		a0 += r
 		if a0 >= w {
 			ok = a0 == w
 			break
@@ -418,7 +436,7 @@ func (d *Decoder) decode1D() bool {
 	if n < 0 {
 		acc, n, ok = 0, 0, false // the last code ran past the end
 	}
-	br.acc, br.n = acc, uint(n)
+	d.br.acc, d.br.n = acc, uint(n)
 	if ok {
 		d.cur = endLine(cur[:nc], w)
 	}
