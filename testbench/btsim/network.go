@@ -113,6 +113,22 @@ func isClosed(ch <-chan struct{}) bool {
 	}
 }
 
+// cancelGrace is how long a page callback of a cleared network call
+// waits, so that the loopback call's session is cancelled before the
+// next page rather than running the rest of the document in virtual time.
+const cancelGrace = 20 * time.Millisecond
+
+// paceNetwork runs in the page callbacks of a network call (on the
+// loopback call's loop, where virtual time stands still meanwhile): it
+// paces the call at Config.PageTime per page, and hangs a call that was
+// cleared meanwhile up at once.
+func (s *Sim) paceNetwork(c *call) {
+	if !s.sleep(c, s.cfg.PageTime) {
+		_ = c.net.Hangup(drivers.CauseNormal)
+		time.Sleep(cancelGrace)
+	}
+}
+
 // sendNetwork sends the file of a SEND request over the call's loopback
 // line with our t30 engine (the loopback call runs drivers.SendOver).
 func (s *Sim) sendNetwork(c *call, m *localsvc.Msg, sc *sconn) localsvc.Msg {
@@ -129,7 +145,7 @@ func (s *Sim) sendNetwork(c *call, m *localsvc.Msg, sc *sconn) localsvc.Msg {
 		}
 		confirmed++
 		sc.send(&localsvc.Msg{Type: localsvc.TypeEvPage, Board: m.Board, Channel: m.Channel, Page: confirmed, Rate: ev.Speed.Rate})
-		s.sleep(c, s.cfg.PageTime) // pacing; virtual time stands still
+		s.paceNetwork(c)
 	}
 	r, _ := c.net.Send(context.Background(), doc,
 		drivers.SendParams{CSID: m.CSID, MaxRate: m.Rate, ECM: ecmMode(m.ECM)}, progress)
@@ -137,7 +153,19 @@ func (s *Sim) sendNetwork(c *call, m *localsvc.Msg, sc *sconn) localsvc.Msg {
 	if r.Code != t30.OK && r.Err != nil {
 		out.Error = r.Err.Error()
 	}
+	s.downStatus(c, &out)
 	return out
+}
+
+// downStatus reports a network call that a channel fault cleared (its
+// loopback call ended as hung up) as the board does: channel down.
+func (s *Sim) downStatus(c *call, out *localsvc.Msg) {
+	s.mu.Lock()
+	downed := c.downed
+	s.mu.Unlock()
+	if downed && out.Status != localsvc.StatusOK {
+		out.Status, out.Cause = localsvc.StatusChannelDown, "channel down"
+	}
 }
 
 // takeIncoming offers the calls from the network to the channels of one
@@ -232,6 +260,7 @@ func (s *Sim) answerNetwork(c *call, ch *channel) {
 			owner.send(&localsvc.Msg{Type: localsvc.TypeEvPage, Board: ch.ref.Board, Channel: ch.ref.Channel,
 				Page: received, Rate: ev.Speed.Rate})
 		}
+		s.paceNetwork(c)
 	}
 	r, _ := nc.Receive(context.Background(),
 		drivers.ReceiveParams{CSID: req.csid, MaxRate: req.rate, ECM: ecmMode(req.ecm)}, sink, progress)
@@ -243,6 +272,7 @@ func (s *Sim) answerNetwork(c *call, ch *channel) {
 	if err := sink.close(); err != nil && r.Code == t30.OK {
 		out.Status, out.Error = localsvc.StatusFileError, err.Error()
 	}
+	s.downStatus(c, &out)
 	out.DurationMS = int(time.Since(start) / time.Millisecond)
 	s.mu.Lock()
 	s.calls++

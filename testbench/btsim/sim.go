@@ -156,6 +156,9 @@ type call struct {
 	// net is the loopback call of a call to or from the loopback network
 	// (Config.Network); nil for calls between channels and line models.
 	net drivers.Call
+	// downed: the call was cleared because a channel went down (guarded
+	// by Sim.mu).
+	downed bool
 }
 
 func (c *call) hangup() { c.once.Do(func() { close(c.hung) }) }
@@ -301,6 +304,7 @@ func (s *Sim) setDownLocked(ch *channel, down bool) {
 	}
 	ch.down = down
 	if ch.call != nil {
+		ch.call.downed = true
 		s.endCallLocked(ch.call, ch)
 	}
 	if ch.owner != nil {

@@ -190,7 +190,13 @@ func (s *Sim) transferT30(c *call, tx *localsvc.Msg, rx *rxReq, txc, rxc *sconn)
 			// On the loop: cut the line while the next page is on its way.
 			loop.Clock().AfterFunc(1500*time.Millisecond, pair.Cut)
 		}
-		s.sleep(c, s.cfg.PageTime) // pacing; on the loop, virtual time stands still
+		// Pacing; on the loop, virtual time stands still. A call cleared
+		// meanwhile is cut right after this callback: the watcher's Post
+		// may come too late, when the loop has run the rest of the
+		// document in virtual time.
+		if !s.sleep(c, s.cfg.PageTime) {
+			loop.Post(pair.Cut)
+		}
 	}
 	received := 0
 	rxProgress := func(ev t30.PageEvent) {
