@@ -55,6 +55,8 @@ const (
 	CodeInterrupted   Code = 17 // the remote answered PIN (procedure interrupt negative)
 	CodeECMFailed     Code = 18 // ECM block could not be corrected (EOR/ERR)
 	CodeReceiveFailed Code = 19 // pages were received but not all with good quality
+	CodeT38Refused    Code = 20 // the remote refused our T.38 offer (SIP 488/606): FoIP
+	CodeBadNumber     Code = 21 // the number does not exist or is incomplete (SIP 404/484)
 )
 
 var codeTable = [...]struct {
@@ -81,6 +83,8 @@ var codeTable = [...]struct {
 	CodeInterrupted:   {"procedure interrupted by the remote (PIN)", RetryLater},
 	CodeECMFailed:     {"error correction failed", RetryNow},
 	CodeReceiveFailed: {"pages received with errors", RetryNow},
+	CodeT38Refused:    {"remote refused T.38 (488)", RetryLater},
+	CodeBadNumber:     {"invalid number (404/484)", RetryNever},
 }
 
 // ID is the numeric identifier of the code.

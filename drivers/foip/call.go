@@ -284,10 +284,10 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 	}
 	user, err := NumberFromHeader(number)
 	if err != nil {
-		return fail(t30.CodeIncompatible, "bad number", 484, err)
+		return fail(t30.CodeBadNumber, "bad number", 484, err)
 	}
 	if d.T38Less(number) {
-		return fail(t30.CodeNoFax, T38RefusedCause+" (remembered)", 488, ErrT38Refused)
+		return fail(t30.CodeT38Refused, T38RefusedCause+" (remembered)", 488, ErrT38Refused)
 	}
 	d.mu.Lock()
 	d.calls[callID] = c
@@ -367,7 +367,7 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 			cause := statusCause(re.Res.StatusCode, re.Res.Reason)
 			if offeredT38 && (re.Res.StatusCode == 488 || re.Res.StatusCode == 606) {
 				d.rememberT38Less(number)
-				return fail(t30.CodeNoFax, T38RefusedCause+": "+cause, re.Res.StatusCode, fmt.Errorf("%w: %s", ErrT38Refused, cause))
+				return fail(t30.CodeT38Refused, T38RefusedCause+": "+cause, re.Res.StatusCode, fmt.Errorf("%w: %s", ErrT38Refused, cause))
 			}
 			return fail(code, cause, re.Res.StatusCode, err)
 		case ctx.Err() != nil:
@@ -743,7 +743,7 @@ func (c *call) failResult(err error) (drivers.Result, error) {
 	r := drivers.Result{Result: t30.Result{Err: err}}
 	switch {
 	case errors.Is(err, ErrT38Refused):
-		r.Code, r.Cause, r.CauseCode = t30.CodeNoFax, T38RefusedCause, 488
+		r.Code, r.Cause, r.CauseCode = t30.CodeT38Refused, T38RefusedCause, 488
 	case errors.Is(err, ErrNoT38):
 		r.Code, r.Cause = t30.CodeNoFax, "no T.38 re-INVITE"
 	case errors.Is(err, ErrRemoteBye):

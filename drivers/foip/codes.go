@@ -10,7 +10,7 @@ import (
 // ErrT38Refused is wrapped by the error of a call whose T.38 offer the far
 // end refused (488 or 606 to our re-INVITE, or to an INVITE that offered
 // T.38): the call stayed in audio and ended. The completion code is
-// t30.CodeNoFax (retry later) with CauseCode 488; the destination is
+// t30.CodeT38Refused (retry later) with CauseCode 488; the destination is
 // remembered as T.38-less for Config.T38LessFor.
 var ErrT38Refused = errors.New("foip: T.38 refused by the remote")
 
@@ -24,8 +24,8 @@ const T38RefusedCause = "T.38 refused"
 //	486, 600, 603      busy                  retry later
 //	500-599            busy (congestion)     retry later
 //	480, 408, 487      no answer             retry later
-//	404, 484, 410, 604 incompatible          never retry (bad number)
-//	488, 606           no fax (T.38 or media refused)  retry later
+//	404, 484, 410, 604, 485  bad number      never retry
+//	488, 606           T.38 (or media) refused  retry later
 //	401, 407           internal (credentials) retry later
 //	other 4xx          no answer             retry later
 func CodeForStatus(status int) t30.Code {
@@ -35,9 +35,9 @@ func CodeForStatus(status int) t30.Code {
 	case 480, 408, 487:
 		return t30.CodeNoAnswer
 	case 404, 484, 410, 604, 485:
-		return t30.CodeIncompatible
+		return t30.CodeBadNumber
 	case 488, 606:
-		return t30.CodeNoFax
+		return t30.CodeT38Refused
 	case 401, 407, 403:
 		return t30.CodeInternal
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
+	"github.com/faxagent/faxagent/t30"
 	"github.com/faxagent/faxagent/t38"
 )
 
@@ -46,12 +47,33 @@ func TestNumberFromHeader(t *testing.T) {
 }
 
 func TestCodeForStatus(t *testing.T) {
-	for status, want := range map[int]string{486: "busy", 600: "busy", 503: "busy", 500: "busy", 480: "no answer",
-		408: "no answer", 404: "remote terminal is incompatible", 484: "remote terminal is incompatible",
-		488: "no fax terminal detected (T1)"} {
-		if got := CodeForStatus(status).String(); got != want {
-			t.Errorf("%d: %q, want %q", status, got, want)
+	for _, tc := range []struct {
+		status int
+		want   t30.Code
+		retry  t30.RetryClass
+	}{
+		{486, t30.CodeBusy, t30.RetryLater},
+		{600, t30.CodeBusy, t30.RetryLater},
+		{503, t30.CodeBusy, t30.RetryLater},
+		{500, t30.CodeBusy, t30.RetryLater},
+		{480, t30.CodeNoAnswer, t30.RetryLater},
+		{408, t30.CodeNoAnswer, t30.RetryLater},
+		{404, t30.CodeBadNumber, t30.RetryNever},
+		{484, t30.CodeBadNumber, t30.RetryNever},
+		{604, t30.CodeBadNumber, t30.RetryNever},
+		{488, t30.CodeT38Refused, t30.RetryLater},
+		{606, t30.CodeT38Refused, t30.RetryLater},
+		{407, t30.CodeInternal, t30.RetryLater},
+	} {
+		got := CodeForStatus(tc.status)
+		if got != tc.want || got.Retry() != tc.retry {
+			t.Errorf("%d: %v (retry %v), want %v (retry %v)", tc.status, got, got.Retry(), tc.want, tc.retry)
 		}
+	}
+	// The IDs go into attempt records and must never move.
+	if t30.CodeT38Refused.ID() != 20 || t30.CodeBadNumber.ID() != 21 ||
+		t30.CodeT38Refused.String() != "remote refused T.38 (488)" || t30.CodeBadNumber.String() != "invalid number (404/484)" {
+		t.Errorf("code IDs/texts: %d %q, %d %q", t30.CodeT38Refused.ID(), t30.CodeT38Refused, t30.CodeBadNumber.ID(), t30.CodeBadNumber)
 	}
 }
 

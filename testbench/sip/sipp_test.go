@@ -146,7 +146,7 @@ func TestSippUASRefuses(t *testing.T) {
 		retry  t30.RetryClass
 	}{
 		{486, "Busy Here", t30.CodeBusy, t30.RetryLater},
-		{404, "Not Found", t30.CodeIncompatible, t30.RetryNever},
+		{404, "Not Found", t30.CodeBadNumber, t30.RetryNever},
 		{503, "Service Unavailable", t30.CodeBusy, t30.RetryLater},
 		{480, "Temporarily Unavailable", t30.CodeNoAnswer, t30.RetryLater},
 	} {
@@ -211,8 +211,8 @@ func TestSippRefusesT38(t *testing.T) {
 	}
 	doc := drivertest.Doc(1, imaging.WidthA4, 20, imaging.Standard, 1)
 	r, err := c.Send(ctx, doc, drivers.SendParams{}, nil)
-	if !errors.Is(err, foip.ErrT38Refused) || r.Code != t30.CodeNoFax || r.CauseCode != 488 || r.Cause != foip.T38RefusedCause {
-		t.Fatalf("send: %v, code %v cause %d %q; want T.38 refused (CodeNoFax, 488)", err, r.Code, r.CauseCode, r.Cause)
+	if !errors.Is(err, foip.ErrT38Refused) || r.Code != t30.CodeT38Refused || r.CauseCode != 488 || r.Cause != foip.T38RefusedCause {
+		t.Fatalf("send: %v, code %v cause %d %q; want T.38 refused (CodeT38Refused, 488)", err, r.Code, r.CauseCode, r.Cause)
 	}
 	if r.Code.Retry() != t30.RetryLater {
 		t.Errorf("retry class %v", r.Code.Retry())
@@ -223,7 +223,7 @@ func TestSippRefusesT38(t *testing.T) {
 	}
 	_, err = d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{})
 	var de *drivers.DialError
-	if !errors.As(err, &de) || de.Code != t30.CodeNoFax || !errors.Is(err, foip.ErrT38Refused) {
+	if !errors.As(err, &de) || de.Code != t30.CodeT38Refused || !errors.Is(err, foip.ErrT38Refused) {
 		t.Fatalf("second dial to a T.38-less destination: %v", err)
 	}
 	if d.Stats().T38Refused != 1 {
