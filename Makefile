@@ -1,7 +1,7 @@
 # The test command from README.md; .ci/run calls it. It installs the Debian
 # packages the tests use when they are missing, then runs every test.
 SHELL := /bin/bash
-DEBS := libtiff-tools netpbm poppler-utils libtiff-dev libspandsp-dev gcc pkg-config sip-tester
+DEBS := libtiff-tools netpbm poppler-utils libtiff-dev libspandsp-dev gcc pkg-config sip-tester kamailio
 
 .PHONY: test deps vet bench build
 
