@@ -256,8 +256,14 @@ func TestReadmeServeAndSend(t *testing.T) {
 		t.Errorf("attempt: %+v", a)
 	}
 
+	// The receiving port's report may land just after the sender's.
 	var inbox httpapi.List
-	s.get("/api/v1/messages?folder=inbox", &inbox)
+	for i := 0; i < 200; i++ {
+		if s.get("/api/v1/messages?folder=inbox", &inbox); inbox.Total > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if inbox.Total != 1 {
 		t.Fatalf("inbox: %+v", inbox)
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/faxagent/faxagent/core/httpapi"
@@ -118,8 +117,8 @@ func Run(ctx context.Context, o Options, names []string, w io.Writer) (Report, e
 		}
 	}
 	rep := Report{Started: time.Now().UTC(), Binary: o.Binary}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tRESULT\tSECONDS\tJOBS\tPAGES\tDETAIL")
+	const row = "%-10s %-6s %8s %5s %5s  %s\n"
+	fmt.Fprintf(w, row, "SCENARIO", "RESULT", "SECONDS", "JOBS", "PAGES", "DETAIL")
 	for _, s := range run {
 		r := runOne(ctx, o, s)
 		rep.Results = append(rep.Results, r)
@@ -134,13 +133,12 @@ func Run(ctx context.Context, o Options, names []string, w io.Writer) (Report, e
 		if r.Error != "" {
 			detail = r.Error
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%d\t%d\t%s\n", r.Name, verdict, r.Seconds, r.Jobs, r.Pages, detail)
-		tw.Flush()
+		fmt.Fprintf(w, row, r.Name, verdict, fmt.Sprintf("%.2f", r.Seconds), fmt.Sprint(r.Jobs), fmt.Sprint(r.Pages), detail)
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	return rep, tw.Flush()
+	return rep, nil
 }
 
 func runOne(ctx context.Context, o Options, s scenario) (r Result) {
@@ -184,21 +182,32 @@ func (e *env) serve(ctx context.Context, loopbackYAML string) error {
 	return nil
 }
 
-// document writes an n-page TIFF of the letter.
+// document writes an n-page TIFF of the letter: the picture is rendered
+// once, and its fax page repeated.
 func (e *env) document(n int) (string, error) {
+	one := filepath.Join(e.dir, "letter.tif")
+	if _, err := os.Stat(one); err != nil {
+		if err := writeTIFF([]string{e.o.Letter}, one); err != nil {
+			return "", err
+		}
+	}
 	paths := make([]string, n)
 	for i := range paths {
-		paths[i] = e.o.Letter
+		paths[i] = one
 	}
-	doc, err := faxdoc.Open(paths, faxdoc.Options{Resolution: imaging.Fine})
+	out := filepath.Join(e.dir, fmt.Sprintf("doc-%d.tif", n))
+	return out, writeTIFF(paths, out)
+}
+
+func writeTIFF(paths []string, out string) error {
+	doc, err := faxdoc.Open(paths, faxdoc.Options{Resolution: imaging.Fine, KeepResolution: true})
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer doc.Close()
-	out := filepath.Join(e.dir, fmt.Sprintf("doc-%d.tif", n))
 	w, err := faxdoc.Create(out, faxdoc.WriteOptions{Compression: imaging.MMR})
 	if err != nil {
-		return "", err
+		return err
 	}
 	for {
 		p, err := doc.Next()
@@ -210,10 +219,10 @@ func (e *env) document(n int) (string, error) {
 		}
 		if err != nil {
 			w.Abort()
-			return "", err
+			return err
 		}
 	}
-	return out, w.Close()
+	return w.Close()
 }
 
 // expectJob checks a job's end state and its last attempt's error ID.
@@ -257,7 +266,7 @@ func sendPages(n int, to string, inbound bool) func(context.Context, *env) error
 		e.res.Detail = fmt.Sprintf("%s %d bit/s %s, %.0f s of line time in %.2f s (%.1f pages/s)", a.FaxProtocol,
 			a.TransmitSpeed, a.CompressionMode, a.CallDuration, took.Seconds(), float64(n)/took.Seconds())
 		if inbound {
-			l, err := e.srv.list(ctx, "inbox")
+			l, err := e.srv.inbox(ctx, 1)
 			if err != nil {
 				return err
 			}
@@ -388,18 +397,7 @@ func inbound(ctx context.Context, e *env) error {
 	if _, err = e.srv.final(ctx, m.ID); err != nil {
 		return err
 	}
-	// The inbound reports may land just after the outbound ones.
-	var l httpapi.List
-	for {
-		if l, err = e.srv.list(ctx, "inbox"); err != nil || l.Total >= 2 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("inbox has %d messages, want 2: %w", l.Total, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	l, err := e.srv.inbox(ctx, 2)
 	if err != nil {
 		return err
 	}
@@ -519,6 +517,22 @@ func crash(ctx context.Context, e *env) error {
 	e.res.Jobs, e.res.Pages = 1, 1
 	e.res.Detail = "killed in the call, reclaimed after the lease, completed once"
 	return nil
+}
+
+// inbox waits until the inbox has at least n messages (an inbound report
+// may land just after the outbound one) and returns it.
+func (s *server) inbox(ctx context.Context, n int) (httpapi.List, error) {
+	for {
+		l, err := s.list(ctx, "inbox")
+		if err != nil || l.Total >= n {
+			return l, err
+		}
+		select {
+		case <-ctx.Done():
+			return l, fmt.Errorf("inbox has %d messages, want %d: %w", l.Total, n, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // WriteReport writes the report as indented JSON.
