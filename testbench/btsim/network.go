@@ -144,7 +144,7 @@ func (s *Sim) sendNetwork(c *call, m *localsvc.Msg, sc *sconn) localsvc.Msg {
 			return
 		}
 		confirmed++
-		sc.send(&localsvc.Msg{Type: localsvc.TypeEvPage, Board: m.Board, Channel: m.Channel, Page: confirmed, Rate: ev.Speed.Rate})
+		s.pageEvent(sc, localsvc.Msg{Type: localsvc.TypeEvPage, Board: m.Board, Channel: m.Channel, Page: confirmed, Rate: ev.Speed.Rate})
 		s.paceNetwork(c)
 	}
 	r, _ := c.net.Send(context.Background(), doc,
@@ -256,10 +256,8 @@ func (s *Sim) answerNetwork(c *call, ch *channel) {
 		s.mu.Lock()
 		owner := ch.owner
 		s.mu.Unlock()
-		if owner != nil {
-			owner.send(&localsvc.Msg{Type: localsvc.TypeEvPage, Board: ch.ref.Board, Channel: ch.ref.Channel,
-				Page: received, Rate: ev.Speed.Rate})
-		}
+		s.pageEvent(owner, localsvc.Msg{Type: localsvc.TypeEvPage, Board: ch.ref.Board, Channel: ch.ref.Channel,
+			Page: received, Rate: ev.Speed.Rate})
 		s.paceNetwork(c)
 	}
 	r, _ := nc.Receive(context.Background(),

@@ -9,12 +9,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/faxagent/faxagent/agent"
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/brooktrout"
+	"github.com/faxagent/faxagent/drivers/brooktrout/vendor"
 	"github.com/faxagent/faxagent/drivers/drivertest"
 	"github.com/faxagent/faxagent/drivers/loopback"
 	"github.com/faxagent/faxagent/imaging"
@@ -57,16 +62,16 @@ const (
 // btsim in this process) and agent B on loopback ports, both on one
 // loopback network in virtual time.
 type agents struct {
-	net      *loopback.Network
-	sim      *btsim.Sim
-	a, b     *agent.Agent
-	qa, qb   *agent.MemQueue
-	ra, rb   *agent.MemReporter
-	aNumber  string
-	aSpool   string
-	bSpool   string
-	btSpool  string
-	shutdown func()
+	net     *loopback.Network
+	sim     *btsim.Sim
+	a, b    *agent.Agent
+	qa, qb  *agent.MemQueue
+	ra, rb  *agent.MemReporter
+	aNumber string
+	aSpool  string
+	bSpool  string
+	btSpool string
+	bt      *brooktrout.Driver
 }
 
 func license(t *testing.T, priv ed25519.PrivateKey, id, driver string, ports int) []byte {
@@ -79,7 +84,7 @@ func license(t *testing.T, priv ed25519.PrivateKey, id, driver string, ports int
 	return b
 }
 
-func startAgents(t *testing.T) *agents {
+func startAgents(t *testing.T, cfg btsim.Config) *agents {
 	t.Helper()
 	dir := t.TempDir()
 	x := &agents{
@@ -99,24 +104,25 @@ func startAgents(t *testing.T) *agents {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x.sim = btsim.New(btsim.Config{Network: x.net})
+	cfg.Network = x.net
+	x.sim = btsim.New(cfg)
 	go x.sim.Serve(ln)
 
 	pub, priv, err := agent.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bt := brooktrout.New(brooktrout.Options{PluginPath: pluginBin, ServiceAddr: "unix:" + sock, Spool: x.btSpool,
+	x.bt = brooktrout.New(brooktrout.Options{PluginPath: pluginBin, ServiceAddr: "unix:" + sock, Spool: x.btSpool,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	retry := agent.RetryPolicy{MaxAttempts: 1, Now: agent.ClassRule{Interval: 10 * time.Millisecond},
 		Later: agent.ClassRule{Interval: 10 * time.Millisecond}}
 	x.a, err = agent.New(agent.Config{
-		AgentID: "A", ServerIP: "10.0.0.1", Drivers: []drivers.Driver{bt},
+		AgentID: "A", ServerIP: "10.0.0.1", Drivers: []drivers.Driver{x.bt},
 		License: license(t, priv, "A", brooktrout.Name, 8), LicenseKey: pub,
 		// Only one channel works, so the records name it.
 		DefaultPort: &agent.PortSettings{Disabled: true},
 		Ports:       map[string]agent.PortSettings{aPort: {Send: true, Receive: true}},
-		Queue:       x.qa, Reporter: x.ra, SpoolDir: x.aSpool, Retry: retry, CSID: "AGENT A",
+		Queue:       x.qa, Reporter: x.ra, SpoolDir: x.aSpool, Retry: retry, CSID: "AGENT A", PollInterval: 20 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +131,7 @@ func startAgents(t *testing.T) *agents {
 	x.b, err = agent.New(agent.Config{
 		AgentID: "B", ServerIP: "10.0.0.2", Drivers: []drivers.Driver{lb},
 		License: license(t, priv, "B", "loopback", 1), LicenseKey: pub,
-		Queue: x.qb, Reporter: x.rb, SpoolDir: x.bSpool, Retry: retry, CSID: "AGENT B",
+		Queue: x.qb, Reporter: x.rb, SpoolDir: x.bSpool, Retry: retry, CSID: "AGENT B", PollInterval: 20 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +227,7 @@ func checkFile(t *testing.T, path string, want t30.PagesDocument) {
 // sender's attempt record and the receiver's inbound record carry the
 // TransmissionDetails of the call.
 func TestNetworkFax(t *testing.T) {
-	x := startAgents(t)
+	x := startAgents(t, btsim.Config{})
 	tests := []struct {
 		name    string
 		pages   int
@@ -299,7 +305,7 @@ func TestNetworkFax(t *testing.T) {
 // side as a board would report them, and a board channel that does not
 // take a call rejects it on the network.
 func TestNetworkFaults(t *testing.T) {
-	x := startAgents(t)
+	x := startAgents(t, btsim.Config{})
 	const (
 		busy    = "5550201"
 		builtin = "5550300" // owned by nobody: the network's fax machine
@@ -388,4 +394,82 @@ func TestNetworkFaults(t *testing.T) {
 	if in := x.ra.InboundRecords(); len(in) != 0 {
 		t.Errorf("agent A received %+v", in)
 	}
+}
+
+// pluginPID finds the running faxagent-brooktrout this test started.
+func pluginPID(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == pluginBin {
+			return pid
+		}
+	}
+	t.Fatal("plugin process not found")
+	return 0
+}
+
+// TestNetworkPluginKilled kills the plugin with SIGKILL while agent A's
+// board channel sends to agent B over the network: B keeps the pages
+// before the drop as a partial fax, A's attempt ends as call dropped,
+// the plugin restarts, and the retry from the first unconfirmed page
+// completes the document exactly once.
+func TestNetworkPluginKilled(t *testing.T) {
+	// Kill the plugin once the board has had page 2 confirmed.
+	var once sync.Once
+	killed := make(chan error, 1)
+	var pid atomic.Int64
+	x := startAgents(t, btsim.Config{PageTime: 30 * time.Millisecond, OnPage: func(ch vendor.ChannelRef, page int) {
+		if ch == (vendor.ChannelRef{Board: 0, Channel: 1}) && page == 2 {
+			once.Do(func() { killed <- syscall.Kill(int(pid.Load()), syscall.SIGKILL) })
+		}
+	}})
+	pid.Store(int64(pluginPID(t)))
+	doc := drivertest.Doc(10, imaging.WidthA4, 150, imaging.Fine, 55)
+	if err := x.qa.Add(agent.Job{ID: "kill", Number: bNumber, Doc: doc, MaxAttempts: 2}); err != nil {
+		t.Fatal(err)
+	}
+	waitFinal(t, x.qa)
+	select {
+	case err := <-killed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("the plugin was not killed")
+	}
+	recs := x.ra.Attempts("kill")
+	if len(recs) != 2 {
+		t.Fatalf("%d attempt records: %+v", len(recs), recs)
+	}
+	// The board confirmed page 2 as the plugin died: the host may or may
+	// not have heard of it.
+	k := recs[0].PageSent
+	if r := recs[0]; r.ErrorID != int(t30.CodeCallDropped) || k < 1 || k > 2 || r.NextPage != k+1 || r.BoardID != aPort {
+		t.Errorf("first attempt: %+v", r)
+	}
+	if r := recs[1]; r.ErrorID != 0 || r.StartPageNo != k+1 || r.PageSent != 10-k || r.BoardID != aPort {
+		t.Errorf("second attempt: %+v", r)
+	}
+	if x.bt.Restarts() != 1 {
+		t.Errorf("plugin restarts: %d", x.bt.Restarts())
+	}
+	first, second := waitInbound(t, x.rb, 1), waitInbound(t, x.rb, 2)
+	if !first.Partial || first.Pages < k || first.ErrorID != int(t30.CodeCallDropped) {
+		t.Errorf("first inbound: %+v", first)
+	}
+	if second.Partial || second.Pages != 10-k || second.ErrorID != 0 {
+		t.Errorf("second inbound: %+v", second)
+	}
+	// Every page arrived; the ones B had but A did not see confirmed
+	// came twice, as with a real fax machine.
+	checkFile(t, first.File, doc[:first.Pages])
+	checkFile(t, second.File, doc[k:])
 }

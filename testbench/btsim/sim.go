@@ -100,6 +100,11 @@ type Config struct {
 	Lines        map[string]Line
 	// ResponseDelay delays every response (a slow service).
 	ResponseDelay time.Duration
+	// OnPage, if set, is called after every EV_PAGE the simulator sends
+	// (a page confirmed to a sending channel or received by a receiving
+	// one), before the page's pacing: tests inject faults at a page
+	// (SetChannelDown, kill the client). It must not block for long.
+	OnPage func(ch vendor.ChannelRef, page int)
 	// CopyOnly copies the pages from file to file instead of running
 	// T.30 (no negotiation; any page width).
 	CopyOnly bool
@@ -329,6 +334,17 @@ func (sc *sconn) send(m *localsvc.Msg) {
 	defer sc.wmu.Unlock()
 	if err := localsvc.WriteMsg(sc.w, m); err == nil {
 		_ = sc.w.Flush()
+	}
+}
+
+// pageEvent sends an EV_PAGE to its channel's client and tells
+// Config.OnPage.
+func (s *Sim) pageEvent(to *sconn, m localsvc.Msg) {
+	if to != nil {
+		to.send(&m)
+	}
+	if s.cfg.OnPage != nil {
+		s.cfg.OnPage(vendor.ChannelRef{Board: m.Board, Channel: m.Channel}, m.Page)
 	}
 }
 
@@ -854,10 +870,10 @@ func (s *Sim) transfer(c *call, tx *localsvc.Msg, rx *rxReq, txc, rxc *sconn) (o
 		out.Pages++
 		rxOut.Pages++
 		ev := localsvc.Msg{Type: localsvc.TypeEvPage, Board: tx.Board, Channel: tx.Channel, Page: i + 1, Rate: rate}
-		txc.send(&ev)
+		s.pageEvent(txc, ev)
 		if rxc != nil && c.to != nil {
 			ev.Board, ev.Channel = c.to.ref.Board, c.to.ref.Channel
-			rxc.send(&ev)
+			s.pageEvent(rxc, ev)
 		}
 	}
 	return out, rxOut

@@ -185,7 +185,7 @@ func (s *Sim) transferT30(c *call, tx *localsvc.Msg, rx *rxReq, txc, rxc *sconn)
 		}
 		confirmed++
 		pe := localsvc.Msg{Type: localsvc.TypeEvPage, Board: tx.Board, Channel: tx.Channel, Page: confirmed, Rate: ev.Speed.Rate}
-		txc.send(&pe)
+		s.pageEvent(txc, pe)
 		if k := c.line.Pages; c.line.Kind == LineDropAfter && confirmed == k {
 			// On the loop: cut the line while the next page is on its way.
 			loop.Clock().AfterFunc(1500*time.Millisecond, pair.Cut)
@@ -205,7 +205,7 @@ func (s *Sim) transferT30(c *call, tx *localsvc.Msg, rx *rxReq, txc, rxc *sconn)
 		}
 		received++
 		pe := localsvc.Msg{Type: localsvc.TypeEvPage, Board: c.to.ref.Board, Channel: c.to.ref.Channel, Page: received, Rate: ev.Speed.Rate}
-		rxc.send(&pe)
+		s.pageEvent(rxc, pe)
 	}
 	txDone := make(chan drivers.Result, 1)
 	go func() {
