@@ -20,12 +20,17 @@
 // channel. Those calls run our t30 engine over the loopback line
 // (the loopback call's Send and Receive, that is drivers.SendOver and
 // ReceiveOver), so a fax sent through a simulated board arrives at another
-// agent's port pixel-equal, and the reverse.
+// agent's port pixel-equal, and the reverse. The loopback network's line
+// models (busy, drop after page K, ...) apply to them. While a Sim is
+// closed its numbers belong to nobody on the network, so the network's
+// built-in fax machine answers them (the loopback network has no "out of
+// service" for unowned numbers).
 //
 // Fault injection: channels and boards go down (SetChannelDown,
 // SetBoardDown), a call drops after page K (a line model), responses are
 // slow (Config.ResponseDelay), the service stops and starts again (Close,
-// then a new Sim on the same socket).
+// then a new Sim on the same socket), and Config.OnPage lets a test act
+// at an exact page (take a channel down, kill the plugin).
 //
 // The standalone binary is testbench/btsim/cmd/btsim (and `faxagent
 // testbench btsim`). btsim imports drivers (the shared T.30 helpers),
