@@ -132,3 +132,35 @@ func TestTokenFile(t *testing.T) {
 		t.Error("a short token was accepted")
 	}
 }
+
+// FuzzConfigFile loads arbitrary YAML: an error or a configuration, never
+// a panic; a configuration that passes check has a known role and pacing.
+func FuzzConfigFile(f *testing.F) {
+	f.Add("role: core\nlisten: 127.0.0.1:9000\n")
+	f.Add("agent:\n  lease: 30s\n  retry: {max_attempts: 5, later: 10m}\n  loopback:\n    pacing: none\n    ports:\n      - {number: \"100\", send: true}\n")
+	f.Add("agent: {loopback: {lines: [{number: \"5\", kind: busy, bit_error_rate: 0.5}]}}\n")
+	f.Add("max_upload: -1\n")
+	f.Add("role: [\n")
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, text string) {
+		p := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c := defaultConfig()
+		if err := loadConfigFile(&c, p); err != nil {
+			return
+		}
+		if c.check() != nil {
+			return
+		}
+		switch c.Role {
+		case "all", "core", "agent":
+		default:
+			t.Fatalf("role %q passed the check", c.Role)
+		}
+		if c.Agent.Loopback.Speedup <= 0 || c.MaxUpload <= 0 {
+			t.Fatalf("config passed the check: %+v", c)
+		}
+	})
+}
