@@ -72,6 +72,8 @@ type agents struct {
 	bSpool  string
 	btSpool string
 	bt      *brooktrout.Driver
+	sock    string
+	cfg     btsim.Config
 }
 
 func license(t *testing.T, priv ed25519.PrivateKey, id, driver string, ports int) []byte {
@@ -106,6 +108,7 @@ func startAgents(t *testing.T, cfg btsim.Config) *agents {
 	}
 	cfg.Network = x.net
 	x.sim = btsim.New(cfg)
+	x.sock, x.cfg = sock, cfg
 	go x.sim.Serve(ln)
 
 	pub, priv, err := agent.GenerateKey(nil)
@@ -156,6 +159,20 @@ func startAgents(t *testing.T, cfg btsim.Config) *agents {
 		x.net.Close()
 	})
 	return x
+}
+
+// restartService stops the simulator and starts a new one on the same
+// socket and network, as a restarted board service.
+func (x *agents) restartService(t *testing.T) {
+	t.Helper()
+	x.sim.Close()
+	_ = os.Remove(x.sock)
+	ln, err := net.Listen("unix", x.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.sim = btsim.New(x.cfg)
+	go x.sim.Serve(ln)
 }
 
 // waitInbound waits for the receiving agent's inbound record of the call
@@ -472,4 +489,48 @@ func TestNetworkPluginKilled(t *testing.T) {
 	// came twice, as with a real fax machine.
 	checkFile(t, first.File, doc[:first.Pages])
 	checkFile(t, second.File, doc[k:])
+}
+
+// TestNetworkServiceRestart: the board service restarts; the plugin
+// reconnects, the channels reopen, and the board's numbers are reachable
+// on the network again.
+func TestNetworkServiceRestart(t *testing.T) {
+	x := startAgents(t, btsim.Config{})
+	restarts := x.bt.Restarts()
+	x.restartService(t)
+	for i := 0; x.bt.Restarts() == restarts; i++ {
+		if i == 3000 {
+			t.Fatal("the plugin never restarted")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := 0; ; i++ {
+		if i == 3000 {
+			t.Fatalf("port %s never came back: %+v", aPort, x.bt.Ports())
+		}
+		up := false
+		for _, p := range x.bt.Ports() {
+			up = up || p.ID == aPort && p.State == drivers.StateIdle
+		}
+		if up {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	doc := drivertest.Doc(3, imaging.WidthA4, 120, imaging.Fine, 66)
+	if err := x.qb.Add(agent.Job{ID: "after restart", Number: x.aNumber, Doc: doc, MaxAttempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitFinal(t, x.qb)
+	if r := x.rb.Attempts("after restart"); len(r) != 1 || r[0].ErrorID != 0 || r[0].PageSent != 3 {
+		t.Fatalf("attempt: %+v", r)
+	}
+	in := waitInbound(t, x.ra, 1)
+	if in.BoardID != aPort || in.Pages != 3 || in.ErrorID != 0 {
+		t.Errorf("inbound: %+v", in)
+	}
+	checkFile(t, in.File, doc)
+	if x.net.BuiltinPages(x.aNumber) != nil {
+		t.Errorf("the network's fax machine answered the board's number")
+	}
 }
