@@ -22,13 +22,13 @@ func statusOf(c t30.Code) int {
 		return localsvc.StatusOK
 	case t30.CodeBusy:
 		return localsvc.StatusBusy
-	case t30.CodeNoAnswer:
-		return localsvc.StatusNoAnswer
+	case t30.CodeNoAnswer, t30.CodeBadNumber:
+		return localsvc.StatusNoAnswer // "no answer (or number unobtainable)"
 	case t30.CodeNoFax, t30.CodeT1Timeout:
 		return localsvc.StatusNoFax
 	case t30.CodeTrainFailed:
 		return localsvc.StatusTrainFailed
-	case t30.CodeIncompatible:
+	case t30.CodeIncompatible, t30.CodeT38Refused:
 		return localsvc.StatusIncompatible
 	case t30.CodePageRejected, t30.CodeReceiveFailed:
 		return localsvc.StatusPageRejected
