@@ -283,3 +283,33 @@ func readPages(t *testing.T, path string) []*imaging.Page {
 	}
 	return out
 }
+
+// TestStatusOf: an engine's completion code becomes the board status
+// whose code (localsvc's table) is the same, or one of the same retry
+// class where the board has no status of its own.
+func TestStatusOf(t *testing.T) {
+	for _, tc := range []struct {
+		code, back t30.Code
+	}{
+		{t30.OK, t30.OK},
+		{t30.CodeBusy, t30.CodeBusy},
+		{t30.CodeNoAnswer, t30.CodeNoAnswer},
+		{t30.CodeBadNumber, t30.CodeNoAnswer},
+		{t30.CodeNoFax, t30.CodeNoFax},
+		{t30.CodeTrainFailed, t30.CodeTrainFailed},
+		{t30.CodeIncompatible, t30.CodeIncompatible},
+		{t30.CodePageRejected, t30.CodePageRejected},
+		{t30.CodeCallDropped, t30.CodeCallDropped},
+		{t30.CodeDCNUnexpected, t30.CodeDCNUnexpected},
+		{t30.CodeDocument, t30.CodeDocument},
+		{t30.CodeCancelled, t30.CodeCancelled},
+		{t30.CodeProtocol, t30.CodeProtocol},
+		{t30.CodeECMFailed, t30.CodeECMFailed},
+		{t30.CodeT2Timeout, t30.CodeT2Timeout},
+		{t30.CodeInternal, t30.CodeInternal},
+	} {
+		if got := localsvc.StatusCode(statusOf(tc.code)); got != tc.back {
+			t.Errorf("%v: status %d reads back as %v, want %v", tc.code, statusOf(tc.code), got, tc.back)
+		}
+	}
+}
