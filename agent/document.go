@@ -100,7 +100,7 @@ func (s *spoolSink) Page(p *t30.ReceivedPage) error {
 		return s.err
 	}
 	if s.w == nil {
-		f, err := os.OpenFile(s.path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o640)
+		f, err := createUnique(&s.path)
 		if err != nil {
 			s.err = err
 			return err
@@ -136,6 +136,29 @@ func (s *spoolSink) close(partial bool) (string, int, error) {
 		}
 	}
 	return path, s.pages, err
+}
+
+// createUnique creates the file *path, or, when a file of that name exists
+// (a call ID reused after a restart), the first free "-N" variant of it,
+// and updates *path. An existing received fax is never overwritten.
+func createUnique(path *string) (*os.File, error) {
+	base := strings.TrimSuffix(*path, ".tif")
+	for n := 0; n < 1000; n++ {
+		p := *path
+		if n > 0 {
+			p = fmt.Sprintf("%s-%d.tif", base, n)
+		}
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o640)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		*path = p
+		return f, nil
+	}
+	return nil, fmt.Errorf("agent: spool: no free name for %s", *path)
 }
 
 // spoolName makes a file name from a call ID.
