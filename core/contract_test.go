@@ -756,14 +756,23 @@ func TestMigrationFromVersion1(t *testing.T) {
 			st, clk, o := openTest(t, be, func(o *Options) { o.schemaVersion = 1 })
 			ctx := context.Background()
 			d := st.read()
-			admin, err := st.UserByName(ctx, AdminUser)
-			if err != nil {
+			// A version 1 admin account has ID 1, as the first row.
+			const hash = "$2a$04$3wK3lWcRzvTQh5e7Zb1zEu5h5dE0X3H3s4PqvH5lY4vJ5Xq1i3b4G"
+			if _, err := d.exec(ctx, "INSERT INTO domains (id, name, created_at) VALUES (1, 'default', 0)"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.exec(ctx, `INSERT INTO users (id, username, domain_id, password_hash, full_name, is_admin, created_at)
+				VALUES (1, 'admin', 1, ?, 'Administrator', 1, 0), (2, 'bob', 1, ?, 'Bob', 0, 0)`, hash, hash); err != nil {
 				t.Fatal(err)
 			}
 			var msg int64
 			if err := d.row(ctx, `INSERT INTO messages (owner_id, direction, folder, status, priority, schedule_at, max_attempts,
-				jobs_total, jobs_final, created_at) VALUES (?, 'outbound', 'outbox', 'Sending', 60, 0, 3, 4, 2, 0) RETURNING id`,
-				admin.ID).Scan(&msg); err != nil {
+				jobs_total, jobs_final, created_at) VALUES (1, 'outbound', 'outbox', 'Sending', 60, 0, 3, 4, 2, 0) RETURNING id`,
+			).Scan(&msg); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.exec(ctx, `INSERT INTO routes (user_id, cond1_field, cond1_value, created_at)
+				VALUES (1, 'RoutingDigits', '55', 0)`); err != nil {
 				t.Fatal(err)
 			}
 			for i, state := range []string{"queued", "leased", "done", "failed"} {
@@ -808,6 +817,29 @@ func TestMigrationFromVersion1(t *testing.T) {
 			m, err := s2.Message(ctx, msg)
 			if err != nil || m.Status != "Partial" || m.Folder != FolderSent || m.JobsComplete != 4 {
 				t.Fatalf("message %+v %v", m.Message, err)
+			}
+			// Version 3: the admin (ID 1 reads as a failed FaxCore login)
+			// is renumbered with its message and route; other IDs stay,
+			// new users get IDs from FirstUserID on.
+			admin, err := s2.UserByName(ctx, AdminUser)
+			if err != nil || admin.ID != FirstUserID || !admin.Admin || admin.Role != RoleSystemAdmin || admin.FullName != "Administrator" {
+				t.Fatalf("admin after migration %+v %v", admin, err)
+			}
+			if bob, err := s2.UserByName(ctx, "bob"); err != nil || bob.ID != 2 || bob.Role != RoleStandardUser {
+				t.Fatalf("bob after migration %+v %v", bob, err)
+			}
+			if _, err := s2.User(ctx, 1); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("user 1 after migration: %v", err)
+			}
+			if m.OwnerID != FirstUserID {
+				t.Fatalf("message owner %d, want %d", m.OwnerID, FirstUserID)
+			}
+			if rs, err := s2.Routes(ctx); err != nil || len(rs) != 1 || rs[0].UserID != FirstUserID {
+				t.Fatalf("routes %+v %v", rs, err)
+			}
+			nu, err := s2.CreateUser(ctx, NewUser{Username: "carol", Password: "carol-password"})
+			if err != nil || nu.ID != FirstUserID+1 {
+				t.Fatalf("new user %+v %v, want ID %d", nu, err, FirstUserID+1)
 			}
 		})
 	}

@@ -61,6 +61,11 @@ func (s *sqlStore) checkSubmission(sub *Submission) error {
 	if sub.MaxAttempts < 1 || sub.MaxAttempts > 100 {
 		return fmt.Errorf("%w: max attempts %d", ErrInvalid, sub.MaxAttempts)
 	}
+	ts, err := checkTracks(sub.Tracks)
+	if err != nil {
+		return err
+	}
+	sub.Tracks = ts
 	if len(sub.Recipients) == 0 || len(sub.Recipients) > MaxRecipients {
 		return fmt.Errorf("%w: %d recipients (want 1 to %d)", ErrInvalid, len(sub.Recipients), MaxRecipients)
 	}
@@ -184,6 +189,9 @@ func (s *sqlStore) Submit(ctx context.Context, sub Submission) (MessageDetails, 
 				id, i+1, docID, doc.Name); err != nil {
 				return fmt.Errorf("core: insert message document: %w", err)
 			}
+		}
+		if err := insertTracks(ctx, d, id, sub.Tracks); err != nil {
+			return err
 		}
 		for i, r := range sub.Recipients {
 			if _, err := d.exec(ctx, `INSERT INTO jobs (message_id, seq, recipient_name, recipient_company, fax, state,

@@ -14,6 +14,16 @@ type migration struct {
 	stmts   []string
 }
 
+// migrationCode is the Go part of a migration, run after its statements
+// in the same transaction; nil for most versions.
+func migrationCode(version int) func(ctx context.Context, s *sqlStore, d q) error {
+	switch version {
+	case 3:
+		return renumberUsers
+	}
+	return nil
+}
+
 // migrations are append-only: a released version never changes.
 var migrations = []migration{
 	{1, "initial schema", []string{
@@ -176,6 +186,18 @@ var migrations = []migration{
 			n_failed = (SELECT COUNT(*) FROM jobs WHERE jobs.message_id = messages.id AND jobs.state = 'failed'),
 			n_cancelled = (SELECT COUNT(*) FROM jobs WHERE jobs.message_id = messages.id AND jobs.state = 'cancelled')`,
 	}},
+	{3, "user roles, profiles and removal; user IDs from 1000; message tracking records", []string{
+		`ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE users ADD COLUMN profile TEXT NOT NULL DEFAULT '{}'`,
+		`ALTER TABLE users ADD COLUMN removed_at BIGINT NOT NULL DEFAULT 0`,
+		`UPDATE users SET role = CASE WHEN is_admin = 1 THEN 'SystemAdmin' ELSE 'StandardUser' END`,
+		`CREATE TABLE message_tracks (
+			message_id BIGINT NOT NULL REFERENCES messages(id),
+			track_id BIGINT NOT NULL,
+			label TEXT NOT NULL,
+			value TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (message_id, track_id))`,
+	}},
 }
 
 // migrationLock is the PostgreSQL advisory lock key that serialises
@@ -223,6 +245,11 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 			for _, st := range m.stmts {
 				if _, err := d.exec(ctx, strings.ReplaceAll(st, "{{id}}", id)); err != nil {
 					return fmt.Errorf("%.60s: %w", st, err)
+				}
+			}
+			if run := migrationCode(m.version); run != nil {
+				if err := run(ctx, s, d); err != nil {
+					return err
 				}
 			}
 			_, err := d.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

@@ -122,7 +122,8 @@ type Options struct {
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 
-	// schemaVersion, if not 0, stops migrations at that version (tests).
+	// schemaVersion, if not 0, stops migrations at that version (tests);
+	// such an old schema gets no admin account.
 	schemaVersion int
 }
 
@@ -182,6 +183,9 @@ func Open(ctx context.Context, o Options) (Store, FirstStart, error) {
 	}
 	if err != nil {
 		return nil, FirstStart{}, err
+	}
+	if o.schemaVersion != 0 && o.schemaVersion < SchemaVersion() {
+		return s, FirstStart{}, nil
 	}
 	fs, err := s.bootstrap(ctx)
 	if err != nil {

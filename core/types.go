@@ -140,6 +140,9 @@ type User struct {
 	Admin    bool
 	Active   bool
 	Created  time.Time
+	// Role is the FaxCore role: RoleSystemAdmin, RoleDomainAdmin,
+	// RoleSuperUser or RoleStandardUser. Admin is set for the first two.
+	Role string
 }
 
 // NewUser creates a user.
@@ -209,6 +212,9 @@ type Submission struct {
 	Header     string
 	Recipients []Recipient
 	Documents  []DocumentInput
+	// Tracks are the message's tracking records, stored with it; an ID of
+	// 0 is numbered by position (1, 2, ...).
+	Tracks []Track
 }
 
 // Message is a stored message without its jobs.

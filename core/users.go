@@ -47,10 +47,10 @@ func (s *sqlStore) hash(p string) (string, error) {
 }
 
 // bootstrap creates the default domain and the admin account on first
-// start.
+// start (when no account is named admin and no administrator is left).
 func (s *sqlStore) bootstrap(ctx context.Context) (FirstStart, error) {
 	var n int
-	if err := s.read().row(ctx, "SELECT COUNT(*) FROM users WHERE username = ?", AdminUser).Scan(&n); err != nil {
+	if err := s.read().row(ctx, "SELECT COUNT(*) FROM users WHERE username = ? OR (is_admin = 1 AND removed_at = 0)", AdminUser).Scan(&n); err != nil {
 		return FirstStart{}, fmt.Errorf("core: bootstrap: %w", err)
 	}
 	if n > 0 {
@@ -167,9 +167,19 @@ func (s *sqlStore) CreateUser(ctx context.Context, u NewUser) (User, error) {
 		}
 		now := ms(s.now())
 		var id int64
-		err = d.row(ctx, `INSERT INTO users (username, domain_id, password_hash, full_name, email, is_admin, active, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, 1, ?) RETURNING id`,
-			u.Username, dom.ID, h, u.FullName, u.Email, b2i(u.Admin), now).Scan(&id)
+		role := RoleStandardUser
+		if u.Admin {
+			role = RoleSystemAdmin
+		}
+		// PostgreSQL's identity starts at FirstUserID (migration 3);
+		// SQLite's rowid has no settable start, so the ID is given.
+		idCol, idVal := "", ""
+		if !d.pg {
+			idCol, idVal = "id, ", fmt.Sprintf("(SELECT MAX(COALESCE(MAX(id), 0) + 1, %d) FROM users), ", FirstUserID)
+		}
+		err = d.row(ctx, `INSERT INTO users (`+idCol+`username, domain_id, password_hash, full_name, email, is_admin, active, created_at, role)
+			VALUES (`+idVal+`?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
+			u.Username, dom.ID, h, u.FullName, u.Email, b2i(u.Admin), now, role).Scan(&id)
 		if err != nil {
 			if isUnique(err) {
 				return fmt.Errorf("%w: user %q", ErrExists, u.Username)
@@ -177,24 +187,24 @@ func (s *sqlStore) CreateUser(ctx context.Context, u NewUser) (User, error) {
 			return fmt.Errorf("core: create user: %w", err)
 		}
 		out = User{ID: id, Username: u.Username, DomainID: dom.ID, FullName: u.FullName, Email: u.Email,
-			Admin: u.Admin, Active: true, Created: fromMS(now)}
+			Admin: u.Admin, Active: true, Created: fromMS(now), Role: role}
 		return nil
 	})
 	return out, err
 }
 
-const userCols = "id, username, domain_id, full_name, email, is_admin, active, created_at"
+const userCols = "id, username, domain_id, full_name, email, is_admin, active, created_at, role"
 
 func scanUser(sc interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var c int64
-	err := sc.Scan(&u.ID, &u.Username, &u.DomainID, &u.FullName, &u.Email, &u.Admin, &u.Active, &c)
+	err := sc.Scan(&u.ID, &u.Username, &u.DomainID, &u.FullName, &u.Email, &u.Admin, &u.Active, &c, &u.Role)
 	u.Created = fromMS(c)
 	return u, err
 }
 
 func (s *sqlStore) userWhere(ctx context.Context, d q, where string, arg any) (User, error) {
-	u, err := scanUser(d.row(ctx, "SELECT "+userCols+" FROM users WHERE "+where, arg))
+	u, err := scanUser(d.row(ctx, "SELECT "+userCols+" FROM users WHERE removed_at = 0 AND "+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("%w: user %v", ErrNotFound, arg)
 	}
@@ -213,7 +223,7 @@ func (s *sqlStore) UserByName(ctx context.Context, username string) (User, error
 }
 
 func (s *sqlStore) Users(ctx context.Context) ([]User, error) {
-	rows, err := s.read().query(ctx, "SELECT "+userCols+" FROM users ORDER BY id")
+	rows, err := s.read().query(ctx, "SELECT "+userCols+" FROM users WHERE removed_at = 0 ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("core: users: %w", err)
 	}
@@ -246,7 +256,7 @@ func (s *sqlStore) SetUserActive(ctx context.Context, userID int64, active bool)
 
 func (s *sqlStore) updateUser(ctx context.Context, userID int64, set string, arg any) error {
 	return s.tx(ctx, func(d q) error {
-		res, err := d.exec(ctx, "UPDATE users SET "+set+" WHERE id = ?", arg, userID)
+		res, err := d.exec(ctx, "UPDATE users SET "+set+" WHERE id = ? AND removed_at = 0", arg, userID)
 		if err != nil {
 			return fmt.Errorf("core: update user: %w", err)
 		}
@@ -270,8 +280,8 @@ func (s *sqlStore) Authenticate(ctx context.Context, username, password string) 
 	var u User
 	var h string
 	var c int64
-	err := s.read().row(ctx, "SELECT "+userCols+", password_hash FROM users WHERE username = ?", username).
-		Scan(&u.ID, &u.Username, &u.DomainID, &u.FullName, &u.Email, &u.Admin, &u.Active, &c, &h)
+	err := s.read().row(ctx, "SELECT "+userCols+", password_hash FROM users WHERE removed_at = 0 AND username = ?", username).
+		Scan(&u.ID, &u.Username, &u.DomainID, &u.FullName, &u.Email, &u.Admin, &u.Active, &c, &u.Role, &h)
 	if errors.Is(err, sql.ErrNoRows) || len(password) > maxPassword || strings.TrimSpace(username) == "" {
 		bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return User{}, ErrAuth

@@ -65,6 +65,9 @@ type Handler struct {
 	ops      map[string]opFunc
 	auth     authLimiter
 	creds    credCache
+	// nativeTracks is set when the tracking records are the store's own:
+	// a send stores them with the message (core.Submission.Tracks).
+	nativeTracks bool
 }
 
 type opFunc func(ctx context.Context, c *call) (result, error)
@@ -90,8 +93,9 @@ func NewHandler(cfg Config) (*Handler, error) {
 		cfg.AuthWindow = time.Minute
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
+	native := false
 	if ts, ok := cfg.Store.(TrackStore); ok && cfg.Tracks == nil {
-		cfg.Tracks = ts
+		cfg.Tracks, native = ts, true
 	}
 	if mc, ok := cfg.Store.(MessageCopier); ok && cfg.Copier == nil {
 		cfg.Copier = mc
@@ -104,7 +108,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, contract: ct, auth: authLimiter{seen: map[string]*authEntry{}},
-		creds: credCache{m: map[[32]byte]credEntry{}}}
+		creds: credCache{m: map[[32]byte]credEntry{}}, nativeTracks: native}
 	h.ops = h.operations()
 	for _, op := range ct.Ops {
 		if h.ops[op] == nil {

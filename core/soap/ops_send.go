@@ -158,6 +158,12 @@ func (h *Handler) readSend(c *call) (sendRequest, error) {
 // submit stores a send request for its owner and answers its message ID.
 func (h *Handler) submit(ctx context.Context, owner core.User, s sendRequest) (result, error) {
 	s.sub.OwnerID = owner.ID
+	// A store that keeps tracking records itself stores them with the
+	// message, in one transaction.
+	native := h.nativeTracks
+	if native {
+		s.sub.Tracks = s.tracks
+	}
 	md, err := h.cfg.Store.Submit(ctx, s.sub)
 	if errors.Is(err, core.ErrInvalid) || errors.Is(err, core.ErrTooLarge) {
 		return result{}, clientErrorf("%v", err)
@@ -165,7 +171,7 @@ func (h *Handler) submit(ctx context.Context, owner core.User, s sendRequest) (r
 	if err != nil {
 		return result{}, err
 	}
-	if len(s.tracks) > 0 {
+	if len(s.tracks) > 0 && !native {
 		if ts, ok := h.cfg.Tracks, h.cfg.Tracks != nil; ok {
 			if err := ts.SetTracks(ctx, md.ID, s.tracks); err != nil {
 				return result{}, fmt.Errorf("message %d stored, tracking not: %w", md.ID, err)

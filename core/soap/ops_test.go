@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,6 +87,30 @@ func (e *env) message(id int64) core.MessageDetails {
 	return m
 }
 
+func (e *env) user(id int64) core.User {
+	e.t.Helper()
+	u, err := e.store.User(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+func (e *env) profile(id int64) core.UserProfile {
+	e.t.Helper()
+	ps, ok := e.store.(interface {
+		Profile(context.Context, int64) (core.UserProfile, error)
+	})
+	if !ok {
+		e.t.Fatal("the store keeps no profiles")
+	}
+	p, err := ps.Profile(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
 func (e *env) messageCount() int {
 	e.t.Helper()
 	return countMessages(e.t, e.store)
@@ -133,6 +158,15 @@ func opCases() []opCase {
 	add("AuthenticateUser", "ok", func(t *testing.T, e *env) {
 		got := e.call("AuthenticateUser", `<userName>alice</userName><password>alice-password</password>`).result()
 		want(t, "result", got, id(e.alice))
+	})
+	add("AuthenticateUser", "admin", func(t *testing.T, e *env) {
+		// FaxCore clients read 1 as a failed login: no account has ID 1.
+		got := e.call("AuthenticateUser", `<userName>admin</userName><password>`+adminPassword+`</password>`).result()
+		want(t, "result", got, id(e.admin))
+		want(t, "first user ID", e.admin, int64(core.FirstUserID))
+		if got == "1" {
+			t.Fatal("admin login reads as a failure")
+		}
 	})
 	add("AuthenticateUser", "wrong password and rate limit", func(t *testing.T, e *env) {
 		for i := 0; i < 5; i++ {
@@ -360,10 +394,60 @@ func opCases() []opCase {
 			want(t, "not owner", e.call(op, `<userID>`+id(e.bob)+`</userID><msgID>`+id(m)+`</msgID><usernames><string>admin</string></usernames>`).result(), "NOT_MESSAGE_OWNER")
 			want(t, "unknown user", e.call(op, `<userID>`+id(e.alice)+`</userID><msgID>`+id(m)+`</msgID><usernames><string>nobody</string></usernames>`).result(), "INVALID_USER")
 			want(t, "missing", e.call(op, `<userID>`+id(e.alice)+`</userID><msgID>999</msgID><usernames><string>bob</string></usernames>`).result(), "MESSAGE_NOT_FOUND")
-			// core.Store cannot copy messages between users yet.
-			e.call(op, `<userID>`+id(e.alice)+`</userID><msgID>`+id(m)+`</msgID><usernames><string>bob</string></usernames>`).fault()
+			// One unknown name among good ones: nothing is given to anyone.
+			n := e.messageCount()
+			want(t, "some unknown", e.call(op, `<userID>`+id(e.alice)+`</userID><msgID>`+id(m)+`</msgID><usernames><string>bob</string><string>nobody</string></usernames>`).result(), "INVALID_USER")
+			want(t, "inactive", e.call(op, `<userID>`+id(e.alice)+`</userID><msgID>`+id(m)+`</msgID><usernames><string>carol</string></usernames>`).result(), "INVALID_USER")
+			want(t, "messages after bad input", e.messageCount(), n)
+			want(t, "owner after bad input", e.message(m).OwnerID, e.alice)
 		})
 	}
+	add("ForwardToUser", "copies", func(t *testing.T, e *env) {
+		ctx := context.Background()
+		got := e.call("SendCompleteMessage", sendXML(e.alice, fixture(t, "three.tif"), "5550101")).result()
+		m, err := strconv.ParseInt(got, 10, 64)
+		if err != nil {
+			t.Fatalf("send: %s", got)
+		}
+		orig := e.message(m)
+		want(t, "forward", e.call("ForwardToUser", `<userID>`+id(e.alice)+`</userID><msgID>`+id(m)+`</msgID><usernames><string>bob</string><string>admin</string></usernames>`).result(), "OK")
+		for _, to := range []int64{e.bob, e.admin} {
+			ms, n, err := e.store.Messages(ctx, core.MessageQuery{OwnerID: to, Folder: core.FolderInbox})
+			if err != nil || n != 1 {
+				t.Fatalf("messages of %d: %v %v", to, ms, err)
+			}
+			c := e.message(ms[0].ID)
+			want(t, "copy folder", c.Folder, core.FolderInbox)
+			want(t, "copy subject", c.Subject, "Test")
+			want(t, "copy read", c.Read, false)
+			want(t, "copy jobs", len(c.Jobs), 0)
+			if len(c.Documents) != 1 || c.Documents[0].ID != orig.Documents[0].ID || c.Documents[0].Name != orig.Documents[0].Name {
+				t.Fatalf("copy documents %+v, want %+v", c.Documents, orig.Documents)
+			}
+			recs := e.call("GetTrackRecords", `<msgID>`+id(c.ID)+`</msgID>`).strings()
+			want(t, "copy tracks", strings.Join(recs, ","), "1|Label 1|Value 1")
+			want(t, "bob may read the copy", e.call("IsMessageRead", `<userID>`+id(to)+`</userID><msgID>`+id(c.ID)+`</msgID>`).result(), "false")
+		}
+		// The original stays alice's, with its job.
+		o := e.message(m)
+		want(t, "original owner", o.OwnerID, e.alice)
+		want(t, "original jobs", len(o.Jobs), 1)
+		want(t, "bob cannot touch the original", e.call("MarkMsgAsRead", `<userID>`+id(e.bob)+`</userID><msgID>`+id(m)+`</msgID>`).result(), "NOT_MESSAGE_OWNER")
+	})
+	add("AssignMessage", "reassigns", func(t *testing.T, e *env) {
+		m := e.submit(e.alice, true, "5550101")
+		want(t, "read", e.call("MarkMsgAsRead", `<userID>`+id(e.alice)+`</userID><msgID>`+id(m)+`</msgID>`).result(), "OK")
+		n := e.messageCount()
+		want(t, "assign", e.call("AssignMessage", `<userID>`+id(e.alice)+`</userID><msgID>`+id(m)+`</msgID><usernames><string>bob</string></usernames>`).result(), "OK")
+		got := e.message(m)
+		want(t, "owner", got.OwnerID, e.bob)
+		want(t, "unread", got.Read, false)
+		want(t, "folder", got.Folder, core.FolderHold)
+		want(t, "jobs", len(got.Jobs), 1)
+		want(t, "no copy", e.messageCount(), n)
+		want(t, "alice lost it", e.call("MarkMsgAsRead", `<userID>`+id(e.alice)+`</userID><msgID>`+id(m)+`</msgID>`).result(), "NOT_MESSAGE_OWNER")
+		want(t, "bob has it", e.call("MarkMsgAsRead", `<userID>`+id(e.bob)+`</userID><msgID>`+id(m)+`</msgID>`).result(), "OK")
+	})
 	for _, op := range []string{"GetMessageList1", "GetMessageList2", "GetMessageList3", "GetMessageList4",
 		"GetMessageList5", "GetMessageList6", "GetMessageList7", "GetMessageList8"} {
 		add(op, "filters", func(t *testing.T, e *env) {
@@ -485,13 +569,40 @@ func opCases() []opCase {
 		want(t, "downloaded", e.message(m).Downloaded, true)
 		want(t, "invalid user", e.call("MarkMsgAsDownloaded", `<userID>0</userID><msgID>`+id(m)+`</msgID>`).result(), "INVALID_USER")
 	})
-	add("GetTrackRecords", "no tracking store", func(t *testing.T, e *env) {
+	add("GetTrackRecords", "none stored", func(t *testing.T, e *env) {
 		m := e.submit(e.alice, true, "5550101")
 		got := e.call("GetTrackRecords", `<msgID>`+id(m)+`</msgID>`).strings()
 		want(t, "records", len(got), 0)
+		want(t, "missing message", len(e.call("GetTrackRecords", `<msgID>4242</msgID>`).strings()), 0)
+	})
+	add("GetTrackRecords", "stored with the message", func(t *testing.T, e *env) {
+		body := strings.Replace(sendXML(e.alice, fixture(t, "three.tif"), "5550101"),
+			`<trackLabel><string>Label 1</string></trackLabel><trackValue><string>Value 1</string></trackValue>`,
+			`<trackLabel><string>Order</string><string>Dept</string></trackLabel><trackValue><string>A-17</string><string>Sales</string></trackValue>`, 1)
+		got := e.call("SendCompleteMessage", body).result()
+		m, err := strconv.ParseInt(got, 10, 64)
+		if err != nil {
+			t.Fatalf("send: %s", got)
+		}
+		recs := e.call("GetTrackRecords", `<msgID>`+id(m)+`</msgID>`).strings()
+		want(t, "records", strings.Join(recs, ","), "1|Order|A-17,2|Dept|Sales")
 	})
 	add("UpdateTrackRecord", "missing message", func(t *testing.T, e *env) {
 		want(t, "result", e.call("UpdateTrackRecord", `<msgID>4242</msgID><trackID>1</trackID><trackValue>x</trackValue>`).result(), "MESSAGE_NOT_FOUND")
+	})
+	add("UpdateTrackRecord", "stored", func(t *testing.T, e *env) {
+		got := e.call("SendCompleteMessage", sendXML(e.alice, fixture(t, "three.tif"), "5550101")).result()
+		m, err := strconv.ParseInt(got, 10, 64)
+		if err != nil {
+			t.Fatalf("send: %s", got)
+		}
+		want(t, "update", e.call("UpdateTrackRecord", `<msgID>`+id(m)+`</msgID><trackID>1</trackID><trackValue>new value</trackValue>`).result(), "OK")
+		want(t, "no such record", e.call("UpdateTrackRecord", `<msgID>`+id(m)+`</msgID><trackID>2</trackID><trackValue>x</trackValue>`).result(), "MESSAGE_NOT_FOUND")
+		e.call("UpdateTrackRecord", `<msgID>`+id(m)+`</msgID><trackID>1</trackID><trackValue>`+strings.Repeat("x", 1001)+`</trackValue>`).fault()
+		recs := e.call("GetTrackRecords", `<msgID>`+id(m)+`</msgID>`).strings()
+		want(t, "records", strings.Join(recs, ","), "1|Label 1|new value")
+		d := parseDoc(t, e.call("GetMessageDetails1", `<msgID>`+id(m)+`</msgID>`).result())
+		want(t, "Tracking", d.path("Tracking"), "Label 1=new value")
 	})
 	add("MoveMessage", "to processed", func(t *testing.T, e *env) {
 		m := e.receive("1234")
@@ -533,14 +644,92 @@ func opCases() []opCase {
 			body := `<adminID>%d</adminID><userID>%d</userID><role>DomainAdmin</role><isExternalAuth>false</isExternalAuth><isActive>true</isActive><displayName>new</displayName><preferAddrType>Email</preferAddrType>`
 			want(t, "not admin", e.call(op, fmt.Sprintf(body, e.bob, e.alice)).result(), "INVALID_ADMIN")
 			want(t, "no user", e.call(op, fmt.Sprintf(body, e.admin, 98765)).result(), "INVALID_USER")
-			// core.Store keeps no FaxCore profile fields yet.
-			e.call(op, fmt.Sprintf(body, e.admin, e.alice)).fault()
+			// Bad values and leaving no administrator store nothing.
+			e.call(op, strings.Replace(fmt.Sprintf(body, e.admin, e.alice), "Email", "Pigeon", 1)).fault()
+			e.call(op, strings.Replace(fmt.Sprintf(body, e.admin, e.alice), "DomainAdmin", "Boss", 1)).fault()
+			e.call(op, strings.Replace(fmt.Sprintf(body, e.admin, e.alice), "<isExternalAuth>false", "<isExternalAuth>true", 1)).fault()
+			e.call(op, strings.Replace(fmt.Sprintf(body, e.admin, e.admin), "DomainAdmin", "StandardUser", 1)).fault()
+			e.call(op, strings.Replace(fmt.Sprintf(body, e.admin, e.admin), "<isActive>true", "<isActive>false", 1)).fault()
+			for _, u := range []int64{e.alice, e.admin} {
+				got, p := e.user(u), e.profile(u)
+				want(t, "name unchanged", got.FullName, map[int64]string{e.alice: "User alice", e.admin: "Administrator"}[u])
+				want(t, "admin unchanged", got.Admin, u == e.admin)
+				want(t, "active unchanged", got.Active, true)
+				want(t, "addr type unchanged", p.PreferAddrType, "")
+			}
+		})
+		add(op, "stores the profile", func(t *testing.T, e *env) {
+			body := `<adminID>` + id(e.admin) + `</adminID><userID>` + id(e.alice) + `</userID><role>DomainAdmin</role><isExternalAuth>false</isExternalAuth><isActive>true</isActive><displayName>Alice A</displayName><firstName>Alice</firstName><middleName>M</middleName><lastName>A</lastName><companyName>Co</companyName><preferAddrType>Email</preferAddrType><desc>d</desc>`
+			switch op {
+			case "UpdateUser-extra":
+				body += `<localCSID>ALICE</localCSID><callerID>5550100</callerID>`
+			case "UpdateUser-advance":
+				body += `<config><UserConfig><ConfigName>FaxHeader</ConfigName><ConfigValue>Alice's fax</ConfigValue></UserConfig></config>`
+			}
+			want(t, "result", e.call(op, body).result(), "OK")
+			u, p := e.user(e.alice), e.profile(e.alice)
+			want(t, "full name", u.FullName, "Alice A")
+			want(t, "admin", u.Admin, true)
+			want(t, "role", u.Role, core.RoleDomainAdmin)
+			want(t, "profile role", p.Role, core.RoleDomainAdmin)
+			want(t, "active", u.Active, true)
+			want(t, "email kept", u.Email, "alice@example.com")
+			want(t, "first", p.FirstName, "Alice")
+			want(t, "middle", p.MiddleName, "M")
+			want(t, "last", p.LastName, "A")
+			want(t, "company", p.CompanyName, "Co")
+			want(t, "addr type", p.PreferAddrType, "Email")
+			want(t, "desc", p.Description, "d")
+			csid, cfg := "", ""
+			if op == "UpdateUser-extra" {
+				csid = "ALICE"
+			}
+			if op == "UpdateUser-advance" {
+				cfg = "Alice's fax"
+			}
+			want(t, "csid", p.LocalCSID, csid)
+			want(t, "config", p.Config["FaxHeader"], cfg)
+			// Now an administrator: alice may create users.
+			want(t, "alice is admin", e.call("RemoveUser", `<adminID>`+id(e.alice)+`</adminID><userID>`+id(e.bob)+`</userID>`).result(), "OK")
+			// Deactivated and demoted again.
+			want(t, "demote", e.call(op, strings.Replace(strings.Replace(body, "DomainAdmin", "StandardUser", 1), "<isActive>true", "<isActive>false", 1)).result(), "OK")
+			u = e.user(e.alice)
+			want(t, "demoted", u.Admin, false)
+			want(t, "role", u.Role, core.RoleStandardUser)
+			want(t, "inactive", u.Active, false)
+			want(t, "login", e.call("AuthenticateUser", `<userName>alice</userName><password>alice-password</password>`).result(), "1")
 		})
 	}
 	add("RemoveUser", "checks", func(t *testing.T, e *env) {
 		want(t, "not admin", e.call("RemoveUser", `<adminID>`+id(e.alice)+`</adminID><userID>`+id(e.bob)+`</userID>`).result(), "INVALID_ADMIN")
 		want(t, "no user", e.call("RemoveUser", `<adminID>`+id(e.admin)+`</adminID><userID>98765</userID>`).result(), "INVALID_USER")
-		e.call("RemoveUser", `<adminID>`+id(e.admin)+`</adminID><userID>`+id(e.bob)+`</userID>`).fault()
+		// The last administrator stays.
+		e.call("RemoveUser", `<adminID>`+id(e.admin)+`</adminID><userID>`+id(e.admin)+`</userID>`).fault()
+		want(t, "admin kept", e.user(e.admin).Active, true)
+	})
+	add("RemoveUser", "soft delete", func(t *testing.T, e *env) {
+		ctx := context.Background()
+		m := e.submit(e.bob, true, "5550101")
+		want(t, "remove", e.call("RemoveUser", `<adminID>`+id(e.admin)+`</adminID><userID>`+id(e.bob)+`</userID>`).result(), "OK")
+		if _, err := e.store.User(ctx, e.bob); !errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("removed user: %v", err)
+		}
+		if _, err := e.store.UserByName(ctx, "bob"); !errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("removed user by name: %v", err)
+		}
+		want(t, "login", e.call("AuthenticateUser", `<userName>bob</userName><password>bob-password</password>`).result(), "1")
+		want(t, "again", e.call("RemoveUser", `<adminID>`+id(e.admin)+`</adminID><userID>`+id(e.bob)+`</userID>`).result(), "INVALID_USER")
+		want(t, "activate", e.call("ActivateUser", `<adminID>`+id(e.admin)+`</adminID><userID>`+id(e.bob)+`</userID>`).result(), "INVALID_USER")
+		// The history stays.
+		got := e.message(m)
+		want(t, "message owner", got.OwnerID, e.bob)
+		want(t, "message jobs", len(got.Jobs), 1)
+		// The name is free again, for a new account with a new ID.
+		nu, err := e.store.CreateUser(ctx, core.NewUser{Username: "bob", Password: "new-bob-password"})
+		if err != nil || nu.ID == e.bob {
+			t.Fatalf("new bob %+v %v", nu, err)
+		}
+		want(t, "new bob login", e.call("AuthenticateUser", `<userName>bob</userName><password>new-bob-password</password>`).result(), id(nu.ID))
 	})
 	for _, tc := range []struct {
 		op     string
@@ -755,6 +944,9 @@ var pgCases = map[string]bool{
 	"GetMessageList5/filters": true, "DownloadMessageInByte2/tif and pdf": true,
 	"CreateInboundRoute/routing digits route a received fax": true, "CreateNewUser3/create": true,
 	"ActivateUsers/list": true, "CancelMessage/queued then sent": true,
+	"AuthenticateUser/admin": true, "ForwardToUser/copies": true, "AssignMessage/reassigns": true,
+	"UpdateUser-advance/stores the profile": true, "UpdateUser-basic/checks": true, "RemoveUser/soft delete": true,
+	"UpdateTrackRecord/stored": true,
 }
 
 // TestOperations runs every case in SOAP 1.1 and 1.2 on SQLite, and in

@@ -257,8 +257,11 @@ func (h *Handler) opUpdateUser(ctx context.Context, c *call) (result, error) {
 	if p.DisplayName != "" {
 		u.FullName = p.DisplayName
 	}
+	if p.ExternalAuth {
+		return result{}, clientErrorf("external authentication is not supported")
+	}
 	if err := ua.UpdateUser(ctx, u, p); err != nil {
-		return result{}, err
+		return userAdminResult(c.op, err)
 	}
 	return strResult(resOK), nil
 }
@@ -281,9 +284,22 @@ func (h *Handler) opRemoveUser(ctx context.Context, c *call) (result, error) {
 		return result{}, fmt.Errorf("RemoveUser needs a store that removes users (soap.UserAdmin)")
 	}
 	if err := ua.RemoveUser(ctx, userID); err != nil {
-		return result{}, err
+		return userAdminResult(c.op, err)
 	}
 	return strResult(resOK), nil
+}
+
+// userAdminResult answers a failed user update or removal: a user gone
+// meanwhile is INVALID_USER, bad values and the last administrator's
+// removal or demotion a Client fault.
+func userAdminResult(op string, err error) (result, error) {
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return strResult(resInvalidUser), nil
+	case errors.Is(err, core.ErrInvalid), errors.Is(err, core.ErrState):
+		return result{}, clientErrorf("%s: %v", op, err)
+	}
+	return result{}, err
 }
 
 func (h *Handler) setActive(ctx context.Context, id int64, active bool) (bool, error) {

@@ -23,17 +23,13 @@ const (
 const authFailed = 1
 
 // The interfaces below are what some operations need beyond core.Store.
-// They are given in Config (core cannot import this package, so the
-// wiring adapts what core offers); without one, the operations that use
-// it answer with a Server fault naming what is missing, and the send
-// operations accept tracking fields without storing them.
+// core's store implements all three, so NewHandler takes them from
+// Config.Store; Config can override them. Without one, the operations
+// that use it answer with a Server fault naming what is missing, and the
+// send operations accept tracking fields without storing them.
 
 // Track is one tracking record of a message (GetTrackRecords).
-type Track struct {
-	ID    int64
-	Label string
-	Value string
-}
+type Track = core.Track
 
 // TrackStore keeps the tracking labels and values of messages.
 type TrackStore interface {
@@ -50,25 +46,7 @@ type MessageCopier interface {
 }
 
 // UserProfile is the part of a FaxCore user profile that core.User lacks.
-type UserProfile struct {
-	Role           string // SystemAdmin, DomainAdmin, SuperUser, StandardUser
-	ExternalAuth   bool
-	DisplayName    string
-	FirstName      string
-	MiddleName     string
-	LastName       string
-	CompanyName    string
-	PreferAddrType string // Fax, Email, FaxRaw
-	Email          string
-	Fax            string
-	RawFax         string
-	NotifyReceive  bool
-	NotifySend     bool
-	Description    string
-	LocalCSID      string
-	CallerID       string
-	Config         map[string]string
-}
+type UserProfile = core.UserProfile
 
 // UserAdmin updates and removes users (UpdateUser-*, RemoveUser).
 type UserAdmin interface {
