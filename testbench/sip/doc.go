@@ -12,9 +12,14 @@
 //     with UPDATE and re-INVITE during the fax; uac_glare.xml holds our
 //     re-INVITE while sending its own (491 both ways, our back-off and
 //     retry); uac_403.xml comes from a source that is not allowed;
-//     uac_auth.xml answers our 401 digest challenge.
+//     uac_auth.xml answers our 401 digest challenge;
+//   - SpanDSP over SIP: uas_t38_spandsp.xml is the SIP front of the SpanDSP
+//     T.38 terminal (testbench/interop/spandsp): it answers our INVITE with
+//     audio and our T.38 re-INVITE with an m=image at SpanDSP's UDPTL port;
+//     one page goes to SpanDSP, ECM on and off, and its TIFF must be
+//     pixel-equal (real time, ~30 s: under CI=true or FAXAGENT_REALTIME=1).
 //
 // Under CI=true a missing sipp fails the tests; otherwise they are skipped.
 // It has tests only and imports drivers, drivers/foip, drivers/drivertest,
-// t30 and imaging.
+// t30, imaging, imaging/tiff and testbench/interop/spandsp.
 package sip
