@@ -222,7 +222,7 @@ func TestKamailioFax(t *testing.T) {
 	// Every step of the calls went through the proxy: the challenged
 	// INVITEs, and the record-routed in-dialog requests.
 	log := p.log.String()
-	for _, want := range []string{"registered 1001", "registered 4004", "INVITE 1001 -> 2002", "INVITE 3003 -> 4004",
+	for _, want := range []string{"challenge REGISTER 1001 (401)", "challenge INVITE 3003 (407)", "registered 1001", "registered 4004", "INVITE 1001 -> 2002", "INVITE 3003 -> 4004",
 		"in-dialog INVITE", "in-dialog ACK", "in-dialog BYE"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("kamailio log lacks %q", want)
@@ -311,5 +311,8 @@ func TestKamailioRefusals(t *testing.T) {
 	}
 	if st := bad.Ports()[0].State; st != drivers.StateDown {
 		t.Errorf("port of an unregistered trunk is %v, want down", st)
+	}
+	if log := p.log.String(); strings.Contains(log, "registered 3003") || !strings.Contains(log, "challenge REGISTER 3003") {
+		t.Errorf("kamailio log: want 3003 challenged and never registered")
 	}
 }
