@@ -691,6 +691,193 @@ var contractCases = []struct {
 		}
 		wantErr(e.t, e.st.Heartbeat(e.ctx, AgentInfo{}), ErrInvalid)
 	}},
+	{"user IDs start at FirstUserID", func(e *env) {
+		admin, err := e.st.UserByName(e.ctx, AdminUser)
+		if err != nil || admin.ID != FirstUserID || admin.Role != RoleSystemAdmin {
+			e.t.Fatalf("admin %+v %v", admin, err)
+		}
+		if e.user.ID != FirstUserID+1 || e.user.Role != RoleStandardUser {
+			e.t.Fatalf("first user %+v", e.user)
+		}
+		if u, err := e.st.Authenticate(e.ctx, AdminUser, testAdminPassword); err != nil || u.ID != FirstUserID {
+			e.t.Fatalf("admin login %+v %v", u, err)
+		}
+	}},
+	{"update user profile and role", func(e *env) {
+		u := e.user
+		u.FullName, u.Admin = "Dom Admin", true
+		p := UserProfile{Role: RoleDomainAdmin, FirstName: "Dom", CompanyName: "Co", PreferAddrType: "Fax",
+			LocalCSID: "CSID 1", Config: map[string]string{"k": "v"}}
+		if err := e.st.UpdateUser(e.ctx, u, p); err != nil {
+			e.t.Fatal(err)
+		}
+		got, err := e.st.User(e.ctx, u.ID)
+		if err != nil || got.FullName != "Dom Admin" || !got.Admin || got.Role != RoleDomainAdmin || !got.Active {
+			e.t.Fatalf("user %+v %v", got, err)
+		}
+		gp, err := e.st.Profile(e.ctx, u.ID)
+		if err != nil || gp.Role != RoleDomainAdmin || gp.FirstName != "Dom" || gp.CompanyName != "Co" ||
+			gp.PreferAddrType != "Fax" || gp.LocalCSID != "CSID 1" || gp.Config["k"] != "v" {
+			e.t.Fatalf("profile %+v %v", gp, err)
+		}
+		// Bad input changes nothing.
+		bad := []struct {
+			u User
+			p UserProfile
+		}{
+			{u, UserProfile{Role: "Boss"}},
+			{u, UserProfile{Role: RoleStandardUser}}, // disagrees with Admin
+			{u, UserProfile{Role: RoleDomainAdmin, PreferAddrType: "Pigeon"}},
+			{u, UserProfile{Role: RoleDomainAdmin, LocalCSID: strings.Repeat("x", 21)}},
+			{User{ID: u.ID, FullName: strings.Repeat("n", 201), Admin: true}, UserProfile{}},
+		}
+		for i, b := range bad {
+			wantErr(e.t, e.st.UpdateUser(e.ctx, b.u, b.p), ErrInvalid)
+			if gp2, _ := e.st.Profile(e.ctx, u.ID); gp2.FirstName != "Dom" || gp2.Role != RoleDomainAdmin {
+				e.t.Fatalf("bad update %d changed the profile: %+v", i, gp2)
+			}
+		}
+		wantErr(e.t, e.st.UpdateUser(e.ctx, User{ID: 424242}, UserProfile{}), ErrNotFound)
+		// The last active administrator is neither demoted nor deactivated.
+	}},
+	{"remove user keeps history, frees the name, keeps an admin", func(e *env) {
+		m := e.submit(Submission{OwnerID: e.user.ID, Recipients: []Recipient{{Fax: "1"}}})
+		r, err := e.st.CreateRoute(e.ctx, Route{UserID: e.user.ID, Cond1: RouteCondition{Field: RouteRoutingDigits, Value: "5"}})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if err := e.st.RemoveUser(e.ctx, e.user.ID); err != nil {
+			e.t.Fatal(err)
+		}
+		_, err = e.st.User(e.ctx, e.user.ID)
+		wantErr(e.t, err, ErrNotFound)
+		_, err = e.st.Authenticate(e.ctx, "user", "user-password")
+		wantErr(e.t, err, ErrAuth)
+		wantErr(e.t, e.st.RemoveUser(e.ctx, e.user.ID), ErrNotFound)
+		wantErr(e.t, e.st.SetUserActive(e.ctx, e.user.ID, true), ErrNotFound)
+		if us, _ := e.st.Users(e.ctx); len(us) != 1 || us[0].Username != AdminUser {
+			e.t.Fatalf("users %+v", us)
+		}
+		if got := e.message(m.ID); got.OwnerID != e.user.ID || len(got.Jobs) != 1 {
+			e.t.Fatalf("message after removal %+v", got.Message)
+		}
+		if rs, _ := e.st.Routes(e.ctx); len(rs) != 1 || rs[0].ID != r.ID || rs[0].Active {
+			e.t.Fatalf("routes after removal %+v", rs)
+		}
+		nu, err := e.st.CreateUser(e.ctx, NewUser{Username: "user", Password: "other-password"})
+		if err != nil || nu.ID == e.user.ID {
+			e.t.Fatalf("new user with the freed name %+v %v", nu, err)
+		}
+		admin, _ := e.st.UserByName(e.ctx, AdminUser)
+		wantErr(e.t, e.st.RemoveUser(e.ctx, admin.ID), ErrState)
+		wantErr(e.t, e.st.UpdateUser(e.ctx, User{ID: admin.ID, Active: true}, UserProfile{}), ErrState)
+		wantErr(e.t, e.st.UpdateUser(e.ctx, User{ID: admin.ID, Admin: true, Active: false}, UserProfile{}), ErrState)
+		if a, _ := e.st.User(e.ctx, admin.ID); !a.Admin || !a.Active {
+			e.t.Fatalf("admin after refused changes %+v", a)
+		}
+	}},
+	{"tracking records", func(e *env) {
+		m := e.submit(Submission{OwnerID: e.user.ID, Recipients: []Recipient{{Fax: "1"}},
+			Tracks: []Track{{Label: "Order", Value: "A-1"}, {Label: "Dept", Value: "Sales"}}})
+		ts, err := e.st.Tracks(e.ctx, m.ID)
+		if err != nil || len(ts) != 2 || ts[0] != (Track{1, "Order", "A-1"}) || ts[1] != (Track{2, "Dept", "Sales"}) {
+			e.t.Fatalf("tracks %+v %v", ts, err)
+		}
+		if err := e.st.UpdateTrack(e.ctx, m.ID, 2, "Support"); err != nil {
+			e.t.Fatal(err)
+		}
+		wantErr(e.t, e.st.UpdateTrack(e.ctx, m.ID, 3, "x"), ErrNotFound)
+		wantErr(e.t, e.st.UpdateTrack(e.ctx, m.ID, 1, strings.Repeat("x", 1001)), ErrInvalid)
+		if ts, _ := e.st.Tracks(e.ctx, m.ID); len(ts) != 2 || ts[0].Value != "A-1" || ts[1].Value != "Support" {
+			e.t.Fatalf("tracks after update %+v", ts)
+		}
+		if err := e.st.SetTracks(e.ctx, m.ID, []Track{{ID: 7, Label: "Only", Value: "one"}}); err != nil {
+			e.t.Fatal(err)
+		}
+		if ts, _ := e.st.Tracks(e.ctx, m.ID); len(ts) != 1 || ts[0] != (Track{7, "Only", "one"}) {
+			e.t.Fatalf("tracks after set %+v", ts)
+		}
+		wantErr(e.t, e.st.SetTracks(e.ctx, 424242, nil), ErrNotFound)
+		wantErr(e.t, e.st.SetTracks(e.ctx, m.ID, []Track{{ID: 1}, {ID: 1}}), ErrInvalid)
+		// A submission with bad tracking records stores nothing.
+		before := e.count("messages")
+		_, err = e.st.Submit(e.ctx, Submission{OwnerID: e.user.ID, Recipients: []Recipient{{Fax: "1"}},
+			Documents: []DocumentInput{{Name: "a.tif", Body: strings.NewReader("II*\x00")}},
+			Tracks:    []Track{{Label: strings.Repeat("l", 201)}}})
+		wantErr(e.t, err, ErrInvalid)
+		if e.count("messages") != before || e.count("message_tracks") != 1 {
+			e.t.Fatalf("bad submission stored %d messages, %d tracks", e.count("messages")-before, e.count("message_tracks"))
+		}
+	}},
+	{"copy and assign messages", func(e *env) {
+		other, err := e.st.CreateUser(e.ctx, NewUser{Username: "other", Password: "other-password"})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		m := e.submit(Submission{OwnerID: e.user.ID, Subject: "s", Recipients: []Recipient{{Fax: "1"}},
+			Tracks: []Track{{Label: "L", Value: "V"}}})
+		cid, err := e.st.CopyMessage(e.ctx, m.ID, other.ID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		c := e.message(cid)
+		if c.OwnerID != other.ID || c.Folder != FolderInbox || c.Subject != "s" || c.Read || len(c.Jobs) != 0 ||
+			len(c.Documents) != 1 || c.Documents[0].ID != m.Documents[0].ID {
+			e.t.Fatalf("copy %+v", c)
+		}
+		if ts, _ := e.st.Tracks(e.ctx, cid); len(ts) != 1 || ts[0] != (Track{1, "L", "V"}) {
+			e.t.Fatalf("copy tracks %+v", ts)
+		}
+		if o := e.message(m.ID); o.OwnerID != e.user.ID || len(o.Jobs) != 1 {
+			e.t.Fatalf("original after copy %+v", o.Message)
+		}
+		// To an unknown, inactive or removed user, or of an unknown
+		// message: nothing is stored.
+		n := e.count("messages")
+		if err := e.st.SetUserActive(e.ctx, other.ID, false); err != nil {
+			e.t.Fatal(err)
+		}
+		_, err = e.st.CopyMessage(e.ctx, m.ID, other.ID)
+		wantErr(e.t, err, ErrNotFound)
+		wantErr(e.t, e.st.AssignMessage(e.ctx, m.ID, other.ID), ErrNotFound)
+		_, err = e.st.CopyMessage(e.ctx, m.ID, 424242)
+		wantErr(e.t, err, ErrNotFound)
+		_, err = e.st.CopyMessage(e.ctx, 424242, e.user.ID)
+		wantErr(e.t, err, ErrNotFound)
+		wantErr(e.t, e.st.AssignMessage(e.ctx, 424242, e.user.ID), ErrNotFound)
+		if e.count("messages") != n || e.message(m.ID).OwnerID != e.user.ID {
+			e.t.Fatal("a refused copy or assignment stored something")
+		}
+		if err := e.st.SetUserActive(e.ctx, other.ID, true); err != nil {
+			e.t.Fatal(err)
+		}
+		if err := e.st.MarkRead(e.ctx, m.ID, true); err != nil {
+			e.t.Fatal(err)
+		}
+		if err := e.st.AssignMessage(e.ctx, m.ID, other.ID); err != nil {
+			e.t.Fatal(err)
+		}
+		if a := e.message(m.ID); a.OwnerID != other.ID || a.Read || a.Folder != FolderOutbox || len(a.Jobs) != 1 {
+			e.t.Fatalf("assigned %+v", a.Message)
+		}
+	}},
+	{"bootstrap does not recreate a removed admin while another is left", func(e *env) {
+		u := e.user
+		u.Admin = true
+		if err := e.st.UpdateUser(e.ctx, u, UserProfile{}); err != nil {
+			e.t.Fatal(err)
+		}
+		admin, _ := e.st.UserByName(e.ctx, AdminUser)
+		if err := e.st.RemoveUser(e.ctx, admin.ID); err != nil {
+			e.t.Fatal(err)
+		}
+		fs, err := e.st.bootstrap(e.ctx)
+		if err != nil || fs.AdminCreated {
+			e.t.Fatalf("bootstrap %+v %v", fs, err)
+		}
+		_, err = e.st.UserByName(e.ctx, AdminUser)
+		wantErr(e.t, err, ErrNotFound)
+	}},
 	{"queue stats", func(e *env) {
 		e.submit(Submission{Recipients: []Recipient{{Fax: "1"}, {Fax: "2"}, {Fax: "3"}}})
 		e.submit(Submission{Hold: true})
