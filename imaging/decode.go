@@ -468,7 +468,17 @@ func (d *Decoder) decode2D() bool {
 	ok := true
 	last := len(ref) - 3 // the first sentinel
 	for {
-		for n >= modeLookupBits && a0 < w {
+		for a0 < w {
+			// Enough bits for a horizontal mode of terminating codes.
+			if n < 3+2*runLookupBits {
+				var more bool
+				if n < 0 {
+					break
+				}
+				if acc, n, more = d.br.load(acc, n); !more {
+					break
+				}
+			}
 			for ref[b] <= a0 {
 				b += 2
 			}
@@ -503,14 +513,41 @@ func (d *Decoder) decode2D() bool {
 				a0 = a1
 				continue
 			}
-			if e>>8 != kindPass {
+			if e>>8 == kindPass {
+				l := uint(e & 63)
+				acc <<= l
+				n -= int(l)
+				a0 = ref[b+1]
+				b += 2
+				continue
+			}
+			if e>>8 != kindHoriz {
 				break
 			}
-			l := uint(e & 63)
+			// Horizontal with two terminating codes: a0 < a1 < a2.
+			t1, t2 := &whiteDecode, &blackDecode
+			if b&1 == 0 {
+				t1, t2 = t2, t1
+			}
+			lm := uint(e & 63)
+			e1 := t1[acc<<lm>>(64-runLookupBits)]
+			l1 := lm + uint(e1&15)
+			e2 := t2[acc<<l1>>(64-runLookupBits)]
+			if !fastRun(e1) || !fastRun(e2) {
+				break
+			}
+			a1 := max(a0, 0) + int32(e1>>4)
+			a2 := a1 + int32(e2>>4)
+			if a2 > w {
+				break
+			}
+			l := l1 + uint(e2&15)
 			acc <<= l
 			n -= int(l)
-			a0 = ref[b+1]
-			b += 2
+			cur[nc+1] = a2
+			cur[nc] = a1
+			nc += 2
+			a0 = a2
 		}
 		if a0 >= w {
 			break
