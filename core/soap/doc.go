@@ -18,9 +18,11 @@
 // AuthenticateUser failures are rate limited per client address and per
 // user name.
 //
-// What core.Store lacks (tracking records, copying messages between users,
-// FaxCore user profiles, removing users) comes through Config hooks; without
-// them the operations that need it answer with a Server fault.
+// Tracking records, copying messages between users, FaxCore user profiles
+// and removing users are beyond the core.Store interface: core's own store
+// provides them (TrackStore, MessageCopier, UserAdmin) and NewHandler finds
+// them there; Config hooks may replace them. Without them the operations
+// that need them answer with a Server fault.
 //
 // soap may import core and imaging (for documents); it must not import
 // agent, drivers, t30, t38, cmd or testbench.

@@ -689,7 +689,19 @@ func opCases() []opCase {
 			}
 			want(t, "csid", p.LocalCSID, csid)
 			want(t, "config", p.Config["FaxHeader"], cfg)
-			// Now an administrator: alice may create users.
+			// The details documents show the stored profile.
+			d := parseDoc(t, e.call("GetUserDetailsByUserID", `<adminID>`+id(e.admin)+`</adminID><userID>`+id(e.alice)+`</userID>`).result())
+			want(t, "details first", d.path("FirstName"), "Alice")
+			want(t, "details middle", d.path("MiddleName"), "M")
+			want(t, "details last", d.path("LastName"), "A")
+			want(t, "details display", d.path("DisplayName"), "Alice A")
+			want(t, "details role", d.path("Role"), "DOMAIN ADMIN")
+			want(t, "details prefer", d.path("PreferAddressType"), "EMAIL")
+			want(t, "details desc", d.path("Description"), "d")
+			fs := parseDoc(t, e.call("GetUserFaxSettingByUserName", `<adminID>`+id(e.admin)+`</adminID><userName>alice</userName>`).result())
+			want(t, "setting csid", fs.path("LocalCSID"), csid)
+			want(t, "setting caller ID", fs.path("LocalCallerID"), map[bool]string{true: "5550100"}[csid != ""])
+			// Now an administrator: alice may remove users.
 			want(t, "alice is admin", e.call("RemoveUser", `<adminID>`+id(e.alice)+`</adminID><userID>`+id(e.bob)+`</userID>`).result(), "OK")
 			// Deactivated and demoted again.
 			want(t, "demote", e.call(op, strings.Replace(strings.Replace(body, "DomainAdmin", "StandardUser", 1), "<isActive>true", "<isActive>false", 1)).result(), "OK")

@@ -434,6 +434,17 @@ func (h *Handler) lookupUser(ctx context.Context, c *call) (core.User, bool, err
 	return u, err == nil, err
 }
 
+// profile is a user's stored profile, or none when the store keeps none.
+func (h *Handler) profile(ctx context.Context, userID int64) (core.UserProfile, error) {
+	ps, ok := h.cfg.Store.(interface {
+		Profile(ctx context.Context, userID int64) (core.UserProfile, error)
+	})
+	if !ok {
+		return core.UserProfile{}, nil
+	}
+	return ps.Profile(ctx, userID)
+}
+
 func (h *Handler) opUserDetails(ctx context.Context, c *call) (result, error) {
 	adminID := c.long("adminID")
 	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok || c.err != nil {
@@ -443,7 +454,11 @@ func (h *Handler) opUserDetails(ctx context.Context, c *call) (result, error) {
 	if err != nil || !ok {
 		return strResult(resInvalidUser), err
 	}
-	return strResult(userDetailsXML(u)), nil
+	p, err := h.profile(ctx, u.ID)
+	if err != nil {
+		return result{}, err
+	}
+	return strResult(userDetailsXML(u, p)), nil
 }
 
 func (h *Handler) opUserFaxSetting(ctx context.Context, c *call) (result, error) {
@@ -455,7 +470,11 @@ func (h *Handler) opUserFaxSetting(ctx context.Context, c *call) (result, error)
 	if err != nil || !ok {
 		return strResult(resInvalidUser), err
 	}
-	return strResult(userFaxSettingXML(u)), nil
+	p, err := h.profile(ctx, u.ID)
+	if err != nil {
+		return result{}, err
+	}
+	return strResult(userFaxSettingXML(u, p)), nil
 }
 
 // declared reports whether the operation's WSDL declares a parameter.

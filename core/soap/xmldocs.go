@@ -287,24 +287,42 @@ func (v *messageView) xml() string {
 }
 
 func roleName(u core.User) string {
+	switch u.Role {
+	case core.RoleSystemAdmin:
+		return "SYSTEM ADMIN"
+	case core.RoleDomainAdmin:
+		return "DOMAIN ADMIN"
+	case core.RoleSuperUser:
+		return "SUPER USER"
+	case core.RoleStandardUser:
+		return "STANDARD USER"
+	}
 	if u.Admin {
 		return "SYSTEM ADMIN"
 	}
 	return "STANDARD USER"
 }
 
-// userDetailsXML is GetUserDetails*'s document.
-func userDetailsXML(u core.User) string {
+// userDetailsXML is GetUserDetails*'s document; p is the stored profile
+// (zero when the store keeps none).
+func userDetailsXML(u core.User, p core.UserProfile) string {
 	d := newXMLDoc("UserDetails")
 	d.num("UserID", u.ID)
 	d.el("UserName", u.Username)
 	d.el("DisplayName", u.FullName)
-	first, last, _ := strings.Cut(u.FullName, " ")
+	first, middle, last := p.FirstName, p.MiddleName, p.LastName
+	if first == "" && middle == "" && last == "" {
+		first, last, _ = strings.Cut(u.FullName, " ")
+	}
 	d.el("FirstName", first)
-	d.el("MiddleName", "")
+	d.el("MiddleName", middle)
 	d.el("LastName", last)
 	if u.Email != "" {
-		d.el("PreferAddressType", "EMAIL")
+		prefer := "EMAIL"
+		if p.PreferAddrType != "" {
+			prefer = strings.ToUpper(p.PreferAddrType)
+		}
+		d.el("PreferAddressType", prefer)
 		d.open("Addresses")
 		d.open("UserAddress")
 		d.num("AddressID", u.ID)
@@ -322,13 +340,13 @@ func userDetailsXML(u core.User) string {
 	d.el("Role", roleName(u))
 	d.el("AuthenticationType", "Internal")
 	d.el("IsActive", strconv.FormatBool(u.Active))
-	d.el("Description", "")
+	d.el("Description", p.Description)
 	return d.end("UserDetails")
 }
 
 // userFaxSettingXML is GetUserFaxSetting*'s document: the settings every
 // user has in faxagent (they are agent-wide, not per user).
-func userFaxSettingXML(u core.User) string {
+func userFaxSettingXML(u core.User, p core.UserProfile) string {
 	d := newXMLDoc("UserFaxSetting")
 	d.num("UserID", u.ID)
 	d.el("CountryCode", "")
@@ -337,8 +355,8 @@ func userFaxSettingXML(u core.User) string {
 	d.el("DialPrefixRule", "Use agent configuration only")
 	d.el("DialSuffix", "")
 	d.el("DialSuffixRule", "Use agent configuration only")
-	d.el("LocalCSID", "")
-	d.el("LocalCallerID", "")
+	d.el("LocalCSID", p.LocalCSID)
+	d.el("LocalCallerID", p.CallerID)
 	d.el("LocalNumber", "")
 	d.el("DefaultSendFaxFormat", "Fax")
 	d.el("EmailSendNotifyFormat", "")
