@@ -453,9 +453,11 @@ func (d *Decoder) decode1D() bool {
 // the next b is b+1, or b-1 if ref[b-1] is right of a1; a pass mode moves
 // it to b+2. The common codes then need no search.
 //
-// An inner loop without calls takes vertical modes with a0 < a1 <= w and
-// pass modes while the accumulator has bits for them; the outer loop
-// takes every code and refills.
+// An inner loop without calls, refilling inline while 8 bytes are
+// buffered, takes runs of V0 codes (copied from ref), vertical modes with
+// a0 < a1 <= w, pass modes and horizontal modes of two terminating codes
+// ending by the edge. The outer loop takes every code (make-up codes,
+// zero runs, errors) and refills through the reader.
 func (d *Decoder) decode2D() bool {
 	w := int32(d.o.Width)
 	ref := d.ref
