@@ -770,6 +770,7 @@ var contractCases = []struct {
 		}
 		admin, _ := e.st.UserByName(e.ctx, AdminUser)
 		wantErr(e.t, e.st.RemoveUser(e.ctx, admin.ID), ErrState)
+		wantErr(e.t, e.st.SetUserActive(e.ctx, admin.ID, false), ErrState)
 		wantErr(e.t, e.st.UpdateUser(e.ctx, User{ID: admin.ID, Active: true}, UserProfile{}), ErrState)
 		wantErr(e.t, e.st.UpdateUser(e.ctx, User{ID: admin.ID, Admin: true, Active: false}, UserProfile{}), ErrState)
 		if a, _ := e.st.User(e.ctx, admin.ID); !a.Admin || !a.Active {

@@ -119,6 +119,9 @@ func (s *sqlStore) UpdateUser(ctx context.Context, u User, p UserProfile) error 
 		return fmt.Errorf("%w: profile larger than %d bytes", ErrInvalid, maxProfileJSON)
 	}
 	return s.tx(ctx, func(d q) error {
+		if err := lockAdmins(ctx, d); err != nil {
+			return err
+		}
 		res, err := d.exec(ctx, `UPDATE users SET full_name = ?, email = ?, is_admin = ?, active = ?, role = ?, profile = ?
 			WHERE id = ? AND removed_at = 0`, u.FullName, u.Email, b2i(u.Admin), b2i(u.Active), role, string(js), u.ID)
 		if err != nil {
@@ -131,7 +134,25 @@ func (s *sqlStore) UpdateUser(ctx context.Context, u User, p UserProfile) error 
 	})
 }
 
-// needAdmin fails a transaction that leaves no active administrator.
+// adminLock is the PostgreSQL advisory lock key that serialises the
+// transactions that may take away an administrator, so that two of them
+// cannot each leave the other's administrator as the last one and both
+// succeed (SQLite has one writer at a time anyway).
+const adminLock = 0x66617875 // "faxu"
+
+// lockAdmins takes adminLock for the transaction.
+func lockAdmins(ctx context.Context, d q) error {
+	if !d.pg {
+		return nil
+	}
+	if _, err := d.exec(ctx, "SELECT pg_advisory_xact_lock(?)", adminLock); err != nil {
+		return fmt.Errorf("core: admin lock: %w", err)
+	}
+	return nil
+}
+
+// needAdmin fails a transaction that leaves no active administrator; the
+// transaction must hold lockAdmins.
 func needAdmin(ctx context.Context, d q) error {
 	var n int
 	if err := d.row(ctx, "SELECT COUNT(*) FROM users WHERE is_admin = 1 AND active = 1 AND removed_at = 0").Scan(&n); err != nil {
@@ -168,6 +189,9 @@ func (s *sqlStore) Profile(ctx context.Context, userID int64) (UserProfile, erro
 // last active administrator.
 func (s *sqlStore) RemoveUser(ctx context.Context, userID int64) error {
 	return s.tx(ctx, func(d q) error {
+		if err := lockAdmins(ctx, d); err != nil {
+			return err
+		}
 		res, err := d.exec(ctx, `UPDATE users SET removed_at = ?, active = 0, username = username || ?
 			WHERE id = ? AND removed_at = 0`, ms(s.now()), "#removed-"+strconv.FormatInt(userID, 10), userID)
 		if err != nil {

@@ -247,21 +247,33 @@ func (s *sqlStore) SetPassword(ctx context.Context, userID int64, password strin
 	if err != nil {
 		return err
 	}
-	return s.updateUser(ctx, userID, "password_hash = ?", h)
+	return s.updateUser(ctx, userID, "password_hash = ?", h, false)
 }
 
+// SetUserActive refuses (ErrState) to deactivate the last active
+// administrator.
 func (s *sqlStore) SetUserActive(ctx context.Context, userID int64, active bool) error {
-	return s.updateUser(ctx, userID, "active = ?", b2i(active))
+	return s.updateUser(ctx, userID, "active = ?", b2i(active), !active)
 }
 
-func (s *sqlStore) updateUser(ctx context.Context, userID int64, set string, arg any) error {
+// updateUser sets columns of a user; keepAdmin checks that an active
+// administrator is left.
+func (s *sqlStore) updateUser(ctx context.Context, userID int64, set string, arg any, keepAdmin bool) error {
 	return s.tx(ctx, func(d q) error {
+		if keepAdmin {
+			if err := lockAdmins(ctx, d); err != nil {
+				return err
+			}
+		}
 		res, err := d.exec(ctx, "UPDATE users SET "+set+" WHERE id = ? AND removed_at = 0", arg, userID)
 		if err != nil {
 			return fmt.Errorf("core: update user: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%w: user %d", ErrNotFound, userID)
+		}
+		if keepAdmin {
+			return needAdmin(ctx, d)
 		}
 		return nil
 	})

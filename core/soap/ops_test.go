@@ -761,6 +761,14 @@ func opCases() []opCase {
 			want(t, "missing", e.call(tc.op, `<adminID>`+id(e.admin)+`</adminID><userID>5555</userID>`).result(), "INVALID_USER")
 		})
 	}
+	add("DeactivateUser", "the last administrator stays", func(t *testing.T, e *env) {
+		e.call("DeactivateUser", `<adminID>`+id(e.admin)+`</adminID><userID>`+id(e.admin)+`</userID>`).fault()
+		want(t, "admin active", e.user(e.admin).Active, true)
+		list := `<userIDList><long>` + id(e.bob) + `</long><long>` + id(e.admin) + `</long></userIDList>`
+		want(t, "list", e.call("DeactivateUsers", `<adminID>`+id(e.admin)+`</adminID>`+list).result(), "SOME_INVALID_USER")
+		want(t, "bob inactive", e.user(e.bob).Active, false)
+		want(t, "admin still active", e.user(e.admin).Active, true)
+	})
 	for _, tc := range []struct {
 		op     string
 		active bool

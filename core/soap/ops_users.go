@@ -304,7 +304,8 @@ func userAdminResult(op string, err error) (result, error) {
 
 func (h *Handler) setActive(ctx context.Context, id int64, active bool) (bool, error) {
 	err := h.cfg.Store.SetUserActive(ctx, id, active)
-	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
+	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) || errors.Is(err, core.ErrState) {
+		// ErrState: the last active administrator stays active.
 		return false, nil
 	}
 	return err == nil, err
@@ -319,12 +320,9 @@ func (h *Handler) opSetActive(active bool) opFunc {
 		if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
 			return strResult(resInvalidAdmin), err
 		}
-		ok, err := h.setActive(ctx, userID, active)
+		err := h.cfg.Store.SetUserActive(ctx, userID, active)
 		if err != nil {
-			return result{}, err
-		}
-		if !ok {
-			return strResult(resInvalidUser), nil
+			return userAdminResult(c.op, err)
 		}
 		return strResult(resOK), nil
 	}
