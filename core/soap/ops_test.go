@@ -87,6 +87,15 @@ func (e *env) message(id int64) core.MessageDetails {
 	return m
 }
 
+func mustID(t *testing.T, s string) int64 {
+	t.Helper()
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("not an ID: %q", s)
+	}
+	return v
+}
+
 func (e *env) user(id int64) core.User {
 	e.t.Helper()
 	u, err := e.store.User(context.Background(), id)
@@ -761,6 +770,40 @@ func opCases() []opCase {
 			want(t, "missing", e.call(tc.op, `<adminID>`+id(e.admin)+`</adminID><userID>5555</userID>`).result(), "INVALID_USER")
 		})
 	}
+	add("UpdateUser-basic", "a domain administrator manages its own domain only", func(t *testing.T, e *env) {
+		upd := func(admin, user int64, role string) string {
+			return e.call("UpdateUser-basic", `<adminID>`+id(admin)+`</adminID><userID>`+id(user)+`</userID><role>`+role+`</role><isExternalAuth>false</isExternalAuth><isActive>true</isActive><displayName>X</displayName><preferAddrType>Fax</preferAddrType>`).result()
+		}
+		want(t, "make alice domain admin", upd(e.admin, e.alice, "DomainAdmin"), "OK")
+		// alice (domain "default") and bob in her domain, carol in sales.
+		want(t, "deactivate bob", e.call("DeactivateUser", `<adminID>`+id(e.alice)+`</adminID><userID>`+id(e.bob)+`</userID>`).result(), "OK")
+		want(t, "bob inactive", e.user(e.bob).Active, false)
+		want(t, "activate carol", e.call("ActivateUser", `<adminID>`+id(e.alice)+`</adminID><userID>`+id(e.carol)+`</userID>`).result(), "INVALID_ADMIN")
+		list := `<userIDList><long>` + id(e.bob) + `</long><long>` + id(e.carol) + `</long></userIDList>`
+		want(t, "activate list", e.call("ActivateUsers", `<adminID>`+id(e.alice)+`</adminID>`+list).result(), "SOME_INVALID_USER")
+		want(t, "bob active", e.user(e.bob).Active, true)
+		want(t, "carol still inactive", e.user(e.carol).Active, false)
+		want(t, "update carol", upd(e.alice, e.carol, "StandardUser"), "INVALID_ADMIN")
+		want(t, "bob to system admin", upd(e.alice, e.bob, "SystemAdmin"), "INVALID_ADMIN")
+		want(t, "bob not admin", e.user(e.bob).Admin, false)
+		want(t, "update the system admin", upd(e.alice, e.admin, "SystemAdmin"), "INVALID_ADMIN")
+		want(t, "remove the system admin", e.call("RemoveUser", `<adminID>`+id(e.alice)+`</adminID><userID>`+id(e.admin)+`</userID>`).result(), "INVALID_ADMIN")
+		want(t, "remove carol", e.call("RemoveUser", `<adminID>`+id(e.alice)+`</adminID><userID>`+id(e.carol)+`</userID>`).result(), "INVALID_ADMIN")
+		want(t, "carol kept", e.user(e.carol).Username, "carol")
+		want(t, "bob to domain admin", upd(e.alice, e.bob, "DomainAdmin"), "OK")
+		want(t, "bob role", e.user(e.bob).Role, core.RoleDomainAdmin)
+		create := func(domain, role string) string {
+			return e.call("CreateNewUser1", `<userID>`+id(e.alice)+`</userID><domainName>`+domain+`</domainName><userName>dave</userName><password>dave-pw-1</password><role>`+role+`</role><isExternalAuth>false</isExternalAuth><isActive>true</isActive><displayName>Dave D</displayName><preferAddrType>Fax</preferAddrType><desc />`).result()
+		}
+		want(t, "create in sales", create("sales", "StandardUser"), "INVALID_ADMIN")
+		want(t, "create in a new domain", create("other", "StandardUser"), "INVALID_ADMIN")
+		want(t, "create a system admin", create("default", "SystemAdmin"), "INVALID_ADMIN")
+		if _, err := e.store.UserByName(context.Background(), "dave"); !errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("refused creation stored dave: %v", err)
+		}
+		got := create("default", "StandardUser")
+		want(t, "create in own domain", e.user(mustID(t, got)).Username, "dave")
+	})
 	add("DeactivateUser", "the last administrator stays", func(t *testing.T, e *env) {
 		e.call("DeactivateUser", `<adminID>`+id(e.admin)+`</adminID><userID>`+id(e.admin)+`</userID>`).fault()
 		want(t, "admin active", e.user(e.admin).Active, true)

@@ -96,6 +96,22 @@ func (h *Handler) isAdmin(ctx context.Context, id int64) (bool, error) {
 	return ok && u.Admin, err
 }
 
+// manager returns an active administrator, or ok=false.
+func (h *Handler) manager(ctx context.Context, id int64) (core.User, bool, error) {
+	u, ok, err := h.activeUser(ctx, id)
+	return u, ok && u.Admin, err
+}
+
+// manages reports whether administrator a may manage the users of a
+// domain and give role: a system administrator any, a domain
+// administrator only its own domain's and no system administrator role.
+func manages(a core.User, domainID int64, role string) bool {
+	if a.Role != core.RoleDomainAdmin {
+		return true
+	}
+	return a.DomainID == domainID && role != core.RoleSystemAdmin
+}
+
 func parseID(s string) (int64, bool) {
 	v, err := parseLong(s)
 	return v, err == nil && v > 0
@@ -175,8 +191,18 @@ func (h *Handler) opCreateUser(ctx context.Context, c *call) (result, error) {
 	if c.err != nil {
 		return result{}, nil
 	}
-	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+	mgr, ok, err := h.manager(ctx, adminID)
+	if err != nil || !ok {
 		return strResult(resInvalidAdmin), err
+	}
+	if mgr.Role == core.RoleDomainAdmin {
+		dom, err := h.domainID(ctx, nu.Domain)
+		if err != nil {
+			return result{}, err
+		}
+		if !manages(mgr, dom, role) {
+			return strResult(resInvalidAdmin), nil
+		}
 	}
 	admin, err := roleAdmin(role)
 	if err != nil {
@@ -211,6 +237,24 @@ func (h *Handler) opCreateUser(ctx context.Context, c *call) (result, error) {
 	return strResult(strconv.FormatInt(u.ID, 10)), nil
 }
 
+// domainID is the ID of a domain by name ("" is the default domain), 0
+// when there is none yet.
+func (h *Handler) domainID(ctx context.Context, name string) (int64, error) {
+	if name == "" {
+		name = core.DefaultDomain
+	}
+	ds, err := h.cfg.Store.Domains(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range ds {
+		if d.Name == name {
+			return d.ID, nil
+		}
+	}
+	return 0, nil
+}
+
 func (h *Handler) opUpdateUser(ctx context.Context, c *call) (result, error) {
 	adminID, userID := c.long("adminID"), c.long("userID")
 	p := UserProfile{
@@ -232,7 +276,8 @@ func (h *Handler) opUpdateUser(ctx context.Context, c *call) (result, error) {
 	if c.err != nil {
 		return result{}, nil
 	}
-	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+	mgr, ok, err := h.manager(ctx, adminID)
+	if err != nil || !ok {
 		return strResult(resInvalidAdmin), err
 	}
 	u, err := h.cfg.Store.User(ctx, userID)
@@ -241,6 +286,9 @@ func (h *Handler) opUpdateUser(ctx context.Context, c *call) (result, error) {
 	}
 	if err != nil {
 		return result{}, err
+	}
+	if !manages(mgr, u.DomainID, p.Role) || !manages(mgr, u.DomainID, u.Role) {
+		return strResult(resInvalidAdmin), nil
 	}
 	admin, err := roleAdmin(p.Role)
 	if err != nil {
@@ -271,13 +319,18 @@ func (h *Handler) opRemoveUser(ctx context.Context, c *call) (result, error) {
 	if c.err != nil {
 		return result{}, nil
 	}
-	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+	mgr, ok, err := h.manager(ctx, adminID)
+	if err != nil || !ok {
 		return strResult(resInvalidAdmin), err
 	}
-	if _, err := h.cfg.Store.User(ctx, userID); errors.Is(err, core.ErrNotFound) {
+	u, err := h.cfg.Store.User(ctx, userID)
+	if errors.Is(err, core.ErrNotFound) {
 		return strResult(resInvalidUser), nil
 	} else if err != nil {
 		return result{}, err
+	}
+	if !manages(mgr, u.DomainID, u.Role) {
+		return strResult(resInvalidAdmin), nil
 	}
 	ua, ok := h.cfg.Users, h.cfg.Users != nil
 	if !ok {
@@ -302,8 +355,16 @@ func userAdminResult(op string, err error) (result, error) {
 	return result{}, err
 }
 
-func (h *Handler) setActive(ctx context.Context, id int64, active bool) (bool, error) {
-	err := h.cfg.Store.SetUserActive(ctx, id, active)
+// setActive (de)activates a user that mgr manages; ok=false for a user
+// that is unknown or not mgr's, or the last administrator.
+func (h *Handler) setActive(ctx context.Context, mgr core.User, id int64, active bool) (bool, error) {
+	u, err := h.cfg.Store.User(ctx, id)
+	if err == nil && !manages(mgr, u.DomainID, u.Role) {
+		return false, nil
+	}
+	if err == nil {
+		err = h.cfg.Store.SetUserActive(ctx, id, active)
+	}
 	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) || errors.Is(err, core.ErrState) {
 		// ErrState: the last active administrator stays active.
 		return false, nil
@@ -317,11 +378,18 @@ func (h *Handler) opSetActive(active bool) opFunc {
 		if c.err != nil {
 			return result{}, nil
 		}
-		if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+		mgr, ok, err := h.manager(ctx, adminID)
+		if err != nil || !ok {
 			return strResult(resInvalidAdmin), err
 		}
-		err := h.cfg.Store.SetUserActive(ctx, userID, active)
+		u, err := h.cfg.Store.User(ctx, userID)
 		if err != nil {
+			return userAdminResult(c.op, err)
+		}
+		if !manages(mgr, u.DomainID, u.Role) {
+			return strResult(resInvalidAdmin), nil
+		}
+		if err := h.cfg.Store.SetUserActive(ctx, userID, active); err != nil {
 			return userAdminResult(c.op, err)
 		}
 		return strResult(resOK), nil
@@ -334,7 +402,8 @@ func (h *Handler) opSetActiveList(active bool) opFunc {
 		if c.err != nil {
 			return result{}, nil
 		}
-		if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+		mgr, ok, err := h.manager(ctx, adminID)
+		if err != nil || !ok {
 			return strResult(resInvalidAdmin), err
 		}
 		if len(ids) == 0 {
@@ -342,7 +411,7 @@ func (h *Handler) opSetActiveList(active bool) opFunc {
 		}
 		bad := false
 		for _, id := range ids {
-			ok, err := h.setActive(ctx, id, active)
+			ok, err := h.setActive(ctx, mgr, id, active)
 			if err != nil {
 				return result{}, err
 			}
