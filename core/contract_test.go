@@ -861,6 +861,26 @@ var contractCases = []struct {
 		if a := e.message(m.ID); a.OwnerID != other.ID || a.Read || a.Folder != FolderOutbox || len(a.Jobs) != 1 {
 			e.t.Fatalf("assigned %+v", a.Message)
 		}
+		// GiveMessage: all or nothing.
+		third, err := e.st.CreateUser(e.ctx, NewUser{Username: "third", Password: "third-password"})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if err := e.st.SetUserActive(e.ctx, third.ID, false); err != nil {
+			e.t.Fatal(err)
+		}
+		n = e.count("messages")
+		_, err = e.st.GiveMessage(e.ctx, m.ID, []int64{e.user.ID, third.ID}, 0)
+		wantErr(e.t, err, ErrNotFound)
+		_, err = e.st.GiveMessage(e.ctx, m.ID, []int64{e.user.ID}, third.ID)
+		wantErr(e.t, err, ErrNotFound)
+		if e.count("messages") != n || e.message(m.ID).OwnerID != other.ID {
+			e.t.Fatal("a refused GiveMessage stored something")
+		}
+		ids, err := e.st.GiveMessage(e.ctx, m.ID, []int64{e.user.ID}, e.user.ID)
+		if err != nil || len(ids) != 1 || e.message(ids[0]).OwnerID != e.user.ID || e.message(m.ID).OwnerID != e.user.ID {
+			e.t.Fatalf("give: %v %v", ids, err)
+		}
 	}},
 	{"bootstrap does not recreate a removed admin while another is left", func(e *env) {
 		u := e.user

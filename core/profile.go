@@ -318,6 +318,42 @@ func activeUserTx(ctx context.Context, d q, userID int64) error {
 func (s *sqlStore) CopyMessage(ctx context.Context, msgID, toUserID int64) (int64, error) {
 	var id int64
 	err := s.tx(ctx, func(d q) error {
+		var err error
+		id, err = s.copyMessage(ctx, d, msgID, toUserID)
+		return err
+	})
+	return id, err
+}
+
+// GiveMessage copies a message to the users copyTo (as CopyMessage) and
+// then, if assignTo is not 0, assigns it to assignTo (as AssignMessage),
+// all in one transaction: either every user gets it or none. It returns
+// the copies' IDs.
+func (s *sqlStore) GiveMessage(ctx context.Context, msgID int64, copyTo []int64, assignTo int64) ([]int64, error) {
+	var ids []int64
+	err := s.tx(ctx, func(d q) error {
+		ids = ids[:0]
+		for _, u := range copyTo {
+			id, err := s.copyMessage(ctx, d, msgID, u)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if assignTo != 0 {
+			return assignMessage(ctx, d, msgID, assignTo)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+func (s *sqlStore) copyMessage(ctx context.Context, d q, msgID, toUserID int64) (int64, error) {
+	var id int64
+	err := func() error {
 		if err := activeUserTx(ctx, d, toUserID); err != nil {
 			return err
 		}
@@ -342,7 +378,7 @@ func (s *sqlStore) CopyMessage(ctx context.Context, msgID, toUserID int64) (int6
 			return fmt.Errorf("core: copy tracking records: %w", err)
 		}
 		return nil
-	})
+	}()
 	return id, err
 }
 
@@ -350,19 +386,21 @@ func (s *sqlStore) CopyMessage(ctx context.Context, msgID, toUserID int64) (int6
 // AssignMessage): the owner changes, it is unread again, and its folder,
 // jobs and attempts stay as they are.
 func (s *sqlStore) AssignMessage(ctx context.Context, msgID, toUserID int64) error {
-	return s.tx(ctx, func(d q) error {
-		if err := activeUserTx(ctx, d, toUserID); err != nil {
-			return err
-		}
-		res, err := d.exec(ctx, "UPDATE messages SET owner_id = ?, is_read = 0 WHERE id = ?", toUserID, msgID)
-		if err != nil {
-			return fmt.Errorf("core: assign message: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: message %d", ErrNotFound, msgID)
-		}
-		return nil
-	})
+	return s.tx(ctx, func(d q) error { return assignMessage(ctx, d, msgID, toUserID) })
+}
+
+func assignMessage(ctx context.Context, d q, msgID, toUserID int64) error {
+	if err := activeUserTx(ctx, d, toUserID); err != nil {
+		return err
+	}
+	res, err := d.exec(ctx, "UPDATE messages SET owner_id = ?, is_read = 0 WHERE id = ?", toUserID, msgID)
+	if err != nil {
+		return fmt.Errorf("core: assign message: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: message %d", ErrNotFound, msgID)
+	}
+	return nil
 }
 
 // renumberUsers (migration 3) gives the user with ID 1, if any, a new ID

@@ -206,6 +206,27 @@ func (h *Handler) giveMessage(ctx context.Context, c *call, assign bool) (result
 	if !ok {
 		return result{}, fmt.Errorf("%s needs a store that copies messages between users (soap.MessageCopier)", c.op)
 	}
+	// The message itself goes to the last user of an assignment; the
+	// others get copies (a message has one owner here).
+	if g, ok := mc.(messageGiver); ok {
+		var copyTo []int64
+		var assignTo int64
+		for i, u := range to {
+			if assign && i == len(to)-1 {
+				assignTo = u.ID
+				break
+			}
+			copyTo = append(copyTo, u.ID)
+		}
+		if _, err := g.GiveMessage(ctx, m.ID, copyTo, assignTo); err != nil {
+			if errors.Is(err, core.ErrNotFound) {
+				// A user deactivated or removed meanwhile.
+				return strResult(resInvalidUser), nil
+			}
+			return result{}, err
+		}
+		return strResult(resOK), nil
+	}
 	for i, u := range to {
 		if assign && i == len(to)-1 {
 			// The message itself goes to the last user; the others get
@@ -220,6 +241,12 @@ func (h *Handler) giveMessage(ctx context.Context, c *call, assign bool) (result
 		}
 	}
 	return strResult(resOK), nil
+}
+
+// messageGiver is a MessageCopier that gives a message to several users
+// in one transaction (core's store does).
+type messageGiver interface {
+	GiveMessage(ctx context.Context, msgID int64, copyTo []int64, assignTo int64) ([]int64, error)
 }
 
 func (h *Handler) opForwardToUser(ctx context.Context, c *call) (result, error) {

@@ -456,6 +456,15 @@ func opCases() []opCase {
 		want(t, "no copy", e.messageCount(), n)
 		want(t, "alice lost it", e.call("MarkMsgAsRead", `<userID>`+id(e.alice)+`</userID><msgID>`+id(m)+`</msgID>`).result(), "NOT_MESSAGE_OWNER")
 		want(t, "bob has it", e.call("MarkMsgAsRead", `<userID>`+id(e.bob)+`</userID><msgID>`+id(m)+`</msgID>`).result(), "OK")
+		// To several users: copies for all but the last, who gets the
+		// message itself.
+		want(t, "assign to two", e.call("AssignMessage", `<userID>`+id(e.bob)+`</userID><msgID>`+id(m)+`</msgID><usernames><string>admin</string><string>alice</string></usernames>`).result(), "OK")
+		want(t, "owner now", e.message(m).OwnerID, e.alice)
+		ms, total, err := e.store.Messages(context.Background(), core.MessageQuery{OwnerID: e.admin, Folder: core.FolderInbox})
+		if err != nil || total != 1 || ms[0].Subject != e.message(m).Subject {
+			t.Fatalf("admin's copy %v %d %v", ms, total, err)
+		}
+		want(t, "one copy", e.messageCount(), n+1)
 	})
 	for _, op := range []string{"GetMessageList1", "GetMessageList2", "GetMessageList3", "GetMessageList4",
 		"GetMessageList5", "GetMessageList6", "GetMessageList7", "GetMessageList8"} {
