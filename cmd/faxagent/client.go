@@ -201,7 +201,15 @@ func waitMessage(ctx context.Context, c *client, id int64, pages int, stdout io.
 			}
 		}
 		if done == len(m.Jobs) {
-			fmt.Fprintf(stdout, "message %d: %s, %d of %d recipient(s) sent\n", m.ID, m.Status, len(m.Jobs)-failed, len(m.Jobs))
+			// The verdict comes from the jobs, which are final now.
+			verdict := "Completed"
+			switch {
+			case failed == len(m.Jobs):
+				verdict = "Failed"
+			case failed > 0:
+				verdict = "Partial"
+			}
+			fmt.Fprintf(stdout, "message %d: %s, %d of %d recipient(s) sent\n", m.ID, verdict, len(m.Jobs)-failed, len(m.Jobs))
 			if failed > 0 {
 				return fmt.Errorf("%d recipient(s) not sent", failed)
 			}

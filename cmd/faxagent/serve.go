@@ -272,7 +272,6 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 		return nil, err
 	}
 	if q != nil {
-		o.Wake = q.Wake
 		o.CancelActive = func(id int64) {
 			if a := getAgent(); a != nil {
 				a.Cancel(jobKey(id))

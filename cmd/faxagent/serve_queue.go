@@ -12,29 +12,17 @@ import (
 	"github.com/faxagent/faxagent/core"
 )
 
-// agentQueue is core's agent.Queue and agent.Reporter with what serve adds:
-// the agent is woken when the API queues work (agent.Notifier), every call
-// is logged on one line with its message, job and attempt IDs, and a
-// received fax leaves the agent's spool once the store has its copy.
+// agentQueue is core's agent.Queue, agent.Reporter and agent.Notifier with
+// what serve adds: every call is logged on one line with its message, job
+// and attempt IDs, and a received fax leaves the agent's spool once the
+// store has its copy.
 type agentQueue struct {
 	*core.AgentQueue
-	log   *slog.Logger
-	ready chan struct{}
+	log *slog.Logger
 }
 
 func newAgentQueue(st core.Store, log *slog.Logger) *agentQueue {
-	return &agentQueue{AgentQueue: core.NewAgentQueue(st), log: log, ready: make(chan struct{}, 1)}
-}
-
-// Ready implements agent.Notifier.
-func (q *agentQueue) Ready() <-chan struct{} { return q.ready }
-
-// Wake tells the agent a job may be claimable now.
-func (q *agentQueue) Wake() {
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
+	return &agentQueue{AgentQueue: core.NewAgentQueue(st), log: log}
 }
 
 // jobKey is a store job ID as the agent sees it.
