@@ -41,7 +41,8 @@ func (h *Handler) opCreateInboundRoute(ctx context.Context, c *call) (result, er
 	if c.err != nil {
 		return result{}, nil
 	}
-	if ok, err := h.isAdmin(ctx, uid); err != nil || !ok {
+	mgr, ok, err := h.manager(ctx, uid)
+	if err != nil || !ok {
 		return strResult(resInvalidAdmin), err
 	}
 	to, err := h.cfg.Store.UserByName(ctx, fwd)
@@ -50,6 +51,10 @@ func (h *Handler) opCreateInboundRoute(ctx context.Context, c *call) (result, er
 	}
 	if err != nil {
 		return result{}, err
+	}
+	if !manages(mgr, to.DomainID, "") {
+		// A domain administrator routes to its own domain's users only.
+		return strResult(resInvalidAdmin), nil
 	}
 	f1, err := routeField(c1)
 	if err != nil {

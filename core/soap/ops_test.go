@@ -810,6 +810,19 @@ func opCases() []opCase {
 		if _, err := e.store.UserByName(context.Background(), "dave"); !errors.Is(err, core.ErrNotFound) {
 			t.Fatalf("refused creation stored dave: %v", err)
 		}
+		// Reading and routing are scoped too.
+		want(t, "details of carol", e.call("GetUserDetailsByUserID", `<adminID>`+id(e.alice)+`</adminID><userID>`+id(e.carol)+`</userID>`).result(), "INVALID_ADMIN")
+		want(t, "fax setting of carol", e.call("GetUserFaxSettingByUserName", `<adminID>`+id(e.alice)+`</adminID><userName>carol</userName>`).result(), "INVALID_ADMIN")
+		want(t, "sales list", len(e.call("GetUserListWithDomainName", `<adminID>`+id(e.alice)+`</adminID><domainName>sales</domainName>`).strings()), 0)
+		want(t, "own list", len(e.call("GetUserListWithDomainName", `<adminID>`+id(e.alice)+`</adminID><domainName>default</domainName>`).strings()), 3)
+		want(t, "domains", strings.Join(e.call("GetDomainList", `<adminID>`+id(e.alice)+`</adminID>`).strings(), ","), id(e.user(e.alice).DomainID)+"||default")
+		want(t, "details of bob", parseDoc(t, e.call("GetUserDetailsByUserID", `<adminID>`+id(e.alice)+`</adminID><userID>`+id(e.bob)+`</userID>`).result()).path("UserName"), "bob")
+		route := `<userID>` + id(e.alice) + `</userID><forwardedUserName>%s</forwardedUserName><condition1>RoutingDigits</condition1><conditionExp1>77</conditionExp1><isAndOperator>false</isAndOperator><condition2>None</condition2><conditionExp2 /><isActive>true</isActive><priority>100</priority>`
+		want(t, "route to carol", e.call("CreateInboundRoute", fmt.Sprintf(route, "carol")).result(), "INVALID_ADMIN")
+		if rs, _ := e.store.Routes(context.Background()); len(rs) != 0 {
+			t.Fatalf("refused route stored: %+v", rs)
+		}
+		want(t, "route to bob", e.call("CreateInboundRoute", fmt.Sprintf(route, "bob")).result(), "")
 		got := create("default", "StandardUser")
 		want(t, "create in own domain", e.user(mustID(t, got)).Username, "dave")
 	})

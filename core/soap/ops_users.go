@@ -429,7 +429,8 @@ func (h *Handler) opGetDomainList(ctx context.Context, c *call) (result, error) 
 	if c.err != nil {
 		return result{}, nil
 	}
-	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+	mgr, ok, err := h.manager(ctx, adminID)
+	if err != nil || !ok {
 		return stringsResult(nil), err
 	}
 	ds, err := h.cfg.Store.Domains(ctx)
@@ -438,7 +439,9 @@ func (h *Handler) opGetDomainList(ctx context.Context, c *call) (result, error) 
 	}
 	out := []string{}
 	for _, d := range ds {
-		out = append(out, strconv.FormatInt(d.ID, 10)+"||"+d.Name)
+		if manages(mgr, d.ID, "") { // a domain administrator sees its own
+			out = append(out, strconv.FormatInt(d.ID, 10)+"||"+d.Name)
+		}
 	}
 	return stringsResult(out), nil
 }
@@ -455,7 +458,8 @@ func (h *Handler) opUserList(ctx context.Context, c *call) (result, error) {
 	if c.err != nil {
 		return result{}, nil
 	}
-	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+	mgr, ok, err := h.manager(ctx, adminID)
+	if err != nil || !ok {
 		return stringsResult(nil), err
 	}
 	ds, err := h.cfg.Store.Domains(ctx)
@@ -469,7 +473,8 @@ func (h *Handler) opUserList(ctx context.Context, c *call) (result, error) {
 		}
 	}
 	out := []string{}
-	if !found {
+	if !found || !manages(mgr, domID, "") {
+		// A domain administrator sees its own domain only.
 		return stringsResult(out), nil
 	}
 	us, err := h.cfg.Store.Users(ctx)
@@ -514,12 +519,16 @@ func (h *Handler) profile(ctx context.Context, userID int64) (core.UserProfile, 
 
 func (h *Handler) opUserDetails(ctx context.Context, c *call) (result, error) {
 	adminID := c.long("adminID")
-	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok || c.err != nil {
+	mgr, ok, err := h.manager(ctx, adminID)
+	if err != nil || !ok || c.err != nil {
 		return strResult(resInvalidAdmin), err
 	}
 	u, ok, err := h.lookupUser(ctx, c)
 	if err != nil || !ok {
 		return strResult(resInvalidUser), err
+	}
+	if !manages(mgr, u.DomainID, "") {
+		return strResult(resInvalidAdmin), nil
 	}
 	p, err := h.profile(ctx, u.ID)
 	if err != nil {
@@ -530,12 +539,16 @@ func (h *Handler) opUserDetails(ctx context.Context, c *call) (result, error) {
 
 func (h *Handler) opUserFaxSetting(ctx context.Context, c *call) (result, error) {
 	adminID := c.long("adminID")
-	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok || c.err != nil {
+	mgr, ok, err := h.manager(ctx, adminID)
+	if err != nil || !ok || c.err != nil {
 		return strResult(resInvalidAdmin), err
 	}
 	u, ok, err := h.lookupUser(ctx, c)
 	if err != nil || !ok {
 		return strResult(resInvalidUser), err
+	}
+	if !manages(mgr, u.DomainID, "") {
+		return strResult(resInvalidAdmin), nil
 	}
 	p, err := h.profile(ctx, u.ID)
 	if err != nil {
