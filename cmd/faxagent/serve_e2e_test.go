@@ -22,13 +22,24 @@ import (
 	"github.com/faxagent/faxagent/core/httpapi"
 )
 
-// buildBinary builds faxagent once per test binary run.
-var buildOnce = sync.OnceValues(func() (string, error) {
+// e2eDir holds the binary the end-to-end tests build; TestMain removes it.
+var e2eDir string
+
+func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "faxagent-e2e-*")
 	if err != nil {
-		return "", err
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	bin := filepath.Join(dir, "faxagent")
+	e2eDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildOnce builds faxagent once per test binary run.
+var buildOnce = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(e2eDir, "faxagent")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
