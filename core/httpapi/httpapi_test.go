@@ -556,3 +556,35 @@ func FuzzSubmitFields(f *testing.F) {
 		}
 	})
 }
+
+// A PDF is rasterised with pdftoppm and stored as fax pages; a broken one
+// is refused and nothing is stored.
+func TestSubmitPDF(t *testing.T) {
+	needTool(t, "pdftoppm")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "letter.png")
+	os.WriteFile(src, letter(t), 0o600)
+	pdfPath := filepath.Join(dir, "two.pdf")
+	if err := convert([]string{src, src}, faxdoc.Options{Resolution: imaging.Fine}, pdfPath); err != nil {
+		t.Fatal(err)
+	}
+	pdf, err := os.ReadFile(pdfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, 0)
+	for _, bad := range [][]byte{[]byte("%PDF-1.4\ngarbage\n"), pdf[:len(pdf)/2]} {
+		body, ct := form(t, part{"to", "", []byte("5550100")}, part{"file", "bad.pdf", bad})
+		resp, b := e.do(http.MethodPost, "/api/v1/messages", testToken, body, ct)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "PDF") {
+			t.Fatalf("broken PDF: %d %s", resp.StatusCode, b)
+		}
+		if msgs, files := e.stored(); msgs != 0 || files != 0 {
+			t.Fatalf("stored %d messages and %d files after a broken PDF", msgs, files)
+		}
+	}
+	m := e.submit(part{"to", "", []byte("5550100")}, part{"file", "two.pdf", pdf})
+	if len(m.Documents) != 1 || m.Documents[0].Pages != 2 || m.Documents[0].ContentType != "image/tiff" || m.Documents[0].Name != "two.pdf" {
+		t.Fatalf("documents: %+v", m.Documents)
+	}
+}

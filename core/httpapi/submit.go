@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,7 +10,9 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +27,7 @@ import (
 // Form fields of a submission (multipart/form-data):
 //
 //	to              recipient fax number, repeated (at least one)
-//	file            a document (TIFF, PNG, JPEG, GIF, PBM), repeated (at least one);
+//	file            a document (TIFF, PDF, PNG, JPEG, GIF, PBM), repeated (at least one);
 //	                stored as TIFF Class F (MMR) at the message's resolution
 //	priority        high | normal | low
 //	preset          port:M0,1 | group:NAME, optionally AGENT/ in front
@@ -211,12 +215,18 @@ func checkDocument(f *upload, res imaging.Resolution, tmp string, i int) error {
 	}
 	n, _ := io.ReadFull(fh, head)
 	fh.Close()
-	if ct := sniff(head[:n]); !strings.HasPrefix(ct, "image/") {
-		return fmt.Errorf("not a picture or TIFF (%s)", ct)
+	in := []string{f.path}
+	switch ct := sniff(head[:n]); {
+	case ct == "application/pdf":
+		if in, err = rasterisePDF(f.path, filepath.Join(tmp, strconv.Itoa(i)+"-pdf")); err != nil {
+			return err
+		}
+	case !strings.HasPrefix(ct, "image/"):
+		return fmt.Errorf("not a PDF, picture or TIFF (%s)", ct)
 	}
 	out := filepath.Join(tmp, strconv.Itoa(i)+".tif")
 	o := faxdoc.Options{Resolution: res, KeepResolution: true}
-	if err := convertTo(f.path, o, out, &f.pages); err != nil {
+	if err := convertTo(in, o, out, &f.pages); err != nil {
 		return errors.New(strings.ReplaceAll(err.Error(), f.path, "upload"))
 	}
 	if f.pages == 0 {
@@ -226,8 +236,8 @@ func checkDocument(f *upload, res imaging.Resolution, tmp string, i int) error {
 	return nil
 }
 
-func convertTo(path string, o faxdoc.Options, out string, pages *int) error {
-	doc, err := faxdoc.Open([]string{path}, o)
+func convertTo(paths []string, o faxdoc.Options, out string, pages *int) error {
+	doc, err := faxdoc.Open(paths, o)
 	if err != nil {
 		return err
 	}
@@ -251,6 +261,50 @@ func convertTo(path string, o faxdoc.Options, out string, pages *int) error {
 	}
 	*pages = wr.Pages()
 	return wr.Close()
+}
+
+// maxPDFPages bounds the pages rasterised from one PDF.
+const maxPDFPages = 200
+
+// rasterisePDF renders a PDF's pages to greyscale PNG files with poppler's
+// pdftoppm, at about fax resolution; faxdoc then turns them into fax pages.
+func rasterisePDF(path, dir string) ([]string, error) {
+	tool, err := exec.LookPath("pdftoppm")
+	if err != nil {
+		return nil, errors.New("PDF input needs pdftoppm (Debian package poppler-utils), which is not installed")
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tool, "-r", "204", "-gray", "-png", "-l", strconv.Itoa(maxPDFPages+1), path, filepath.Join(dir, "p"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(strings.ReplaceAll(stderr.String(), path, "upload"))
+		if len(msg) > 300 {
+			msg = msg[:300]
+		}
+		return nil, fmt.Errorf("not a readable PDF (pdftoppm: %v: %s)", err, msg)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var pages []string
+	for _, e := range ents {
+		pages = append(pages, filepath.Join(dir, e.Name()))
+	}
+	// pdftoppm pads page numbers to the same width, so names sort.
+	sort.Strings(pages)
+	switch {
+	case len(pages) == 0:
+		return nil, errors.New("PDF has no pages")
+	case len(pages) > maxPDFPages:
+		return nil, fmt.Errorf("PDF has more than %d pages", maxPDFPages)
+	}
+	return pages, nil
 }
 
 func sniff(b []byte) string {
