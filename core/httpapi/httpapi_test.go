@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/imaging"
@@ -277,7 +278,9 @@ func TestSubmitBadInputStoresNothing(t *testing.T) {
 		{"oversized upload", []part{to, {"file", "big.png", append(letter(t), big...)}}, http.StatusRequestEntityTooLarge},
 		{"truncated TIFF", []part{to, {"file", "a.tif", truncated}}, http.StatusBadRequest},
 		{"garbled TIFF", []part{to, {"file", "a.tif", garbled}}, http.StatusBadRequest},
-		{"not a picture", []part{to, {"file", "a.txt", []byte("hello")}}, http.StatusBadRequest},
+		{"not a document", []part{to, {"file", "a.bin", []byte("\x00\x01\x02\x03binary")}}, http.StatusBadRequest},
+		{"text not UTF-8", []part{to, {"file", "a.txt", []byte("caf\xe9 cr\xe8me\n")}}, http.StatusBadRequest},
+		{"empty text", []part{to, {"file", "a.txt", []byte("\n\n")}}, http.StatusBadRequest},
 		{"TIFF magic only", []part{to, {"file", "a.tif", []byte("II*\x00\xff\xff\xff\x7f")}}, http.StatusBadRequest},
 		{"parent path", []part{to, {"file", "../../etc/letter.png", letter(t)}}, http.StatusBadRequest},
 		{"absolute path", []part{to, {"file", "/tmp/letter.png", letter(t)}}, http.StatusBadRequest},
@@ -587,4 +590,115 @@ func TestSubmitPDF(t *testing.T) {
 	if len(m.Documents) != 1 || m.Documents[0].Pages != 2 || m.Documents[0].ContentType != "image/tiff" || m.Documents[0].Name != "two.pdf" {
 		t.Fatalf("documents: %+v", m.Documents)
 	}
+}
+
+func TestSubmitText(t *testing.T) {
+	var text strings.Builder
+	for i := 1; i <= 150; i++ {
+		fmt.Fprintf(&text, "Line %d\tof the letter, with a tab.\r\n", i)
+	}
+	text.WriteString(strings.Repeat("word ", 60) + "\n")
+	e := newEnv(t, 0)
+	m := e.submit(part{"to", "", []byte("5550100")}, part{"file", "letter.txt", []byte(text.String())})
+	d := m.Documents
+	if len(d) != 1 || d[0].Pages < 3 || d[0].ContentType != "image/tiff" {
+		t.Fatalf("documents: %+v", d)
+	}
+	resp, b := e.do(http.MethodGet, fmt.Sprintf("/api/v1/messages/%d/document", m.ID), testToken, nil, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("download: %d", resp.StatusCode)
+	}
+	r, err := tiff.Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil || r.NumPages() != d[0].Pages {
+		t.Fatalf("TIFF: %v, %d pages, want %d", err, r.NumPages(), d[0].Pages)
+	}
+	// The pages carry ink: the first page decodes with black pixels in
+	// its text area.
+	pr, err := r.Page(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := imaging.ReadPage(pr, imaging.WidthA4, imaging.Fine, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	black := 0
+	for y := 0; y < page.Height; y++ {
+		for x := 0; x < page.Width; x++ {
+			if page.Black(x, y) {
+				black++
+			}
+		}
+	}
+	if black < 10000 {
+		t.Fatalf("first page has %d black pixels", black)
+	}
+}
+
+func TestWrapText(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		cols int
+		want []string
+	}{
+		{"a\tb", 20, []string{"a       b"}},
+		{"ab\r\ncd\rx\n", 20, []string{"ab", "cd", "x"}},
+		{"one two three four", 9, []string{"one two", "three", "four"}},
+		{"abcdefghijkl", 5, []string{"abcde", "fghij", "kl"}},
+		{"\n\nz", 5, []string{"", "", "z"}},
+	} {
+		got := wrapText(c.in, c.cols)
+		if strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("wrapText(%q, %d) = %q, want %q", c.in, c.cols, got, c.want)
+		}
+	}
+}
+
+// FuzzTypesetText typesets arbitrary text: an error or a TIFF whose pages
+// all read back, never a panic; wrapped lines fit and lose no character.
+func FuzzTypesetText(f *testing.F) {
+	f.Add([]byte("Dear Sir,\n\tplease find the invoice attached.\r\n"), 20)
+	f.Add([]byte(strings.Repeat("x", 300)), 7)
+	f.Add([]byte("caf\xc3\xa9 \xe2\x82\xac 5\n\f\n"), 100)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, text []byte, cols int) {
+		if cols < 2 || cols > 200 || len(text) > 20000 {
+			return
+		}
+		if utf8.Valid(text) {
+			var in, out int
+			for _, r := range strings.ReplaceAll(string(text), "\t", "") {
+				if r != ' ' && r != '\n' && r != '\r' {
+					in++
+				}
+			}
+			for _, l := range wrapText(string(text), cols) {
+				if n := utf8.RuneCountInString(l); n > cols {
+					t.Fatalf("line of %d runes, want at most %d: %q", n, cols, l)
+				}
+				for _, r := range l {
+					if r != ' ' {
+						out++
+					}
+				}
+			}
+			if in != out {
+				t.Fatalf("wrapping kept %d of %d characters", out, in)
+			}
+		}
+		src := filepath.Join(dir, "in.txt")
+		dst := filepath.Join(dir, "out.tif")
+		os.WriteFile(src, text, 0o600)
+		if err := typesetText(src, dst, imaging.Standard); err != nil {
+			return
+		}
+		b, err := os.ReadFile(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := tiff.Open(bytes.NewReader(b), int64(len(b)))
+		if err != nil || r.NumPages() == 0 {
+			t.Fatalf("typeset TIFF: %v", err)
+		}
+	})
 }

@@ -27,7 +27,7 @@ import (
 // Form fields of a submission (multipart/form-data):
 //
 //	to              recipient fax number, repeated (at least one)
-//	file            a document (TIFF, PDF, PNG, JPEG, GIF, PBM), repeated (at least one);
+//	file            a document (TIFF, PDF, PNG, JPEG, GIF, PBM, UTF-8 text), repeated (at least one);
 //	                stored as TIFF Class F (MMR) at the message's resolution
 //	priority        high | normal | low
 //	preset          port:M0,1 | group:NAME, optionally AGENT/ in front
@@ -221,8 +221,14 @@ func checkDocument(f *upload, res imaging.Resolution, tmp string, i int) error {
 		if in, err = rasterisePDF(f.path, filepath.Join(tmp, strconv.Itoa(i)+"-pdf")); err != nil {
 			return err
 		}
+	case strings.HasPrefix(ct, "text/plain"):
+		txt := filepath.Join(tmp, strconv.Itoa(i)+"-text.tif")
+		if err := typesetText(f.path, txt, res); err != nil {
+			return err
+		}
+		in = []string{txt}
 	case !strings.HasPrefix(ct, "image/"):
-		return fmt.Errorf("not a PDF, picture or TIFF (%s)", ct)
+		return fmt.Errorf("not a PDF, text, picture or TIFF (%s)", ct)
 	}
 	out := filepath.Join(tmp, strconv.Itoa(i)+".tif")
 	o := faxdoc.Options{Resolution: res, KeepResolution: true}
