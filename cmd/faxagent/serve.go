@@ -189,7 +189,7 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 	a, err := agent.New(agent.Config{
 		AgentID: ac.ID, ServerIP: ac.ServerIP, Drivers: []drivers.Driver{drv},
 		License: lic, LicenseKey: pub, Ports: settings,
-		Queue: q, Reporter: q, Metrics: m, Logger: log.With("agent", ac.ID),
+		Queue: q, Reporter: q, Metrics: m, Logger: log,
 		Retry: agent.RetryPolicy{MaxAttempts: ac.Retry.MaxAttempts, Now: agent.ClassRule{Interval: ac.Retry.Now},
 			Later: agent.ClassRule{Interval: ac.Retry.Later}, PageLimit: ac.Retry.PageLimit},
 		Dial: agent.DialRules{Prefix: ac.Dial.Prefix, Suffix: ac.Dial.Suffix, CountryCode: ac.Dial.CountryCode,
