@@ -28,8 +28,14 @@ type Config struct {
 	// Listen is the HTTP address of the API, /metrics and health checks.
 	Listen string `yaml:"listen"`
 	// MaxUpload bounds one submission in bytes.
-	MaxUpload int64    `yaml:"max_upload"`
-	LogLevel  string   `yaml:"log_level"` // debug, info, warn, error
+	MaxUpload int64  `yaml:"max_upload"`
+	LogLevel  string `yaml:"log_level"` // debug, info, warn, error
+	// ImportDir is the only directory the SOAP service's documentPath
+	// parameters may name files in ("" refuses documentPath).
+	ImportDir string `yaml:"import_dir"`
+	// PublicURL is the SOAP service address written in its WSDL ("": taken
+	// from each request).
+	PublicURL string   `yaml:"public_url"`
 	Agent     AgentCfg `yaml:"agent"`
 }
 
@@ -51,6 +57,55 @@ type AgentCfg struct {
 	Retry      RetryCfg      `yaml:"retry"`
 	Dial       DialCfg       `yaml:"dial"`
 	Loopback   LoopbackCfg   `yaml:"loopback"`
+	// Foip is one SIP trunk (drivers/foip) beside the loopback ports;
+	// it is off while Listen is empty.
+	Foip FoipCfg `yaml:"foip"`
+}
+
+// FoipCfg is a Fax-over-IP trunk in peer mode: calls go to Peer, INVITEs
+// are taken from Peer (and AllowFrom). Its ports are M<Board>,0 ..
+// M<Board>,<Channels-1>, in the port group "foip" (the loopback ports are
+// in "loopback"): a job preset to group:foip leaves on the trunk. Received
+// faxes are stored through the core's inbound routes with the called
+// number (Request-URI user part, or RoutingHeader) as the port number.
+type FoipCfg struct {
+	Listen    string `yaml:"listen"`    // SIP address, e.g. 127.0.0.1:5060
+	Peer      string `yaml:"peer"`      // the peer's SIP address host:port
+	Transport string `yaml:"transport"` // udp (default) or tcp
+	Channels  int    `yaml:"channels"`  // concurrent calls = ports (default 1)
+	Board     int    `yaml:"board"`     // board number of the port IDs (default 1)
+	Number    string `yaml:"number"`    // our number (From, calling number)
+	// Send and Receive are the ports' settings (both default true).
+	Send    *bool `yaml:"send"`
+	Receive *bool `yaml:"receive"`
+	// AllowFrom are further source addresses (IPs, CIDR prefixes) whose
+	// INVITEs are taken.
+	AllowFrom     []string `yaml:"allow_from"`
+	RoutingHeader string   `yaml:"routing_header"`
+	RoutingDigits int      `yaml:"routing_digits"`
+	// MediaIP is the RTP/UDPTL address (default: the Listen host);
+	// RTPPortMin..RTPPortMax the media port range (0: any free port).
+	MediaIP    string     `yaml:"media_ip"`
+	RTPPortMin int        `yaml:"rtp_port_min"`
+	RTPPortMax int        `yaml:"rtp_port_max"`
+	Codec      string     `yaml:"codec"` // PCMU (default) or PCMA
+	T38        FoipT38Cfg `yaml:"t38"`
+}
+
+// FoipT38Cfg are the trunk's T.38 options (drivers/foip.Config).
+type FoipT38Cfg struct {
+	// Start: "reinvite" (audio first, default) or "invite" (T.38 in the
+	// first INVITE).
+	Start       string        `yaml:"start"`
+	ReinviteOut time.Duration `yaml:"reinvite_out"`
+	ReinviteIn  time.Duration `yaml:"reinvite_in"`
+	Timeout     time.Duration `yaml:"timeout"`
+	Version     int           `yaml:"version"`
+	MaxBitRate  int           `yaml:"max_bit_rate"`
+	MaxDatagram int           `yaml:"max_datagram"`
+	FEC         bool          `yaml:"fec"`
+	// NoECM turns error correction off on the trunk's ports.
+	NoECM bool `yaml:"no_ecm"`
 }
 
 // RetryCfg is the retry policy.
@@ -169,6 +224,10 @@ var envVars = []struct{ flag, env string }{
 	{"agent-id", "FAXAGENT_AGENT_ID"},
 	{"pacing", "FAXAGENT_PACING"},
 	{"log-level", "FAXAGENT_LOG_LEVEL"},
+	{"import-dir", "FAXAGENT_IMPORT_DIR"},
+	{"public-url", "FAXAGENT_PUBLIC_URL"},
+	{"foip-listen", "FAXAGENT_FOIP_LISTEN"},
+	{"foip-peer", "FAXAGENT_FOIP_PEER"},
 }
 
 // loadConfig builds the configuration: defaults, the file, the
@@ -184,6 +243,10 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	agentID := fs.String("agent-id", "", "agent ID (default: the host name)")
 	pacing := fs.String("pacing", "", "loopback call pacing: demo, real or none")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	importDir := fs.String("import-dir", "", "directory SOAP documentPath may name files in")
+	publicURL := fs.String("public-url", "", "SOAP service address written in the WSDL")
+	foipListen := fs.String("foip-listen", "", "FoIP: local SIP address (enables the trunk)")
+	foipPeer := fs.String("foip-peer", "", "FoIP: the peer's SIP address host:port")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return c, err
@@ -217,6 +280,8 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		{"role", role, &c.Role}, {"db", db, &c.Database}, {"listen", listen, &c.Listen},
 		{"data", data, &c.DataDir}, {"agent-id", agentID, &c.Agent.ID},
 		{"pacing", pacing, &c.Agent.Loopback.Pacing}, {"log-level", logLevel, &c.LogLevel},
+		{"import-dir", importDir, &c.ImportDir}, {"public-url", publicURL, &c.PublicURL},
+		{"foip-listen", foipListen, &c.Agent.Foip.Listen}, {"foip-peer", foipPeer, &c.Agent.Foip.Peer},
 	} {
 		if v := val(o.name, o.fv); v != "" {
 			*o.dst = v
@@ -266,6 +331,21 @@ func (c Config) check() error {
 	}
 	if c.Role != "core" && len(c.Agent.Loopback.Ports) == 0 {
 		errs = append(errs, errors.New("the agent has no ports"))
+	}
+	if f := c.Agent.Foip; f.Listen != "" {
+		if f.Peer == "" {
+			errs = append(errs, errors.New("foip: a peer address is needed (--foip-peer host:port)"))
+		}
+		switch f.T38.Start {
+		case "", "reinvite", "invite":
+		default:
+			errs = append(errs, fmt.Errorf("foip t38 start %q: want reinvite or invite", f.T38.Start))
+		}
+		if f.Channels < 0 || f.Board < 0 || f.RTPPortMin < 0 || f.RTPPortMax < f.RTPPortMin || f.RTPPortMax > 65535 {
+			errs = append(errs, errors.New("foip: channels, board and the media port range must be non-negative and in order"))
+		}
+	} else if f.Peer != "" {
+		errs = append(errs, errors.New("foip: a peer without a listen address (--foip-listen host:port)"))
 	}
 	if c.MaxUpload <= 0 {
 		errs = append(errs, errors.New("max_upload must be positive"))

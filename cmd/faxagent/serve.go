@@ -23,11 +23,12 @@ import (
 	"github.com/faxagent/faxagent/agent"
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/core/httpapi"
+	"github.com/faxagent/faxagent/core/soap"
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/loopback"
 )
 
-const serveUsage = "serve [--config FILE] [--role all|core|agent] [--db URL] [--listen ADDR] [--data DIR] [--agent-id ID] [--pacing demo|real|none] [--log-level L]"
+const serveUsage = "serve [--config FILE] [--role all|core|agent] [--db URL] [--listen ADDR] [--data DIR] [--agent-id ID] [--pacing demo|real|none] [--log-level L] [--import-dir DIR] [--public-url URL] [--foip-listen HOST:PORT --foip-peer HOST:PORT]"
 
 // Files in the data directory that the client subcommands read.
 const (
@@ -141,7 +142,7 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 			return err
 		}
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	ports := 0
@@ -172,12 +173,31 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 	q := newAgentQueue(st, log)
 	lbn, drv := newLoopback(ac.Loopback)
 	settings := map[string]agent.PortSettings{}
+	groups := map[string][]string{}
 	for i, p := range ac.Loopback.Ports {
 		id := drivers.PortID(0, i)
 		settings[id] = agent.PortSettings{Send: p.Send, Receive: p.Receive, ToneDetect: true}
+		groups["loopback"] = append(groups["loopback"], id)
 		m.setDriver(id, drv.Name())
 	}
-	lic, pub, err := licenseFor(ac, drv.Name(), len(ac.Loopback.Ports))
+	drvs := []drivers.Driver{drv}
+	counts := map[string]int{drv.Name(): len(ac.Loopback.Ports)}
+	if ac.Foip.Listen != "" {
+		fd, ids, err := newFoip(ac.Foip, log)
+		if err != nil {
+			lbn.Close()
+			return nil, nil, nil, err
+		}
+		fs := ac.Foip
+		for _, id := range ids {
+			settings[id] = agent.PortSettings{Send: fs.Send == nil || *fs.Send, Receive: fs.Receive == nil || *fs.Receive, ToneDetect: true}
+			groups["foip"] = append(groups["foip"], id)
+			m.setDriver(id, fd.Name())
+		}
+		drvs = append(drvs, fd)
+		counts[fd.Name()] = len(ids)
+	}
+	lic, pub, err := licenseFor(ac, counts)
 	if err != nil {
 		lbn.Close()
 		return nil, nil, nil, err
@@ -187,8 +207,8 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 		return nil, nil, nil, err
 	}
 	a, err := agent.New(agent.Config{
-		AgentID: ac.ID, ServerIP: ac.ServerIP, Drivers: []drivers.Driver{drv},
-		License: lic, LicenseKey: pub, Ports: settings,
+		AgentID: ac.ID, ServerIP: ac.ServerIP, Drivers: drvs,
+		License: lic, LicenseKey: pub, Ports: settings, Groups: groups,
 		Queue: q, Reporter: q, Metrics: m, Logger: log,
 		Retry: agent.RetryPolicy{MaxAttempts: ac.Retry.MaxAttempts, Now: agent.ClassRule{Interval: ac.Retry.Now},
 			Later: agent.ClassRule{Interval: ac.Retry.Later}, PageLimit: ac.Retry.PageLimit},
@@ -208,10 +228,11 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 	return a, q, lbn, nil
 }
 
-// licenseFor reads the configured licence, or issues one for the loopback
-// ports only (a simulated network needs no licence, but the agent checks
-// one all the same).
-func licenseFor(ac AgentCfg, driver string, ports int) ([]byte, []byte, error) {
+// licenseFor reads the configured licence, or issues one for the
+// configured ports (ports by driver name: the loopback ports and the FoIP
+// trunk's channels; a simulated network needs no licence, but the agent
+// checks one all the same).
+func licenseFor(ac AgentCfg, ports map[string]int) ([]byte, []byte, error) {
 	if ac.License != "" || ac.LicenseKey != "" {
 		lic, err := os.ReadFile(ac.License)
 		if err != nil {
@@ -232,8 +253,8 @@ func licenseFor(ac AgentCfg, driver string, ports int) ([]byte, []byte, error) {
 		return nil, nil, err
 	}
 	now := time.Now()
-	lic, err := agent.Sign(agent.License{AgentID: ac.ID, Customer: "self-issued for loopback ports",
-		Ports: map[string]int{driver: ports}, Issued: now, Expires: now.AddDate(1, 0, 0)}, priv)
+	lic, err := agent.Sign(agent.License{AgentID: ac.ID, Customer: "self-issued for the configured ports",
+		Ports: ports, Issued: now, Expires: now.AddDate(1, 0, 0)}, priv)
 	return lic, pub, err
 }
 
@@ -271,6 +292,11 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 	if err := os.MkdirAll(o.TempDir, 0o700); err != nil {
 		return nil, err
 	}
+	sh, err := soap.NewHandler(soap.Config{Store: st, ImportDir: cfg.ImportDir, PublicURL: cfg.PublicURL,
+		TempDir: o.TempDir, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("soap: %w", err)
+	}
 	if q != nil {
 		o.CancelActive = func(id int64) {
 			if a := getAgent(); a != nil {
@@ -279,7 +305,24 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 		}
 		o.Ports = func() []httpapi.Port { return portList(cfg.Agent.ID, getAgent(), m) }
 	}
-	return httpapi.New(o)
+	api, err := httpapi.New(o)
+	if err != nil {
+		return nil, err
+	}
+	return withSOAP(sh, api), nil
+}
+
+// withSOAP sends requests for soap.Path, in any letter case (FaxCore's
+// clients call /WebServices/wfApi.asmx), to the SOAP handler and all
+// others to next.
+func withSOAP(sh, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.URL.Path, soap.Path) {
+			sh.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func portList(agentID string, a *agent.Agent, m *metrics) []httpapi.Port {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,10 +14,17 @@ import (
 	"github.com/faxagent/faxagent/testbench/scenarios"
 )
 
-const testbenchUsage = "testbench [SCENARIO...] [--report FILE] [--letter FILE] [--timeout D] [--list]"
+const testbenchUsage = "testbench [SCENARIO...] [--report FILE] [--letter FILE] [--timeout D] [--list] | testbench btsim [-listen unix:PATH|tcp:ADDR] [-boards N] [-channels N] [-line NUMBER=KIND...]"
 
-// runTestbench runs end-to-end scenarios against this program's serve.
+// runTestbench runs end-to-end scenarios against this program's serve, or
+// with "btsim" first, the Brooktrout board simulator (runBtsim).
 func runTestbench(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "btsim" {
+		if err := runBtsim(args[1:], stdout, stderr); !errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return nil
+	}
 	fs := flag.NewFlagSet("testbench", flag.ContinueOnError)
 	report := fs.String("report", "", "write the JSON report to FILE")
 	letter := fs.String("letter", "testdata/sample/letter.png", "the one-page sample document")

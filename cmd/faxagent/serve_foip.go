@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/faxagent/faxagent/drivers"
+	"github.com/faxagent/faxagent/drivers/foip"
+)
+
+// newFoip builds the FoIP trunk (peer mode) the configuration describes
+// and returns its port IDs.
+func newFoip(c FoipCfg, log *slog.Logger) (*foip.Driver, []string, error) {
+	board := c.Board
+	if board == 0 {
+		board = 1 // board 0 is the loopback ports'
+	}
+	channels := c.Channels
+	if channels == 0 {
+		channels = 1
+	}
+	start := foip.T38Reinvite
+	if c.T38.Start == "invite" {
+		start = foip.T38InInvite
+	}
+	caps := foip.DefaultCaps()
+	if c.T38.NoECM {
+		caps.ECM = false
+	}
+	d, err := foip.New(foip.Config{
+		Name: "foip", Board: board, Channels: channels, Number: c.Number,
+		Transport: c.Transport, Listen: c.Listen, Mode: foip.Peer, Peer: c.Peer,
+		AllowFrom: c.AllowFrom, RoutingHeader: c.RoutingHeader, RoutingDigits: c.RoutingDigits,
+		T38: start, ReinviteOut: c.T38.ReinviteOut, ReinviteIn: c.T38.ReinviteIn, T38Timeout: c.T38.Timeout,
+		T38Version: c.T38.Version, T38MaxBitRate: c.T38.MaxBitRate, T38MaxDatagram: c.T38.MaxDatagram, T38FEC: c.T38.FEC,
+		MediaIP: c.MediaIP, RTPPortMin: c.RTPPortMin, RTPPortMax: c.RTPPortMax, Codec: c.Codec,
+		Caps: &caps, Logger: log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("foip trunk: %w", err)
+	}
+	ids := make([]string, channels)
+	for i := range ids {
+		ids[i] = drivers.PortID(board, i)
+	}
+	return d, ids, nil
+}
