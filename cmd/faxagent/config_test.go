@@ -1,11 +1,14 @@
 package main
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -98,6 +101,10 @@ func TestConfigErrors(t *testing.T) {
 		{"negative lease", "agent: {lease: -1s}\n", nil, "lease"},
 		{"argument", "", []string{"extra"}, "no arguments"},
 		{"missing file", "", []string{"--config", "/nonexistent/faxagent.yaml"}, "nonexistent"},
+		{"foip without peer", "", []string{"--foip-listen", "127.0.0.1:5060"}, "peer address"},
+		{"foip peer without listen", "", []string{"--foip-peer", "127.0.0.1:5062"}, "without a listen"},
+		{"foip bad t38 start", "agent: {foip: {t38: {start: early}}}\n", []string{"--foip-listen", "127.0.0.1:5060", "--foip-peer", "127.0.0.1:5062"}, "t38 start"},
+		{"foip bad port range", "agent: {foip: {rtp_port_min: 5000, rtp_port_max: 4000}}\n", []string{"--foip-listen", "127.0.0.1:5060", "--foip-peer", "127.0.0.1:5062"}, "port range"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -110,6 +117,58 @@ func TestConfigErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one mentioning %q", err, c.want)
 			}
 		})
+	}
+}
+
+// The SOAP and FoIP settings come from the file, the environment and
+// flags like the others; the file's foip section keeps the default
+// loopback ports.
+func TestConfigSOAPAndFoip(t *testing.T) {
+	file := writeConfig(t, `
+import_dir: /srv/import
+agent:
+  foip:
+    listen: 127.0.0.1:5070
+    peer: 192.0.2.7:5060
+    transport: tcp
+    channels: 4
+    number: "5557000"
+    rtp_port_min: 20000
+    rtp_port_max: 20099
+    t38:
+      start: invite
+      reinvite_out: 1s
+      max_datagram: 300
+      fec: true
+      no_ecm: true
+`)
+	c, err := loadConfig([]string{"--config", file, "--foip-peer", "127.0.0.1:5062"},
+		envOf(map[string]string{"FAXAGENT_PUBLIC_URL": "https://fax.example.com/webservices/wfapi.asmx", "FAXAGENT_FOIP_LISTEN": "127.0.0.1:5060"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Agent.Foip
+	if c.ImportDir != "/srv/import" || c.PublicURL != "https://fax.example.com/webservices/wfapi.asmx" ||
+		f.Listen != "127.0.0.1:5060" || f.Peer != "127.0.0.1:5062" || f.Transport != "tcp" || f.Channels != 4 ||
+		f.Number != "5557000" || f.RTPPortMin != 20000 || f.RTPPortMax != 20099 || f.T38.Start != "invite" ||
+		f.T38.ReinviteOut != time.Second || f.T38.MaxDatagram != 300 || !f.T38.FEC || !f.T38.NoECM ||
+		len(c.Agent.Loopback.Ports) != 4 {
+		t.Fatalf("config: %+v", c)
+	}
+	d, ids, err := newFoip(f, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Name() != "foip" || strings.Join(ids, " ") != "M1,0 M1,1 M1,2 M1,3" {
+		t.Fatalf("foip driver %s with ports %q", d.Name(), ids)
+	}
+	lic, pub, err := licenseFor(c.Agent, map[string]int{"loopback": 4, "foip": 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := agent.ParseLicense(lic, pub)
+	if err != nil || l.Ports["foip"] != 4 || l.Ports["loopback"] != 4 {
+		t.Fatalf("self-issued licence %+v: %v", l, err)
 	}
 }
 
