@@ -68,6 +68,9 @@ type Config struct {
 	Stall   time.Duration
 	// Grace is how long Shutdown lets calls finish [2 min].
 	Grace time.Duration
+	// ProgressInterval is the least time between two page progress
+	// reports of a call (see ProgressReporter) [1 s].
+	ProgressInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -100,6 +103,9 @@ func (c *Config) defaults() {
 	}
 	if c.Grace <= 0 {
 		c.Grace = 2 * time.Minute
+	}
+	if c.ProgressInterval <= 0 {
+		c.ProgressInterval = time.Second
 	}
 }
 
@@ -513,7 +519,9 @@ func (a *Agent) runJob(aj *activeJob) {
 		res.Info.CallingNumber = p.info.Number
 	} else {
 		defer closeDoc()
-		res = a.call(aj, doc, dialled, params)
+		fw := a.startProgress(aj, job.StartPage, pages)
+		res = a.call(aj, doc, dialled, params, fw.page)
+		fw.stop()
 		if res.Code == t30.CodeInternal && errors.Is(res.Err, drivers.ErrPortBusy) {
 			// An incoming call took the port first: not an attempt.
 			_ = a.cfg.Queue.Release(a.base, aj.currentLease())
@@ -624,7 +632,8 @@ func (r *renewal) Stop() bool {
 }
 
 // call dials and sends, under the watchdog.
-func (a *Agent) call(aj *activeJob, doc drivers.Document, dialled string, params drivers.SendParams) drivers.Result {
+// pageDone, if not nil, is told of every page event too.
+func (a *Agent) call(aj *activeJob, doc drivers.Document, dialled string, params drivers.SendParams, pageDone func(t30.PageEvent)) drivers.Result {
 	clk := a.cfg.Clock
 	p := aj.port
 	ctx, cancel := context.WithCancel(a.base)
@@ -654,7 +663,14 @@ func (a *Agent) call(aj *activeJob, doc drivers.Document, dialled string, params
 		_ = c.Hangup(drivers.CauseCancelled)
 	}
 	a.setState(p, drivers.StateSending)
-	res, _ := c.Send(ctx, doc, params, wd.progress)
+	progress := wd.progress
+	if pageDone != nil {
+		progress = func(ev t30.PageEvent) {
+			wd.progress(ev)
+			pageDone(ev)
+		}
+	}
+	res, _ := c.Send(ctx, doc, params, progress)
 	aj.mu.Lock()
 	ours := aj.hungUp
 	aj.mu.Unlock()

@@ -36,7 +36,7 @@ func (s JobState) String() string {
 func (s JobState) Final() bool { return s >= JobCompleted }
 
 // MemQueue is an in-memory Queue for tests, benchmarks and a single-process
-// demo. It implements Notifier.
+// demo. It implements Notifier and ProgressReporter.
 type MemQueue struct {
 	clock Clock
 
@@ -59,6 +59,7 @@ type memJob struct {
 	code      t30.Code
 	reason    string
 	order     int
+	progress  []PageProgress
 }
 
 // NewMemQueue returns an empty queue timed by clock (nil: SystemClock).
@@ -342,6 +343,36 @@ func (q *MemQueue) Job(id string) (JobInfo, bool) {
 		return JobInfo{}, false
 	}
 	return JobInfo{Job: m.job, State: m.state, Attempts: slices.Clone(m.attempts), Code: m.code, Reason: m.reason}, true
+}
+
+// PageProgress is one progress report a MemQueue took.
+type PageProgress struct {
+	Token       string // the lease's token
+	Sent, Total int
+}
+
+// Progress implements ProgressReporter: the report is kept (see
+// ProgressLog) if l is the job's current lease.
+func (q *MemQueue) Progress(ctx context.Context, l Lease, pagesSent, pagesTotal int) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	m, err := q.leased(l)
+	if err != nil {
+		return err
+	}
+	m.progress = append(m.progress, PageProgress{Token: l.Token, Sent: pagesSent, Total: pagesTotal})
+	return nil
+}
+
+// ProgressLog returns the progress reports a job's lease holders made, in
+// order.
+func (q *MemQueue) ProgressLog(id string) []PageProgress {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if m := q.jobs[id]; m != nil {
+		return slices.Clone(m.progress)
+	}
+	return nil
 }
 
 // Ops returns the log of state transitions ("claim J", "retry J", ...).
