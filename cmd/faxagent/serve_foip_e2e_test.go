@@ -38,10 +38,12 @@ func pbm(t *testing.T, tiff string) []byte {
 
 // TestFoIPServe runs two serve processes whose FoIP trunks point at each
 // other over SIP/T.38 on 127.0.0.1 and sends a one-page fax from A to the
-// number of B's trunk, with ECM and without it (A's ports refuse ECM): B's
+// number of B's trunk, with ECM and T.38 offered in the first INVITE, and
+// without ECM (A's ports refuse it) and T.38 reached by re-INVITE: B's
 // inbox holds the page pixel for pixel as sent (compared with netpbm), and
 // A's attempt names the FoIP port, the protocol and the speed.
 func TestFoIPServe(t *testing.T) {
+	t.Parallel() // real-time T.38 calls mostly wait; other tests may run meanwhile
 	bin := faxagentBinary(t)
 	if _, err := exec.LookPath("tifftopnm"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -62,7 +64,8 @@ func TestFoIPServe(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		noECM bool
-	}{{"ecm", false}, {"no-ecm", true}} {
+		start string // how A's calls reach T.38
+	}{{"ecm", false, "invite"}, {"no-ecm", true, "reinvite"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			pa, pb := freeUDPPort(t), freeUDPPort(t)
@@ -73,7 +76,7 @@ func TestFoIPServe(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfgA := filepath.Join(dirA, "a.yaml")
-			if err := os.WriteFile(cfgA, []byte(fmt.Sprintf("agent:\n  foip:\n    number: \"5556000\"\n    t38:\n      no_ecm: %v\n", tc.noECM)), 0o600); err != nil {
+			if err := os.WriteFile(cfgA, []byte(fmt.Sprintf("agent:\n  foip:\n    number: \"5556000\"\n    t38:\n      no_ecm: %v\n      start: %s\n", tc.noECM, tc.start)), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			b := startServe(t, dirB, []string{bin, "serve", "--config", cfgB, "--pacing", "none",
