@@ -26,6 +26,8 @@ var (
 	_ agent.Queue    = (*AgentQueue)(nil)
 	_ agent.Reporter = (*AgentQueue)(nil)
 	_ agent.Notifier = (*AgentQueue)(nil)
+
+	_ agent.ProgressReporter = (*AgentQueue)(nil)
 )
 
 // Ready implements agent.Notifier with the store's Ready signal (see
@@ -158,6 +160,16 @@ func (a *AgentQueue) Fail(ctx context.Context, l agent.Lease, attemptID string, 
 		o = OutcomeCancelled
 	}
 	return a.report(ctx, l, Report{Key: attemptID, Outcome: o, ErrorID: code.ID(), ErrorText: reason})
+}
+
+// Progress implements agent.ProgressReporter: the store keeps the live
+// progress of the lease holder's call.
+func (a *AgentQueue) Progress(ctx context.Context, l agent.Lease, pagesSent, pagesTotal int) error {
+	cl, err := leaseFrom(l)
+	if err != nil {
+		return err
+	}
+	return agentErr(a.st.Progress(ctx, cl, pagesSent, pagesTotal))
 }
 
 // Release implements agent.Queue.

@@ -96,6 +96,17 @@ func TestAgentQueue(t *testing.T) {
 			if err := q.Complete(ctx, j.Lease, "late"); !errors.Is(err, agent.ErrLeaseLost) {
 				t.Fatalf("complete on an old lease: %v", err)
 			}
+			// Progress: the new lease holder's counts, the old lease's are refused.
+			var pr agent.ProgressReporter = aq
+			if err := pr.Progress(ctx, again[0].Lease, 2, 3); err != nil {
+				t.Fatal(err)
+			}
+			if err := pr.Progress(ctx, j.Lease, 3, 3); !errors.Is(err, agent.ErrLeaseLost) {
+				t.Fatalf("progress on an old lease: %v", err)
+			}
+			if p := e.job(m.Jobs[0].ID).Progress; p != (JobProgress{InCall: true, PagesSent: 2, PagesTotal: 3}) {
+				t.Fatalf("progress %+v", p)
+			}
 			j = again[0]
 			id2 := j.ID + "#2@" + j.Lease.Token
 			rec.AttemptID, rec.AttemptNo, rec.StartPageNo, rec.PageSent, rec.ErrorID, rec.ErrorInfo, rec.Cause =

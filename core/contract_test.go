@@ -428,6 +428,59 @@ var contractCases = []struct {
 			e.t.Fatalf("job %+v", jd)
 		}
 	}},
+	{"live progress is kept for the lease holder only", func(e *env) {
+		m := e.submit(Submission{Recipients: []Recipient{{Fax: "1"}, {Fax: "2"}}, MaxAttempts: 3})
+		progress := func(id int64) JobProgress {
+			e.t.Helper()
+			return e.job(id).Progress
+		}
+		a := e.claim(Claim{Agent: "a", Max: 1, Lease: 10 * time.Second})[0]
+		if p := progress(a.ID); p != (JobProgress{InCall: true}) {
+			e.t.Fatalf("progress before any report %+v", p)
+		}
+		for sent := range 3 {
+			if err := e.st.Progress(e.ctx, a.Lease, sent, 5); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+		if p := progress(a.ID); p != (JobProgress{InCall: true, PagesSent: 2, PagesTotal: 5}) {
+			e.t.Fatalf("progress %+v", p)
+		}
+		// The other recipient is untouched; the message shows both.
+		md := e.message(m.ID)
+		if md.Jobs[0].Progress != (JobProgress{InCall: true, PagesSent: 2, PagesTotal: 5}) || md.Jobs[1].Progress != (JobProgress{}) {
+			e.t.Fatalf("message jobs progress %+v, %+v", md.Jobs[0].Progress, md.Jobs[1].Progress)
+		}
+		for _, bad := range [][2]int{{-1, 5}, {6, 5}, {0, -1}} {
+			wantErr(e.t, e.st.Progress(e.ctx, a.Lease, bad[0], bad[1]), ErrInvalid)
+		}
+		// The lease expires and b takes the job: a's reports are ignored,
+		// b starts with no progress of its own.
+		e.clk.Advance(11 * time.Second)
+		b := e.claim(Claim{Agent: "b", Max: 2})
+		if len(b) != 2 || b[0].ID != a.ID {
+			e.t.Fatalf("reclaimed %+v", b)
+		}
+		if p := progress(a.ID); p != (JobProgress{InCall: true}) {
+			e.t.Fatalf("progress after the lease was lost %+v", p)
+		}
+		wantErr(e.t, e.st.Progress(e.ctx, a.Lease, 4, 5), ErrLeaseLost)
+		if err := e.st.Progress(e.ctx, b[0].Lease, 3, 5); err != nil {
+			e.t.Fatal(err)
+		}
+		wantErr(e.t, e.st.Progress(e.ctx, a.Lease, 5, 5), ErrLeaseLost)
+		if p := progress(a.ID); p != (JobProgress{InCall: true, PagesSent: 3, PagesTotal: 5}) {
+			e.t.Fatalf("progress of the new holder %+v", p)
+		}
+		// Once the attempt ends the job is no longer in a call, and a late
+		// report changes nothing.
+		e.report(Report{Lease: b[0].Lease, Key: "b#2", Outcome: OutcomeDone})
+		wantErr(e.t, e.st.Progress(e.ctx, b[0].Lease, 5, 5), ErrLeaseLost)
+		if p := progress(a.ID); p != (JobProgress{}) {
+			e.t.Fatalf("progress of a done job %+v", p)
+		}
+		wantErr(e.t, e.st.Progress(e.ctx, Lease{JobID: 999999, Epoch: 1}, 0, 1), ErrLeaseLost)
+	}},
 	{"a lease that expires on the last attempt fails the job", func(e *env) {
 		m := e.submit(Submission{MaxAttempts: 1})
 		e.claim(Claim{Lease: 10 * time.Second})

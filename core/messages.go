@@ -265,20 +265,27 @@ func (s *sqlStore) messageDocuments(ctx context.Context, d q, id int64) ([]Messa
 
 const jobCols = `id, message_id, seq, recipient_name, recipient_company, fax, state, priority, not_before, start_page,
 	attempts, max_attempts, preset_agent, preset_type, preset_value, lease_epoch, lease_agent, lease_expires,
-	cancel_requested, error_id, error_text, page_count, pages_sent, remote_csid, speed, created_at, completed_at`
+	cancel_requested, error_id, error_text, page_count, pages_sent, remote_csid, speed, created_at, completed_at,
+	progress_epoch, progress_pages, progress_total`
 
 func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
 	var j Job
 	var state string
-	var nb, le, created, completed int64
+	var nb, le, created, completed, pe int64
+	var pp, pt int
 	err := sc.Scan(&j.ID, &j.MessageID, &j.Seq, &j.Recipient.Name, &j.Recipient.Company, &j.Recipient.Fax, &state,
 		&j.Priority, &nb, &j.StartPage, &j.Attempts, &j.MaxAttempts, &j.Preset.Agent, &j.Preset.Type, &j.Preset.Value,
 		&j.Lease.Epoch, &j.LeaseAgent, &le, &j.CancelRequested, &j.ErrorID, &j.ErrorText, &j.PageCount, &j.PagesSent,
-		&j.RemoteCSID, &j.Speed, &created, &completed)
+		&j.RemoteCSID, &j.Speed, &created, &completed, &pe, &pp, &pt)
 	j.State = JobState(state)
 	j.NotBefore, j.LeaseExpires, j.Created, j.Completed = fromMS(nb), fromMS(le), fromMS(created), fromMS(completed)
 	if j.State == JobLeased {
 		j.Lease.JobID = j.ID
+		// Progress counts only when reported under the current lease.
+		j.Progress.InCall = true
+		if pe == j.Lease.Epoch {
+			j.Progress.PagesSent, j.Progress.PagesTotal = pp, pt
+		}
 	} else {
 		j.Lease = Lease{}
 	}

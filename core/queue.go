@@ -265,6 +265,30 @@ func (s *sqlStore) Renew(ctx context.Context, l Lease, dur time.Duration) (Renew
 	return rr, err
 }
 
+// Progress implements Store.
+func (s *sqlStore) Progress(ctx context.Context, l Lease, pagesSent, pagesTotal int) error {
+	if pagesSent < 0 || pagesTotal < 0 || pagesSent > pagesTotal || pagesTotal > maxProgressPages {
+		return fmt.Errorf("%w: progress %d of %d pages", ErrInvalid, pagesSent, pagesTotal)
+	}
+	return s.tx(ctx, func(d q) error {
+		res, err := d.exec(ctx, `UPDATE jobs SET progress_epoch = ?, progress_pages = ?, progress_total = ?
+			WHERE id = ? AND lease_epoch = ? AND state = 'leased'`, l.Epoch, pagesSent, pagesTotal, l.JobID, l.Epoch)
+		if err != nil {
+			return fmt.Errorf("core: progress: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("core: progress: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("%w: %v", ErrLeaseLost, l)
+		}
+		return nil
+	})
+}
+
+// maxProgressPages bounds a reported page count (a sanity limit far above
+// any fax).
+const maxProgressPages = 1 << 20
+
 // jobLock is the part of a job a report needs, read with the row locked.
 type jobLock struct {
 	state     JobState

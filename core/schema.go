@@ -198,6 +198,11 @@ var migrations = []migration{
 			value TEXT NOT NULL DEFAULT '',
 			PRIMARY KEY (message_id, track_id))`,
 	}},
+	{4, "live page progress of a job's call (valid for the lease epoch it was reported under)", []string{
+		`ALTER TABLE jobs ADD COLUMN progress_epoch BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE jobs ADD COLUMN progress_pages INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE jobs ADD COLUMN progress_total INTEGER NOT NULL DEFAULT 0`,
+	}},
 }
 
 // migrationLock is the PostgreSQL advisory lock key that serialises

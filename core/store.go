@@ -67,6 +67,11 @@ type Store interface {
 	Renew(ctx context.Context, l Lease, d time.Duration) (RenewResult, error)
 	// Unclaim gives a job back without an attempt.
 	Unclaim(ctx context.Context, l Lease) error
+	// Progress records the live page progress of a leased job's call
+	// (Job.Progress): pagesSent of pagesTotal document pages confirmed.
+	// ErrLeaseLost if l is not the job's current lease (the report is
+	// ignored), ErrInvalid for counts out of range.
+	Progress(ctx context.Context, l Lease, pagesSent, pagesTotal int) error
 	// RecordAttempt stores an attempt's record ahead of its Report.
 	RecordAttempt(ctx context.Context, t Transmission) (int64, error)
 	// Report ends an attempt: if the lease is current its outcome is

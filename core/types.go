@@ -272,6 +272,22 @@ type Job struct {
 	Speed      int
 	Created    time.Time
 	Completed  time.Time
+	// Progress is the live progress of the job's current attempt.
+	Progress JobProgress
+}
+
+// JobProgress is the live page progress of a job's attempt, as its lease
+// holder reports it while the call runs (see Store.Progress).
+type JobProgress struct {
+	// InCall is set while the job is leased to an agent (dialling or in a
+	// call).
+	InCall bool
+	// PagesSent are the document's pages the remote has confirmed so far
+	// (those before the attempt's start page included), PagesTotal the
+	// document's pages; both 0 until the agent reports, and when not in
+	// a call.
+	PagesSent  int
+	PagesTotal int
 }
 
 // Lease identifies one claim of a job: the job and the claim's epoch (the
