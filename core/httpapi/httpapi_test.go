@@ -416,6 +416,54 @@ func TestCancelAndRetry(t *testing.T) {
 	}
 }
 
+// TestJobProgress: the live progress an agent reports shows in the job
+// JSON while the call runs, and is gone once the attempt ended.
+func TestJobProgress(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	m := e.submit(part{"to", "", []byte("5550100")}, part{"to", "", []byte("5550101")}, part{"file", "letter.png", letter(t)})
+	raw := func() []map[string]any {
+		t.Helper()
+		var got struct {
+			Jobs []map[string]any `json:"jobs"`
+		}
+		e.getJSON(fmt.Sprintf("/api/v1/messages/%d", m.ID), http.StatusOK, &got)
+		if len(got.Jobs) != 2 {
+			t.Fatalf("%d jobs", len(got.Jobs))
+		}
+		return got.Jobs
+	}
+	want := func(step string, jobs []map[string]any, i int, sent, total float64, inCall bool) {
+		t.Helper()
+		p, ok := jobs[i]["progress"].(map[string]any)
+		if !ok || p["pages_sent"] != sent || p["pages_total"] != total || p["in_call"] != inCall || len(p) != 3 {
+			t.Errorf("%s: job %d progress %v, want %v/%v in_call %v", step, i, jobs[i]["progress"], sent, total, inCall)
+		}
+	}
+	jobs := raw()
+	want("queued", jobs, 0, 0, 0, false)
+	cj, err := e.store.Claim(ctx, core.Claim{Agent: "a1", Max: 1, Lease: time.Minute})
+	if err != nil || len(cj) != 1 {
+		t.Fatalf("claim: %v %d", err, len(cj))
+	}
+	want("claimed", raw(), 0, 0, 0, true)
+	if err := e.store.Progress(ctx, cj[0].Lease, 3, 5); err != nil {
+		t.Fatal(err)
+	}
+	jobs = raw()
+	want("page 3", jobs, 0, 3, 5, true)
+	want("page 3", jobs, 1, 0, 0, false)
+	var typed Message
+	e.getJSON(fmt.Sprintf("/api/v1/messages/%d", m.ID), http.StatusOK, &typed)
+	if typed.Jobs[0].Progress != (Progress{PagesSent: 3, PagesTotal: 5, InCall: true}) {
+		t.Errorf("typed progress %+v", typed.Jobs[0].Progress)
+	}
+	if _, err := e.store.Report(ctx, core.Report{Lease: cj[0].Lease, Key: "k1", Outcome: core.OutcomeDone}); err != nil {
+		t.Fatal(err)
+	}
+	want("done", raw(), 0, 0, 0, false)
+}
+
 // needTool skips a test when an external tool is missing, or fails it
 // under CI=true.
 func needTool(t *testing.T, name string) {

@@ -85,7 +85,19 @@ type Job struct {
 	Speed           int        `json:"speed,omitempty"`
 	Created         time.Time  `json:"created"`
 	Completed       *time.Time `json:"completed,omitempty"`
-	Attempts        []Attempt  `json:"attempts"`
+	// Progress is the live progress of the current attempt.
+	Progress Progress  `json:"progress"`
+	Attempts []Attempt `json:"attempts"`
+}
+
+// Progress is a job's live page progress while an agent works on it:
+// PagesSent of PagesTotal document pages confirmed by the remote (pages
+// done by earlier attempts included). Both are 0 until the agent's first
+// report and when InCall is false.
+type Progress struct {
+	PagesSent  int  `json:"pages_sent"`
+	PagesTotal int  `json:"pages_total"`
+	InCall     bool `json:"in_call"`
 }
 
 // Message is a message; Documents, Jobs and Received are filled when one
@@ -238,6 +250,7 @@ func detailsJSON(d core.MessageDetails) Message {
 			Agent: j.LeaseAgent, ErrorID: j.ErrorID, ErrorText: j.ErrorText, PageCount: j.PageCount,
 			PagesSent: j.PagesSent, RemoteCSID: j.RemoteCSID, Speed: j.Speed, Created: j.Created,
 			Completed: timePtr(j.Completed), Attempts: []Attempt{},
+			Progress: Progress{PagesSent: j.Progress.PagesSent, PagesTotal: j.Progress.PagesTotal, InCall: j.Progress.InCall},
 		}
 		for _, a := range j.Attempts {
 			jj.Attempts = append(jj.Attempts, attemptJSON(a))
