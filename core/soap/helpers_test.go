@@ -177,7 +177,8 @@ type response struct {
 	status int
 	ctype  string
 	raw    []byte
-	body   xnode // the element in soap:Body
+	body   xnode   // the element in soap:Body
+	header []xnode // the soap:Header blocks (ServerStatus only)
 }
 
 func (e *env) call(op, inner string) *response {
@@ -202,6 +203,11 @@ func parseResponse(t testing.TB, ver Version, op string, w *httptest.ResponseRec
 	wantNS := ns11
 	if ver == SOAP12 {
 		wantNS = ns12
+	}
+	// Only ServerStatus answers carry a header (its figures).
+	if op == "ServerStatus" && len(envl.Kids) == 2 && envl.Kids[0].XMLName == (xml.Name{Space: wantNS, Local: "Header"}) {
+		r.header = envl.Kids[0].Kids
+		envl.Kids = envl.Kids[1:]
 	}
 	if envl.XMLName != (xml.Name{Space: wantNS, Local: "Envelope"}) || len(envl.Kids) != 1 ||
 		envl.Kids[0].XMLName != (xml.Name{Space: wantNS, Local: "Body"}) || len(envl.Kids[0].Kids) != 1 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/faxagent/faxagent/core"
 )
@@ -145,11 +146,76 @@ func (h *Handler) opAuthenticateUser(ctx context.Context, c *call) (result, erro
 	return longResult(u.ID), nil
 }
 
+// StatusNamespace is the namespace of the ServerFigures header block that
+// ServerStatus answers carry.
+const StatusNamespace = "urn:faxagent:wfapi:status"
+
+// agentLive is how recent an agent's last heartbeat must be for
+// ServerStatus to count it (serve beats every 10 s: three missed beats).
+const agentLive = 30 * time.Second
+
+// opServerStatus answers with the guide's result string and the server's
+// real figures.
+//
+// Wire compatibility: the WSDL's ServerStatusResponse holds one
+// xsd:string, ServerStatusResult, and the guide documents one value,
+// "OK = success"; FaxCore clients test it for equality with "OK". Putting
+// figures into that string ("OK agents=1 ...") would turn every healthy
+// server into a failed check for them, and adding elements to the
+// response wrapper would step outside the WSDL's schema. So the result
+// stays exactly "OK" and the figures go into a SOAP header block in our
+// own namespace, without mustUnderstand: SOAP 1.1 (section 4.2) and 1.2
+// (part 1, 5.2) let a receiver ignore such a block, which .NET's
+// SoapHttpClientProtocol and the npm soap client do, while a script or a
+// client that knows StatusNamespace reads
+//
+//	<soap:Header><ServerFigures xmlns="urn:faxagent:wfapi:status">
+//	  <Agents>live agents</Agents><AgentsKnown>all registered</AgentsKnown>
+//	  <Ports>ports of live agents</Ports><PortsLicensed>..</PortsLicensed><PortsBusy>..</PortsBusy>
+//	  <Held>..</Held><Queued>..</Queued><InCall>leased jobs</InCall>
+//	  <Failed>..</Failed><OldestQueuedSeconds>..</OldestQueuedSeconds>
+//	</ServerFigures></soap:Header>
+//
+// A store that cannot answer is a Server fault, not "OK".
 func (h *Handler) opServerStatus(ctx context.Context, c *call) (result, error) {
-	if _, err := h.cfg.Store.QueueStats(ctx); err != nil {
+	qs, err := h.cfg.Store.QueueStats(ctx)
+	if err != nil {
 		return result{}, err
 	}
-	return strResult(resOK), nil
+	agents, err := h.cfg.Store.Agents(ctx)
+	if err != nil {
+		return result{}, err
+	}
+	now := h.cfg.Now()
+	live, ports, licensed, busy := 0, 0, 0, 0
+	for _, a := range agents {
+		if now.Sub(a.Heartbeat) > agentLive {
+			continue
+		}
+		live++
+		ports += a.Ports
+		licensed += a.Licensed
+		busy += a.Busy
+	}
+	oldest := int64(0)
+	if !qs.OldestQueued.IsZero() && now.After(qs.OldestQueued) {
+		oldest = int64(now.Sub(qs.OldestQueued) / time.Second)
+	}
+	var b strings.Builder
+	b.WriteString(`<ServerFigures xmlns="` + StatusNamespace + `">`)
+	for _, f := range []struct {
+		name string
+		n    int64
+	}{{"Agents", int64(live)}, {"AgentsKnown", int64(len(agents))}, {"Ports", int64(ports)},
+		{"PortsLicensed", int64(licensed)}, {"PortsBusy", int64(busy)}, {"Held", int64(qs.Held)},
+		{"Queued", int64(qs.Queued)}, {"InCall", int64(qs.Leased)}, {"Failed", int64(qs.Failed)},
+		{"OldestQueuedSeconds", oldest}} {
+		b.WriteString("<" + f.name + ">" + strconv.FormatInt(f.n, 10) + "</" + f.name + ">")
+	}
+	b.WriteString(`</ServerFigures>`)
+	r := strResult(resOK)
+	r.header = b.String()
+	return r, nil
 }
 
 // roleAdmin maps a FaxCore role to core's admin flag.

@@ -17,6 +17,9 @@ type result struct {
 	strs    []string // nil: the element is omitted (a null array)
 	output  []byte   // written when hasOutput
 	hasOut  bool
+	// header is an XML fragment written as the envelope's only SOAP
+	// header block (ServerStatus's figures); "" writes no soap:Header.
+	header string
 }
 
 type resultKind int
@@ -33,14 +36,22 @@ func longResult(n int64) result       { return result{kind: resLong, num: n} }
 func boolResult(b bool) result        { return result{kind: resBool, boolean: b} }
 func stringsResult(s []string) result { return result{kind: resStrings, strs: s} }
 
-func envelopeOpen(b *bytes.Buffer, v Version) {
+func envelopeOpen(b *bytes.Buffer, v Version) { envelopeOpenHeader(b, v, "") }
+
+// envelopeOpenHeader opens the envelope with header, when not "", as the
+// content of a soap:Header before the Body.
+func envelopeOpenHeader(b *bytes.Buffer, v Version, header string) {
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>`)
 	if v == SOAP12 {
 		b.WriteString(`<soap:Envelope xmlns:soap="` + ns12 + `"`)
 	} else {
 		b.WriteString(`<soap:Envelope xmlns:soap="` + ns11 + `"`)
 	}
-	b.WriteString(` xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body>`)
+	b.WriteString(` xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">`)
+	if header != "" {
+		b.WriteString(`<soap:Header>` + header + `</soap:Header>`)
+	}
+	b.WriteString(`<soap:Body>`)
 }
 
 func envelopeClose(b *bytes.Buffer) { b.WriteString(`</soap:Body></soap:Envelope>`) }
@@ -81,7 +92,7 @@ func writeString(b *bytes.Buffer, name, s string) {
 // encodeResponse writes the response envelope of operation op.
 func encodeResponse(v Version, op string, r result) []byte {
 	var b bytes.Buffer
-	envelopeOpen(&b, v)
+	envelopeOpenHeader(&b, v, r.header)
 	b.WriteString("<" + op + `Response xmlns="` + Namespace + `">`)
 	name := op + "Result"
 	switch r.kind {
