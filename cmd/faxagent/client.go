@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -177,21 +178,19 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 }
 
 // waitMessage polls a message until every recipient's job is final,
-// printing a progress line whenever a recipient's state changes.
+// showing one progress line per recipient (see progressView) and then the
+// message's result.
 func waitMessage(ctx context.Context, c *client, id int64, pages int, stdout io.Writer) error {
-	last := map[int64]string{}
+	view := newProgressView(stdout, isTerminal(stdout))
 	for {
 		var m httpapi.Message
 		if err := c.do(ctx, http.MethodGet, "/api/v1/messages/"+strconv.FormatInt(id, 10), "", nil, &m); err != nil {
 			return err
 		}
 		done, failed := 0, 0
-		for _, j := range m.Jobs {
-			line := progressLine(j, pages)
-			if last[j.ID] != line {
-				fmt.Fprintln(stdout, line)
-				last[j.ID] = line
-			}
+		lines := make([]string, len(m.Jobs))
+		for i, j := range m.Jobs {
+			lines[i] = progressLine(j, pages)
 			switch j.State {
 			case "done":
 				done++
@@ -200,6 +199,7 @@ func waitMessage(ctx context.Context, c *client, id int64, pages int, stdout io.
 				failed++
 			}
 		}
+		view.draw(lines)
 		if done == len(m.Jobs) {
 			// The verdict comes from the jobs, which are final now.
 			verdict := "Completed"
@@ -223,15 +223,68 @@ func waitMessage(ctx context.Context, c *client, id int64, pages int, stdout io.
 	}
 }
 
-func bar(n, total int) string {
-	const width = 20
-	if total <= 0 {
-		total = 1
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
 	}
-	k := min(n*width/total, width)
-	return "[" + strings.Repeat("#", k) + strings.Repeat(".", width-k) + "]"
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
+// progressView shows one line per recipient. On a terminal the block of
+// lines is redrawn in place (cursor up, clear line); elsewhere (a pipe, a
+// log file) a recipient's line is printed again only when it changed.
+type progressView struct {
+	w     io.Writer
+	tty   bool
+	lines []string // as last shown, by recipient
+}
+
+func newProgressView(w io.Writer, tty bool) *progressView { return &progressView{w: w, tty: tty} }
+
+// draw shows the current lines, one per recipient in a fixed order.
+func (v *progressView) draw(lines []string) {
+	if !v.tty {
+		for i, l := range lines {
+			if i >= len(v.lines) || v.lines[i] != l {
+				fmt.Fprintln(v.w, l)
+			}
+		}
+		v.lines = slices.Clone(lines)
+		return
+	}
+	if slices.Equal(v.lines, lines) {
+		return
+	}
+	var b strings.Builder
+	if n := len(v.lines); n > 0 {
+		fmt.Fprintf(&b, "\x1b[%dA", n) // back to the block's first line
+	}
+	for _, l := range lines {
+		b.WriteString("\r\x1b[K" + l + "\n")
+	}
+	io.WriteString(v.w, b.String())
+	v.lines = slices.Clone(lines)
+}
+
+// barWidth is the number of cells in a progress bar.
+const barWidth = 20
+
+// bar draws n of total as a text bar, "[#####...............]"; n is
+// clamped to 0..total.
+func bar(n, total int) string {
+	k := 0
+	if total > 0 {
+		k = min(max(n, 0)*barWidth/total, barWidth)
+	}
+	return "[" + strings.Repeat("#", k) + strings.Repeat(".", barWidth-k) + "]"
+}
+
+// progressLine is a recipient's line: number, bar, pages sent of total and
+// what is happening. While a call runs the pages come from the agent's
+// live progress report.
 func progressLine(j httpapi.Job, pages int) string {
 	total := j.PageCount
 	if total == 0 {
@@ -251,6 +304,9 @@ func progressLine(j httpapi.Job, pages int) string {
 		}
 	case "leased":
 		what = fmt.Sprintf("in call (attempt %d/%d)", j.AttemptCount, j.MaxAttempts)
+		if p := j.Progress; p.InCall && p.PagesTotal > 0 {
+			sent, total = p.PagesSent, p.PagesTotal
+		}
 	case "done":
 		what = "sent"
 		sent = max(sent, total)
@@ -265,6 +321,7 @@ func progressLine(j httpapi.Job, pages int) string {
 			what += ": " + j.ErrorText
 		}
 	}
+	sent = min(max(sent, 0), max(total, 0))
 	return fmt.Sprintf("  %-16s %s %d/%d pages  %s", j.Fax, bar(sent, total), sent, total, what)
 }
 
