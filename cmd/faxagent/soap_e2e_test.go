@@ -52,9 +52,10 @@ func (n *soapE2ENode) find(path ...string) *soapE2ENode {
 
 // soapE2EAnswer is the response wrapper of one operation.
 type soapE2EAnswer struct {
-	t    *testing.T
-	op   string
-	body soapE2ENode
+	t      *testing.T
+	op     string
+	body   soapE2ENode
+	header *soapE2ENode // soap:Header, if any
 }
 
 // result is the text of <opResult>.
@@ -120,7 +121,7 @@ func soapE2ECall(t *testing.T, url, op, inner string) *soapE2EAnswer {
 	if w == nil {
 		t.Fatalf("%s: no %sResponse:\n%.2000s", op, op, raw)
 	}
-	return &soapE2EAnswer{t: t, op: op, body: *w}
+	return &soapE2EAnswer{t: t, op: op, body: *w, header: env.find("Header")}
 }
 
 // soapE2ESendXML is a SendCompleteMessage body for one TIFF to one number.
@@ -287,6 +288,34 @@ func TestSOAPServeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent := soapE2ETIFFPages(t, doc)
+
+	// ServerStatus: the guide's OK, and serve's real figures beside it
+	// (its agent beats every 10 s; its 4 loopback ports are licensed).
+	figures := func() map[string]string {
+		a := soapE2ECall(t, url, "ServerStatus", ``)
+		if r := a.result(); r != "OK" {
+			t.Fatalf("ServerStatus: %q", r)
+		}
+		f := map[string]string{}
+		if a.header != nil {
+			if sf := a.header.find("ServerFigures"); sf != nil && sf.XMLName.Space == "urn:faxagent:wfapi:status" {
+				for _, k := range sf.Kids {
+					f[k.XMLName.Local] = k.Text
+				}
+			}
+		}
+		return f
+	}
+	f := figures()
+	for i := 0; i < 150 && f["Agents"] != "1"; i++ {
+		time.Sleep(100 * time.Millisecond)
+		f = figures()
+	}
+	for k, v := range map[string]string{"Agents": "1", "AgentsKnown": "1", "Ports": "4", "PortsLicensed": "4", "Queued": "0", "Held": "0"} {
+		if f[k] != v {
+			t.Errorf("ServerStatus figures %s = %q, want %q (all: %v)", k, f[k], v, f)
+		}
+	}
 
 	// (a) Outbound: the attempt in GetMessageDetails is the agent's.
 	// The loopback driver reports the last four digits of the called
