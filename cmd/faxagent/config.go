@@ -62,19 +62,41 @@ type AgentCfg struct {
 	Foip FoipCfg `yaml:"foip"`
 }
 
-// FoipCfg is a Fax-over-IP trunk in peer mode: calls go to Peer, INVITEs
-// are taken from Peer (and AllowFrom). Its ports are M<Board>,0 ..
-// M<Board>,<Channels-1>, in the port group "foip" (the loopback ports are
+// FoipCfg is a Fax-over-IP trunk. In peer mode (Peer set) calls go to
+// Peer and INVITEs are taken from Peer (and AllowFrom); in trunk mode
+// (Registrar set) the trunk registers Username at the registrar with
+// digest authentication, re-registers before the granted expiry, sends its
+// calls there and takes INVITEs from it (and AllowFrom). Its ports are
+// M<Board>,0 .. M<Board>,<Channels-1>, in the port group "foip" (the loopback ports are
 // in "loopback"): a job preset to group:foip leaves on the trunk. Received
 // faxes are stored through the core's inbound routes with the called
 // number (Request-URI user part, or RoutingHeader) as the port number.
 type FoipCfg struct {
 	Listen    string `yaml:"listen"`    // SIP address, e.g. 127.0.0.1:5060
-	Peer      string `yaml:"peer"`      // the peer's SIP address host:port
+	Peer      string `yaml:"peer"`      // peer mode: the peer's SIP address host:port
+	Registrar string `yaml:"registrar"` // trunk mode: the registrar's (and outbound proxy's) host:port
+	// Username and Password are the trunk's digest credentials (trunk
+	// mode); Username is also the default Number. The password is better
+	// given as FAXAGENT_FOIP_PASSWORD than written in the file.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// RegisterExpiry is the expiry asked for in REGISTER (default 300 s);
+	// RegisterRetry the wait after a failed registration (default 30 s).
+	RegisterExpiry time.Duration `yaml:"register_expiry"`
+	RegisterRetry  time.Duration `yaml:"register_retry"`
+	// InboundUser and InboundPassword, when set, let INVITEs from
+	// addresses not allowed in authenticate with digest (realm Realm,
+	// default "faxagent"); without them they get 403.
+	InboundUser     string `yaml:"inbound_user"`
+	InboundPassword string `yaml:"inbound_password"`
+	Realm           string `yaml:"realm"`
+	// SessionExpires asks for RFC 4028 session timers on our INVITEs (0: off).
+	SessionExpires time.Duration `yaml:"session_expires"`
+
 	Transport string `yaml:"transport"` // udp (default) or tcp
 	Channels  int    `yaml:"channels"`  // concurrent calls = ports (default 1)
 	Board     int    `yaml:"board"`     // board number of the port IDs (default 1)
-	Number    string `yaml:"number"`    // our number (From, calling number)
+	Number    string `yaml:"number"`    // our number (From, calling number; trunk mode: default Username)
 	// Send and Receive are the ports' settings (both default true).
 	Send    *bool `yaml:"send"`
 	Receive *bool `yaml:"receive"`
@@ -228,6 +250,10 @@ var envVars = []struct{ flag, env string }{
 	{"public-url", "FAXAGENT_PUBLIC_URL"},
 	{"foip-listen", "FAXAGENT_FOIP_LISTEN"},
 	{"foip-peer", "FAXAGENT_FOIP_PEER"},
+	{"foip-registrar", "FAXAGENT_FOIP_REGISTRAR"},
+	{"foip-username", "FAXAGENT_FOIP_USERNAME"},
+	// No flag: a password on the command line is visible to every user.
+	{"", "FAXAGENT_FOIP_PASSWORD"},
 }
 
 // loadConfig builds the configuration: defaults, the file, the
@@ -246,7 +272,9 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	importDir := fs.String("import-dir", "", "directory SOAP documentPath may name files in")
 	publicURL := fs.String("public-url", "", "SOAP service address written in the WSDL")
 	foipListen := fs.String("foip-listen", "", "FoIP: local SIP address (enables the trunk)")
-	foipPeer := fs.String("foip-peer", "", "FoIP: the peer's SIP address host:port")
+	foipPeer := fs.String("foip-peer", "", "FoIP: the peer's SIP address host:port (peer mode)")
+	foipRegistrar := fs.String("foip-registrar", "", "FoIP: the registrar's SIP address host:port (trunk mode)")
+	foipUser := fs.String("foip-username", "", "FoIP: trunk-mode user name (password: FAXAGENT_FOIP_PASSWORD)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return c, err
@@ -282,10 +310,14 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		{"pacing", pacing, &c.Agent.Loopback.Pacing}, {"log-level", logLevel, &c.LogLevel},
 		{"import-dir", importDir, &c.ImportDir}, {"public-url", publicURL, &c.PublicURL},
 		{"foip-listen", foipListen, &c.Agent.Foip.Listen}, {"foip-peer", foipPeer, &c.Agent.Foip.Peer},
+		{"foip-registrar", foipRegistrar, &c.Agent.Foip.Registrar}, {"foip-username", foipUser, &c.Agent.Foip.Username},
 	} {
 		if v := val(o.name, o.fv); v != "" {
 			*o.dst = v
 		}
+	}
+	if v := getenv("FAXAGENT_FOIP_PASSWORD"); v != "" {
+		c.Agent.Foip.Password = v
 	}
 	if c.Agent.ID == "" {
 		h, err := os.Hostname()
@@ -333,8 +365,16 @@ func (c Config) check() error {
 		errs = append(errs, errors.New("the agent has no ports"))
 	}
 	if f := c.Agent.Foip; f.Listen != "" {
-		if f.Peer == "" {
-			errs = append(errs, errors.New("foip: a peer address is needed (--foip-peer host:port)"))
+		switch {
+		case f.Peer == "" && f.Registrar == "":
+			errs = append(errs, errors.New("foip: a peer address is needed (--foip-peer host:port), or a registrar (--foip-registrar host:port)"))
+		case f.Peer != "" && f.Registrar != "":
+			errs = append(errs, errors.New("foip: peer and registrar both set: peer mode or trunk mode, not both"))
+		case f.Registrar != "" && f.Username == "":
+			errs = append(errs, errors.New("foip: trunk mode (registrar) needs a username (--foip-username)"))
+		}
+		if f.RegisterExpiry < 0 || f.RegisterRetry < 0 || f.SessionExpires < 0 {
+			errs = append(errs, errors.New("foip: register_expiry, register_retry and session_expires must not be negative"))
 		}
 		switch f.T38.Start {
 		case "", "reinvite", "invite":
@@ -344,8 +384,8 @@ func (c Config) check() error {
 		if f.Channels < 0 || f.Board < 0 || f.RTPPortMin < 0 || f.RTPPortMax < f.RTPPortMin || f.RTPPortMax > 65535 {
 			errs = append(errs, errors.New("foip: channels, board and the media port range must be non-negative and in order"))
 		}
-	} else if f.Peer != "" {
-		errs = append(errs, errors.New("foip: a peer without a listen address (--foip-listen host:port)"))
+	} else if f.Peer != "" || f.Registrar != "" {
+		errs = append(errs, errors.New("foip: a peer or registrar without a listen address (--foip-listen host:port)"))
 	}
 	if c.MaxUpload <= 0 {
 		errs = append(errs, errors.New("max_upload must be positive"))

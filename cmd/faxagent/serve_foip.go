@@ -8,8 +8,8 @@ import (
 	"github.com/faxagent/faxagent/drivers/foip"
 )
 
-// newFoip builds the FoIP trunk (peer mode) the configuration describes
-// and returns its port IDs.
+// newFoip builds the FoIP trunk the configuration describes (trunk mode
+// when a registrar is set, else peer mode) and returns its port IDs.
 func newFoip(c FoipCfg, log *slog.Logger) (*foip.Driver, []string, error) {
 	board := c.Board
 	if board == 0 {
@@ -23,14 +23,24 @@ func newFoip(c FoipCfg, log *slog.Logger) (*foip.Driver, []string, error) {
 	if c.T38.Start == "invite" {
 		start = foip.T38InInvite
 	}
+	mode, number := foip.Peer, c.Number
+	if c.Registrar != "" {
+		mode = foip.Trunk
+		if number == "" {
+			number = c.Username // the registered address-of-record
+		}
+	}
 	caps := foip.DefaultCaps()
 	if c.T38.NoECM {
 		caps.ECM = false
 	}
 	d, err := foip.New(foip.Config{
-		Name: "foip", Board: board, Channels: channels, Number: c.Number,
-		Transport: c.Transport, Listen: c.Listen, Mode: foip.Peer, Peer: c.Peer,
-		AllowFrom: c.AllowFrom, RoutingHeader: c.RoutingHeader, RoutingDigits: c.RoutingDigits,
+		Name: "foip", Board: board, Channels: channels, Number: number,
+		Transport: c.Transport, Listen: c.Listen, Mode: mode, Peer: c.Peer,
+		Registrar: c.Registrar, Username: c.Username, Password: c.Password,
+		RegisterExpiry: c.RegisterExpiry, RegisterRetry: c.RegisterRetry,
+		InboundUser: c.InboundUser, InboundPassword: c.InboundPassword, Realm: c.Realm,
+		SessionExpires: c.SessionExpires, AllowFrom: c.AllowFrom, RoutingHeader: c.RoutingHeader, RoutingDigits: c.RoutingDigits,
 		T38: start, ReinviteOut: c.T38.ReinviteOut, ReinviteIn: c.T38.ReinviteIn, T38Timeout: c.T38.Timeout,
 		T38Version: c.T38.Version, T38MaxBitRate: c.T38.MaxBitRate, T38MaxDatagram: c.T38.MaxDatagram, T38FEC: c.T38.FEC,
 		MediaIP: c.MediaIP, RTPPortMin: c.RTPPortMin, RTPPortMax: c.RTPPortMax, Codec: c.Codec,
