@@ -156,8 +156,18 @@ func (s *sqlStore) insertDocument(ctx context.Context, d q, sum string, size int
 	if !errors.Is(err, sql.ErrNoRows) {
 		return Document{}, err
 	}
-	err = d.row(ctx, "INSERT INTO documents (sha256, size, content_type, pages, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+	// Two submissions of the same content may race past the SELECT above:
+	// the loser's INSERT does nothing (on PostgreSQL it first waits for the
+	// winner to commit) and it takes the winner's row.
+	err = d.row(ctx, "INSERT INTO documents (sha256, size, content_type, pages, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING RETURNING id",
 		sum, size, contentType, pages, ms(doc.Created)).Scan(&doc.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		var id int64
+		if err := d.row(ctx, "SELECT id FROM documents WHERE sha256 = ?", sum).Scan(&id); err != nil {
+			return Document{}, fmt.Errorf("core: insert document: %w", err)
+		}
+		return s.document(ctx, d, id)
+	}
 	if err != nil {
 		return Document{}, fmt.Errorf("core: insert document: %w", err)
 	}
