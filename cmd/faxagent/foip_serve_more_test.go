@@ -292,7 +292,8 @@ func checkInbox(t *testing.T, b *server, dir, number string, pages int, want []b
 // TestFoIPServeKamailio: two serve processes with their FoIP trunks in
 // trunk mode register (digest auth, the password from
 // FAXAGENT_FOIP_PASSWORD) with Kamailio, and A sends a one-page fax to the
-// number B registered: the INVITE is challenged and routed by the
+// number B registered (and both re-register every 3 s, their 4 s expiry
+// running out during the call): the INVITE is challenged and routed by the
 // registrar, the page arrives in B's inbox pixel-equal, and A's attempt
 // has complete TransmissionDetails.
 func TestFoIPServeKamailio(t *testing.T) {
@@ -312,7 +313,8 @@ func TestFoIPServeKamailio(t *testing.T) {
 
 	const numA, numB = "1001", "2002"
 	dirA, dirB := t.TempDir(), t.TempDir()
-	cfg := "agent:\n  foip:\n    register_expiry: 60s\n    register_retry: 500ms\n    t38:\n      reinvite_out: 200ms\n"
+	// A short expiry: the trunks re-register (at 3/4 of it) all through the call.
+	cfg := "agent:\n  foip:\n    register_expiry: 4s\n    register_retry: 500ms\n    t38:\n      reinvite_out: 200ms\n"
 	cfgA, cfgB := filepath.Join(dirA, "a.yaml"), filepath.Join(dirB, "b.yaml")
 	for _, f := range []string{cfgA, cfgB} {
 		if err := os.WriteFile(f, []byte(cfg), 0o600); err != nil {
@@ -340,6 +342,13 @@ func TestFoIPServeKamailio(t *testing.T) {
 	// The call went through the proxy: challenged, routed by the
 	// location lookup, the T.38 re-INVITE and the BYE record-routed.
 	p.waitLog(t, 5*time.Second, "challenge INVITE "+numA+" (407)", "INVITE "+numA+" -> "+numB, "in-dialog INVITE", "in-dialog BYE")
+	// Both re-registered before the expiry they asked for ran out, again
+	// and again during the call (which takes more than 4 s).
+	for _, n := range []string{numA, numB} {
+		if c := strings.Count(p.log.String(), "registered "+n+" ->"); c < 3 {
+			t.Errorf("%s registered %d times, want re-registrations every 3 s", n, c)
+		}
+	}
 	a.stop()
 	b.stop()
 }
@@ -383,10 +392,12 @@ func tenPages(t *testing.T, bin, dir string, n int) string {
 }
 
 // TestFoIPServeTenPagesBothWays: two serve processes whose trunks (peer
-// mode, two channels each, ECM on) point at each other send each other a
-// ten-page fax at the same time, so each trunk sends on one channel while
-// it receives on the other: every page arrives pixel-equal in the other's
-// inbox, and both attempt records are complete.
+// mode, two channels each) point at each other send each other a ten-page
+// fax at the same time, so each trunk sends on one channel while it
+// receives on the other; with ECM and without (both trunks' ports refuse
+// it), the cases in parallel: every page arrives pixel-equal in the
+// other's inbox, and both attempt records are complete (MMR exactly with
+// ECM).
 func TestFoIPServeTenPagesBothWays(t *testing.T) {
 	t.Parallel() // real-time T.38 calls mostly wait
 	bin := faxagentBinary(t)
@@ -398,12 +409,25 @@ func TestFoIPServeTenPagesBothWays(t *testing.T) {
 		t.Fatalf("netpbm decodes %d pages of the %d-page TIFF", n, pages)
 	}
 
-	const numA, numB = "5556100", "5557100"
+	for _, tc := range []struct {
+		name       string
+		noECM      bool
+		numA, numB string
+	}{{"ecm", false, "5556100", "5557100"}, {"no-ecm", true, "5556200", "5557200"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tenPagesBothWays(t, bin, tif, want, pages, tc.noECM, tc.numA, tc.numB)
+		})
+	}
+}
+
+func tenPagesBothWays(t *testing.T, bin, tif string, want []byte, pages int, noECM bool, numA, numB string) {
 	pa, pb := freeUDPPort(t), freeUDPPort(t)
 	dirA, dirB := t.TempDir(), t.TempDir()
 	serve := func(dir, num string, listen, peer int) *server {
 		cfg := filepath.Join(dir, "foip.yaml")
-		if err := os.WriteFile(cfg, []byte("agent:\n  foip:\n    number: \""+num+"\"\n    channels: 2\n"), 0o600); err != nil {
+		text := fmt.Sprintf("agent:\n  foip:\n    number: %q\n    channels: 2\n    t38:\n      no_ecm: %v\n", num, noECM)
+		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return startServe(t, dir, []string{bin, "serve", "--config", cfg, "--pacing", "none",
@@ -429,12 +453,12 @@ func TestFoIPServeTenPagesBothWays(t *testing.T) {
 			t.Fatalf("send %d: %v\n%s", i, err, outs[i])
 		}
 	}
-	t.Logf("both ways, %d pages each: %.0f s", pages, time.Since(start).Seconds())
+	t.Logf("both ways, %d pages each, no_ecm %v: %.0f s", pages, noECM, time.Since(start).Seconds())
 	for _, s := range []struct {
 		from, to *server
 		dir, num string
 	}{{a, b, dirB, numB}, {b, a, dirA, numA}} {
-		at := checkSentAttempt(t, s.from, s.num, pages, true)
+		at := checkSentAttempt(t, s.from, s.num, pages, !noECM)
 		t.Logf("to %s: port %s protocol %s speed %d compression %s call %.1fs", s.num, at.BoardID, at.FaxProtocol,
 			at.TransmitSpeed, at.CompressionMode, at.CallDuration)
 		checkInbox(t, s.to, s.dir, s.num, pages, want)
