@@ -28,7 +28,7 @@ import (
 	"github.com/faxagent/faxagent/drivers/loopback"
 )
 
-const serveUsage = "serve [--config FILE] [--role all|core|agent] [--db URL] [--listen ADDR] [--data DIR] [--agent-id ID] [--pacing demo|real|none] [--log-level L] [--import-dir DIR] [--public-url URL] [--foip-listen HOST:PORT --foip-peer HOST:PORT]"
+const serveUsage = "serve [--config FILE] [--role all|core|agent] [--db URL] [--listen ADDR] [--data DIR] [--agent-id ID] [--pacing demo|real|none] [--log-level L] [--import-dir DIR] [--public-url URL] [--foip-listen HOST:PORT (--foip-peer HOST:PORT | --foip-registrar HOST:PORT --foip-username USER)]"
 
 // Files in the data directory that the client subcommands read.
 const (
