@@ -8,18 +8,16 @@ import (
 	"image/draw"
 	"image/png"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/faxagent/faxagent/core/httpapi"
+	"github.com/faxagent/faxagent/testbench/kamailio"
 )
 
 // TestFoIPTrunkConfig: the foip section's trunk-mode keys, their
@@ -106,121 +104,6 @@ agent:
 	}
 }
 
-// kamailioPassword is the one testbench/kamailio/kamailio.cfg accepts for
-// every user (FAX_PASSWORD there).
-const kamailioPassword = "fax-secret"
-
-// kamailioProxy is a running kamailio with testbench/kamailio/kamailio.cfg
-// (stateful proxy and registrar, digest auth on REGISTER and INVITE).
-type kamailioProxy struct {
-	addr string
-	log  *syncBuffer
-}
-
-// startKamailio runs kamailio on a free UDP port of 127.0.0.1 as the
-// current user with a private run directory and stops its process group
-// at the end of the test. Missing, it fails the test under CI=true and
-// skips it otherwise.
-func startKamailio(t *testing.T) *kamailioProxy {
-	t.Helper()
-	bin := ""
-	for _, p := range []string{"kamailio", "/usr/sbin/kamailio"} {
-		if b, err := exec.LookPath(p); err == nil {
-			bin = b
-			break
-		}
-	}
-	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("kamailio (Debian package kamailio) is required under CI=true")
-		}
-		t.Skip("kamailio (Debian package kamailio) not installed")
-	}
-	cfg, err := filepath.Abs("../../testbench/kamailio/kamailio.cfg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := t.TempDir()
-	p := &kamailioProxy{addr: "127.0.0.1:" + strconv.Itoa(freeUDPPort(t)), log: &syncBuffer{}}
-	cmd := exec.Command(bin, "-f", cfg, "-DD", "-E", "-n", "1", "-T", "-m", "32", "-M", "4",
-		"-l", "udp:"+p.addr, "-P", filepath.Join(run, "kamailio.pid"), "-Y", run, "-w", run)
-	cmd.Dir = run
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start kamailio: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("kamailio log:\n%s", p.log.String())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for !sipOptionsOK(p.addr) {
-		select {
-		case err := <-done:
-			t.Fatalf("kamailio exited: %v\n%s", err, p.log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kamailio does not answer OPTIONS on %s\n%s", p.addr, p.log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return p
-}
-
-// sipOptionsOK sends one OPTIONS to addr and reports whether 200 came back.
-func sipOptionsOK(addr string) bool {
-	c, err := net.Dial("udp4", addr)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	la, id := c.LocalAddr().String(), strconv.FormatInt(time.Now().UnixNano(), 36)
-	req := "OPTIONS sip:" + addr + " SIP/2.0\r\nVia: SIP/2.0/UDP " + la + ";branch=z9hG4bK-probe" + id + "\r\n" +
-		"Max-Forwards: 70\r\nFrom: <sip:probe@" + la + ">;tag=p1\r\nTo: <sip:" + addr + ">\r\n" +
-		"Call-ID: probe-" + id + "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-	if _, err := c.Write([]byte(req)); err != nil {
-		return false
-	}
-	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	buf := make([]byte, 2048)
-	n, err := c.Read(buf)
-	return err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 200")
-}
-
-// waitLog waits until the proxy's log holds every string of want.
-func (p *kamailioProxy) waitLog(t *testing.T, d time.Duration, want ...string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		log, missing := p.log.String(), ""
-		for _, w := range want {
-			if !strings.Contains(log, w) {
-				missing = w
-				break
-			}
-		}
-		if missing == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kamailio log lacks %q after %v", missing, d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // needNetpbm fails under CI=true and skips otherwise without tifftopnm.
 func needNetpbm(t *testing.T) {
 	t.Helper()
@@ -300,7 +183,7 @@ func TestFoIPServeKamailio(t *testing.T) {
 	t.Parallel()
 	bin := faxagentBinary(t)
 	needNetpbm(t)
-	p := startKamailio(t)
+	p := kamailio.Start(t)
 	letter, err := filepath.Abs("../../testdata/sample/letter.png")
 	if err != nil {
 		t.Fatal(err)
@@ -323,12 +206,12 @@ func TestFoIPServeKamailio(t *testing.T) {
 	}
 	serve := func(dir, cfg, num string) *server {
 		return startServe(t, dir, []string{bin, "serve", "--config", cfg, "--pacing", "none",
-			"--foip-listen", fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t)), "--foip-registrar", p.addr, "--foip-username", num},
-			"FAXAGENT_FOIP_PASSWORD="+kamailioPassword)
+			"--foip-listen", fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t)), "--foip-registrar", p.Addr, "--foip-username", num},
+			"FAXAGENT_FOIP_PASSWORD="+kamailio.Password)
 	}
 	b := serve(dirB, cfgB, numB)
 	a := serve(dirA, cfgA, numA)
-	p.waitLog(t, 15*time.Second, "challenge REGISTER "+numA+" (401)", "registered "+numA, "registered "+numB)
+	p.WaitLog(t, 15*time.Second, "challenge REGISTER "+numA+" (401)", "registered "+numA, "registered "+numB)
 
 	out, err := runIn(dirA, []string{bin, "send", "--to", numB, "--preset", "group:foip", "--header", "-",
 		"--retries", "0", "--wait", "--timeout", "3m", tif})
@@ -341,11 +224,11 @@ func TestFoIPServeKamailio(t *testing.T) {
 	checkInbox(t, b, dirB, numB, 1, want)
 	// The call went through the proxy: challenged, routed by the
 	// location lookup, the T.38 re-INVITE and the BYE record-routed.
-	p.waitLog(t, 5*time.Second, "challenge INVITE "+numA+" (407)", "INVITE "+numA+" -> "+numB, "in-dialog INVITE", "in-dialog BYE")
+	p.WaitLog(t, 5*time.Second, "challenge INVITE "+numA+" (407)", "INVITE "+numA+" -> "+numB, "in-dialog INVITE", "in-dialog BYE")
 	// Both re-registered before the expiry they asked for ran out, again
 	// and again during the call (which takes more than 4 s).
 	for _, n := range []string{numA, numB} {
-		if c := strings.Count(p.log.String(), "registered "+n+" ->"); c < 3 {
+		if c := strings.Count(p.Log(), "registered "+n+" ->"); c < 3 {
 			t.Errorf("%s registered %d times, want re-registrations every 3 s", n, c)
 		}
 	}

@@ -7,7 +7,9 @@
 // it and fax each other via the proxy; the re-INVITE to T.38, ACKs and BYE
 // follow the record-routed path.
 //
-// Under CI=true a missing kamailio fails the tests; otherwise they are
-// skipped. It has tests only and imports drivers, drivers/foip,
-// drivers/drivertest, t30 and imaging.
+// Start runs that proxy for any test that needs one (this package's and the
+// end-to-end tests of cmd/faxagent). Under CI=true a missing kamailio fails
+// the tests; otherwise they are skipped. Its tests import drivers,
+// drivers/foip, drivers/drivertest, t30 and imaging; the package itself
+// imports only the standard library.
 package kamailio

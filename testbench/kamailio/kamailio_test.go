@@ -1,19 +1,13 @@
 package kamailio
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,142 +18,15 @@ import (
 	"github.com/faxagent/faxagent/t30"
 )
 
-// password is the one kamailio.cfg checks (FAX_PASSWORD there).
-const password = "fax-secret"
-
-// needKamailio returns the kamailio binary: missing, it fails the test
-// under CI=true and skips it otherwise.
-func needKamailio(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"kamailio", "/usr/sbin/kamailio"} {
-		if bin, err := exec.LookPath(p); err == nil {
-			return bin
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("kamailio (Debian package kamailio) is required under CI=true")
-	}
-	t.Skip("kamailio (Debian package kamailio) not installed")
-	return ""
-}
-
-func freeUDP(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+const password = Password
 
 func hostPort(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
 
-// syncBuffer collects kamailio's log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// proxy is a running kamailio.
-type proxy struct {
-	addr string
-	log  *syncBuffer
-}
-
-// startKamailio runs kamailio with kamailio.cfg on a free UDP port of
-// 127.0.0.1, as the current user with a private run directory, and stops
-// it (its whole process group) at the end of the test.
-func startKamailio(t *testing.T) *proxy {
-	t.Helper()
-	bin := needKamailio(t)
-	cfg, err := filepath.Abs("kamailio.cfg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := t.TempDir()
-	port := freeUDP(t)
-	p := &proxy{addr: hostPort(port), log: &syncBuffer{}}
-	// -DD: the creator stays in the foreground and forks its workers; -T no
-	// TCP; small memory pools (the defaults are 64 MB shared, 8 MB private).
-	cmd := exec.Command(bin, "-f", cfg, "-DD", "-E", "-n", "1", "-T", "-m", "32", "-M", "4",
-		"-l", "udp:"+p.addr, "-P", filepath.Join(run, "kamailio.pid"), "-Y", run, "-w", run)
-	cmd.Dir = run
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start kamailio: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("kamailio log:\n%s", p.log.String())
-		}
-	})
-	// Ready once it answers OPTIONS.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-done:
-			t.Fatalf("kamailio exited: %v\n%s", err, p.log.String())
-		default:
-		}
-		if options(p.addr) {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kamailio does not answer OPTIONS on %s\n%s", p.addr, p.log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// options sends one OPTIONS to addr and reports whether a 200 came back.
-func options(addr string) bool {
-	c, err := net.Dial("udp4", addr)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	la := c.LocalAddr().String()
-	req := "OPTIONS sip:" + addr + " SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP " + la + ";branch=z9hG4bK-probe" + strconv.FormatInt(time.Now().UnixNano(), 36) + "\r\n" +
-		"Max-Forwards: 70\r\nFrom: <sip:probe@" + la + ">;tag=p1\r\nTo: <sip:" + addr + ">\r\n" +
-		"Call-ID: probe-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-	if _, err := c.Write([]byte(req)); err != nil {
-		return false
-	}
-	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	buf := make([]byte, 2048)
-	n, err := c.Read(buf)
-	return err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 200")
-}
-
 // trunk opens a driver in trunk mode registering number with the proxy
 // and waits until it is registered.
-func trunk(t *testing.T, p *proxy, number, pw string) *foip.Driver {
+func trunk(t *testing.T, p *Proxy, number, pw string) *foip.Driver {
 	t.Helper()
-	d, err := foip.New(foip.Config{Mode: foip.Trunk, Registrar: p.addr, Username: number, Password: pw,
+	d, err := foip.New(foip.Config{Mode: foip.Trunk, Registrar: p.Addr, Username: number, Password: pw,
 		Number: number, Listen: hostPort(0), RegisterExpiry: 60 * time.Second, RegisterRetry: 500 * time.Millisecond,
 		ReinviteOut: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -172,12 +39,12 @@ func trunk(t *testing.T, p *proxy, number, pw string) *foip.Driver {
 	return d
 }
 
-func waitRegistered(t *testing.T, p *proxy, d *foip.Driver) {
+func waitRegistered(t *testing.T, p *Proxy, d *foip.Driver) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for d.Stats().Registered == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("not registered with kamailio: %+v\n%s", d.Stats(), p.log.String())
+			t.Fatalf("not registered with kamailio: %+v\n%s", d.Stats(), p.Log())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -203,7 +70,7 @@ func (s *pageSink) Page(p *t30.ReceivedPage) error {
 // pixel-equal.
 func TestKamailioFax(t *testing.T) {
 	t.Parallel()
-	p := startKamailio(t)
+	p := Start(t)
 	t.Run("calls", func(t *testing.T) {
 		for _, tc := range []struct {
 			name     string
@@ -221,7 +88,7 @@ func TestKamailioFax(t *testing.T) {
 	})
 	// Every step of the calls went through the proxy: the challenged
 	// INVITEs, and the record-routed in-dialog requests.
-	log := p.log.String()
+	log := p.Log()
 	for _, want := range []string{"challenge REGISTER 1001 (401)", "challenge INVITE 3003 (407)", "registered 1001", "registered 4004", "INVITE 1001 -> 2002", "INVITE 3003 -> 4004",
 		"in-dialog INVITE", "in-dialog ACK", "in-dialog BYE"} {
 		if !strings.Contains(log, want) {
@@ -232,7 +99,7 @@ func TestKamailioFax(t *testing.T) {
 
 // faxVia registers trunks from and to with the proxy and sends a one-page
 // fax from one to the other.
-func faxVia(t *testing.T, p *proxy, from, to string, ecm drivers.ECMMode) {
+func faxVia(t *testing.T, p *Proxy, from, to string, ecm drivers.ECMMode) {
 	a := trunk(t, p, from, password)
 	b := trunk(t, p, to, password)
 	waitRegistered(t, p, a)
@@ -291,7 +158,7 @@ func faxVia(t *testing.T, p *proxy, from, to string, ecm drivers.ECMMode) {
 // which is a bad number that is never retried.
 func TestKamailioRefusals(t *testing.T) {
 	t.Parallel()
-	p := startKamailio(t)
+	p := Start(t)
 	bad := trunk(t, p, "3003", "wrong")
 	a := trunk(t, p, "1001", password)
 	waitRegistered(t, p, a)
@@ -312,7 +179,7 @@ func TestKamailioRefusals(t *testing.T) {
 	if st := bad.Ports()[0].State; st != drivers.StateDown {
 		t.Errorf("port of an unregistered trunk is %v, want down", st)
 	}
-	if log := p.log.String(); strings.Contains(log, "registered 3003") || !strings.Contains(log, "challenge REGISTER 3003") {
+	if log := p.Log(); strings.Contains(log, "registered 3003") || !strings.Contains(log, "challenge REGISTER 3003") {
 		t.Errorf("kamailio log: want 3003 challenged and never registered")
 	}
 }
