@@ -93,10 +93,16 @@ type FoipCfg struct {
 	// SessionExpires asks for RFC 4028 session timers on our INVITEs (0: off).
 	SessionExpires time.Duration `yaml:"session_expires"`
 
-	Transport string `yaml:"transport"` // udp (default) or tcp
-	Channels  int    `yaml:"channels"`  // concurrent calls = ports (default 1)
-	Board     int    `yaml:"board"`     // board number of the port IDs (default 1)
-	Number    string `yaml:"number"`    // our number (From, calling number; trunk mode: default Username)
+	Transport string `yaml:"transport"` // udp (default), tcp or tls
+	// TLSCert and TLSKey (transport tls) are PEM files with our
+	// certificate and key; TLSCA the CAs a peer's certificate must chain
+	// to (default: the system roots).
+	TLSCert  string `yaml:"tls_cert"`
+	TLSKey   string `yaml:"tls_key"`
+	TLSCA    string `yaml:"tls_ca"`
+	Channels int    `yaml:"channels"` // concurrent calls = ports (default 1)
+	Board    int    `yaml:"board"`    // board number of the port IDs (default 1)
+	Number   string `yaml:"number"`   // our number (From, calling number; trunk mode: default Username)
 	// Send and Receive are the ports' settings (both default true).
 	Send    *bool `yaml:"send"`
 	Receive *bool `yaml:"receive"`
@@ -372,6 +378,15 @@ func (c Config) check() error {
 			errs = append(errs, errors.New("foip: peer and registrar both set: peer mode or trunk mode, not both"))
 		case f.Registrar != "" && f.Username == "":
 			errs = append(errs, errors.New("foip: trunk mode (registrar) needs a username (--foip-username)"))
+		}
+		switch f.Transport {
+		case "", "udp", "tcp":
+		case "tls":
+			if f.TLSCert == "" || f.TLSKey == "" {
+				errs = append(errs, errors.New("foip: transport tls needs tls_cert and tls_key"))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("foip transport %q: want udp, tcp or tls", f.Transport))
 		}
 		if f.RegisterExpiry < 0 || f.RegisterRetry < 0 || f.SessionExpires < 0 {
 			errs = append(errs, errors.New("foip: register_expiry, register_retry and session_expires must not be negative"))

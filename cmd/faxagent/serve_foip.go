@@ -36,7 +36,7 @@ func newFoip(c FoipCfg, log *slog.Logger) (*foip.Driver, []string, error) {
 	}
 	d, err := foip.New(foip.Config{
 		Name: "foip", Board: board, Channels: channels, Number: number,
-		Transport: c.Transport, Listen: c.Listen, Mode: mode, Peer: c.Peer,
+		Transport: c.Transport, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSCA: c.TLSCA, Listen: c.Listen, Mode: mode, Peer: c.Peer,
 		Registrar: c.Registrar, Username: c.Username, Password: c.Password,
 		RegisterExpiry: c.RegisterExpiry, RegisterRetry: c.RegisterRetry,
 		InboundUser: c.InboundUser, InboundPassword: c.InboundPassword, Realm: c.Realm,

@@ -320,9 +320,7 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 		req.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(int(se/time.Second))+";refresher=uac"))
 	}
 	req.SetBody(body)
-	if d.cfg.Transport == "tcp" {
-		req.SetTransport("TCP")
-	}
+	req.SetTransport(d.cfg.sipTransport())
 	sess, err := d.dcc.WriteInvite(ctx, req)
 	if err != nil {
 		return fail(t30.CodeNoAnswer, "INVITE not sent", 0, err)
@@ -479,9 +477,7 @@ func (c *call) do(ctx context.Context, req *sip.Request) (*sip.Response, error) 
 	c.mu.Lock()
 	cli, srv := c.cli, c.srv
 	c.mu.Unlock()
-	if c.d.cfg.Transport == "tcp" {
-		req.SetTransport("TCP")
-	}
+	req.SetTransport(c.d.cfg.sipTransport())
 	if cli != nil {
 		return cli.Do(ctx, req)
 	}
@@ -492,9 +488,7 @@ func (c *call) write(req *sip.Request) error {
 	c.mu.Lock()
 	cli, srv := c.cli, c.srv
 	c.mu.Unlock()
-	if c.d.cfg.Transport == "tcp" {
-		req.SetTransport("TCP")
-	}
+	req.SetTransport(c.d.cfg.sipTransport())
 	if cli != nil {
 		return cli.WriteRequest(req)
 	}

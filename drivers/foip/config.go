@@ -1,13 +1,18 @@
 package foip
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/imaging"
@@ -51,10 +56,22 @@ type Config struct {
 	// number of outbound calls.
 	Number string
 
-	// Transport is "udp" (default) or "tcp"; Listen the local SIP address
-	// (default 127.0.0.1:5060; port 0 picks one, see Driver.Addr).
+	// Transport is "udp" (default), "tcp" or "tls"; Listen the local SIP
+	// address (default 127.0.0.1:5060; port 0 picks one, see Driver.Addr).
 	Transport string
 	Listen    string
+	// TLS (transport "tls"): TLSCert and TLSKey are PEM files with our
+	// certificate (chain) and key, presented as server and as client;
+	// TLSCA is a PEM file of the CAs a peer's certificate must chain to
+	// (default: the system roots for the certificates of the peers we
+	// call; peers calling us need not present one, but one that does must
+	// chain to TLSCA). TLSConfig, when set, is used instead of the files
+	// (as server and, cloned, as client). Over TLS our Contact and request
+	// URIs are sips: URIs.
+	TLSCert   string
+	TLSKey    string
+	TLSCA     string
+	TLSConfig *tls.Config
 	// Mode selects Peer (Peer is the trunk's host:port) or Trunk
 	// (Registrar host:port, Username/Password, RegisterExpiry, default
 	// 300 s; re-registration at 3/4 of the granted expiry).
@@ -158,8 +175,11 @@ func (c Config) withDefaults() (Config, []netip.Prefix, error) {
 	if c.Transport == "" {
 		c.Transport = "udp"
 	}
-	if c.Transport != "udp" && c.Transport != "tcp" {
-		return c, nil, fmt.Errorf("%w: transport %q (udp or tcp)", ErrConfig, c.Transport)
+	if c.Transport != "udp" && c.Transport != "tcp" && c.Transport != "tls" {
+		return c, nil, fmt.Errorf("%w: transport %q (udp, tcp or tls)", ErrConfig, c.Transport)
+	}
+	if c.Transport == "tls" && c.TLSConfig == nil && (c.TLSCert == "" || c.TLSKey == "") {
+		return c, nil, fmt.Errorf("%w: transport tls needs a certificate and key (TLSCert, TLSKey) or a TLSConfig", ErrConfig)
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:5060"
@@ -272,4 +292,51 @@ func (c *Config) t38Caps(udptlPort int) t38.Capabilities {
 		FillBitRemoval: false, MaxBuffer: 2000, MaxDatagram: c.T38MaxDatagram,
 		FEC: c.T38FEC, Redundancy: true,
 	}
+}
+
+// sipTransport is the transport name sipgo uses for our requests.
+func (c *Config) sipTransport() string { return strings.ToUpper(c.Transport) }
+
+// uri returns a SIP URI for user@host:port on our transport: over TCP with
+// transport=tcp, over TLS a sips: URI (which sipgo sends over TLS).
+func (c *Config) uri(user, host string, port int) sip.Uri {
+	u := sip.Uri{Scheme: "sip", User: user, Host: host, Port: port}
+	switch c.Transport {
+	case "tcp":
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", "tcp")
+	case "tls":
+		u.Scheme = "sips"
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", "tcp")
+	}
+	return u
+}
+
+// tlsConfigs returns the configurations the SIP side listens (server) and
+// dials (client) with over TLS.
+func (c *Config) tlsConfigs() (server, client *tls.Config, err error) {
+	if c.TLSConfig != nil {
+		return c.TLSConfig, c.TLSConfig.Clone(), nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: TLS certificate %s / key %s: %w", ErrConfig, c.TLSCert, c.TLSKey, err)
+	}
+	server = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	client = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if c.TLSCA != "" {
+		pem, err := os.ReadFile(c.TLSCA)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: TLS CA: %w", ErrConfig, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("%w: TLS CA %s: no PEM certificate in it", ErrConfig, c.TLSCA)
+		}
+		client.RootCAs = pool
+		server.ClientCAs = pool
+		server.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	return server, client, nil
 }

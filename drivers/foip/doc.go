@@ -7,7 +7,8 @@
 // with drivers.SendOver and drivers.ReceiveOver.
 //
 // It owns: trunk configuration (peer mode with a static address, trunk mode
-// with REGISTER, digest authentication and re-registration; UDP or TCP);
+// with REGISTER, digest authentication and re-registration; UDP, TCP or TLS
+// with sips: URIs and certificates verified against a configured CA);
 // outbound INVITE with provisional responses, CANCEL on ring timeout, BYE at
 // the end; the T.38 switch (accept the remote's re-INVITE, send ours after a
 // configurable wait, or offer T.38 in the first INVITE), glare resolved with

@@ -2,6 +2,7 @@ package foip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +62,9 @@ type Driver struct {
 	ports []*port
 	byID  map[string]*port
 
+	// tlsServer and tlsClient are the TLS configurations (transport tls).
+	tlsServer, tlsClient *tls.Config
+
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
 	cli     *sipgo.Client
@@ -107,13 +111,19 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
+	var tlsServer, tlsClient *tls.Config
+	if c.Transport == "tls" {
+		if tlsServer, tlsClient, err = c.tlsConfigs(); err != nil {
+			return nil, err
+		}
+	}
 	caps := DefaultCaps()
 	if c.Caps != nil {
 		caps = *c.Caps
 		caps.T38 = true
 	}
 	d := &Driver{
-		cfg: c, log: c.Logger.With("driver", c.Name),
+		cfg: c, log: c.Logger.With("driver", c.Name), tlsServer: tlsServer, tlsClient: tlsClient,
 		guard:    newGuard(allow, c.InboundUser, c.InboundPassword, c.Realm),
 		media:    portRange{min: c.RTPPortMin, max: c.RTPPortMax},
 		byID:     map[string]*port{},
@@ -205,9 +215,13 @@ func (d *Driver) Open(ctx context.Context) error {
 	cfg := &d.cfg
 	host, _, _ := net.SplitHostPort(cfg.Listen)
 	d.host = host
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("faxagent"), sipgo.WithUserAgentHostname(host),
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent("faxagent"), sipgo.WithUserAgentHostname(host),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(d.filter),
-			sip.WithTransportLayerLogger(d.log)))
+			sip.WithTransportLayerLogger(d.log))}
+	if d.tlsClient != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(d.tlsClient))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return fmt.Errorf("foip: user agent: %w", err)
 	}
@@ -231,6 +245,14 @@ func (d *Driver) Open(ctx context.Context) error {
 		}
 		d.addr, d.closer = pc.LocalAddr().String(), pc.Close
 		serve = func() error { return srv.ServeUDP(pc) }
+	case "tls":
+		ln, err := tls.Listen("tcp4", cfg.Listen, d.tlsServer)
+		if err != nil {
+			_ = ua.Close()
+			return fmt.Errorf("foip: listen: %w", err)
+		}
+		d.addr, d.closer = ln.Addr().String(), ln.Close
+		serve = func() error { return srv.ServeTLS(ln) }
 	default:
 		ln, err := net.Listen("tcp4", cfg.Listen)
 		if err != nil {
@@ -242,11 +264,7 @@ func (d *Driver) Open(ctx context.Context) error {
 	}
 	_, portStr, _ := net.SplitHostPort(d.addr)
 	lport, _ := strconv.Atoi(portStr)
-	d.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: cfg.Number, Host: host, Port: lport}}
-	if cfg.Transport == "tcp" {
-		d.contact.Address.UriParams = sip.NewParams()
-		d.contact.Address.UriParams.Add("transport", "tcp")
-	}
+	d.contact = sip.ContactHeader{Address: cfg.uri(cfg.Number, host, lport)}
 	d.ua, d.srv, d.cli = ua, srv, cli
 	d.dcc = sipgo.NewDialogClientCache(cli, d.contact)
 	d.dsc = sipgo.NewDialogServerCache(cli, d.contact)
@@ -412,12 +430,7 @@ func (d *Driver) target(number string) sip.Uri {
 	}
 	host, ps, _ := net.SplitHostPort(hp)
 	port, _ := strconv.Atoi(ps)
-	u := sip.Uri{Scheme: "sip", User: number, Host: host, Port: port}
-	if d.cfg.Transport == "tcp" {
-		u.UriParams = sip.NewParams()
-		u.UriParams.Add("transport", "tcp")
-	}
-	return u
+	return d.cfg.uri(number, host, port)
 }
 
 // registerLoop keeps the trunk registered.
@@ -474,9 +487,7 @@ func (d *Driver) register(ctx context.Context, expiry time.Duration) (time.Durat
 	req.AppendHeader(&ct)
 	secs := int(expiry / time.Second)
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(secs)))
-	if d.cfg.Transport == "tcp" {
-		req.SetTransport("TCP")
-	}
+	req.SetTransport(d.cfg.sipTransport())
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	res, err := d.cli.Do(ctx, req)

@@ -24,7 +24,7 @@ import (
 // freePort returns a port number free on 127.0.0.1 for network.
 func freePort(t testing.TB, network string) int {
 	t.Helper()
-	if network == "tcp" {
+	if network != "udp" {
 		l, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
