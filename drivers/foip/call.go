@@ -47,6 +47,7 @@ type CallStats struct {
 	RTPReceived uint64
 	RTPSent     uint64
 	RTPStray    uint64
+	RTPJitter   JitterStats // the audio phase's reordering buffer
 	HeardCNG    bool
 	HeardCED    bool
 	T38Version  int
@@ -239,7 +240,8 @@ func (c *call) finish() {
 		n.mediaStray.Add(st.UDPTLStray + st.RTPStray)
 		c.d.log.Info("foip: call ended", "call", c.callID, "port", c.port.info.ID,
 			"udptl_lost", st.UDPTL.Lost, "udptl_recovered", st.UDPTL.Recovered, "udptl_late", st.UDPTL.Late,
-			"udptl_dup", st.UDPTL.Duplicates, "udptl_stray", st.UDPTLStray, "rtp_rx", st.RTPReceived)
+			"udptl_dup", st.UDPTL.Duplicates, "udptl_stray", st.UDPTLStray, "rtp_rx", st.RTPReceived,
+			"rtp_reordered", st.RTPJitter.Reordered, "rtp_dup", st.RTPJitter.Duplicates, "rtp_lost", st.RTPJitter.Lost, "rtp_late", st.RTPJitter.Late)
 		c.d.release(c.port, c.callID)
 	})
 }
@@ -681,6 +683,9 @@ func (c *call) runT38(ctx context.Context, run func(line t30.Line, stop <-chan s
 		c.mu.Lock()
 		c.stats.RTPReceived, c.stats.RTPSent, c.stats.RTPStray = a.rx.Load(), a.tx.Load(), a.stray.Load()
 		c.stats.HeardCNG, c.stats.HeardCED = a.heardCNG.Load(), a.heardCED.Load()
+		if a.jitter != nil {
+			c.stats.RTPJitter = a.jitter.stats
+		}
 		c.mu.Unlock()
 	}
 	tc := t38.ConfigFromParams(s.params, s.remoteMax)

@@ -17,7 +17,9 @@
 // credentials (others get 403/401 and are counted); routing digits and caller
 // ID from the request; session-timer refreshes answered without touching the
 // T.38 stream; RTP and UDPTL latching to the address packets really come
-// from; malformed datagrams counted and dropped before they reach sipgo.
+// from; incoming RTP put back in sequence order (a few packets deep, across
+// the 16-bit wrap, duplicates dropped) before CNG/CED detection; malformed
+// datagrams counted and dropped before they reach sipgo.
 //
 // Package foip imports drivers, t30, t38 and imaging; it must never import
 // agent or core.

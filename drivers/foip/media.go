@@ -185,7 +185,8 @@ func (u *udptlLink) serve(t *t38.Terminal) {
 
 // audio is the G.711 phase of a call: it sends 20 ms RTP packets (a tone
 // pattern, else silence) and receives the far end's, latching to their
-// source and listening for CNG/CED.
+// source and listening for CNG/CED in the packets put back in sequence order
+// by a small reordering buffer (jitterBuffer).
 type audio struct {
 	conn net.PacketConn
 	latch
@@ -200,7 +201,8 @@ type audio struct {
 	heardCNG   atomic.Bool
 	heardCED   atomic.Bool
 	stopOnce   sync.Once
-	cngFrames  int // receive goroutine only
+	cngFrames  int           // receive goroutine only
+	jitter     *jitterBuffer // receive goroutine; read after close
 	cedFrames  int
 	ssrc       uint32
 	sequence   uint16
@@ -308,6 +310,18 @@ func (a *audio) recvLoop() {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	lin := make([]float64, 0, frameSamples)
+	a.jitter = newJitterBuffer(jitterDepth, func(_ uint16, pt uint8, payload []byte) {
+		lin = lin[:0]
+		for _, b := range payload {
+			if pt == ptPCMA {
+				lin = append(lin, float64(aLawToLinear(b)))
+			} else {
+				lin = append(lin, float64(uLawToLinear(b)))
+			}
+		}
+		a.detect(lin)
+	})
+	var ssrc uint32
 	for {
 		n, from, err := a.conn.ReadFrom(buf)
 		if err != nil {
@@ -324,15 +338,11 @@ func (a *audio) recvLoop() {
 		if pkt.PayloadType != ptPCMU && pkt.PayloadType != ptPCMA {
 			continue
 		}
-		lin = lin[:0]
-		for _, b := range pkt.Payload {
-			if pkt.PayloadType == ptPCMA {
-				lin = append(lin, float64(aLawToLinear(b)))
-			} else {
-				lin = append(lin, float64(uLawToLinear(b)))
-			}
+		if pkt.SSRC != ssrc {
+			a.jitter.reset() // a new stream: its numbering starts afresh
+			ssrc = pkt.SSRC
 		}
-		a.detect(lin)
+		a.jitter.push(pkt.SequenceNumber, pkt.PayloadType, pkt.Payload)
 	}
 }
 
