@@ -371,7 +371,13 @@ func (d *Driver) isRegistered() bool {
 	return d.registered
 }
 
-// acquire takes port p (or, for p nil, the first idle port) for a call.
+// acquire takes port p (or, for p nil, an idle port) for a call.
+//
+// Inbound calls (p nil) hunt from the highest channel down, while the
+// agent dials from the lowest up, as trunk groups do against glare: an
+// INVITE arriving while the agent is about to dial takes a different
+// channel unless only one is left (and then one of the two calls must
+// fail anyway).
 func (d *Driver) acquire(p *port, s drivers.PortState) (*port, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -379,8 +385,8 @@ func (d *Driver) acquire(p *port, s drivers.PortState) (*port, error) {
 		return nil, drivers.ErrClosed
 	}
 	if p == nil {
-		for _, q := range d.ports {
-			if !q.inUse && q.info.State == drivers.StateIdle {
+		for i := len(d.ports) - 1; i >= 0; i-- {
+			if q := d.ports[i]; !q.inUse && q.info.State == drivers.StateIdle {
 				p = q
 				break
 			}
