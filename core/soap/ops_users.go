@@ -584,26 +584,17 @@ func (h *Handler) profile(ctx context.Context, userID int64) (core.UserProfile, 
 }
 
 func (h *Handler) opUserDetails(ctx context.Context, c *call) (result, error) {
-	adminID := c.long("adminID")
-	mgr, ok, err := h.manager(ctx, adminID)
-	if err != nil || !ok || c.err != nil {
-		return strResult(resInvalidAdmin), err
-	}
-	u, ok, err := h.lookupUser(ctx, c)
-	if err != nil || !ok {
-		return strResult(resInvalidUser), err
-	}
-	if !manages(mgr, u.DomainID, "") {
-		return strResult(resInvalidAdmin), nil
-	}
-	p, err := h.profile(ctx, u.ID)
-	if err != nil {
-		return result{}, err
-	}
-	return strResult(userDetailsXML(u, p)), nil
+	return h.managedUser(ctx, c, userDetailsXML)
 }
 
 func (h *Handler) opUserFaxSetting(ctx context.Context, c *call) (result, error) {
+	return h.managedUser(ctx, c, userFaxSettingXML)
+}
+
+// managedUser answers an admin's question about one user of its domain:
+// INVALID_ADMIN unless adminID manages that user, INVALID_USER for an
+// unknown user, otherwise the user and profile written by render.
+func (h *Handler) managedUser(ctx context.Context, c *call, render func(core.User, core.UserProfile) string) (result, error) {
 	adminID := c.long("adminID")
 	mgr, ok, err := h.manager(ctx, adminID)
 	if err != nil || !ok || c.err != nil {
@@ -620,7 +611,7 @@ func (h *Handler) opUserFaxSetting(ctx context.Context, c *call) (result, error)
 	if err != nil {
 		return result{}, err
 	}
-	return strResult(userFaxSettingXML(u, p)), nil
+	return strResult(render(u, p)), nil
 }
 
 // declared reports whether the operation's WSDL declares a parameter.
