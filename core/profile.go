@@ -86,6 +86,37 @@ func checkProfile(p *UserProfile) error {
 	return nil
 }
 
+// profileJSON checks a profile for a user with the admin flag admin and
+// returns its role (derived from admin when p.Role is "") and the JSON
+// stored in the profile column (without the role, which has its own).
+func profileJSON(admin bool, p UserProfile) (role, js string, err error) {
+	if p.Role == "" {
+		p.Role = RoleStandardUser
+		if admin {
+			p.Role = RoleSystemAdmin
+		}
+	}
+	a, err := roleAdmin(p.Role)
+	if err != nil {
+		return "", "", err
+	}
+	if a != admin {
+		return "", "", fmt.Errorf("%w: role %s with admin flag %v", ErrInvalid, p.Role, admin)
+	}
+	if err := checkProfile(&p); err != nil {
+		return "", "", err
+	}
+	role, p.Role = p.Role, ""
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "", "", fmt.Errorf("core: profile: %w", err)
+	}
+	if len(b) > maxProfileJSON {
+		return "", "", fmt.Errorf("%w: profile larger than %d bytes", ErrInvalid, maxProfileJSON)
+	}
+	return role, string(b), nil
+}
+
 // UpdateUser stores u's full name, e-mail, admin and active flags and the
 // profile p of the user u.ID. p.Role, if set, must agree with u.Admin. It
 // refuses (ErrState) to leave no active administrator.
@@ -93,37 +124,16 @@ func (s *sqlStore) UpdateUser(ctx context.Context, u User, p UserProfile) error 
 	if len(u.FullName) > maxProfileField || len(u.Email) > maxProfileField {
 		return fmt.Errorf("%w: name or e-mail too long", ErrInvalid)
 	}
-	if p.Role == "" {
-		p.Role = RoleStandardUser
-		if u.Admin {
-			p.Role = RoleSystemAdmin
-		}
-	}
-	admin, err := roleAdmin(p.Role)
+	role, js, err := profileJSON(u.Admin, p)
 	if err != nil {
 		return err
-	}
-	if admin != u.Admin {
-		return fmt.Errorf("%w: role %s with admin flag %v", ErrInvalid, p.Role, u.Admin)
-	}
-	if err := checkProfile(&p); err != nil {
-		return err
-	}
-	role := p.Role
-	p.Role = ""
-	js, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("core: profile: %w", err)
-	}
-	if len(js) > maxProfileJSON {
-		return fmt.Errorf("%w: profile larger than %d bytes", ErrInvalid, maxProfileJSON)
 	}
 	return s.tx(ctx, func(d q) error {
 		if err := lockAdmins(ctx, d); err != nil {
 			return err
 		}
 		res, err := d.exec(ctx, `UPDATE users SET full_name = ?, email = ?, is_admin = ?, active = ?, role = ?, profile = ?
-			WHERE id = ? AND removed_at = 0`, u.FullName, u.Email, b2i(u.Admin), b2i(u.Active), role, string(js), u.ID)
+			WHERE id = ? AND removed_at = 0`, u.FullName, u.Email, b2i(u.Admin), b2i(u.Active), role, js, u.ID)
 		if err != nil {
 			return fmt.Errorf("core: update user: %w", err)
 		}

@@ -153,6 +153,11 @@ type NewUser struct {
 	FullName string
 	Email    string
 	Admin    bool
+	// Inactive creates the account deactivated.
+	Inactive bool
+	// Profile is stored with the user; its Role, if set, must agree with
+	// Admin ("" derives it from Admin).
+	Profile UserProfile
 }
 
 // Document is a stored file: its content lives in the spool under its

@@ -155,6 +155,10 @@ func (s *sqlStore) CreateUser(ctx context.Context, u NewUser) (User, error) {
 	if len(u.FullName) > 200 || len(u.Email) > 200 {
 		return User{}, fmt.Errorf("%w: name or e-mail too long", ErrInvalid)
 	}
+	role, profile, err := profileJSON(u.Admin, u.Profile)
+	if err != nil {
+		return User{}, err
+	}
 	h, err := s.hash(u.Password)
 	if err != nil {
 		return User{}, err
@@ -167,19 +171,15 @@ func (s *sqlStore) CreateUser(ctx context.Context, u NewUser) (User, error) {
 		}
 		now := ms(s.now())
 		var id int64
-		role := RoleStandardUser
-		if u.Admin {
-			role = RoleSystemAdmin
-		}
 		// PostgreSQL's identity starts at FirstUserID (migration 3);
 		// SQLite's rowid has no settable start, so the ID is given.
 		idCol, idVal := "", ""
 		if !d.pg {
 			idCol, idVal = "id, ", fmt.Sprintf("(SELECT MAX(COALESCE(MAX(id), 0) + 1, %d) FROM users), ", FirstUserID)
 		}
-		err = d.row(ctx, `INSERT INTO users (`+idCol+`username, domain_id, password_hash, full_name, email, is_admin, active, created_at, role)
-			VALUES (`+idVal+`?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
-			u.Username, dom.ID, h, u.FullName, u.Email, b2i(u.Admin), now, role).Scan(&id)
+		err = d.row(ctx, `INSERT INTO users (`+idCol+`username, domain_id, password_hash, full_name, email, is_admin, active, created_at, role, profile)
+			VALUES (`+idVal+`?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			u.Username, dom.ID, h, u.FullName, u.Email, b2i(u.Admin), b2i(!u.Inactive), now, role, profile).Scan(&id)
 		if err != nil {
 			if isUnique(err) {
 				return fmt.Errorf("%w: user %q", ErrExists, u.Username)
@@ -187,7 +187,7 @@ func (s *sqlStore) CreateUser(ctx context.Context, u NewUser) (User, error) {
 			return fmt.Errorf("core: create user: %w", err)
 		}
 		out = User{ID: id, Username: u.Username, DomainID: dom.ID, FullName: u.FullName, Email: u.Email,
-			Admin: u.Admin, Active: true, Created: fromMS(now), Role: role}
+			Admin: u.Admin, Active: !u.Inactive, Created: fromMS(now), Role: role}
 		return nil
 	})
 	return out, err

@@ -655,6 +655,53 @@ func opCases() []opCase {
 			want(t, "login", e.call("AuthenticateUser", `<userName>dave</userName><password>dave-pw-1</password>`).result(), id(u.ID))
 			want(t, "not admin", e.call(op, strings.Replace(body, id(e.admin), id(e.alice), 1)).result(), "INVALID_ADMIN")
 			e.call(op, body).fault() // exists
+			// Every field the WSDL gives is stored, as UpdateUser stores it.
+			p := e.profile(u.ID)
+			want(t, "role", p.Role, core.RoleStandardUser)
+			want(t, "first", p.FirstName, "Dave")
+			want(t, "last", p.LastName, "D")
+			want(t, "company", p.CompanyName, "Company A")
+			want(t, "addr type", p.PreferAddrType, "Email")
+			want(t, "fax", p.Fax, "123")
+			want(t, "desc", p.Description, "")
+			want(t, "notify receive", p.NotifyReceive, op != "CreateNewUser1")
+			want(t, "csid", p.LocalCSID, map[bool]string{true: "Company A"}[op == "CreateNewUser3"])
+			want(t, "caller ID", p.CallerID, map[bool]string{true: "2345"}[op == "CreateNewUser3"])
+			d := parseDoc(t, e.call("GetUserDetailsByUserName", `<adminID>`+id(e.admin)+`</adminID><userName>dave</userName>`).result())
+			want(t, "details first", d.path("FirstName"), "Dave")
+			want(t, "details last", d.path("LastName"), "D")
+			want(t, "details prefer", d.path("PreferAddressType"), "EMAIL")
+			var addrs []string
+			for _, a := range d.find("Addresses").Kids {
+				addrs = append(addrs, a.path("AddressType")+"="+a.path("Address")+" primary="+a.path("IsPrimary")+" nor="+a.path("NotifyOnReceive"))
+			}
+			want(t, "details addresses", strings.Join(addrs, ", "),
+				fmt.Sprintf("EMAIL=dave@example.com primary=true nor=%v, FAX=123 primary=false nor=false", op != "CreateNewUser1"))
+			fs := parseDoc(t, e.call("GetUserFaxSettingByUserID", `<adminID>`+id(e.admin)+`</adminID><userID>`+id(u.ID)+`</userID>`).result())
+			want(t, "setting csid", fs.path("LocalCSID"), p.LocalCSID)
+			want(t, "setting caller ID", fs.path("LocalCallerID"), p.CallerID)
+			// A domain administrator is created as one (not as a system
+			// administrator), inactive when asked, with middle name and
+			// description; a profile the store refuses creates nobody.
+			body2 := strings.NewReplacer("<userName>dave", "<userName>erin", "StandardUser", "DomainAdmin",
+				"<isActive>true", "<isActive>false", "<middleName />", "<middleName>M</middleName>",
+				"<desc />", "<desc>sales lead</desc>", "<rawFax />", "<rawFax>5550109</rawFax>").Replace(body)
+			got = e.call(op, body2).result()
+			u2, err := e.store.UserByName(context.Background(), "erin")
+			if err != nil {
+				t.Fatalf("erin: %v (answer %s)", err, got)
+			}
+			want(t, "erin role", u2.Role, core.RoleDomainAdmin)
+			want(t, "erin admin", u2.Admin, true)
+			want(t, "erin inactive", u2.Active, false)
+			p2 := e.profile(u2.ID)
+			want(t, "erin middle", p2.MiddleName, "M")
+			want(t, "erin desc", p2.Description, "sales lead")
+			want(t, "erin raw fax", p2.RawFax, "5550109")
+			e.call(op, strings.NewReplacer("<userName>dave", "<userName>frank", "<companyName>Company A", "<companyName>"+strings.Repeat("x", 201)).Replace(body)).fault()
+			if _, err := e.store.UserByName(context.Background(), "frank"); !errors.Is(err, core.ErrNotFound) {
+				t.Errorf("frank with a refused profile: %v, want not found", err)
+			}
 		})
 	}
 	for _, op := range []string{"UpdateUser-basic", "UpdateUser-extra", "UpdateUser-advance"} {

@@ -244,16 +244,20 @@ func (h *Handler) opCreateUser(ctx context.Context, c *call) (result, error) {
 		Username: c.str("userName"),
 		Password: c.str("password"),
 		Email:    c.str("email"),
+		Inactive: !c.bool("isActive"),
 	}
-	role := c.str("role")
-	external := c.bool("isExternalAuth")
-	active := c.bool("isActive")
-	display, first, middle, last := c.str("displayName"), c.str("firstName"), c.str("middleName"), c.str("lastName")
-	c.str("companyName")
-	addrType := c.str("preferAddrType")
-	c.str("fax")
-	c.str("rawFax")
-	c.str("desc")
+	p := UserProfile{
+		Role: c.str("role"), ExternalAuth: c.bool("isExternalAuth"),
+		DisplayName: c.str("displayName"), FirstName: c.str("firstName"), MiddleName: c.str("middleName"),
+		LastName: c.str("lastName"), CompanyName: c.str("companyName"), PreferAddrType: c.str("preferAddrType"),
+		Fax: c.str("fax"), RawFax: c.str("rawFax"), Description: c.str("desc"),
+	}
+	if c.declared("NOR") {
+		p.NotifyReceive, p.NotifySend = c.bool("NOR"), c.bool("NOS")
+	}
+	if c.declared("csid") {
+		p.LocalCSID, p.CallerID = c.str("csid"), c.str("callerID")
+	}
 	if c.err != nil {
 		return result{}, nil
 	}
@@ -266,24 +270,24 @@ func (h *Handler) opCreateUser(ctx context.Context, c *call) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		if !manages(mgr, dom, role) {
+		if !manages(mgr, dom, p.Role) {
 			return strResult(resInvalidAdmin), nil
 		}
 	}
-	admin, err := roleAdmin(role)
+	admin, err := roleAdmin(p.Role)
 	if err != nil {
 		return result{}, err
 	}
-	if err := checkAddrType(addrType); err != nil {
+	if err := checkAddrType(p.PreferAddrType); err != nil {
 		return result{}, err
 	}
-	if external {
+	if p.ExternalAuth {
 		return result{}, clientErrorf("external authentication is not supported")
 	}
-	nu.Admin = admin
-	nu.FullName = display
+	nu.Admin, nu.Profile = admin, p
+	nu.FullName = p.DisplayName
 	if nu.FullName == "" {
-		nu.FullName = strings.Join(strings.Fields(first+" "+middle+" "+last), " ")
+		nu.FullName = strings.Join(strings.Fields(p.FirstName+" "+p.MiddleName+" "+p.LastName), " ")
 	}
 	u, err := h.cfg.Store.CreateUser(ctx, nu)
 	if errors.Is(err, core.ErrExists) {
@@ -294,11 +298,6 @@ func (h *Handler) opCreateUser(ctx context.Context, c *call) (result, error) {
 	}
 	if err != nil {
 		return result{}, err
-	}
-	if !active {
-		if err := h.cfg.Store.SetUserActive(ctx, u.ID, false); err != nil {
-			return result{}, err
-		}
 	}
 	return strResult(strconv.FormatInt(u.ID, 10)), nil
 }

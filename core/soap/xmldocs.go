@@ -317,31 +317,62 @@ func userDetailsXML(u core.User, p core.UserProfile) string {
 	d.el("FirstName", first)
 	d.el("MiddleName", middle)
 	d.el("LastName", last)
-	if u.Email != "" {
-		prefer := "EMAIL"
-		if p.PreferAddrType != "" {
-			prefer = strings.ToUpper(p.PreferAddrType)
-		}
-		d.el("PreferAddressType", prefer)
-		d.open("Addresses")
-		d.open("UserAddress")
-		d.num("AddressID", u.ID)
-		d.el("AddressType", "EMAIL")
-		d.el("Address", u.Email)
-		d.el("IsPrimary", "true")
-		d.el("NotifyOnReceive", "false")
-		d.el("NotifyOnSend", "false")
-		d.close("UserAddress")
-		d.close("Addresses")
-	} else {
-		d.el("PreferAddressType", "")
+	prefer := strings.ToUpper(p.PreferAddrType)
+	addrs := userAddresses(u, p)
+	if prefer == "" && len(addrs) > 0 {
+		prefer = addrs[0].typ
+	}
+	d.el("PreferAddressType", prefer)
+	if len(addrs) == 0 {
 		d.el("Addresses", "")
+	} else {
+		primary := 0
+		for i, a := range addrs {
+			if a.typ == prefer {
+				primary = i
+				break
+			}
+		}
+		d.open("Addresses")
+		for i, a := range addrs {
+			d.open("UserAddress")
+			d.num("AddressID", a.id)
+			d.el("AddressType", a.typ)
+			d.el("Address", a.addr)
+			d.el("IsPrimary", strconv.FormatBool(i == primary))
+			d.el("NotifyOnReceive", strconv.FormatBool(i == primary && p.NotifyReceive))
+			d.el("NotifyOnSend", strconv.FormatBool(i == primary && p.NotifySend))
+			d.close("UserAddress")
+		}
+		d.close("Addresses")
 	}
 	d.el("Role", roleName(u))
 	d.el("AuthenticationType", "Internal")
 	d.el("IsActive", strconv.FormatBool(u.Active))
 	d.el("Description", p.Description)
 	return d.end("UserDetails")
+}
+
+type userAddress struct {
+	id        int64
+	typ, addr string
+}
+
+// userAddresses are a user's e-mail, fax and raw fax addresses, those that
+// are set, with IDs unique per user (the e-mail address keeps the user's
+// ID, as before fax addresses were kept).
+func userAddresses(u core.User, p core.UserProfile) []userAddress {
+	var out []userAddress
+	for i, a := range []userAddress{{typ: "EMAIL", addr: u.Email}, {typ: "FAX", addr: p.Fax}, {typ: "FAXRAW", addr: p.RawFax}} {
+		if a.addr != "" {
+			a.id = u.ID*10 + int64(i)
+			if i == 0 {
+				a.id = u.ID
+			}
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // userFaxSettingXML is GetUserFaxSetting*'s document: the settings every
