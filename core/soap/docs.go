@@ -64,34 +64,57 @@ func (h *Handler) pageCount(body []byte, ctype string) (int, error) {
 	return n, nil
 }
 
-// importPath resolves a documentPath inside the import directory: relative,
-// without "..", and not leaving the directory through a symlink.
+// importPath resolves a documentPath inside the import directory: a path
+// relative to it, or an absolute path naming a file in it (the guide asks
+// for "the full document path"), without "..", and not leaving the
+// directory through a symlink.
 func (h *Handler) importPath(p string) (string, error) {
 	if h.cfg.ImportDir == "" {
 		return "", clientErrorf("documentPath is not accepted by this server (no import directory)")
 	}
+	orig := p
 	p = filepath.FromSlash(strings.ReplaceAll(p, `\`, "/"))
-	if p == "" || filepath.IsAbs(p) || filepath.VolumeName(p) != "" || strings.HasPrefix(p, string(filepath.Separator)) {
-		return "", clientErrorf("documentPath %q: must be relative to the import directory", p)
+	if p == "" || filepath.VolumeName(p) != "" {
+		return "", clientErrorf("documentPath %q: must name a file in the import directory", orig)
 	}
 	for _, part := range strings.Split(filepath.ToSlash(p), "/") {
 		if part == ".." {
-			return "", clientErrorf("documentPath %q: must not contain ..", p)
+			return "", clientErrorf("documentPath %q: must not contain ..", orig)
 		}
 	}
 	root, err := filepath.EvalSymlinks(h.cfg.ImportDir)
 	if err != nil {
 		return "", fmt.Errorf("import directory: %w", err)
 	}
+	if filepath.IsAbs(p) {
+		// Either spelling of the directory: as configured or resolved.
+		rel, ok := within(p, root)
+		if abs, err := filepath.Abs(h.cfg.ImportDir); !ok && err == nil {
+			rel, ok = within(p, abs)
+		}
+		if !ok {
+			return "", clientErrorf("documentPath %q: outside the import directory", orig)
+		}
+		p = rel
+	}
 	full, err := filepath.EvalSymlinks(filepath.Join(root, p))
 	if err != nil {
-		return "", clientErrorf("documentPath %q: no such document", p)
+		return "", clientErrorf("documentPath %q: no such document", orig)
 	}
-	rel, err := filepath.Rel(root, full)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
-		return "", clientErrorf("documentPath %q: outside the import directory", p)
+	if _, ok := within(full, root); !ok {
+		return "", clientErrorf("documentPath %q: outside the import directory", orig)
 	}
 	return full, nil
+}
+
+// within returns p relative to dir when p (absolute, cleaned here) names
+// something below dir, not dir itself.
+func within(p, dir string) (string, bool) {
+	rel, err := filepath.Rel(dir, filepath.Clean(p))
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", false
+	}
+	return rel, true
 }
 
 func (h *Handler) readImport(p string) ([]byte, error) {

@@ -32,7 +32,8 @@ type Config struct {
 	Copier MessageCopier
 	Users  UserAdmin
 	// ImportDir is the only directory documentPath may name files in
-	// (relative paths, no "..", no symlinks out); "" refuses documentPath.
+	// (paths relative to it or absolute paths inside it, no "..", no
+	// symlinks out); "" refuses documentPath.
 	ImportDir string
 	// TempDir holds document conversions while they run; "" os.TempDir.
 	TempDir string

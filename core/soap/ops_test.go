@@ -255,10 +255,15 @@ func opCases() []opCase {
 		want(t, "hold", m.Hold, true)
 		want(t, "priority default", m.Priority, core.PriorityNormal)
 		want(t, "doc", m.Documents[0].Name, "in.png")
-		for _, p := range []string{"../secret.tif", outside, "link.tif", "nothere.tif", `..\x.tif`} {
+		// The full path, as the guide asks for it.
+		got = e.call("SendCompleteMessage", body(filepath.Join(e.imports, "in.png"))).result()
+		n, _ = strconv.ParseInt(got, 10, 64)
+		want(t, "full path doc", e.message(n).Documents[0].Name, "in.png")
+		for _, p := range []string{"../secret.tif", outside, "link.tif", filepath.Join(e.imports, "link.tif"),
+			filepath.Join(e.imports, "..", filepath.Base(filepath.Dir(outside)), "secret.tif"), "nothere.tif", `..\x.tif`} {
 			e.call("SendCompleteMessage", body(p)).fault()
 		}
-		want(t, "stored", e.messageCount(), 1)
+		want(t, "stored", e.messageCount(), 2)
 	})
 	add("SendCompleteMessageWithPresetAgentsAndByPassRender", "bypass refuses pictures", func(t *testing.T, e *env) {
 		body := sendXML(e.alice, fixture(t, "one.png"), "5550101") + `<byPassRender>true</byPassRender>`
