@@ -1,0 +1,156 @@
+package dsp
+
+import "math"
+
+// Demodulator is a receive front end for one passband carrier: it mixes
+// each line sample down with an NCO, and at two points per symbol (T/2)
+// computes the matched (root-raised-cosine) filter's output at a
+// fractional time, interpolated from a polyphase table. A Gardner timing
+// error detector steers where those points fall, so it follows a symbol
+// clock that is off by far more than ±100 ppm. Every second output is
+// "on time" (the symbol centre the loop steers to); the others are the
+// midpoints the equaliser and the detector also use.
+//
+// Its cost per line sample is one complex rotation; per T/2 output, one
+// pass of the matched filter (2 multiply-adds a tap).
+type Demodulator struct {
+	nco    *NCO
+	ring   []complex128 // mixed-down samples, written twice (i and i+n) so a window is contiguous
+	n, pos int
+	taps   [][]float64 // taps[p]: filter for a fractional delay of p/phases of a sample, newest first
+	phases int
+
+	half   float64 // nominal samples per T/2
+	cd     float64 // samples until the next T/2 output
+	onTime bool
+	prev   complex128 // last on-time output
+	mid    complex128 // last midpoint output
+
+	kp, ki, integ float64
+	frozen        bool
+}
+
+// NewDemodulator makes a front end for baud symbols per second on a
+// carrier at carrierHz, sampled at sampleRate, with a matched
+// root-raised-cosine filter of roll-off beta spanning span symbols.
+func NewDemodulator(sampleRate, baud int, carrierHz, beta float64, span int) *Demodulator {
+	sps := float64(sampleRate) / float64(baud)
+	n := int(math.Ceil(float64(span) * sps))
+	const phases = 64
+	d := &Demodulator{
+		nco:    NewNCO(carrierHz, float64(sampleRate)),
+		ring:   make([]complex128, 2*n),
+		n:      n,
+		taps:   make([][]float64, phases+1),
+		phases: phases,
+		half:   sps / 2,
+	}
+	centre := float64(n-1) / 2
+	for p := range d.taps {
+		frac := float64(p) / phases
+		row := make([]float64, n)
+		var sum float64
+		for i := range row {
+			row[i] = RootRaisedCosine((float64(i)-frac-centre)/sps, beta)
+			sum += row[i]
+		}
+		for i := range row {
+			row[i] /= sum // unity gain at DC: a point of magnitude 1 comes out near 1/2
+		}
+		d.taps[p] = row
+	}
+	d.SetTimingGains(0.02, 0.0004)
+	d.Reset()
+	return d
+}
+
+// SetTimingGains sets the Gardner loop's proportional and integral gains
+// (per symbol, for a signal normalised to unit power; defaults 0.02 and
+// 0.0004).
+func (d *Demodulator) SetTimingGains(kp, ki float64) { d.kp, d.ki = kp, ki }
+
+// FreezeTiming stops (true) or restarts (false) the timing loop's updates.
+func (d *Demodulator) FreezeTiming(f bool) { d.frozen = f }
+
+// ClockOffset is the timing loop's estimate of how much longer the remote
+// symbol is than nominal, as a fraction (1e-4 is +100 ppm).
+func (d *Demodulator) ClockOffset() float64 { return d.integ / d.half }
+
+// NCO is the carrier oscillator the line is mixed down with (its step can
+// be adjusted for a carrier frequency offset).
+func (d *Demodulator) NCO() *NCO { return d.nco }
+
+// Reset clears the filter and the timing loop and the carrier phase.
+func (d *Demodulator) Reset() {
+	clear(d.ring)
+	d.pos = 0
+	d.cd = d.half
+	d.onTime = false
+	d.prev, d.mid = 0, 0
+	d.integ = 0
+	d.frozen = false
+	d.nco.Reset()
+}
+
+// Process takes one line sample. When a T/2 point falls due it returns it
+// with ok, and onTime says whether it is a symbol centre. At most one
+// point falls due per sample (T/2 is longer than a sample for every baud
+// rate below half the sample rate).
+func (d *Demodulator) Process(x float64) (z complex128, onTime, ok bool) {
+	m := complex(x, 0) * d.nco.Next()
+	m = complex(real(m), -imag(m)) // x * e^{-j w n}
+	if d.pos++; d.pos == d.n {
+		d.pos = 0
+	}
+	d.ring[d.pos] = m
+	d.ring[d.pos+d.n] = m
+	if d.cd -= 1; d.cd > 0 {
+		return 0, false, false
+	}
+	// The point lies frac samples before the newest sample.
+	frac := -d.cd
+	p := int(frac*float64(d.phases) + 0.5)
+	if p > d.phases {
+		p = d.phases
+	}
+	row := d.taps[p]
+	// Newest sample first: ring[pos+n], ring[pos+n-1], ...
+	win := d.ring[d.pos+1 : d.pos+1+d.n]
+	var re, im float64
+	last := len(win) - 1
+	for i, c := range row {
+		s := win[last-i]
+		re += c * real(s)
+		im += c * imag(s)
+	}
+	z = complex(re, im)
+	d.onTime = !d.onTime
+	step := d.half
+	if d.onTime {
+		if !d.frozen {
+			// Gardner: late sampling puts the midpoint past the zero
+			// crossing, which makes e negative; sample earlier then.
+			dz := d.prev - z
+			e := real(dz)*real(d.mid) + imag(dz)*imag(d.mid)
+			pw := real(z)*real(z) + imag(z)*imag(z) + real(d.prev)*real(d.prev) + imag(d.prev)*imag(d.prev)
+			if pw > 1e-9 {
+				e /= pw
+				if e > 1 {
+					e = 1
+				} else if e < -1 {
+					e = -1
+				}
+				d.integ += d.ki * e
+				step += d.kp*e*d.half + d.integ
+			}
+		} else {
+			step += d.integ
+		}
+		d.prev = z
+	} else {
+		d.mid = z
+		step += d.integ
+	}
+	d.cd += step
+	return z, d.onTime, true
+}

@@ -1,0 +1,242 @@
+package dsp
+
+import (
+	"math"
+	"math/cmplx"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestRootRaisedCosineCascadeIsNyquist(t *testing.T) {
+	for _, beta := range []float64{0.12, 0.25, 0.5} {
+		// Convolve RRC with itself numerically at symbol instants.
+		const os = 64
+		var at [5]float64
+		for k := range at {
+			var s float64
+			for i := -20 * os; i <= 20*os; i++ {
+				u := float64(i) / os
+				s += RootRaisedCosine(u, beta) * RootRaisedCosine(float64(k)-u, beta)
+			}
+			at[k] = s / os
+		}
+		for k := 1; k < len(at); k++ {
+			if r := math.Abs(at[k] / at[0]); r > 0.01 {
+				t.Errorf("beta %v: ISI at %d symbols = %.4f of the peak", beta, k, r)
+			}
+		}
+		if math.Abs(at[0]-1) > 0.02 {
+			t.Errorf("beta %v: energy %.4f, want 1", beta, at[0])
+		}
+		if rc := RaisedCosine(1, beta); math.Abs(rc) > 1e-12 {
+			t.Errorf("beta %v: RaisedCosine(1) = %v", beta, rc)
+		}
+	}
+}
+
+func TestNCOFrequencyAndAmplitude(t *testing.T) {
+	o := NewNCO(1800, 8000)
+	var z complex128
+	for range 100000 {
+		z = o.Next()
+	}
+	want := cmplx.Exp(complex(0, 2*math.Pi*1800/8000*99999))
+	if cmplx.Abs(z-want) > 1e-6 {
+		t.Fatalf("after 100000 samples: %v, want %v", z, want)
+	}
+}
+
+// resample reads x at positions n*ratio (cubic interpolation): ratio > 1
+// makes the sender's clock slow compared with ours.
+func resample(x []float64, ratio float64) []float64 {
+	var out []float64
+	for t := 1.0; t < float64(len(x)-3); t += ratio {
+		i := int(t)
+		f := t - float64(i)
+		p0, p1, p2, p3 := x[i-1], x[i], x[i+1], x[i+2]
+		out = append(out, p1+0.5*f*(p2-p0+f*(2*p0-5*p1+4*p2-p3+f*(3*(p1-p2)+p3-p0))))
+	}
+	return out
+}
+
+// qpskChain is a little receiver built from this package's parts the way
+// a pump uses them: decision-directed equaliser and phase loop after the
+// front end and AGC. It returns the decided points (as indexes 0..3).
+func qpskChain(t *testing.T, line []float64, baud int, carrier, beta float64) []int {
+	t.Helper()
+	d := NewDemodulator(8000, baud, carrier, beta, 8)
+	agc := NewAGC(1, 200)
+	eq := NewEqualizer(15, 0.05)
+	pl := NewPhaseLoop(0.1, 0.005)
+	pts := [4]complex128{complex(1, 1) / math.Sqrt2, complex(-1, 1) / math.Sqrt2, complex(-1, -1) / math.Sqrt2, complex(1, -1) / math.Sqrt2}
+	var out []int
+	for _, x := range line {
+		z, on, ok := d.Process(x)
+		if !ok {
+			continue
+		}
+		eq.Push(agc.Apply(z))
+		if !on {
+			continue
+		}
+		y := pl.Derotate(eq.Output())
+		best, bd := 0, math.Inf(1)
+		for i, p := range pts {
+			if e := cmplx.Abs(y - p); e < bd {
+				best, bd = i, e
+			}
+		}
+		dec := pts[best]
+		eq.Update(pl.Rotate(dec - y))
+		pl.Update(PhaseError(y, dec))
+		out = append(out, best)
+	}
+	return out
+}
+
+func TestModulatorDemodulatorQPSKWithClockOffsetAndEcho(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		baud    int
+		carrier float64
+		ppm     float64
+		echo    bool
+	}{
+		{"1600 baud", 1600, 1800, 0, false},
+		{"1600 baud +100ppm", 1600, 1800, 100, false},
+		{"1200 baud -100ppm", 1200, 1800, -100, false},
+		{"2400 baud +100ppm echo", 2400, 1700, 100, true},
+		{"2400 baud -100ppm", 2400, 1700, -100, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			m := NewModulator(8000, tc.baud, tc.carrier, 0.5, 8, 8000)
+			const nsym = 6000
+			// Differential QPSK: send the running sum of random steps.
+			steps := make([]int, nsym)
+			state := 0
+			var line []float64
+			k := 0
+			next := func() complex128 {
+				steps[k] = rng.IntN(4)
+				state = (state + steps[k]) & 3
+				k++
+				return cmplx.Exp(complex(0, math.Pi/4+math.Pi/2*float64(state)))
+			}
+			for k < nsym-20 {
+				line = append(line, m.Sample(next))
+			}
+			if tc.echo {
+				for i := len(line) - 1; i >= 3; i-- {
+					line[i] += 0.3 * line[i-3]
+				}
+			}
+			line = resample(line, 1+tc.ppm*1e-6)
+			got := qpskChain(t, line, tc.baud, tc.carrier, 0.5)
+			// Differential decode and find the alignment over the tail.
+			var diff []int
+			for i := 1; i < len(got); i++ {
+				diff = append(diff, (got[i]-got[i-1])&3)
+			}
+			tail := 1500
+			bestErr, bestLag := tail, 0
+			for lag := -20; lag <= 20; lag++ {
+				errs := 0
+				for i := len(diff) - tail; i < len(diff); i++ {
+					j := i + 1 + lag
+					if j < 0 || j >= nsym {
+						errs++
+						continue
+					}
+					if diff[i] != steps[j] {
+						errs++
+					}
+				}
+				if errs < bestErr {
+					bestErr, bestLag = errs, lag
+				}
+			}
+			if bestErr != 0 {
+				t.Fatalf("%d symbol errors in the last %d (lag %d)", bestErr, tail, bestLag)
+			}
+		})
+	}
+}
+
+func TestEqualizerLearnsISIChannel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	eq := NewEqualizer(21, 0.05)
+	ch := []complex128{1, 0, complex(0.3, 0.15), 0, -0.1} // T/2 channel
+	hist := make([]complex128, len(ch))
+	var syms []complex128
+	var mse float64
+	const n = 4000
+	for k := range n {
+		s := complex(float64(2*rng.IntN(2)-1), float64(2*rng.IntN(2)-1))
+		syms = append(syms, s)
+		// Two T/2 points per symbol: the symbol then a zero (upsampled).
+		for _, u := range []complex128{s, 0} {
+			copy(hist[1:], hist)
+			hist[0] = u
+			var y complex128
+			for i, c := range ch {
+				y += c * hist[i]
+			}
+			eq.Push(y)
+		}
+		const delay = 5 // symbols back the centre tap looks
+		if k < delay {
+			continue
+		}
+		e := syms[k-delay] - eq.Output()
+		eq.Update(e)
+		if k > n-500 {
+			mse += real(e)*real(e) + imag(e)*imag(e)
+		}
+	}
+	if mse /= 500; mse > 0.01 {
+		t.Fatalf("MSE after training %.4f, want < 0.01", mse)
+	}
+}
+
+func TestPhaseLoopTracksFrequencyOffset(t *testing.T) {
+	pl := NewPhaseLoop(0.1, 0.005)
+	const f = 0.01 // radians per symbol
+	for k := range 3000 {
+		z := cmplx.Exp(complex(0, 0.3+f*float64(k)))
+		y := pl.Derotate(z)
+		pl.Update(PhaseError(y, 1))
+	}
+	if math.Abs(pl.Freq()-f) > 1e-4 {
+		t.Fatalf("freq %.5f, want %.5f", pl.Freq(), f)
+	}
+}
+
+func TestAGCAndPowerMeter(t *testing.T) {
+	a := NewAGC(1, 50)
+	var y complex128
+	for range 1000 {
+		y = a.Apply(complex(300, 400))
+	}
+	if math.Abs(cmplx.Abs(y)-1) > 1e-3 {
+		t.Fatalf("|y| = %v, want 1", cmplx.Abs(y))
+	}
+	if d := DBm0(PowerOfDBm0(-14)); math.Abs(d+14) > 1e-9 {
+		t.Fatalf("dBm0 round trip %v", d)
+	}
+}
+
+func BenchmarkDemodulatorPerSecond(b *testing.B) {
+	m := NewModulator(8000, 2400, 1700, 0.25, 8, 8000)
+	line := make([]float64, 8000)
+	for i := range line {
+		line[i] = m.Sample(func() complex128 { return 1 })
+	}
+	d := NewDemodulator(8000, 2400, 1700, 0.25, 8)
+	b.ResetTimer()
+	for range b.N {
+		for _, x := range line {
+			d.Process(x)
+		}
+	}
+}
