@@ -28,7 +28,7 @@ func TestImportPath(t *testing.T) {
 		}
 	}
 	links := map[string]string{
-		filepath.Join(dir, "link.tif"):     outside,                           // escapes
+		filepath.Join(dir, "link.tif"):     outside,                          // escapes
 		filepath.Join(dir, "linkdir"):      filepath.Join(base, "elsewhere"), // escapes
 		filepath.Join(dir, "inner.tif"):    filepath.Join(dir, "sub", "b.tif"),
 		filepath.Join(base, "import-link"): dir, // the configured directory may be a symlink
