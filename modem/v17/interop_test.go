@@ -1,0 +1,29 @@
+package v17
+
+import (
+	"fmt"
+	"testing"
+)
+
+// Our transmitter to SpanDSP's receiver: a long training then a short one
+// on the same receiver, random bits, bit-exact.
+func TestOurTxToSpanDSPRx(t *testing.T) {
+	for _, rate := range rates {
+		t.Run(fmt.Sprint(rate), func(t *testing.T) {
+			bursts := []burst{
+				{short: false, bits: randomBits(uint64(rate), 3*rate)},
+				{short: true, bits: randomBits(uint64(rate)+1, rate)},
+			}
+			rep := spandspRx(t, rate, bursts, ourTx(t, rate, bursts, peerGap))
+			if len(rep.bits) != len(bursts) {
+				t.Fatalf("SpanDSP trained %d times, want %d; events %v", len(rep.bits), len(bursts), rep.events)
+			}
+			for i, b := range bursts {
+				lead, errs := checkBits(rep.bits[i], b.bits, 0)
+				if errs != 0 {
+					t.Errorf("burst %d (short=%v): %d of %d bits wrong (lead %d)", i, b.short, errs, len(b.bits), lead)
+				}
+			}
+		})
+	}
+}
