@@ -33,8 +33,8 @@ type Config struct {
 	// ImportDir is the only directory the SOAP service's documentPath
 	// parameters may name files in ("" refuses documentPath).
 	ImportDir string `yaml:"import_dir"`
-	// PublicURL is the SOAP service address written in its WSDL ("": taken
-	// from each request).
+	// PublicURL is the SOAP service address written in its WSDL ("": the
+	// server's address of each connection, never the Host header).
 	PublicURL string   `yaml:"public_url"`
 	Agent     AgentCfg `yaml:"agent"`
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,18 +17,33 @@ import (
 
 func TestWSDLServed(t *testing.T) {
 	e := newEnv(t, SOAP11)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
 	for _, q := range []string{"WSDL", "wsdl", "Wsdl", "a=1&wSdL"} {
-		r := httptest.NewRequest(http.MethodGet, "http://fax.example.com:8080"+Path+"?"+q, nil)
-		w := httptest.NewRecorder()
-		e.h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/xml") {
-			t.Fatalf("?%s: HTTP %d %s", q, w.Code, w.Header().Get("Content-Type"))
+		// A spoofed Host header does not choose the address that clients
+		// reading the WSDL post to: it is the server's own.
+		r, err := http.NewRequest(http.MethodGet, srv.URL+Path+"?"+q, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		body := w.Body.String()
-		if strings.Count(body, `location="http://fax.example.com:8080/webservices/wfapi.asmx"`) != 2 || strings.Contains(body, "localhost") {
-			t.Errorf("?%s: WSDL does not carry our address", q)
+		r.Host = "evil.example:666"
+		resp, err := srv.Client().Do(r)
+		if err != nil {
+			t.Fatal(err)
 		}
-		ct, err := parseContract(w.Body.Bytes())
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") {
+			t.Fatalf("?%s: HTTP %d %s", q, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		body := string(b)
+		if strings.Count(body, `location="`+srv.URL+`/webservices/wfapi.asmx"`) != 2 || strings.Contains(body, "evil") || strings.Contains(body, "localhost") {
+			t.Errorf("?%s: WSDL does not carry our address %s:\n%s", q, srv.URL, regexp.MustCompile(`location="[^"]*"`).FindAllString(body, -1))
+		}
+		ct, err := parseContract(b)
 		if err != nil {
 			t.Fatalf("?%s: served WSDL: %v", q, err)
 		}
@@ -35,11 +51,18 @@ func TestWSDLServed(t *testing.T) {
 			t.Errorf("served WSDL has %d operations", len(ct.Ops))
 		}
 	}
+	// Without a connection to take the address from, the WSDL keeps its
+	// localhost address rather than a guess from the Host header.
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://evil.example"+Path+"?wsdl", nil))
+	if strings.Contains(w.Body.String(), "evil") || !strings.Contains(w.Body.String(), `location="http://localhost/webservices/wfapi.asmx"`) {
+		t.Errorf("WSDL without a connection names %s", regexp.MustCompile(`location="[^"]*"`).FindAllString(w.Body.String(), -1))
+	}
 	h, err := NewHandler(Config{Store: e.store, PublicURL: "https://fax.example.org/webservices/wfapi.asmx?x=<&>"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := httptest.NewRecorder()
+	w = httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, Path+"?wsdl", nil))
 	if !strings.Contains(w.Body.String(), `location="https://fax.example.org/webservices/wfapi.asmx?x=&lt;&amp;&gt;"`) {
 		t.Errorf("PublicURL not substituted (escaped)")
@@ -260,7 +283,7 @@ func TestGetWithoutWSDL(t *testing.T) {
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://h"+Path, nil))
 	want(t, "status", w.Code, http.StatusOK)
-	if !strings.Contains(w.Body.String(), "http://h/webservices/wfapi.asmx?WSDL") {
+	if !strings.Contains(w.Body.String(), "http://localhost/webservices/wfapi.asmx?WSDL") {
 		t.Errorf("body %q", w.Body.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,7 +41,9 @@ type Config struct {
 	// Limits bound one request.
 	Limits Limits
 	// PublicURL is the service address written in the served WSDL; ""
-	// derives it from each request (scheme, Host, path).
+	// takes the server's address of each connection (never the Host
+	// header), which is right unless clients reach the service through a
+	// proxy or a name.
 	PublicURL string
 	// AuthFailures is how many failed AuthenticateUser calls a client
 	// address may make within AuthWindow before further attempts are
@@ -218,19 +221,28 @@ func (h *Handler) fault(w http.ResponseWriter, v Version, code faultCode, reason
 	w.Write(b)
 }
 
+// address is the service address the WSDL and the GET page name:
+// Config.PublicURL, else the server's own end of the connection (the
+// listen address it was reached on; never the client's Host header, which
+// would let a client choose the address that others are told to post
+// to), else the embedded WSDL's localhost address.
 func (h *Handler) address(r *http.Request) string {
 	if h.cfg.PublicURL != "" {
 		return h.cfg.PublicURL
+	}
+	la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return wsdlAddress
+	}
+	ap, err := netip.ParseAddrPort(la.String())
+	if err != nil {
+		return wsdlAddress
 	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	host := r.Host
-	if host == "" {
-		host = "localhost"
-	}
-	return scheme + "://" + host + r.URL.EscapedPath()
+	return scheme + "://" + netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port()).String() + Path
 }
 
 func clientAddr(r *http.Request) string {
