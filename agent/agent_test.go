@@ -14,6 +14,7 @@ import (
 	"github.com/faxagent/faxagent/drivers/drivertest"
 	"github.com/faxagent/faxagent/drivers/loopback"
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/t30"
 )
 
@@ -120,7 +121,7 @@ func TestTwoAgents(t *testing.T) {
 	})
 	// libtiff reads the spool files to the same pixels (outside the
 	// bubble: it runs an external process).
-	tool := needTool(t, "tiffcp")
+	tool := testutil.Tool(t, "tiffcp")
 	dir := t.TempDir()
 	for _, sf := range spooled {
 		path := filepath.Join(dir, sf.name)

@@ -193,20 +193,6 @@ func (m *countMetrics) Dispatched(l time.Duration) {
 	m.mu.Unlock()
 }
 
-// needTool returns the path of an external tool: under CI=true a missing
-// tool fails the test, otherwise the test is skipped.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found (install libtiff-tools): %v", name, err)
-		}
-		t.Skipf("%s not found (install libtiff-tools); skipping the libtiff cross-check", name)
-	}
-	return p
-}
-
 // libtiffPages decodes a TIFF with libtiff (tiffcp -c none) and reads the
 // uncompressed result: an independent decoder for our spool files.
 func libtiffPages(t *testing.T, tool, path string) []*imaging.Page {

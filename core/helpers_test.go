@@ -5,12 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
 // fakeClock is a settable clock shared by a test and its store.
@@ -35,33 +36,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// postgresURL is the test server; FAXAGENT_TEST_POSTGRES overrides it.
-func postgresURL() string {
-	if u := os.Getenv("FAXAGENT_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// needPostgres skips (or under CI=true fails) a test when PostgreSQL is not
-// reachable.
-func needPostgres(tb testing.TB) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, postgresURL())
-	if err == nil {
-		err = c.Ping(ctx)
-		c.Close(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("PostgreSQL at %s is not reachable: %v", postgresURL(), err)
-		}
-		tb.Skipf("PostgreSQL at %s is not reachable (set CI=true to fail instead): %v", postgresURL(), err)
-	}
-}
-
 func randomSchema(tb testing.TB) string {
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
@@ -75,7 +49,7 @@ func dropSchemaLater(tb testing.TB, schema string) {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c, err := pgx.Connect(ctx, postgresURL())
+		c, err := pgx.Connect(ctx, testutil.PostgresURL())
 		if err != nil {
 			tb.Errorf("drop schema %s: %v", schema, err)
 			return
@@ -100,10 +74,10 @@ func backends() []backend {
 			return Options{DataDir: tb.TempDir()}
 		}},
 		{"postgres", func(tb testing.TB) Options {
-			needPostgres(tb)
+			testutil.NeedPostgres(tb)
 			schema := randomSchema(tb)
 			dropSchemaLater(tb, schema)
-			return Options{DataDir: tb.TempDir(), DatabaseURL: postgresURL(), Schema: schema}
+			return Options{DataDir: tb.TempDir(), DatabaseURL: testutil.PostgresURL(), Schema: schema}
 		}},
 	}
 }

@@ -14,28 +14,16 @@ import (
 	"testing"
 
 	"golang.org/x/image/ccitt"
+
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
 // Independent references: golang.org/x/image/ccitt, netpbm (pbmtog3,
 // g3topbm) and libtiff (tiffcp).
 
-// needTool returns the path of an external program. A missing program
-// fails the test under CI=true and skips it otherwise.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found (install libtiff-tools / netpbm): %v", name, err)
-		}
-		t.Skipf("%s not found (install libtiff-tools / netpbm); skipping", name)
-	}
-	return path
-}
-
 func run(t *testing.T, stdin []byte, name string, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command(needTool(t, name), args...)
+	cmd := exec.Command(testutil.Tool(t, name), args...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -134,8 +122,8 @@ func readPBM(data []byte) (*Page, error) {
 // TestNetpbmReference: pbmtog3 output decodes to the PBM, and g3topbm
 // decodes our MH output to the page.
 func TestNetpbmReference(t *testing.T) {
-	needTool(t, "pbmtog3")
-	needTool(t, "g3topbm")
+	testutil.NeedTool(t, "pbmtog3")
+	testutil.NeedTool(t, "g3topbm")
 	for _, p := range refPages()[:8] {
 		pbm := writePBM(p)
 		tests := []struct {
@@ -360,7 +348,7 @@ func decodeTIFFStrip(img *tiffImage, rows int) (*Page, RowStats, error) {
 // G3 2D and G4 coders, and our decoder must give back the page; tiffcp
 // decodes TIFFs wrapping our coded strips, and must give back the page.
 func TestLibtiffReference(t *testing.T) {
-	needTool(t, "tiffcp")
+	testutil.NeedTool(t, "tiffcp")
 	dir := t.TempDir()
 	for i, p := range refPages() {
 		plain := writeTIFF(p.Width, p.Height, 1, 1, 0, p.Pix)
@@ -441,7 +429,7 @@ func TestLibtiffReference(t *testing.T) {
 				if err := os.WriteFile(ours, writeTIFF(p.Width, p.Height, e.comp, fo, e.t4opts, strip), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				cmd := exec.Command(needTool(t, "tiffcp"), "-c", "none", "-f", "msb2lsb", ours, out)
+				cmd := exec.Command(testutil.Tool(t, "tiffcp"), "-c", "none", "-f", "msb2lsb", ours, out)
 				if msg, err := cmd.CombinedOutput(); err != nil || len(msg) != 0 {
 					t.Fatalf("tiffcp: %v: %s", err, msg)
 				}

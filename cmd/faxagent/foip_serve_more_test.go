@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/core/httpapi"
+	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/testbench/kamailio"
 )
 
@@ -104,17 +105,6 @@ agent:
 	}
 }
 
-// needNetpbm fails under CI=true and skips otherwise without tifftopnm.
-func needNetpbm(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("tifftopnm"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tifftopnm (netpbm) is missing")
-		}
-		t.Skip("tifftopnm (netpbm) is missing")
-	}
-}
-
 // checkSentAttempt checks A's message 1 completed in one attempt on the
 // FoIP trunk with every TransmissionDetails field filled in.
 func checkSentAttempt(t *testing.T, a *server, to string, pages int, ecm bool) httpapi.Attempt {
@@ -182,7 +172,7 @@ func checkInbox(t *testing.T, b *server, dir, number string, pages int, want []b
 func TestFoIPServeKamailio(t *testing.T) {
 	t.Parallel()
 	bin := faxagentBinary(t)
-	needNetpbm(t)
+	testutil.NeedTool(t, "tifftopnm")
 	p := kamailio.Start(t)
 	letter, err := filepath.Abs("../../testdata/sample/letter.png")
 	if err != nil {
@@ -284,7 +274,7 @@ func tenPages(t *testing.T, bin, dir string, n int) string {
 func TestFoIPServeTenPagesBothWays(t *testing.T) {
 	t.Parallel() // real-time T.38 calls mostly wait
 	bin := faxagentBinary(t)
-	needNetpbm(t)
+	testutil.NeedTool(t, "tifftopnm")
 	const pages = 10
 	tif := tenPages(t, bin, t.TempDir(), pages)
 	want := pbm(t, tif)

@@ -20,43 +20,25 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/faxagent/faxagent/core/httpapi"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
-// e2eDir holds the binary the end-to-end tests build; TestMain removes it.
-var e2eDir string
+// faxagentBin is this command, built the first time an end-to-end test
+// asks for it.
+var faxagentBin = testutil.NewBinary(".")
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "faxagent-e2e-*")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	e2eDir = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	faxagentBin.Remove()
 	os.Exit(code)
 }
-
-// buildOnce builds faxagent once per test binary run.
-var buildOnce = sync.OnceValues(func() (string, error) {
-	bin := filepath.Join(e2eDir, "faxagent")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
 
 func faxagentBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test builds the binary; skipped with -short")
 	}
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
+	return faxagentBin.Path(t)
 }
 
 // readmeCommands returns the README's first command and its send example.
@@ -391,36 +373,13 @@ func TestCrashMidCall(t *testing.T) {
 	s.stop()
 }
 
-// postgresURL is the test server; FAXAGENT_TEST_POSTGRES overrides it.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("FAXAGENT_TEST_POSTGRES")
-	if u == "" {
-		u = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, u)
-	if err == nil {
-		err = c.Ping(ctx)
-		c.Close(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s is not reachable: %v", u, err)
-		}
-		t.Skipf("PostgreSQL at %s is not reachable: %v", u, err)
-	}
-	return u
-}
-
 // TestRolesOnPostgres runs a core-only and an agent-only process on one
 // PostgreSQL schema (and one data directory for the document spool): the
 // core takes the fax, the agent sends it, the core sees the agent's
 // heartbeat.
 func TestRolesOnPostgres(t *testing.T) {
 	bin := faxagentBinary(t)
-	db := postgresURL(t)
+	db := testutil.NeedPostgres(t)
 	schema := fmt.Sprintf("faxagent_e2e_%d_%d", os.Getpid(), time.Now().UnixNano())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

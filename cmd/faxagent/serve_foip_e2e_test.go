@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/core/httpapi"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
 // freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
@@ -46,10 +47,7 @@ func TestFoIPServe(t *testing.T) {
 	t.Parallel() // real-time T.38 calls mostly wait; other tests may run meanwhile
 	bin := faxagentBinary(t)
 	if _, err := exec.LookPath("tifftopnm"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tifftopnm (netpbm) is missing")
-		}
-		t.Skip("tifftopnm (netpbm) is missing")
+		testutil.Missing(t, "tifftopnm (netpbm) is missing")
 	}
 	letter, err := filepath.Abs("../../testdata/sample/letter.png")
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/faxagent/faxagent/core/httpapi"
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
 // soapE2ENode is any XML element, for reading SOAP answers and the
@@ -243,16 +244,6 @@ func soapE2ESamePages(t *testing.T, what string, got, want []*imaging.Page) {
 	}
 }
 
-func soapE2ENeedTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s (poppler-utils) is missing", name)
-		}
-		t.Skipf("%s (poppler-utils) is missing", name)
-	}
-}
-
 // TestSOAPServeEndToEnd runs a FaxCore client's whole round against a
 // real serve on the loopback network, in raw SOAP only:
 //
@@ -269,7 +260,7 @@ func soapE2ENeedTool(t *testing.T, name string) {
 //     gives the sent pages pixel for pixel (imaging/tiff; pdftoppm -mono
 //     at the fax resolution).
 func TestSOAPServeEndToEnd(t *testing.T) {
-	soapE2ENeedTool(t, "pdftoppm")
+	testutil.NeedTool(t, "pdftoppm")
 	bin := faxagentBinary(t)
 	dir := t.TempDir()
 	// No header line on the pages, so what arrives is what was sent.

@@ -23,6 +23,7 @@ import (
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/faxdoc"
 	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
 const testToken = "test-token-0123456789abcdef"
@@ -464,18 +465,6 @@ func TestJobProgress(t *testing.T) {
 	want("done", raw(), 0, 0, 0, false)
 }
 
-// needTool skips a test when an external tool is missing, or fails it
-// under CI=true.
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-}
-
 func TestDownload(t *testing.T) {
 	e := newEnv(t, 0)
 	m := e.submit(part{"to", "", []byte("5550100")}, part{"file", "letter.png", letter(t)}, part{"file", "two.tif", letterTIFF(t)})
@@ -489,7 +478,7 @@ func TestDownload(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "doc."+map[string]string{"": "tif", "tiff": "tif", "pdf": "pdf"}[c.format])
 		os.WriteFile(out, b, 0o600)
 		if c.format == "pdf" {
-			needTool(t, "pdfinfo")
+			testutil.NeedTool(t, "pdfinfo")
 			info, err := exec.Command("pdfinfo", out).Output()
 			if err != nil || !strings.Contains(string(info), "Pages:           3") {
 				t.Fatalf("pdfinfo: %v\n%s", err, info)
@@ -500,7 +489,7 @@ func TestDownload(t *testing.T) {
 		if err != nil || r.NumPages() != 3 {
 			t.Fatalf("TIFF: %v", err)
 		}
-		needTool(t, "tiffinfo")
+		testutil.NeedTool(t, "tiffinfo")
 		if info, err := exec.Command("tiffinfo", out).CombinedOutput(); err != nil || strings.Count(string(info), "TIFF Directory") != 3 {
 			t.Fatalf("tiffinfo: %v\n%s", err, info)
 		}
@@ -611,7 +600,7 @@ func FuzzSubmitFields(f *testing.F) {
 // A PDF is rasterised with pdftoppm and stored as fax pages; a broken one
 // is refused and nothing is stored.
 func TestSubmitPDF(t *testing.T) {
-	needTool(t, "pdftoppm")
+	testutil.NeedTool(t, "pdftoppm")
 	dir := t.TempDir()
 	src := filepath.Join(dir, "letter.png")
 	os.WriteFile(src, letter(t), 0o600)

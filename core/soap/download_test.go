@@ -11,20 +11,8 @@ import (
 	"testing"
 
 	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
-
-// needTool returns a tool's path, or skips (fails under CI=true).
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed", name)
-		}
-		t.Skipf("%s is not installed (poppler-utils / libtiff-tools); set CI=true to fail instead", name)
-	}
-	return p
-}
 
 var pdfPages = regexp.MustCompile(`(?m)^Pages:\s+(\d+)`)
 
@@ -32,7 +20,7 @@ var pdfPages = regexp.MustCompile(`(?m)^Pages:\s+(\d+)`)
 // netpbm's tifftopnm.
 func fixturePages(t *testing.T) [][]byte {
 	t.Helper()
-	out, err := exec.Command(needTool(t, "tifftopnm"), "testdata/three.tif").Output()
+	out, err := exec.Command(testutil.Tool(t, "tifftopnm"), "testdata/three.tif").Output()
 	if err != nil {
 		t.Fatalf("tifftopnm: %v", err)
 	}
@@ -68,14 +56,14 @@ func checkDownload(t *testing.T, typ string, b []byte, pageNos []int) {
 		if r.NumPages() != pages {
 			t.Errorf("TIFF pages = %d, want %d", r.NumPages(), pages)
 		}
-		out, err := exec.Command(needTool(t, "tiffinfo"), path).CombinedOutput()
+		out, err := exec.Command(testutil.Tool(t, "tiffinfo"), path).CombinedOutput()
 		if err != nil {
 			t.Fatalf("tiffinfo: %v\n%s", err, out)
 		}
 		if n := bytes.Count(out, []byte("TIFF Directory at offset")); n != pages {
 			t.Errorf("tiffinfo sees %d pages, want %d", n, pages)
 		}
-		got, err := exec.Command(needTool(t, "tifftopnm"), path).Output()
+		got, err := exec.Command(testutil.Tool(t, "tifftopnm"), path).Output()
 		if err != nil {
 			t.Fatalf("tifftopnm: %v", err)
 		}
@@ -86,7 +74,7 @@ func checkDownload(t *testing.T, typ string, b []byte, pageNos []int) {
 		if !bytes.HasPrefix(b, []byte("%PDF-")) {
 			t.Fatalf("download is not a PDF: %q", b[:min(len(b), 16)])
 		}
-		out, err := exec.Command(needTool(t, "pdfinfo"), path).CombinedOutput()
+		out, err := exec.Command(testutil.Tool(t, "pdfinfo"), path).CombinedOutput()
 		if err != nil {
 			t.Fatalf("pdfinfo: %v\n%s", err, out)
 		}
@@ -98,7 +86,7 @@ func checkDownload(t *testing.T, typ string, b []byte, pageNos []int) {
 			t.Errorf("pdfinfo sees %d pages, want %d", n, pages)
 		}
 		prefix := filepath.Join(t.TempDir(), "img")
-		if out, err := exec.Command(needTool(t, "pdfimages"), path, prefix).CombinedOutput(); err != nil {
+		if out, err := exec.Command(testutil.Tool(t, "pdfimages"), path, prefix).CombinedOutput(); err != nil {
 			t.Fatalf("pdfimages: %v\n%s", err, out)
 		}
 		var got []byte

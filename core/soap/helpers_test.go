@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faxagent/faxagent/core"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/faxagent/faxagent/core"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
 // env is a handler on a fresh SQLite store with an admin, two users and a
@@ -43,38 +45,18 @@ func (c *testClock) Now() time.Time { return c.t }
 
 const adminPassword = "correct horse battery staple"
 
-// postgresURL is the test server; FAXAGENT_TEST_POSTGRES overrides it.
-func postgresURL() string {
-	if u := os.Getenv("FAXAGENT_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
 // postgresSchema makes a fresh schema dropped when the test ends, or skips
 // (fails under CI=true) when PostgreSQL is not reachable.
 func postgresSchema(tb testing.TB) string {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, postgresURL())
-	if err == nil {
-		err = c.Ping(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("PostgreSQL at %s is not reachable: %v", postgresURL(), err)
-		}
-		tb.Skipf("PostgreSQL at %s is not reachable (set CI=true to fail instead): %v", postgresURL(), err)
-	}
-	c.Close(ctx)
+	testutil.NeedPostgres(tb)
 	b := make([]byte, 6)
 	rand.Read(b)
 	schema := "faxagent_soap_test_" + hex.EncodeToString(b)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c, err := pgx.Connect(ctx, postgresURL())
+		c, err := pgx.Connect(ctx, testutil.PostgresURL())
 		if err != nil {
 			tb.Errorf("drop schema %s: %v", schema, err)
 			return
@@ -97,7 +79,7 @@ func newEnvOn(tb testing.TB, ver Version, backend string) *env {
 	o := core.Options{DataDir: tb.TempDir(), AdminPassword: adminPassword, PasswordCost: 4,
 		Now: clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if backend == "postgres" {
-		o.DatabaseURL, o.Schema = postgresURL(), postgresSchema(tb)
+		o.DatabaseURL, o.Schema = testutil.PostgresURL(), postgresSchema(tb)
 	}
 	st, _, err := core.Open(ctx, o)
 	if err != nil {

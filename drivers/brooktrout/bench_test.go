@@ -67,7 +67,7 @@ func pluginDriver(tb testing.TB) *Driver {
 	sim := btsim.New(btsim.Config{PageTime: time.Microsecond, RingTime: time.Microsecond})
 	go sim.Serve(ln)
 	tb.Cleanup(func() { sim.Close() })
-	d := New(Options{PluginPath: pluginBin, ServiceAddr: "unix:" + sock, Spool: dir})
+	d := New(Options{PluginPath: pluginBinary.Path(tb), ServiceAddr: "unix:" + sock, Spool: dir})
 	if err := d.Open(context.Background()); err != nil {
 		tb.Fatal(err)
 	}

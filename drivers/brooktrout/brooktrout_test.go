@@ -3,7 +3,6 @@ package brooktrout
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -18,29 +17,18 @@ import (
 	"github.com/faxagent/faxagent/drivers/brooktrout/btplugin"
 	"github.com/faxagent/faxagent/drivers/drivertest"
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/t30"
 	"github.com/faxagent/faxagent/testbench/btsim"
 )
 
-// pluginBin is the faxagent-brooktrout binary TestMain builds.
-var pluginBin string
+// pluginBinary is the faxagent-brooktrout binary, built with CGO_ENABLED=0 as it
+// ships, the first time a test asks for it.
+var pluginBinary = testutil.NewBinary("github.com/faxagent/faxagent/cmd/faxagent-brooktrout", "CGO_ENABLED=0")
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "faxagent-bt")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	pluginBin = filepath.Join(dir, "faxagent-brooktrout")
-	cmd := exec.Command("go", "build", "-o", pluginBin, "github.com/faxagent/faxagent/cmd/faxagent-brooktrout")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the plugin: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	pluginBinary.Remove()
 	os.Exit(code)
 }
 
@@ -73,7 +61,7 @@ func newBench(t *testing.T, cfg btsim.Config) *bench {
 	dir := t.TempDir()
 	b := &bench{t: t, sock: filepath.Join(dir, "bt.sock"), spool: dir}
 	b.sim = startSim(t, b.sock, cfg)
-	b.d = New(Options{PluginPath: pluginBin, ServiceAddr: "unix:" + b.sock, Spool: dir,
+	b.d = New(Options{PluginPath: pluginBinary.Path(t), ServiceAddr: "unix:" + b.sock, Spool: dir,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -531,7 +519,7 @@ func TestHandshakeRefused(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := New(Options{PluginPath: pluginBin, ServiceAddr: "unix:" + sock, Spool: dir, Env: tc.env,
+			d := New(Options{PluginPath: pluginBinary.Path(t), ServiceAddr: "unix:" + sock, Spool: dir, Env: tc.env,
 				StartTimeout: 10 * time.Second})
 			d.version = tc.host
 			defer d.Close()
@@ -547,7 +535,7 @@ func TestHandshakeRefused(t *testing.T) {
 }
 
 func TestPluginRefusesDirectRun(t *testing.T) {
-	out, err := exec.Command(pluginBin).CombinedOutput()
+	out, err := exec.Command(pluginBinary.Path(t)).CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || !strings.Contains(string(out), "plugin of faxagent") {
 		t.Fatalf("direct run: %v %s", err, out)

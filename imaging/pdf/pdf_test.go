@@ -16,19 +16,8 @@ import (
 
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
-
-func needTool(t testing.TB, names ...string) {
-	t.Helper()
-	for _, name := range names {
-		if _, err := exec.LookPath(name); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("reference tool %s missing (CI=true): %v", name, err)
-			}
-			t.Skipf("reference tool %s not installed: %v", name, err)
-		}
-	}
-}
 
 // testPage draws a deterministic page with text-like glyph blocks, a frame,
 // a rule and noise.
@@ -111,7 +100,7 @@ func (c pageCase) encode(t testing.TB) []byte {
 // one image pixel is one output pixel, so the rendering must equal the
 // source exactly: no tolerance.
 func TestRender(t *testing.T) {
-	needTool(t, "pdftoppm", "pdfinfo")
+	testutil.NeedTool(t, "pdftoppm", "pdfinfo")
 	cases := []pageCase{
 		{"mh-standard", testPage(imaging.WidthA4, 300, imaging.Standard, 1), imaging.MH, imaging.MSBFirst, true, false},
 		{"mh-fine-lsb-unaligned-rtc", testPage(imaging.WidthA4, 410, imaging.Fine, 2), imaging.MH, imaging.LSBFirst, false, true},
@@ -173,7 +162,7 @@ func TestRender(t *testing.T) {
 // TestFromTIFF renders pages whose data comes from TIFF Class F files via
 // RawCCITT, as the document pipeline does.
 func TestFromTIFF(t *testing.T) {
-	needTool(t, "pdftoppm")
+	testutil.NeedTool(t, "pdftoppm")
 	dir := t.TempDir()
 	var pdfBuf bytes.Buffer
 	pw := NewWriter(&pdfBuf)
@@ -325,7 +314,7 @@ func writePBM(t testing.TB, path string, p *imaging.Page) {
 // TestFromLibtiff embeds the coded data of files libtiff wrote (several
 // strips concatenated for G3) and renders it.
 func TestFromLibtiff(t *testing.T) {
-	needTool(t, "pnmtotiff", "tiffcp", "pdftoppm")
+	testutil.NeedTool(t, "pnmtotiff", "tiffcp", "pdftoppm")
 	dir := t.TempDir()
 	src := testPage(imaging.WidthA4, 230, imaging.Standard, 30)
 	writePBM(t, filepath.Join(dir, "src.pbm"), src)

@@ -12,27 +12,14 @@ import (
 	"testing"
 
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
-
-// needTool returns the path of an external reference tool. A missing tool
-// fails the test under CI=true and skips it otherwise.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("reference tool %s (netpbm) is missing: %v", name, err)
-		}
-		t.Skipf("reference tool %s (netpbm) is missing; install netpbm to run this test", name)
-	}
-	return p
-}
 
 // run runs a shell pipeline of netpbm tools with stdin and returns stdout.
 func run(t testing.TB, stdin []byte, tools []string, pipeline string) []byte {
 	t.Helper()
 	for _, tool := range tools {
-		needTool(t, tool)
+		testutil.NeedTool(t, tool)
 	}
 	cmd := exec.Command("sh", "-c", pipeline)
 	cmd.Stdin = bytes.NewReader(stdin)

@@ -12,20 +12,6 @@ import (
 	"github.com/faxagent/faxagent/imaging"
 )
 
-// needTool skips the test when an external tool is missing, or fails it
-// under CI=true, where every reference tool must be installed.
-func needTool(t testing.TB, names ...string) {
-	t.Helper()
-	for _, name := range names {
-		if _, err := exec.LookPath(name); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("reference tool %s missing (CI=true): %v", name, err)
-			}
-			t.Skipf("reference tool %s not installed: %v", name, err)
-		}
-	}
-}
-
 // run runs a tool and fails the test if it exits non-zero. It returns
 // stdout and stderr.
 func run(t testing.TB, name string, args ...string) (stdout, stderr []byte) {

@@ -12,12 +12,13 @@ import (
 	"testing"
 
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
 // TestReadLibtiff reads files libtiff's tiffcp made from a netpbm source
 // and compares them pixel by pixel with the page that source was made from.
 func TestReadLibtiff(t *testing.T) {
-	needTool(t, "pnmtotiff", "tiffcp")
+	testutil.NeedTool(t, "pnmtotiff", "tiffcp")
 	dir := t.TempDir()
 	src := testPage(imaging.WidthA4, 301, imaging.Fine, 1)
 	writePBM(t, filepath.Join(dir, "src.pbm"), src)
@@ -84,7 +85,7 @@ func TestReadLibtiff(t *testing.T) {
 // TestReadMultiPage reads a document tiffcp assembled from three files of
 // different compressions.
 func TestReadMultiPage(t *testing.T) {
-	needTool(t, "pnmtotiff", "tiffcp", "tiffinfo")
+	testutil.NeedTool(t, "pnmtotiff", "tiffcp", "tiffinfo")
 	dir := t.TempDir()
 	var srcs []*imaging.Page
 	var files []string
@@ -116,7 +117,7 @@ func TestReadMultiPage(t *testing.T) {
 // rows, so the file may have a few more rows than the source; they must
 // be white.
 func TestReadFax2tiff(t *testing.T) {
-	needTool(t, "pbmtog3", "fax2tiff")
+	testutil.NeedTool(t, "pbmtog3", "fax2tiff")
 	dir := t.TempDir()
 	src := testPage(imaging.WidthA4, 250, imaging.Fine, 3)
 	pbm := filepath.Join(dir, "src.pbm")
@@ -166,7 +167,7 @@ func TestReadFax2tiff(t *testing.T) {
 // TestReadGreyRGB reads grey, RGB and palette TIFFs made by pnmtotiff as
 // images and checks their pixels.
 func TestReadGreyRGB(t *testing.T) {
-	needTool(t, "pnmtotiff")
+	testutil.NeedTool(t, "pnmtotiff")
 	dir := t.TempDir()
 	const w, h = 37, 23
 	grey := func(x, y int) uint8 { return uint8((x*7 + y*13) % 256) }
@@ -379,7 +380,7 @@ func TestMinimal(t *testing.T) {
 // file from pamtotiff (which writes no ExtraSamples tag: the fourth sample
 // is then ignored, as libtiff treats it as unspecified).
 func TestReadDeep(t *testing.T) {
-	needTool(t, "pnmtotiff", "pamtotiff")
+	testutil.NeedTool(t, "pnmtotiff", "pamtotiff")
 	dir := t.TempDir()
 	const w, h = 11, 7
 	v16 := func(x, y, c int) uint16 { return uint16(x*5000 + y*300 + c*77) }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
 // memFile is an in-memory io.WriteSeeker.
@@ -133,7 +134,7 @@ func TestWriteRoundTrip(t *testing.T) {
 // TestWriteLibtiff checks our files with libtiff: tiffinfo reports each page
 // without warnings, and tiffcp decodes them to the same pixels.
 func TestWriteLibtiff(t *testing.T) {
-	needTool(t, "tiffinfo", "tiffcp")
+	testutil.NeedTool(t, "tiffinfo", "tiffcp")
 	dir := t.TempDir()
 	pages := []*imaging.Page{
 		testPage(imaging.WidthA4, 250, imaging.Standard, 31),
@@ -272,7 +273,7 @@ func TestWriteCoded(t *testing.T) {
 	}
 
 	// libtiff reads the data as stored (RTC at the end, EOLs unaligned).
-	needTool(t, "tiffcp")
+	testutil.NeedTool(t, "tiffcp")
 	dir := t.TempDir()
 	in, plain := filepath.Join(dir, "coded.tif"), filepath.Join(dir, "plain.tif")
 	os.WriteFile(in, b, 0o644)
@@ -403,7 +404,7 @@ func TestReadRLEAndDamage(t *testing.T) {
 	}
 
 	if _, err := exec.LookPath("tiffcp"); err != nil {
-		needTool(t, "tiffcp")
+		testutil.NeedTool(t, "tiffcp")
 	}
 	dir := t.TempDir()
 	in, plain := filepath.Join(dir, "rle.tif"), filepath.Join(dir, "plain.tif")

@@ -16,6 +16,7 @@ import (
 	"github.com/faxagent/faxagent/drivers/loopback"
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/t30"
 )
 
@@ -150,13 +151,7 @@ func TestNetworkChannel(t *testing.T) {
 		if err := c.Hangup(ctx, ch, 0); err != nil {
 			t.Fatal(err)
 		}
-		tiffcmp, err := exec.LookPath("tiffcmp")
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("tiffcmp (libtiff-tools) missing")
-			}
-			t.Skip("tiffcmp (libtiff-tools) missing: pixel check skipped")
-		}
+		tiffcmp := testutil.Tool(t, "tiffcmp")
 		if out, err := exec.Command(tiffcmp, "-t", src, rxPath).CombinedOutput(); err != nil {
 			t.Fatalf("tiffcmp: %v\n%s", err, out)
 		}

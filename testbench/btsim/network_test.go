@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -24,30 +23,18 @@ import (
 	"github.com/faxagent/faxagent/drivers/loopback"
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/t30"
 	"github.com/faxagent/faxagent/testbench/btsim"
 )
 
-// pluginBin is the faxagent-brooktrout binary TestMain builds with
-// CGO_ENABLED=0, as it ships.
-var pluginBin string
+// pluginBinary is the faxagent-brooktrout binary, built with CGO_ENABLED=0 as it
+// ships, the first time a test asks for it.
+var pluginBinary = testutil.NewBinary("github.com/faxagent/faxagent/cmd/faxagent-brooktrout", "CGO_ENABLED=0")
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "btsim-plugin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	pluginBin = filepath.Join(dir, "faxagent-brooktrout")
-	cmd := exec.Command("go", "build", "-o", pluginBin, "github.com/faxagent/faxagent/cmd/faxagent-brooktrout")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the plugin: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	pluginBinary.Remove()
 	os.Exit(code)
 }
 
@@ -115,7 +102,7 @@ func startAgents(t *testing.T, cfg btsim.Config) *agents {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x.bt = brooktrout.New(brooktrout.Options{PluginPath: pluginBin, ServiceAddr: "unix:" + sock, Spool: x.btSpool,
+	x.bt = brooktrout.New(brooktrout.Options{PluginPath: pluginBinary.Path(t), ServiceAddr: "unix:" + sock, Spool: x.btSpool,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	retry := agent.RetryPolicy{MaxAttempts: 1, Now: agent.ClassRule{Interval: 10 * time.Millisecond},
 		Later: agent.ClassRule{Interval: 10 * time.Millisecond}}
@@ -425,7 +412,7 @@ func pluginPID(t *testing.T) int {
 		if err != nil {
 			continue
 		}
-		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == pluginBin {
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == pluginBinary.Path(t) {
 			return pid
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/faxagent/faxagent/drivers/drivertest"
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/t30"
 )
 
@@ -205,13 +206,7 @@ func TestChannelToChannel(t *testing.T) {
 			if err != nil || doc.NumPages() != 3 {
 				t.Fatalf("received file: %v", err)
 			}
-			tiffcmp, err := exec.LookPath("tiffcmp")
-			if err != nil {
-				if os.Getenv("CI") == "true" {
-					t.Fatal("tiffcmp (libtiff-tools) missing")
-				}
-				t.Skip("tiffcmp (libtiff-tools) missing: pixel check skipped")
-			}
+			tiffcmp := testutil.Tool(t, "tiffcmp")
 			if out, err := exec.Command(tiffcmp, "-t", tc.src, rxPath).CombinedOutput(); err != nil {
 				t.Fatalf("tiffcmp: %v\n%s", err, out)
 			}

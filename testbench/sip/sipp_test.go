@@ -17,22 +17,9 @@ import (
 	"github.com/faxagent/faxagent/drivers/drivertest"
 	"github.com/faxagent/faxagent/drivers/foip"
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/t30"
 )
-
-// needSipp returns the sipp binary: a missing one fails under CI=true and
-// skips otherwise.
-func needSipp(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("sipp (Debian package sip-tester) is required under CI=true: %v", err)
-		}
-		t.Skipf("sipp (Debian package sip-tester) not installed: %v", err)
-	}
-	return p
-}
 
 func freeUDP(t *testing.T) int {
 	t.Helper()
@@ -58,7 +45,7 @@ type sipp struct {
 // killed at the end of the test if still running.
 func startSipp(t *testing.T, scenario string, port int, args ...string) *sipp {
 	t.Helper()
-	bin := needSipp(t)
+	bin := testutil.Tool(t, "sipp")
 	sf, err := filepath.Abs(filepath.Join("scenarios", scenario))
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +124,7 @@ func openDriver(t *testing.T, cfg foip.Config) *foip.Driver {
 // TestSippUASRefuses dials a sipp UAS that refuses the INVITE with a final
 // status and checks the completion code, its retry class and the cause.
 func TestSippUASRefuses(t *testing.T) {
-	needSipp(t)
+	testutil.NeedTool(t, "sipp")
 	var wg sync.WaitGroup
 	for _, tc := range []struct {
 		code   int
@@ -263,7 +250,7 @@ func TestSippSilentT38(t *testing.T) {
 // Request-URI and P-Asserted-Identity; sipp's BYE in the middle of the fax
 // ends the call as dropped.
 func TestSippUACSwitchesToT38(t *testing.T) {
-	needSipp(t)
+	testutil.NeedTool(t, "sipp")
 	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "127.0.0.1:9",
 		AllowFrom: []string{"127.0.0.1"}, ReinviteIn: -1, RoutingDigits: 4})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -302,7 +289,7 @@ func TestSippUACSwitchesToT38(t *testing.T) {
 // we answer 491 (RFC 3261 14.1), get 491 for ours, back off and retry, and
 // the retry switches the call to T.38 (checked by sipp).
 func TestSippGlare(t *testing.T) {
-	needSipp(t)
+	testutil.NeedTool(t, "sipp")
 	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "127.0.0.1:9", AllowFrom: []string{"127.0.0.1"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -17,6 +17,7 @@ import (
 	"github.com/faxagent/faxagent/drivers/foip"
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/t30"
 	"github.com/faxagent/faxagent/testbench/interop/spandsp"
 )
@@ -90,17 +91,12 @@ func readTIFF(path string) ([]*imaging.Page, error) {
 // FAXAGENT_REALTIME=1, like the other real-time interop tests; ECM on and
 // off run in parallel.
 func TestSpanDSPOverSIP(t *testing.T) {
-	if os.Getenv("CI") != "true" && os.Getenv("FAXAGENT_REALTIME") != "1" {
-		t.Skip("real-time T.38 call with SpanDSP takes ~35 s: set FAXAGENT_REALTIME=1 (always on under CI=true)")
-	}
-	needSipp(t)
+	testutil.NeedRealtime(t, "real-time T.38 call with SpanDSP takes ~35 s")
+	testutil.NeedTool(t, "sipp")
 	t.Parallel()
 	bin, err := spandsp.Build(context.Background(), t.TempDir())
 	if errors.Is(err, spandsp.ErrNoToolchain) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("SpanDSP peer required under CI=true: %v", err)
-		}
-		t.Skipf("SpanDSP peer (libspandsp-dev, gcc) not available: %v", err)
+		testutil.Missing(t, "SpanDSP peer (libspandsp-dev, gcc) not available: %v", err)
 	}
 	if err != nil {
 		t.Fatal(err)

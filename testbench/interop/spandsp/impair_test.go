@@ -14,6 +14,7 @@ import (
 
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/t30"
 	"github.com/faxagent/faxagent/t38"
 	"github.com/faxagent/faxagent/testbench/impair"
@@ -251,9 +252,7 @@ func freePort() (int, error) {
 // than t.Parallel subtests: go test runs only GOMAXPROCS parallel subtests
 // at a time (2 in CI), and these calls mostly wait on the wall clock.
 func TestRealTimeUDPLossWithSpanDSP(t *testing.T) {
-	if os.Getenv("CI") != "true" && os.Getenv("FAXAGENT_REALTIME") != "1" {
-		t.Skip("real-time UDP calls take ~35 s each: set FAXAGENT_REALTIME=1 (always on under CI=true)")
-	}
+	testutil.NeedRealtime(t, "real-time UDP calls take ~35 s each")
 	bin := peerBinary(t)
 	type call struct {
 		name       string

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/t30"
 	"github.com/faxagent/faxagent/t38"
 )
@@ -30,9 +31,7 @@ func freeUDPPort(t *testing.T) int {
 // SpanDSP terminal in another process, once in each direction. A real-time
 // call lasts about 40 s, so this runs under CI=true or FAXAGENT_REALTIME=1.
 func TestRealTimeUDPWithSpanDSP(t *testing.T) {
-	if os.Getenv("CI") != "true" && os.Getenv("FAXAGENT_REALTIME") != "1" {
-		t.Skip("real-time UDP calls take ~40 s each: set FAXAGENT_REALTIME=1 (always on under CI=true)")
-	}
+	testutil.NeedRealtime(t, "real-time UDP calls take ~40 s each")
 	bin := peerBinary(t)
 	for _, weSend := range []bool{true, false} {
 		name := "we send"

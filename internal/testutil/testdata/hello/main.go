@@ -1,0 +1,4 @@
+// Command hello is the program TestBinaryBuildsOnceOnDemand builds.
+package main
+
+func main() {}
