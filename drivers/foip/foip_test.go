@@ -318,20 +318,28 @@ func TestCloseMidCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent := make(chan drivers.Result, 1)
+	firstPage := make(chan struct{})
+	var once sync.Once
 	go func() {
-		r, _ := c.Send(ctx, drivertest.Doc(3, imaging.WidthA4, 200, imaging.Fine, 1), drivers.SendParams{}, nil)
+		r, _ := c.Send(ctx, drivertest.Doc(3, imaging.WidthA4, 200, imaging.Fine, 1), drivers.SendParams{}, func(e t30.PageEvent) {
+			if e.Status == t30.PageSent {
+				once.Do(func() { close(firstPage) })
+			}
+		})
 		sent <- r
 	}()
-	// Close once T.30 runs over T.38 (a second into phase B).
-	cl := c.(*call)
-	for !cl.Stats().running() {
-		select {
-		case <-ctx.Done():
-			t.Fatal("no switch to T.38")
-		case <-time.After(20 * time.Millisecond):
-		}
+	// Close in the middle of the document: page 1 of 3 has gone out over
+	// T.38 and waits for its response.
+	select {
+	case <-firstPage:
+	case r := <-sent:
+		t.Fatalf("Send ended before its first page: %v", r.Code)
+	case <-ctx.Done():
+		t.Fatal("no page sent")
 	}
-	time.Sleep(time.Second)
+	if !c.(*call).Stats().running() {
+		t.Fatal("page sent without a switch to T.38")
+	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -69,6 +69,19 @@ func startSipp(t *testing.T, scenario string, port int, args ...string) *sipp {
 			<-s.done
 		}
 	})
+	// Dial only once sipp listens: its SIP port is bound.
+	testutil.WaitFor(t, 30*time.Second, "sipp binding UDP port "+strconv.Itoa(port), func() bool {
+		select {
+		case <-s.done:
+			t.Fatalf("sipp exited before binding its port: %v\n%s", s.err, s.out.String())
+		default:
+		}
+		ok, err := testutil.Bound("udp", port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	})
 	return s
 }
 
@@ -144,7 +157,6 @@ func TestSippUASRefuses(t *testing.T) {
 				sp := freeUDP(t)
 				s := startSipp(t, "uas_"+strconv.Itoa(tc.code)+".xml", sp)
 				d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp)})
-				time.Sleep(200 * time.Millisecond) // sipp binding its port
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				defer cancel()
 				_, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{})
@@ -173,7 +185,6 @@ func TestSippRingTimeout(t *testing.T) {
 	sp := freeUDP(t)
 	s := startSipp(t, "uas_cancel.xml", sp)
 	d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp)})
-	time.Sleep(200 * time.Millisecond)
 	_, err := d.Dial(context.Background(), d.Ports()[0].ID, "5552002", drivers.DialOptions{RingTimeout: time.Second})
 	var de *drivers.DialError
 	if !errors.As(err, &de) || de.Code != t30.CodeNoAnswer || de.CauseCode != 487 {
@@ -189,7 +200,6 @@ func TestSippRefusesT38(t *testing.T) {
 	sp := freeUDP(t)
 	s := startSipp(t, "uas_488_reinvite.xml", sp)
 	d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp), ReinviteOut: 100 * time.Millisecond})
-	time.Sleep(200 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{})
@@ -225,7 +235,6 @@ func TestSippSilentT38(t *testing.T) {
 	sp := freeUDP(t)
 	s := startSipp(t, "uas_silent_t38.xml", sp)
 	d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp), ReinviteOut: 50 * time.Millisecond})
-	time.Sleep(200 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{})

@@ -126,7 +126,6 @@ func TestSpanDSPOverSIP(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer peer.Close()
-			time.Sleep(200 * time.Millisecond) // sipp binding its port
 
 			doc := drivertest.Doc(1, imaging.WidthA4, 400, imaging.Fine, 11)
 			c, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{RingTimeout: 10 * time.Second})
