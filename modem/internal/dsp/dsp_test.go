@@ -66,7 +66,7 @@ func qpskChain(t *testing.T, line []float64, baud int, carrier, beta float64) []
 	t.Helper()
 	d := NewDemodulator(8000, baud, carrier, beta, 8)
 	agc := NewAGC(1, 200)
-	eq := NewEqualizer(15, 0.05)
+	eq := NewEqualizer(17, 0.05)
 	pl := NewPhaseLoop(0.1, 0.005)
 	pts := [4]complex128{complex(1, 1) / math.Sqrt2, complex(-1, 1) / math.Sqrt2, complex(-1, -1) / math.Sqrt2, complex(1, -1) / math.Sqrt2}
 	var out []int
@@ -237,6 +237,39 @@ func BenchmarkDemodulatorPerSecond(b *testing.B) {
 	for range b.N {
 		for _, x := range line {
 			d.Process(x)
+		}
+	}
+}
+
+func TestGardnerLocksOnSymbolCentres(t *testing.T) {
+	for _, start := range []int{0, 1, 2, 3, 4} {
+		m := NewModulator(8000, 1600, 1800, 0.5, 8, 8000)
+		sign := complex(1, 0)
+		var line []float64
+		for range start { // shift the symbol phase by whole samples
+			line = append(line, 0)
+		}
+		for len(line) < 8000 {
+			line = append(line, m.Sample(func() complex128 { sign = -sign; return sign }))
+		}
+		d := NewDemodulator(8000, 1600, 1800, 0.5, 8)
+		d.SetTimingGains(0.2, 0.002)
+		var on, mid float64
+		n := 0
+		for i, x := range line {
+			z, isOn, ok := d.Process(x)
+			if !ok || i < 4000 {
+				continue
+			}
+			if isOn {
+				on += cmplx.Abs(z)
+				n++
+			} else {
+				mid += cmplx.Abs(z)
+			}
+		}
+		if on < 10*mid {
+			t.Errorf("start %d: on-time magnitude %.1f, midpoints %.1f: not locked on the centres", start, on/float64(n), mid/float64(n))
 		}
 	}
 }

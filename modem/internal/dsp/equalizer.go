@@ -12,8 +12,10 @@ type Equalizer struct {
 	pw     float64 // running power of the window, for normalisation
 }
 
-// NewEqualizer makes an equaliser of taps T/2 taps (odd is best, so the
-// centre tap is the reference), with step size mu (0.01 to 0.1 for NLMS).
+// NewEqualizer makes an equaliser of taps T/2 taps, with step size mu
+// (0.01 to 0.1 for NLMS). With taps = 4k+1 and Output read right after an
+// on-time point was pushed, the centre tap is a symbol centre k symbols
+// back: the equaliser delays the symbols by k.
 func NewEqualizer(taps int, mu float64) *Equalizer {
 	e := &Equalizer{c: make([]complex128, taps), x: make([]complex128, 2*taps), n: taps, mu: mu}
 	e.Reset()

@@ -23,8 +23,8 @@ type Modulator struct {
 
 // NewModulator makes a modulator for baud symbols per second on a carrier
 // of carrierHz, at sampleRate, with root-raised-cosine roll-off beta and a
-// pulse spanning span symbols. gain scales the output (a point of magnitude
-// 1 then peaks near gain).
+// pulse spanning span symbols. gain scales the output: the pulse has unit
+// energy, so points of mean power P come out with power gain*gain*P/2.
 func NewModulator(sampleRate, baud int, carrierHz, beta float64, span int, gain float64) *Modulator {
 	g := gcd(baud, sampleRate)
 	nrows := sampleRate / g
@@ -45,13 +45,6 @@ func NewModulator(sampleRate, baud int, carrierHz, beta float64, span int, gain 
 			row[i] = RootRaisedCosine(frac+float64(i)-half+0.5, beta)
 		}
 		m.rows[r] = row
-	}
-	// Normalise so that the RRC's own peak does not change the level.
-	peak := RootRaisedCosine(0, beta)
-	for _, row := range m.rows {
-		for i := range row {
-			row[i] /= peak
-		}
 	}
 	m.acc = sampleRate // the first sample asks for a point
 	return m

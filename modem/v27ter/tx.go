@@ -1,0 +1,159 @@
+package v27ter
+
+import (
+	"math"
+
+	"github.com/faxagent/faxagent/modem/internal/dsp"
+	"github.com/faxagent/faxagent/modem/pump"
+)
+
+// TxLevel is the transmit power, in dBm0 (SpanDSP's and most fax
+// modems' default).
+const TxLevel = -14.0
+
+// txBeta is the transmit filter's roll-off: V.27 ter shapes with 50 %
+// raised cosine split between transmitter and receiver.
+const txBeta = 0.5
+
+const txSpan = 8 // pulse length, symbols
+
+// Transmitter is a V.27 ter modulator. It sends the training sequence,
+// then the source's bits, then (once the source returns pump.EndOfData)
+// the turn-off, and stops.
+type Transmitter struct {
+	rate  int
+	src   pump.BitSource
+	mod   *dsp.Modulator
+	scr   scrambler
+	short bool
+
+	sym      int // symbols sent since the start
+	seg3End  int // symbol counts at which each segment ends
+	seg4End  int
+	seg5End  int
+	phase    int // absolute phase, 45 degree units
+	draining bool
+	offLeft  int // turn-off symbols still to send
+	tailLeft int // silent symbols still to send to flush the pulse shaper
+	done     bool
+	next     func() complex128
+}
+
+// NewTransmitter makes a transmitter at rate (2400 or 4800) that takes
+// its data from src, with the long training.
+func NewTransmitter(rate int, src pump.BitSource) (*Transmitter, error) {
+	if rate != 2400 && rate != 4800 {
+		return nil, ErrRate
+	}
+	t := &Transmitter{rate: rate, src: src}
+	// Unit-magnitude points; set the gain for TxLevel.
+	gain := math.Sqrt(2 * dsp.PowerOfDBm0(TxLevel))
+	t.mod = dsp.NewModulator(pump.SampleRate, baudOf(rate), carrierHz, txBeta, txSpan, gain)
+	t.next = t.symbol
+	t.restart()
+	return t, nil
+}
+
+// SetShortTraining selects the short training sequence (segments 3 and 4
+// of 14 and 58 symbols) for a receiver already trained on this modem.
+// Call it before the first Generate.
+func (t *Transmitter) SetShortTraining(short bool) {
+	t.short = short
+	t.restart()
+}
+
+func (t *Transmitter) restart() {
+	s3, s4 := seg3Len, seg4Len
+	if t.short {
+		s3, s4 = seg3LenShort, seg4LenShort
+	}
+	t.seg3End = seg2Len + s3
+	t.seg4End = t.seg3End + s4
+	t.seg5End = t.seg4End + seg5Len
+	t.sym, t.phase = 0, 0
+	t.scr = scrambler{reg: scrInit}
+	t.draining, t.done = false, false
+	t.offLeft, t.tailLeft = turnOffLen, txSpan/2+1
+	t.mod.Reset()
+}
+
+// Generate implements pump.Transmitter.
+func (t *Transmitter) Generate(out []int16) int {
+	for i := range out {
+		if t.done {
+			return i
+		}
+		x := t.mod.Sample(t.next)
+		if t.done {
+			return i
+		}
+		out[i] = dsp.Clip16(x)
+	}
+	return len(out)
+}
+
+// point is the unit-magnitude constellation point at a phase in 45 degree
+// units.
+func point(phase int) complex128 {
+	s, c := math.Sincos(float64(phase&7) * math.Pi / 4)
+	return complex(c, s)
+}
+
+// symbol returns the next symbol to send.
+func (t *Transmitter) symbol() complex128 {
+	t.sym++
+	switch {
+	case t.sym <= seg2Len:
+		return 0
+	case t.sym <= t.seg3End:
+		t.phase = (t.phase + 4) & 7
+		return point(t.phase)
+	case t.sym <= t.seg4End:
+		// Every third scrambler bit (scrambling ones) picks 0 or 180.
+		b := t.scr.scramble(1)
+		t.scr.scramble(1)
+		t.scr.scramble(1)
+		t.phase = (t.phase + 4*b) & 7
+		return point(t.phase)
+	case t.sym <= t.seg5End:
+		return t.dataSymbol(func() int { return 1 })
+	}
+	if t.draining {
+		if t.offLeft > 0 {
+			t.offLeft--
+			return t.dataSymbol(func() int { return 1 })
+		}
+		if t.tailLeft > 0 {
+			t.tailLeft--
+			return 0
+		}
+		t.done = true
+		return 0
+	}
+	return t.dataSymbol(t.pull)
+}
+
+// pull takes a bit from the source, switching to the turn-off (ones) at
+// its end.
+func (t *Transmitter) pull() int {
+	if t.draining {
+		return 1
+	}
+	b := t.src()
+	if b == pump.EndOfData {
+		t.draining = true
+		return 1
+	}
+	return b & 1
+}
+
+func (t *Transmitter) dataSymbol(bit func() int) complex128 {
+	if t.rate == 4800 {
+		v := t.scr.scramble(bit())<<2 | t.scr.scramble(bit())<<1 | t.scr.scramble(bit())
+		t.phase = (t.phase + phaseStep4800[v]) & 7
+	} else {
+		v := t.scr.scramble(bit())<<1 | t.scr.scramble(bit())
+		t.phase = (t.phase + phaseStep2400[v]) & 7
+	}
+	return point(t.phase)
+}
