@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"regexp"
-	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/drivertest"
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/t30"
 )
 
@@ -159,7 +159,7 @@ func TestFaxOverSIP(t *testing.T) {
 		timer     bool // session timers: A refreshes every second
 		nat       bool // B's SDP gives wrong media ports (B behind NAT)
 	}
-	baseG, baseFD := runtime.NumGoroutine(), openFDs()
+	before := testutil.Snapshot()
 	// The calls run in real time and mostly wait, so they all run at
 	// once (t.Run from goroutines, not limited by -parallel).
 	var wg sync.WaitGroup
@@ -251,27 +251,16 @@ func TestFaxOverSIP(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// Every driver is closed: goroutines and sockets are back.
-	deadline := time.Now().Add(10 * time.Second)
-	for (runtime.NumGoroutine() > baseG+2 || openFDs() > baseFD) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if g, fd := runtime.NumGoroutine(), openFDs(); g > baseG+2 || fd > baseFD {
-		t.Errorf("after the calls: %d goroutines (baseline %d), %d open files (baseline %d)", g, baseG, fd, baseFD)
-	}
+	// Every driver is closed: each goroutine of ours or sipgo's started
+	// since, and each socket opened since, is gone.
+	before.WaitReleased(t, 30*time.Second, driverCode...)
 }
+
+// driverCode are the import paths whose goroutines belong to a driver.
+var driverCode = []string{"github.com/faxagent/faxagent/", "github.com/emiago/sipgo", "github.com/pion/"}
 
 // mediaPorts matches the port of an m= line.
 var mediaPorts = regexp.MustCompile(`m=(audio|image) [0-9]+ `)
-
-// openFDs counts the process's open file descriptors (sockets included).
-func openFDs() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return 0
-	}
-	return len(ents)
-}
 
 func TestConfigErrors(t *testing.T) {
 	for _, c := range []Config{

@@ -119,3 +119,36 @@ func TestBinaryBuildsOnceOnDemand(t *testing.T) {
 		t.Fatalf("built twice: %s %s", p1, p2)
 	}
 }
+
+// TestResources checks the leak check finds a goroutine and a socket
+// started after the snapshot, ignores what was there before, and sees
+// them go.
+func TestResources(t *testing.T) {
+	older, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer older.Close()
+	r := Snapshot()
+	if gs, socks := r.Since(); len(gs) != 0 || len(socks) != 0 {
+		t.Fatalf("fresh snapshot: %d goroutines %v sockets", len(gs), socks)
+	}
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	go leakMarker(stop)
+	gs, socks := r.Since("testutil.leakMarker")
+	if len(gs) != 1 || len(socks) != 1 {
+		t.Fatalf("with one goroutine and one socket open: %d goroutines, sockets %v", len(gs), socks)
+	}
+	if gs, _ := r.Since("no.such/marker"); len(gs) != 0 {
+		t.Fatalf("marker filter: %d goroutines", len(gs))
+	}
+	close(stop)
+	c.Close()
+	r.WaitReleased(t, 10*time.Second, "testutil.leakMarker")
+}
+
+func leakMarker(stop chan struct{}) { <-stop }
