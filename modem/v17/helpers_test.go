@@ -77,3 +77,52 @@ func checkBits(got, want []byte, maxLead int) (lead int, errs int) {
 	}
 	return bestLead, best
 }
+
+// recorder is a pump.BitSink keeping events and, per trained carrier,
+// its bits.
+type recorder struct {
+	events []pump.Event
+	bits   [][]byte
+	cur    []byte
+	stray  int // bits outside training-succeeded..carrier-down
+}
+
+func (r *recorder) PutBit(b int) {
+	if r.cur == nil {
+		r.stray++
+		return
+	}
+	r.cur = append(r.cur, byte(b))
+}
+
+func (r *recorder) Event(e pump.Event) {
+	r.events = append(r.events, e)
+	switch e {
+	case pump.TrainingSucceeded:
+		r.cur = []byte{}
+	case pump.CarrierDown:
+		if r.cur != nil {
+			r.bits = append(r.bits, r.cur)
+		}
+		r.cur = nil
+	}
+}
+
+// ourRx runs our receiver over samples in 160-sample frames.
+func ourRx(t testing.TB, rate int, samples []int16) *recorder {
+	t.Helper()
+	rec := &recorder{}
+	rx, err := NewReceiver(rate, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(samples); i += 160 {
+		rx.Receive(samples[i:min(i+160, len(samples))])
+	}
+	rx.Receive(make([]int16, 800)) // let the last carrier end
+	return rec
+}
+
+// maxLead bounds the ones our receiver may pass on from segment 4 before
+// the data (bits).
+const maxLead = 48 * 6

@@ -27,3 +27,17 @@ func TestOurTxToSpanDSPRx(t *testing.T) {
 		})
 	}
 }
+
+// SpanDSP's transmitter to our receiver: long then short training.
+func TestSpanDSPTxToOurRx(t *testing.T) {
+	for _, rate := range rates {
+		t.Run(fmt.Sprint(rate), func(t *testing.T) {
+			bursts := []burst{
+				{short: false, bits: randomBits(uint64(rate), 3*rate)},
+				{short: true, bits: randomBits(uint64(rate)+1, rate)},
+			}
+			rec := ourRx(t, rate, spandspTx(t, rate, bursts))
+			checkReport(t, rec, bursts)
+		})
+	}
+}

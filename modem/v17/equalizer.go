@@ -1,0 +1,69 @@
+package v17
+
+// eqLen is the equaliser length in T/2 taps; the centre tap (eqLen/2)
+// sits on a symbol centre, so its output lags the front end by eqLen/4
+// symbols.
+const eqLen = 17
+
+// equalizer is a fractionally spaced (T/2) complex adaptive equaliser,
+// adapted by normalised LMS.
+type equalizer struct {
+	c   [eqLen]complex128
+	x   [2 * eqLen]complex128 // the inputs twice over, newest at x[pos]
+	pos int
+}
+
+// unit makes the equaliser a pure delay.
+func (e *equalizer) unit() {
+	e.c = [eqLen]complex128{}
+	e.c[eqLen/2] = 1
+}
+
+func (e *equalizer) clearInputs() {
+	e.x = [2 * eqLen]complex128{}
+}
+
+func (e *equalizer) push(y complex128) {
+	if e.pos--; e.pos < 0 {
+		e.pos = eqLen - 1
+	}
+	e.x[e.pos] = y
+	e.x[e.pos+eqLen] = y
+}
+
+func (e *equalizer) output() complex128 {
+	var re, im float64
+	w := e.x[e.pos : e.pos+eqLen]
+	for i, c := range e.c {
+		x := w[i]
+		re += real(c)*real(x) - imag(c)*imag(x)
+		im += real(c)*imag(x) + imag(c)*real(x)
+	}
+	return complex(re, im)
+}
+
+// update moves the taps by mu times the error err (want minus got, at the
+// equaliser's output) against the input energy.
+func (e *equalizer) update(err complex128, mu, energy float64) {
+	w := e.x[e.pos : e.pos+eqLen]
+	g := err * complex(mu/energy, 0)
+	for i, x := range w {
+		e.c[i] += g * complex(real(x), -imag(x))
+	}
+}
+
+// scale multiplies every tap by g (a gain and a rotation).
+func (e *equalizer) scale(g complex128) {
+	for i := range e.c {
+		e.c[i] *= g
+	}
+}
+
+// energy is the sum of the squared inputs under the taps.
+func (e *equalizer) energy() float64 {
+	var sum float64
+	for _, x := range e.x[e.pos : e.pos+eqLen] {
+		sum += real(x)*real(x) + imag(x)*imag(x)
+	}
+	return sum
+}

@@ -1,0 +1,37 @@
+package v17
+
+import (
+	"fmt"
+	"testing"
+)
+
+// Ours to ours, no impairment: long then short training, every rate.
+func TestOursToOurs(t *testing.T) {
+	for _, rate := range rates {
+		t.Run(fmt.Sprint(rate), func(t *testing.T) {
+			bursts := []burst{
+				{short: false, bits: randomBits(uint64(rate), 2*rate)},
+				{short: true, bits: randomBits(uint64(rate)+1, rate)},
+			}
+			rec := ourRx(t, rate, ourTx(t, rate, bursts, 800))
+			checkReport(t, rec, bursts)
+		})
+	}
+}
+
+func checkReport(t *testing.T, rec *recorder, bursts []burst) {
+	t.Helper()
+	if rec.stray != 0 {
+		t.Errorf("%d bits outside training-succeeded..carrier-down", rec.stray)
+	}
+	if len(rec.bits) != len(bursts) {
+		t.Fatalf("trained %d times, want %d; events %v", len(rec.bits), len(bursts), rec.events)
+	}
+	for i, b := range bursts {
+		lead, errs := checkBits(rec.bits[i], b.bits, maxLead)
+		t.Logf("burst %d (short=%v): %d leading ones, %d trailing bits", i, b.short, lead, len(rec.bits[i])-lead-len(b.bits))
+		if errs != 0 {
+			t.Errorf("burst %d (short=%v): %d of %d bits wrong (lead %d, got %d bits)", i, b.short, errs, len(b.bits), lead, len(rec.bits[i]))
+		}
+	}
+}

@@ -1,0 +1,415 @@
+package v17
+
+import (
+	"math"
+	"math/cmplx"
+
+	"github.com/faxagent/faxagent/modem/pump"
+)
+
+// Carrier detection thresholds (V.17 §8.2: on above -43 dBm0, off below
+// -48 dBm0), as mean squared sample values.
+var (
+	carrierOnPower  = dBm0Power(-43)
+	carrierOffPower = dBm0Power(-48)
+)
+
+func dBm0Power(dBm0 float64) float64 {
+	rms := 32768 * math.Pow(10, (dBm0-3.14)/20) / math.Sqrt2
+	return rms * rms
+}
+
+const (
+	abWindow     = 16  // symbols the ABAB detector looks at
+	abEarliest   = 40  // symbols of carrier before it looks (timing settles)
+	abLatest     = 300 // no ABAB by then: not a V.17 training
+	onesToSeg2   = 20  // descrambled ones that prove segment 2
+	longSeg2     = 1000
+	onesToTrain  = 16 // trellis-decoded symbols of ones that end training
+	seg4Deadline = seg4Len + viterbiDepth + 24
+)
+
+type rxState int
+
+const (
+	rxIdle     rxState = iota // no carrier
+	rxSeekABAB                // carrier: waiting for the alternations
+	rxSeekCDBA                // trained on ABAB: waiting for segment 2
+	rxSeg2                    // in segment 2 (descrambled ones)
+	rxBridge                  // long training's bridge
+	rxSeg4                    // trellis-coded ones
+	rxData                    // trained: bits flow
+	rxFailed                  // training failed: waiting for the carrier to go
+)
+
+// Receiver is a V.17 demodulator. It implements pump.Receiver.
+//
+// It finds out by itself whether a carrier brings the long or the short
+// training. The equaliser it trains on a long training is kept across
+// carriers (and across Reset), so a short training that follows on the
+// same call, which is too short to train an equaliser from scratch, works.
+// A new call needs a new Receiver.
+type Receiver struct {
+	m    mode
+	sink pump.BitSink
+	fe   *frontEnd
+	eq   equalizer
+	vit  *viterbi
+
+	power   float64 // running mean squared sample
+	fast    float64 // the same over a shorter time
+	level   float64 // power when the training succeeded (0 before)
+	up      bool    // carrier-up reported
+	st      rxState
+	count   int  // symbols in this state
+	symbols int  // symbols since carrier up
+	kept    bool // the equaliser holds a successful training
+
+	win [abWindow]complex128 // recent equaliser outputs
+	wn  int
+
+	// carrier phase loop, applied after the equaliser
+	rot    complex128
+	freq   float64
+	kp     float64
+	ki     float64
+	mu     float64 // equaliser step
+	parity int     // ABAB: symbols with this parity of count are A
+
+	tr      scrambler // descrambles training decisions
+	run     int       // descrambled ones in a row (segment 2)
+	recent  [4]bool   // the last symbols' ones flags (segment 2 end)
+	bridge  int       // bridge symbols still to come
+	ds      scrambler // data descrambler
+	prevY   int
+	onesRun int
+
+	refEnergy float64                          // equaliser input energy during the training
+	trace     func(format string, args ...any) // tests: training progress
+}
+
+// NewReceiver makes a V.17 receiver for rate bit/s reporting to sink.
+func NewReceiver(rate int, sink pump.BitSink) (*Receiver, error) {
+	m, err := modeFor(rate)
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{m: m, sink: sink, fe: newFrontEnd(), vit: newViterbi(m.points)}
+	r.eq.unit()
+	r.newCarrier()
+	return r, nil
+}
+
+// Reset readies the receiver for a new carrier. It keeps the equaliser
+// trained by the last successful training (for a short training next).
+func (r *Receiver) Reset() {
+	r.power, r.up, r.st = 0, false, rxIdle
+	r.newCarrier()
+}
+
+func (r *Receiver) newCarrier() {
+	r.fe.reset()
+	r.eq.clearInputs()
+	if !r.kept {
+		r.eq.unit()
+	}
+	r.vit.reset()
+	r.count, r.symbols, r.wn = 0, 0, 0
+	r.rot, r.freq = 1, 0
+	r.run, r.recent, r.onesRun = 0, [4]bool{}, 0
+}
+
+func (r *Receiver) to(s rxState) {
+	if r.trace != nil {
+		r.trace("symbol %d: state %d -> %d after %d", r.symbols, r.st, s, r.count)
+	}
+	r.st, r.count = s, 0
+}
+
+// Receive implements pump.Receiver.
+func (r *Receiver) Receive(in []int16) {
+	for _, s := range in {
+		x := float64(s)
+		r.power += (x*x - r.power) / 64
+		if !r.up {
+			if r.power > carrierOnPower {
+				r.up, r.fast, r.level = true, r.power, 0
+				r.newCarrier()
+				r.to(rxSeekABAB)
+				r.sink.Event(pump.CarrierUp)
+			}
+			continue
+		}
+		r.fast += (x*x - r.fast) / 32
+		if r.power < carrierOffPower || r.fast < r.level/32 {
+			r.carrierDown()
+			continue
+		}
+		y, onTime, ok := r.fe.push(x)
+		if !ok {
+			continue
+		}
+		r.eq.push(y)
+		if onTime {
+			r.symbol()
+		}
+	}
+}
+
+func (r *Receiver) carrierDown() {
+	switch r.st {
+	case rxData:
+		for _, l := range r.vit.flush() {
+			r.putLabel(l)
+		}
+	case rxFailed:
+	default:
+		r.sink.Event(pump.TrainingFailed)
+	}
+	r.up, r.st = false, rxIdle
+	r.sink.Event(pump.CarrierDown)
+}
+
+func (r *Receiver) fail() {
+	r.kept = false
+	r.eq.unit()
+	r.to(rxFailed)
+	r.sink.Event(pump.TrainingFailed)
+}
+
+// symbol runs once per symbol centre.
+func (r *Receiver) symbol() {
+	r.symbols++
+	r.count++
+	switch {
+	case r.symbols < 60:
+		r.fe.setGains(0.08, 0.0008)
+	case r.st == rxData:
+		r.fe.setGains(0.005, 0.00002)
+	default:
+		r.fe.setGains(0.02, 0.0001)
+	}
+	z := r.eq.output()
+	switch r.st {
+	case rxSeekABAB:
+		r.seekABAB(z)
+	case rxSeekCDBA, rxSeg2, rxBridge:
+		r.train(z)
+	case rxSeg4, rxData:
+		r.trellis(z)
+	}
+}
+
+// seekABAB looks for segment 1's alternation of A and B, a quarter turn
+// apart, and from it sets the equaliser's gain and phase.
+func (r *Receiver) seekABAB(z complex128) {
+	r.win[r.wn%abWindow] = z
+	r.wn++
+	if r.count > abLatest {
+		r.fail()
+		return
+	}
+	if r.count < abEarliest || r.wn < abWindow {
+		return
+	}
+	// q_k = z_k conj(z_k-1) is +j|A|^2 after an A and -j|A|^2 after a B.
+	var s complex128
+	var mag float64
+	for k := 1; k < abWindow; k++ {
+		i := (r.wn - abWindow + k) % abWindow
+		q := r.win[i] * cmplx.Conj(r.win[(i+abWindow-1)%abWindow])
+		if (r.wn-abWindow+k)&1 == 1 {
+			q = -q
+		}
+		s += q
+		mag += cmplx.Abs(q)
+	}
+	if mag == 0 || cmplx.Abs(s) < 0.9*mag || math.Abs(real(s)) > 0.3*cmplx.Abs(s) {
+		return
+	}
+	// Symbols of even index in the window's numbering follow an A where
+	// s is +j: they are B.
+	bParity := 0
+	if imag(s) < 0 {
+		bParity = 1
+	}
+	var num complex128
+	var den float64
+	for k := range abWindow {
+		n := r.wn - abWindow + k
+		ref := pointsABCD[0].complex()
+		if n&1 == bParity {
+			ref = pointsABCD[1].complex()
+		}
+		zk := r.win[n%abWindow]
+		num += ref * cmplx.Conj(zk)
+		den += real(zk)*real(zk) + imag(zk)*imag(zk)
+	}
+	r.eq.scale(num / complex(den, 0))
+	r.refEnergy = r.eq.energy()
+	r.rot, r.freq = 1, 0
+	r.kp, r.ki, r.mu = 0.1, 0.004, 0.05
+	r.tr = scrambler{}
+	r.to(rxSeekCDBA)
+}
+
+// invCDBA maps a training point (A, B, C, D) to the two scrambled bits of
+// segment 2 that select it (the first bit in bit 1).
+var invCDBA = [4]int{3, 2, 0, 1}
+
+// train runs through segments 1 to 3 on the four training points.
+func (r *Receiver) train(z complex128) {
+	zr := z * r.rot
+	best, bd := 0, math.Inf(1)
+	for i, p := range pointsABCD {
+		if d := sqDist(zr, p.complex()); d < bd {
+			best, bd = i, d
+		}
+	}
+	r.adapt(z, zr, pointsABCD[best].complex())
+	b := invCDBA[best]
+	one := r.tr.descramble(b>>1)&r.tr.descramble(b&1) == 1
+	copy(r.recent[:], r.recent[1:])
+	r.recent[3] = one
+	if one {
+		r.run++
+	} else {
+		r.run = 0
+	}
+	switch r.st {
+	case rxSeekCDBA:
+		if r.run >= onesToSeg2 {
+			r.to(rxSeg2)
+			r.count = r.run
+		} else if r.count > seg1Len+seg2ShortLen+40 {
+			r.fail()
+		}
+	case rxSeg2:
+		misses, ago := 0, 0
+		for i, o := range r.recent {
+			if !o {
+				misses++
+				if ago == 0 {
+					ago = len(r.recent) - i
+				}
+			}
+		}
+		if misses >= 3 {
+			if r.count > longSeg2 {
+				r.bridge = seg3Len - ago
+				r.to(rxBridge)
+			} else {
+				r.enterSeg4(ago)
+			}
+		} else if r.count > seg2LongLen+100 {
+			r.fail()
+		}
+	case rxBridge:
+		if r.bridge--; r.bridge <= 0 {
+			r.enterSeg4(0)
+		}
+	}
+}
+
+func (r *Receiver) enterSeg4(ago int) {
+	r.vit.reset()
+	r.ds = scrambler{}
+	r.onesRun = 0
+	r.to(rxSeg4)
+	r.count = ago
+}
+
+// trellis runs on trellis-coded symbols: segment 4 and the data.
+func (r *Receiver) trellis(z complex128) {
+	zr := z * r.rot
+	r.adapt(z, zr, r.nearest(zr))
+	l, ok := r.vit.add(zr)
+	if !ok {
+		if r.st == rxSeg4 && r.count > seg4Deadline {
+			r.fail()
+		}
+		return
+	}
+	if r.st == rxData {
+		r.putLabel(l)
+		return
+	}
+	q := r.decode(l)
+	allOnes := true
+	for i := 0; i < r.m.bits; i++ {
+		if r.ds.descramble(q>>i&1) != 1 {
+			allOnes = false
+		}
+	}
+	if allOnes {
+		r.onesRun++
+	} else {
+		r.onesRun = 0
+	}
+	if r.onesRun >= onesToTrain {
+		r.kept = true
+		r.level = r.power
+		r.kp, r.ki, r.mu = 0.05, 0.001, 0.01
+		r.to(rxData)
+		r.sink.Event(pump.TrainingSucceeded)
+	} else if r.count > seg4Deadline {
+		r.fail()
+	}
+}
+
+// decode turns a decided label into the symbol's scrambled bits (Q1 in
+// bit 0), undoing the differential code.
+func (r *Receiver) decode(label int) int {
+	y := label >> 1 & 3
+	q := label>>3<<2 | diffDecode(y, r.prevY)
+	r.prevY = y
+	return q
+}
+
+func (r *Receiver) putLabel(label int) {
+	q := r.decode(label)
+	for i := 0; i < r.m.bits; i++ {
+		r.sink.PutBit(r.ds.descramble(q >> i & 1))
+	}
+}
+
+// nearest is the constellation point closest to z.
+func (r *Receiver) nearest(z complex128) complex128 {
+	best, bd := 0, math.Inf(1)
+	for i, p := range r.m.points {
+		if d := sqDist(z, p.complex()); d < bd {
+			best, bd = i, d
+		}
+	}
+	return r.m.points[best].complex()
+}
+
+// adapt updates the carrier loop and the equaliser from the decision d
+// for the equaliser output z (zr after the carrier rotation).
+func (r *Receiver) adapt(z, zr, d complex128) {
+	// The error at the equaliser's output is the decision's error turned
+	// back by the carrier rotation. The alternations of segment 1 excite
+	// only three frequencies: training on them would let the other taps
+	// wander (and spoil an equaliser kept for a short training).
+	//
+	// The taps move against the training's input energy, not the present
+	// one, and not at all when the signal fades (the end of a carrier,
+	// before carrier-off is detected), where normalised steps would blow up.
+	energy := r.eq.energy()
+	if energy < r.refEnergy/4 {
+		return
+	}
+	if r.st != rxSeekCDBA {
+		r.eq.update((d-zr)*cmplx.Conj(r.rot), r.mu, r.refEnergy)
+	}
+	perr := imag(zr*cmplx.Conj(d)) / (real(d)*real(d) + imag(d)*imag(d) + 1)
+	r.freq += r.ki * perr
+	turn := r.kp*perr + r.freq
+	r.rot *= cmplx.Rect(1, -turn)
+	r.rot /= complex(cmplx.Abs(r.rot), 0)
+}
+
+func sqDist(a, b complex128) float64 {
+	d := a - b
+	return real(d)*real(d) + imag(d)*imag(d)
+}
