@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/faxagent/faxagent/drivers"
@@ -57,7 +56,7 @@ type Config struct {
 	Dial     DialRules      // [dial as given]
 	Header   string         // header-line template for jobs without one [none]
 	CSID     string         // our identification [the port's number]
-	SpoolDir string         // received faxes [$TMPDIR/faxagent-spool]
+	SpoolDir string         // received faxes and their pending reports [$TMPDIR/faxagent-spool]
 	Document faxdoc.Options // how job files become pages [fine resolution]
 
 	Lease        time.Duration // job lease [2 min], renewed every third of it
@@ -68,6 +67,9 @@ type Config struct {
 	Stall   time.Duration
 	// Grace is how long Shutdown lets calls finish [2 min].
 	Grace time.Duration
+	// SpoolGrace is the age after which Start removes a file in the spool
+	// that no pending report names (see spool.go) [twice MaxCall].
+	SpoolGrace time.Duration
 	// ProgressInterval is the least time between two page progress
 	// reports of a call (see ProgressReporter) [1 s].
 	ProgressInterval time.Duration
@@ -104,6 +106,9 @@ func (c *Config) defaults() {
 	if c.Grace <= 0 {
 		c.Grace = 2 * time.Minute
 	}
+	if c.SpoolGrace <= 0 {
+		c.SpoolGrace = 2 * c.MaxCall
+	}
 	if c.ProgressInterval <= 0 {
 		c.ProgressInterval = time.Second
 	}
@@ -132,11 +137,12 @@ type Agent struct {
 	inbound  map[drivers.Call]struct{}
 	lastUsed uint64
 
-	wake  chan struct{}
-	stop  chan struct{}
-	calls sync.WaitGroup // jobs and inbound calls
-	loops sync.WaitGroup // inbound and event readers
-	sched sync.WaitGroup // the scheduler
+	wake    chan struct{}
+	stop    chan struct{}
+	calls   sync.WaitGroup // jobs and inbound calls
+	reports sync.WaitGroup // inbound reports being delivered
+	loops   sync.WaitGroup // inbound and event readers
+	sched   sync.WaitGroup // the scheduler
 }
 
 type port struct {
@@ -195,9 +201,13 @@ func (a *Agent) Start(ctx context.Context) error {
 	}
 	a.started = true
 	a.mu.Unlock()
-	if err := os.MkdirAll(a.cfg.SpoolDir, 0o750); err != nil {
+	if err := os.MkdirAll(a.cfg.SpoolDir, 0o700); err != nil {
 		return fmt.Errorf("agent: spool: %w", err)
 	}
+	if err := os.Chmod(a.cfg.SpoolDir, 0o700); err != nil {
+		return fmt.Errorf("agent: spool: %w", err)
+	}
+	a.recoverSpool()
 	def := PortSettings{Send: true, Receive: true, ToneDetect: true}
 	if a.cfg.DefaultPort != nil {
 		def = *a.cfg.DefaultPort
@@ -822,89 +832,6 @@ func (a *Agent) eventLoop(d drivers.Driver) {
 	}
 }
 
-// inboundLoop takes a driver's incoming calls.
-func (a *Agent) inboundLoop(d drivers.Driver) {
-	defer a.loops.Done()
-	for c := range d.Incoming() {
-		a.offer(c)
-	}
-}
-
-func (a *Agent) offer(c drivers.Call) {
-	info := c.Info()
-	a.mu.Lock()
-	p := a.byID[info.Port]
-	ok := p != nil && p.licensed && p.set.Receive && !p.set.Disabled && !p.busy && !a.stopping &&
-		a.cfg.Clock.Now().Before(a.lic.Expires)
-	if ok {
-		p.busy, p.state = true, drivers.StateReceiving
-		a.inbound[c] = struct{}{}
-		a.calls.Add(1)
-	}
-	a.mu.Unlock()
-	if !ok {
-		_ = c.Hangup(drivers.CauseRejected)
-		return
-	}
-	a.cfg.Metrics.PortState(p.info.ID, drivers.StateReceiving)
-	go a.receive(c, p)
-}
-
-// receive answers an incoming call into the spool and reports it.
-func (a *Agent) receive(c drivers.Call, p *port) {
-	defer a.calls.Done()
-	defer a.free(p)
-	defer func() {
-		a.mu.Lock()
-		delete(a.inbound, c)
-		a.mu.Unlock()
-	}()
-	info := c.Info()
-	start := a.cfg.Clock.Now()
-	sink := &spoolSink{path: spoolName(a.cfg.SpoolDir, a.cfg.AgentID, info.ID)}
-	csid := firstNonEmpty(p.set.CSID, a.cfg.CSID, p.info.Number)
-	var watchdogFired atomic.Bool
-	wd := a.watchdog(func() {
-		watchdogFired.Store(true)
-		_ = c.Hangup(drivers.CauseWatchdog)
-	})
-	res, _ := c.Receive(a.base, drivers.ReceiveParams{CSID: csid, ToneDetect: p.set.ToneDetect}, sink, wd.progress)
-	wd.stop()
-	if watchdogFired.Load() {
-		res.Code = CodeWatchdog
-	}
-	partial := res.Code != t30.OK
-	path, n, err := sink.close(partial)
-	if err != nil {
-		a.log.Error("spool", "call", info.ID, "err", err)
-	}
-	end := a.cfg.Clock.Now()
-	rec := InboundRecord{
-		ID: a.cfg.AgentID + "/" + info.ID, FaxAgentID: a.cfg.AgentID, PortNo: p.no, BoardID: p.info.ID, ServerIP: a.cfg.ServerIP,
-		CallingNumber: info.CallingNumber, CalledNumber: info.CalledNumber, DID: info.DID,
-		RoutingDigits: info.RoutingDigits, CallerID: info.CallerID, RemoteCSID: res.RemoteIdent,
-		Received: start, Pages: n, File: path, Partial: partial && n > 0,
-		FaxProtocol: res.Protocol(), TransmitSpeed: res.Speed.Rate,
-		CallDuration: res.CallDuration, TransmitDuration: res.TransmitDuration,
-		ErrorID: res.Code.ID(),
-	}
-	if res.Code == CodeWatchdog {
-		rec.ErrorID = int(CodeWatchdog)
-	}
-	if res.Speed.Rate > 0 {
-		rec.CompressionMode = res.Compression.String()
-		rec.FaxResolution = res.Resolution.String()
-	}
-	if res.Code != t30.OK {
-		rec.ErrorInfo = CodeText(res.Code)
-		if res.Err != nil {
-			rec.ErrorInfo += ": " + res.Err.Error()
-		}
-	}
-	a.cfg.Metrics.CallEnded(p.info.ID, drivers.Inbound, res.Code, n, end.Sub(start))
-	a.persist("report inbound", func(ctx context.Context) error { return a.cfg.Reporter.Inbound(ctx, rec) })
-}
-
 // Shutdown stops claiming jobs and refuses new calls, lets calls in
 // progress finish for up to the grace period (or until ctx ends), then
 // hangs up the rest: their jobs go back to the queue from the first
@@ -966,6 +893,7 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		_ = d.Close()
 	}
 	a.loops.Wait()
+	a.reports.Wait()
 	a.cancel()
 	a.log.Info("agent stopped")
 	return err

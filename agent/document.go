@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/faxagent/faxagent/imaging/faxdoc"
@@ -100,7 +98,9 @@ func (s *spoolSink) Page(p *t30.ReceivedPage) error {
 		return s.err
 	}
 	if s.w == nil {
-		f, err := createUnique(&s.path)
+		// The name comes from the reception's unique ID: an existing
+		// file is never overwritten.
+		f, err := os.OpenFile(s.path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 		if err != nil {
 			s.err = err
 			return err
@@ -117,59 +117,14 @@ func (s *spoolSink) Page(p *t30.ReceivedPage) error {
 	return nil
 }
 
-// close finishes the file; a partial fax gets "-partial" before ".tif".
-// It returns the final path ("" when no page came).
-func (s *spoolSink) close(partial bool) (string, int, error) {
+// close finishes the file and returns its path ("" when no page came) and
+// page count.
+func (s *spoolSink) close() (string, int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.w == nil {
 		return "", 0, s.err
 	}
-	err := errors.Join(s.w.Close(), s.f.Close())
-	path := s.path
-	if partial {
-		np := strings.TrimSuffix(path, ".tif") + "-partial.tif"
-		if rerr := os.Rename(path, np); rerr != nil {
-			err = errors.Join(err, rerr)
-		} else {
-			path = np
-		}
-	}
-	return path, s.pages, err
-}
-
-// createUnique creates the file *path, or, when a file of that name exists
-// (a call ID reused after a restart), the first free "-N" variant of it,
-// and updates *path. An existing received fax is never overwritten.
-func createUnique(path *string) (*os.File, error) {
-	base := strings.TrimSuffix(*path, ".tif")
-	for n := 0; n < 1000; n++ {
-		p := *path
-		if n > 0 {
-			p = fmt.Sprintf("%s-%d.tif", base, n)
-		}
-		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o640)
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		*path = p
-		return f, nil
-	}
-	return nil, fmt.Errorf("agent: spool: no free name for %s", *path)
-}
-
-// spoolName makes a file name from a call ID.
-func spoolName(dir, agentID, callID string) string {
-	clean := func(s string) string {
-		return strings.Map(func(r rune) rune {
-			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
-				return r
-			}
-			return '_'
-		}, s)
-	}
-	return filepath.Join(dir, clean(agentID)+"-"+clean(callID)+".tif")
+	err := errors.Join(s.w.Close(), s.f.Sync(), s.f.Close())
+	return s.path, s.pages, err
 }

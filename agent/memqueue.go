@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -425,13 +427,29 @@ func (r *MemReporter) Attempt(ctx context.Context, rec AttemptRecord) error {
 	return nil
 }
 
-// Inbound implements Reporter.
+// Inbound implements Reporter. Like a store, it keeps its own copy of the
+// received file (the agent removes the spool's once the report is in):
+// under "reported" beside it, which the record it keeps names.
 func (r *MemReporter) Inbound(ctx context.Context, rec InboundRecord) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen["i:"+rec.ID] {
 		r.dups++
 		return nil
+	}
+	if rec.File != "" {
+		b, err := os.ReadFile(rec.File)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(filepath.Dir(rec.File), "reported")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		rec.File = filepath.Join(dir, filepath.Base(rec.File))
+		if err := os.WriteFile(rec.File, b, 0o600); err != nil {
+			return err
+		}
 	}
 	r.seen["i:"+rec.ID] = true
 	r.inbound = append(r.inbound, rec)

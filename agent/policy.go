@@ -15,6 +15,9 @@ const (
 	CodeWatchdog t30.Code = 100
 	// CodePageLimit: the job reached its page send limit.
 	CodePageLimit t30.Code = 101
+	// CodeInterrupted: the agent stopped (was killed) during a reception;
+	// the next start reported the pages completed before that.
+	CodeInterrupted t30.Code = 102
 )
 
 // CodeText is the text of a completion code, agent codes included.
@@ -24,6 +27,8 @@ func CodeText(c t30.Code) string {
 		return "watchdog: call exceeded its maximum duration or stalled"
 	case CodePageLimit:
 		return "page send limit reached"
+	case CodeInterrupted:
+		return "the agent stopped during the reception; the complete pages were recovered from its spool"
 	}
 	return c.String()
 }
@@ -33,7 +38,7 @@ func CodeRetry(c t30.Code) t30.RetryClass {
 	switch c {
 	case CodeWatchdog:
 		return t30.RetryLater
-	case CodePageLimit:
+	case CodePageLimit, CodeInterrupted:
 		return t30.RetryNever
 	}
 	return c.Retry()

@@ -201,7 +201,12 @@ type AttemptRecord struct {
 
 // InboundRecord is the report of a received call.
 type InboundRecord struct {
-	ID         string // agent ID and call ID: idempotent
+	// ID is the agent's ID of the reception, unique forever (see
+	// NewInboundID): reports are idempotent by it and by nothing else.
+	ID string
+	// CallID is the driver's call ID (for SIP the peer's Call-ID): data,
+	// not a key; it repeats after a restart and across peers.
+	CallID     string
 	FaxAgentID string
 	PortNo     int
 	BoardID    string

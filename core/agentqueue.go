@@ -206,27 +206,31 @@ func (a *AgentQueue) Attempt(ctx context.Context, r agent.AttemptRecord) error {
 	return agentErr(err)
 }
 
-// Inbound implements agent.Reporter: the received file is copied into the
-// store's spool and the routing rules decide the owner.
+// Inbound implements agent.Reporter: a received file is copied into the
+// store's spool and the routing rules decide the owner; a call that
+// brought no page is a failed call record, not a message. It returns nil
+// only once the store has committed the reception (or had it already under
+// the same record ID), so the agent may then delete its spool file.
 func (a *AgentQueue) Inbound(ctx context.Context, r agent.InboundRecord) error {
-	in := InboundFax{Key: r.ID, Pages: r.Pages, Partial: r.Partial, Attempt: Transmission{
-		CreateDate: r.Received, CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber,
+	t := Transmission{
+		Key: r.ID, CallID: r.CallID, CreateDate: r.Received, CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber,
 		RoutingInfo: firstNonEmpty(r.RoutingDigits, r.DID, r.CalledNumber), CallerID: r.CallerID,
 		RemoteCSID: r.RemoteCSID, FaxProtocol: r.FaxProtocol, TransmitSpeed: r.TransmitSpeed,
 		CompressionMode: r.CompressionMode, FaxResolution: r.FaxResolution, CallDuration: r.CallDuration,
 		TransmitDuration: r.TransmitDuration, TransmitStatus: r.ErrorID, AttemptNo: 1, MaxAttemptNo: 1,
 		PageCount: r.Pages, StartPageNo: 1, PageSent: r.Pages, FaxAgentID: r.FaxAgentID, PortNo: r.PortNo,
 		BoardID: r.BoardID, ServerIP: r.ServerIP, ErrorID: r.ErrorID, ErrorInfo: r.ErrorInfo,
-	}}
-	if r.File != "" {
-		f, err := os.Open(r.File)
-		if err != nil {
-			return fmt.Errorf("core: inbound file: %w", err)
-		}
-		defer f.Close()
-		in.Body = f
 	}
-	_, err := a.st.Receive(ctx, in)
+	if r.File == "" {
+		_, err := a.st.RecordCall(ctx, t)
+		return err
+	}
+	f, err := os.Open(r.File)
+	if err != nil {
+		return fmt.Errorf("core: inbound file: %w", err)
+	}
+	defer f.Close()
+	_, err = a.st.Receive(ctx, InboundFax{Key: r.ID, Pages: r.Pages, Partial: r.Partial, Body: f, Attempt: t})
 	return err
 }
 

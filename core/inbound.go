@@ -156,11 +156,19 @@ func (s *sqlStore) routeExec(ctx context.Context, id int64, query string, args .
 	})
 }
 
+// Receive stores a received fax (Body required) as a message routed by the
+// rules, with its call record. The Key is the agent's ID of the reception,
+// unique forever: it alone makes two reports the same fax, and storing a
+// Key again stores nothing new and returns the message stored the first
+// time. The driver's call ID (Attempt.CallID) is data, never a key.
 func (s *sqlStore) Receive(ctx context.Context, in InboundFax) (MessageDetails, error) {
 	t := in.Attempt
 	t.Key = in.Key
 	if err := checkTransmission(&t); err != nil {
 		return MessageDetails{}, err
+	}
+	if in.Body == nil {
+		return MessageDetails{}, fmt.Errorf("%w: a received fax without content (a call that brought no page is a call record: RecordCall)", ErrInvalid)
 	}
 	if in.Name == "" {
 		in.Name = "fax.tif"
@@ -175,45 +183,33 @@ func (s *sqlStore) Receive(ctx context.Context, in InboundFax) (MessageDetails, 
 		return MessageDetails{}, fmt.Errorf("%w: pages or content type", ErrInvalid)
 	}
 	// A repeated report of the same reception stores nothing new.
-	var id int64
-	err := s.read().row(ctx, "SELECT id FROM messages WHERE inbound_key = ?", in.Key).Scan(&id)
-	if err == nil {
-		return s.Message(ctx, id)
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return MessageDetails{}, fmt.Errorf("core: receive: %w", err)
-	}
-	var sum string
-	var size int64
-	cleanup := func() {}
-	if in.Body != nil {
-		if sum, size, cleanup, err = s.spoolDocument(DocumentInput{Name: in.Name, Body: in.Body}); err != nil {
+	if id, found, err := s.receivedMessage(ctx, s.read(), in.Key); err != nil || found {
+		if err != nil {
 			return MessageDetails{}, err
 		}
+		return s.Message(ctx, id)
+	}
+	sum, size, cleanup, err := s.spoolDocument(DocumentInput{Name: in.Name, Body: in.Body})
+	if err != nil {
+		return MessageDetails{}, err
 	}
 	status := "Received"
-	switch {
-	case in.Partial:
+	if in.Partial {
 		status = "Partial"
-	case in.Body == nil || t.ErrorID != 0:
-		status = "Failed"
 	}
 	if t.TransmitStatusDef == "" {
 		t.TransmitStatusDef = status
 	}
+	var id int64
 	err = s.tx(ctx, func(d q) error {
-		err := d.row(ctx, "SELECT id FROM messages WHERE inbound_key = ?", in.Key).Scan(&id)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		var found bool
+		var err error
+		if id, found, err = s.receivedMessage(ctx, d, in.Key); err != nil || found {
 			return err
 		}
-		var doc Document
-		if in.Body != nil {
-			if doc, err = s.insertDocument(ctx, d, sum, size, in.ContentType, in.Pages); err != nil {
-				return err
-			}
+		doc, err := s.insertDocument(ctx, d, sum, size, in.ContentType, in.Pages)
+		if err != nil {
+			return err
 		}
 		rules, err := s.routes(ctx, d, true)
 		if err != nil {
@@ -235,27 +231,122 @@ func (s *sqlStore) Receive(ctx context.Context, in InboundFax) (MessageDetails, 
 		if err != nil {
 			return fmt.Errorf("core: receive: %w", err)
 		}
-		if in.Body != nil {
-			if _, err := d.exec(ctx, "INSERT INTO message_documents (message_id, seq, document_id, name) VALUES (?, 1, ?, ?)",
-				id, doc.ID, in.Name); err != nil {
-				return fmt.Errorf("core: receive: %w", err)
-			}
+		if _, err := d.exec(ctx, "INSERT INTO message_documents (message_id, seq, document_id, name) VALUES (?, 1, ?, ?)",
+			id, doc.ID, in.Name); err != nil {
+			return fmt.Errorf("core: receive: %w", err)
 		}
-		t.MessageID, t.JobID, t.Direction, t.Outcome, t.Lease = id, 0, Inbound, OutcomeReceived, Lease{}
-		if t.CreateDate.IsZero() {
-			t.CreateDate = now
-		}
-		if t.CompleteDate.IsZero() {
-			t.CompleteDate = now
-		}
+		t.MessageID, t.Outcome = id, OutcomeReceived
 		if t.PageCount == 0 {
 			t.PageCount = in.Pages
 		}
-		return s.insertAttempt(ctx, d, &t, true)
+		return s.insertInboundAttempt(ctx, d, &t)
 	})
 	if err != nil {
 		cleanup()
 		return MessageDetails{}, err
 	}
 	return s.Message(ctx, id)
+}
+
+// receivedMessage finds the message stored under an inbound key.
+func (s *sqlStore) receivedMessage(ctx context.Context, d q, key string) (int64, bool, error) {
+	var id int64
+	err := d.row(ctx, "SELECT id FROM messages WHERE inbound_key = ?", key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("core: receive: %w", err)
+	}
+	return id, true, nil
+}
+
+// insertInboundAttempt stores the call record of an inbound call.
+func (s *sqlStore) insertInboundAttempt(ctx context.Context, d q, t *Transmission) error {
+	now := s.now()
+	t.JobID, t.Direction, t.Lease = 0, Inbound, Lease{}
+	if t.CreateDate.IsZero() {
+		t.CreateDate = now
+	}
+	if t.CompleteDate.IsZero() {
+		t.CompleteDate = now
+	}
+	return s.insertAttempt(ctx, d, t, true)
+}
+
+// RecordCall stores an inbound call that brought no fax (no page came:
+// no fax tone, training failed, the caller hung up, a flood of INVITEs) as
+// a call record with outcome failed and its reason, visible in Calls and
+// never a message for a user. Recording the same Key again stores nothing
+// new and returns the record stored the first time.
+func (s *sqlStore) RecordCall(ctx context.Context, t Transmission) (Transmission, error) {
+	if err := checkTransmission(&t); err != nil {
+		return Transmission{}, err
+	}
+	t.MessageID, t.Outcome = 0, OutcomeFailed
+	if t.ErrorInfo == "" {
+		t.ErrorInfo = "no page received"
+	}
+	if t.TransmitStatusDef == "" {
+		t.TransmitStatusDef = "Failed"
+	}
+	var id int64
+	err := s.tx(ctx, func(d q) error {
+		p, err := s.attemptByKey(ctx, d, t.Key)
+		if err != nil {
+			return err
+		}
+		if p.found {
+			id = p.id
+			return nil
+		}
+		if err := s.insertInboundAttempt(ctx, d, &t); err != nil {
+			return err
+		}
+		id = t.ID
+		return nil
+	})
+	if err != nil {
+		return Transmission{}, err
+	}
+	return s.attemptRow(ctx, s.read(), id)
+}
+
+// Calls lists call records, newest first: every attempt of an outbound
+// job and every inbound call, with or without a fax.
+func (s *sqlStore) Calls(ctx context.Context, cq CallQuery) ([]Transmission, int, error) {
+	if cq.Limit <= 0 {
+		cq.Limit = 50
+	}
+	if cq.Limit > 1000 || cq.Offset < 0 {
+		return nil, 0, fmt.Errorf("%w: call list limit or offset", ErrInvalid)
+	}
+	where, args := []string{"1 = 1"}, []any{}
+	if cq.Direction != "" {
+		where, args = append(where, "direction = ?"), append(args, string(cq.Direction))
+	}
+	if cq.Outcome != "" {
+		where, args = append(where, "outcome = ?"), append(args, string(cq.Outcome))
+	}
+	cond := strings.Join(where, " AND ")
+	d := s.read()
+	var total int
+	if err := d.row(ctx, "SELECT COUNT(*) FROM attempts WHERE "+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("core: calls: %w", err)
+	}
+	rows, err := d.query(ctx, "SELECT "+attemptCols+" FROM attempts WHERE "+cond+" ORDER BY id DESC LIMIT ? OFFSET ?",
+		append(args, cq.Limit, cq.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("core: calls: %w", err)
+	}
+	defer rows.Close()
+	var out []Transmission
+	for rows.Next() {
+		t, err := scanAttempt(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, t)
+	}
+	return out, total, rows.Err()
 }

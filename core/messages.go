@@ -292,11 +292,11 @@ func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
 	return j, err
 }
 
-const attemptCols = `id, attempt_key, COALESCE(job_id, 0), message_id, direction, lease_epoch, stale, outcome,
+const attemptCols = `id, attempt_key, COALESCE(job_id, 0), COALESCE(message_id, 0), direction, lease_epoch, stale, outcome,
 	create_date, schedule_date, complete_date, calling_number, called_number, remote_csid, routing_info, caller_id,
 	fax_protocol, transmit_speed, compression_mode, call_duration_ms, transmit_duration_ms, fax_resolution,
 	transmit_status, transmit_status_def, attempt_no, max_attempt_no, page_count, start_page_no, page_sent,
-	fax_agent_id, port_no, board_id, server_ip, error_id, error_info`
+	fax_agent_id, port_no, board_id, server_ip, error_id, error_info, call_id`
 
 func scanAttempt(sc interface{ Scan(...any) error }) (Transmission, error) {
 	var t Transmission
@@ -306,7 +306,7 @@ func scanAttempt(sc interface{ Scan(...any) error }) (Transmission, error) {
 		&cd, &sd, &xd, &t.CallingNumber, &t.CalledNumber, &t.RemoteCSID, &t.RoutingInfo, &t.CallerID,
 		&t.FaxProtocol, &t.TransmitSpeed, &t.CompressionMode, &calld, &txd, &t.FaxResolution,
 		&t.TransmitStatus, &t.TransmitStatusDef, &t.AttemptNo, &t.MaxAttemptNo, &t.PageCount, &t.StartPageNo, &t.PageSent,
-		&t.FaxAgentID, &t.PortNo, &t.BoardID, &t.ServerIP, &t.ErrorID, &t.ErrorInfo)
+		&t.FaxAgentID, &t.PortNo, &t.BoardID, &t.ServerIP, &t.ErrorID, &t.ErrorInfo, &t.CallID)
 	t.Direction, t.Outcome = Direction(dir), Outcome(outcome)
 	t.CreateDate, t.ScheduleDate, t.CompleteDate = fromMS(cd), fromMS(sd), fromMS(xd)
 	t.CallDuration, t.TransmitDuration = time.Duration(calld)*time.Millisecond, time.Duration(txd)*time.Millisecond
@@ -322,19 +322,20 @@ var attemptDetailCols = []string{"create_date", "schedule_date", "complete_date"
 	"remote_csid", "routing_info", "caller_id", "fax_protocol", "transmit_speed", "compression_mode",
 	"call_duration_ms", "transmit_duration_ms", "fax_resolution", "transmit_status", "transmit_status_def",
 	"attempt_no", "max_attempt_no", "page_count", "start_page_no", "page_sent", "fax_agent_id", "port_no",
-	"board_id", "server_ip", "error_id", "error_info"}
+	"board_id", "server_ip", "error_id", "error_info", "call_id"}
 
 func attemptDetails(t *Transmission) []any {
 	return []any{ms(t.CreateDate), ms(t.ScheduleDate), ms(t.CompleteDate), t.CallingNumber, t.CalledNumber,
 		t.RemoteCSID, t.RoutingInfo, t.CallerID, t.FaxProtocol, t.TransmitSpeed, t.CompressionMode,
 		t.CallDuration.Milliseconds(), t.TransmitDuration.Milliseconds(), t.FaxResolution, t.TransmitStatus,
 		t.TransmitStatusDef, t.AttemptNo, t.MaxAttemptNo, t.PageCount, t.StartPageNo, t.PageSent, t.FaxAgentID,
-		t.PortNo, t.BoardID, t.ServerIP, t.ErrorID, t.ErrorInfo}
+		t.PortNo, t.BoardID, t.ServerIP, t.ErrorID, t.ErrorInfo, t.CallID}
 }
 
 func (s *sqlStore) insertAttempt(ctx context.Context, d q, t *Transmission, applied bool) error {
 	cols := "attempt_key, job_id, message_id, direction, lease_epoch, stale, applied, outcome, " + strings.Join(attemptDetailCols, ", ")
-	args := append([]any{t.Key, sql.NullInt64{Int64: t.JobID, Valid: t.JobID != 0}, t.MessageID, string(t.Direction),
+	args := append([]any{t.Key, sql.NullInt64{Int64: t.JobID, Valid: t.JobID != 0},
+		sql.NullInt64{Int64: t.MessageID, Valid: t.MessageID != 0}, string(t.Direction),
 		t.Lease.Epoch, b2i(t.Stale), b2i(applied), string(t.Outcome)}, attemptDetails(t)...)
 	ph := strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")
 	err := d.row(ctx, "INSERT INTO attempts ("+cols+") VALUES ("+ph+") RETURNING id", args...).Scan(&t.ID)
@@ -370,7 +371,7 @@ func checkTransmission(t *Transmission) error {
 		{"remote CSID", t.RemoteCSID, 64}, {"routing info", t.RoutingInfo, 64}, {"caller ID", t.CallerID, 128},
 		{"fax protocol", t.FaxProtocol, 16}, {"compression", t.CompressionMode, 16}, {"resolution", t.FaxResolution, 32},
 		{"status text", t.TransmitStatusDef, maxText}, {"agent ID", t.FaxAgentID, 64}, {"board ID", t.BoardID, 32},
-		{"server IP", t.ServerIP, 64}, {"error text", t.ErrorInfo, maxNote},
+		{"server IP", t.ServerIP, 64}, {"error text", t.ErrorInfo, maxNote}, {"call ID", t.CallID, 256},
 	} {
 		if err := checkLen(c.what, c.s, c.max); err != nil {
 			return err

@@ -20,6 +20,8 @@ func migrationCode(version int) func(ctx context.Context, s *sqlStore, d q) erro
 	switch version {
 	case 3:
 		return renumberUsers
+	case 5:
+		return inboundCallRecords
 	}
 	return nil
 }
@@ -203,6 +205,70 @@ var migrations = []migration{
 		`ALTER TABLE jobs ADD COLUMN progress_pages INTEGER NOT NULL DEFAULT 0`,
 		`ALTER TABLE jobs ADD COLUMN progress_total INTEGER NOT NULL DEFAULT 0`,
 	}},
+	{5, "inbound calls keyed by the agent's unique ID, the driver's call ID kept as data; failed inbound calls as call records without a message", []string{
+		`ALTER TABLE attempts ADD COLUMN call_id TEXT NOT NULL DEFAULT ''`,
+	}},
+}
+
+// inboundCallRecords lets an attempt exist without a message (a failed
+// inbound call is a call record, not a message for a user). PostgreSQL
+// drops the NOT NULL; SQLite cannot, so the table is rebuilt with its rows.
+func inboundCallRecords(ctx context.Context, s *sqlStore, d q) error {
+	stmts := []string{`ALTER TABLE attempts ALTER COLUMN message_id DROP NOT NULL`}
+	if !s.pg {
+		stmts = []string{
+			`CREATE TABLE attempts_v5 (
+			id INTEGER PRIMARY KEY,
+			attempt_key TEXT NOT NULL UNIQUE,
+			job_id BIGINT REFERENCES jobs(id),
+			message_id BIGINT REFERENCES messages(id),
+			direction TEXT NOT NULL,
+			lease_epoch BIGINT NOT NULL DEFAULT 0,
+			stale INTEGER NOT NULL DEFAULT 0,
+			applied INTEGER NOT NULL DEFAULT 0,
+			outcome TEXT NOT NULL,
+			create_date BIGINT NOT NULL,
+			schedule_date BIGINT NOT NULL DEFAULT 0,
+			complete_date BIGINT NOT NULL DEFAULT 0,
+			calling_number TEXT NOT NULL DEFAULT '',
+			called_number TEXT NOT NULL DEFAULT '',
+			remote_csid TEXT NOT NULL DEFAULT '',
+			routing_info TEXT NOT NULL DEFAULT '',
+			caller_id TEXT NOT NULL DEFAULT '',
+			fax_protocol TEXT NOT NULL DEFAULT '',
+			transmit_speed INTEGER NOT NULL DEFAULT 0,
+			compression_mode TEXT NOT NULL DEFAULT '',
+			call_duration_ms BIGINT NOT NULL DEFAULT 0,
+			transmit_duration_ms BIGINT NOT NULL DEFAULT 0,
+			fax_resolution TEXT NOT NULL DEFAULT '',
+			transmit_status INTEGER NOT NULL DEFAULT 0,
+			transmit_status_def TEXT NOT NULL DEFAULT '',
+			attempt_no INTEGER NOT NULL DEFAULT 0,
+			max_attempt_no INTEGER NOT NULL DEFAULT 0,
+			page_count INTEGER NOT NULL DEFAULT 0,
+			start_page_no INTEGER NOT NULL DEFAULT 0,
+			page_sent INTEGER NOT NULL DEFAULT 0,
+			fax_agent_id TEXT NOT NULL DEFAULT '',
+			port_no INTEGER NOT NULL DEFAULT 0,
+			board_id TEXT NOT NULL DEFAULT '',
+			server_ip TEXT NOT NULL DEFAULT '',
+			error_id INTEGER NOT NULL DEFAULT 0,
+			error_info TEXT NOT NULL DEFAULT '',
+			call_id TEXT NOT NULL DEFAULT '')`,
+			`INSERT INTO attempts_v5 SELECT * FROM attempts`,
+			`DROP TABLE attempts`,
+			`ALTER TABLE attempts_v5 RENAME TO attempts`,
+			`CREATE INDEX attempts_job ON attempts (job_id, id)`,
+			`CREATE INDEX attempts_message ON attempts (message_id, id)`,
+		}
+	}
+	stmts = append(stmts, `CREATE INDEX attempts_calls ON attempts (direction, id)`)
+	for _, st := range stmts {
+		if _, err := d.exec(ctx, st); err != nil {
+			return fmt.Errorf("%.60s: %w", st, err)
+		}
+	}
+	return nil
 }
 
 // migrationLock is the PostgreSQL advisory lock key that serialises

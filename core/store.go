@@ -82,6 +82,11 @@ type Store interface {
 
 	// Inbound.
 	Receive(ctx context.Context, in InboundFax) (MessageDetails, error)
+	// RecordCall stores an inbound call that brought no fax as a failed
+	// call record (no message); idempotent by Key.
+	RecordCall(ctx context.Context, t Transmission) (Transmission, error)
+	// Calls lists call records (attempts of both directions), newest first.
+	Calls(ctx context.Context, q CallQuery) (calls []Transmission, total int, err error)
 	CreateRoute(ctx context.Context, r Route) (Route, error)
 	Routes(ctx context.Context) ([]Route, error)
 	SetRouteActive(ctx context.Context, id int64, active bool) error

@@ -360,7 +360,10 @@ type Transmission struct {
 	ID        int64  // TransmissionID
 	Key       string // the agent's attempt ID; reports are idempotent by it
 	JobID     int64  // 0 for inbound
-	MessageID int64
+	MessageID int64  // 0 for an inbound call that brought no fax
+	// CallID is the driver's call ID (for SIP the peer's Call-ID): data
+	// for the call log, not a key (peers and restarts repeat it).
+	CallID    string
 	Direction Direction
 	Lease     Lease
 	// Stale is set on an attempt reported for a lease that was lost; it is
@@ -453,6 +456,14 @@ type MessageQuery struct {
 	Limit   int // 0: 50; at most 1000
 }
 
+// CallQuery selects call records (Store.Calls).
+type CallQuery struct {
+	Direction Direction // "": both
+	Outcome   Outcome   // "": any
+	Offset    int
+	Limit     int // 0: 50; at most 1000
+}
+
 // CancelResult counts what Cancel did.
 type CancelResult struct {
 	Cancelled int // queued or held jobs cancelled at once
@@ -493,13 +504,15 @@ type Route struct {
 
 // InboundFax is a received fax to store.
 type InboundFax struct {
-	// Key is the agent's attempt ID; storing the same key twice stores
-	// one message.
+	// Key is the agent's ID of the reception, unique forever (not the
+	// driver's call ID, which restarts and peers repeat); storing the same
+	// key twice stores one message.
 	Key         string
 	Name        string // display name of the document, "" for "fax.tif"
 	ContentType string // "" for image/tiff
 	Pages       int
-	// Body is the received TIFF; nil for a call that brought no page.
+	// Body is the received TIFF (required: a call that brought no page is
+	// a call record, Store.RecordCall).
 	Body io.Reader
 	// Partial is set when the call failed after some pages.
 	Partial bool

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"time"
 
@@ -14,8 +13,8 @@ import (
 
 // agentQueue is core's agent.Queue, agent.Reporter and agent.Notifier with
 // what serve adds: every call is logged on one line with its message, job
-// and attempt IDs, and a received fax leaves the agent's spool once the
-// store has its copy.
+// and attempt IDs. (A received fax leaves the agent's spool once the store
+// has its copy: the agent does that.)
 type agentQueue struct {
 	*core.AgentQueue
 	log *slog.Logger
@@ -41,13 +40,8 @@ func (q *agentQueue) Attempt(ctx context.Context, r agent.AttemptRecord) error {
 // Inbound implements agent.Reporter.
 func (q *agentQueue) Inbound(ctx context.Context, r agent.InboundRecord) error {
 	err := q.AgentQueue.Inbound(ctx, r)
-	q.log.Info("call", "direction", "inbound", "attempt", r.ID, "port", r.BoardID, "from", r.CallingNumber,
-		"to", r.CalledNumber, "csid", r.RemoteCSID, "pages", r.Pages, "code", r.ErrorID, "error", r.ErrorInfo,
+	q.log.Info("call", "direction", "inbound", "attempt", r.ID, "call_id", r.CallID, "port", r.BoardID, "from", r.CallingNumber,
+		"to", r.CalledNumber, "csid", r.RemoteCSID, "pages", r.Pages, "partial", r.Partial, "code", r.ErrorID, "error", r.ErrorInfo,
 		"stored", err == nil)
-	if err == nil && r.File != "" {
-		if rerr := os.Remove(r.File); rerr != nil {
-			q.log.Warn("removing a stored inbound fax from the agent spool", "file", r.File, "err", rerr)
-		}
-	}
 	return err
 }

@@ -1,0 +1,142 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/agent"
+)
+
+// TestMigrationToVersion5: a version 4 database with a received fax (its
+// message and attempt) opens with this build; the rows survive, the
+// attempt gets an empty call ID, and failed calls can be stored as call
+// records without a message.
+func TestMigrationToVersion5(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			st, _, o := openTest(t, be, func(o *Options) { o.schemaVersion = 4 })
+			ctx := context.Background()
+			d := st.read()
+			var msg, att int64
+			if err := d.row(ctx, `INSERT INTO messages (direction, folder, status, priority, schedule_at, max_attempts,
+				inbound_key, created_at) VALUES ('inbound', 'unrouted', 'Received', 60, 0, 1, 'agent-1/call-1', 0) RETURNING id`,
+			).Scan(&msg); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.row(ctx, `INSERT INTO attempts (attempt_key, message_id, direction, outcome, create_date, remote_csid)
+				VALUES ('agent-1/call-1', ?, 'inbound', 'received', 0, 'OLD') RETURNING id`, msg).Scan(&att); err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			o.schemaVersion = 0
+			st2, _, err := Open(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st2.Close()
+			md, err := st2.Message(ctx, msg)
+			if err != nil || len(md.Received) != 1 || md.Received[0].Key != "agent-1/call-1" ||
+				md.Received[0].RemoteCSID != "OLD" || md.Received[0].CallID != "" || md.Received[0].ID != att {
+				t.Fatalf("received fax after the migration %+v %v", md, err)
+			}
+			c, err := st2.RecordCall(ctx, Transmission{Key: "agent-1/x", CallID: "c1", ErrorID: 3, ErrorInfo: "no fax tone"})
+			if err != nil || c.MessageID != 0 || c.Outcome != OutcomeFailed {
+				t.Fatalf("call record %+v %v", c, err)
+			}
+			calls, total, err := st2.Calls(ctx, CallQuery{Direction: Inbound})
+			if err != nil || total != 2 || calls[0].Key != "agent-1/x" || calls[1].Key != "agent-1/call-1" {
+				t.Fatalf("calls %+v %d %v", calls, total, err)
+			}
+		})
+	}
+}
+
+// TestInboundReportsByUniqueID: through the agent adapter, a reception
+// reported twice (the agent retrying) stores one message; two receptions
+// with one driver call ID (a SIP Call-ID) store two; 200 calls that
+// brought no page store no message and 200 failed call records with their
+// reason; a partial fax is a message marked partial.
+func TestInboundReportsByUniqueID(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			st, clk, _ := openTest(t, be, nil)
+			ctx := context.Background()
+			q := NewAgentQueue(st)
+			file := func(content string) string {
+				p := t.TempDir() + "/in.tif"
+				if err := writeFile(p, content); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			rec := agent.InboundRecord{ID: agent.NewInboundID("A"), CallID: "same@peer", CalledNumber: "5550104",
+				Received: clk.Now(), Pages: 1, File: file("II*\x00 fax one")}
+			for range 3 {
+				if err := q.Inbound(ctx, rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec2 := rec
+			rec2.ID, rec2.File = agent.NewInboundID("A"), file("II*\x00 fax two")
+			if err := q.Inbound(ctx, rec2); err != nil {
+				t.Fatal(err)
+			}
+			part := rec
+			part.ID, part.File, part.Pages, part.Partial, part.ErrorID, part.ErrorInfo = agent.NewInboundID("A"), file("II*\x00 part"), 2, true, 7, "call dropped"
+			if err := q.Inbound(ctx, part); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 200 {
+				fail := agent.InboundRecord{ID: agent.NewInboundID("A"), CallID: fmt.Sprintf("flood-%d@peer", i), CalledNumber: "5550104",
+					Received: clk.Now(), ErrorID: 3, ErrorInfo: "no fax detected"}
+				if err := q.Inbound(ctx, fail); err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 { // repeated: still one record
+					if err := q.Inbound(ctx, fail); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			ms, total, err := st.Messages(ctx, MessageQuery{Folder: FolderUnrouted, Limit: 1000})
+			if err != nil || total != 3 {
+				t.Fatalf("%d inbound messages, want 3 (%v)", total, err)
+			}
+			statuses := map[string]int{}
+			for _, m := range ms {
+				statuses[m.Status]++
+			}
+			if statuses["Received"] != 2 || statuses["Partial"] != 1 {
+				t.Fatalf("statuses %v", statuses)
+			}
+			if n, _, _ := st.Messages(ctx, MessageQuery{Folder: FolderInbox}); len(n) != 0 {
+				t.Fatalf("inbox %+v", n)
+			}
+			failed, total, err := st.Calls(ctx, CallQuery{Direction: Inbound, Outcome: OutcomeFailed, Limit: 1000})
+			if err != nil || total != 200 || len(failed) != 200 {
+				t.Fatalf("%d failed call records (%v), want 200", total, err)
+			}
+			for _, c := range failed {
+				if c.MessageID != 0 || c.ErrorInfo != "no fax detected" || c.ErrorID != 3 || !strings.HasPrefix(c.CallID, "flood-") {
+					t.Fatalf("failed call %+v", c)
+				}
+			}
+			if _, total, _ := st.Calls(ctx, CallQuery{Direction: Inbound, Outcome: OutcomeReceived}); total != 3 {
+				t.Fatalf("%d received call records, want 3", total)
+			}
+			// A reception ID is a message or a call record, never both.
+			if err := q.Inbound(ctx, agent.InboundRecord{ID: rec.ID, Received: time.Now()}); err != nil {
+				t.Fatalf("repeat of a stored fax without its file: %v", err)
+			}
+			if _, total, _ := st.Calls(ctx, CallQuery{Direction: Inbound}); total != 203 {
+				t.Fatalf("%d call records, want 203", total)
+			}
+		})
+	}
+}
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
