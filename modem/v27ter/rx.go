@@ -118,7 +118,7 @@ func (r *Receiver) Receive(in []int16) {
 
 func (r *Receiver) start() {
 	r.demod.Reset()
-	r.demod.SetTimingGains(0.25, 0.004)
+	r.demod.SetTimingGains(0.25, 0)
 	r.agc.Freeze(false)
 	r.agc.Set(0)
 	r.eq.Reset()
@@ -163,7 +163,7 @@ func (r *Receiver) acquire() {
 	prev := r.prev
 	r.prev = y
 	if r.count == settleSyms {
-		r.demod.SetTimingGains(0.08, 0.001)
+		r.demod.SetTimingGains(0.08, 0)
 	}
 	if r.count <= settleSyms {
 		return
@@ -193,7 +193,7 @@ func (r *Receiver) hop(y complex128) {
 	r.agc.Freeze(true)
 	r.eq.Scale(complex(1/r.amp, 0))
 	r.pl.Set(cmplx.Phase(y), 0)
-	r.demod.SetTimingGains(0.03, 0.0003)
+	r.demod.SetTimingGains(0.03, 0.0001)
 	r.scr = scrambler{reg: scrInit}
 	b := r.scr.scramble(1)
 	r.scr.scramble(1)
@@ -233,7 +233,7 @@ func (r *Receiver) train() {
 	r.bad = 0
 	r.errTrack = r.mse / 100
 	r.eq.SetStep(0.01)
-	r.demod.SetTimingGains(0.01, 0.0001)
+	r.demod.SetTimingGains(0.01, 0.00003)
 }
 
 var bits4800 = invert8(phaseStep4800)

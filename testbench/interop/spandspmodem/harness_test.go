@@ -12,6 +12,7 @@ import (
 	"github.com/faxagent/faxagent/modem/impair"
 	"github.com/faxagent/faxagent/modem/pump"
 	"github.com/faxagent/faxagent/modem/v27ter"
+	"github.com/faxagent/faxagent/modem/v29"
 )
 
 var (
@@ -51,7 +52,7 @@ type modemCase struct {
 func (c modemCase) String() string { return c.modem + "/" + itoa(c.rate) }
 
 var allRates = []modemCase{
-	{"v27ter", 2400}, {"v27ter", 4800},
+	{"v27ter", 2400}, {"v27ter", 4800}, {"v29", 7200}, {"v29", 9600},
 }
 
 // ourTx and ourRx build faxagent's pumps for a case.
@@ -62,6 +63,8 @@ func ourTx(t testing.TB, c modemCase, src pump.BitSource) pump.Transmitter {
 	switch c.modem {
 	case "v27ter":
 		tx, err = v27ter.NewTransmitter(c.rate, src)
+	case "v29":
+		tx, err = v29.NewTransmitter(c.rate, src)
 	default:
 		t.Fatalf("no modem %s", c.modem)
 	}
@@ -78,6 +81,8 @@ func ourRx(t testing.TB, c modemCase, sink pump.BitSink) pump.Receiver {
 	switch c.modem {
 	case "v27ter":
 		rx, err = v27ter.NewReceiver(c.rate, sink)
+	case "v29":
+		rx, err = v29.NewReceiver(c.rate, sink)
 	default:
 		t.Fatalf("no modem %s", c.modem)
 	}

@@ -1,0 +1,328 @@
+package v29
+
+import (
+	"math"
+
+	"github.com/faxagent/faxagent/modem/internal/dsp"
+	"github.com/faxagent/faxagent/modem/pump"
+)
+
+// Carrier detection thresholds, dBm0.
+const (
+	carrierOnDBm0  = -43.0
+	carrierOffDBm0 = -48.0
+)
+
+type stage int
+
+const (
+	stIdle    stage = iota
+	stAcquire       // timing on ABAB, waiting for the first C
+	stTrain         // CDCD: training on known symbols
+	stTest          // segment 4: scrambled ones
+	stData
+	stParked
+)
+
+const (
+	eqTaps     = 25 // T/2 taps: the centre is a symbol centre 6 symbols back
+	minAlts    = 16 // ABAB symbols that must precede the first C
+	settleSyms = 24
+	histLen    = 16
+)
+
+// Receiver is a V.29 demodulator.
+type Receiver struct {
+	rate int
+	sink pump.BitSink
+
+	demod *dsp.Demodulator
+	agc   *dsp.AGC
+	eq    *dsp.Equalizer
+	pl    *dsp.PhaseLoop
+	pow   dsp.PowerMeter
+	on    float64
+	off   float64
+
+	st      stage
+	carrier bool
+	count   int
+	alts    int
+	hist    [histLen]complex128 // recent equaliser outputs, newest at hist[count%histLen]
+	gen     trainGen
+	scr     scrambler
+	phase   int
+	mse     float64
+	bad     int
+	errAvg  float64
+	points  []cand
+}
+
+// cand is a constellation point and what it stands for.
+type cand struct {
+	z      complex128
+	phase  int
+	q1     int
+	weight float64
+}
+
+// NewReceiver makes a receiver for rate (7200 or 9600) that delivers to
+// sink.
+func NewReceiver(rate int, sink pump.BitSink) (*Receiver, error) {
+	if rate != 7200 && rate != 9600 {
+		return nil, ErrRate
+	}
+	r := &Receiver{
+		rate:  rate,
+		sink:  sink,
+		demod: dsp.NewDemodulator(pump.SampleRate, baud, carrierHz, txBeta, 8),
+		agc:   dsp.NewAGC(1, 64),
+		eq:    dsp.NewEqualizer(eqTaps, 0.1),
+		pl:    dsp.NewPhaseLoop(0.1, 0.005),
+		pow:   dsp.NewPowerMeter(32),
+		on:    dsp.PowerOfDBm0(carrierOnDBm0),
+		off:   dsp.PowerOfDBm0(carrierOffDBm0),
+	}
+	for p := range 8 {
+		r.points = append(r.points, cand{z: point(p, 0), phase: p})
+		if rate == 9600 {
+			r.points = append(r.points, cand{z: point(p, 1), phase: p, q1: 1})
+		}
+	}
+	r.Reset()
+	return r, nil
+}
+
+// Reset implements pump.Receiver.
+func (r *Receiver) Reset() {
+	r.st = stIdle
+	r.carrier = false
+	r.pow.Reset()
+}
+
+// Receive implements pump.Receiver.
+func (r *Receiver) Receive(in []int16) {
+	for _, s := range in {
+		x := float64(s)
+		p := r.pow.Update(x)
+		if r.st == stIdle {
+			if p < r.on {
+				continue
+			}
+			r.start()
+		} else if p < r.off {
+			r.stop()
+			continue
+		}
+		if r.st == stParked {
+			continue
+		}
+		z, onTime, ok := r.demod.Process(x)
+		if !ok {
+			continue
+		}
+		r.eq.Push(r.agc.Apply(z))
+		if onTime {
+			r.symbol()
+		}
+	}
+}
+
+func (r *Receiver) start() {
+	r.demod.Reset()
+	r.demod.SetTimingGains(0.25, 0)
+	r.agc.Freeze(false)
+	r.agc.Set(0)
+	r.eq.Reset()
+	r.eq.SetStep(0.1)
+	r.pl.SetGains(0.1, 0.005)
+	r.pl.Set(0, 0)
+	r.st = stAcquire
+	r.count, r.alts = 0, 0
+	clear(r.hist[:])
+	r.carrier = true
+	r.sink.Event(pump.CarrierUp)
+}
+
+func (r *Receiver) stop() {
+	r.st = stIdle
+	if r.carrier {
+		r.carrier = false
+		r.sink.Event(pump.CarrierDown)
+	}
+}
+
+func (r *Receiver) fail() {
+	r.st = stParked
+	r.sink.Event(pump.TrainingFailed)
+}
+
+func (r *Receiver) symbol() {
+	r.count++
+	switch r.st {
+	case stAcquire:
+		r.acquire()
+	case stTrain:
+		r.train()
+	case stTest, stData:
+		r.data()
+	}
+}
+
+func (r *Receiver) past(j int) complex128 { return r.hist[(r.count-j)&(histLen-1)] }
+
+// cosBetween is the cosine of the angle between a and b (0 if either is 0).
+func cosBetween(a, b complex128) float64 {
+	m := math.Hypot(real(a), imag(a)) * math.Hypot(real(b), imag(b))
+	if m == 0 {
+		return 0
+	}
+	return (real(a)*real(b) + imag(a)*imag(b)) / m
+}
+
+// acquire follows the ABAB alternation (each symbol 135 degrees from the
+// last and equal to the one before that) and spots the first C, which
+// lies opposite the B two symbols back.
+func (r *Receiver) acquire() {
+	y := r.eq.Output()
+	r.hist[r.count&(histLen-1)] = y
+	if r.count == settleSyms {
+		r.demod.SetTimingGains(0.08, 0)
+	}
+	if r.count <= settleSyms {
+		return
+	}
+	y1, y2 := r.past(1), r.past(2)
+	c2 := cosBetween(y, y2)
+	switch {
+	case c2 > 0.8 && cosBetween(y, y1) < -0.3:
+		r.alts++
+	case r.alts >= minAlts && c2 < -0.6:
+		r.hop()
+	default:
+		r.alts = 0
+	}
+}
+
+// hop starts training at the first C: the last symbols were ... B A B A C,
+// all known, so they give the channel's gain and phase at once.
+func (r *Receiver) hop() {
+	var num complex128
+	var den float64
+	for j := range histLen - 2 {
+		var ref complex128
+		switch {
+		case j == 0:
+			ref = trainC(r.rate)
+		case j&1 == 1:
+			ref = trainA(r.rate)
+		default:
+			ref = trainB(r.rate)
+		}
+		num += r.past(j) * complex(real(ref), -imag(ref))
+		den += real(ref)*real(ref) + imag(ref)*imag(ref)
+	}
+	g := num / complex(den, 0)
+	if g == 0 {
+		r.alts = 0
+		return
+	}
+	r.agc.Freeze(true)
+	r.eq.Scale(1 / g)
+	r.pl.Set(0, 0)
+	r.demod.SetTimingGains(0.03, 0.0001)
+	r.gen = trainGen{reg: trainInit}
+	r.gen.next() // the C just seen
+	r.st = stTrain
+	r.count = 1
+	r.mse = 0
+}
+
+func (r *Receiver) train() {
+	ref := trainC(r.rate)
+	if r.gen.next() == 1 {
+		ref = trainD(r.rate)
+	}
+	y := r.pl.Derotate(r.eq.Output())
+	e := ref - y
+	r.eq.Update(r.pl.Rotate(e))
+	r.pl.Update(dsp.PhaseError(y, ref))
+	if r.count == 200 {
+		r.eq.SetStep(0.03)
+		r.pl.SetGains(0.05, 0.002)
+	}
+	if r.count > seg3Len-100 {
+		r.mse += real(e)*real(e) + imag(e)*imag(e)
+	}
+	if r.count < seg3Len {
+		return
+	}
+	if r.mse/100 > 0.1*meanPower(r.rate) {
+		r.fail()
+		return
+	}
+	r.st = stTest
+	r.count = 0
+	r.bad = 0
+	r.phase = 0
+	r.scr = scrambler{}
+	r.errAvg = r.mse / 100
+	r.eq.SetStep(0.01)
+	r.demod.SetTimingGains(0.01, 0.00003)
+}
+
+var bitsOf = func() (inv [8]int) {
+	for v, p := range phaseStep {
+		inv[p] = v
+	}
+	return inv
+}()
+
+// data decides a data-rate symbol, adapts to it and descrambles its bits:
+// the segment-4 ones (checked) or data (delivered).
+func (r *Receiver) data() {
+	y := r.pl.Derotate(r.eq.Output())
+	best := 0
+	bd := math.Inf(1)
+	for i, c := range r.points {
+		dr, di := real(y)-real(c.z), imag(y)-imag(c.z)
+		if d := dr*dr + di*di; d < bd {
+			best, bd = i, d
+		}
+	}
+	c := r.points[best]
+	v := bitsOf[(c.phase-r.phase)&7]
+	r.phase = c.phase
+	e := c.z - y
+	r.eq.Update(r.pl.Rotate(e))
+	r.pl.Update(dsp.PhaseError(y, c.z))
+	r.errAvg += (bd - r.errAvg) / 32
+	if r.rate == 9600 {
+		r.put(r.scr.descramble(c.q1))
+	}
+	r.put(r.scr.descramble(v >> 2 & 1))
+	r.put(r.scr.descramble(v >> 1 & 1))
+	r.put(r.scr.descramble(v & 1))
+	if r.st == stTest && r.count == seg4Len {
+		if r.bad > 2 {
+			r.fail()
+			return
+		}
+		r.st = stData
+		r.sink.Event(pump.TrainingSucceeded)
+		return
+	}
+	if r.st == stData && r.errAvg > 0.25*meanPower(r.rate) {
+		r.st = stParked
+		r.carrier = false
+		r.sink.Event(pump.CarrierDown)
+	}
+}
+
+func (r *Receiver) put(bit int) {
+	if r.st == stData {
+		r.sink.PutBit(bit)
+	} else if bit != 1 && r.count > 8 {
+		r.bad++
+	}
+}

@@ -1,0 +1,120 @@
+package v29
+
+import (
+	"math"
+
+	"github.com/faxagent/faxagent/modem/internal/dsp"
+	"github.com/faxagent/faxagent/modem/pump"
+)
+
+// Transmitter is a V.29 modulator. It sends the training sequence, then
+// the source's bits, then (once the source returns pump.EndOfData) the
+// turn-off, and stops.
+type Transmitter struct {
+	rate int
+	src  pump.BitSource
+	mod  *dsp.Modulator
+	scr  scrambler
+	gen  trainGen
+
+	sym      int
+	phase    int // absolute phase, 45 degree units
+	draining bool
+	offLeft  int
+	tailLeft int
+	done     bool
+	next     func() complex128
+}
+
+// NewTransmitter makes a transmitter at rate (7200 or 9600) that takes its
+// data from src.
+func NewTransmitter(rate int, src pump.BitSource) (*Transmitter, error) {
+	if rate != 7200 && rate != 9600 {
+		return nil, ErrRate
+	}
+	t := &Transmitter{rate: rate, src: src}
+	gain := math.Sqrt(2 * dsp.PowerOfDBm0(TxLevel) / meanPower(rate))
+	t.mod = dsp.NewModulator(pump.SampleRate, baud, carrierHz, txBeta, txSpan, gain)
+	t.next = t.symbol
+	t.sym, t.phase = 0, 0
+	t.gen = trainGen{reg: trainInit}
+	t.offLeft, t.tailLeft = turnOffLen, txSpan/2+1
+	return t, nil
+}
+
+// Generate implements pump.Transmitter.
+func (t *Transmitter) Generate(out []int16) int {
+	for i := range out {
+		if t.done {
+			return i
+		}
+		x := t.mod.Sample(t.next)
+		if t.done {
+			return i
+		}
+		out[i] = dsp.Clip16(x)
+	}
+	return len(out)
+}
+
+const (
+	seg2End = seg1Len + seg2Len
+	seg3End = seg2End + seg3Len
+	seg4End = seg3End + seg4Len
+)
+
+func (t *Transmitter) symbol() complex128 {
+	t.sym++
+	switch {
+	case t.sym <= seg1Len:
+		return 0
+	case t.sym <= seg2End:
+		// B first, then A, alternating.
+		if (t.sym-seg1Len)&1 == 1 {
+			return trainB(t.rate)
+		}
+		return trainA(t.rate)
+	case t.sym <= seg3End:
+		if t.gen.next() == 0 {
+			return trainC(t.rate)
+		}
+		return trainD(t.rate)
+	case t.sym <= seg4End:
+		return t.dataSymbol(func() int { return 1 })
+	}
+	if t.draining {
+		if t.offLeft > 0 {
+			t.offLeft--
+			return t.dataSymbol(func() int { return 1 })
+		}
+		if t.tailLeft > 0 {
+			t.tailLeft--
+			return 0
+		}
+		t.done = true
+		return 0
+	}
+	return t.dataSymbol(t.pull)
+}
+
+func (t *Transmitter) pull() int {
+	if t.draining {
+		return 1
+	}
+	b := t.src()
+	if b == pump.EndOfData {
+		t.draining = true
+		return 1
+	}
+	return b & 1
+}
+
+func (t *Transmitter) dataSymbol(bit func() int) complex128 {
+	q1 := 0
+	if t.rate == 9600 {
+		q1 = t.scr.scramble(bit())
+	}
+	v := t.scr.scramble(bit())<<2 | t.scr.scramble(bit())<<1 | t.scr.scramble(bit())
+	t.phase = (t.phase + phaseStep[v]) & 7
+	return point(t.phase, q1)
+}
