@@ -56,7 +56,7 @@ func BenchmarkDecodeEnvelope(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		if _, err := decodeEnvelope(strings.NewReader(body), Limits{}, SOAP11); err != nil {
+		if _, err := decodeEnvelope(strings.NewReader(body), "", Limits{}, SOAP11); err != nil {
 			b.Fatal(err)
 		}
 	}

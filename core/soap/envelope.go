@@ -85,13 +85,20 @@ type request struct {
 	Op *node
 }
 
-// decodeEnvelope reads a SOAP envelope. Its error wraps one of the
-// sentinel errors above; the Version is set as soon as it is known.
-func decodeEnvelope(r io.Reader, lim Limits, guess Version) (request, error) {
+// decodeEnvelope reads a SOAP envelope in the character set charset (the
+// Content-Type's parameter, "" when absent; see requestText). Its error
+// wraps one of the sentinel errors above or ErrCharset; the Version is set
+// as soon as it is known.
+func decodeEnvelope(r io.Reader, charset string, lim Limits, guess Version) (request, error) {
 	lim = lim.withDefaults()
 	req := request{Version: guess}
+	r, declared, err := requestText(r, charset)
+	if err != nil {
+		return req, err
+	}
 	d := xml.NewDecoder(r)
 	d.Strict = true
+	d.CharsetReader = declared
 	var (
 		stack    []*node
 		text     []bytes.Buffer
@@ -108,6 +115,9 @@ func decodeEnvelope(r io.Reader, lim Limits, guess Version) (request, error) {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
 				return req, fmt.Errorf("%w: over %d bytes", ErrTooLarge, lim.MaxBytes)
+			}
+			if errors.Is(err, ErrCharset) {
+				return req, err
 			}
 			return req, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}

@@ -147,7 +147,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		action = strings.Trim(strings.TrimSpace(r.Header.Get("SOAPAction")), `"`)
 	}
 	body := http.MaxBytesReader(w, r.Body, h.cfg.Limits.MaxBytes)
-	req, err := decodeEnvelope(body, h.cfg.Limits, ver)
+	req, err := decodeEnvelope(body, params["charset"], h.cfg.Limits, ver)
 	if err != nil {
 		code := faultClient
 		if errors.Is(err, ErrVersionMismatch) {
