@@ -138,17 +138,17 @@ func transmit(t testing.TB, who side, c modemCase, bits []int) ([]int16, time.Du
 	})
 	out := lead
 	buf := make([]int16, 160)
-	var cpu time.Duration
+	var cpu cpuMeter
 	for {
-		t0 := time.Now()
+		cpu.start()
 		n := tx.Generate(buf)
-		cpu += time.Since(t0)
+		cpu.stop()
 		out = append(out, buf[:n]...)
 		if n < len(buf) {
 			break
 		}
 	}
-	return append(out, make([]int16, 2000)...), cpu
+	return append(out, make([]int16, 2000)...), cpu.total
 }
 
 // collector is a pump.BitSink that records like Received.
@@ -172,15 +172,15 @@ func receive(t testing.TB, who side, c modemCase, samples []int16) (Received, ti
 	}
 	col := &collector{}
 	rx := ourRx(t, c, col)
-	var cpu time.Duration
+	var cpu cpuMeter
 	for len(samples) > 0 {
 		n := min(len(samples), 160)
-		t0 := time.Now()
+		cpu.start()
 		rx.Receive(samples[:n])
-		cpu += time.Since(t0)
+		cpu.stop()
 		samples = samples[n:]
 	}
-	return col.r, cpu
+	return col.r, cpu.total
 }
 
 // bitErrors counts the errors of got against want: got's bits after the

@@ -1,0 +1,104 @@
+package spandspmodem
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/modem/impair"
+	"github.com/faxagent/faxagent/modem/v27ter"
+)
+
+// sweepBits is how many random bits each SNR step sends: error-free over
+// them bounds the BER below about 1/sweepBits.
+const sweepBits = 50000
+
+// lowestSNR steps the SNR down from 30 dB by 1 dB and returns the last
+// SNR at which rx decoded tx's signal error-free (0 if it never failed
+// down to 3 dB, -1 if it failed at 30 dB). With gated, the noise is on
+// only while the transmitter's carrier is (from its first to its last
+// non-zero sample); otherwise it is on the whole line, silence included.
+func lowestSNR(t *testing.T, c modemCase, tx, rx side, gated bool) int {
+	want := randomBits(sweepBits, uint64(c.rate)*31)
+	clean, _ := transmit(t, tx, c, want)
+	first, last := 0, len(clean)
+	if gated {
+		for first < last && clean[first] == 0 {
+			first++
+		}
+		for last > first && clean[last-1] == 0 {
+			last--
+		}
+	}
+	best := -1
+	for snr := 30; snr >= 3; snr-- {
+		noisy := impaired(clean[first:last], impair.Config{SNR: float64(snr), SignalDBm0: v27ter.TxLevel, Seed: uint64(snr)})
+		line := append(append(append([]int16{}, clean[:first]...), noisy...), clean[last:]...)
+		r, _ := receive(t, rx, c, line)
+		if bitErrors(r, want) != 0 {
+			return best
+		}
+		best = snr
+	}
+	return 0
+}
+
+// TestSNRSweep reports, per modem and rate, the lowest SNR (white noise,
+// signal at -14 dBm0) at which each receiver decodes every one of
+// sweepBits random bits, for SpanDSP's signal and ours, beside SpanDSP's
+// receiver on the same lines. The noise is on while the carrier is:
+// SpanDSP's receivers take noise above their carrier threshold in the
+// silence before a signal for a carrier, fail to train on it and then
+// miss the signal. The last column is ours with the noise on the whole
+// line. Ours must be no worse than SpanDSP's by more than 1 dB on
+// SpanDSP's own signal.
+func TestSNRSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SNR sweep skipped in -short")
+	}
+	var table strings.Builder
+	fmt.Fprintf(&table, "\n%-12s %14s %18s %14s %14s %22s\n", "modem/rate", "SpanDSP→ours", "SpanDSP→SpanDSP", "ours→SpanDSP", "ours→ours", "ours→ours, noise always")
+	for _, c := range allRates {
+		t.Run(c.String(), func(t *testing.T) {
+			so := lowestSNR(t, c, spandsp, ours, true)
+			ss := lowestSNR(t, c, spandsp, spandsp, true)
+			os := lowestSNR(t, c, ours, spandsp, true)
+			oo := lowestSNR(t, c, ours, ours, true)
+			ooa := lowestSNR(t, c, ours, ours, false)
+			fmt.Fprintf(&table, "%-12s %11d dB %15d dB %11d dB %11d dB %19d dB\n", c, so, ss, os, oo, ooa)
+			if so < 0 || (ss >= 0 && so > ss+1) {
+				t.Errorf("our receiver needs %d dB on SpanDSP's signal, SpanDSP's own %d dB", so, ss)
+			}
+			if oo < 0 || ooa < 0 {
+				t.Errorf("ours to ours fails at 30 dB")
+			}
+		})
+	}
+	t.Log(table.String())
+}
+
+// TestCPUVsSpanDSP reports the CPU time per second of signal of each
+// transmitter and receiver on the same clean signals, ours (thread CPU
+// time) beside SpanDSP's (process CPU time inside its modem calls).
+func TestCPUVsSpanDSP(t *testing.T) {
+	var table strings.Builder
+	fmt.Fprintf(&table, "\n%-12s %12s %12s %12s %12s   (µs of CPU per second of signal)\n", "modem/rate", "ours tx", "SpanDSP tx", "ours rx", "SpanDSP rx")
+	for _, c := range allRates {
+		want := randomBits(c.rate*20, 77)
+		line, ourTx := transmit(t, ours, c, want)
+		_, spTx := transmit(t, spandsp, c, want)
+		secs := float64(len(line)) / 8000
+		const reps = 3
+		var ourRx, spRx time.Duration
+		for range reps {
+			_, d := receive(t, ours, c, line)
+			ourRx += d
+			_, d = receive(t, spandsp, c, line)
+			spRx += d
+		}
+		us := func(d time.Duration, n int) float64 { return float64(d.Microseconds()) / float64(n) / secs }
+		fmt.Fprintf(&table, "%-12s %12.0f %12.0f %12.0f %12.0f\n", c, us(ourTx, 1), us(spTx, 1), us(ourRx, reps), us(spRx, reps))
+	}
+	t.Log(table.String())
+}
