@@ -89,7 +89,7 @@ func TestTwoAgents(t *testing.T) {
 		for _, r := range in {
 			n := sizes[r.CalledNumber]
 			if r.FaxAgentID != "B" || r.BoardID != fmt.Sprintf("M1,%d", r.PortNo) || r.DID != r.CalledNumber ||
-				r.RoutingDigits != r.CalledNumber[3:] || !strings.HasPrefix(r.CallingNumber, "555010") ||
+				r.RoutingDigits != r.CalledNumber || !strings.HasPrefix(r.CallingNumber, "555010") ||
 				r.CallerID != r.CallingNumber || r.RemoteCSID != r.CallingNumber || r.Pages != n || r.Partial ||
 				r.ErrorID != 0 || r.FaxProtocol != "V17" || r.ServerIP != "10.0.0.2" {
 				t.Errorf("inbound record %+v", r)

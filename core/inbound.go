@@ -45,16 +45,27 @@ func matchValue(rule, v string) bool {
 	return rule == v
 }
 
+// matchDigits compares a RoutingDigits rule with the routing information
+// or the dialled number of a call: as matchValue, or as its last digits
+// (a rule "0104" routes 5550104, as DNIS routing digits of a board or a
+// trunk that delivers only the last four would). A driver reports the
+// digits it has: the whole number (loopback, SIP without RoutingDigits)
+// or its configured last N digits; a rule on the whole number matches the
+// dialled number in either case.
+func matchDigits(rule, v string) bool {
+	if matchValue(rule, v) {
+		return true
+	}
+	rule = strings.TrimSpace(rule)
+	return rule != "" && !strings.HasSuffix(rule, "*") && strings.HasSuffix(strings.TrimSpace(v), rule)
+}
+
 func (c RouteCondition) match(t *Transmission) bool {
 	switch c.Field {
 	case RouteNone, "":
 		return true
 	case RouteRoutingDigits:
-		v := t.RoutingInfo
-		if v == "" {
-			v = t.CalledNumber
-		}
-		return matchValue(c.Value, v)
+		return matchDigits(c.Value, t.RoutingInfo) || matchDigits(c.Value, t.CalledNumber)
 	case RouteRemoteCSID:
 		return matchValue(c.Value, t.RemoteCSID)
 	case RouteCallerID:

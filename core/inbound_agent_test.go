@@ -355,3 +355,39 @@ func TestInboundReportFailsThenStores(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestInboundRouteOnLoopbackNumber: a route on the whole loopback number
+// 5550104 routes a fax to it (the loopback driver reported only its last
+// four digits, which never matched), and so does a rule on those last
+// four digits; a rule on other digits does not.
+func TestInboundRouteOnLoopbackNumber(t *testing.T) {
+	for _, c := range []struct {
+		rule   string
+		routed bool
+	}{{rigNumber, true}, {"0104", true}, {"555*", true}, {"5550105", false}, {"0105", false}} {
+		t.Run(c.rule, func(t *testing.T) {
+			r := newInboundRig(t, backends()[0])
+			r.start(nil)
+			ctx := context.Background()
+			u, err := r.st.CreateUser(ctx, NewUser{Username: "routed", Password: "routed-password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.st.CreateRoute(ctx, Route{UserID: u.ID, Active: true, Cond1: RouteCondition{RouteRoutingDigits, c.rule}}); err != nil {
+				t.Fatal(err)
+			}
+			if code := r.send(1, 5, 0); code != t30.OK {
+				t.Fatalf("send: %v", code)
+			}
+			r.waitFor("the fax stored", func() bool { return len(r.inbound()) == 1 })
+			m := r.inbound()[0]
+			md, err := r.st.Message(ctx, m.ID)
+			if err != nil || len(md.Received) != 1 || md.Received[0].RoutingInfo != rigNumber {
+				t.Fatalf("message %+v %v", md, err)
+			}
+			if routed := m.Folder == FolderInbox && m.OwnerID == u.ID; routed != c.routed {
+				t.Fatalf("rule %q: folder %s owner %d, want routed %v", c.rule, m.Folder, m.OwnerID, c.routed)
+			}
+		})
+	}
+}

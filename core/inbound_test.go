@@ -2,8 +2,10 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -140,3 +142,53 @@ func TestInboundReportsByUniqueID(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+// TestDataFileModes: the SQLite database, its WAL and SHM files, the data
+// directory and the spool are the owner's only (0600 files, 0700
+// directories), also for a database an earlier version left readable.
+func TestDataFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	o := Options{DataDir: dir, PasswordCost: 4, AdminPassword: testAdminPassword, Logger: discardLogger()}
+	ctx := context.Background()
+	check := func() {
+		t.Helper()
+		st, _, err := Open(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if _, err := st.PutDocument(ctx, DocumentInput{Name: "a.tif", Body: strings.NewReader("II*\x00 secret")}); err != nil {
+			t.Fatal(err)
+		}
+		db := filepath.Join(dir, "faxagent.db")
+		docs, _ := filepath.Glob(filepath.Join(dir, "spool", "*", "*"))
+		subdirs, _ := filepath.Glob(filepath.Join(dir, "spool", "*"))
+		docs = append(docs, subdirs...)
+		want := map[string]os.FileMode{dir: 0o700, db: 0o600, db + "-wal": 0o600, db + "-shm": 0o600, filepath.Join(dir, "spool"): 0o700}
+		for _, d := range docs {
+			want[d] = 0o600
+			if fi, _ := os.Stat(d); fi != nil && fi.IsDir() {
+				want[d] = 0o700
+			}
+		}
+		if len(docs) != 3 {
+			t.Fatalf("spool %v: want the tmp directory, a document's and the document", docs)
+		}
+		for p, mode := range want {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fi.Mode().Perm(); got != mode {
+				t.Errorf("%s: mode %o, want %o", p, got, mode)
+			}
+		}
+	}
+	check()
+	for _, p := range []string{"faxagent.db", "faxagent.db-wal", "faxagent.db-shm"} {
+		if err := os.Chmod(filepath.Join(dir, p), 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	check()
+}

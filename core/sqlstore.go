@@ -336,6 +336,9 @@ func openSQLite(ctx context.Context, o Options) (*sqlStore, error) {
 		return nil, fmt.Errorf("core: data directory: %w", err)
 	}
 	path := filepath.Join(o.DataDir, "faxagent.db")
+	if err := privateDBFiles(path); err != nil {
+		return nil, fmt.Errorf("core: sqlite file: %w", err)
+	}
 	v := url.Values{}
 	v.Add("_pragma", "busy_timeout(10000)")
 	v.Add("_pragma", "journal_mode(WAL)")
@@ -356,6 +359,36 @@ func openSQLite(ctx context.Context, o Options) (*sqlStore, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// privateDBFiles makes the database file readable by its owner only
+// before SQLite opens it: created empty with mode 0600 if missing (SQLite
+// gives its -wal and -shm files the database file's mode), and tightened
+// to 0600, with those files, if an earlier version left them readable by
+// others.
+func privateDBFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func openPostgres(ctx context.Context, o Options) (*sqlStore, error) {

@@ -253,7 +253,8 @@ func soapE2ESamePages(t *testing.T, what string, got, want []*imaging.Page) {
 //     field the attempt record the HTTP API shows.
 //   - An administrator creates a user (CreateNewUser1) and an inbound
 //     route on RoutingDigits (the last four digits of the called loopback
-//     number, which serve hands the core as the routing information) to
+//     number; the loopback driver reports the whole number as the routing
+//     information, and a rule on its last digits matches it) to
 //     that user; a fax to
 //     that number lands in the user's inbox (GetMessageList8), not the
 //     fax of the first part, and DownloadMessageByte1 as TIF and as PDF
@@ -309,9 +310,9 @@ func TestSOAPServeEndToEnd(t *testing.T) {
 	}
 
 	// (a) Outbound: the attempt in GetMessageDetails is the agent's.
-	// The loopback driver reports the last four digits of the called
-	// number as the routing digits (DNIS), as a Brooktrout line does;
-	// serve hands them to the core as the attempt's RoutingInfo.
+	// The loopback driver reports the whole called number as the routing
+	// digits; serve hands it to the core as the attempt's RoutingInfo, and
+	// a RoutingDigits rule on its last four digits routes it.
 	const unrouted, routed, digits = "5550103", "5550104", "0104"
 	msg := soapE2ECall(t, url, "SendCompleteMessage", soapE2ESendXML(admin, "SOAP e2e out", unrouted, doc)).result()
 	if n, err := strconv.ParseInt(msg, 10, 64); err != nil || n <= 0 {
@@ -398,7 +399,7 @@ func TestSOAPServeEndToEnd(t *testing.T) {
 	var im httpapi.Message
 	s.get("/api/v1/messages/"+in, &im)
 	if im.Folder != "inbox" || len(im.Received) != 1 || im.Received[0].CalledNumber != routed ||
-		im.Received[0].RoutingInfo != digits || im.Received[0].PageCount != len(sent) {
+		im.Received[0].RoutingInfo != routed || im.Received[0].PageCount != len(sent) {
 		t.Fatalf("routed message %s: %+v", in, im)
 	}
 	// The user owns it: an administrator's GetMessageDetails2 is refused.

@@ -319,7 +319,9 @@ func (d *Driver) offer(p *port, cn *conn, from drivers.CallInfo) (*call, error) 
 	c.info = drivers.CallInfo{
 		ID: d.callID(p), Port: p.info.ID, Direction: drivers.Inbound,
 		CallingNumber: from.CallingNumber, CalledNumber: from.CalledNumber,
-		DID: from.CalledNumber, RoutingDigits: lastDigits(from.CalledNumber, 4),
+		// The routing information is the whole dialled number: a rule on
+		// the number or on its last digits matches it (core's routing).
+		DID: from.CalledNumber, RoutingDigits: from.CalledNumber,
 		CallerID: from.CallerID, CallerName: from.CallerName, Started: d.net.o.Now(),
 	}
 	d.mu.Lock()
@@ -338,13 +340,6 @@ func (d *Driver) offer(p *port, cn *conn, from drivers.CallInfo) (*call, error) 
 		d.setStateLocked(p, drivers.StateIdle)
 		return nil, fmt.Errorf("%w: nobody takes calls on %s", drivers.ErrPortBusy, p.info.ID)
 	}
-}
-
-func lastDigits(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
 }
 
 // conn is a connected call: a line pair and the loop its sessions run on.

@@ -92,7 +92,7 @@ func TestPortToPort(t *testing.T) {
 		t.Fatalf("receiver results %+v", ans.results)
 	}
 	rx := ans.results[0]
-	if rx.Info.CallingNumber != "5550101" || rx.Info.CalledNumber != "5550200" || rx.Info.Port != "M1,0" || rx.Info.Direction != drivers.Inbound || rx.Info.RoutingDigits != "0200" {
+	if rx.Info.CallingNumber != "5550101" || rx.Info.CalledNumber != "5550200" || rx.Info.Port != "M1,0" || rx.Info.Direction != drivers.Inbound || rx.Info.RoutingDigits != "5550200" {
 		t.Fatalf("inbound info %+v", rx.Info)
 	}
 	if r.PagesConfirmed != 3 || r.RemoteIdent != "RX 5550200" || rx.RemoteIdent != "TX" {
