@@ -26,13 +26,20 @@ var ErrNoToolchain = errors.New("spandsp: cannot build the SpanDSP peer")
 
 // Source returns the path of csrc/t38peer.c (kept out of the Go package
 // directory, where the go tool refuses C files without cgo).
-func Source() string {
+func Source() string { return csource("t38peer.c") }
+
+func csource(name string) string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "csrc", "t38peer.c")
+	return filepath.Join(filepath.Dir(file), "csrc", name)
 }
 
 // Build compiles t38peer.c into dir and returns the binary's path.
 func Build(ctx context.Context, dir string) (string, error) {
+	return compile(ctx, dir, "t38peer")
+}
+
+// compile builds csrc/NAME.c against SpanDSP into dir/NAME.
+func compile(ctx context.Context, dir, name string) (string, error) {
 	for _, tool := range []string{"gcc", "pkg-config"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return "", fmt.Errorf("%w: %s not found", ErrNoToolchain, tool)
@@ -42,8 +49,8 @@ func Build(ctx context.Context, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: pkg-config spandsp: %v (install libspandsp-dev)", ErrNoToolchain, err)
 	}
-	bin := filepath.Join(dir, "t38peer")
-	args := append([]string{"-O2", "-Wall", "-o", bin, Source()}, strings.Fields(string(flags))...)
+	bin := filepath.Join(dir, name)
+	args := append([]string{"-O2", "-Wall", "-o", bin, csource(name + ".c")}, strings.Fields(string(flags))...)
 	if out, err := exec.CommandContext(ctx, "gcc", args...).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%w: gcc: %v\n%s", ErrNoToolchain, err, out)
 	}
