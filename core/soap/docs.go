@@ -9,13 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/imaging/faxdoc"
 )
-
-// maxDocumentBytes bounds one document read from the import directory.
-const maxDocumentBytes = 64 << 20
 
 // sniff names a document's content type from its first bytes; "" for a
 // format faxagent cannot send.
@@ -117,25 +115,41 @@ func within(p, dir string) (string, bool) {
 	return rel, true
 }
 
+// readImport reads a document from the import directory. Only a regular
+// file is read: a FIFO, device, socket or directory is refused before it
+// is opened (opening a FIFO with no writer would block the request), and
+// the file is opened non-blocking and checked again, so one swapped in
+// between is refused too. At most Limits.MaxDocumentBytes are read.
 func (h *Handler) readImport(p string) ([]byte, error) {
 	full, err := h.importPath(p)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(full)
+	max := h.cfg.Limits.MaxDocumentBytes
+	st, err := os.Lstat(full)
+	if err != nil {
+		return nil, clientErrorf("documentPath %q: cannot be read", p)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, clientErrorf("documentPath %q: not a regular file", p)
+	}
+	if st.Size() > max {
+		return nil, clientErrorf("documentPath %q: larger than %d bytes", p, max)
+	}
+	f, err := os.OpenFile(full, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, clientErrorf("documentPath %q: cannot be read", p)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+	if fst, err := f.Stat(); err != nil || !fst.Mode().IsRegular() || !os.SameFile(st, fst) {
 		return nil, clientErrorf("documentPath %q: not a regular file", p)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxDocumentBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxDocumentBytes {
-		return nil, clientErrorf("documentPath %q: larger than %d bytes", p, maxDocumentBytes)
+	if int64(len(b)) > max {
+		return nil, clientErrorf("documentPath %q: larger than %d bytes", p, max)
 	}
 	return b, nil
 }
@@ -168,6 +182,9 @@ func (h *Handler) document(i int, name string, body []byte, path string, tiffOnl
 		if name == "" {
 			name = path
 		}
+	}
+	if max := h.cfg.Limits.MaxDocumentBytes; int64(len(body)) > max {
+		return core.DocumentInput{}, clientErrorf("document %d: larger than %d bytes", i+1, max)
 	}
 	ctype := sniff(body)
 	if ctype == "" {

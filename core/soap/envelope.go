@@ -26,25 +26,85 @@ const (
 	SOAP12 Version = 12
 )
 
-// Limits bound what one request may contain.
+// Limits bound what one request may contain. Each is checked while the
+// body streams in, before the memory or work it bounds is spent; a zero
+// field takes its default.
 type Limits struct {
-	// MaxBytes bounds the request body; 0 means 96 MiB.
+	// MaxDocumentBytes bounds one document (decoded bytes, or a file read
+	// from the import directory); 0 means 32 MiB, the API's max_upload.
+	MaxDocumentBytes int64
+	// MaxBytes bounds the request body, all documents together; 0 means
+	// room for one MaxDocumentBytes document in base64 plus 1 MiB.
 	MaxBytes int64
 	// MaxDepth bounds element nesting; 0 means 32.
 	MaxDepth int
 	// MaxElements bounds the number of elements; 0 means 200000.
 	MaxElements int
+	// MaxTokens bounds the XML tokens (elements, text runs, comments);
+	// 0 means 1000000.
+	MaxTokens int
+	// MaxAttrs bounds the attributes (namespace declarations included) of
+	// the whole request; 0 means 4096. MaxAttrsPerElement bounds one
+	// element's; 0 means 64.
+	MaxAttrs           int
+	MaxAttrsPerElement int
+	// MaxNameBytes bounds an element or attribute name with its prefix;
+	// 0 means 256.
+	MaxNameBytes int
+	// MaxAttrValueBytes bounds an attribute value, a comment and a
+	// processing instruction; 0 means 4096.
+	MaxAttrValueBytes int
+	// MaxTextBytes bounds one element's text; 0 means room
+	// for one MaxDocumentBytes document in base64, with line breaks.
+	MaxTextBytes int
 }
 
+// Default limits (see Limits).
+const (
+	DefaultMaxDocumentBytes   = 32 << 20
+	DefaultMaxDepth           = 32
+	DefaultMaxElements        = 200000
+	DefaultMaxTokens          = 1000000
+	DefaultMaxAttrs           = 4096
+	DefaultMaxAttrsPerElement = 64
+	DefaultMaxNameBytes       = 256
+	DefaultMaxAttrValueBytes  = 4096
+)
+
+// base64Room is the text that holds n bytes in base64 with a line break
+// every 76 characters (and some whitespace around).
+func base64Room(n int64) int64 { return (n+2)/3*4*78/76 + 4096 }
+
 func (l Limits) withDefaults() Limits {
+	if l.MaxDocumentBytes <= 0 {
+		l.MaxDocumentBytes = DefaultMaxDocumentBytes
+	}
 	if l.MaxBytes <= 0 {
-		l.MaxBytes = 96 << 20
+		l.MaxBytes = base64Room(l.MaxDocumentBytes) + 1<<20
 	}
 	if l.MaxDepth <= 0 {
-		l.MaxDepth = 32
+		l.MaxDepth = DefaultMaxDepth
 	}
 	if l.MaxElements <= 0 {
-		l.MaxElements = 200000
+		l.MaxElements = DefaultMaxElements
+	}
+	if l.MaxTokens <= 0 {
+		l.MaxTokens = DefaultMaxTokens
+	}
+	if l.MaxAttrs <= 0 {
+		l.MaxAttrs = DefaultMaxAttrs
+	}
+	if l.MaxAttrsPerElement <= 0 {
+		l.MaxAttrsPerElement = DefaultMaxAttrsPerElement
+	}
+	if l.MaxNameBytes <= 0 {
+		l.MaxNameBytes = DefaultMaxNameBytes
+	}
+	if l.MaxAttrValueBytes <= 0 {
+		l.MaxAttrValueBytes = DefaultMaxAttrValueBytes
+	}
+	if l.MaxTextBytes <= 0 {
+		l.MaxTextBytes = int(min(base64Room(l.MaxDocumentBytes), 1<<30))
 	}
 	return l
 }
@@ -96,13 +156,14 @@ func decodeEnvelope(r io.Reader, charset string, lim Limits, guess Version) (req
 	if err != nil {
 		return req, err
 	}
-	d := xml.NewDecoder(r)
+	d := xml.NewDecoder(newGuard(r, lim))
 	d.Strict = true
 	d.CharsetReader = declared
 	var (
 		stack    []*node
 		text     []bytes.Buffer
 		elements int
+		tokens   int
 		body     *node
 		inHeader bool
 	)
@@ -116,10 +177,13 @@ func decodeEnvelope(r io.Reader, charset string, lim Limits, guess Version) (req
 			if errors.As(err, &mbe) {
 				return req, fmt.Errorf("%w: over %d bytes", ErrTooLarge, lim.MaxBytes)
 			}
-			if errors.Is(err, ErrCharset) {
+			if errors.Is(err, ErrCharset) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrDTD) {
 				return req, err
 			}
 			return req, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		if tokens++; tokens > lim.MaxTokens {
+			return req, fmt.Errorf("%w: more than %d XML tokens", ErrTooLarge, lim.MaxTokens)
 		}
 		switch t := tok.(type) {
 		case xml.Directive:
@@ -205,7 +269,11 @@ func decodeEnvelope(r io.Reader, charset string, lim Limits, guess Version) (req
 				continue
 			}
 			if len(stack) >= 3 && !inHeader {
-				text[len(text)-1].Write(t)
+				b := &text[len(text)-1]
+				if b.Len()+len(t) > lim.MaxTextBytes {
+					return req, fmt.Errorf("%w: an element's text is longer than %d bytes", ErrTooLarge, lim.MaxTextBytes)
+				}
+				b.Write(t)
 			}
 		}
 	}

@@ -341,11 +341,18 @@ func FuzzEnvelope(f *testing.F) {
 			f.Add(strings.ReplaceAll(h.body, "%s", `<userID>2</userID>`), h.version == SOAP12)
 		}
 	}
+	// Small bombs: each trips one of the limits below.
+	f.Add(envelope(SOAP11, "ServerStatus", `<x`+strings.Repeat(` a="1"`, 20)+`/>`), false)
+	f.Add(envelope(SOAP11, "ServerStatus", strings.Repeat(`<x a="1" b="2" c="3"/>`, 30)), false)
+	f.Add(envelope(SOAP11, "ServerStatus", `<x a="`+strings.Repeat("v", 300)+`"/><`+strings.Repeat("n", 80)+`/>`), false)
+	f.Add(envelope(SOAP11, "ServerStatus", strings.Repeat("<!---->", 600)+"<![CDATA["+strings.Repeat("t", 300)+"]]>"), false)
+	f.Add(`<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>`+envelope(SOAP11, "ServerStatus", `&b;`), false)
 	ct, err := parseContract(wsdlText)
 	if err != nil {
 		f.Fatal(err)
 	}
-	lim := Limits{MaxBytes: 1 << 20}
+	lim := Limits{MaxBytes: 1 << 20, MaxDepth: 12, MaxElements: 400, MaxTokens: 1000, MaxAttrs: 64,
+		MaxAttrsPerElement: 8, MaxNameBytes: 64, MaxAttrValueBytes: 256, MaxTextBytes: 16 << 10}
 	f.Fuzz(func(t *testing.T, body string, v12 bool) {
 		guess := SOAP11
 		if v12 {
