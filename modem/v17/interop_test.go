@@ -14,7 +14,8 @@ func TestOurTxToSpanDSPRx(t *testing.T) {
 				{short: false, bits: randomBits(uint64(rate), 3*rate)},
 				{short: true, bits: randomBits(uint64(rate)+1, rate)},
 			}
-			rep := spandspRx(t, rate, bursts, ourTx(t, rate, bursts, peerGap))
+			sig := ourTx(t, rate, bursts, peerGap)
+			rep := spandspRx(t, rate, bursts, sig, burstStarts(sig))
 			if len(rep.bits) != len(bursts) {
 				t.Fatalf("SpanDSP trained %d times, want %d; events %v", len(rep.bits), len(bursts), rep.events)
 			}

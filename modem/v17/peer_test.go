@@ -102,15 +102,41 @@ type rxReport struct {
 	bits   [][]byte
 }
 
-// spandspRx runs SpanDSP's V.17 receiver over samples, expecting the
-// trainings of bursts in order.
-func spandspRx(t testing.TB, rate int, bursts []burst, samples []int16) rxReport {
+// burstStarts finds where each burst of a clean signal starts: after
+// runs of at least peerGap/2 zero samples.
+func burstStarts(samples []int16) []int {
+	starts := []int{0}
+	zeros := 0
+	for i, s := range samples {
+		if s != 0 {
+			if zeros >= peerGap/2 && i > zeros {
+				starts = append(starts, i)
+			}
+			zeros = 0
+			continue
+		}
+		zeros++
+	}
+	return starts
+}
+
+// spandspRx runs SpanDSP's V.17 receiver over samples, restarting it for
+// each burst's training a little before the burst starts (starts[i]).
+func spandspRx(t testing.TB, rate int, bursts []burst, samples []int16, starts []int) rxReport {
 	t.Helper()
 	in := make([]byte, 2*len(samples))
 	for i, s := range samples {
 		binary.LittleEndian.PutUint16(in[2*i:], uint16(s))
 	}
-	cmd := exec.Command(peer(t), append([]string{"rx", fmt.Sprint(rate)}, kinds(bursts)...)...)
+	args := []string{"rx", fmt.Sprint(rate)}
+	for i, k := range kinds(bursts) {
+		at := 0
+		if i < len(starts) {
+			at = max(0, starts[i]-peerGap/3)
+		}
+		args = append(args, fmt.Sprintf("%s:%d", k, at))
+	}
+	cmd := exec.Command(peer(t), args...)
 	cmd.Stdin = bytes.NewReader(in)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()

@@ -59,6 +59,7 @@ type Receiver struct {
 	power   float64 // running mean squared sample
 	fast    float64 // the same over a shorter time
 	level   float64 // power when the training succeeded (0 before)
+	upPower float64 // lowest power since the carrier came up, until training
 	up      bool    // carrier-up reported
 	st      rxState
 	count   int  // symbols in this state
@@ -66,6 +67,7 @@ type Receiver struct {
 	kept    bool // the equaliser holds a successful training
 
 	win [abWindow]complex128 // recent equaliser outputs
+	fw  [abWindow]complex128 // recent front end symbols
 	wn  int
 
 	// carrier phase loop, applied after the equaliser
@@ -108,6 +110,7 @@ func (r *Receiver) Reset() {
 }
 
 func (r *Receiver) newCarrier() {
+	r.upPower = r.fast
 	r.fe.reset()
 	r.eq.clearInputs()
 	if !r.kept {
@@ -134,6 +137,7 @@ func (r *Receiver) Receive(in []int16) {
 		if !r.up {
 			if r.power > carrierOnPower {
 				r.up, r.fast, r.level = true, r.power, 0
+				r.upPower = r.power
 				r.newCarrier()
 				r.to(rxSeekABAB)
 				r.sink.Event(pump.CarrierUp)
@@ -145,13 +149,26 @@ func (r *Receiver) Receive(in []int16) {
 			r.carrierDown()
 			continue
 		}
+		if r.st == rxSeekABAB || r.st == rxFailed {
+			r.upPower = min(r.upPower, r.fast)
+		}
+		if r.fast > 8*r.upPower && (r.st == rxSeekABAB || r.st == rxFailed) {
+			// The level jumped by 9 dB: what raised the carrier detector
+			// was noise or something else, and a new signal starts.
+			if r.st == rxFailed {
+				r.sink.Event(pump.CarrierDown)
+				r.sink.Event(pump.CarrierUp)
+			}
+			r.newCarrier()
+			r.to(rxSeekABAB)
+		}
 		y, onTime, ok := r.fe.push(x)
 		if !ok {
 			continue
 		}
 		r.eq.push(y)
 		if onTime {
-			r.symbol()
+			r.symbol(y)
 		}
 	}
 }
@@ -178,7 +195,7 @@ func (r *Receiver) fail() {
 }
 
 // symbol runs once per symbol centre.
-func (r *Receiver) symbol() {
+func (r *Receiver) symbol(y complex128) {
 	r.symbols++
 	r.count++
 	switch {
@@ -192,7 +209,7 @@ func (r *Receiver) symbol() {
 	z := r.eq.output()
 	switch r.st {
 	case rxSeekABAB:
-		r.seekABAB(z)
+		r.seekABAB(y, z)
 	case rxSeekCDBA, rxSeg2, rxBridge:
 		r.train(z)
 	case rxSeg4, rxData:
@@ -201,8 +218,10 @@ func (r *Receiver) symbol() {
 }
 
 // seekABAB looks for segment 1's alternation of A and B, a quarter turn
-// apart, and from it sets the equaliser's gain and phase.
-func (r *Receiver) seekABAB(z complex128) {
+// apart, in the front end's symbols y, and from it sets the equaliser's
+// gain and phase (z is the equaliser's output).
+func (r *Receiver) seekABAB(y, z complex128) {
+	r.fw[r.wn%abWindow] = y
 	r.win[r.wn%abWindow] = z
 	r.wn++
 	if r.count > abLatest {
@@ -212,12 +231,12 @@ func (r *Receiver) seekABAB(z complex128) {
 	if r.count < abEarliest || r.wn < abWindow {
 		return
 	}
-	// q_k = z_k conj(z_k-1) is +j|A|^2 after an A and -j|A|^2 after a B.
+	// q_k = y_k conj(y_k-1) is +j|A|^2 after an A and -j|A|^2 after a B.
 	var s complex128
 	var mag float64
 	for k := 1; k < abWindow; k++ {
 		i := (r.wn - abWindow + k) % abWindow
-		q := r.win[i] * cmplx.Conj(r.win[(i+abWindow-1)%abWindow])
+		q := r.fw[i] * cmplx.Conj(r.fw[(i+abWindow-1)%abWindow])
 		if (r.wn-abWindow+k)&1 == 1 {
 			q = -q
 		}
@@ -227,30 +246,65 @@ func (r *Receiver) seekABAB(z complex128) {
 	if mag == 0 || cmplx.Abs(s) < 0.9*mag || math.Abs(real(s)) > 0.3*cmplx.Abs(s) {
 		return
 	}
-	// Symbols of even index in the window's numbering follow an A where
-	// s is +j: they are B.
+	// Symbols of even index follow an A where s is +j: they are B. The
+	// equaliser's centre tap lags by an even number of symbols, so its
+	// outputs keep the parity.
 	bParity := 0
 	if imag(s) < 0 {
 		bParity = 1
 	}
+	if r.kept {
+		// Keep the trained equaliser if it fits the alternations once its
+		// gain and phase are set; else start again from a plain delay.
+		g, residual := r.fitAB(r.win[:], bParity)
+		if residual < 0.05 {
+			r.eq.scale(g)
+		} else {
+			r.kept = false
+		}
+	}
+	if !r.kept {
+		g, _ := r.fitAB(r.fw[:], bParity)
+		r.eq.unit()
+		r.eq.scale(g)
+	}
+	r.refEnergy = r.eq.energy()
+	r.rot, r.freq = 1, 0
+	r.kp, r.ki, r.mu = 0.1, 0.004, 0.05
+	r.tr = scrambler{}
+	r.to(rxSeekCDBA)
+}
+
+// fitAB returns the complex gain that best turns the window's symbols into
+// the A and B points (B on bParity) and the relative error that remains.
+func (r *Receiver) fitAB(w []complex128, bParity int) (g complex128, residual float64) {
 	var num complex128
-	var den float64
+	var den, ref2 float64
 	for k := range abWindow {
 		n := r.wn - abWindow + k
 		ref := pointsABCD[0].complex()
 		if n&1 == bParity {
 			ref = pointsABCD[1].complex()
 		}
-		zk := r.win[n%abWindow]
+		zk := w[n%abWindow]
 		num += ref * cmplx.Conj(zk)
 		den += real(zk)*real(zk) + imag(zk)*imag(zk)
+		ref2 += 40
 	}
-	r.eq.scale(num / complex(den, 0))
-	r.refEnergy = r.eq.energy()
-	r.rot, r.freq = 1, 0
-	r.kp, r.ki, r.mu = 0.1, 0.004, 0.05
-	r.tr = scrambler{}
-	r.to(rxSeekCDBA)
+	if den == 0 {
+		return 1, 1
+	}
+	g = num / complex(den, 0)
+	var e float64
+	for k := range abWindow {
+		n := r.wn - abWindow + k
+		ref := pointsABCD[0].complex()
+		if n&1 == bParity {
+			ref = pointsABCD[1].complex()
+		}
+		e += sqDist(ref, g*w[n%abWindow])
+	}
+	return g, e / ref2
 }
 
 // invCDBA maps a training point (A, B, C, D) to the two scrambled bits of

@@ -6,11 +6,12 @@
  *       stdin holds, per burst, a decimal bit count line then that many
  *       '0'/'1' characters; stdout gets 16-bit little-endian samples, the
  *       bursts separated by GAP samples of silence.
- *   v17peer rx RATE L|S... < samples > report
+ *   v17peer rx RATE L:AT|S:AT... < samples > report
  *       stdout gets the received bits as '0'/'1' and the events on lines
  *       of their own ("\nE up", "\nE trained", "\nE failed", "\nE down").
- *       The receiver is restarted after each carrier-down for the next
- *       burst's training (S keeps the equaliser, as SpanDSP's fax.c does).
+ *       The receiver is restarted for each burst's long (L) or short (S)
+ *       training when the input reaches sample AT, in the silence before
+ *       the burst (S keeps the equaliser, as SpanDSP's fax.c does).
  *   v17peer bench RATE SECONDS
  *       CPU nanoseconds per second of signal for v17_tx and v17_rx over
  *       the same random data: "tx NS rx NS errors N bits M".
@@ -37,16 +38,18 @@ static int get_bit(void *user)
     return bits[bitpos++] == '1';
 }
 
-static int pending_restart;
+static long rx_pos;
 
 static void put_bit(void *user, int bit)
 {
     if (bit < 0) {
+        if (getenv("V17PEER_LOG"))
+            fprintf(stderr, "status %d at sample %ld\n", bit, rx_pos);
         switch (bit) {
         case SIG_STATUS_CARRIER_UP: fputs("\nE up\n", stdout); break;
         case SIG_STATUS_TRAINING_SUCCEEDED: fputs("\nE trained\n", stdout); break;
         case SIG_STATUS_TRAINING_FAILED: fputs("\nE failed\n", stdout); break;
-        case SIG_STATUS_CARRIER_DOWN: fputs("\nE down\n", stdout); pending_restart = 1; break;
+        case SIG_STATUS_CARRIER_DOWN: fputs("\nE down\n", stdout); break;
         default: break;
         }
         return;
@@ -90,15 +93,30 @@ static int do_rx(int rate, int nburst, char **kinds)
     v17_rx_state_t *rx = v17_rx_init(NULL, rate, put_bit, NULL);
     int16_t buf[CHUNK];
     int burst = 0;
+    long pos = 0;
     size_t n;
+    if (getenv("V17PEER_LOG"))
+        span_log_set_level(v17_rx_get_logging_state(rx), SPAN_LOG_SHOW_SEVERITY | SPAN_LOG_FLOW);
     v17_rx_restart(rx, rate, kinds[0][0] == 'S');
-    while ((n = fread(buf, sizeof(int16_t), CHUNK, stdin)) > 0) {
-        v17_rx(rx, buf, (int) n);
-        if (pending_restart) {
-            pending_restart = 0;
-            if (++burst < nburst)
+    for (;;) {
+        /* Restart the receiver for each burst's training where the test
+           says the gap before it is. */
+        long want = CHUNK;
+        if (burst + 1 < nburst) {
+            long at = atol(kinds[burst + 1] + 2);
+            if (at <= pos) {
+                burst++;
                 v17_rx_restart(rx, rate, kinds[burst][0] == 'S');
+                continue;
+            }
+            if (at - pos < want)
+                want = at - pos;
         }
+        if ((n = fread(buf, sizeof(int16_t), want, stdin)) == 0)
+            break;
+        rx_pos = pos;
+        v17_rx(rx, buf, (int) n);
+        pos += n;
     }
     fputc('\n', stdout);
     return 0;
