@@ -330,6 +330,8 @@ type callResult struct {
 	pages   []*t30.ReceivedPage
 	statsA  TerminalStats
 	statsB  TerminalStats
+	pipeA   PipeStats // what A sent into the pipe, and what of it was dropped
+	pipeB   PipeStats
 	elapsed time.Duration
 }
 
@@ -363,7 +365,8 @@ func runT38Call(t *testing.T, doc t30.PagesDocument, txCfg, rxCfg t30.Config, tc
 	if err := clock.Run(context.Background(), func() bool { return st.Done() && sr.Done() }); err != nil {
 		t.Fatalf("clock: %v (tx %v rx %v)", err, st.Result(), sr.Result())
 	}
-	return callResult{tx: st.Result(), rx: sr.Result(), pages: sink.Pages, statsA: ta.Stats(), statsB: tb.Stats(), elapsed: clock.Elapsed()}
+	return callResult{tx: st.Result(), rx: sr.Result(), pages: sink.Pages, statsA: ta.Stats(), statsB: tb.Stats(),
+		pipeA: ea.Stats(), pipeB: eb.Stats(), elapsed: clock.Elapsed()}
 }
 
 func checkReceived(t *testing.T, doc t30.PagesDocument, got []*t30.ReceivedPage) (badRows int) {
@@ -446,12 +449,53 @@ func TestT38CallLocalTCF(t *testing.T) {
 	checkReceived(t, doc, r.pages)
 }
 
+// checkNoEC asserts what a non-ECM call with no UDPTL error correction
+// under loss still guarantees, whatever its outcome: the receiver rebuilds
+// nothing, gives up on the packets the pipe dropped (not fewer, but for
+// drops of repeated copies and its 4-packet window at the end; not more,
+// but for late arrivals), the sender's confirmed pages never exceed the
+// receiver's accepted pages, and a page with no bad rows is pixel-equal.
+func checkNoEC(t *testing.T, doc t30.PagesDocument, r callResult) {
+	t.Helper()
+	for _, d := range []struct {
+		name string
+		sent PipeStats
+		tx   TerminalStats
+		rx   Stats
+	}{{"A to B", r.pipeA, r.statsA, r.statsB.UDPTL}, {"B to A", r.pipeB, r.statsB, r.statsA.UDPTL}} {
+		repeats := d.tx.TxDatagrams - d.tx.TxPackets
+		if d.rx.Recovered != 0 {
+			t.Errorf("%s: recovered %d packets with no error correction", d.name, d.rx.Recovered)
+		}
+		if d.rx.Lost > d.sent.Dropped+d.rx.Late || d.rx.Lost+d.rx.Late+repeats+4 < d.sent.Dropped {
+			t.Errorf("%s: gave up on %d packets (%d late); the pipe dropped %d of %d datagrams (%d repeats)",
+				d.name, d.rx.Lost, d.rx.Late, d.sent.Dropped, d.sent.Sent, repeats)
+		}
+	}
+	if r.statsB.UDPTL.Lost == 0 {
+		t.Error("no page data lost: the loss model is not working")
+	}
+	if r.tx.PagesConfirmed > len(r.pages) {
+		t.Errorf("sender has %d pages confirmed, the receiver accepted %d", r.tx.PagesConfirmed, len(r.pages))
+	}
+	for i, rp := range r.pages {
+		p, st, err := imaging.DecodePage(rp.Data, rp.DecodeOptions(), rp.Resolution)
+		if err != nil {
+			t.Fatalf("page %d: %v", i+1, err)
+		}
+		if i < len(doc) && st.BadRows == 0 && !bytes.Equal(p.Pix, doc[i].Pix) {
+			t.Fatalf("page %d: no bad rows, yet pixels differ", i+1)
+		}
+	}
+}
+
 // TestT38CallUnderLoss: 10 % random loss with duplicates and reordering.
 // ECM pages must arrive complete and pixel-equal (lost frames come back by
 // PPR). Non-ECM: with redundancy depth 3 a packet
 // is lost only when it and the next three datagrams all are (about 1e-4 per
 // packet), so a rare lost packet is allowed; it must show up as bad rows,
-// never as wrong pixels, and the calls must succeed.
+// never as wrong pixels, and the calls must succeed. Non-ECM with no error
+// correction at all: see checkNoEC.
 func TestT38CallUnderLoss(t *testing.T) {
 	doc := t30.PagesDocument{testPage(imaging.WidthA4, 1100, imaging.Standard, 4), testPage(imaging.WidthA4, 1100, imaging.Standard, 5)}
 	for _, tc := range []struct {
@@ -470,7 +514,8 @@ func TestT38CallUnderLoss(t *testing.T) {
 				st := r.statsB.UDPTL
 				t.Logf("tx %v, rx %v, pages %d, PPRs %d, rx %+v", r.tx.Code, r.rx.Code, len(r.pages), r.tx.PPRs, st)
 				if tc.ec == ECNone && !tc.ecm {
-					return // reported, not asserted: without recovery non-ECM pages lose rows
+					checkNoEC(t, doc, r)
+					return
 				}
 				if tc.ecm {
 					// ECM: whatever UDPTL could not recover, PPR must.
