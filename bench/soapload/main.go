@@ -50,7 +50,7 @@ type options struct {
 func run() error {
 	var o options
 	flag.StringVar(&o.url, "url", "", "service URL (…/webservices/wfapi.asmx)")
-	flag.StringVar(&o.user, "user", "admin", "FaxCore user name for AuthenticateUser")
+	flag.StringVar(&o.user, "user", "admin", "FaxCore user name (HTTP Basic credentials and AuthenticateUser)")
 	flag.StringVar(&o.password, "password", "", "its password")
 	flag.StringVar(&o.tiff, "tiff", "", "TIFF document to send")
 	flag.StringVar(&o.to, "to", "5550103", "recipient fax number")
@@ -67,7 +67,7 @@ func run() error {
 		return err
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients * 2}, Timeout: time.Minute}
-	c := &client{hc: hc, url: o.url}
+	c := &client{hc: hc, url: o.url, user: o.user, password: o.password}
 	uid, err := c.call(context.Background(), "AuthenticateUser", "<userName>"+o.user+"</userName><password>"+o.password+"</password>")
 	if err != nil {
 		return fmt.Errorf("AuthenticateUser: %w", err)
@@ -127,8 +127,9 @@ func sendBody(uid, to string, doc []byte) string {
 }
 
 type client struct {
-	hc  *http.Client
-	url string
+	hc             *http.Client
+	url            string
+	user, password string // sent as HTTP Basic credentials with every request
 }
 
 var resultRE = regexp.MustCompile(`<([A-Za-z0-9-]+)Result>([^<]*)</[A-Za-z0-9-]+Result>|<([A-Za-z0-9-]+)Result ?/>`)
@@ -144,6 +145,7 @@ func (c *client) call(ctx context.Context, op, inner string) (string, error) {
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	req.Header.Set("SOAPAction", `"http://faxcoreserver/services/`+op+`"`)
+	req.SetBasicAuth(c.user, c.password)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return "", err

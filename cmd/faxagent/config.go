@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -36,7 +37,47 @@ type Config struct {
 	// PublicURL is the SOAP service address written in its WSDL ("": the
 	// server's address of each connection, never the Host header).
 	PublicURL string   `yaml:"public_url"`
+	SOAP      SOAPCfg  `yaml:"soap"`
+	Login     LoginCfg `yaml:"login"`
 	Agent     AgentCfg `yaml:"agent"`
+}
+
+// SOAPCfg configures the FaxCore web service.
+type SOAPCfg struct {
+	// TrustedNetworks are CIDR prefixes (or single addresses) whose
+	// clients may call without credentials and act as any user a request
+	// names. Empty (the default): every request needs HTTP Basic
+	// credentials.
+	TrustedNetworks []string `yaml:"trusted_networks"`
+}
+
+// LoginCfg limits password logins (SOAP Basic credentials,
+// AuthenticateUser, the API's token login); zero values take the
+// defaults of core/loginlimit (5 per user and address, 20 per address,
+// 20 per user, back-off 30 s doubling to 15 min).
+type LoginCfg struct {
+	PairFailures   int           `yaml:"pair_failures"`
+	SourceFailures int           `yaml:"source_failures"`
+	UserFailures   int           `yaml:"user_failures"`
+	Backoff        time.Duration `yaml:"backoff"`
+	MaxBackoff     time.Duration `yaml:"max_backoff"`
+}
+
+// trustedNetworks parses SOAPCfg.TrustedNetworks.
+func (c SOAPCfg) trustedNetworks() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedNetworks {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("soap trusted_networks: %q is not a CIDR prefix or an address", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // AgentCfg configures the agent of this process.
@@ -404,6 +445,12 @@ func (c Config) check() error {
 	}
 	if c.MaxUpload <= 0 {
 		errs = append(errs, errors.New("max_upload must be positive"))
+	}
+	if _, err := c.SOAP.trustedNetworks(); err != nil {
+		errs = append(errs, err)
+	}
+	if l := c.Login; l.PairFailures < 0 || l.SourceFailures < 0 || l.UserFailures < 0 || l.Backoff < 0 || l.MaxBackoff < 0 {
+		errs = append(errs, errors.New("login limits must not be negative"))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

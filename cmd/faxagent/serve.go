@@ -23,6 +23,7 @@ import (
 	"github.com/faxagent/faxagent/agent"
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/core/httpapi"
+	"github.com/faxagent/faxagent/core/loginlimit"
 	"github.com/faxagent/faxagent/core/soap"
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/loopback"
@@ -292,8 +293,17 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 	if err := os.MkdirAll(o.TempDir, 0o700); err != nil {
 		return nil, err
 	}
+	trusted, err := cfg.SOAP.trustedNetworks()
+	if err != nil {
+		return nil, err
+	}
+	if len(trusted) > 0 {
+		log.Warn("soap: callers from trusted_networks need no credentials and may act as any user", "networks", trusted)
+	}
+	logins := loginlimit.New(loginlimit.Config{PairFailures: cfg.Login.PairFailures, SourceFailures: cfg.Login.SourceFailures,
+		UserFailures: cfg.Login.UserFailures, Backoff: cfg.Login.Backoff, MaxBackoff: cfg.Login.MaxBackoff})
 	sh, err := soap.NewHandler(soap.Config{Store: st, ImportDir: cfg.ImportDir, PublicURL: cfg.PublicURL,
-		TempDir: o.TempDir, Logger: log})
+		TempDir: o.TempDir, Logger: log, Logins: logins, TrustedNetworks: trusted})
 	if err != nil {
 		return nil, fmt.Errorf("soap: %w", err)
 	}

@@ -32,6 +32,7 @@ func soapCall(t *testing.T, url, op, inner string) string {
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	req.Header.Set("SOAPAction", `"http://faxcoreserver/services/`+op+`"`)
+	req.SetBasicAuth("admin", "e2e-admin-password")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +69,17 @@ func TestSOAPServe(t *testing.T) {
 	}
 
 	url := s.url + "/WebServices/wfApi.asmx"
+	// serve requires credentials: without them, 401 and a Basic challenge.
+	anon, err := http.Post(url, "text/xml; charset=utf-8", strings.NewReader(`<?xml version="1.0"?><soap:Envelope `+
+		`xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><ServerStatus xmlns="http://faxcoreserver/services/"/>`+
+		`</soap:Body></soap:Envelope>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon.Body.Close()
+	if anon.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(anon.Header.Get("WWW-Authenticate"), "Basic ") {
+		t.Fatalf("ServerStatus without credentials: %s, WWW-Authenticate %q", anon.Status, anon.Header.Get("WWW-Authenticate"))
+	}
 	uid := soapCall(t, url, "AuthenticateUser", `<userName>admin</userName><password>e2e-admin-password</password>`)
 	if uid == "" || uid == "0" || strings.HasPrefix(uid, "-") {
 		t.Fatalf("AuthenticateUser: %q", uid)

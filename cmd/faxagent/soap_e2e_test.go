@@ -108,6 +108,7 @@ func soapE2ECall(t *testing.T, url, op, inner string) *soapE2EAnswer {
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	req.Header.Set("SOAPAction", `"http://faxcoreserver/services/`+op+`"`)
+	req.SetBasicAuth("admin", "e2e-admin-password")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

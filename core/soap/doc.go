@@ -11,12 +11,14 @@
 // a malformed envelope gets a version-correct SOAP Fault and changes
 // nothing stored.
 //
-// FaxCore's protocol takes user and message IDs as they come: whoever knows
-// an ID may use it. A request may also carry HTTP Basic credentials; then
-// a caller who is not an administrator reaches only its own user and
-// messages, and Config.RequireAuth makes credentials mandatory.
-// AuthenticateUser failures are rate limited per client address and per
-// user name.
+// Every operation needs HTTP Basic credentials of an active user (401
+// with a Basic challenge otherwise); the WSDL is served without. The
+// caller acts as itself: a user or message named in a request must be
+// the caller's own, its domain's for a domain administrator, anyone's for
+// a system administrator; otherwise the operation answers as if it did not
+// exist (see auth.go). Config.TrustedNetworks lets the clients of listed
+// addresses call without credentials, as any user. Password checks (Basic
+// and AuthenticateUser) go through a core/loginlimit.Limiter.
 //
 // Tracking records, copying messages between users, FaxCore user profiles
 // and removing users are beyond the core.Store interface: core's own store

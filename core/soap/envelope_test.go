@@ -172,6 +172,7 @@ xmlns:ser="http://faxcoreserver/services/">
 		}
 		r := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(body))
 		r.Header.Set("Content-Type", "text/xml;charset=UTF-8")
+		r.SetBasicAuth("admin", adminPassword)
 		if action != "" { // scripts often leave SOAPAction out
 			r.Header.Set("SOAPAction", action)
 		}
@@ -243,6 +244,7 @@ func TestHostileInputStoresNothing(t *testing.T) {
 				ct = "text/xml; charset=utf-8"
 			}
 			r.Header.Set("Content-Type", ct)
+			r.SetBasicAuth("admin", adminPassword)
 			if tc.action != "" {
 				r.Header.Set("SOAPAction", tc.action)
 			}

@@ -12,10 +12,10 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/faxagent/faxagent/core"
+	"github.com/faxagent/faxagent/core/loginlimit"
 )
 
 // Path is where the service is mounted, as in FaxCore.
@@ -45,15 +45,15 @@ type Config struct {
 	// header), which is right unless clients reach the service through a
 	// proxy or a name.
 	PublicURL string
-	// AuthFailures is how many failed AuthenticateUser calls a client
-	// address may make within AuthWindow before further attempts are
-	// refused without checking; 0 means 5. AuthWindow 0 means 1 minute.
-	AuthFailures int
-	AuthWindow   time.Duration
-	// RequireAuth refuses requests without valid HTTP Basic credentials
-	// (see principal); without it, credentials are optional and only
-	// narrow what a request may reach.
-	RequireAuth bool
+	// Logins limits password checks (Basic credentials and
+	// AuthenticateUser); nil makes one with loginlimit's defaults. Share
+	// one between the services of a process.
+	Logins *loginlimit.Limiter
+	// TrustedNetworks are the client addresses that may call without
+	// credentials and then act as whichever user a request names: every
+	// caller there is as powerful as the system administrator. Empty (the
+	// default) requires credentials of everyone.
+	TrustedNetworks []netip.Prefix
 	// Now is the clock; nil time.Now.
 	Now func() time.Time
 	// Location is the time zone of dates in answers; nil time.Local.
@@ -67,7 +67,6 @@ type Handler struct {
 	cfg      Config
 	contract *contract
 	ops      map[string]opFunc
-	auth     authLimiter
 	creds    credCache
 	// nativeTracks is set when the tracking records are the store's own:
 	// a send stores them with the message (core.Submission.Tracks).
@@ -90,11 +89,8 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
-	if cfg.AuthFailures <= 0 {
-		cfg.AuthFailures = 5
-	}
-	if cfg.AuthWindow <= 0 {
-		cfg.AuthWindow = time.Minute
+	if cfg.Logins == nil {
+		cfg.Logins = loginlimit.New(loginlimit.Config{Now: cfg.Now})
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	native := false
@@ -111,8 +107,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, contract: ct, auth: authLimiter{seen: map[string]*authEntry{}},
-		creds: credCache{m: map[[32]byte]credEntry{}}, nativeTracks: native}
+	h := &Handler{cfg: cfg, contract: ct, creds: credCache{m: map[[32]byte]credEntry{}}, nativeTracks: native}
 	h.ops = h.operations()
 	for _, op := range ct.Ops {
 		if h.ops[op] == nil {
@@ -146,6 +141,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		action = strings.Trim(strings.TrimSpace(r.Header.Get("SOAPAction")), `"`)
 	}
+	// Who is asking is settled before the body is read.
+	ctx := r.Context()
+	who, authed, err := h.authenticate(r)
+	if err == nil && !authed && !h.trusted(r) {
+		err = errUnauthorized
+	}
+	if errors.Is(err, errUnauthorized) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="wfApi", charset="UTF-8"`)
+		b, _ := encodeFault(ver, faultClient, err.Error())
+		w.Header().Set("Content-Type", contentType(ver))
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write(b)
+		return
+	}
+	if err != nil {
+		h.cfg.Logger.Error("soap: authentication failed", "err", err)
+		h.fault(w, ver, faultServer, "Server was unable to process request: internal error")
+		return
+	}
+	if authed {
+		ctx = context.WithValue(ctx, principalKey{}, who)
+	}
 	body := http.MaxBytesReader(w, r.Body, h.cfg.Limits.MaxBytes)
 	req, err := decodeEnvelope(body, params["charset"], h.cfg.Limits, ver)
 	if err != nil {
@@ -172,27 +189,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if action != "" && action != Namespace+op {
 		h.fault(w, req.Version, faultClient, fmt.Sprintf("Server did not recognize the value of SOAPAction: %s", action))
 		return
-	}
-	ctx := r.Context()
-	who, authed, err := h.authenticate(r)
-	if err == nil && !authed && h.cfg.RequireAuth {
-		err = errUnauthorized
-	}
-	if errors.Is(err, errUnauthorized) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="wfApi", charset="UTF-8"`)
-		b, _ := encodeFault(req.Version, faultClient, err.Error())
-		w.Header().Set("Content-Type", contentType(req.Version))
-		w.WriteHeader(http.StatusUnauthorized)
-		w.Write(b)
-		return
-	}
-	if err != nil {
-		h.cfg.Logger.Error("soap: authentication failed", "op", op, "err", err)
-		h.fault(w, req.Version, faultServer, "Server was unable to process request: internal error")
-		return
-	}
-	if authed {
-		ctx = context.WithValue(ctx, principalKey{}, who)
 	}
 	c := &call{h: h, op: op, decl: h.contract.Params[op], n: req.Op, remote: clientAddr(r)}
 	res, err := fn(ctx, c)
@@ -494,60 +490,4 @@ func fieldLong(n *node, name string) (int64, error) {
 		return 0, nil
 	}
 	return parseLong(k.Text)
-}
-
-// authLimiter counts failed AuthenticateUser calls per client address.
-type authLimiter struct {
-	mu   sync.Mutex
-	seen map[string]*authEntry
-}
-
-type authEntry struct {
-	start    time.Time
-	failures int
-}
-
-const maxAuthEntries = 10000
-
-// allowed reports whether the client may try to authenticate now.
-func (a *authLimiter) allowed(key string, now time.Time, limit int, window time.Duration) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	e := a.seen[key]
-	if e == nil || now.Sub(e.start) >= window {
-		return true
-	}
-	return e.failures < limit
-}
-
-func (a *authLimiter) failed(key string, now time.Time, window time.Duration) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	e := a.seen[key]
-	if e == nil || now.Sub(e.start) >= window {
-		if len(a.seen) >= maxAuthEntries {
-			for k, old := range a.seen {
-				if now.Sub(old.start) >= window {
-					delete(a.seen, k)
-				}
-			}
-			if len(a.seen) >= maxAuthEntries {
-				// Still full of live entries: refuse to track more
-				// rather than grow without bound; drop one.
-				for k := range a.seen {
-					delete(a.seen, k)
-					break
-				}
-			}
-		}
-		e = &authEntry{start: now}
-		a.seen[key] = e
-	}
-	e.failures++
-}
-
-func (a *authLimiter) succeeded(key string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.seen, key)
 }

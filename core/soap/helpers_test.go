@@ -35,6 +35,7 @@ type env struct {
 	bob     int64
 	carol   int64 // in domain "sales", inactive
 	salesID int64
+	route   int64 // a route to bob, when addRoute made one
 	clock   *testClock
 	imports string
 }
@@ -136,6 +137,8 @@ func envelope(ver Version, op, inner string) string {
 func newRequest(ver Version, op, body string) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, "http://fax.example.com"+Path, strings.NewReader(body))
 	r.RemoteAddr = "192.0.2.1:4711"
+	// The system administrator may act as anyone a request names.
+	r.SetBasicAuth(core.AdminUser, adminPassword)
 	if ver == SOAP12 {
 		r.Header.Set("Content-Type", `application/soap+xml; charset=utf-8; action="http://faxcoreserver/services/`+op+`"`)
 	} else {

@@ -180,6 +180,7 @@ func TestNodeSoapClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "client.js", srv.URL+Path+"?WSDL", planFile)
+	cmd.Env = append(os.Environ(), "WFAPI_USER=admin", "WFAPI_PASSWORD="+adminPassword)
 	cmd.Dir = "testdata/nodeclient"
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -24,10 +24,17 @@ func (h *Handler) message(ctx context.Context, id string) (core.MessageDetails, 
 
 func (h *Handler) messageByID(ctx context.Context, n int64) (core.MessageDetails, bool, error) {
 	m, err := h.cfg.Store.Message(ctx, n)
-	if errors.Is(err, core.ErrNotFound) || err == nil && !maySee(ctx, m.OwnerID) {
+	if errors.Is(err, core.ErrNotFound) {
 		return core.MessageDetails{}, false, nil
 	}
-	return m, err == nil, err
+	if err != nil {
+		return core.MessageDetails{}, false, err
+	}
+	ok, err := h.maySee(ctx, m.OwnerID)
+	if err != nil || !ok {
+		return core.MessageDetails{}, false, err
+	}
+	return m, true, nil
 }
 
 // owned loads a message for a user: the result string is "" when the user

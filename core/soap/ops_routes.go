@@ -83,7 +83,8 @@ func (h *Handler) opSearchIBRouteRules(ctx context.Context, c *call) (result, er
 	if c.err != nil {
 		return result{}, nil
 	}
-	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+	mgr, ok, err := h.manager(ctx, adminID)
+	if err != nil || !ok {
 		return strResult(resInvalidAdmin), err
 	}
 	rs, err := h.cfg.Store.Routes(ctx)
@@ -94,8 +95,12 @@ func (h *Handler) opSearchIBRouteRules(ctx context.Context, c *call) (result, er
 	var out []ruleView
 	for _, r := range rs {
 		fwd := "unrouted"
-		if u, err := h.cfg.Store.User(ctx, r.UserID); err == nil {
+		u, err := h.cfg.Store.User(ctx, r.UserID)
+		if err == nil {
 			fwd = u.Username + " (" + h.domainName(ctx, u.DomainID) + ")"
+		}
+		if !systemAdmin(mgr) && (err != nil || !manages(mgr, u.DomainID, u.Role)) {
+			continue // a domain administrator sees its own domain's routes
 		}
 		v := ruleView{r: r, forward: fwd}
 		if needle == "" || strings.Contains(strings.ToLower(routeByString(r)+" "+fwd), needle) {
@@ -116,10 +121,18 @@ func (h *Handler) opDisableInboundRoute(ctx context.Context, c *call) (result, e
 	if c.err != nil {
 		return result{}, nil
 	}
-	if ok, err := h.isAdmin(ctx, adminID); err != nil || !ok {
+	mgr, ok, err := h.manager(ctx, adminID)
+	if err != nil || !ok {
 		return strResult(resInvalidAdmin), err
 	}
-	err := h.cfg.Store.SetRouteActive(ctx, int64(id), false)
+	if !systemAdmin(mgr) {
+		// A domain administrator disables its own domain's routes only.
+		mine, err := h.routeOfDomain(ctx, mgr, int64(id))
+		if err != nil || !mine {
+			return strResult(resInvalidAdmin), err
+		}
+	}
+	err = h.cfg.Store.SetRouteActive(ctx, int64(id), false)
 	if errors.Is(err, core.ErrNotFound) {
 		return result{}, clientErrorf("DisabledInboudRoute: no route %d", id)
 	}
@@ -127,4 +140,24 @@ func (h *Handler) opDisableInboundRoute(ctx context.Context, c *call) (result, e
 		return result{}, err
 	}
 	return strResult(""), nil
+}
+
+// routeOfDomain reports whether route id forwards to a user that domain
+// administrator mgr manages.
+func (h *Handler) routeOfDomain(ctx context.Context, mgr core.User, id int64) (bool, error) {
+	rs, err := h.cfg.Store.Routes(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range rs {
+		if r.ID != id {
+			continue
+		}
+		u, err := h.cfg.Store.User(ctx, r.UserID)
+		if errors.Is(err, core.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil && manages(mgr, u.DomainID, u.Role), err
+	}
+	return false, nil
 }

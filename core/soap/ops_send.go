@@ -205,12 +205,17 @@ func (h *Handler) opDelegateMessage(ctx context.Context, c *call) (result, error
 	}
 	// Only an administrator may send on behalf of another user: core
 	// has no per-user delegation lists.
-	if ok, err := h.isAdmin(ctx, delegate); err != nil || !ok {
+	mgr, ok, err := h.manager(ctx, delegate)
+	if err != nil || !ok {
 		return strResult(resInvalidDelegate), err
 	}
 	owner, err := h.cfg.Store.UserByName(ctx, ownerName)
 	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) || err == nil && !owner.Active {
 		return strResult(resInvalidUser), nil
+	}
+	if err == nil && !manages(mgr, owner.DomainID, owner.Role) {
+		// A domain administrator sends for its own domain's users only.
+		return strResult(resInvalidDelegate), nil
 	}
 	if err != nil {
 		return result{}, err

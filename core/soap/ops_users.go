@@ -78,7 +78,7 @@ func (h *Handler) operations() map[string]opFunc {
 // activeUser returns an active user, or ok=false for an unknown or
 // inactive one.
 func (h *Handler) activeUser(ctx context.Context, id int64) (core.User, bool, error) {
-	if id <= 0 || !mayActAs(ctx, id) {
+	if id <= 0 {
 		return core.User{}, false, nil
 	}
 	u, err := h.cfg.Store.User(ctx, id)
@@ -88,13 +88,8 @@ func (h *Handler) activeUser(ctx context.Context, id int64) (core.User, bool, er
 	if err != nil {
 		return core.User{}, false, err
 	}
-	return u, u.Active, nil
-}
-
-// isAdmin reports whether id is an active administrator.
-func (h *Handler) isAdmin(ctx context.Context, id int64) (bool, error) {
-	u, ok, err := h.activeUser(ctx, id)
-	return ok && u.Admin, err
+	// A user the caller may not act as answers as one that is not there.
+	return u, u.Active && mayActAs(ctx, u), nil
 }
 
 // manager returns an active administrator, or ok=false.
@@ -118,30 +113,18 @@ func parseID(s string) (int64, bool) {
 	return v, err == nil && v > 0
 }
 
+// opAuthenticateUser checks a user's password, limited as logins are.
 func (h *Handler) opAuthenticateUser(ctx context.Context, c *call) (result, error) {
 	name, pw := c.str("userName"), c.str("password")
-	now := h.cfg.Now()
-	// Failures count per client address and per user name, so that
-	// neither one address nor many addresses can guess on.
-	keys := []string{"addr:" + c.remote, "user:" + strings.ToLower(name)}
-	for _, k := range keys {
-		if !h.auth.allowed(k, now, h.cfg.AuthFailures, h.cfg.AuthWindow) {
-			h.cfg.Logger.Warn("soap: authentication refused: too many failures", "client", c.remote, "user", name)
-			return longResult(authFailed), nil
-		}
+	if c.err != nil {
+		return result{}, nil
 	}
-	u, err := h.cfg.Store.Authenticate(ctx, name, pw)
-	if errors.Is(err, core.ErrAuth) || errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
-		for _, k := range keys {
-			h.auth.failed(k, now, h.cfg.AuthWindow)
-		}
+	u, err := h.login(ctx, name, pw, c.remote)
+	if errors.Is(err, core.ErrAuth) {
 		return longResult(authFailed), nil
 	}
 	if err != nil {
 		return result{}, err
-	}
-	for _, k := range keys {
-		h.auth.succeeded(k)
 	}
 	return longResult(u.ID), nil
 }

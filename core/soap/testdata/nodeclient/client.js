@@ -1,5 +1,6 @@
 // Calls the wfApi service through node-soap, which builds its requests
 // from the WSDL the service serves. Usage: node client.js WSDL_URL PLAN.json
+// with the HTTP Basic credentials in WFAPI_USER and WFAPI_PASSWORD.
 // The plan is a list of {op, args}; the output is a JSON list of
 // {op, result, error, request}.
 'use strict';
@@ -10,6 +11,9 @@ async function main() {
   const [url, planFile] = process.argv.slice(2);
   const plan = JSON.parse(fs.readFileSync(planFile, 'utf8'));
   const client = await soap.createClientAsync(url);
+  if (process.env.WFAPI_USER) {
+    client.setSecurity(new soap.BasicAuthSecurity(process.env.WFAPI_USER, process.env.WFAPI_PASSWORD || ''));
+  }
   const out = [];
   for (const step of plan) {
     try {
