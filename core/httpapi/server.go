@@ -91,6 +91,7 @@ func New(o Options) (*Server, error) {
 	s.handle("POST /api/v1/messages/{id}/retry", s.retry)
 	s.handle("GET /api/v1/messages/{id}/document", s.document)
 	s.handle("GET /api/v1/ports", s.ports)
+	s.handle("GET /api/v1/calls", s.calls)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.auth(r); !ok {
 			unauthorized(w)

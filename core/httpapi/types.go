@@ -30,6 +30,8 @@ type Attempt struct {
 	ID                int64      `json:"id"`
 	Key               string     `json:"key"`
 	JobID             int64      `json:"job_id,omitempty"`
+	MessageID         int64      `json:"message_id,omitempty"`
+	CallID            string     `json:"call_id,omitempty"`
 	Direction         string     `json:"direction"`
 	Outcome           string     `json:"outcome"`
 	Stale             bool       `json:"stale,omitempty"`
@@ -140,6 +142,14 @@ type List struct {
 	Messages []Message `json:"messages"`
 }
 
+// Calls is a page of the call log (GET /api/v1/calls), newest first.
+type Calls struct {
+	Offset int       `json:"offset"`
+	Limit  int       `json:"limit"`
+	Total  int       `json:"total"`
+	Calls  []Attempt `json:"calls"`
+}
+
 // CancelResult is the answer to a cancel.
 type CancelResult struct {
 	Cancelled int `json:"cancelled"`
@@ -196,7 +206,7 @@ func timePtr(t time.Time) *time.Time {
 
 func attemptJSON(t core.Transmission) Attempt {
 	return Attempt{
-		ID: t.ID, Key: t.Key, JobID: t.JobID, Direction: string(t.Direction), Outcome: string(t.Outcome), Stale: t.Stale,
+		ID: t.ID, Key: t.Key, JobID: t.JobID, MessageID: t.MessageID, CallID: t.CallID, Direction: string(t.Direction), Outcome: string(t.Outcome), Stale: t.Stale,
 		Created: t.CreateDate, Scheduled: timePtr(t.ScheduleDate), Completed: timePtr(t.CompleteDate),
 		CallingNumber: t.CallingNumber, CalledNumber: t.CalledNumber, RemoteCSID: t.RemoteCSID,
 		RoutingInfo: t.RoutingInfo, CallerID: t.CallerID, FaxProtocol: t.FaxProtocol,
