@@ -38,6 +38,12 @@ type Config struct {
 	// SignalDBm0 (the level the transmitter sends at).
 	SNR        float64
 	SignalDBm0 float64
+	// NoiseWithSignal adds the noise only to blocks that carry a signal
+	// (any non-zero sample): the SNR a demodulator sees during a carrier,
+	// without a noise floor in the silences between carriers (which at
+	// low SNR lies above the -43 dBm0 at which T.30 receivers take a
+	// line for busy, and so tests carrier detection instead).
+	NoiseWithSignal bool
 	// G711 runs the samples through a G.711 encoder and decoder.
 	G711 bool
 	Law  g711.Law
@@ -93,9 +99,19 @@ func clip(v float64) int16 {
 // longer than in (the far end's clock runs at another rate).
 func (c *Channel) Process(in []int16) []int16 {
 	c.out = c.out[:0]
+	noise := c.sigma > 0
+	if noise && c.cfg.NoiseWithSignal {
+		noise = false
+		for _, s := range in {
+			if s != 0 {
+				noise = true
+				break
+			}
+		}
+	}
 	for _, s := range in {
 		v := float64(s) * c.gain
-		if c.sigma > 0 {
+		if noise {
 			v += c.rng.NormFloat64() * c.sigma
 		}
 		if c.cfg.ClockPPM == 0 {

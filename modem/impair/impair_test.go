@@ -104,3 +104,13 @@ func TestEcho(t *testing.T) {
 		t.Fatalf("echo sample %d, want %d", rx[150], own[50]/10)
 	}
 }
+
+func TestNoiseWithSignal(t *testing.T) {
+	c := New(Config{SNR: 10, SignalDBm0: -10, NoiseWithSignal: true, Seed: 2})
+	if p := power(c.Process(make([]int16, 160))); p != 0 {
+		t.Fatalf("noise in a silent block: %v", p)
+	}
+	if p := power(c.Process(sine(160, 1000, 1000))); p < power(sine(160, 1000, 1000))*2 {
+		t.Fatalf("no noise with the signal: %v", p)
+	}
+}

@@ -133,12 +133,7 @@ func runAudio(t *testing.T, bin string, c audioCase, limit time.Duration) audioO
 	if err != nil {
 		t.Fatal(err)
 	}
-	var toPeer, toUs *impair.Channel
-	if c.line != nil {
-		a, b := *c.line, *c.line
-		a.Seed, b.Seed = c.line.Seed*2+1, c.line.Seed*2+2
-		toPeer, toUs = impair.New(a), impair.New(b)
-	}
+	toPeer, toUs := lineChannels(c.line, modem.DefaultLevel, spandspLevel)
 	var echoUs, echoPeer *impair.Echo
 	if c.echoDB != 0 {
 		echoUs, echoPeer = impair.NewEcho(c.echoDB, 80), impair.NewEcho(c.echoDB, 80)
@@ -165,6 +160,23 @@ func runAudio(t *testing.T, bin string, c audioCase, limit time.Duration) audioO
 		}
 	}
 	return audioOutcome{ours: sess.Result(), theirs: peer.Result(), stats: term.Stats(), file: file, doc: doc, sink: sink, dur: clock.Elapsed()}
+}
+
+// spandspLevel is the level SpanDSP's fax modems send at (measured on
+// faxpeer's output: -14 dBm0; its tones -11 dBm0).
+const spandspLevel = -14.0
+
+// lineChannels returns the two directions of a line: from a sender at
+// levelA and from one at levelB (an SNR refers to the sender's level),
+// with different noise seeds.
+func lineChannels(line *impair.Config, levelA, levelB float64) (fromA, fromB *impair.Channel) {
+	if line == nil {
+		return nil, nil
+	}
+	a, b := *line, *line
+	a.Seed, b.Seed = line.Seed*2+1, line.Seed*2+2
+	a.SignalDBm0, b.SignalDBm0 = levelA, levelB
+	return impair.New(a), impair.New(b)
 }
 
 func through(ch *impair.Channel, in []int16) []int16 {
