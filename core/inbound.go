@@ -252,6 +252,13 @@ func (s *sqlStore) Receive(ctx context.Context, in InboundFax) (MessageDetails, 
 		}
 		return s.insertInboundAttempt(ctx, d, &t)
 	})
+	if err != nil && isUnique(err) {
+		// The same reception reported twice at once (PostgreSQL): the
+		// other report committed it.
+		if mid, found, ferr := s.receivedMessage(ctx, s.read(), in.Key); ferr == nil && found {
+			return s.Message(ctx, mid)
+		}
+	}
 	if err != nil {
 		cleanup()
 		return MessageDetails{}, err
@@ -317,6 +324,11 @@ func (s *sqlStore) RecordCall(ctx context.Context, t Transmission) (Transmission
 		id = t.ID
 		return nil
 	})
+	if err != nil && (isUnique(err) || errors.Is(err, ErrExists)) { // recorded twice at once: the other won
+		if p, perr := s.attemptByKey(ctx, s.read(), t.Key); perr == nil && p.found {
+			return s.attemptRow(ctx, s.read(), p.id)
+		}
+	}
 	if err != nil {
 		return Transmission{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,4 +192,47 @@ func TestDataFileModes(t *testing.T) {
 		}
 	}
 	check()
+}
+
+// TestInboundConcurrentDuplicateReports: the same reception (and the same
+// failed call) reported by several goroutines at once is stored once, and
+// every report succeeds.
+func TestInboundConcurrentDuplicateReports(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			st, clk, _ := openTest(t, be, nil)
+			ctx := context.Background()
+			q := NewAgentQueue(st)
+			p := filepath.Join(t.TempDir(), "in.tif")
+			if err := writeFile(p, "II*\x00 one fax"); err != nil {
+				t.Fatal(err)
+			}
+			fax := agent.InboundRecord{ID: agent.NewInboundID("A"), Received: clk.Now(), Pages: 1, File: p}
+			fail := agent.InboundRecord{ID: agent.NewInboundID("A"), Received: clk.Now(), ErrorID: 3, ErrorInfo: "no fax"}
+			var wg sync.WaitGroup
+			errs := make(chan error, 16)
+			for i := range 16 {
+				wg.Go(func() {
+					rec := fax
+					if i%2 == 1 {
+						rec = fail
+					}
+					errs <- q.Inbound(ctx, rec)
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, total, _ := st.Messages(ctx, MessageQuery{Folder: FolderUnrouted}); total != 1 {
+				t.Fatalf("%d messages, want 1", total)
+			}
+			if _, total, _ := st.Calls(ctx, CallQuery{}); total != 2 {
+				t.Fatalf("%d call records, want 2", total)
+			}
+		})
+	}
 }
