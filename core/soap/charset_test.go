@@ -91,6 +91,7 @@ func TestRequestCharsets(t *testing.T) {
 				ct += "; charset=" + c.ctype
 			}
 			r.Header.Set("Content-Type", ct)
+			r.SetBasicAuth("admin", adminPassword)
 			w := httptest.NewRecorder()
 			e.h.ServeHTTP(w, r)
 			res := parseResponse(t, ver, "CreateNewUser1", w)
