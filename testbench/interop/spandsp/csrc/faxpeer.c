@@ -21,6 +21,15 @@
  *       6), calling=0|1 (default: the sender calls), debug=1 (SpanDSP's
  *       T.30 and modem log on stderr).
  *
+ *   bench SEND.tif RECV.tif [key=value ...]
+ *       Two SpanDSP fax terminals back to back in this process, one sending
+ *       SEND.tif, one receiving into RECV.tif, 160 samples each way per
+ *       step, in virtual time. Prints
+ *         "bench CPU_SECONDS PAGES CODE_TX CODE_RX VIRTUAL_SECONDS BIT_RATE"
+ *       where CPU_SECONDS is the process CPU time of the call alone
+ *       (modulation, demodulation and T.30/T.4 of both ends). Options as
+ *       for audio.
+ *
  *   g711
  *       Prints SpanDSP's G.711 (g711.h): a line of the u-law codes of every
  *       16-bit input from -32768 up, a line of the A-law codes, then a line
@@ -32,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <spandsp.h>
 
@@ -174,6 +184,74 @@ static int run_audio(int send, const char *file, int argc, char *argv[])
     return 0;
 }
 
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec/1e9;
+}
+
+static int bench_init(peer_t *p, int send, const char *file, int argc, char *argv[])
+{
+    memset(p, 0, sizeof(*p));
+    if ((p->fax = fax_init(NULL, send)) == NULL)
+        return -1;
+    p->t30 = fax_get_t30_state(p->fax);
+    fax_set_transmit_on_idle(p->fax, 1);
+    fax_set_tep_mode(p->fax, 0);
+    t30_set_tx_ident(p->t30, send ? "SPANDSP SENDER" : "SPANDSP RECEIVER");
+    t30_set_ecm_capability(p->t30, opt(argc, argv, "ecm", 0));
+    t30_set_supported_modems(p->t30, opt(argc, argv, "modems", T30_SUPPORT_V27TER | T30_SUPPORT_V29 | T30_SUPPORT_V17));
+    t30_set_supported_compressions(p->t30, opt(argc, argv, "comp", T30_SUPPORT_T4_1D_COMPRESSION | T30_SUPPORT_T4_2D_COMPRESSION));
+    t30_set_phase_e_handler(p->t30, phase_e, p);
+    if (send)
+        t30_set_tx_file(p->t30, file, -1, -1);
+    else
+        t30_set_rx_file(p->t30, file, -1);
+    return 0;
+}
+
+static int run_bench(const char *send_file, const char *recv_file, int argc, char *argv[])
+{
+    static peer_t a;
+    static peer_t b;
+    int16_t ab[160];
+    int16_t ba[160];
+    int16_t buf[160];
+    long steps = 0;
+    double t0;
+    double t1;
+    int k;
+
+    if (bench_init(&a, 1, send_file, argc, argv) < 0 || bench_init(&b, 0, recv_file, argc, argv) < 0)
+    {
+        fprintf(stderr, "faxpeer: cannot start the terminals\n");
+        return 3;
+    }
+    memset(ab, 0, sizeof(ab));
+    memset(ba, 0, sizeof(ba));
+    t0 = cpu_seconds();
+    while (!(a.done && b.done) && steps < 8000L*3600/160)
+    {
+        fax_rx(a.fax, ba, 160);
+        fax_rx(b.fax, ab, 160);
+        k = fax_tx(a.fax, buf, 160);
+        memset(buf + k, 0, sizeof(int16_t)*(160 - k));
+        memcpy(ab, buf, sizeof(ab));
+        k = fax_tx(b.fax, buf, 160);
+        memset(buf + k, 0, sizeof(int16_t)*(160 - k));
+        memcpy(ba, buf, sizeof(ba));
+        steps++;
+    }
+    t1 = cpu_seconds();
+    printf("bench %.6f %d %d %d %.2f %d\n", t1 - t0, b.stats.pages_rx, a.code, b.code, (double) steps*160/8000, b.stats.bit_rate);
+    fflush(stdout);
+    fax_free(a.fax);
+    fax_free(b.fax);
+    return 0;
+}
+
 static int run_g711(void)
 {
     int x;
@@ -195,11 +273,14 @@ static int run_g711(void)
 
 int main(int argc, char *argv[])
 {
+    if (argc >= 4 && strcmp(argv[1], "bench") == 0)
+        return run_bench(argv[2], argv[3], argc - 4, argv + 4);
     if (argc >= 2 && strcmp(argv[1], "g711") == 0)
         return run_g711();
     if (argc >= 4 && strcmp(argv[1], "audio") == 0)
         return run_audio(strcmp(argv[2], "send") == 0, argv[3], argc - 4, argv + 4);
     fprintf(stderr, "usage: faxpeer audio send|recv FILE.tif [key=value ...]\n"
+                    "       faxpeer bench SEND.tif RECV.tif [key=value ...]\n"
                     "       faxpeer g711\n");
     return 2;
 }
