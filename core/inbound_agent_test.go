@@ -391,3 +391,54 @@ func TestInboundRouteOnLoopbackNumber(t *testing.T) {
 		})
 	}
 }
+
+// TestInboundFailedCallsAreCallRecords: 200 calls that hang up before a
+// page (a flood from a peer) make no message and 200 failed call records
+// with their reason; a fax cut off after two pages is a message marked
+// partial.
+func TestInboundFailedCallsAreCallRecords(t *testing.T) {
+	r := newInboundRig(t, backends()[0])
+	r.start(nil)
+	ctx := context.Background()
+	const flood = 200
+	for range flood {
+		r.waitFor("the agent's port idle", func() bool { return r.a.Ports()[0].State == drivers.StateIdle })
+		c, err := r.sender.Dial(ctx, "M0,0", rigNumber, drivers.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Hangup(drivers.CauseNormal); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := func() int {
+		_, n, err := r.st.Calls(ctx, CallQuery{Direction: Inbound, Outcome: OutcomeFailed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	r.waitFor("200 failed call records", func() bool { return calls() == flood })
+	if code := r.send(4, 9, 2); code == t30.OK {
+		t.Fatal("the cut-off fax completed")
+	}
+	r.waitFor("the partial fax", func() bool { return len(r.inbound()) == 1 })
+	ms := r.inbound()
+	if ms[0].Status != "Partial" {
+		t.Fatalf("cut-off fax stored as %q", ms[0].Status)
+	}
+	md, err := r.st.Message(ctx, ms[0].ID)
+	if err != nil || len(md.Received) != 1 || md.Received[0].PageCount != 2 || md.Received[0].ErrorID == 0 {
+		t.Fatalf("partial fax %+v %v", md, err)
+	}
+	failed, _, err := r.st.Calls(ctx, CallQuery{Direction: Inbound, Outcome: OutcomeFailed, Limit: 1000})
+	if err != nil || len(failed) != flood || calls() != flood {
+		t.Fatalf("%d failed call records %v", len(failed), err)
+	}
+	for _, c := range failed {
+		if c.MessageID != 0 || c.ErrorID == 0 || c.ErrorInfo == "" || c.CallID == "" || c.CalledNumber != rigNumber {
+			t.Fatalf("failed call record %+v", c)
+		}
+	}
+	t.Logf("a failed call's record: %d %q", failed[0].ErrorID, failed[0].ErrorInfo)
+}
