@@ -15,16 +15,14 @@ const (
 	carrierOffDBm0 = -48.0
 )
 
-// Receiver stages.
+// Receiver stages, once a carrier is up.
 type stage int
 
 const (
-	stIdle    stage = iota // no carrier
-	stAcquire              // carrier up: timing on the reversals, waiting for the hop into segment 4
+	stAcquire stage = iota // timing on the reversals, waiting for the hop into segment 4
 	stTrain                // segment 4: training on known symbols
 	stTest                 // segment 5: scrambled ones at the data rate
 	stData                 // trained: bits flow
-	stParked               // failed or lost: wait for the carrier to go
 )
 
 const (
@@ -35,21 +33,15 @@ const (
 
 // Receiver is a V.27 ter demodulator.
 type Receiver struct {
-	rate int
-	sink pump.BitSink
-
+	rate  int
+	front *dsp.Front
 	demod *dsp.Demodulator
-	agc   *dsp.AGC
 	eq    *dsp.Equalizer
 	pl    *dsp.PhaseLoop
-	pow   dsp.PowerMeter
-	on    float64 // carrier on/off power thresholds
-	off   float64
 
 	st       stage
-	carrier  bool // CarrierUp reported and CarrierDown not yet
-	count    int  // symbols in the current stage
-	revs     int  // consecutive reversals seen
+	count    int // symbols in the current stage
+	revs     int // consecutive reversals seen
 	amp      float64
 	prev     complex128 // previous symbol (acquisition)
 	scr      scrambler
@@ -65,84 +57,32 @@ func NewReceiver(rate int, sink pump.BitSink) (*Receiver, error) {
 	if rate != 2400 && rate != 4800 {
 		return nil, ErrRate
 	}
-	r := &Receiver{
-		rate:  rate,
-		sink:  sink,
-		demod: dsp.NewDemodulator(pump.SampleRate, baudOf(rate), carrierHz, txBeta, 8),
-		agc:   dsp.NewAGC(1, 64),
-		eq:    dsp.NewEqualizer(eqTaps, 0.1),
-		pl:    dsp.NewPhaseLoop(0.1, 0.005),
-		pow:   dsp.NewPowerMeter(32),
-		on:    dsp.PowerOfDBm0(carrierOnDBm0),
-		off:   dsp.PowerOfDBm0(carrierOffDBm0),
-	}
-	r.Reset()
+	f := dsp.NewFront(dsp.FrontConfig{
+		Baud: baudOf(rate), CarrierHz: carrierHz, Beta: txBeta, Span: 8, EqTaps: eqTaps,
+		OnDBm0: carrierOnDBm0, OffDBm0: carrierOffDBm0,
+	}, sink)
+	r := &Receiver{rate: rate, front: f, demod: f.Demod, eq: f.Eq, pl: f.PL}
 	return r, nil
 }
 
 // Reset implements pump.Receiver: it forgets any carrier (without
 // reporting CarrierDown) and waits for a new one.
-func (r *Receiver) Reset() {
-	r.st = stIdle
-	r.carrier = false
-	r.pow.Reset()
-}
+func (r *Receiver) Reset() { r.front.Reset() }
 
 // Receive implements pump.Receiver.
-func (r *Receiver) Receive(in []int16) {
-	for _, s := range in {
-		x := float64(s)
-		p := r.pow.Update(x)
-		if r.st == stIdle {
-			if p < r.on {
-				continue
-			}
-			r.start()
-		} else if p < r.off {
-			r.stop()
-			continue
-		}
-		if r.st == stParked {
-			continue
-		}
-		z, onTime, ok := r.demod.Process(x)
-		if !ok {
-			continue
-		}
-		r.eq.Push(r.agc.Apply(z))
-		if onTime {
-			r.symbol()
-		}
-	}
-}
+func (r *Receiver) Receive(in []int16) { r.front.Receive(in, (*handler)(r)) }
 
-func (r *Receiver) start() {
-	r.demod.Reset()
-	r.demod.SetTimingGains(0.25, 0)
-	r.agc.Freeze(false)
-	r.agc.Set(0)
-	r.eq.Reset()
-	r.eq.SetStep(0.1)
-	r.pl.SetGains(0.1, 0.005)
-	r.pl.Set(0, 0)
+// handler is the Receiver as the Front's dsp.Handler (kept off the
+// Receiver's own method set).
+type handler Receiver
+
+func (h *handler) Start() {
+	r := (*Receiver)(h)
 	r.st = stAcquire
 	r.count, r.revs, r.amp, r.prev = 0, 0, 0, 0
-	r.carrier = true
-	r.sink.Event(pump.CarrierUp)
 }
 
-func (r *Receiver) stop() {
-	r.st = stIdle
-	if r.carrier {
-		r.carrier = false
-		r.sink.Event(pump.CarrierDown)
-	}
-}
-
-func (r *Receiver) fail() {
-	r.st = stParked
-	r.sink.Event(pump.TrainingFailed)
-}
+func (h *handler) Symbol() { (*Receiver)(h).symbol() }
 
 func (r *Receiver) symbol() {
 	r.count++
@@ -190,7 +130,7 @@ func (r *Receiver) acquire() {
 // hop starts training: y is the first symbol of segment 4, whose phase is
 // the reference 0.
 func (r *Receiver) hop(y complex128) {
-	r.agc.Freeze(true)
+	r.front.AGC.Freeze(true)
 	r.eq.Scale(complex(1/r.amp, 0))
 	r.pl.Set(cmplx.Phase(y), 0)
 	r.demod.SetTimingGains(0.03, 0.0001)
@@ -225,7 +165,7 @@ func (r *Receiver) train() {
 		return
 	}
 	if r.mse/100 > 0.1 {
-		r.fail()
+		r.front.Fail()
 		return
 	}
 	r.st = stTest
@@ -269,24 +209,22 @@ func (r *Receiver) data() {
 	for i := nb - 1; i >= 0; i-- {
 		bit := r.scr.descramble(v >> i & 1)
 		if r.st == stData {
-			r.sink.PutBit(bit)
+			r.front.Sink.PutBit(bit)
 		} else if bit != 1 {
 			r.bad++
 		}
 	}
 	if r.st == stTest && r.count == seg5Len {
 		if r.bad > 1 {
-			r.fail()
+			r.front.Fail()
 			return
 		}
 		r.st = stData
-		r.sink.Event(pump.TrainingSucceeded)
+		r.front.Trained()
 		return
 	}
 	if r.st == stData && r.errTrack > 0.5 {
 		// The signal no longer looks like V.27 ter: the carrier is lost.
-		r.st = stParked
-		r.carrier = false
-		r.sink.Event(pump.CarrierDown)
+		r.front.Lost()
 	}
 }

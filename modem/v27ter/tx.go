@@ -22,21 +22,19 @@ const txSpan = 8 // pulse length, symbols
 // the turn-off, and stops.
 type Transmitter struct {
 	rate  int
-	src   pump.BitSource
+	data  dsp.DataBits
 	mod   *dsp.Modulator
 	scr   scrambler
 	short bool
 
-	sym      int // symbols sent since the start
-	seg3End  int // symbol counts at which each segment ends
-	seg4End  int
-	seg5End  int
-	phase    int // absolute phase, 45 degree units
-	draining bool
-	offLeft  int // turn-off symbols still to send
-	tailLeft int // silent symbols still to send to flush the pulse shaper
-	done     bool
-	next     func() complex128
+	sym     int // symbols sent since the start
+	seg3End int // symbol counts at which each segment ends
+	seg4End int
+	seg5End int
+	phase   int // absolute phase, 45 degree units
+	off     dsp.Turnoff
+	done    bool
+	next    func() complex128
 }
 
 // NewTransmitter makes a transmitter at rate (2400 or 4800) that takes
@@ -45,7 +43,7 @@ func NewTransmitter(rate int, src pump.BitSource) (*Transmitter, error) {
 	if rate != 2400 && rate != 4800 {
 		return nil, ErrRate
 	}
-	t := &Transmitter{rate: rate, src: src}
+	t := &Transmitter{rate: rate, data: dsp.DataBits{Src: src}}
 	// Unit-magnitude points; set the gain for TxLevel.
 	gain := math.Sqrt(2 * dsp.PowerOfDBm0(TxLevel))
 	t.mod = dsp.NewModulator(pump.SampleRate, baudOf(rate), carrierHz, txBeta, txSpan, gain)
@@ -72,25 +70,13 @@ func (t *Transmitter) restart() {
 	t.seg5End = t.seg4End + seg5Len
 	t.sym, t.phase = 0, 0
 	t.scr = scrambler{reg: scrInit}
-	t.draining, t.done = false, false
-	t.offLeft, t.tailLeft = turnOffLen, txSpan/2+1
+	t.data.Ended, t.done = false, false
+	t.off = dsp.NewTurnoff(turnOffLen, txSpan/2+1)
 	t.mod.Reset()
 }
 
 // Generate implements pump.Transmitter.
-func (t *Transmitter) Generate(out []int16) int {
-	for i := range out {
-		if t.done {
-			return i
-		}
-		x := t.mod.Sample(t.next)
-		if t.done {
-			return i
-		}
-		out[i] = dsp.Clip16(x)
-	}
-	return len(out)
-}
+func (t *Transmitter) Generate(out []int16) int { return t.mod.Fill(out, t.next, &t.done) }
 
 // point is the unit-magnitude constellation point at a phase in 45 degree
 // units.
@@ -116,35 +102,12 @@ func (t *Transmitter) symbol() complex128 {
 		t.phase = (t.phase + 4*b) & 7
 		return point(t.phase)
 	case t.sym <= t.seg5End:
-		return t.dataSymbol(func() int { return 1 })
+		return t.dataSymbol(dsp.Ones)
 	}
-	if t.draining {
-		if t.offLeft > 0 {
-			t.offLeft--
-			return t.dataSymbol(func() int { return 1 })
-		}
-		if t.tailLeft > 0 {
-			t.tailLeft--
-			return 0
-		}
-		t.done = true
-		return 0
+	if t.data.Ended {
+		return t.off.Symbol(t.onesSymbol, &t.done)
 	}
-	return t.dataSymbol(t.pull)
-}
-
-// pull takes a bit from the source, switching to the turn-off (ones) at
-// its end.
-func (t *Transmitter) pull() int {
-	if t.draining {
-		return 1
-	}
-	b := t.src()
-	if b == pump.EndOfData {
-		t.draining = true
-		return 1
-	}
-	return b & 1
+	return t.dataSymbol(t.data.Next)
 }
 
 func (t *Transmitter) dataSymbol(bit func() int) complex128 {
@@ -157,3 +120,5 @@ func (t *Transmitter) dataSymbol(bit func() int) complex128 {
 	}
 	return point(t.phase)
 }
+
+func (t *Transmitter) onesSymbol() complex128 { return t.dataSymbol(dsp.Ones) }

@@ -2,98 +2,29 @@ package v27ter
 
 import (
 	"math"
-	"math/rand/v2"
-	"slices"
 	"testing"
 
+	"github.com/faxagent/faxagent/modem/internal/pumptest"
 	"github.com/faxagent/faxagent/modem/pump"
 )
 
-// sink records what a receiver reports.
-type sink struct {
-	bits   []int
-	events []pump.Event
-}
-
-func (s *sink) PutBit(b int)       { s.bits = append(s.bits, b) }
-func (s *sink) Event(e pump.Event) { s.events = append(s.events, e) }
-
-func randomBits(n int, seed uint64) []int {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	b := make([]int, n)
-	for i := range b {
-		b[i] = rng.IntN(2)
-	}
-	return b
-}
-
-// modulate sends bits with a fresh transmitter and returns the samples,
-// with lead samples of silence before and 800 after.
+// modulate sends bits with a fresh transmitter at rate.
 func modulate(t testing.TB, rate int, bits []int, lead int) []int16 {
 	t.Helper()
-	i := 0
-	tx, err := NewTransmitter(rate, func() int {
-		if i == len(bits) {
-			return pump.EndOfData
-		}
-		i++
-		return bits[i-1]
-	})
+	tx, err := NewTransmitter(rate, pumptest.Source(bits))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]int16, lead)
-	buf := make([]int16, 160)
-	for {
-		n := tx.Generate(buf)
-		out = append(out, buf[:n]...)
-		if n < len(buf) {
-			break
-		}
-		if len(out) > 10*pump.SampleRate+len(bits)*pump.SampleRate/rate {
-			t.Fatal("transmitter never ended")
-		}
-	}
-	if tx.Generate(buf) != 0 {
-		t.Fatal("Generate after the end returned samples")
-	}
-	return append(out, make([]int16, 800)...)
+	return pumptest.Transmit(t, tx, lead, 10*pump.SampleRate+len(bits)*pump.SampleRate/rate)
 }
 
-func demodulate(t testing.TB, rate int, line []int16) *sink {
+func demodulate(t testing.TB, rate int, line []int16, sink pump.BitSink) {
 	t.Helper()
-	s := &sink{}
-	rx, err := NewReceiver(rate, s)
+	rx, err := NewReceiver(rate, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for len(line) > 0 {
-		n := min(len(line), 160)
-		rx.Receive(line[:n])
-		line = line[n:]
-	}
-	return s
-}
-
-// checkBits asserts the receiver delivered exactly want, then at most the
-// turn-off's ones.
-func checkBits(t *testing.T, s *sink, want []int) {
-	t.Helper()
-	if !slices.Equal(s.events, []pump.Event{pump.CarrierUp, pump.TrainingSucceeded, pump.CarrierDown}) {
-		t.Fatalf("events %v", s.events)
-	}
-	if len(s.bits) < len(want) {
-		t.Fatalf("got %d bits, want at least %d", len(s.bits), len(want))
-	}
-	errs := 0
-	for i := range want {
-		if s.bits[i] != want[i] {
-			errs++
-		}
-	}
-	if errs > 0 {
-		t.Fatalf("%d bit errors in %d", errs, len(want))
-	}
+	pumptest.Feed(rx, line)
 }
 
 func TestOursToOurs(t *testing.T) {
@@ -108,25 +39,47 @@ func TestOursToOurs(t *testing.T) {
 			{"-10dB -100ppm", math.Pow(10, -0.5), -100},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				want := randomBits(20000, uint64(rate))
-				line := modulate(t, rate, want, 400)
-				line = impair(line, tc.gain, tc.ppm)
-				checkBits(t, demodulate(t, rate, line), want)
+				want := pumptest.RandomBits(20000, uint64(rate))
+				line := pumptest.Impair(modulate(t, rate, want, 400), tc.gain, tc.ppm)
+				s := &pumptest.Recorder{}
+				demodulate(t, rate, line, s)
+				pumptest.CheckBits(t, s, want)
 			})
 		}
 	}
 }
 
-// impair scales and resamples a line (cubic interpolation).
-func impair(x []int16, gain, ppm float64) []int16 {
-	ratio := 1 + ppm*1e-6
-	var out []int16
-	for t := 1.0; t < float64(len(x)-3); t += ratio {
-		i := int(t)
-		f := t - float64(i)
-		p0, p1, p2, p3 := float64(x[i-1]), float64(x[i]), float64(x[i+1]), float64(x[i+2])
-		v := gain * (p1 + 0.5*f*(p2-p0+f*(2*p0-5*p1+4*p2-p3+f*(3*(p1-p2)+p3-p0))))
-		out = append(out, int16(max(-32768, min(32767, math.Round(v)))))
+// TestScramblerRoundTrip: descrambling undoes scrambling, and a
+// descrambler started in another state falls in step (register after 12
+// bits, guard counter at the next common reset). Zeros into a zero
+// register would put zeros on the line for ever without the guard; with
+// it the line must change at least every 34 bits.
+func TestScramblerRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bits []int
+		init uint32
+	}{
+		{"random", pumptest.RandomBits(5000, 3), scrInit},
+		{"zeros", make([]int, 5000), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx := scrambler{reg: tc.init}
+			rx := scrambler{reg: 0x55}
+			run, last := 0, -1
+			for i, b := range tc.bits {
+				line := tx.scramble(b)
+				if line == last {
+					if run++; run > 34 {
+						t.Fatalf("bit %d: the line has repeated %d for %d bits", i, line, run)
+					}
+				} else {
+					run, last = 1, line
+				}
+				if got := rx.descramble(line); i >= 64 && got != b {
+					t.Fatalf("bit %d: %d, want %d", i, got, b)
+				}
+			}
+		})
 	}
-	return out
 }

@@ -13,15 +13,14 @@ const (
 	carrierOffDBm0 = -48.0
 )
 
+// Receiver stages, once a carrier is up.
 type stage int
 
 const (
-	stIdle    stage = iota
-	stAcquire       // timing on ABAB, waiting for the first C
-	stTrain         // CDCD: training on known symbols
-	stTest          // segment 4: scrambled ones
-	stData
-	stParked
+	stAcquire stage = iota // timing on ABAB, waiting for the first C
+	stTrain                // CDCD: training on known symbols
+	stTest                 // segment 4: scrambled ones
+	stData                 // trained: bits flow
 )
 
 const (
@@ -33,37 +32,30 @@ const (
 
 // Receiver is a V.29 demodulator.
 type Receiver struct {
-	rate int
-	sink pump.BitSink
-
+	rate  int
+	front *dsp.Front
 	demod *dsp.Demodulator
-	agc   *dsp.AGC
 	eq    *dsp.Equalizer
 	pl    *dsp.PhaseLoop
-	pow   dsp.PowerMeter
-	on    float64
-	off   float64
 
-	st      stage
-	carrier bool
-	count   int
-	alts    int
-	hist    [histLen]complex128 // recent equaliser outputs, newest at hist[count%histLen]
-	gen     trainGen
-	scr     scrambler
-	phase   int
-	mse     float64
-	bad     int
-	errAvg  float64
-	points  []cand
+	st     stage
+	count  int
+	alts   int
+	hist   [histLen]complex128 // recent equaliser outputs, newest at hist[count%histLen]
+	gen    trainGen
+	scr    scrambler
+	phase  int
+	mse    float64
+	bad    int
+	errAvg float64
+	points []cand
 }
 
 // cand is a constellation point and what it stands for.
 type cand struct {
-	z      complex128
-	phase  int
-	q1     int
-	weight float64
+	z     complex128
+	phase int
+	q1    int
 }
 
 // NewReceiver makes a receiver for rate (7200 or 9600) that delivers to
@@ -72,90 +64,38 @@ func NewReceiver(rate int, sink pump.BitSink) (*Receiver, error) {
 	if rate != 7200 && rate != 9600 {
 		return nil, ErrRate
 	}
-	r := &Receiver{
-		rate:  rate,
-		sink:  sink,
-		demod: dsp.NewDemodulator(pump.SampleRate, baud, carrierHz, txBeta, 8),
-		agc:   dsp.NewAGC(1, 64),
-		eq:    dsp.NewEqualizer(eqTaps, 0.1),
-		pl:    dsp.NewPhaseLoop(0.1, 0.005),
-		pow:   dsp.NewPowerMeter(32),
-		on:    dsp.PowerOfDBm0(carrierOnDBm0),
-		off:   dsp.PowerOfDBm0(carrierOffDBm0),
-	}
+	f := dsp.NewFront(dsp.FrontConfig{
+		Baud: baud, CarrierHz: carrierHz, Beta: txBeta, Span: 8, EqTaps: eqTaps,
+		OnDBm0: carrierOnDBm0, OffDBm0: carrierOffDBm0,
+	}, sink)
+	r := &Receiver{rate: rate, front: f, demod: f.Demod, eq: f.Eq, pl: f.PL}
 	for p := range 8 {
 		r.points = append(r.points, cand{z: point(p, 0), phase: p})
 		if rate == 9600 {
 			r.points = append(r.points, cand{z: point(p, 1), phase: p, q1: 1})
 		}
 	}
-	r.Reset()
 	return r, nil
 }
 
-// Reset implements pump.Receiver.
-func (r *Receiver) Reset() {
-	r.st = stIdle
-	r.carrier = false
-	r.pow.Reset()
-}
+// Reset implements pump.Receiver: it forgets any carrier (without
+// reporting CarrierDown) and waits for a new one.
+func (r *Receiver) Reset() { r.front.Reset() }
 
 // Receive implements pump.Receiver.
-func (r *Receiver) Receive(in []int16) {
-	for _, s := range in {
-		x := float64(s)
-		p := r.pow.Update(x)
-		if r.st == stIdle {
-			if p < r.on {
-				continue
-			}
-			r.start()
-		} else if p < r.off {
-			r.stop()
-			continue
-		}
-		if r.st == stParked {
-			continue
-		}
-		z, onTime, ok := r.demod.Process(x)
-		if !ok {
-			continue
-		}
-		r.eq.Push(r.agc.Apply(z))
-		if onTime {
-			r.symbol()
-		}
-	}
-}
+func (r *Receiver) Receive(in []int16) { r.front.Receive(in, (*handler)(r)) }
 
-func (r *Receiver) start() {
-	r.demod.Reset()
-	r.demod.SetTimingGains(0.25, 0)
-	r.agc.Freeze(false)
-	r.agc.Set(0)
-	r.eq.Reset()
-	r.eq.SetStep(0.1)
-	r.pl.SetGains(0.1, 0.005)
-	r.pl.Set(0, 0)
+// handler is the Receiver as the Front's dsp.Handler.
+type handler Receiver
+
+func (h *handler) Start() {
+	r := (*Receiver)(h)
 	r.st = stAcquire
 	r.count, r.alts = 0, 0
 	clear(r.hist[:])
-	r.carrier = true
-	r.sink.Event(pump.CarrierUp)
 }
 
-func (r *Receiver) stop() {
-	r.st = stIdle
-	if r.carrier {
-		r.carrier = false
-		r.sink.Event(pump.CarrierDown)
-	}
-}
-
-func (r *Receiver) fail() {
-	r.st = stParked
-	r.sink.Event(pump.TrainingFailed)
-}
+func (h *handler) Symbol() { (*Receiver)(h).symbol() }
 
 func (r *Receiver) symbol() {
 	r.count++
@@ -227,7 +167,7 @@ func (r *Receiver) hop() {
 		r.alts = 0
 		return
 	}
-	r.agc.Freeze(true)
+	r.front.AGC.Freeze(true)
 	r.eq.Scale(1 / g)
 	r.pl.Set(0, 0)
 	r.demod.SetTimingGains(0.03, 0.0001)
@@ -258,7 +198,7 @@ func (r *Receiver) train() {
 		return
 	}
 	if r.mse/100 > 0.1*meanPower(r.rate) {
-		r.fail()
+		r.front.Fail()
 		return
 	}
 	r.st = stTest
@@ -305,23 +245,22 @@ func (r *Receiver) data() {
 	r.put(r.scr.descramble(v & 1))
 	if r.st == stTest && r.count == seg4Len {
 		if r.bad > 2 {
-			r.fail()
+			r.front.Fail()
 			return
 		}
 		r.st = stData
-		r.sink.Event(pump.TrainingSucceeded)
+		r.front.Trained()
 		return
 	}
 	if r.st == stData && r.errAvg > 0.25*meanPower(r.rate) {
-		r.st = stParked
-		r.carrier = false
-		r.sink.Event(pump.CarrierDown)
+		// The signal no longer looks like V.29: the carrier is lost.
+		r.front.Lost()
 	}
 }
 
 func (r *Receiver) put(bit int) {
 	if r.st == stData {
-		r.sink.PutBit(bit)
+		r.front.Sink.PutBit(bit)
 	} else if bit != 1 && r.count > 8 {
 		r.bad++
 	}

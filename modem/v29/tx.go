@@ -12,18 +12,16 @@ import (
 // turn-off, and stops.
 type Transmitter struct {
 	rate int
-	src  pump.BitSource
+	data dsp.DataBits
 	mod  *dsp.Modulator
 	scr  scrambler
 	gen  trainGen
 
-	sym      int
-	phase    int // absolute phase, 45 degree units
-	draining bool
-	offLeft  int
-	tailLeft int
-	done     bool
-	next     func() complex128
+	sym   int
+	phase int // absolute phase, 45 degree units
+	off   dsp.Turnoff
+	done  bool
+	next  func() complex128
 }
 
 // NewTransmitter makes a transmitter at rate (7200 or 9600) that takes its
@@ -32,30 +30,18 @@ func NewTransmitter(rate int, src pump.BitSource) (*Transmitter, error) {
 	if rate != 7200 && rate != 9600 {
 		return nil, ErrRate
 	}
-	t := &Transmitter{rate: rate, src: src}
+	t := &Transmitter{rate: rate, data: dsp.DataBits{Src: src}}
 	gain := math.Sqrt(2 * dsp.PowerOfDBm0(TxLevel) / meanPower(rate))
 	t.mod = dsp.NewModulator(pump.SampleRate, baud, carrierHz, txBeta, txSpan, gain)
 	t.next = t.symbol
 	t.sym, t.phase = 0, 0
 	t.gen = trainGen{reg: trainInit}
-	t.offLeft, t.tailLeft = turnOffLen, txSpan/2+1
+	t.off = dsp.NewTurnoff(turnOffLen, txSpan/2+1)
 	return t, nil
 }
 
 // Generate implements pump.Transmitter.
-func (t *Transmitter) Generate(out []int16) int {
-	for i := range out {
-		if t.done {
-			return i
-		}
-		x := t.mod.Sample(t.next)
-		if t.done {
-			return i
-		}
-		out[i] = dsp.Clip16(x)
-	}
-	return len(out)
-}
+func (t *Transmitter) Generate(out []int16) int { return t.mod.Fill(out, t.next, &t.done) }
 
 const (
 	seg2End = seg1Len + seg2Len
@@ -80,33 +66,12 @@ func (t *Transmitter) symbol() complex128 {
 		}
 		return trainD(t.rate)
 	case t.sym <= seg4End:
-		return t.dataSymbol(func() int { return 1 })
+		return t.dataSymbol(dsp.Ones)
 	}
-	if t.draining {
-		if t.offLeft > 0 {
-			t.offLeft--
-			return t.dataSymbol(func() int { return 1 })
-		}
-		if t.tailLeft > 0 {
-			t.tailLeft--
-			return 0
-		}
-		t.done = true
-		return 0
+	if t.data.Ended {
+		return t.off.Symbol(t.onesSymbol, &t.done)
 	}
-	return t.dataSymbol(t.pull)
-}
-
-func (t *Transmitter) pull() int {
-	if t.draining {
-		return 1
-	}
-	b := t.src()
-	if b == pump.EndOfData {
-		t.draining = true
-		return 1
-	}
-	return b & 1
+	return t.dataSymbol(t.data.Next)
 }
 
 func (t *Transmitter) dataSymbol(bit func() int) complex128 {
@@ -118,3 +83,5 @@ func (t *Transmitter) dataSymbol(bit func() int) complex128 {
 	t.phase = (t.phase + phaseStep[v]) & 7
 	return point(t.phase, q1)
 }
+
+func (t *Transmitter) onesSymbol() complex128 { return t.dataSymbol(dsp.Ones) }

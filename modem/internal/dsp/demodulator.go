@@ -11,13 +11,16 @@ import "math"
 // "on time" (the symbol centre the loop steers to); the others are the
 // midpoints the equaliser and the detector also use.
 //
-// Its cost per line sample is one complex rotation; per T/2 output, one
-// pass of the matched filter (2 multiply-adds a tap).
+// Its cost per line sample is two multiplications (the carrier is a table
+// over its period, so it must be a whole number of hertz); per T/2 output,
+// one pass of the matched filter (2 multiply-adds a tap). Carrier phase and
+// frequency errors are left to the caller's PhaseLoop.
 type Demodulator struct {
-	nco    *NCO
+	car    []complex128 // e^{-j w n} over the carrier's period
+	ci     int
 	ring   []complex128 // mixed-down samples, written twice (i and i+n) so a window is contiguous
 	n, pos int
-	taps   [][]float64 // taps[p]: filter for a fractional delay of p/phases of a sample, newest first
+	taps   [][]float64 // taps[p]: filter for a point p/phases of a sample before the newest, oldest sample first
 	phases int
 
 	half   float64 // nominal samples per T/2
@@ -37,8 +40,14 @@ func NewDemodulator(sampleRate, baud int, carrierHz, beta float64, span int) *De
 	sps := float64(sampleRate) / float64(baud)
 	n := int(math.Ceil(float64(span) * sps))
 	const phases = 64
+	fc := int(math.Round(carrierHz))
+	car := make([]complex128, sampleRate/gcd(fc, sampleRate))
+	for i := range car {
+		s, c := math.Sincos(2 * math.Pi * float64(fc) * float64(i) / float64(sampleRate))
+		car[i] = complex(c, -s)
+	}
 	d := &Demodulator{
-		nco:    NewNCO(carrierHz, float64(sampleRate)),
+		car:    car,
 		ring:   make([]complex128, 2*n),
 		n:      n,
 		taps:   make([][]float64, phases+1),
@@ -50,9 +59,10 @@ func NewDemodulator(sampleRate, baud int, carrierHz, beta float64, span int) *De
 		frac := float64(p) / phases
 		row := make([]float64, n)
 		var sum float64
-		for i := range row {
-			row[i] = RootRaisedCosine((float64(i)-frac-centre)/sps, beta)
-			sum += row[i]
+		for j := range row {
+			i := n - 1 - j // samples back from the newest
+			row[j] = RootRaisedCosine((float64(i)-frac-centre)/sps, beta)
+			sum += row[j]
 		}
 		for i := range row {
 			row[i] /= sum // unity gain at DC: a point of magnitude 1 comes out near 1/2
@@ -76,10 +86,6 @@ func (d *Demodulator) FreezeTiming(f bool) { d.frozen = f }
 // symbol is than nominal, as a fraction (1e-4 is +100 ppm).
 func (d *Demodulator) ClockOffset() float64 { return d.integ / d.half }
 
-// NCO is the carrier oscillator the line is mixed down with (its step can
-// be adjusted for a carrier frequency offset).
-func (d *Demodulator) NCO() *NCO { return d.nco }
-
 // Reset clears the filter and the timing loop and the carrier phase.
 func (d *Demodulator) Reset() {
 	clear(d.ring)
@@ -89,7 +95,7 @@ func (d *Demodulator) Reset() {
 	d.prev, d.mid = 0, 0
 	d.integ = 0
 	d.frozen = false
-	d.nco.Reset()
+	d.ci = 0
 }
 
 // Process takes one line sample. When a T/2 point falls due it returns it
@@ -97,8 +103,11 @@ func (d *Demodulator) Reset() {
 // point falls due per sample (T/2 is longer than a sample for every baud
 // rate below half the sample rate).
 func (d *Demodulator) Process(x float64) (z complex128, onTime, ok bool) {
-	m := complex(x, 0) * d.nco.Next()
-	m = complex(real(m), -imag(m)) // x * e^{-j w n}
+	c := d.car[d.ci]
+	if d.ci++; d.ci == len(d.car) {
+		d.ci = 0
+	}
+	m := complex(x*real(c), x*imag(c)) // x e^{-j w n}
 	if d.pos++; d.pos == d.n {
 		d.pos = 0
 	}
@@ -115,15 +124,21 @@ func (d *Demodulator) Process(x float64) (z complex128, onTime, ok bool) {
 	}
 	row := d.taps[p]
 	// Newest sample first: ring[pos+n], ring[pos+n-1], ...
-	win := d.ring[d.pos+1 : d.pos+1+d.n]
-	var re, im float64
-	last := len(win) - 1
-	for i, c := range row {
-		s := win[last-i]
-		re += c * real(s)
-		im += c * imag(s)
+	win := d.ring[d.pos+1 : d.pos+1+len(row)]
+	var r0, i0, r1, i1 float64
+	j := 0
+	for ; j+1 < len(row); j += 2 {
+		c, s, e, t := row[j], win[j], row[j+1], win[j+1]
+		r0 += c * real(s)
+		i0 += c * imag(s)
+		r1 += e * real(t)
+		i1 += e * imag(t)
 	}
-	z = complex(re, im)
+	if j < len(row) {
+		r0 += row[j] * real(win[j])
+		i0 += row[j] * imag(win[j])
+	}
+	z = complex(r0+r1, i0+i1)
 	d.onTime = !d.onTime
 	step := d.half
 	if d.onTime {

@@ -12,5 +12,10 @@
 // construction, keeps global state or knows about a particular
 // recommendation: the pumps own training, constellations and scramblers.
 //
-// dsp imports only the standard library. It is internal to modem/.
+// It also holds what the pumps share around their own logic: Front (carrier
+// detection, the receive chain and the carrier events), DataBits and
+// Turnoff (a transmitter's data and its end) and Modulator.Fill.
+//
+// dsp imports modem/pump and the standard library. It is internal to
+// modem/.
 package dsp

@@ -234,11 +234,11 @@ func BenchmarkDemodulatorPerSecond(b *testing.B) {
 	}
 	d := NewDemodulator(8000, 2400, 1700, 0.25, 8)
 	b.ResetTimer()
-	for range b.N {
+	reportCPU(b, func() {
 		for _, x := range line {
 			d.Process(x)
 		}
-	}
+	})
 }
 
 func TestGardnerLocksOnSymbolCentres(t *testing.T) {
@@ -272,4 +272,19 @@ func TestGardnerLocksOnSymbolCentres(t *testing.T) {
 			t.Errorf("start %d: on-time magnitude %.1f, midpoints %.1f: not locked on the centres", start, on/float64(n), mid/float64(n))
 		}
 	}
+}
+
+func BenchmarkModulatorPerSecond(b *testing.B) {
+	m := NewModulator(8000, 2400, 1700, 0.25, 10, 8000)
+	next := func() complex128 { return complex(3, 1) }
+	b.ResetTimer()
+	reportCPU(b, func() {
+		for range 8000 {
+			m.Sample(next)
+		}
+	})
+}
+
+func BenchmarkNewModulator(b *testing.B) {
+	reportCPU(b, func() { NewModulator(8000, 2400, 1700, 0.25, 10, 8000) })
 }

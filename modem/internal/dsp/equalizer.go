@@ -58,14 +58,16 @@ func (e *Equalizer) window() []complex128 { return e.x[e.pos : e.pos+e.n] }
 
 // Output is the equalised point for the newest window.
 func (e *Equalizer) Output() complex128 {
-	var re, im float64
-	w := e.window()
+	var r0, r1, i0, i1 float64
+	w := e.x[e.pos : e.pos+len(e.c)]
 	for i, c := range e.c {
 		x := w[i]
-		re += real(c)*real(x) - imag(c)*imag(x)
-		im += real(c)*imag(x) + imag(c)*real(x)
+		r0 += real(c) * real(x)
+		r1 -= imag(c) * imag(x)
+		i0 += real(c) * imag(x)
+		i1 += imag(c) * real(x)
 	}
-	return complex(re, im)
+	return complex(r0+r1, i0+i1)
 }
 
 // Update adapts the taps by err = wanted - Output() for the current window.

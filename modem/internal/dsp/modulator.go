@@ -6,19 +6,20 @@ import "math"
 // constellation points at the baud rate (asking for them through a callback
 // exactly when the next one is due) and produces passband samples
 // Re{b(t) e^{j w t}} at the line sample rate, where b is the points shaped
-// by a root-raised-cosine pulse. The baud rate must divide evenly into a
-// whole number of sample-rate steps (1200, 1600, 2400 baud at 8 kHz do),
-// so the polyphase table is exact and the output is deterministic.
+// by a root-raised-cosine pulse. The baud rate and the carrier (whole
+// hertz) must each repeat after a whole number of samples (1200, 1600,
+// 2400 baud and 1700 or 1800 Hz at 8 kHz do): the pulse and the carrier
+// are then tabulated together for every sample of their common period, so
+// a sample costs two multiply-adds per pulse tap and no oscillator, and the
+// output is exact and deterministic.
 type Modulator struct {
-	rate  int         // sample rate
-	baud  int         // symbol rate
-	acc   int         // symbol clock, in units of 1/rate of a symbol... scaled by baud
-	rows  [][]float64 // rows[acc/gcd][i]: pulse for the symbol i back
-	g     int         // gcd(baud, rate)
-	hist  []complex128
-	pos   int // newest entry in hist
-	nco   *NCO
-	scale float64
+	rate, baud int
+	acc        int          // symbol clock: a new point is due when acc reaches rate
+	span       int          // pulse length, symbols
+	tab        []complex128 // period rows of span weights (g cos, -g sin), oldest point first
+	period, n  int          // table rows; current row
+	hist       []complex128
+	pos        int // hist[pos : pos+span] is the window, oldest first
 }
 
 // NewModulator makes a modulator for baud symbols per second on a carrier
@@ -26,77 +27,89 @@ type Modulator struct {
 // pulse spanning span symbols. gain scales the output: the pulse has unit
 // energy, so points of mean power P come out with power gain*gain*P/2.
 func NewModulator(sampleRate, baud int, carrierHz, beta float64, span int, gain float64) *Modulator {
-	g := gcd(baud, sampleRate)
-	nrows := sampleRate / g
+	fc := int(math.Round(carrierHz))
+	symPeriod := sampleRate / gcd(baud, sampleRate)
+	carPeriod := sampleRate / gcd(fc, sampleRate)
+	period := symPeriod / gcd(symPeriod, carPeriod) * carPeriod
 	m := &Modulator{
-		rate: sampleRate, baud: baud, g: g,
-		rows:  make([][]float64, nrows),
-		hist:  make([]complex128, span),
-		nco:   NewNCO(carrierHz, float64(sampleRate)),
-		scale: gain,
+		rate: sampleRate, baud: baud, span: span,
+		tab:    make([]complex128, period*span),
+		period: period,
+		hist:   make([]complex128, 2*span),
 	}
-	// The pulse is centred span/2 symbols back, so the output lags the
-	// points by that much.
-	half := float64(span) / 2
-	for r := range m.rows {
-		frac := float64(r*g) / float64(sampleRate) // fraction of a symbol since the newest point
-		row := make([]float64, span)
-		for i := range row {
-			row[i] = RootRaisedCosine(frac+float64(i)-half+0.5, beta)
+	// The pulse is centred span/2 - 1/2 symbols back from the newest point.
+	half := float64(span)/2 - 0.5
+	for n := range period {
+		frac := float64((n*baud)%sampleRate) / float64(sampleRate) // of a symbol since the newest point
+		s, c := math.Sincos(2 * math.Pi * carrierHz * float64(n) / float64(sampleRate))
+		row := m.tab[n*span : (n+1)*span]
+		for j := range row {
+			back := span - 1 - j // symbols back from the newest
+			g := gain * RootRaisedCosine(frac+float64(back)-half, beta)
+			row[j] = complex(g*c, -g*s)
 		}
-		m.rows[r] = row
 	}
-	m.acc = sampleRate // the first sample asks for a point
+	m.Reset()
 	return m
 }
 
 // Delay is how many symbols the pulse's centre lags the newest point.
-func (m *Modulator) Delay() float64 { return float64(len(m.hist))/2 - 0.5 }
+func (m *Modulator) Delay() float64 { return float64(m.span)/2 - 0.5 }
 
 // Sample returns the next passband sample, calling next for a new point
 // whenever one is due.
 func (m *Modulator) Sample(next func() complex128) float64 {
 	if m.acc >= m.rate {
 		m.acc -= m.rate
-		if m.pos++; m.pos == len(m.hist) {
+		p := next()
+		m.hist[m.pos] = p
+		m.hist[m.pos+m.span] = p
+		if m.pos++; m.pos == m.span {
 			m.pos = 0
 		}
-		m.hist[m.pos] = next()
 	}
-	row := m.rows[m.acc/m.g]
 	m.acc += m.baud
-	var re, im float64
-	j := m.pos
-	for _, c := range row {
-		p := m.hist[j]
-		re += c * real(p)
-		im += c * imag(p)
-		if j--; j < 0 {
-			j = len(m.hist) - 1
-		}
+	row := m.tab[m.n*m.span : (m.n+1)*m.span]
+	if m.n++; m.n == m.period {
+		m.n = 0
 	}
-	z := m.nco.Next()
-	return m.scale * (re*real(z) - im*imag(z))
+	win := m.hist[m.pos : m.pos+len(row)]
+	// Four independent sums, so the additions do not wait on each other.
+	var y0, y1, y2, y3 float64
+	j := 0
+	for ; j+1 < len(row); j += 2 {
+		p, w, q, v := win[j], row[j], win[j+1], row[j+1]
+		y0 += real(p) * real(w)
+		y1 += imag(p) * imag(w)
+		y2 += real(q) * real(v)
+		y3 += imag(q) * imag(v)
+	}
+	if j < len(row) {
+		p, w := win[j], row[j]
+		y0 += real(p)*real(w) + imag(p)*imag(w)
+	}
+	return (y0 + y1) + (y2 + y3)
 }
 
 // Reset clears the pulse history and the carrier phase.
 func (m *Modulator) Reset() {
 	clear(m.hist)
-	m.pos = 0
+	m.pos, m.n = 0, 0
 	m.acc = m.rate
-	m.nco.Reset()
 }
 
 // Clip16 rounds x to the nearest int16, saturating.
 func Clip16(x float64) int16 {
-	x = math.Round(x)
-	if x > math.MaxInt16 {
+	if x >= math.MaxInt16 {
 		return math.MaxInt16
 	}
-	if x < math.MinInt16 {
+	if x <= math.MinInt16 {
 		return math.MinInt16
 	}
-	return int16(x)
+	if x < 0 {
+		return int16(x - 0.5)
+	}
+	return int16(x + 0.5)
 }
 
 func gcd(a, b int) int {

@@ -10,6 +10,7 @@ type PhaseLoop struct {
 	phase, freq float64 // radians, radians per symbol
 	kp, ki      float64
 	rot         complex128 // e^{-j phase}
+	steps       int        // small turns since rot was last computed exactly
 }
 
 // NewPhaseLoop makes a loop with proportional gain kp and integral gain ki.
@@ -55,8 +56,18 @@ func (l *PhaseLoop) turn(d float64) {
 	} else if l.phase < -math.Pi {
 		l.phase += 2 * math.Pi
 	}
-	s, c := math.Sincos(-l.phase)
-	l.rot = complex(c, s)
+	if l.steps++; l.steps == 64 || d == 0 || d > 0.1 || d < -0.1 {
+		l.steps = 0
+		s, c := math.Sincos(-l.phase)
+		l.rot = complex(c, s)
+		return
+	}
+	// Small turn: rotate by e^{-jd} from its Taylor series (error below
+	// 1e-7 for |d| <= 0.1) and pull the magnitude back to 1.
+	d2 := d * d
+	r := l.rot * complex(1-d2/2+d2*d2/24, -d*(1-d2/6))
+	m := real(r)*real(r) + imag(r)*imag(r)
+	l.rot = r * complex((3-m)/2, 0)
 }
 
 // PhaseError is the angle of z against the decision d, small-angle form:
