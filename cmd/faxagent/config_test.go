@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -222,4 +223,39 @@ func FuzzConfigFile(f *testing.F) {
 			t.Fatalf("config passed the check: %+v", c)
 		}
 	})
+}
+
+// soap.trusted_networks is empty by default, takes prefixes and single
+// addresses, and refuses anything else; login limits come from the file.
+func TestConfigTrustedNetworksAndLogin(t *testing.T) {
+	c, err := loadConfig(nil, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.SOAP.trustedNetworks(); err != nil || len(n) != 0 {
+		t.Fatalf("default trusted networks %v, %v", n, err)
+	}
+	file := writeConfig(t, `
+soap:
+  trusted_networks: [10.1.2.0/24, 192.0.2.7, "fd00::1/128"]
+login:
+  pair_failures: 3
+  backoff: 10s
+`)
+	c, err = loadConfig([]string{"--config", file}, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.SOAP.trustedNetworks()
+	if err != nil || fmt.Sprint(n) != "[10.1.2.0/24 192.0.2.7/32 fd00::1/128]" {
+		t.Fatalf("trusted networks %v, %v", n, err)
+	}
+	if c.Login.PairFailures != 3 || c.Login.Backoff != 10*time.Second {
+		t.Fatalf("login %+v", c.Login)
+	}
+	for _, bad := range []string{"soap:\n  trusted_networks: [everyone]\n", "login:\n  backoff: -1s\n"} {
+		if _, err := loadConfig([]string{"--config", writeConfig(t, bad)}, envOf(nil)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
 }
