@@ -7,12 +7,14 @@
 // convolutional (trellis) encoder, the 128/64/32/16-point constellations
 // and the four-point training constellation (A, B, C, D), the training
 // segments (ABAB alternations, CDBA equaliser conditioning, bridge, trellis
-// coded scrambled ones) and the receiver's Viterbi decoder. The receiver's
-// front end (matched filter, symbol timing recovery, T/2 equaliser,
-// carrier loop, AGC) lives in this package's frontend files.
+// coded scrambled ones) and the receiver's Viterbi decoder. Pulse shapes
+// come from modem/internal/dsp; the receiver's front end (interpolating
+// matched filter with Gardner symbol timing, T/2 equaliser normalised to
+// the training's level, decision-directed carrier loop, gain set from the
+// alternations) is this package's own, tuned to V.17's training.
 //
 // Transmitter and Receiver implement pump.Transmitter and pump.Receiver.
 //
-// v17 imports only modem/pump and the standard library; it must not import
-// t30, the modem terminal or any driver.
+// v17 imports only modem/pump, modem/internal/dsp and the standard
+// library; it must not import t30, the modem terminal or any driver.
 package v17

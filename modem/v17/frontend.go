@@ -1,6 +1,10 @@
 package v17
 
-import "math"
+import (
+	"math"
+
+	"github.com/faxagent/faxagent/modem/internal/dsp"
+)
 
 // The receive front end: it mixes the line down from 1800 Hz, applies the
 // matched root raised cosine filter and interpolates the result at twice
@@ -41,7 +45,7 @@ func newMatchedTaps() *[rxPhases][rxSpan]float64 {
 			// Tap i multiplies the sample i samples old; the output
 			// instant is rxSpan/2 + mu samples old.
 			ts := float64(i) - rxSpan/2 - mu
-			t[p][i] = rrc(ts/(2*halfT), rollOff) / (2 * halfT)
+			t[p][i] = dsp.RootRaisedCosine(ts/(2*halfT), rollOff) / (2 * halfT)
 		}
 	}
 	return &t

@@ -1,6 +1,10 @@
 package v17
 
-import "math"
+import (
+	"math"
+
+	"github.com/faxagent/faxagent/modem/internal/dsp"
+)
 
 const (
 	baud       = 2400
@@ -20,20 +24,6 @@ func newCarrierTable() *carrierTable {
 		t[n] = complex(c, s)
 	}
 	return &t
-}
-
-// rrc is the root raised cosine pulse of roll-off beta at t symbols from
-// its centre, with unit energy over a symbol period.
-func rrc(t, beta float64) float64 {
-	if t == 0 {
-		return 1 - beta + 4*beta/math.Pi
-	}
-	if math.Abs(math.Abs(4*beta*t)-1) < 1e-9 {
-		return beta / math.Sqrt2 * ((1+2/math.Pi)*math.Sin(math.Pi/(4*beta)) + (1-2/math.Pi)*math.Cos(math.Pi/(4*beta)))
-	}
-	num := math.Sin(math.Pi*t*(1-beta)) + 4*beta*t*math.Cos(math.Pi*t*(1+beta))
-	den := math.Pi * t * (1 - 16*beta*beta*t*t)
-	return num / den
 }
 
 // modulator shapes baud-rate points with the root raised cosine pulse and
@@ -56,7 +46,7 @@ func newModulator(dBm0, meanPower float64) *modulator {
 	var energy float64
 	for r := range m.rows {
 		for i := range m.rows[r] {
-			c := rrc(float64(r)/phasesPerT+float64(i)-txSpan/2, rollOff)
+			c := dsp.RootRaisedCosine(float64(r)/phasesPerT+float64(i)-txSpan/2, rollOff)
 			m.rows[r][i] = c
 			energy += c * c
 		}
@@ -96,15 +86,4 @@ func (m *modulator) sample(next func() complex128) float64 {
 		m.n = 0
 	}
 	return m.gain * (re*real(z) - im*imag(z))
-}
-
-func clip16(x float64) int16 {
-	x = math.Round(x)
-	if x > math.MaxInt16 {
-		return math.MaxInt16
-	}
-	if x < math.MinInt16 {
-		return math.MinInt16
-	}
-	return int16(x)
 }

@@ -100,6 +100,7 @@ func spandspTx(t testing.TB, rate int, bursts []burst) []int16 {
 type rxReport struct {
 	events []string
 	bits   [][]byte
+	cpuNS  float64 // CPU time SpanDSP's receiver took
 }
 
 // burstStarts finds where each burst of a clean signal starts: after
@@ -146,6 +147,10 @@ func spandspRx(t testing.TB, rate int, bursts []burst, samples []int16, starts [
 	var r rxReport
 	var cur []byte
 	for _, line := range strings.Split(string(out), "\n") {
+		if c, ok := strings.CutPrefix(line, "C "); ok {
+			fmt.Sscan(c, &r.cpuNS)
+			continue
+		}
 		if ev, ok := strings.CutPrefix(line, "E "); ok {
 			r.events = append(r.events, ev)
 			switch ev {

@@ -26,7 +26,7 @@ const (
 	onesToSeg2   = 20  // descrambled ones that prove segment 2
 	longSeg2     = 1000
 	onesToTrain  = 16 // trellis-decoded symbols of ones that end training
-	seg4Deadline = seg4Len + viterbiDepth + 24
+	seg4Deadline = seg4Len + viterbiCols + 24
 )
 
 type rxState int
@@ -96,7 +96,7 @@ func NewReceiver(rate int, sink pump.BitSink) (*Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Receiver{m: m, sink: sink, fe: newFrontEnd(), vit: newViterbi(m.points)}
+	r := &Receiver{m: m, sink: sink, fe: newFrontEnd(), vit: newViterbi(slicers[rate]())}
 	r.eq.unit()
 	r.newCarrier()
 	return r, nil
@@ -376,37 +376,34 @@ func (r *Receiver) enterSeg4(ago int) {
 // trellis runs on trellis-coded symbols: segment 4 and the data.
 func (r *Receiver) trellis(z complex128) {
 	zr := z * r.rot
-	r.adapt(z, zr, r.nearest(zr))
-	l, ok := r.vit.add(zr)
-	if !ok {
-		if r.st == rxSeg4 && r.count > seg4Deadline {
-			r.fail()
+	labels := r.vit.add(zr)
+	r.adapt(z, zr, r.m.points[r.vit.near].complex())
+	for _, l := range labels {
+		if r.st == rxData {
+			r.putLabel(l)
+			continue
 		}
-		return
-	}
-	if r.st == rxData {
-		r.putLabel(l)
-		return
-	}
-	q := r.decode(l)
-	allOnes := true
-	for i := 0; i < r.m.bits; i++ {
-		if r.ds.descramble(q>>i&1) != 1 {
-			allOnes = false
+		q := r.decode(l)
+		allOnes := true
+		for i := 0; i < r.m.bits; i++ {
+			if r.ds.descramble(q>>i&1) != 1 {
+				allOnes = false
+			}
+		}
+		if allOnes {
+			r.onesRun++
+		} else {
+			r.onesRun = 0
+		}
+		if r.onesRun >= onesToTrain {
+			r.kept = true
+			r.level = r.power
+			r.kp, r.ki, r.mu = 0.05, 0.001, 0.01
+			r.to(rxData)
+			r.sink.Event(pump.TrainingSucceeded)
 		}
 	}
-	if allOnes {
-		r.onesRun++
-	} else {
-		r.onesRun = 0
-	}
-	if r.onesRun >= onesToTrain {
-		r.kept = true
-		r.level = r.power
-		r.kp, r.ki, r.mu = 0.05, 0.001, 0.01
-		r.to(rxData)
-		r.sink.Event(pump.TrainingSucceeded)
-	} else if r.count > seg4Deadline {
+	if r.st == rxSeg4 && r.count > seg4Deadline {
 		r.fail()
 	}
 }
@@ -425,17 +422,6 @@ func (r *Receiver) putLabel(label int) {
 	for i := 0; i < r.m.bits; i++ {
 		r.sink.PutBit(r.ds.descramble(q >> i & 1))
 	}
-}
-
-// nearest is the constellation point closest to z.
-func (r *Receiver) nearest(z complex128) complex128 {
-	best, bd := 0, math.Inf(1)
-	for i, p := range r.m.points {
-		if d := sqDist(z, p.complex()); d < bd {
-			best, bd = i, d
-		}
-	}
-	return r.m.points[best].complex()
 }
 
 // adapt updates the carrier loop and the equaliser from the decision d
@@ -459,8 +445,9 @@ func (r *Receiver) adapt(z, zr, d complex128) {
 	perr := imag(zr*cmplx.Conj(d)) / (real(d)*real(d) + imag(d)*imag(d) + 1)
 	r.freq += r.ki * perr
 	turn := r.kp*perr + r.freq
-	r.rot *= cmplx.Rect(1, -turn)
-	r.rot /= complex(cmplx.Abs(r.rot), 0)
+	// A small turn: cos and sin to second order, then back to unit length.
+	r.rot *= complex(1-turn*turn/2, -turn)
+	r.rot *= complex(1/math.Sqrt(real(r.rot)*real(r.rot)+imag(r.rot)*imag(r.rot)), 0)
 }
 
 func sqDist(a, b complex128) float64 {

@@ -1,6 +1,9 @@
 package v17
 
-import "github.com/faxagent/faxagent/modem/pump"
+import (
+	"github.com/faxagent/faxagent/modem/internal/dsp"
+	"github.com/faxagent/faxagent/modem/pump"
+)
 
 // txLevel is the transmit level in dBm0 (T.30's usual -14 dBm0 or so).
 const txLevel = -14
@@ -62,7 +65,7 @@ func (t *Transmitter) Generate(out []int16) int {
 		if t.silence {
 			return i
 		}
-		out[i] = clip16(t.mod.sample(t.nextPoint))
+		out[i] = dsp.Clip16(t.mod.sample(t.nextPoint))
 	}
 	return len(out)
 }

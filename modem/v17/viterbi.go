@@ -1,9 +1,17 @@
 package v17
 
+import "math"
+
 // viterbiDepth is the decoder's traceback depth in symbols. An 8-state
 // code's free distance is reached within about five constraint lengths;
 // 24 symbols keeps the loss against an infinite depth negligible.
 const viterbiDepth = 24
+
+// viterbiBatch is how many symbols one traceback decides: tracing back
+// every symbol would cost the depth each time.
+const viterbiBatch = 8
+
+const viterbiCols = viterbiDepth + viterbiBatch
 
 // branch is a survivor: the state it came from and the label of the
 // point it decided on.
@@ -14,17 +22,19 @@ type branch struct {
 
 // viterbi decodes the trellis code, one received point at a time.
 type viterbi struct {
-	points []point
-	pm     [8]float64
-	hist   [viterbiDepth + 1][8]branch
-	n      int // symbols entered since reset
-	pos    int // newest column in hist
+	sl      *slicer
+	near    int // label of the point nearest the last received one
+	pm      [8]float64
+	hist    [viterbiCols][8]branch
+	pos     int // newest column in hist
+	pending int // columns entered and not yet decided
+	out     [viterbiCols]int
 	// pred[s'] lists the (state, Y2Y1) pairs leading into s'.
 	pred [8][4]struct{ s, y uint8 }
 }
 
-func newViterbi(points []point) *viterbi {
-	v := &viterbi{points: points}
+func newViterbi(sl *slicer) *viterbi {
+	v := &viterbi{sl: sl}
 	var k [8]int
 	for s := range 8 {
 		for y := range 4 {
@@ -38,46 +48,37 @@ func newViterbi(points []point) *viterbi {
 
 func (v *viterbi) reset() {
 	v.pm = [8]float64{}
-	v.n, v.pos = 0, 0
+	v.pos, v.pending = 0, 0
 }
 
-// subsetNearest returns, for each subset Y2Y1Y0, the squared distance
-// from z to its nearest point and that point's label.
-func subsetNearest(points []point, z complex128) (dist [8]float64, label [8]uint8) {
-	for i := range dist {
-		dist[i] = 1e30
-	}
-	zr, zi := real(z), imag(z)
-	for l, p := range points {
-		dr, di := zr-float64(p[0]), zi-float64(p[1])
-		d := dr*dr + di*di
-		if s := l & 7; d < dist[s] {
-			dist[s], label[s] = d, uint8(l)
+// add enters received point z and returns the labels it could decide,
+// oldest first: none, or a batch once the decoder holds its depth and a
+// batch more. The slice is valid until the next call.
+func (v *viterbi) add(z complex128) []int {
+	dist, lab := v.sl.nearest(z)
+	best := 0
+	for i := 1; i < 8; i++ {
+		if dist[i] < dist[best] {
+			best = i
 		}
 	}
-	return dist, label
-}
-
-// add enters received point z. Once the decoder holds more than its depth
-// it returns the label decided for the symbol that many points back.
-func (v *viterbi) add(z complex128) (label int, ok bool) {
-	dist, lab := subsetNearest(v.points, z)
-	if v.pos++; v.pos > viterbiDepth {
+	v.near = int(lab[best])
+	if v.pos++; v.pos == viterbiCols {
 		v.pos = 0
 	}
 	col := &v.hist[v.pos]
 	var pm [8]float64
 	for n := range 8 {
 		y0 := uint8(n>>2) & 1
-		best := 1e300
+		bm := math.Inf(1)
 		for _, p := range v.pred[n] {
 			sub := p.y<<1 | y0
-			if m := v.pm[p.s] + dist[sub]; m < best {
-				best = m
+			if m := v.pm[p.s] + dist[sub]; m < bm {
+				bm = m
 				col[n] = branch{prev: p.s, label: lab[sub]}
 			}
 		}
-		pm[n] = best
+		pm[n] = bm
 	}
 	low := pm[0]
 	for _, m := range pm[1:] {
@@ -87,20 +88,30 @@ func (v *viterbi) add(z complex128) (label int, ok bool) {
 		pm[i] -= low
 	}
 	v.pm = pm
-	v.n++
-	if v.n <= viterbiDepth {
-		return 0, false
+	if v.pending++; v.pending < viterbiCols {
+		return nil
 	}
-	// Trace back from the best state to the oldest column.
+	out := v.traceback(viterbiBatch)
+	v.pending -= viterbiBatch
+	return out
+}
+
+// traceback follows the best path back through the pending columns and
+// returns the labels of the oldest k of them, oldest first.
+func (v *viterbi) traceback(k int) []int {
 	s := v.bestState()
 	c := v.pos
-	for range viterbiDepth {
-		s = int(v.hist[c][s].prev)
+	for i := v.pending - 1; i >= 0; i-- {
+		b := v.hist[c][s]
+		if i < k {
+			v.out[i] = int(b.label)
+		}
+		s = int(b.prev)
 		if c--; c < 0 {
-			c = viterbiDepth
+			c = viterbiCols - 1
 		}
 	}
-	return int(v.hist[c][s].label), true
+	return v.out[:k]
 }
 
 func (v *viterbi) bestState() int {
@@ -113,19 +124,9 @@ func (v *viterbi) bestState() int {
 	return best
 }
 
-// flush returns, oldest first, the labels still held (up to the depth).
+// flush returns, oldest first, the labels not yet decided, and resets.
 func (v *viterbi) flush() []int {
-	n := min(v.n, viterbiDepth)
-	out := make([]int, n)
-	s := v.bestState()
-	c := v.pos
-	for i := n - 1; i >= 0; i-- {
-		out[i] = int(v.hist[c][s].label)
-		s = int(v.hist[c][s].prev)
-		if c--; c < 0 {
-			c = viterbiDepth
-		}
-	}
+	out := v.traceback(v.pending)
 	v.reset()
 	return out
 }
