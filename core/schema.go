@@ -208,6 +208,15 @@ var migrations = []migration{
 	{5, "inbound calls keyed by the agent's unique ID, the driver's call ID kept as data; failed inbound calls as call records without a message", []string{
 		`ALTER TABLE attempts ADD COLUMN call_id TEXT NOT NULL DEFAULT ''`,
 	}},
+	{6, "per-user API tokens, stored as their SHA-256", []string{
+		`CREATE TABLE api_tokens (
+			id {{id}},
+			user_id BIGINT NOT NULL REFERENCES users(id),
+			name TEXT NOT NULL DEFAULT '',
+			sha256 TEXT NOT NULL UNIQUE,
+			created_at BIGINT NOT NULL)`,
+		`CREATE INDEX api_tokens_user ON api_tokens (user_id, id)`,
+	}},
 }
 
 // inboundCallRecords lets an attempt exist without a message (a failed
