@@ -1,7 +1,6 @@
 package v27ter
 
 import (
-	"math"
 	"math/cmplx"
 
 	"github.com/faxagent/faxagent/modem/internal/dsp"
@@ -58,7 +57,7 @@ func NewReceiver(rate int, sink pump.BitSink) (*Receiver, error) {
 		return nil, ErrRate
 	}
 	f := dsp.NewFront(dsp.FrontConfig{
-		Baud: baudOf(rate), CarrierHz: carrierHz, Beta: txBeta, Span: 8, EqTaps: eqTaps,
+		Baud: baudOf(rate), CarrierHz: carrierHz, Beta: txBeta, Span: 6, EqTaps: eqTaps,
 		OnDBm0: carrierOnDBm0, OffDBm0: carrierOffDBm0,
 	}, sink)
 	r := &Receiver{rate: rate, front: f, demod: f.Demod, eq: f.Eq, pl: f.PL}
@@ -189,14 +188,13 @@ func invert8(t [8]int) (inv [8]int) {
 // the segment-5 ones (checked) or data (delivered).
 func (r *Receiver) data() {
 	y := r.pl.Derotate(r.eq.Output())
-	ang := math.Atan2(imag(y), real(y))
 	var ph, nb, v int
 	if r.rate == 4800 {
-		ph = int(math.Round(ang/(math.Pi/4))) & 7
+		ph = dsp.Octant(y)
 		v = bits4800[(ph-r.phase)&7]
 		nb = 3
 	} else {
-		ph = 2 * (int(math.Round(ang/(math.Pi/2))) & 3)
+		ph = dsp.Quadrant(y)
 		v = [4]int{0, 1, 3, 2}[((ph-r.phase)&7)/2]
 		nb = 2
 	}

@@ -80,10 +80,12 @@ func (t *Transmitter) Generate(out []int16) int { return t.mod.Fill(out, t.next,
 
 // point is the unit-magnitude constellation point at a phase in 45 degree
 // units.
-func point(phase int) complex128 {
-	s, c := math.Sincos(float64(phase&7) * math.Pi / 4)
-	return complex(c, s)
-}
+func point(phase int) complex128 { return unitPoints[phase&7] }
+
+const r2 = 0.70710678118654752440 // 1/sqrt(2)
+
+// unitPoints[p] is e^{j p pi/4}.
+var unitPoints = [8]complex128{1, complex(r2, r2), 1i, complex(-r2, r2), -1, complex(-r2, -r2), -1i, complex(r2, -r2)}
 
 // symbol returns the next symbol to send.
 func (t *Transmitter) symbol() complex128 {

@@ -69,11 +69,10 @@ func NewReceiver(rate int, sink pump.BitSink) (*Receiver, error) {
 		OnDBm0: carrierOnDBm0, OffDBm0: carrierOffDBm0,
 	}, sink)
 	r := &Receiver{rate: rate, front: f, demod: f.Demod, eq: f.Eq, pl: f.PL}
+	// points[2p+q1] is the point at phase p with amplitude bit q1 (7200
+	// bit/s uses only q1 = 0).
 	for p := range 8 {
-		r.points = append(r.points, cand{z: point(p, 0), phase: p})
-		if rate == 9600 {
-			r.points = append(r.points, cand{z: point(p, 1), phase: p, q1: 1})
-		}
+		r.points = append(r.points, cand{z: point(p, 0), phase: p}, cand{z: point(p, 1), phase: p, q1: 1})
 	}
 	return r, nil
 }
@@ -222,14 +221,7 @@ var bitsOf = func() (inv [8]int) {
 // the segment-4 ones (checked) or data (delivered).
 func (r *Receiver) data() {
 	y := r.pl.Derotate(r.eq.Output())
-	best := 0
-	bd := math.Inf(1)
-	for i, c := range r.points {
-		dr, di := real(y)-real(c.z), imag(y)-imag(c.z)
-		if d := dr*dr + di*di; d < bd {
-			best, bd = i, d
-		}
-	}
+	best, bd := r.slice(y)
 	c := r.points[best]
 	v := bitsOf[(c.phase-r.phase)&7]
 	r.phase = c.phase
@@ -264,4 +256,27 @@ func (r *Receiver) put(bit int) {
 	} else if bit != 1 && r.count > 8 {
 		r.bad++
 	}
+}
+
+// slice returns the index in points of the point nearest y and its squared
+// distance. It looks only at the phases next to y's own octant: every
+// point's decision region lies within them.
+func (r *Receiver) slice(y complex128) (int, float64) {
+	o := dsp.Octant(y)
+	best, bd := 0, math.Inf(1)
+	amps := 2
+	if r.rate == 7200 {
+		amps = 1
+	}
+	for _, p := range [3]int{(o + 7) & 7, o, (o + 1) & 7} {
+		for q := range amps {
+			i := 2*p + q
+			c := r.points[i].z
+			dr, di := real(y)-real(c), imag(y)-imag(c)
+			if d := dr*dr + di*di; d < bd {
+				best, bd = i, d
+			}
+		}
+	}
+	return best, bd
 }

@@ -2,6 +2,8 @@ package v29
 
 import (
 	"math"
+	"math/cmplx"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/faxagent/faxagent/modem/internal/pumptest"
@@ -71,6 +73,31 @@ func TestTrainingGenerator(t *testing.T) {
 		}
 		if same {
 			t.Fatalf("period %d, want 127", p)
+		}
+	}
+}
+
+// TestSlicerIsNearestPoint: the octant-limited slicer picks the same point
+// as a search of the whole constellation, for points anywhere near it.
+func TestSlicerIsNearestPoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, rate := range []int{7200, 9600} {
+		r, _ := NewReceiver(rate, pumptest.Null{})
+		for range 200000 {
+			y := complex(rng.Float64()*14-7, rng.Float64()*14-7)
+			got, _ := r.slice(y)
+			best, bd := -1, math.Inf(1)
+			for i, c := range r.points {
+				if rate == 7200 && c.q1 == 1 {
+					continue
+				}
+				if d := cmplx.Abs(y - c.z); d < bd {
+					best, bd = i, d
+				}
+			}
+			if got != best && math.Abs(cmplx.Abs(y-r.points[got].z)-bd) > 1e-9 {
+				t.Fatalf("%d: slice(%v) = %v, nearest %v", rate, y, r.points[got].z, r.points[best].z)
+			}
 		}
 	}
 }

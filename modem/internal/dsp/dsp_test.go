@@ -5,6 +5,8 @@ import (
 	"math/cmplx"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/faxagent/faxagent/modem/internal/pumptest"
 )
 
 func TestRootRaisedCosineCascadeIsNyquist(t *testing.T) {
@@ -233,8 +235,7 @@ func BenchmarkDemodulatorPerSecond(b *testing.B) {
 		line[i] = m.Sample(func() complex128 { return 1 })
 	}
 	d := NewDemodulator(8000, 2400, 1700, 0.25, 8)
-	b.ResetTimer()
-	reportCPU(b, func() {
+	pumptest.ReportCPU(b, 1, "cpu-µs/s", func() {
 		for _, x := range line {
 			d.Process(x)
 		}
@@ -277,8 +278,7 @@ func TestGardnerLocksOnSymbolCentres(t *testing.T) {
 func BenchmarkModulatorPerSecond(b *testing.B) {
 	m := NewModulator(8000, 2400, 1700, 0.25, 10, 8000)
 	next := func() complex128 { return complex(3, 1) }
-	b.ResetTimer()
-	reportCPU(b, func() {
+	pumptest.ReportCPU(b, 1, "cpu-µs/s", func() {
 		for range 8000 {
 			m.Sample(next)
 		}
@@ -286,5 +286,20 @@ func BenchmarkModulatorPerSecond(b *testing.B) {
 }
 
 func BenchmarkNewModulator(b *testing.B) {
-	reportCPU(b, func() { NewModulator(8000, 2400, 1700, 0.25, 10, 8000) })
+	pumptest.ReportCPU(b, 1, "cpu-µs/op", func() { NewModulator(8000, 2400, 1700, 0.25, 10, 8000) })
+}
+
+// TestSlicers: Octant and Quadrant agree with the nearest point by angle
+// all round the circle.
+func TestSlicers(t *testing.T) {
+	for i := range 3600 {
+		a := float64(i) * math.Pi / 1800
+		z := complex(math.Cos(a)*2, math.Sin(a)*2)
+		if want := int(math.Round(a/(math.Pi/4))) & 7; Octant(z) != want && math.Abs(math.Mod(a, math.Pi/4)-math.Pi/8) > 1e-9 {
+			t.Fatalf("octant at %.2f degrees = %d, want %d", a*180/math.Pi, Octant(z), want)
+		}
+		if want := 2 * (int(math.Round(a/(math.Pi/2))) & 3); Quadrant(z) != want && math.Abs(math.Mod(a, math.Pi/2)-math.Pi/4) > 1e-9 {
+			t.Fatalf("quadrant at %.2f degrees = %d, want %d", a*180/math.Pi, Quadrant(z), want)
+		}
+	}
 }

@@ -249,27 +249,24 @@ func FuzzReceive(t *testing.T, newRx func(pump.BitSink) (pump.Receiver, error), 
 // BenchReceive reports the CPU a receiver needs per second of line:
 // b.N receivers from newRx each take line.
 func BenchReceive(b *testing.B, newRx func(pump.BitSink) (pump.Receiver, error), line []int16) {
-	b.ResetTimer()
-	for range b.N {
+	ReportCPU(b, float64(len(line))/pump.SampleRate, "cpu-µs/s-of-signal", func() {
 		rx, err := newRx(Null{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		rx.Receive(line)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(float64(len(line))/8000)/1000, "µs/s-of-signal")
+	})
 }
 
 // BenchTransmit reports what a transmitter from newTx needs to make one
 // second of signal (construction included).
 func BenchTransmit(b *testing.B, newTx func(pump.BitSource) (pump.Transmitter, error)) {
 	buf := make([]int16, pump.SampleRate)
-	for range b.N {
+	ReportCPU(b, 1, "cpu-µs/s-of-signal", func() {
 		tx, err := newTx(func() int { return 1 })
 		if err != nil {
 			b.Fatal(err)
 		}
 		tx.Generate(buf)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "µs/s-of-signal")
+	})
 }
