@@ -5,6 +5,9 @@ import (
 	"fmt"
 
 	"github.com/faxagent/faxagent/modem/pump"
+	"github.com/faxagent/faxagent/modem/v17"
+	"github.com/faxagent/faxagent/modem/v27ter"
+	"github.com/faxagent/faxagent/modem/v29"
 	"github.com/faxagent/faxagent/t30"
 )
 
@@ -24,9 +27,37 @@ type Pumps map[t30.Modem]PumpFactory
 // ErrNoPump means the terminal has no data pump for a modulation.
 var ErrNoPump = errors.New("modem: no data pump for this modulation")
 
-// DefaultPumps returns the high-speed pumps built into faxagent.
+// DefaultPumps returns the high-speed pumps built into faxagent: V.27 ter
+// (2400, 4800), V.29 (7200, 9600) and V.17 (7200 to 14400, long and short
+// training; its receiver tells the two apart itself). The pumps send at
+// their own level.
 func DefaultPumps() Pumps {
-	return Pumps{}
+	return Pumps{
+		t30.V27ter: {
+			NewTx: func(rate int, _ bool, _ float64, src pump.BitSource) (pump.Transmitter, error) {
+				return v27ter.NewTransmitter(rate, src)
+			},
+			NewRx: func(rate int, _ bool, sink pump.BitSink) (pump.Receiver, error) {
+				return v27ter.NewReceiver(rate, sink)
+			},
+		},
+		t30.V29: {
+			NewTx: func(rate int, _ bool, _ float64, src pump.BitSource) (pump.Transmitter, error) {
+				return v29.NewTransmitter(rate, src)
+			},
+			NewRx: func(rate int, _ bool, sink pump.BitSink) (pump.Receiver, error) {
+				return v29.NewReceiver(rate, sink)
+			},
+		},
+		t30.V17: {
+			NewTx: func(rate int, short bool, _ float64, src pump.BitSource) (pump.Transmitter, error) {
+				return v17.NewTransmitter(rate, short, src)
+			},
+			NewRx: func(rate int, _ bool, sink pump.BitSink) (pump.Receiver, error) {
+				return v17.NewReceiver(rate, sink)
+			},
+		},
+	}
 }
 
 func (p Pumps) tx(sp t30.Speed, short bool, level float64, src pump.BitSource) (pump.Transmitter, error) {

@@ -31,6 +31,7 @@ type receiver struct {
 	hs      pump.Receiver
 	hsd     *hdlc.Deframer
 	hsUp    bool // trained: bits are flowing
+	lead    bool // still in the ones that may end a training (not data)
 	oct     byte
 	nbits   int
 	data    []byte // bytes of the current block
@@ -174,6 +175,15 @@ func (s hsSink) PutBit(b int) {
 		return
 	}
 	r.hsd.PutBit(b)
+	if r.lead {
+		// Ones between the training and the data (V.17's and V.29's
+		// scrambled ones, a sender's idle) are not data: TCF starts with a
+		// zero, a T.4 page with EOL's zeros.
+		if b != 0 {
+			return
+		}
+		r.lead = false
+	}
 	r.oct |= byte(b&1) << r.nbits
 	if r.nbits++; r.nbits == 8 {
 		r.data = append(r.data, r.oct)
@@ -193,7 +203,7 @@ func (s hsSink) Event(e pump.Event) {
 			r.v21d.Reset()
 			r.t.emit(t30.Event{Kind: t30.EventCarrierDown, Speed: v21Speed})
 		}
-		r.hsUp = true
+		r.hsUp, r.lead = true, true
 		r.oct, r.nbits = 0, 0
 		r.hsd.Reset()
 		r.t.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: r.hsSpeed})

@@ -127,6 +127,9 @@ type callCase struct {
 	comp  imaging.Compression
 	pages int
 	link  LinkConfig
+	pumps Pumps        // nil: the test pump
+	want  t30.Speed    // if set, the speed the call must use
+	set   t30.ModemSet // modems offered (0: all)
 }
 
 // runCall runs a whole fax call between two t30 sessions over two
@@ -134,14 +137,18 @@ type callCase struct {
 func runCall(t *testing.T, c callCase) (t30.Result, t30.Result, time.Duration) {
 	t.Helper()
 	clock := t30.NewVirtualClock()
-	a := NewTerminal(Config{Pumps: testPumps()}, clock)
-	b := NewTerminal(Config{Pumps: testPumps()}, clock)
+	pumps := c.pumps
+	if pumps == nil {
+		pumps = testPumps()
+	}
+	a := NewTerminal(Config{Pumps: pumps}, clock)
+	b := NewTerminal(Config{Pumps: pumps}, clock)
 	var doc t30.PagesDocument
 	for i := range c.pages {
 		doc = append(doc, testPage(400, i+1))
 	}
 	sink := &t30.PageCollector{}
-	base := t30.Config{Compressions: []imaging.Compression{c.comp}, ECM: c.ecm}
+	base := t30.Config{Compressions: []imaging.Compression{c.comp}, ECM: c.ecm, Modems: c.set}
 	if os.Getenv("MODEMDEBUG") != "" {
 		base.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -180,6 +187,9 @@ func runCall(t *testing.T, c callCase) (t30.Result, t30.Result, time.Duration) {
 			t.Fatalf("page %d differs", i+1)
 		}
 	}
+	if c.want.Modem != t30.ModemNone && ra.Speed != c.want {
+		t.Fatalf("speed %v, want %v", ra.Speed, c.want)
+	}
 	if ra.ECM != c.ecm || rb.Compression != c.comp {
 		t.Fatalf("mode: ECM %v, %v", ra.ECM, rb.Compression)
 	}
@@ -210,5 +220,39 @@ func TestCallOverTestPump(t *testing.T) {
 			ra, _, d := runCall(t, c.c)
 			t.Logf("%v, %d pages in %v virtual", ra.Speed, ra.PagesSent, d)
 		})
+	}
+}
+
+// TestCallOverRealPumps: whole calls between two of our terminals with the
+// real V.27 ter, V.29 and V.17 pumps, with and without ECM, on a clean
+// line and on one with G.711, a -20 dB echo and +100 ppm.
+func TestCallOverRealPumps(t *testing.T) {
+	bad := func() LinkConfig {
+		return LinkConfig{
+			AtoB:  impair.New(impair.Config{G711: true, ClockPPM: 100}).Process,
+			BtoA:  impair.New(impair.Config{G711: true, Law: 1, ClockPPM: -100}).Process,
+			EchoA: impair.NewEcho(-20, 100).Add, EchoB: impair.NewEcho(-20, 100).Add,
+		}
+	}
+	for _, sp := range []struct {
+		set  t30.ModemSet
+		want t30.Speed
+	}{
+		{t30.SetV27ter, t30.Speed{Modem: t30.V27ter, Rate: 4800}},
+		{t30.SetV29 | t30.SetV27ter, t30.Speed{Modem: t30.V29, Rate: 9600}},
+		{t30.SetV17 | t30.SetV29 | t30.SetV27ter, t30.Speed{Modem: t30.V17, Rate: 14400}},
+	} {
+		for _, ecm := range []bool{false, true} {
+			for _, line := range []string{"clean", "G.711+echo+ppm"} {
+				c := callCase{ecm: ecm, comp: imaging.MR, pages: 1, pumps: DefaultPumps(), want: sp.want, set: sp.set}
+				if line != "clean" {
+					c.link = bad()
+				}
+				t.Run(fmt.Sprintf("%v/ECM %v/%s", sp.want, ecm, line), func(t *testing.T) {
+					_, _, d := runCall(t, c)
+					t.Logf("%v virtual", d)
+				})
+			}
+		}
 	}
 }

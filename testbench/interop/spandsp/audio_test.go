@@ -326,7 +326,15 @@ func checkAudioCall(t *testing.T, o audioOutcome, c audioCase, want t30.Speed) {
 		for i, rp := range o.sink.Pages {
 			p, st, err := imaging.DecodePage(rp.Data, rp.DecodeOptions(), rp.Resolution)
 			if err != nil || st.BadRows != 0 {
-				t.Fatalf("page %d: %v, %d bad rows", i+1, err, st.BadRows)
+				rows := []int{}
+				if p != nil && i < len(o.doc) {
+					for y := 0; y < min(p.Height, o.doc[i].Height); y++ {
+						if !bytes.Equal(p.Row(y), o.doc[i].Row(y)) {
+							rows = append(rows, y)
+						}
+					}
+				}
+				t.Fatalf("page %d: %v, %d bad rows (%+v); rows differing from the original: %d of %d (first %v); %d octets, starting %x", i+1, err, st.BadRows, st, len(rows), o.doc[i].Height, rows[:min(len(rows), 3)], len(rp.Data), rp.Data[:min(len(rp.Data), 24)])
 			}
 			got = append(got, p)
 		}
