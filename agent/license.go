@@ -77,7 +77,7 @@ func ParsePrivateKey(s string) (ed25519.PrivateKey, error) {
 func parseKey(s, prefix string, size int) ([]byte, error) {
 	rest, ok := strings.CutPrefix(strings.TrimSpace(s), prefix)
 	if !ok {
-		return nil, fmt.Errorf("%w: want %s...", ErrLicenseKey, prefix)
+		return nil, fmt.Errorf("%w: it does not start with %s", ErrLicenseKey, prefix)
 	}
 	b, err := base64.StdEncoding.DecodeString(rest)
 	if err != nil || len(b) != size {

@@ -489,15 +489,12 @@ func (d *Decoder) decode2D() bool {
 				// moves b on by one, copying ref from b. Up to the
 				// first sentinel, which ends the row.
 				k := min(bits.LeadingZeros64(^acc), n, max(last-b, 0)+1)
-				src, dst := ref[b:b+k], cur[nc:nc+k]
-				for i, x := range src {
-					dst[i] = x
-				}
+				copy(cur[nc:nc+k], ref[b:b+k])
+				a0 = ref[b+k-1]
 				acc <<= uint(k)
 				n -= k
 				nc += k
 				b += k
-				a0 = src[len(src)-1]
 				continue
 			}
 			e := modeDecode[acc>>(64-modeLookupBits)]

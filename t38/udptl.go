@@ -362,7 +362,6 @@ type Encoder struct {
 	count int                // packets sent so far, saturating at maxHistory
 	pkt   UDPTLPacket
 	fec   [][]byte // entry buffers
-	sec   [][]byte
 }
 
 // NewEncoder returns an Encoder for cfg.

@@ -80,7 +80,6 @@ func asBinary(t *testing.T, bin string, cmd []string) []string {
 type server struct {
 	t    *testing.T
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
 	url  string
 	tok  string
 	done chan error

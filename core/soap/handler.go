@@ -300,8 +300,6 @@ func (c *call) lookup(name string, types ...string) *node {
 	return c.n.child(name)
 }
 
-func (c *call) has(name string) bool { return c.n.child(name) != nil }
-
 func (c *call) str(name string) string {
 	n := c.lookup(name, "s:string", "tns:Role", "tns:AddressType", "tns:ConditionType")
 	if n == nil {

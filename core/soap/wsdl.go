@@ -75,7 +75,7 @@ func parseContract(b []byte) (*contract, error) {
 	for _, e := range d.Schema.Elements {
 		var ps []param
 		for _, m := range e.Members {
-			ps = append(ps, param{Name: m.Name, Type: m.Type, MinOccurs: m.MinOccurs})
+			ps = append(ps, param(m))
 		}
 		elems[e.Name] = ps
 	}

@@ -22,14 +22,12 @@ import (
 // demands digest credentials for REGISTER and INVITE, grants a short
 // expiry, and answers authenticated INVITEs with 486.
 type registrar struct {
-	addr     string
-	guard    *guard
-	regs     atomic.Int64 // successful REGISTERs
-	unregs   atomic.Int64
-	invites  atomic.Int64 // authenticated INVITEs
-	expiry   string
-	cancel   context.CancelFunc
-	closeAll func()
+	addr    string
+	guard   *guard
+	regs    atomic.Int64 // successful REGISTERs
+	unregs  atomic.Int64
+	invites atomic.Int64 // authenticated INVITEs
+	expiry  string
 }
 
 func startRegistrar(t *testing.T, user, password string, expiry string) *registrar {

@@ -137,8 +137,9 @@ func TestResources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	go leakMarker(stop)
+	started, stop := make(chan struct{}), make(chan struct{})
+	go leakMarker(started, stop)
+	<-started
 	gs, socks := r.Since("testutil.leakMarker")
 	if len(gs) != 1 || len(socks) != 1 {
 		t.Fatalf("with one goroutine and one socket open: %d goroutines, sockets %v", len(gs), socks)
@@ -151,4 +152,4 @@ func TestResources(t *testing.T) {
 	r.WaitReleased(t, 10*time.Second, "testutil.leakMarker")
 }
 
-func leakMarker(stop chan struct{}) { <-stop }
+func leakMarker(started, stop chan struct{}) { close(started); <-stop }
