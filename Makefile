@@ -1,12 +1,16 @@
 # The test command from README.md; .ci/run calls it. It installs the Debian
-# packages the tests use when they are missing, then runs every test.
+# packages the tests use when they are missing, lints, then runs every test
+# and summarizes the run (failing output in full, the slowest tests and
+# packages, and a closing "tests: N passed, N failed, N skipped" line).
 SHELL := /bin/bash
 DEBS := libtiff-tools netpbm poppler-utils libtiff-dev libspandsp-dev gcc pkg-config sip-tester kamailio
+# staticcheck, pinned; go run fetches and caches it.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test deps vet bench build
+.PHONY: test deps vet lint bench build
 
-test: deps vet
-	go test -count=1 ./...
+test: deps lint
+	set -o pipefail; go test -json -count=1 ./... | go run ./internal/cmd/testsummary
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -18,6 +22,10 @@ deps:
 
 vet:
 	go vet ./...
+
+# go vet and staticcheck (all default checks); both must be clean.
+lint: vet
+	go run $(STATICCHECK) ./...
 
 build:
 	go build -o bin/faxagent ./cmd/faxagent
