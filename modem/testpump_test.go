@@ -14,7 +14,6 @@ const tpA = 8000
 type testTx struct {
 	src   pump.BitSource
 	n     int // samples sent
-	tail  int
 	ended bool
 }
 

@@ -27,14 +27,13 @@ type frontEnd struct {
 	pos  int
 	taps *[rxPhases][rxSpan]float64
 
-	next    float64 // time of the next output, in samples after the newest
-	onTime  bool    // the next output is a symbol centre (else a midpoint)
-	prevOn  complex128
-	mid     complex128
-	power   float64 // running mean |y|^2, normalises the timing error
-	kp, ki  float64
-	integ   float64 // timing loop integrator: samples per half symbol
-	started bool
+	next   float64 // time of the next output, in samples after the newest
+	onTime bool    // the next output is a symbol centre (else a midpoint)
+	prevOn complex128
+	mid    complex128
+	power  float64 // running mean |y|^2, normalises the timing error
+	kp, ki float64
+	integ  float64 // timing loop integrator: samples per half symbol
 }
 
 func newMatchedTaps() *[rxPhases][rxSpan]float64 {

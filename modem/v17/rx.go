@@ -71,12 +71,11 @@ type Receiver struct {
 	wn  int
 
 	// carrier phase loop, applied after the equaliser
-	rot    complex128
-	freq   float64
-	kp     float64
-	ki     float64
-	mu     float64 // equaliser step
-	parity int     // ABAB: symbols with this parity of count are A
+	rot  complex128
+	freq float64
+	kp   float64
+	ki   float64
+	mu   float64 // equaliser step
 
 	tr      scrambler // descrambles training decisions
 	run     int       // descrambled ones in a row (segment 2)
