@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,8 +112,12 @@ func (p pending) done() error {
 	return err
 }
 
-// maxReportDelay caps the back-off between two tries of an inbound report.
-const maxReportDelay = time.Minute
+// maxReportDelay caps the back-off between two tries of an inbound report;
+// reportTimeout bounds one try (a core that hangs must not hold Shutdown).
+const (
+	maxReportDelay = time.Minute
+	reportTimeout  = 2 * time.Minute
+)
 
 // deliver reports a reception until the store has it, then clears it from
 // the spool. It gives up only when the agent stops: the report stays
@@ -121,7 +126,9 @@ func (a *Agent) deliver(p pending, rec InboundRecord) {
 	defer a.reports.Done()
 	delay := 100 * time.Millisecond
 	for try := 1; ; try++ {
-		err := a.cfg.Reporter.Inbound(a.base, rec)
+		ctx, cancel := context.WithTimeout(a.base, reportTimeout)
+		err := a.cfg.Reporter.Inbound(ctx, rec)
+		cancel()
 		if err == nil {
 			if err := p.done(); err != nil {
 				a.log.Warn("spool: removing a stored reception", "inbound", rec.ID, "err", err)
