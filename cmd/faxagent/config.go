@@ -154,11 +154,19 @@ type FoipCfg struct {
 	RoutingDigits int      `yaml:"routing_digits"`
 	// MediaIP is the RTP/UDPTL address (default: the Listen host);
 	// RTPPortMin..RTPPortMax the media port range (0: any free port).
-	MediaIP    string     `yaml:"media_ip"`
-	RTPPortMin int        `yaml:"rtp_port_min"`
-	RTPPortMax int        `yaml:"rtp_port_max"`
-	Codec      string     `yaml:"codec"` // PCMU (default) or PCMA
-	T38        FoipT38Cfg `yaml:"t38"`
+	MediaIP    string `yaml:"media_ip"`
+	RTPPortMin int    `yaml:"rtp_port_min"`
+	RTPPortMax int    `yaml:"rtp_port_max"`
+	Codec      string `yaml:"codec"` // PCMU (default) or PCMA
+	// UDPTLTimeout ends a T.38 call after that long without a datagram
+	// either way once the far end has sent its first frame (default 20 s,
+	// well above T.30's T2 of 6 s); RTPTimeout ends an audio-phase call
+	// after that long without RTP from the far end (default 10 s).
+	// Negative: never. The call ends as "call dropped", cause "remote
+	// silent for 20s: no UDPTL packets"; pages already received are kept.
+	UDPTLTimeout time.Duration `yaml:"udptl_timeout"`
+	RTPTimeout   time.Duration `yaml:"rtp_timeout"`
+	T38          FoipT38Cfg    `yaml:"t38"`
 }
 
 // FoipT38Cfg are the trunk's T.38 options (drivers/foip.Config).

@@ -136,6 +136,8 @@ agent:
     number: "5557000"
     rtp_port_min: 20000
     rtp_port_max: 20099
+    udptl_timeout: 15s
+    rtp_timeout: -1s
     t38:
       start: invite
       reinvite_out: 1s
@@ -152,6 +154,7 @@ agent:
 	if c.ImportDir != "/srv/import" || c.PublicURL != "https://fax.example.com/webservices/wfapi.asmx" ||
 		f.Listen != "127.0.0.1:5060" || f.Peer != "127.0.0.1:5062" || f.Transport != "tcp" || f.Channels != 4 ||
 		f.Number != "5557000" || f.RTPPortMin != 20000 || f.RTPPortMax != 20099 || f.T38.Start != "invite" ||
+		f.UDPTLTimeout != 15*time.Second || f.RTPTimeout != -time.Second ||
 		f.T38.ReinviteOut != time.Second || f.T38.MaxDatagram != 300 || !f.T38.FEC || !f.T38.NoECM ||
 		len(c.Agent.Loopback.Ports) != 4 {
 		t.Fatalf("config: %+v", c)

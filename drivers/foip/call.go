@@ -110,7 +110,12 @@ type call struct {
 	answerOnce sync.Once
 	answered   atomic.Bool
 
-	used     atomic.Bool
+	used atomic.Bool
+	// crashed is a test hook: from when it is set the call sends nothing
+	// more, no media and no BYE, as if its process had died.
+	crashed atomic.Bool
+	// link is the T.38 stream once it runs.
+	link     atomic.Pointer[udptlLink]
 	finished sync.Once
 	over     chan struct{} // closed by finish
 	dialDur  time.Duration
@@ -209,6 +214,10 @@ func (c *call) finish() {
 		select {
 		case <-c.ended:
 		default:
+			if c.crashed.Load() {
+				c.endDialog()
+				break
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			switch {
 			case cli != nil:
@@ -249,6 +258,7 @@ func (c *call) finish() {
 // startAudio begins the G.711 phase towards ra with the given tone.
 func (c *call) startAudioLocked(ra remoteAudio, tone tonePattern) {
 	a := newAudio(c.rtpConn, ra.addr, ra.pt, tone)
+	a.crashed = &c.crashed
 	if c.outbound {
 		a.onCED = func() { c.cedOnce.Do(func() { close(c.ced) }) }
 	}
@@ -630,6 +640,27 @@ func (c *call) awaitT38(ctx context.Context, after time.Duration) error {
 	defer cancel()
 	started := false
 	ced := c.ced
+	// The far end's audio stops: no T.38 will come either.
+	silent := make(chan error, 1)
+	w := &silenceWatch{clock: c.d.loop.Clock(), limit: c.d.cfg.RTPTimeout, what: "RTP",
+		activity: func() (uint64, uint64) {
+			c.mu.Lock()
+			a := c.audio
+			c.mu.Unlock()
+			if a == nil {
+				return 0, 0
+			}
+			n := a.rx.Load()
+			return n, n
+		},
+		paused: func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return c.reinviting
+		},
+		fired: func(err error) { silent <- err }}
+	w.start()
+	defer w.stop()
 	start := func() {
 		if started {
 			return
@@ -663,6 +694,8 @@ func (c *call) awaitT38(ctx context.Context, after time.Duration) error {
 			}
 		case <-deadline.C:
 			return ErrNoT38
+		case err := <-silent:
+			return err
 		case <-c.ended:
 			return ErrRemoteBye
 		case <-c.stop:
@@ -690,13 +723,26 @@ func (c *call) runT38(ctx context.Context, run func(line t30.Line, stop <-chan s
 	}
 	tc := t38.ConfigFromParams(s.params, s.remoteMax)
 	tc.Logger = c.d.log
-	link := &udptlLink{conn: c.udptlConn}
+	link := &udptlLink{conn: c.udptlConn, crashed: &c.crashed}
 	link.set(s.remote)
+	c.link.Store(link)
 	term, err := t38.NewTerminal(tc, link, c.d.loop.Clock())
 	if err != nil {
 		r := drivers.Result{Result: t30.Result{Code: t30.CodeIncompatible, Err: err}}
 		return r, r.AsError()
 	}
+	// A far end that stops sending ends the call as a dropped line, with
+	// what T.30 has got so far (pages received stay received).
+	line := &framedLine{Terminal: term}
+	w := &silenceWatch{clock: c.d.loop.Clock(), limit: c.d.cfg.UDPTLTimeout, what: "UDPTL",
+		activity: func() (uint64, uint64) {
+			return line.frames.Load(), link.rx.Load() + link.tx.Load()
+		},
+		fired: func(err error) {
+			c.d.log.Warn("foip: far end silent, call ended", "call", c.callID, "err", err)
+			term.Close(err)
+		}}
+	w.start()
 	served := make(chan struct{})
 	go func() { defer close(served); link.serve(term) }()
 	done := make(chan struct{})
@@ -709,7 +755,11 @@ func (c *call) runT38(ctx context.Context, run func(line t30.Line, stop <-chan s
 		case <-done:
 		}
 	}()
-	r, err := run(term, c.stop)
+	r, err := run(line, c.stop)
+	w.stop()
+	if serr := w.firedErr(); serr != nil && r.Code != t30.OK {
+		r.Cause = serr.Error()
+	}
 	close(done)
 	<-watched
 	// Stop the reader: the socket is closed by finish; a deadline ends it now.
@@ -747,6 +797,8 @@ func (c *call) failResult(err error) (drivers.Result, error) {
 		r.Code, r.Cause = t30.CodeNoFax, "no T.38 re-INVITE"
 	case errors.Is(err, ErrRemoteBye):
 		r.Code, r.Cause = t30.CodeCallDropped, "BYE"
+	case errors.Is(err, ErrRemoteSilent):
+		r.Code, r.Cause = t30.CodeCallDropped, err.Error()
 	case errors.Is(err, ErrHungUp), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		r.Code = t30.CodeCancelled
 	case errors.Is(err, errNotAnswered):

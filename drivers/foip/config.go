@@ -111,6 +111,17 @@ type Config struct {
 	ReinviteOut time.Duration
 	ReinviteIn  time.Duration
 	T38Timeout  time.Duration
+	// UDPTLTimeout and RTPTimeout end a call whose media have stopped
+	// (defaults 20 s and 10 s; negative: never) as t30.CodeCallDropped
+	// with ErrRemoteSilent: on T.38, once the far end has sent its first
+	// frame, no datagram either way for that long (the far end rightly
+	// says nothing while we send a page); T.30 bounds the legitimate gaps
+	// by T4 (3 s, between repeated commands) and T2 (6 s, a receiver
+	// waiting for the next command), and the wait for the first frame by
+	// T1 (35 s). On audio, once the far end's RTP has started, no packet
+	// from it for that long (audio flows all the time). See silenceWatch.
+	UDPTLTimeout time.Duration
+	RTPTimeout   time.Duration
 	// T38LessFor is how long a destination that refused T.38 stays
 	// remembered; its calls fail at once with the T.38 refused code
 	// (default 1 h; negative: not remembered).
@@ -223,6 +234,12 @@ func (c Config) withDefaults() (Config, []netip.Prefix, error) {
 	}
 	if c.T38Timeout <= 0 {
 		c.T38Timeout = 30 * time.Second
+	}
+	if c.UDPTLTimeout == 0 {
+		c.UDPTLTimeout = 20 * time.Second
+	}
+	if c.RTPTimeout == 0 {
+		c.RTPTimeout = 10 * time.Second
 	}
 	if c.T38LessFor == 0 {
 		c.T38LessFor = time.Hour

@@ -19,7 +19,8 @@
 // T.38 stream; RTP and UDPTL latching to the address packets really come
 // from; incoming RTP put back in sequence order (a few packets deep, across
 // the 16-bit wrap, duplicates dropped) before CNG/CED detection; malformed
-// datagrams counted and dropped before they reach sipgo.
+// datagrams counted and dropped before they reach sipgo; media inactivity
+// timeouts (UDPTL and RTP) that end a call whose far end went silent.
 //
 // Package foip imports drivers, t30, t38 and imaging; it must never import
 // agent or core.

@@ -151,15 +151,27 @@ func addrPortOf(a net.Addr) netip.AddrPort {
 type udptlLink struct {
 	conn net.PacketConn
 	latch
+	// rx and tx count the datagrams taken from the far end and sent to
+	// it (the call's silenceWatch reads them).
+	rx, tx atomic.Uint64
+	// crashed, when set and true, drops what we send (tests: a process
+	// that died).
+	crashed *atomic.Bool
 }
 
 // Send implements t38.Transport.
 func (u *udptlLink) Send(dg []byte) error {
+	if u.crashed != nil && u.crashed.Load() {
+		return nil
+	}
 	r := u.get()
 	if !r.IsValid() {
 		return errors.New("foip: UDPTL peer address unknown")
 	}
 	_, err := u.conn.WriteTo(dg, udpAddr(r))
+	if err == nil {
+		u.tx.Add(1)
+	}
 	return err
 }
 
@@ -179,6 +191,7 @@ func (u *udptlLink) serve(t *t38.Terminal) {
 		if !u.accept(addrPortOf(from)) {
 			continue
 		}
+		u.rx.Add(1)
 		t.ReceiveAsync(buf[:n])
 	}
 }
@@ -193,6 +206,9 @@ type audio struct {
 	pt    uint8
 	tone  tonePattern
 	onCED func() // called once when CED (2100 Hz) is heard
+	// crashed, when set and true, stops what we send (tests: a process
+	// that died).
+	crashed *atomic.Bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -271,6 +287,9 @@ func (a *audio) sendLoop() {
 		a.sequence++
 		a.timestamp += frameSamples
 		if err != nil {
+			continue
+		}
+		if a.crashed != nil && a.crashed.Load() {
 			continue
 		}
 		if r := a.get(); r.IsValid() {
