@@ -14,7 +14,7 @@
 //
 // It also holds what the pumps share around their own logic: Front (carrier
 // detection, the receive chain and the carrier events), DataBits and
-// Turnoff (a transmitter's data and its end) and Modulator.Fill.
+// Turnoff (a transmitter's data and its end).
 //
 // dsp imports modem/pump and the standard library. It is internal to
 // modem/.

@@ -303,3 +303,17 @@ func TestSlicers(t *testing.T) {
 		}
 	}
 }
+
+func TestClip16(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		want int16
+	}{
+		{0, 0}, {0.49, 0}, {0.5, 1}, {-0.5, 0}, {-0.51, -1}, {-1.5, -1}, {1.5, 2},
+		{32766.6, 32767}, {40000, 32767}, {-32768.4, -32768}, {-1e9, -32768}, {1e9, 32767},
+	} {
+		if got := Clip16(tc.in); got != tc.want {
+			t.Errorf("Clip16(%v) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}

@@ -182,21 +182,3 @@ func (t *Turnoff) Symbol(ones func() complex128, done *bool) complex128 {
 	*done = true
 	return 0
 }
-
-// Fill writes samples from m into out until done reports the carrier
-// over; it returns how many it wrote (the body of every pump
-// transmitter's Generate). done is read after each sample, so the sample
-// during which the carrier ended is not written.
-func (m *Modulator) Fill(out []int16, next func() complex128, done *bool) int {
-	for i := range out {
-		if *done {
-			return i
-		}
-		x := m.Sample(next)
-		if *done {
-			return i
-		}
-		out[i] = Clip16(x)
-	}
-	return len(out)
-}

@@ -59,36 +59,70 @@ func (m *Modulator) Delay() float64 { return float64(m.span)/2 - 0.5 }
 // Sample returns the next passband sample, calling next for a new point
 // whenever one is due.
 func (m *Modulator) Sample(next func() complex128) float64 {
-	if m.acc >= m.rate {
-		m.acc -= m.rate
-		p := next()
-		m.hist[m.pos] = p
-		m.hist[m.pos+m.span] = p
-		if m.pos++; m.pos == m.span {
-			m.pos = 0
+	var y [1]float64
+	done := false
+	m.render(y[:], nil, next, &done)
+	return y[0]
+}
+
+// Fill writes samples into out until done reports the carrier over (next
+// sets it while making the point after the last one); it returns how many
+// it wrote. This is the body of every pump transmitter's Generate.
+func (m *Modulator) Fill(out []int16, next func() complex128, done *bool) int {
+	return m.render(nil, out, next, done)
+}
+
+// render makes samples into f (as they are) or into s (rounded and
+// saturated), whichever is not nil, stopping early when *done is set;
+// the sample during which it was set is not written.
+func (m *Modulator) render(f []float64, s []int16, next func() complex128, done *bool) int {
+	if *done {
+		return 0
+	}
+	n := len(f) + len(s)
+	acc, row, pos, span := m.acc, m.n, m.pos, m.span
+	for i := range n {
+		if acc >= m.rate {
+			acc -= m.rate
+			p := next()
+			if *done {
+				m.acc, m.n, m.pos = acc, row, pos
+				return i
+			}
+			m.hist[pos] = p
+			m.hist[pos+span] = p
+			if pos++; pos == span {
+				pos = 0
+			}
+		}
+		acc += m.baud
+		w := m.tab[row*span : (row+1)*span]
+		if row++; row == m.period {
+			row = 0
+		}
+		win := m.hist[pos : pos+len(w)]
+		// Four independent sums, so the additions do not wait on each other.
+		var y0, y1, y2, y3 float64
+		j := 0
+		for ; j+1 < len(w); j += 2 {
+			p, c, q, d := win[j], w[j], win[j+1], w[j+1]
+			y0 += real(p) * real(c)
+			y1 += imag(p) * imag(c)
+			y2 += real(q) * real(d)
+			y3 += imag(q) * imag(d)
+		}
+		if j < len(w) {
+			y0 += real(win[j])*real(w[j]) + imag(win[j])*imag(w[j])
+		}
+		y := (y0 + y1) + (y2 + y3)
+		if s != nil {
+			s[i] = Clip16(y)
+		} else {
+			f[i] = y
 		}
 	}
-	m.acc += m.baud
-	row := m.tab[m.n*m.span : (m.n+1)*m.span]
-	if m.n++; m.n == m.period {
-		m.n = 0
-	}
-	win := m.hist[m.pos : m.pos+len(row)]
-	// Four independent sums, so the additions do not wait on each other.
-	var y0, y1, y2, y3 float64
-	j := 0
-	for ; j+1 < len(row); j += 2 {
-		p, w, q, v := win[j], row[j], win[j+1], row[j+1]
-		y0 += real(p) * real(w)
-		y1 += imag(p) * imag(w)
-		y2 += real(q) * real(v)
-		y3 += imag(q) * imag(v)
-	}
-	if j < len(row) {
-		p, w := win[j], row[j]
-		y0 += real(p)*real(w) + imag(p)*imag(w)
-	}
-	return (y0 + y1) + (y2 + y3)
+	m.acc, m.n, m.pos = acc, row, pos
+	return n
 }
 
 // Reset clears the pulse history and the carrier phase.
@@ -98,18 +132,16 @@ func (m *Modulator) Reset() {
 	m.acc = m.rate
 }
 
-// Clip16 rounds x to the nearest int16, saturating.
+// Clip16 rounds x to the nearest int16 (halves up), saturating. It
+// rounds by truncating x shifted positive, so the sign costs no branch.
 func Clip16(x float64) int16 {
-	if x >= math.MaxInt16 {
-		return math.MaxInt16
+	v := x + 32768.5
+	if v < 0 {
+		v = 0
+	} else if v > 65535 {
+		v = 65535
 	}
-	if x <= math.MinInt16 {
-		return math.MinInt16
-	}
-	if x < 0 {
-		return int16(x - 0.5)
-	}
-	return int16(x + 0.5)
+	return int16(int32(v) - 32768)
 }
 
 func gcd(a, b int) int {
