@@ -32,6 +32,18 @@ type Store interface {
 	// user, a wrong password or an inactive account alike.
 	Authenticate(ctx context.Context, username, password string) (User, error)
 
+	// API tokens: the store keeps only their SHA-256.
+	// CreateToken makes one for an active user and returns its secret,
+	// which is shown this once.
+	CreateToken(ctx context.Context, userID int64, name string) (APIToken, string, error)
+	// Tokens lists a user's tokens, every user's for userID 0.
+	Tokens(ctx context.Context, userID int64) ([]APIToken, error)
+	Token(ctx context.Context, id int64) (APIToken, error)
+	RevokeToken(ctx context.Context, id int64) error
+	// TokenUser returns the active user a secret belongs to; ErrAuth for
+	// an unknown or revoked secret or an inactive or removed user.
+	TokenUser(ctx context.Context, secret string) (User, APIToken, error)
+
 	// Documents.
 	PutDocument(ctx context.Context, in DocumentInput) (Document, error)
 	Document(ctx context.Context, id int64) (Document, error)

@@ -32,6 +32,7 @@ func commands() []command {
 		{"cancel", cancelUsage, runCancel},
 		{"ports", portsUsage, runPorts},
 		{"download", downloadUsage, runDownload},
+		{"token", tokenUsage, runToken},
 		{"testbench", testbenchUsage, runTestbench},
 	}
 }

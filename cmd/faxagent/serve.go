@@ -285,8 +285,10 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 		})
 		return mux, nil
 	}
+	logins := loginlimit.New(loginlimit.Config{PairFailures: cfg.Login.PairFailures, SourceFailures: cfg.Login.SourceFailures,
+		UserFailures: cfg.Login.UserFailures, Backoff: cfg.Login.Backoff, MaxBackoff: cfg.Login.MaxBackoff})
 	o := httpapi.Options{
-		Store: st, Tokens: map[string]httpapi.Principal{token: {UserID: admin.ID, Admin: true}},
+		Store: st, Tokens: map[string]httpapi.Principal{token: {UserID: admin.ID, Admin: true}}, Logins: logins,
 		MaxUpload: cfg.MaxUpload, Metrics: metricsH, Ready: ready, Logger: log,
 		TempDir: filepath.Join(cfg.DataDir, "tmp"),
 	}
@@ -300,8 +302,6 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 	if len(trusted) > 0 {
 		log.Warn("soap: callers from trusted_networks need no credentials and may act as any user", "networks", trusted)
 	}
-	logins := loginlimit.New(loginlimit.Config{PairFailures: cfg.Login.PairFailures, SourceFailures: cfg.Login.SourceFailures,
-		UserFailures: cfg.Login.UserFailures, Backoff: cfg.Login.Backoff, MaxBackoff: cfg.Login.MaxBackoff})
 	sh, err := soap.NewHandler(soap.Config{Store: st, ImportDir: cfg.ImportDir, PublicURL: cfg.PublicURL,
 		TempDir: o.TempDir, Logger: log, Logins: logins, TrustedNetworks: trusted})
 	if err != nil {

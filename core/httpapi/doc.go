@@ -2,8 +2,10 @@
 // submitting a fax (multipart: files, recipients and options), reading a
 // message with its jobs and attempts, listing a folder with paging,
 // cancelling, retrying, downloading a message's document as TIFF or PDF and
-// listing the ports, behind bearer-token authentication; plus /healthz,
-// /readyz and, if given a handler, /metrics.
+// listing the ports, behind bearer-token authentication; users' API tokens
+// (/api/v1/tokens: made, listed and revoked; a user's token reaches only
+// the user's messages); plus /healthz, /readyz and, if given a handler,
+// /metrics.
 //
 // Every request that is refused gets a 4xx status with a JSON body
 // {"error": "..."} and stores nothing: uploads are checked (size, name,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/core"
+	"github.com/faxagent/faxagent/core/loginlimit"
 )
 
 // Principal is who a token belongs to.
@@ -25,8 +26,13 @@ type Principal struct {
 // Options configure the API.
 type Options struct {
 	Store core.Store
-	// Tokens maps bearer tokens to their principals.
+	// Tokens maps static bearer tokens (the one serve writes for the CLI)
+	// to their principals; users' tokens are in the store.
 	Tokens map[string]Principal
+	// Logins limits password logins (POST /api/v1/tokens with Basic
+	// credentials); nil makes one with loginlimit's defaults. Share one
+	// between the services of a process.
+	Logins *loginlimit.Limiter
 	// MaxUpload bounds a submission's whole body; 0 means 32 MiB.
 	MaxUpload int64
 	// Ports lists the ports of this process's agent (nil: none).
@@ -52,6 +58,7 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	tokens []tokenEntry
+	logins *loginlimit.Limiter
 }
 
 type tokenEntry struct {
@@ -67,7 +74,10 @@ func New(o Options) (*Server, error) {
 	if o.MaxUpload <= 0 {
 		o.MaxUpload = 32 << 20
 	}
-	s := &Server{o: o, log: o.Logger, mux: http.NewServeMux()}
+	s := &Server{o: o, log: o.Logger, mux: http.NewServeMux(), logins: o.Logins}
+	if s.logins == nil {
+		s.logins = loginlimit.New(loginlimit.Config{})
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -91,6 +101,9 @@ func New(o Options) (*Server, error) {
 	s.handle("POST /api/v1/messages/{id}/retry", s.retry)
 	s.handle("GET /api/v1/messages/{id}/document", s.document)
 	s.handle("GET /api/v1/ports", s.ports)
+	s.mux.HandleFunc("POST /api/v1/tokens", s.createToken)
+	s.handle("GET /api/v1/tokens", s.listTokens)
+	s.handle("DELETE /api/v1/tokens/{id}", s.revokeToken)
 	s.handle("GET /api/v1/calls", s.calls)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.auth(r); !ok {
@@ -132,13 +145,17 @@ func (s *Server) auth(r *http.Request) (Principal, bool) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return Principal{}, false
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	tok = strings.TrimSpace(tok)
+	sum := sha256.Sum256([]byte(tok))
 	var found Principal
 	ok = false
 	for _, e := range s.tokens {
 		if subtle.ConstantTimeCompare(sum[:], e.sum[:]) == 1 {
 			found, ok = e.p, true
 		}
+	}
+	if !ok && strings.HasPrefix(tok, core.TokenPrefix) {
+		return s.storeToken(r.Context(), tok)
 	}
 	return found, ok
 }

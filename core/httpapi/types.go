@@ -197,6 +197,33 @@ type Agent struct {
 	Heartbeat time.Time `json:"heartbeat"`
 }
 
+// TokenRequest asks for an API token: for User (a user name; "" the
+// caller) with a label.
+type TokenRequest struct {
+	User string `json:"user,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// Token is an API token; Secret only in the answer that made it.
+type Token struct {
+	ID      int64     `json:"id"`
+	UserID  int64     `json:"user_id"`
+	User    string    `json:"user,omitempty"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	Secret  string    `json:"token,omitempty"`
+}
+
+// Tokens is a token list.
+type Tokens struct {
+	Tokens []Token `json:"tokens"`
+}
+
+// Revoked answers a revocation.
+type Revoked struct {
+	Revoked int64 `json:"revoked"`
+}
+
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil

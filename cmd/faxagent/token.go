@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/faxagent/faxagent/core/httpapi"
+)
+
+const tokenUsage = "token create [--user NAME] [--name LABEL] | token list [--user NAME] | token revoke ID"
+
+// runToken makes, lists and revokes users' API tokens through the API.
+func runToken(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError("token needs create, list or revoke")
+	}
+	var user, name *string
+	c, pos, err := clientSetup("token "+args[0], args[1:], func(fs *flag.FlagSet) {
+		user = fs.String("user", "", "the user (default: the token's own)")
+		if args[0] == "create" {
+			name = fs.String("name", "", "a label for the token")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	switch args[0] {
+	case "create":
+		if len(pos) > 0 {
+			return usageError("token create takes no arguments")
+		}
+		b, _ := json.Marshal(httpapi.TokenRequest{User: *user, Name: *name})
+		var t httpapi.Token
+		if err := c.do(ctx, http.MethodPost, "/api/v1/tokens", "application/json", bytes.NewReader(b), &t); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "token %d for %s (shown only now; the server keeps its hash):\n", t.ID, t.User)
+		fmt.Fprintln(stdout, t.Secret)
+		return nil
+	case "list":
+		if len(pos) > 0 {
+			return usageError("token list takes no arguments")
+		}
+		path := "/api/v1/tokens"
+		if *user != "" {
+			path += "?" + url.Values{"user": {*user}}.Encode()
+		}
+		var ts httpapi.Tokens
+		if err := c.do(ctx, http.MethodGet, path, "", nil, &ts); err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUSER\tCREATED\tNAME")
+		for _, t := range ts.Tokens {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", t.ID, t.User, t.Created.Local().Format(time.DateTime), t.Name)
+		}
+		return tw.Flush()
+	case "revoke":
+		if len(pos) != 1 {
+			return usageError("token revoke needs one token ID")
+		}
+		id, err := strconv.ParseInt(pos[0], 10, 64)
+		if err != nil || id <= 0 {
+			return usageError(fmt.Sprintf("%q is not a token ID", pos[0]))
+		}
+		if err := c.do(ctx, http.MethodDelete, "/api/v1/tokens/"+pos[0], "", nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "token %d revoked\n", id)
+		return nil
+	}
+	return usageError(fmt.Sprintf("token %q: want create, list or revoke", args[0]))
+}
