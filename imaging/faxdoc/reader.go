@@ -2,6 +2,7 @@ package faxdoc
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,8 +32,8 @@ type Options struct {
 	Header string
 	// Fields fill the header template; Page and Pages are set per page.
 	Fields render.HeaderFields
-	// Limits bound decoded pictures.
-	Limits render.Limits
+	// Limits bound the document's pages and pixels.
+	Limits Limits
 	// AllowDamaged accepts coded TIFF pages with rows that fail to decode
 	// (they are concealed by repeating the row above). Without it such a
 	// page is an error: a document to be sent should not carry garbage.
@@ -41,6 +42,53 @@ type Options struct {
 
 // ErrDamaged means a source page has rows that fail to decode.
 var ErrDamaged = errors.New("damaged coded data")
+
+// ErrTooLarge means a document is over one of its Limits. Errors that wrap
+// it may also wrap render.ErrTooLarge or tiff.ErrTooLarge.
+var ErrTooLarge = errors.New("document too large")
+
+// Limits bound the work one document may cost. Open checks them from the
+// files' headers (every TIFF page's IFD, every picture's header) before
+// any page is decoded or converted; a zero field takes its default.
+type Limits struct {
+	// Picture bounds one picture file or one TIFF page that is not a
+	// bilevel fax page (it is decoded whole in memory and converted):
+	// pixels and decoded memory, bit depth included.
+	Picture render.Limits
+	// MaxPages bounds the pages of the document; 0 means 500.
+	MaxPages int
+	// MaxPixels bounds the pixels of all source pages together, bilevel
+	// fax pages included; 0 means 4 gigapixels (500 superfine A4 pages).
+	MaxPixels int64
+}
+
+// Default limits (see Limits).
+const (
+	DefaultMaxPages  = 500
+	DefaultMaxPixels = 4_000_000_000
+)
+
+func (l Limits) normalized() Limits {
+	l.Picture = l.Picture.Normalized()
+	if l.MaxPages <= 0 {
+		l.MaxPages = DefaultMaxPages
+	}
+	if l.MaxPixels <= 0 {
+		l.MaxPixels = DefaultMaxPixels
+	}
+	return l
+}
+
+// tooLarge marks the limit errors of render and tiff as ErrTooLarge.
+func tooLarge(err error) error {
+	if errors.Is(err, render.ErrTooLarge) || errors.Is(err, tiff.ErrTooLarge) || errors.Is(err, render.ErrTooTall) {
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	}
+	return err
+}
+
+// ctxEvery is how many rows pass between checks of the context.
+const ctxEvery = 32
 
 // Page is one fax page of a document. It implements imaging.RowReader.
 type Page struct {
@@ -51,6 +99,8 @@ type Page struct {
 	SourcePage int    // the page within that file, from 1
 
 	rows imaging.RowReader
+	ctx  context.Context
+	read int // rows read, for the context checks
 	// raw is the page's coded data when it can be used as it is (a CCITT
 	// TIFF page taken with no rescaling and no header).
 	raw          *Raw
@@ -70,6 +120,11 @@ type Raw struct {
 
 // ReadRow implements imaging.RowReader.
 func (p *Page) ReadRow(row []byte) error {
+	if p.read++; p.read%ctxEvery == 0 {
+		if err := p.ctx.Err(); err != nil {
+			return p.errorf("%w", err)
+		}
+	}
 	err := p.rows.ReadRow(row)
 	if err == nil {
 		return nil
@@ -96,7 +151,12 @@ func (p *Page) Raw() (*Raw, error) {
 		return nil, p.errorf("%w", err)
 	}
 	row := make([]byte, imaging.RowBytes(p.Width))
-	for {
+	for n := 1; ; n++ {
+		if n%ctxEvery == 0 {
+			if err := p.ctx.Err(); err != nil {
+				return nil, p.errorf("%w", err)
+			}
+		}
 		err := d.ReadRow(row)
 		if errors.Is(err, imaging.ErrEndOfPage) {
 			break
@@ -134,23 +194,36 @@ type item struct {
 
 // Reader yields the pages of a document made of one or more files.
 type Reader struct {
-	o     Options
-	items []item
-	files []*os.File
-	next  int
+	o      Options
+	ctx    context.Context
+	items  []item
+	files  []*os.File
+	next   int
+	pixels int64 // source pixels of the pages so far
 }
 
 // Open opens the input files in order. Pictures are decoded and converted
 // here (they are one page or a few); TIFF files are only parsed, and their
-// pages decode as they are read.
+// pages decode as they are read. Options.Limits are checked here, from
+// the headers of every page, before any page is decoded: a document over
+// them fails with ErrTooLarge.
 func Open(paths []string, o Options) (*Reader, error) {
+	return OpenContext(context.Background(), paths, o)
+}
+
+// OpenContext is Open for a conversion that stops when ctx ends: the
+// pictures converted here and every page read from the Reader check ctx
+// every few dozen rows and fail with its error (give ctx a deadline to
+// bound a conversion's time).
+func OpenContext(ctx context.Context, paths []string, o Options) (*Reader, error) {
+	o.Limits = o.Limits.normalized()
 	if o.Width == 0 {
 		o.Width = imaging.WidthA4
 	}
 	if o.Fields.Time.IsZero() {
 		o.Fields.Time = time.Now()
 	}
-	r := &Reader{o: o}
+	r := &Reader{o: o, ctx: ctx}
 	for _, path := range paths {
 		if err := r.add(path); err != nil {
 			r.Close()
@@ -184,9 +257,12 @@ func (r *Reader) add(path string) error {
 		t, err := tiff.Open(f, st.Size())
 		if err != nil {
 			f.Close()
-			return fmt.Errorf("%s: %w", path, err)
+			return fmt.Errorf("%s: %w", path, tooLarge(err))
 		}
 		r.files = append(r.files, f)
+		if err := r.checkTIFF(path, t); err != nil {
+			return err
+		}
 		for i := 0; i < t.NumPages(); i++ {
 			r.items = append(r.items, item{file: path, index: i, tiff: t})
 		}
@@ -196,16 +272,74 @@ func (r *Reader) add(path string) error {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	img, err := render.Decode(f, filepath.Base(path), r.o.Limits)
+	img, err := render.DecodeContext(r.ctx, f, filepath.Base(path), r.o.Limits.Picture)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, tooLarge(err))
 	}
-	pages, err := render.ToFaxPages(img, r.renderOptions())
+	b := img.Bounds()
+	if err := r.addPixels(path, 1, b.Dx(), b.Dy()); err != nil {
+		return err
+	}
+	pages, err := render.ToFaxPagesContext(r.ctx, img, r.renderOptions())
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, tooLarge(err))
+	}
+	if len(r.items)+len(pages) > r.o.Limits.MaxPages {
+		return fmt.Errorf("%s: %w: more than %d pages", path, ErrTooLarge, r.o.Limits.MaxPages)
 	}
 	for i, p := range pages {
 		r.items = append(r.items, item{file: path, index: i, picture: p})
+	}
+	return nil
+}
+
+// checkTIFF counts a TIFF file's pages and checks every page's size from
+// its IFD against the limits, before any is decoded.
+func (r *Reader) checkTIFF(path string, t *tiff.Reader) error {
+	lim := r.o.Limits
+	if len(r.items)+t.NumPages() > lim.MaxPages {
+		return fmt.Errorf("%s: %w: %d pages, more than %d", path, ErrTooLarge, len(r.items)+t.NumPages(), lim.MaxPages)
+	}
+	for i := 0; i < t.NumPages(); i++ {
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+		pr, err := t.Page(i)
+		if err != nil {
+			return fmt.Errorf("%s: page %d: %w", path, i+1, tooLarge(err))
+		}
+		in := pr.Info()
+		if !in.Bilevel || !faxWidth(in.Width) {
+			// Decoded whole and converted (openTIFFPage).
+			if err := lim.Picture.Check(in.Width, in.Height, tiffBytesPerPixel(in)); err != nil {
+				return fmt.Errorf("%s: page %d: %w", path, i+1, tooLarge(err))
+			}
+		}
+		if err := r.addPixels(path, i+1, in.Width, in.Height); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tiffBytesPerPixel is the memory a pixel of a page takes in the image
+// tiff.PageReader.Image returns.
+func tiffBytesPerPixel(in tiff.PageInfo) int {
+	switch {
+	case in.SamplesPerPixel >= 3:
+		return 4 * max(1, in.BitsPerSample/8)
+	case in.BitsPerSample == 16:
+		return 2
+	}
+	return 1
+}
+
+// addPixels counts a source page's pixels against the document budget.
+func (r *Reader) addPixels(path string, page, w, h int) error {
+	r.pixels += int64(w) * int64(h)
+	if max := r.o.Limits.MaxPixels; r.pixels > max {
+		return fmt.Errorf("%s: page %d: %w: the pages so far have %d pixels, over the document budget of %d",
+			path, page, ErrTooLarge, r.pixels, max)
 	}
 	return nil
 }
@@ -227,9 +361,12 @@ func (r *Reader) Next() (*Page, error) {
 	if r.next >= len(r.items) {
 		return nil, io.EOF
 	}
+	if err := r.ctx.Err(); err != nil {
+		return nil, err
+	}
 	it := r.items[r.next]
 	r.next++
-	p := &Page{Number: r.next, Source: it.file, SourcePage: it.index + 1, allowDamaged: r.o.AllowDamaged}
+	p := &Page{Number: r.next, Source: it.file, SourcePage: it.index + 1, allowDamaged: r.o.AllowDamaged, ctx: r.ctx}
 	if it.picture != nil {
 		p.Width, p.Resolution = it.picture.Width, it.picture.Resolution
 		p.rows = it.picture.Rows()
@@ -269,9 +406,9 @@ func (r *Reader) openTIFFPage(p *Page, it item) error {
 		if info.XDPI > 0 {
 			o.SourceDPI = render.DPI{X: info.XDPI, Y: info.YDPI}
 		}
-		fp, err := render.ToFax(img, o)
+		fp, err := render.ToFaxContext(r.ctx, img, o)
 		if err != nil {
-			return p.errorf("%w", err)
+			return p.errorf("%w", tooLarge(err))
 		}
 		p.Width, p.Resolution, p.rows = fp.Width, fp.Resolution, fp.Rows()
 		return nil

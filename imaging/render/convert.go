@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -182,11 +183,17 @@ func targetSize(sw, sh int, o Options) (w, h int) {
 // most imaging.MaxRows long; longer pictures fail with ErrTooTall (use
 // ToFaxPages).
 func ToFax(img image.Image, o Options) (*imaging.Page, error) {
+	return ToFaxContext(context.Background(), img, o)
+}
+
+// ToFaxContext is ToFax that stops with ctx's error when ctx ends (checked
+// every few dozen rows).
+func ToFaxContext(ctx context.Context, img image.Image, o Options) (*imaging.Page, error) {
 	o, err := o.normalized()
 	if err != nil {
 		return nil, err
 	}
-	return render(img, o, imaging.MaxRows)
+	return render(ctx, img, o, imaging.MaxRows)
 }
 
 // ToFaxPages converts a picture to as many pages as its length needs, each
@@ -198,12 +205,18 @@ func ToFax(img image.Image, o Options) (*imaging.Page, error) {
 // goes through a line of text. Trailing pages of only white paper are
 // dropped.
 func ToFaxPages(img image.Image, o Options) ([]*imaging.Page, error) {
+	return ToFaxPagesContext(context.Background(), img, o)
+}
+
+// ToFaxPagesContext is ToFaxPages that stops with ctx's error when ctx
+// ends (checked every few dozen rows).
+func ToFaxPagesContext(ctx context.Context, img image.Image, o Options) ([]*imaging.Page, error) {
 	o, err := o.normalized()
 	if err != nil {
 		return nil, err
 	}
 	maxRows := int(min(int64(o.MaxPages)*int64(o.PageRows), math.MaxInt32))
-	p, err := render(img, o, maxRows)
+	p, err := render(ctx, img, o, maxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +289,7 @@ func allWhite(p *imaging.Page) bool {
 }
 
 // render is ToFax with a row bound. o is normalized.
-func render(img image.Image, o Options, maxRows int) (*imaging.Page, error) {
+func render(ctx context.Context, img image.Image, o Options, maxRows int) (*imaging.Page, error) {
 	if img == nil {
 		return nil, ErrEmptyPicture
 	}
@@ -304,7 +317,13 @@ func render(img image.Image, o Options, maxRows int) (*imaging.Page, error) {
 	// Grey (and reduced by whole factors when shrinking a lot), with the
 	// histogram of the picture's own grey levels.
 	fx, fy := max(1, sw/tw), max(1, sh/th)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	g, hist := greyReduce(img, fx, fy)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	mode := o.Mode
 	if mode == Auto {
 		mode = chooseMode(&hist)
@@ -313,6 +332,9 @@ func render(img image.Image, o Options, maxRows int) (*imaging.Page, error) {
 
 	if g.Rect.Dx() == tw && g.Rect.Dy() == th {
 		for y := 0; y < th; y++ {
+			if y%stripRows == 0 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			bin.row(g.Pix[y*g.Stride:y*g.Stride+tw], page.Row(y), xoff)
 		}
 		return page, nil
@@ -328,6 +350,9 @@ func render(img image.Image, o Options, maxRows int) (*imaging.Page, error) {
 	strip := image.NewRGBA(image.Rect(0, 0, tw, min(stripRows, th)))
 	grey := make([]byte, tw)
 	for y0 := 0; y0 < th; y0 += stripRows {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		y1 := min(y0+stripRows, th)
 		strip.Rect = image.Rect(0, y0, tw, y1)
 		draw.ApproxBiLinear.Scale(strip, dr, g, g.Rect, draw.Src, nil)

@@ -3,9 +3,11 @@ package render
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -16,29 +18,77 @@ import (
 	"golang.org/x/image/tiff"
 )
 
-// Limits bound what Decode accepts.
+// Limits bound what Decode accepts. Both budgets are checked against the
+// header before any pixel memory is allocated.
 type Limits struct {
 	// MaxPixels is the pixel budget (width x height); 0 means 100
-	// megapixels. It is checked against the header before any pixel
-	// memory is allocated.
+	// megapixels.
 	MaxPixels int64
+	// MaxMemory bounds the memory a picture takes decoded and converted:
+	// its pixels at the bit depth and channels its header declares (a
+	// 16-bit RGBA pixel is 8 bytes, a palette pixel 1), plus one grey byte
+	// per pixel for the conversion; 0 means 256 MiB.
+	MaxMemory int64
 	// MaxBytes bounds the encoded input; 0 means 256 MiB.
 	MaxBytes int64
 }
 
+// Default limits (see Limits).
 const (
-	defaultMaxPixels = 100_000_000
-	defaultMaxBytes  = 256 << 20
+	DefaultMaxPixels = 100_000_000
+	DefaultMaxMemory = 256 << 20
+	DefaultMaxBytes  = 256 << 20
 )
 
-func (l Limits) normalized() Limits {
+// Normalized returns l with its defaults filled in.
+func (l Limits) Normalized() Limits {
 	if l.MaxPixels <= 0 {
-		l.MaxPixels = defaultMaxPixels
+		l.MaxPixels = DefaultMaxPixels
+	}
+	if l.MaxMemory <= 0 {
+		l.MaxMemory = DefaultMaxMemory
 	}
 	if l.MaxBytes <= 0 {
-		l.MaxBytes = defaultMaxBytes
+		l.MaxBytes = DefaultMaxBytes
 	}
 	return l
+}
+
+// Check refuses a picture of w x h pixels of bytesPerPixel bytes (decoded)
+// over the budgets with an error wrapping ErrTooLarge (ErrCorrupt for an
+// empty size).
+func (l Limits) Check(w, h, bytesPerPixel int) error {
+	l = l.Normalized()
+	if err := checkPixels(w, h, l.MaxPixels); err != nil {
+		return err
+	}
+	px := int64(w) * int64(h)
+	if need := px * int64(bytesPerPixel+1); need > l.MaxMemory {
+		return fmt.Errorf("%w: %dx%d pixels of %d bytes need %d MiB decoded, over the budget of %d MiB",
+			ErrTooLarge, w, h, bytesPerPixel, need>>20, l.MaxMemory>>20)
+	}
+	return nil
+}
+
+// BytesPerPixel is the memory one pixel of a colour model takes decoded
+// (the standard library's image types); unknown models count 8.
+func BytesPerPixel(m color.Model) int {
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3 // at most: 4:4:4
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel, color.NYCbCrAModel:
+		return 4
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 8
 }
 
 // Sentinel errors of Decode. Decode's errors wrap them and read
@@ -92,13 +142,23 @@ func Sniff(head []byte) Format {
 // header's dimensions are checked against lim.MaxPixels first and
 // ErrTooLarge returned.
 func Decode(r io.Reader, name string, lim Limits) (image.Image, error) {
-	lim = lim.normalized()
+	return DecodeContext(context.Background(), r, name, lim)
+}
+
+// DecodeContext is Decode that stops, with ctx's error, when ctx ends:
+// the decoders read their input as they go, and every read checks ctx.
+func DecodeContext(ctx context.Context, r io.Reader, name string, lim Limits) (image.Image, error) {
+	lim = lim.Normalized()
+	r = ctxReader{ctx, r}
 	label := name
 	if label == "" {
 		label = "picture"
 	}
 	br := bufio.NewReader(&limitReader{r: r, n: lim.MaxBytes, max: lim.MaxBytes})
 	head, err := br.Peek(8)
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, fmt.Errorf("render: %s: %w", label, cerr)
+	}
 	if err != nil && len(head) == 0 {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, fmt.Errorf("render: %s: %w", label, err)
@@ -109,7 +169,7 @@ func Decode(r io.Reader, name string, lim Limits) (image.Image, error) {
 	var img image.Image
 	switch f {
 	case FormatPNM:
-		img, err = decodePNM(br, lim.MaxPixels)
+		img, err = decodePNM(br, lim)
 	case FormatPNG:
 		img, err = decodeChecked(br, lim, png.DecodeConfig, png.Decode)
 	case FormatJPEG:
@@ -131,6 +191,9 @@ func Decode(r io.Reader, name string, lim Limits) (image.Image, error) {
 		return nil, fmt.Errorf("render: %s: %w%s: want PNG, JPEG, GIF, TIFF or PBM/PGM/PPM", label, ErrUnsupportedFormat, hint)
 	}
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, fmt.Errorf("render: %s (%s): %w", label, f, cerr)
+		}
 		if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrCorrupt) {
 			return nil, fmt.Errorf("render: %s (%s): %w", label, f, err)
 		}
@@ -168,7 +231,12 @@ func decodeChecked(r io.Reader, lim Limits,
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPixels(cfg.Width, cfg.Height, lim.MaxPixels); err != nil {
+	bpp := BytesPerPixel(cfg.ColorModel)
+	if jpegProgressive(rec.Bytes()) {
+		// The decoder keeps every coefficient: 2 bytes a sample.
+		bpp += 2 * max(1, bpp)
+	}
+	if err := lim.Check(cfg.Width, cfg.Height, bpp); err != nil {
 		return nil, err
 	}
 	img, err = decode(io.MultiReader(&rec, r))
@@ -181,6 +249,25 @@ func decodeChecked(r io.Reader, lim Limits,
 		return nil, err
 	}
 	return img, nil
+}
+
+// jpegProgressive reports whether a JPEG header has a progressive frame
+// (SOF2) marker.
+func jpegProgressive(head []byte) bool {
+	return bytes.HasPrefix(head, []byte("\xff\xd8")) && bytes.Contains(head, []byte("\xff\xc2"))
+}
+
+// ctxReader fails with ctx's error once ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // limitReader fails with ErrTooLarge once more than n bytes are read.

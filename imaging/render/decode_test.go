@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/faxagent/faxagent/imaging/bombs"
 	"golang.org/x/image/tiff"
 )
 
@@ -411,5 +413,54 @@ func TestDecodeByteLimit(t *testing.T) {
 	_, err := Decode(io.MultiReader(bytes.NewReader(data), strings.NewReader("x")), "", Limits{MaxBytes: int64(len(data)) - 1})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("over the limit: %v", err)
+	}
+}
+
+// TestDecodeMemoryBudget: the memory budget counts the bit depth the
+// header declares, so a 16-bit picture within the pixel budget is refused
+// before it is decoded, and the same picture at 8 bits is not.
+func TestDecodeMemoryBudget(t *testing.T) {
+	lim := Limits{MaxMemory: 64 << 20}
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		lim     Limits
+		refused bool
+	}{
+		{"16-bit 10000x10000, defaults", bombs.PNG(10000, 10000, true), Limits{}, true},
+		{"16-bit 3000x3000", bombs.PNG(3000, 3000, true), lim, true},
+		{"8-bit 3000x3000", bombs.PNG(3000, 3000, false), lim, false},
+		{"16-bit PGM 6000x6000", []byte("P5\n6000 6000\n65535\n"), lim, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := Decode(bytes.NewReader(tc.data), tc.name, tc.lim)
+			runtime.ReadMemStats(&after)
+			if got := errors.Is(err, ErrTooLarge); got != tc.refused {
+				t.Fatalf("Decode: %v; want refused %v", err, tc.refused)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; tc.refused && alloc > 4<<20 {
+				t.Errorf("allocated %d KiB refusing it", alloc>>10)
+			}
+		})
+	}
+}
+
+// TestDecodeContext: a cancelled context stops decoding with its error.
+func TestDecodeContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := DecodeContext(ctx, bytes.NewReader(bombs.PNG(500, 500, false)), "p.png", Limits{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("DecodeContext: %v", err)
+	}
+	img, err := Decode(bytes.NewReader(bombs.PNG(500, 500, false)), "p.png", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ToFaxPagesContext(ctx, img, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ToFaxPagesContext: %v", err)
 	}
 }

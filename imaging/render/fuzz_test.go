@@ -10,10 +10,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/imaging/bombs"
 )
 
 // fuzzLimits keep each input cheap.
-var fuzzPixels int64 = 1 << 16
+var (
+	fuzzPixels int64 = 1 << 16
+	fuzzLimits       = Limits{MaxPixels: fuzzPixels, MaxMemory: 1 << 19, MaxBytes: 1 << 20}
+)
 
 // FuzzDecodePNM: our netpbm reader never panics, never returns more
 // pixels than the budget, and what it decodes survives a re-encoding.
@@ -27,7 +31,7 @@ func FuzzDecodePNM(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		img, err := decodePNM(bufio.NewReader(bytes.NewReader(data)), fuzzPixels)
+		img, err := decodePNM(bufio.NewReader(bytes.NewReader(data)), fuzzLimits)
 		if err != nil {
 			if img != nil {
 				t.Fatal("image and error")
@@ -54,7 +58,7 @@ func FuzzDecodePNM(f *testing.F) {
 			if err := EncodePBM(&buf, p); err != nil {
 				t.Fatal(err)
 			}
-			again, err := decodePNM(bufio.NewReader(&buf), fuzzPixels)
+			again, err := decodePNM(bufio.NewReader(&buf), fuzzLimits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,14 +76,21 @@ func FuzzDecode(f *testing.F) {
 		f.Add(readFixture(f, name))
 	}
 	f.Add(pngHeader(100000, 100000))
+	// Bombs: within the pixel budget, over the memory budget at 16 bits.
+	f.Add(bombs.PNG(250, 250, true))
+	f.Add(bombs.PNG(2000, 2000, true))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		img, err := Decode(bytes.NewReader(data), "fuzz", Limits{MaxPixels: fuzzPixels, MaxBytes: 1 << 20})
+		img, err := Decode(bytes.NewReader(data), "fuzz", fuzzLimits)
 		if err != nil {
 			return
 		}
 		b := img.Bounds()
-		if int64(b.Dx())*int64(b.Dy()) > fuzzPixels {
+		px := int64(b.Dx()) * int64(b.Dy())
+		if px > fuzzPixels {
 			t.Fatalf("bounds %v over budget", b)
+		}
+		if m := px * int64(BytesPerPixel(img.ColorModel())); m > fuzzLimits.MaxMemory {
+			t.Fatalf("%T of %v: %d bytes, over the memory budget", img, b, m)
 		}
 		// Small pictures also convert without trouble.
 		if b.Dx()*b.Dy() <= 4096 {

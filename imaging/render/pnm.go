@@ -163,12 +163,9 @@ func noEOF(err error) error {
 // *image.RGBA or *image.RGBA64, samples rescaled from maxval to the full
 // range. Pixel memory grows with the data actually read, so a short file
 // with a huge header costs nothing.
-func decodePNM(br *bufio.Reader, maxPixels int64) (image.Image, error) {
+func decodePNM(br *bufio.Reader, lim Limits) (image.Image, error) {
 	h, err := readPNMHeader(br)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkPixels(h.w, h.h, maxPixels); err != nil {
 		return nil, err
 	}
 	// Output bytes per pixel and per row.
@@ -178,6 +175,9 @@ func decodePNM(br *bufio.Reader, maxPixels int64) (image.Image, error) {
 	}
 	if h.sixteen() {
 		bpp *= 2
+	}
+	if err := lim.Check(h.w, h.h, bpp); err != nil {
+		return nil, err
 	}
 	stride := bpp * h.w
 	pix := make([]byte, 0, min(stride*h.h, 1<<20))

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/imaging/bombs"
 )
 
 // TestSeeds checks the committed fixtures without external tools: every
@@ -53,6 +54,9 @@ func FuzzReader(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add(minimalTIFF(f))
+	// Bombs: many pages sharing one strip.
+	f.Add(bombs.TIFF(40, 1728, 50))
+	f.Add(bombs.TIFF(3, 1728, 20000))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Open(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
