@@ -86,21 +86,33 @@ func (r *receiver) dropHS() {
 }
 
 // receive runs the receivers over in. deaf: our own carrier (or its echo)
-// is on the line, so the demodulators hear silence instead; ownTone: our
-// tone is on the line, so the tone detector does not listen.
+// is on the line, so the demodulators hear silence instead (until they
+// have dropped any carrier, then nothing); ownTone: our tone is on the
+// line, so the tone detector does not listen.
 func (r *receiver) receive(in []int16, deaf, ownTone bool) {
 	if deaf {
+		if !r.v21Car && !r.hsUp {
+			r.tones.Reset()
+			return // nothing to end: save the demodulators' work
+		}
 		if cap(r.silence) < len(in) {
 			r.silence = make([]int16, len(in))
 		}
 		in = r.silence[:len(in)]
 	}
-	if ownTone || deaf {
+	switch {
+	case ownTone || deaf:
 		r.tones.Reset()
-	} else {
+	case r.hsUp || r.v21Up:
+		// A modem carrier is on the line, not a tone.
+	default:
 		r.tones.Receive(in)
 	}
-	r.v21.Receive(in)
+	// While a high-speed carrier is being received, V.21 is not
+	// listened to (its events would be dropped anyway).
+	if !r.hsUp {
+		r.v21.Receive(in)
+	}
 	if r.hs != nil {
 		r.hs.Receive(in)
 	}

@@ -33,13 +33,13 @@ const period = 160
 type Rx struct {
 	sink pump.BitSink
 
-	mark, space [period]complex128 // e^-jwn
+	mark, space [period][2]float64 // cos, -sin of wn
 	n           int                // position in the phasor tables
 	// sliding window of the products with both tones and of the power
-	pm, ps   [window]complex128
+	pm, ps   [window][2]float64
 	pp       [window]float64
 	w        int
-	sm, ss   complex128
+	sm, ss   [2]float64
 	sp       float64
 	onPow    float64 // window power at the on/off levels
 	offPow   float64
@@ -56,8 +56,9 @@ type Rx struct {
 func NewRx(sink pump.BitSink) *Rx {
 	r := &Rx{sink: sink}
 	for i := range period {
-		r.mark[i] = complex(math.Cos(2*math.Pi*MarkHz*float64(i)/pump.SampleRate), -math.Sin(2*math.Pi*MarkHz*float64(i)/pump.SampleRate))
-		r.space[i] = complex(math.Cos(2*math.Pi*SpaceHz*float64(i)/pump.SampleRate), -math.Sin(2*math.Pi*SpaceHz*float64(i)/pump.SampleRate))
+		wm, ws := 2*math.Pi*MarkHz*float64(i)/pump.SampleRate, 2*math.Pi*SpaceHz*float64(i)/pump.SampleRate
+		r.mark[i] = [2]float64{math.Cos(wm), -math.Sin(wm)}
+		r.space[i] = [2]float64{math.Cos(ws), -math.Sin(ws)}
 	}
 	a := func(dBm0 float64) float64 { v := Amplitude(dBm0); return v * v / 2 * window }
 	r.onPow, r.offPow = a(onLevel), a(offLevel)
@@ -78,27 +79,37 @@ func (r *Rx) Receive(in []int16) {
 	for _, s := range in {
 		x := float64(s)
 		// Slide the windows.
-		pm, ps := complex(x, 0)*r.mark[r.n], complex(x, 0)*r.space[r.n]
+		m, sp := &r.mark[r.n], &r.space[r.n]
+		pm := [2]float64{x * m[0], x * m[1]}
+		ps := [2]float64{x * sp[0], x * sp[1]}
 		if r.n++; r.n == period {
 			r.n = 0
 		}
-		r.sm += pm - r.pm[r.w]
-		r.ss += ps - r.ps[r.w]
+		om, os := &r.pm[r.w], &r.ps[r.w]
+		r.sm[0] += pm[0] - om[0]
+		r.sm[1] += pm[1] - om[1]
+		r.ss[0] += ps[0] - os[0]
+		r.ss[1] += ps[1] - os[1]
 		r.sp += x*x - r.pp[r.w]
-		r.pm[r.w], r.ps[r.w], r.pp[r.w] = pm, ps, x*x
+		*om, *os, r.pp[r.w] = pm, ps, x*x
 		if r.w++; r.w == window {
 			r.w = 0
 			// Recompute the sums now and then so rounding cannot drift.
-			r.sm, r.ss, r.sp = 0, 0, 0
+			r.sm, r.ss, r.sp = [2]float64{}, [2]float64{}, 0
 			for i := range window {
-				r.sm += r.pm[i]
-				r.ss += r.ps[i]
+				r.sm[0] += r.pm[i][0]
+				r.sm[1] += r.pm[i][1]
+				r.ss[0] += r.ps[i][0]
+				r.ss[1] += r.ps[i][1]
 				r.sp += r.pp[i]
 			}
 		}
-		em := real(r.sm)*real(r.sm) + imag(r.sm)*imag(r.sm)
-		es := real(r.ss)*real(r.ss) + imag(r.ss)*imag(r.ss)
-		e := math.Max(em, es)
+		em := r.sm[0]*r.sm[0] + r.sm[1]*r.sm[1]
+		es := r.ss[0]*r.ss[0] + r.ss[1]*r.ss[1]
+		e := em
+		if es > e {
+			e = es
+		}
 		var purity float64
 		if r.sp > 0 {
 			purity = e / (window * r.sp)
