@@ -410,7 +410,9 @@ func (d *Driver) acquire(p *port, s drivers.PortState) (*port, error) {
 func (d *Driver) release(p *port, callID string) {
 	d.mu.Lock()
 	p.inUse = false
-	delete(d.calls, callID)
+	if c := d.calls[callID]; c == nil || c.port == p {
+		delete(d.calls, callID) // only this port's call of that Call-ID
+	}
 	if !d.closed {
 		s := drivers.StateIdle
 		if d.cfg.Mode == Trunk && !d.registered {

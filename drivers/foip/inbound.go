@@ -56,6 +56,16 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 400, "Bad Request", nil)
 		return
 	}
+	// A new INVITE with the Call-ID of a call in progress (a merged or
+	// looped request, or a peer reusing Call-IDs) is refused: calls are
+	// found by Call-ID, and it must not take over the other call's BYE.
+	// (Sequential calls with one Call-ID are fine: the agent keys every
+	// reception by an ID of its own.)
+	if d.lookup(callID) != nil {
+		d.n.busy.Add(1)
+		respond(tx, req, 482, "Loop Detected", nil)
+		return
+	}
 	p, err := d.acquire(nil, drivers.StateReceiving)
 	if err != nil {
 		d.n.busy.Add(1)

@@ -131,3 +131,61 @@ func TestRingTimeoutWithoutResponse(t *testing.T) {
 		t.Fatalf("the peer got no INVITE: %v %q", err, buf[:n])
 	}
 }
+
+// TestInboundCallIDInUse: a second INVITE (new From tag and branch) with
+// the Call-ID of a call still ringing gets 482 and is not offered, and the
+// first call is unaffected; once it is over, the Call-ID may come again.
+func TestInboundCallIDInUse(t *testing.T) {
+	d := openDriver(t, Config{Number: "2002", Listen: "127.0.0.1:0", Peer: "127.0.0.1:9", AllowFrom: []string{"127.0.0.1"}, Channels: 2})
+	conn, err := net.Dial("udp4", d.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pcmu := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+	invite := func(n int) {
+		t.Helper()
+		msg := rawInvite(conn, d.Addr(), "same-call-id", pcmu)
+		msg = strings.Replace(msg, "branch=z9hG4bK-same-call-id", "branch=z9hG4bK-"+strconv.Itoa(n), 1)
+		msg = strings.Replace(msg, "tag=tsame-call-id", "tag=from-"+strconv.Itoa(n), 1)
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offered := func() drivers.Call {
+		t.Helper()
+		select {
+		case c := <-d.Incoming():
+			return c
+		case <-time.After(5 * time.Second):
+			t.Fatal("call not offered")
+		}
+		return nil
+	}
+	invite(1)
+	first := offered()
+	invite(2)
+	if code := finalStatus(t, conn, "same-call-id"); code != 482 {
+		t.Fatalf("second INVITE with the Call-ID in use: %d, want 482", code)
+	}
+	select {
+	case c := <-d.Incoming():
+		t.Fatalf("second call offered: %+v", c.Info())
+	default:
+	}
+	if err := first.Hangup(drivers.CauseRejected); err != nil {
+		t.Fatal(err)
+	}
+	if code := finalStatus(t, conn, "same-call-id"); code != 603 {
+		t.Fatalf("first call rejected: %d, want 603", code)
+	}
+	for deadline := time.Now().Add(5 * time.Second); d.lookup("same-call-id") != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("first call not released")
+		}
+	}
+	invite(3)
+	if c := offered(); c.Info().ID != "same-call-id" {
+		t.Fatalf("third call %+v", c.Info())
+	}
+}
