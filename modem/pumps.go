@@ -29,21 +29,29 @@ var ErrNoPump = errors.New("modem: no data pump for this modulation")
 
 // DefaultPumps returns the high-speed pumps built into faxagent: V.27 ter
 // (2400, 4800), V.29 (7200, 9600) and V.17 (7200 to 14400, long and short
-// training; its receiver tells the two apart itself). The pumps send at
-// their own level.
+// training; its receiver tells the two apart itself). V.27 ter and V.29
+// send at the level asked for (0: their default, -14 dBm0); V.17 at its own.
 func DefaultPumps() Pumps {
 	return Pumps{
 		t30.V27ter: {
-			NewTx: func(rate int, _ bool, _ float64, src pump.BitSource) (pump.Transmitter, error) {
-				return v27ter.NewTransmitter(rate, src)
+			NewTx: func(rate int, _ bool, level float64, src pump.BitSource) (pump.Transmitter, error) {
+				tx, err := v27ter.NewTransmitter(rate, src)
+				if err == nil && level != 0 {
+					tx.SetLevel(level)
+				}
+				return tx, err
 			},
 			NewRx: func(rate int, _ bool, sink pump.BitSink) (pump.Receiver, error) {
 				return v27ter.NewReceiver(rate, sink)
 			},
 		},
 		t30.V29: {
-			NewTx: func(rate int, _ bool, _ float64, src pump.BitSource) (pump.Transmitter, error) {
-				return v29.NewTransmitter(rate, src)
+			NewTx: func(rate int, _ bool, level float64, src pump.BitSource) (pump.Transmitter, error) {
+				tx, err := v29.NewTransmitter(rate, src)
+				if err == nil && level != 0 {
+					tx.SetLevel(level)
+				}
+				return tx, err
 			},
 			NewRx: func(rate int, _ bool, sink pump.BitSink) (pump.Receiver, error) {
 				return v29.NewReceiver(rate, sink)

@@ -44,12 +44,18 @@ func NewTransmitter(rate int, src pump.BitSource) (*Transmitter, error) {
 		return nil, ErrRate
 	}
 	t := &Transmitter{rate: rate, data: dsp.DataBits{Src: src}}
-	// Unit-magnitude points; set the gain for TxLevel.
-	gain := math.Sqrt(2 * dsp.PowerOfDBm0(TxLevel))
-	t.mod = dsp.NewModulator(pump.SampleRate, baudOf(rate), carrierHz, txBeta, txSpan, gain)
+	t.SetLevel(TxLevel)
 	t.next = t.symbol
 	t.restart()
 	return t, nil
+}
+
+// SetLevel sets the transmit power in dBm0 (default TxLevel). Call it
+// before the first Generate.
+func (t *Transmitter) SetLevel(dBm0 float64) {
+	// Unit-magnitude points: passband power is gain^2/2.
+	gain := math.Sqrt(2 * dsp.PowerOfDBm0(dBm0))
+	t.mod = dsp.NewModulator(pump.SampleRate, baudOf(t.rate), carrierHz, txBeta, txSpan, gain)
 }
 
 // SetShortTraining selects the short training sequence (segments 3 and 4

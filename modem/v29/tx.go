@@ -31,13 +31,19 @@ func NewTransmitter(rate int, src pump.BitSource) (*Transmitter, error) {
 		return nil, ErrRate
 	}
 	t := &Transmitter{rate: rate, data: dsp.DataBits{Src: src}}
-	gain := math.Sqrt(2 * dsp.PowerOfDBm0(TxLevel) / meanPower(rate))
-	t.mod = dsp.NewModulator(pump.SampleRate, baud, carrierHz, txBeta, txSpan, gain)
+	t.SetLevel(TxLevel)
 	t.next = t.symbol
 	t.sym, t.phase = 0, 0
 	t.gen = trainGen{reg: trainInit}
 	t.off = dsp.NewTurnoff(turnOffLen, txSpan/2+1)
 	return t, nil
+}
+
+// SetLevel sets the transmit power in dBm0 (default TxLevel). Call it
+// before the first Generate.
+func (t *Transmitter) SetLevel(dBm0 float64) {
+	gain := math.Sqrt(2 * dsp.PowerOfDBm0(dBm0) / meanPower(t.rate))
+	t.mod = dsp.NewModulator(pump.SampleRate, baud, carrierHz, txBeta, txSpan, gain)
 }
 
 // Generate implements pump.Transmitter.

@@ -101,3 +101,24 @@ func TestSlicerIsNearestPoint(t *testing.T) {
 		}
 	}
 }
+
+// TestSetLevel: the signal's power is the level asked for.
+func TestSetLevel(t *testing.T) {
+	for _, level := range []float64{-14, -10, -20} {
+		tx, err := NewTransmitter(9600, pumptest.Source(pumptest.RandomBits(20000, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.SetLevel(level)
+		s := pumptest.Transmit(t, tx, 0, 20*pump.SampleRate)
+		var p float64
+		mid := s[len(s)/3 : 2*len(s)/3]
+		for _, v := range mid {
+			p += float64(v) * float64(v)
+		}
+		got := 10*math.Log10(p/float64(len(mid))/(32768.0*32768/2)) + 3.14
+		if math.Abs(got-level) > 0.2 {
+			t.Errorf("level %v: measured %.2f dBm0", level, got)
+		}
+	}
+}
