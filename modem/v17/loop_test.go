@@ -35,3 +35,24 @@ func checkReport(t *testing.T, rec *recorder, bursts []burst) {
 		}
 	}
 }
+
+// Short training after a long one, whatever the silence between them (so
+// at every sub-sample offset of the second carrier), ours to ours and
+// SpanDSP's transmitter to ours.
+func TestShortTrainingAtAnyOffset(t *testing.T) {
+	for _, rate := range []int{14400, 9600} {
+		bursts := []burst{
+			{short: false, bits: randomBits(uint64(rate)+20, rate)},
+			{short: true, bits: randomBits(uint64(rate)+21, rate)},
+		}
+		sp := spandspTx(t, rate, bursts)
+		st := burstStarts(sp)
+		for gap := 600; gap < 610; gap++ {
+			t.Run(fmt.Sprintf("%d/gap%d", rate, gap), func(t *testing.T) {
+				checkReport(t, ourRx(t, rate, ourTx(t, rate, bursts, gap)), bursts)
+				shifted := append(append(append([]int16{}, sp[:st[1]]...), make([]int16, gap-600)...), sp[st[1]:]...)
+				checkReport(t, ourRx(t, rate, shifted), bursts)
+			})
+		}
+	}
+}

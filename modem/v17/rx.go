@@ -60,6 +60,7 @@ type Receiver struct {
 	fast    float64 // the same over a shorter time
 	level   float64 // power when the training succeeded (0 before)
 	upPower float64 // lowest power since the carrier came up, until training
+	floor   float64 // lowest power since the last carrier went down
 	up      bool    // carrier-up reported
 	st      rxState
 	count   int  // symbols in this state
@@ -104,7 +105,7 @@ func NewReceiver(rate int, sink pump.BitSink) (*Receiver, error) {
 // Reset readies the receiver for a new carrier. It keeps the equaliser
 // trained by the last successful training (for a short training next).
 func (r *Receiver) Reset() {
-	r.power, r.up, r.st = 0, false, rxIdle
+	r.power, r.fast, r.floor, r.up, r.st = 0, 0, 0, false, rxIdle
 	r.newCarrier()
 }
 
@@ -133,17 +134,20 @@ func (r *Receiver) Receive(in []int16) {
 	for _, s := range in {
 		x := float64(s)
 		r.power += (x*x - r.power) / 64
+		r.fast += (x*x - r.fast) / 32
 		if !r.up {
-			if r.power > carrierOnPower {
-				r.up, r.fast, r.level = true, r.power, 0
-				r.upPower = r.power
+			// A carrier comes up above the threshold, but after one went
+			// down only once the line went quiet or the level jumped: the
+			// tail of the last carrier is not a new one.
+			r.floor = min(r.floor, r.fast)
+			if r.fast > carrierOnPower && (r.floor < carrierOnPower || r.fast > 8*r.floor) {
+				r.up, r.level = true, 0
 				r.newCarrier()
 				r.to(rxSeekABAB)
 				r.sink.Event(pump.CarrierUp)
 			}
 			continue
 		}
-		r.fast += (x*x - r.fast) / 32
 		if r.power < carrierOffPower || r.fast < r.level/32 {
 			r.carrierDown()
 			continue
@@ -182,13 +186,16 @@ func (r *Receiver) carrierDown() {
 	default:
 		r.sink.Event(pump.TrainingFailed)
 	}
-	r.up, r.st = false, rxIdle
+	r.up, r.st, r.floor = false, rxIdle, r.fast
 	r.sink.Event(pump.CarrierDown)
 }
 
 func (r *Receiver) fail() {
-	r.kept = false
-	r.eq.unit()
+	if r.st != rxSeekABAB {
+		// The equaliser adapted to whatever this was.
+		r.kept = false
+		r.eq.unit()
+	}
 	r.to(rxFailed)
 	r.sink.Event(pump.TrainingFailed)
 }

@@ -5,8 +5,9 @@ import (
 	"github.com/faxagent/faxagent/modem/pump"
 )
 
-// txLevel is the transmit level in dBm0 (T.30's usual -14 dBm0 or so).
-const txLevel = -14
+// TxLevel is the transmit power of the training, in dBm0 (SpanDSP's and
+// most fax modems' level; the data constellations come within 0.3 dB).
+const TxLevel = -14.0
 
 // Transmitter is a V.17 modulator: training, data from a pump.BitSource,
 // turn-off. It implements pump.Transmitter.
@@ -49,7 +50,7 @@ func NewTransmitter(rate int, short bool, src pump.BitSource) (*Transmitter, err
 	t := &Transmitter{
 		m: m, short: short, src: src,
 		scr: scrambler{reg: scramblerSeed},
-		mod: newModulator(txLevel, 40), // the training points' power
+		mod: newModulator(TxLevel, 40), // the training points' power
 	}
 	if !short {
 		// The differential encoder's start state; only the first data
