@@ -141,71 +141,67 @@ func TestUserLimitSparesCleanSources(t *testing.T) {
 	}
 }
 
-// TestParallelGuesses: 20 attempts at once; the check runs at most
-// PairFailures times, and a right password among the rest is refused.
+// TestParallelGuesses: 19 wrong attempts at once, then the right one
+// while they are in flight; the check runs at most PairFailures times,
+// and the right password is refused until the back-off has passed.
 func TestParallelGuesses(t *testing.T) {
 	l, c := newLimiter(Config{})
-	var entered atomic.Int32
+	var entered, done atomic.Int32
 	release := make(chan struct{})
 	var wg sync.WaitGroup
 	results := make([]string, 20)
-	var done atomic.Int32
-	for i := range 20 {
+	attempt := func(i int) {
+		defer wg.Done()
+		defer done.Add(1)
+		right := i == 19
+		ok, err := l.Check(context.Background(), "admin", "10.0.0.2", func() (bool, error) {
+			entered.Add(1)
+			<-release
+			return right, nil
+		})
+		switch {
+		case errors.Is(err, ErrLimited):
+			results[i] = "limited"
+		case err != nil:
+			results[i] = err.Error()
+		case ok:
+			results[i] = "ok"
+		default:
+			results[i] = "bad"
+		}
+	}
+	// settled waits until n attempts are in the check, waiting, or answered.
+	settled := func(n int) {
+		for int(entered.Load())+l.Waiting()+int(done.Load()) < n {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for i := range 19 {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer done.Add(1)
-			right := i == 19
-			ok, err := l.Check(context.Background(), "admin", "10.0.0.2", func() (bool, error) {
-				entered.Add(1)
-				<-release
-				return right, nil
-			})
-			switch {
-			case errors.Is(err, ErrLimited):
-				results[i] = "limited"
-			case err != nil:
-				results[i] = err.Error()
-			case ok:
-				results[i] = "ok"
-			default:
-				results[i] = "bad"
-			}
-		}()
+		go attempt(i)
 	}
-	// Wait until every attempt is in the check, waiting, or answered.
-	for int(entered.Load())+l.Waiting()+int(done.Load()) < 20 {
-		time.Sleep(time.Millisecond)
-	}
+	settled(19)
+	wg.Add(1)
+	go attempt(19)
+	settled(20)
 	close(release)
 	wg.Wait()
-	if n := entered.Load(); n > 5 {
-		t.Fatalf("%d checks ran, want at most 5", n)
+	if n := entered.Load(); n != 5 {
+		t.Fatalf("%d checks ran, want 5", n)
 	}
-	bad, limited := 0, 0
+	count := map[string]int{}
 	for _, r := range results {
-		switch r {
-		case "bad":
-			bad++
-		case "limited":
-			limited++
-		case "ok":
-			// the right password may be among the first five
-		default:
-			t.Fatal(r)
-		}
+		count[r]++
 	}
-	if int(entered.Load()) != bad+map[bool]int{true: 1, false: 0}[results[19] == "ok"] || bad+limited < 19 {
+	if count["bad"] != 5 || count["limited"] != 15 || results[19] != "limited" {
 		t.Fatalf("results %v", results)
 	}
-	if results[19] != "ok" {
-		if got := try(t, l, "admin", "10.0.0.2", true); got != "limited" {
-			t.Fatalf("right password before the back-off: %s", got)
-		}
-		c.add(30 * time.Second)
-		if got := try(t, l, "admin", "10.0.0.2", true); got != "ok" {
-			t.Fatalf("right password after the back-off: %s", got)
-		}
+	if got := try(t, l, "admin", "10.0.0.2", true); got != "limited" {
+		t.Fatalf("right password before the back-off: %s", got)
+	}
+	c.add(30 * time.Second)
+	if got := try(t, l, "admin", "10.0.0.2", true); got != "ok" {
+		t.Fatalf("right password after the back-off: %s", got)
 	}
 }
 
