@@ -67,15 +67,7 @@ func TestAgentProgressThroughStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pub, priv, err := agent.GenerateKey(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lic, err := agent.Sign(agent.License{AgentID: "A", Ports: map[string]int{"loopback": 1}, Issued: time.Now(),
-				Expires: time.Now().Add(time.Hour)}, priv)
-			if err != nil {
-				t.Fatal(err)
-			}
+			pub, lic := testLicense(t, "A", 1)
 			net := loopback.NewNetwork(loopback.Options{Mode: loopback.Virtual, Seed: 1})
 			defer net.Close()
 			q := &recordingProgress{AgentQueue: NewAgentQueue(st), st: st}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"log/slog"
 	"os"
@@ -30,7 +31,7 @@ type inboundRig struct {
 	net    *loopback.Network
 	sender *loopback.Driver
 	spool  string
-	pub    []byte
+	pub    ed25519.PublicKey
 	lic    []byte
 
 	a *agent.Agent
@@ -44,15 +45,7 @@ func newInboundRig(t *testing.T, be backend) *inboundRig {
 	t.Helper()
 	o := be.options(t)
 	o.PasswordCost, o.AdminPassword, o.Logger = 4, testAdminPassword, discardLogger()
-	pub, priv, err := agent.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lic, err := agent.Sign(agent.License{AgentID: "A", Ports: map[string]int{"loopback": 1}, Issued: time.Now(),
-		Expires: time.Now().Add(time.Hour)}, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub, lic := testLicense(t, "A", 1)
 	r := &inboundRig{t: t, be: be, o: o, net: loopback.NewNetwork(loopback.Options{Mode: loopback.Virtual, Seed: 1}),
 		spool: filepath.Join(o.DataDir, "agent-spool"), pub: pub, lic: lic}
 	r.sender = loopback.New(r.net, loopback.DriverOptions{Board: 0, Numbers: []string{"5550101"}})
@@ -352,6 +345,22 @@ func TestInboundReportFailsThenStores(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testLicense is a fresh key and a licence for agentID with that many
+// loopback ports, valid for an hour.
+func testLicense(tb testing.TB, agentID string, ports int) (ed25519.PublicKey, []byte) {
+	tb.Helper()
+	pub, priv, err := agent.GenerateKey(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	lic, err := agent.Sign(agent.License{AgentID: agentID, Ports: map[string]int{"loopback": ports}, Issued: time.Now(),
+		Expires: time.Now().Add(time.Hour)}, priv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return pub, lic
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
