@@ -34,10 +34,13 @@ import (
 //   - a finished record is reported as it is (it may have been stored
 //     already but not acknowledged: the store knows it by its ID).
 //
-// Any other file in the spool (a file whose record was removed a moment
-// before the file itself, a temporary file of a record being written,
-// anything else) is removed at Start once it is older than
-// Config.SpoolGrace; younger ones are left alone.
+// Any other file of this agent in the spool (a file whose record was
+// removed a moment before the file itself, a temporary file of a record
+// being written) is removed at Start once it is older than
+// Config.SpoolGrace; younger ones are left alone. Several agents may share
+// one spool directory (--role agent processes on one data directory): an
+// agent touches only files named after its own reception IDs, never those
+// of another agent, whose calls may be in progress.
 
 // NewInboundID returns a new reception ID for agentID, unique forever: the
 // agent ID and a random (version 4) UUID. Reports are idempotent by this
@@ -54,6 +57,18 @@ func spoolBase(id string) string {
 		}
 		return '_'
 	}, id)
+}
+
+// ownStem reports whether a spool file name is one of this agent's: its
+// reception ID's stem (agent prefix and a UUID) and any extensions.
+func (a *Agent) ownStem(name string) bool {
+	stem, _, _ := strings.Cut(name, ".")
+	rest, ok := strings.CutPrefix(stem, spoolBase(a.cfg.AgentID+"/"))
+	if !ok {
+		return false
+	}
+	_, err := uuid.Parse(rest)
+	return err == nil && len(rest) == 36
 }
 
 // pending is a reception's pair of files in the spool.
@@ -174,7 +189,7 @@ func (a *Agent) recoverSpool() {
 	named := map[string]bool{}
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".json") {
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".json") || !a.ownStem(name) {
 			continue
 		}
 		p := pending{record: filepath.Join(a.cfg.SpoolDir, name), file: filepath.Join(a.cfg.SpoolDir, strings.TrimSuffix(name, ".json")+".tif")}
@@ -190,7 +205,7 @@ func (a *Agent) recoverSpool() {
 	}
 	now := a.cfg.Clock.Now()
 	for _, e := range entries {
-		if !e.Type().IsRegular() || named[e.Name()] {
+		if !e.Type().IsRegular() || named[e.Name()] || !a.ownStem(e.Name()) {
 			continue
 		}
 		fi, err := e.Info()
@@ -218,8 +233,8 @@ func (a *Agent) loadPending(p pending) (InboundRecord, error) {
 		return InboundRecord{}, err
 	}
 	rec := pr.Record
-	if rec.ID == "" {
-		return InboundRecord{}, errors.New("pending report without an ID")
+	if !strings.HasPrefix(rec.ID, a.cfg.AgentID+"/") || a.pendingFor(rec.ID).record != p.record {
+		return InboundRecord{}, fmt.Errorf("pending report of reception %q in the file of another", rec.ID)
 	}
 	if rec.File != "" {
 		rec.File = p.file // the spool may have moved; never a path outside it

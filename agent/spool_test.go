@@ -94,35 +94,49 @@ func TestSpoolRecoveryAtStart(t *testing.T) {
 	}
 	now := time.Now()
 	// Killed during page 3 of a call.
-	killed := pend(NewInboundID("A"))
+	killedID := NewInboundID("A")
+	killed := pend(killedID)
 	crashedTIFF(t, killed.file, 2)
-	if err := killed.write(InboundRecord{ID: "A/killed", CallID: "M0,0/1", CalledNumber: "100", Received: now, File: killed.file}, true); err != nil {
+	if err := killed.write(InboundRecord{ID: killedID, CallID: "M0,0/1", CalledNumber: "100", Received: now, File: killed.file}, true); err != nil {
 		t.Fatal(err)
 	}
 	// Killed before the first page was complete.
-	early := pend(NewInboundID("A"))
+	earlyID := NewInboundID("A")
+	early := pend(earlyID)
 	crashedTIFF(t, early.file, 0)
-	if err := early.write(InboundRecord{ID: "A/early", Received: now, File: early.file}, true); err != nil {
+	if err := early.write(InboundRecord{ID: earlyID, Received: now, File: early.file}, true); err != nil {
 		t.Fatal(err)
 	}
 	// Finished, not acknowledged by the store.
-	done := pend(NewInboundID("A"))
+	doneID := NewInboundID("A")
+	done := pend(doneID)
 	crashedTIFF(t, done.file, 1)
-	if err := done.write(InboundRecord{ID: "A/done", Received: now, File: done.file, Pages: 1}, false); err != nil {
+	if err := done.write(InboundRecord{ID: doneID, Received: now, File: done.file, Pages: 1}, false); err != nil {
 		t.Fatal(err)
 	}
-	// Unreferenced files: an old and a young one.
-	old, young := filepath.Join(f.spool, "A-old.tif"), filepath.Join(f.spool, "A-young.json.tmp")
-	for _, p := range []string{old, young} {
+	// A call of agent "A/B" sharing the spool, in progress: not ours.
+	other := pend(NewInboundID("A/B"))
+	crashedTIFF(t, other.file, 1)
+	if err := other.write(InboundRecord{ID: "A/B/x", Received: now, File: other.file}, true); err != nil {
+		t.Fatal(err)
+	}
+	// Unreferenced files: an old and a young one of ours, an old one of
+	// another agent's, an old one of nobody's.
+	old := pend(NewInboundID("A")).file
+	young := pend(NewInboundID("A")).record + ".tmp"
+	foreign := pend(NewInboundID("B")).file
+	junk := filepath.Join(f.spool, "notes.txt")
+	for _, p := range []string{old, young, foreign, junk} {
 		if err := os.WriteFile(p, []byte("left over"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := os.Chtimes(old, now.Add(-3*time.Hour), now.Add(-3*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(young, now.Add(-time.Hour), now.Add(-time.Hour)); err != nil {
-		t.Fatal(err)
+		age := 3 * time.Hour
+		if p == young {
+			age = time.Hour
+		}
+		if err := os.Chtimes(p, now.Add(-age), now.Add(-age)); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	f.agent("A", 0, []string{"100"}, 1, nil) // MaxCall 1 h: grace 2 h
@@ -137,15 +151,17 @@ func TestSpoolRecoveryAtStart(t *testing.T) {
 	for _, r := range f.rep.InboundRecords() {
 		got[r.ID] = r
 	}
-	if r := got["A/killed"]; !r.Partial || r.Pages != 2 || r.ErrorID != int(CodeInterrupted) || r.CallID != "M0,0/1" || len(readTIFF(t, r.File)) != 2 {
+	if r := got[killedID]; !r.Partial || r.Pages != 2 || r.ErrorID != int(CodeInterrupted) || r.CallID != "M0,0/1" || len(readTIFF(t, r.File)) != 2 {
 		t.Errorf("killed reception reported as %+v", r)
 	}
-	if r := got["A/early"]; r.Partial || r.Pages != 0 || r.File != "" || r.ErrorID != int(CodeInterrupted) {
+	if r := got[earlyID]; r.Partial || r.Pages != 0 || r.File != "" || r.ErrorID != int(CodeInterrupted) {
 		t.Errorf("reception without a complete page reported as %+v", r)
 	}
-	if r := got["A/done"]; r.Partial || r.Pages != 1 || r.ErrorID != 0 || r.File == "" {
+	if r := got[doneID]; r.Partial || r.Pages != 1 || r.ErrorID != 0 || r.File == "" {
 		t.Errorf("finished reception reported as %+v", r)
 	}
+	want := []string{filepath.Base(young), filepath.Base(other.file), filepath.Base(other.record), filepath.Base(foreign), "notes.txt", "reported"}
+	slices.Sort(want)
 	var left []string
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		es, err := os.ReadDir(f.spool)
@@ -156,12 +172,15 @@ func TestSpoolRecoveryAtStart(t *testing.T) {
 		for _, e := range es {
 			left = append(left, e.Name())
 		}
-		if len(left) == 2 || time.Now().After(deadline) {
+		if slices.Equal(left, want) || time.Now().After(deadline) {
 			break
 		}
 	}
-	if !slices.Equal(left, []string{"A-young.json.tmp", "reported"}) {
-		t.Errorf("spool after start: %v, want the young leftover and the reporter's copies", left)
+	if !slices.Equal(left, want) {
+		t.Errorf("spool after start: %v, want %v (the young leftover, the other agents' files, nobody's, the reporter's copies)", left, want)
+	}
+	if n := len(f.rep.InboundRecords()); n != 3 {
+		t.Errorf("%d receptions reported, want 3 (not the other agent's)", n)
 	}
 	if fi, err := os.Stat(f.spool); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("spool directory mode %v %v", fi.Mode(), err)
