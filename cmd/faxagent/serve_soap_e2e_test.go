@@ -203,3 +203,36 @@ wait:
 		t.Fatal("btsim did not stop after SIGINT")
 	}
 }
+
+// TestSOAPServeTrustedNetworks: a serve with soap.trusted_networks
+// [127.0.0.2/32] answers a request without credentials from 127.0.0.2
+// and refuses the same request from 127.0.0.1 (real loopback sockets).
+func TestSOAPServeTrustedNetworks(t *testing.T) {
+	bin := faxagentBinary(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, "soap:\n  trusted_networks: [127.0.0.2/32]\n")
+	s := startServe(t, dir, []string{bin, "serve", "--pacing", "none", "--config", cfg})
+	from := func(local string) int {
+		hc := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{
+			LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}).DialContext}}
+		body := `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` +
+			`<GetUserListWithDomainName xmlns="http://faxcoreserver/services/"><adminID>1000</adminID><domainName>default</domainName>` +
+			`</GetUserListWithDomainName></soap:Body></soap:Envelope>`
+		resp, err := hc.Post(strings.Replace(s.url, "localhost", "127.0.0.1", 1)+"/webservices/wfapi.asmx", "text/xml; charset=utf-8", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("from %s: %v", local, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && !strings.Contains(string(b), "1000||admin") {
+			t.Fatalf("from %s: %s", local, b)
+		}
+		return resp.StatusCode
+	}
+	if got := from("127.0.0.2"); got != 200 {
+		t.Errorf("from the trusted 127.0.0.2: HTTP %d", got)
+	}
+	if got := from("127.0.0.1"); got != http.StatusUnauthorized {
+		t.Errorf("from 127.0.0.1: HTTP %d, want 401", got)
+	}
+}
