@@ -1,6 +1,9 @@
 // Command codecbench is our side of bench/codecs.sh: it reads the pages of
-// an uncompressed bilevel TIFF, then encodes and decodes them with our MH,
-// MR and MMR codecs REPS times, printing lines in libtiffbench's format:
+// an uncompressed bilevel TIFF, then, for each of MH, MR and MMR, writes
+// them REPS times into a TIFF file on /dev/shm with our TIFF writer (coding
+// every row) and reads that file back REPS times with our TIFF reader
+// (decoding every row), as libtiffbench does with libtiff, printing lines in
+// libtiffbench's format:
 //
 //	ours <codec> <encode|decode> <pages> <seconds> <pages/s> <bytes/page> <allocs/page>
 //
@@ -9,9 +12,9 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -85,61 +88,68 @@ func mallocs() uint64 {
 }
 
 func bench(c imaging.Compression, pages []*imaging.Page, reps int) error {
-	coded := make([][]byte, len(pages))
-	var enc time.Duration
-	var buf bytes.Buffer
-	e, err := imaging.NewEncoder(&buf, imaging.EncodeOptions{Compression: c, Width: pages[0].Width, K: pages[0].Resolution.K(), AlignEOL: true, NoRTC: true})
+	// Like libtiffbench: a TIFF file on /dev/shm (tmpfs) written REPS
+	// times, page by page, then read back REPS times.
+	f, err := os.CreateTemp(shm(), "codecbench-*.tif")
 	if err != nil {
 		return err
 	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	n := reps * len(pages)
 	m0 := mallocs()
 	start := cpu()
 	for r := 0; r < reps; r++ {
-		for i, p := range pages {
-			buf.Reset()
-			e.Reset(&buf)
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		w := tiff.NewWriter(f, tiff.WriterOptions{Compression: c})
+		for _, p := range pages {
+			pw, err := w.NewPage(tiff.PageSpec{Width: p.Width, Resolution: p.Resolution, Rows: p.Height})
+			if err != nil {
+				return err
+			}
 			for y := 0; y < p.Height; y++ {
-				if err := e.WriteRow(p.Row(y)); err != nil {
+				if err := pw.WriteRow(p.Row(y)); err != nil {
 					return err
 				}
 			}
-			if err := e.Close(); err != nil {
+			if err := pw.Close(); err != nil {
 				return err
 			}
-			if r == 0 {
-				coded[i] = append([]byte(nil), buf.Bytes()...)
-			}
+		}
+		if err := w.Close(); err != nil {
+			return err
 		}
 	}
-	enc = cpu() - start
-	encAllocs := float64(mallocs()-m0) / float64(reps*len(pages))
-	total := 0
-	for _, d := range coded {
-		total += len(d)
+	enc := cpu() - start
+	encAllocs := float64(mallocs()-m0) / float64(n)
+	st, err := f.Stat()
+	if err != nil {
+		return err
 	}
-	n := reps * len(pages)
-	fmt.Printf("ours %s encode %d %.6f %.1f %d %.1f\n", c, n, enc.Seconds(), float64(n)/enc.Seconds(), total/len(pages), encAllocs)
+	perPage := st.Size() / int64(len(pages))
+	fmt.Printf("ours %s encode %d %.6f %.1f %d %.1f\n", c, n, enc.Seconds(), float64(n)/enc.Seconds(), perPage, encAllocs)
 
 	row := make([]byte, imaging.RowBytes(pages[0].Width))
-	var dec time.Duration
-	rd := bytes.NewReader(nil)
-	var d *imaging.Decoder
 	m0 = mallocs()
 	start = cpu()
 	for r := 0; r < reps; r++ {
+		t, err := tiff.Open(f, st.Size())
+		if err != nil {
+			return err
+		}
 		for i, p := range pages {
-			rd.Reset(coded[i])
-			if d == nil {
-				d, err = imaging.NewDecoder(rd, imaging.DecodeOptions{Compression: c, Width: p.Width, Rows: p.Height})
-				if err != nil {
-					return err
-				}
-			} else {
-				d.Reset(rd)
+			pr, err := t.Page(i)
+			if err != nil {
+				return err
 			}
 			rows := 0
 			for {
-				err := d.ReadRow(row)
+				err := pr.ReadRow(row)
 				if errors.Is(err, imaging.ErrEndOfPage) {
 					break
 				}
@@ -148,13 +158,22 @@ func bench(c imaging.Compression, pages []*imaging.Page, reps int) error {
 				}
 				rows++
 			}
-			if rows != p.Height || d.Stats().BadRows != 0 {
-				return fmt.Errorf("%s page %d: decoded %d rows (%d bad), want %d", c, i+1, rows, d.Stats().BadRows, p.Height)
+			if rows != p.Height || pr.Stats().BadRows != 0 {
+				return fmt.Errorf("%s page %d: decoded %d rows (%d bad), want %d", c, i+1, rows, pr.Stats().BadRows, p.Height)
 			}
 		}
 	}
-	dec = cpu() - start
+	dec := cpu() - start
 	decAllocs := float64(mallocs()-m0) / float64(n)
-	fmt.Printf("ours %s decode %d %.6f %.1f %d %.1f\n", c, n, dec.Seconds(), float64(n)/dec.Seconds(), total/len(pages), decAllocs)
+	fmt.Printf("ours %s decode %d %.6f %.1f %d %.1f\n", c, n, dec.Seconds(), float64(n)/dec.Seconds(), perPage, decAllocs)
 	return nil
+}
+
+// shm is where the TIFF goes: /dev/shm as for libtiffbench, or the
+// temporary directory where there is none.
+func shm() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		return "/dev/shm"
+	}
+	return os.TempDir()
 }
