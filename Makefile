@@ -30,8 +30,19 @@ lint: vet
 build:
 	go build -o bin/faxagent ./cmd/faxagent
 
+# Runs every benchmark in bench/ (CPU heavy: run it on an idle machine) and
+# writes one report, bench/REPORT.md and bench/report.json, from the BENCH
+# lines they print. A script that fails is listed and makes bench fail.
+BENCHES := codecs t38 modem memory soap
 bench: deps
-	bash bench/codecs.sh
+	@logs=$$(mktemp -d); status=0; \
+	for b in $(BENCHES); do \
+		echo "== bench/$$b.sh"; \
+		bash bench/$$b.sh > $$logs/$$b.log 2>&1 || { status=1; echo "bench/$$b.sh failed:"; }; \
+		grep -v '^BENCH ' $$logs/$$b.log | tail -n 30; \
+	done; \
+	go run ./bench/report -md bench/REPORT.md -json bench/report.json $$logs/*.log || status=1; \
+	rm -rf $$logs; exit $$status
 
 # Regenerates the committed protobuf code of the Brooktrout plugin bridge
 # (needs Debian's protobuf-compiler; the Go plugins are installed with go install).

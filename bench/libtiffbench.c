@@ -2,11 +2,12 @@
  *
  * Usage: libtiffbench IN.tif REPS
  * IN.tif is a multi-page bilevel TIFF (uncompressed). For each codec (g3 1D,
- * g3 2D, g4) it encodes every page REPS times into an in-memory TIFF-less
- * buffer by writing a TIFF to /dev/shm, then decodes the result REPS times,
- * and prints one line per codec and direction:
+ * g3 2D, g4) it writes every page REPS times into a TIFF file on /dev/shm,
+ * then reads that file back REPS times, and prints one line per codec and
+ * direction:
  *   libtiff <codec> <encode|decode> <pages> <seconds> <pages/s> <bytes/page>
- * Only libtiff's codec time is measured (strip read/write), not file opening.
+ * Only the strip write (with its directory) and the strip read are timed, not
+ * opening or closing the file; the file lives on /dev/shm, as codecbench's.
  */
 #include <stdio.h>
 #include <stdlib.h>

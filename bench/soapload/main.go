@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -94,7 +95,7 @@ func run() error {
 		idsMu.Unlock()
 		return nil
 	})
-	st.print(o.label, "SendCompleteMessage")
+	st.print(o, "SendCompleteMessage")
 	if len(ids) == 0 {
 		return errors.New("no message was sent")
 	}
@@ -110,7 +111,7 @@ func run() error {
 		}
 		return nil
 	})
-	st.print(o.label, "GetMessageStatus")
+	st.print(o, "GetMessageStatus")
 	return nil
 }
 
@@ -222,7 +223,20 @@ func (s stats) pct(p float64) time.Duration {
 	return s.lat[min(max(i, 0), len(s.lat)-1)]
 }
 
-func (s stats) print(label, op string) {
+// print writes the operation's line and BENCH lines for bench/report
+// (figures of ours alone: no reference runs this).
+func (s stats) print(o options, op string) {
+	label := o.label
+	what := fmt.Sprintf("faxagent serve --role core on 127.0.0.1 with the %s store, %d clients posting raw SOAP 1.1 for %v, client and server on the same machine.", label, o.clients, o.duration)
+	for _, f := range []struct {
+		unit   string
+		v      float64
+		higher bool
+	}{{"requests/s", float64(s.ok) / s.elapsed.Seconds(), true}, {"ms p99 latency", ms(s.pct(0.99)), false}} {
+		b, _ := json.Marshal(map[string]any{"group": "soap", "name": op + " (" + label + ")", "unit": f.unit, "higher": f.higher,
+			"ours": []float64{f.v}, "ours_includes": what})
+		fmt.Printf("BENCH %s\n", b)
+	}
 	fmt.Printf("%-8s %-20s %6d ok %4d errors  %8.1f req/s  p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms\n",
 		label, op, s.ok, s.failed, float64(s.ok)/s.elapsed.Seconds(),
 		ms(s.pct(0.50)), ms(s.pct(0.99)), ms(s.pct(1)))

@@ -16,15 +16,17 @@ import (
 	"github.com/faxagent/faxagent/t30"
 )
 
-// TestAudioCPUPerPageVsSpanDSP sends the same 20-page document over audio
+// TestAudioCPUPerPageVsSpanDSP sends the same 20-page TIFF over audio
 // between two of our modem terminals (t30 sessions over a modem.Link) and
 // between two SpanDSP fax terminals (faxpeer bench), both in virtual
-// time, 160 samples each way per step, and reports the CPU time per page
-// of each and the ratio. Each side's figure covers both ends of the call:
-// modulation, demodulation, T.30 and T.4 coding (ours also the TIFF-free
-// page model; SpanDSP reads and writes TIFF files). The modulation is
-// V.17 14400 unless FAXAGENT_BENCH_MODEM says V29 or V27ter. It measures,
-// so it runs only with FAXAGENT_BENCH=1 (bench/modem.sh).
+// time, 160 samples each way per step, over interleaved rounds
+// (FAXAGENT_BENCH_ROUNDS, default 7; which side goes first alternates), and
+// reports the CPU time per page of each side, best and median, and the
+// ratios. Each side's figure covers both ends of the call and the same
+// work: reading the pages from send.tif, modulation, demodulation, T.30,
+// T.4 coding, and writing the received pages to recv.tif. The modulation
+// is V.17 14400 unless FAXAGENT_BENCH_MODEM says V29 or V27ter. It
+// measures, so it runs only with FAXAGENT_BENCH=1 (bench/modem.sh).
 func TestAudioCPUPerPageVsSpanDSP(t *testing.T) {
 	if os.Getenv("FAXAGENT_BENCH") != "1" {
 		t.Skip("set FAXAGENT_BENCH=1 to measure audio CPU per page against SpanDSP")
@@ -48,64 +50,82 @@ func TestAudioCPUPerPageVsSpanDSP(t *testing.T) {
 	dir := t.TempDir()
 	send, recv := filepath.Join(dir, "send.tif"), filepath.Join(dir, "recv.tif")
 	writeTIFF(t, send, doc, imaging.MR)
-	reps := 3
+	rounds := benchRounds(t, 7)
 	var ours, theirs []time.Duration
-	for rep := range reps {
-		// Interleaved: SpanDSP, then ours, each rep.
-		out, err := exec.CommandContext(context.Background(), bin, "bench", send, recv, fmt.Sprintf("modems=%d", mask), "comp=6").Output()
-		if err != nil {
-			t.Fatal(err)
+	for round := range rounds {
+		for _, side := range [2]string{"SpanDSP", "ours"} {
+			if round%2 == 1 {
+				side = map[string]string{"SpanDSP": "ours", "ours": "SpanDSP"}[side]
+			}
+			os.Remove(recv)
+			if side == "SpanDSP" {
+				out, err := exec.CommandContext(context.Background(), bin, "bench", send, recv, fmt.Sprintf("modems=%d", mask), "comp=6").Output()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var spCPU, spVirtual float64
+				var spPages, codeTx, codeRx, rate int
+				if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "bench %g %d %d %d %g %d", &spCPU, &spPages, &codeTx, &codeRx, &spVirtual, &rate); err != nil {
+					t.Fatalf("bench output %q: %v", out, err)
+				}
+				if spPages != pages || codeTx != 0 || codeRx != 0 || rate != want.Rate {
+					t.Fatalf("SpanDSP run: %q", out)
+				}
+				theirs = append(theirs, time.Duration(spCPU*float64(time.Second)))
+			} else {
+				ours = append(ours, ourAudioBench(t, send, recv, pages, set, want))
+			}
+			if got := readTIFF(t, recv); len(got) != pages || !pagesEqual(got[pages-1], doc[pages-1]) {
+				t.Fatalf("%s round %d: %d pages in recv.tif, or the last differs", side, round+1, len(got))
+			}
 		}
-		var spCPU, spVirtual float64
-		var spPages, codeTx, codeRx, rate int
-		if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "bench %g %d %d %d %g %d", &spCPU, &spPages, &codeTx, &codeRx, &spVirtual, &rate); err != nil {
-			t.Fatalf("bench output %q: %v", out, err)
-		}
-		if spPages != pages || codeTx != 0 || codeRx != 0 || rate != want.Rate {
-			t.Fatalf("SpanDSP run: %q", out)
-		}
-		theirs = append(theirs, time.Duration(spCPU*float64(time.Second)))
+		t.Logf("round %d: ours %v, SpanDSP %v", round+1, ours[round], theirs[round])
+	}
+	benchLine(t, "modem", fmt.Sprintf("audio fax call, 20-page MR TIFF (1728x1100 standard), %v, both ends, virtual time", want),
+		pages, ours, theirs,
+		"both modem terminals in one process over modem.Link (160 samples per step each way): faxdoc reads send.tif (decoding every row), t30 sessions code MR, modulation and demodulation of every sample, tiff.Writer.WriteCoded writes each received page to recv.tif (the agent's path, no fsync); opening the file is not counted.",
+		"faxpeer bench: two fax_state_t terminals in one process, 160 samples per step each way, t4_tx reads send.tif, t4_rx writes recv.tif; opening the files is not counted.")
+}
 
-		runtime.GC()
-		c0 := cpuTime(t)
-		clock := t30.NewVirtualClock()
-		a := modem.NewTerminal(modem.Config{}, clock)
-		b := modem.NewTerminal(modem.Config{}, clock)
-		sink := &t30.PageCollector{}
-		comp := []imaging.Compression{imaging.MR}
-		st, err := t30.NewSession(t30.Config{Calling: true, Transmit: true, Document: doc, Compressions: comp, Modems: set}, a, clock)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sr, err := t30.NewSession(t30.Config{Sink: sink, Compressions: comp, Modems: set}, b, clock)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := modem.NewLink(clock, a, b, modem.LinkConfig{})
-		l.Start()
-		st.Start()
-		sr.Start()
-		for !(st.Done() && sr.Done()) && clock.Elapsed() < time.Hour {
-			clock.Step()
-		}
-		l.Stop()
-		cpu := cpuTime(t) - c0
-		if st.Result().Code != t30.OK || len(sink.Pages) != pages || st.Result().Speed != want {
-			t.Fatalf("our run: %v %v, %d pages", st.Result().Code, st.Result().Speed, len(sink.Pages))
-		}
-		ours = append(ours, cpu)
-		t.Logf("rep %d: ours %v (virtual %v), SpanDSP %v (virtual %.1fs)", rep+1, cpu, clock.Elapsed().Round(time.Second), theirs[rep], spVirtual)
+// ourAudioBench runs one audio call between two of our modem terminals,
+// TIFF to TIFF, and returns the process CPU time it took.
+func ourAudioBench(t *testing.T, send, recv string, pages int, set t30.ModemSet, want t30.Speed) time.Duration {
+	doc, err := openTIFFDoc(send)
+	if err != nil {
+		t.Fatal(err)
 	}
-	best := func(d []time.Duration) time.Duration {
-		m := d[0]
-		for _, x := range d {
-			m = min(m, x)
-		}
-		return m
+	defer doc.Close()
+	sink, err := createTIFFSink(recv)
+	if err != nil {
+		t.Fatal(err)
 	}
-	o, s := best(ours), best(theirs)
-	t.Logf("%d-page document, %v, MR, audio, virtual time, best of %d", pages, want, reps)
-	t.Logf("ours:    %v CPU per page (send plus receive)", o/pages)
-	t.Logf("SpanDSP: %v CPU per page (send plus receive)", s/pages)
-	t.Logf("ratio ours/SpanDSP: %.2fx", float64(o)/float64(s))
+	runtime.GC()
+	c0 := cpuTime(t)
+	clock := t30.NewVirtualClock()
+	a := modem.NewTerminal(modem.Config{}, clock)
+	b := modem.NewTerminal(modem.Config{}, clock)
+	comp := []imaging.Compression{imaging.MR}
+	st, err := t30.NewSession(t30.Config{Calling: true, Transmit: true, Document: doc, Compressions: comp, Modems: set}, a, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, err := t30.NewSession(t30.Config{Sink: sink, Compressions: comp, Modems: set}, b, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := modem.NewLink(clock, a, b, modem.LinkConfig{})
+	l.Start()
+	st.Start()
+	sr.Start()
+	for !(st.Done() && sr.Done()) && clock.Elapsed() < time.Hour {
+		clock.Step()
+	}
+	l.Stop()
+	if st.Result().Code != t30.OK || sink.pages != pages || st.Result().Speed != want {
+		t.Fatalf("our run: %v %v, %d pages", st.Result().Code, st.Result().Speed, sink.pages)
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return cpuTime(t) - c0
 }

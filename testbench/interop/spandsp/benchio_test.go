@@ -1,0 +1,155 @@
+package spandsp
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/imaging/faxdoc"
+	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/t30"
+)
+
+// The CPU benchmarks against SpanDSP give our side the same work as
+// SpanDSP's: read the pages to send from a TIFF file and write the pages
+// received to a TIFF file, with the calls the agent makes
+// (agent/document.go): faxdoc.Open and Next for the document, and
+// tiff.Writer.WriteCoded for each received page.
+
+// tiffDoc is a t30.Document over a TIFF file read with faxdoc, page by
+// page as the engine asks; going back reopens the file (as the agent's
+// fileDoc does: the engine looks at page 1 before it sends it).
+type tiffDoc struct {
+	path string
+	r    *faxdoc.Reader
+	next int
+	n    int
+}
+
+func openTIFFDoc(path string) (*tiffDoc, error) {
+	d := &tiffDoc{path: path}
+	if err := d.reopen(); err != nil {
+		return nil, err
+	}
+	d.n = d.r.Pages()
+	return d, nil
+}
+
+func (d *tiffDoc) reopen() error {
+	if d.r != nil {
+		d.r.Close()
+	}
+	r, err := faxdoc.Open([]string{d.path}, faxdoc.Options{KeepResolution: true})
+	if err != nil {
+		return err
+	}
+	d.r, d.next = r, 0
+	return nil
+}
+
+func (d *tiffDoc) NumPages() int { return d.n }
+
+func (d *tiffDoc) Page(i int) (t30.PageSource, error) {
+	if i < d.next {
+		if err := d.reopen(); err != nil {
+			return t30.PageSource{}, err
+		}
+	}
+	for ; d.next < i; d.next++ {
+		if _, err := d.r.Next(); err != nil {
+			return t30.PageSource{}, err
+		}
+	}
+	p, err := d.r.Next()
+	if err != nil {
+		return t30.PageSource{}, err
+	}
+	d.next++
+	return t30.PageSource{Width: p.Width, Resolution: p.Resolution, Rows: p}, nil
+}
+
+func (d *tiffDoc) Close() error { return d.r.Close() }
+
+// tiffSink writes each received page, as received, into a TIFF file.
+type tiffSink struct {
+	f     *os.File
+	w     *tiff.Writer
+	pages int
+}
+
+func createTIFFSink(path string) (*tiffSink, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return &tiffSink{f: f, w: tiff.NewWriter(f, tiff.WriterOptions{Software: "faxagent"})}, nil
+}
+
+func (s *tiffSink) Page(p *t30.ReceivedPage) error {
+	s.pages++
+	spec := tiff.PageSpec{Width: p.Width, Resolution: p.Resolution, Rows: p.Stats.Rows}
+	return s.w.WriteCoded(spec, p.Data, p.Compression, p.BitOrder, p.Stats)
+}
+
+func (s *tiffSink) Close() error {
+	err := s.w.Close()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// benchRounds is FAXAGENT_BENCH_ROUNDS, or def.
+func benchRounds(t *testing.T, def int) int {
+	if v := os.Getenv("FAXAGENT_BENCH_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("FAXAGENT_BENCH_ROUNDS=%q", v)
+		}
+		return n
+	}
+	return def
+}
+
+// benchLine logs a BENCH line for bench/report (see bench/report): ms of
+// CPU per page for each round of each side.
+func benchLine(t *testing.T, group, name string, pages int, ours, ref []time.Duration, oursIncludes, refIncludes string) {
+	ms := func(ds []time.Duration) []float64 {
+		var out []float64
+		for _, d := range ds {
+			out = append(out, float64(d)/float64(time.Millisecond)/float64(pages))
+		}
+		return out
+	}
+	b, err := json.Marshal(map[string]any{
+		"group": group, "name": name, "unit": "ms CPU/page", "ours": ms(ours), "ref": ms(ref), "ref_name": "SpanDSP " + spandspVersion(),
+		"ours_includes": oursIncludes, "ref_includes": refIncludes,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("BENCH %s", b)
+	med := func(ds []time.Duration) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	t.Logf("%s, %d rounds: ours best %v median %v per page; SpanDSP best %v median %v per page; ratio ours/SpanDSP best %.2f median %.2f",
+		name, len(ours), slices.Min(ours)/time.Duration(pages), med(ours)/time.Duration(pages),
+		slices.Min(ref)/time.Duration(pages), med(ref)/time.Duration(pages),
+		float64(slices.Min(ours))/float64(slices.Min(ref)), float64(med(ours))/float64(med(ref)))
+}
+
+// spandspVersion is the version pkg-config gives for SpanDSP.
+func spandspVersion() string {
+	out, err := exec.Command("pkg-config", "--modversion", "spandsp").Output()
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(out))
+}
