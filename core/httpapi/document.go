@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -54,12 +55,22 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request, p Principal) {
 		}
 		paths = append(paths, path)
 	}
-	o := faxdoc.Options{Resolution: imaging.Fine, KeepResolution: true, AllowDamaged: d.Direction == core.Inbound}
+	o := faxdoc.Options{Resolution: imaging.Fine, KeepResolution: true, AllowDamaged: d.Direction == core.Inbound, Limits: s.o.DocumentLimits}
 	if res, err := imaging.ParseResolution(d.Resolution); err == nil && d.Resolution != "" {
 		o.Resolution = res
 	}
 	out := filepath.Join(tmp, "out"+ext)
-	if err := convert(paths, o, out); err != nil {
+	cctx, done, ok := s.conversion(w, r)
+	if !ok {
+		return
+	}
+	err = convert(cctx, paths, o, out)
+	done()
+	if err != nil {
+		if r.Context().Err() != nil || errors.Is(err, faxdoc.ErrTooLarge) || errors.Is(err, context.DeadlineExceeded) {
+			s.conversionError(w, r, fmt.Sprintf("message %d: ", d.ID), err)
+			return
+		}
 		s.storeError(w, r, fmt.Errorf("message %d: converting the document: %w", d.ID, err))
 		return
 	}
@@ -95,8 +106,8 @@ func (s *Server) copyDocument(r *http.Request, id int64, path string) error {
 	return saveTo(path, rc)
 }
 
-func convert(paths []string, o faxdoc.Options, out string) error {
-	doc, err := faxdoc.Open(paths, o)
+func convert(ctx context.Context, paths []string, o faxdoc.Options, out string) error {
+	doc, err := faxdoc.OpenContext(ctx, paths, o)
 	if err != nil {
 		return err
 	}

@@ -149,7 +149,7 @@ func letterTIFF(t *testing.T) []byte {
 	src := filepath.Join(dir, "letter.png")
 	os.WriteFile(src, letter(t), 0o600)
 	out := filepath.Join(dir, "letter.tif")
-	if err := convert([]string{src, src}, faxdoc.Options{Resolution: imaging.Fine}, out); err != nil {
+	if err := convert(context.Background(), []string{src, src}, faxdoc.Options{Resolution: imaging.Fine}, out); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(out)
@@ -605,7 +605,7 @@ func TestSubmitPDF(t *testing.T) {
 	src := filepath.Join(dir, "letter.png")
 	os.WriteFile(src, letter(t), 0o600)
 	pdfPath := filepath.Join(dir, "two.pdf")
-	if err := convert([]string{src, src}, faxdoc.Options{Resolution: imaging.Fine}, pdfPath); err != nil {
+	if err := convert(context.Background(), []string{src, src}, faxdoc.Options{Resolution: imaging.Fine}, pdfPath); err != nil {
 		t.Fatal(err)
 	}
 	pdf, err := os.ReadFile(pdfPath)

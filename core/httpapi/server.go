@@ -15,7 +15,44 @@ import (
 
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/core/loginlimit"
+	"github.com/faxagent/faxagent/core/worklimit"
+	"github.com/faxagent/faxagent/imaging/faxdoc"
 )
+
+// DefaultConversionTimeout bounds one request's document conversion.
+const DefaultConversionTimeout = 2 * time.Minute
+
+// conversion takes a conversion slot and returns the context the
+// conversion runs in: the request's (so that it stops when the client
+// goes) with the time budget. Without a slot it answers 503 itself and
+// returns ok false.
+func (s *Server) conversion(w http.ResponseWriter, r *http.Request) (ctx context.Context, done func(), ok bool) {
+	release, err := s.o.Conversions.TryAcquire()
+	if err != nil {
+		w.Header().Set("Retry-After", s.o.Conversions.RetryAfterSeconds())
+		writeError(w, http.StatusServiceUnavailable, "too many documents being converted at once; try again later")
+		return nil, nil, false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.o.ConversionTimeout)
+	return ctx, func() { cancel(); release() }, true
+}
+
+// conversionError answers a failed conversion: over a limit or the time
+// budget 413, the client gone nothing (it is not listening), anything else
+// 400 with prefix.
+func (s *Server) conversionError(w http.ResponseWriter, r *http.Request, prefix string, err error) {
+	switch {
+	case r.Context().Err() != nil:
+		s.log.Info("api: client went away during a conversion", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "request cancelled")
+	case errors.Is(err, faxdoc.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, prefix+err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%sconverting took longer than the budget of %v", prefix, s.o.ConversionTimeout))
+	default:
+		writeError(w, http.StatusBadRequest, prefix+err.Error())
+	}
+}
 
 // Principal is who a token belongs to.
 type Principal struct {
@@ -49,7 +86,17 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// TempDir holds uploads while they are checked ("" the system's).
 	TempDir string
-	Logger  *slog.Logger
+	// Conversions caps the documents converted at once (uploads and
+	// downloads; shared with the SOAP service); over it a request gets
+	// 503 with Retry-After. nil: no cap.
+	Conversions *worklimit.Semaphore
+	// ConversionTimeout bounds one request's conversion; 0 means 2
+	// minutes. A conversion also stops when its client goes away.
+	ConversionTimeout time.Duration
+	// DocumentLimits bound each document's pages and pixels (zero fields:
+	// faxdoc's defaults).
+	DocumentLimits faxdoc.Limits
+	Logger         *slog.Logger
 }
 
 // Server is the HTTP API.
@@ -73,6 +120,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.MaxUpload <= 0 {
 		o.MaxUpload = 32 << 20
+	}
+	if o.ConversionTimeout <= 0 {
+		o.ConversionTimeout = DefaultConversionTimeout
 	}
 	s := &Server{o: o, log: o.Logger, mux: http.NewServeMux(), logins: o.Logins}
 	if s.logins == nil {

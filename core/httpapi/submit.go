@@ -110,12 +110,24 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, p Principal) {
 		return
 	}
 	sub.OwnerID = p.UserID
+	cctx, done, ok := s.conversion(w, r)
+	if !ok {
+		return
+	}
 	for i := range files {
 		f := &files[i]
-		if err := checkDocument(f, res, tmp, i); err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("file %q: %v", f.name, err))
+		if err := checkDocument(cctx, f, res, s.o.DocumentLimits, tmp, i); err != nil {
+			done()
+			s.conversionError(w, r, fmt.Sprintf("file %q: ", f.name), err)
 			return
 		}
+	}
+	done()
+	if err := r.Context().Err(); err != nil {
+		// The client is gone: it would not learn of the message, and a
+		// retry would store it twice.
+		s.log.Info("api submit: client went away; nothing stored", "err", err)
+		return
 	}
 	var open []*os.File
 	defer func() {
@@ -207,7 +219,7 @@ func saveTo(path string, r io.Reader) error {
 // message's resolution, decoding every page (a corrupt file is refused now,
 // not at dial time). The converted file is what the store keeps and the
 // agent sends: pictures are rendered once, not on every attempt.
-func checkDocument(f *upload, res imaging.Resolution, tmp string, i int) error {
+func checkDocument(ctx context.Context, f *upload, res imaging.Resolution, lim faxdoc.Limits, tmp string, i int) error {
 	head := make([]byte, 512)
 	fh, err := os.Open(f.path)
 	if err != nil {
@@ -218,7 +230,7 @@ func checkDocument(f *upload, res imaging.Resolution, tmp string, i int) error {
 	in := []string{f.path}
 	switch ct := sniff(head[:n]); {
 	case ct == "application/pdf":
-		if in, err = rasterisePDF(f.path, filepath.Join(tmp, strconv.Itoa(i)+"-pdf")); err != nil {
+		if in, err = rasterisePDF(ctx, f.path, filepath.Join(tmp, strconv.Itoa(i)+"-pdf")); err != nil {
 			return err
 		}
 	case strings.HasPrefix(ct, "text/plain"):
@@ -231,9 +243,9 @@ func checkDocument(f *upload, res imaging.Resolution, tmp string, i int) error {
 		return fmt.Errorf("not a PDF, text, picture or TIFF (%s)", ct)
 	}
 	out := filepath.Join(tmp, strconv.Itoa(i)+".tif")
-	o := faxdoc.Options{Resolution: res, KeepResolution: true}
-	if err := convertTo(in, o, out, &f.pages); err != nil {
-		return errors.New(strings.ReplaceAll(err.Error(), f.path, "upload"))
+	o := faxdoc.Options{Resolution: res, KeepResolution: true, Limits: lim}
+	if err := convertTo(ctx, in, o, out, &f.pages); err != nil {
+		return hidePath(err, f.path)
 	}
 	if f.pages == 0 {
 		return errors.New("no pages")
@@ -242,8 +254,21 @@ func checkDocument(f *upload, res imaging.Resolution, tmp string, i int) error {
 	return nil
 }
 
-func convertTo(paths []string, o faxdoc.Options, out string, pages *int) error {
-	doc, err := faxdoc.Open(paths, o)
+// hidePath replaces a temporary path in err's text, keeping what it wraps.
+func hidePath(err error, path string) error {
+	return &pathHidden{err: err, msg: strings.ReplaceAll(err.Error(), path, "upload")}
+}
+
+type pathHidden struct {
+	err error
+	msg string
+}
+
+func (e *pathHidden) Error() string { return e.msg }
+func (e *pathHidden) Unwrap() error { return e.err }
+
+func convertTo(ctx context.Context, paths []string, o faxdoc.Options, out string, pages *int) error {
+	doc, err := faxdoc.OpenContext(ctx, paths, o)
 	if err != nil {
 		return err
 	}
@@ -274,7 +299,7 @@ const maxPDFPages = 200
 
 // rasterisePDF renders a PDF's pages to greyscale PNG files with poppler's
 // pdftoppm, at about fax resolution; faxdoc then turns them into fax pages.
-func rasterisePDF(path, dir string) ([]string, error) {
+func rasterisePDF(ctx context.Context, path, dir string) ([]string, error) {
 	tool, err := exec.LookPath("pdftoppm")
 	if err != nil {
 		return nil, errors.New("PDF input needs pdftoppm (Debian package poppler-utils), which is not installed")
@@ -282,7 +307,7 @@ func rasterisePDF(path, dir string) ([]string, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tool, "-r", "204", "-gray", "-png", "-l", strconv.Itoa(maxPDFPages+1), path, filepath.Join(dir, "p"))
 	var stderr bytes.Buffer
