@@ -95,25 +95,32 @@ func TestSNRSweep(t *testing.T) {
 
 // TestCPUVsSpanDSP reports the CPU time per second of signal of each
 // transmitter and receiver on the same clean signals, ours (thread CPU
-// time) beside SpanDSP's (process CPU time inside its modem calls).
+// time) beside SpanDSP's (process CPU time of its loop over the modem
+// calls): the least of 5 interleaved runs each, which a loaded machine
+// disturbs least.
 func TestCPUVsSpanDSP(t *testing.T) {
 	var table strings.Builder
-	fmt.Fprintf(&table, "\n%-12s %12s %12s %12s %12s   (µs of CPU per second of signal)\n", "modem/rate", "ours tx", "SpanDSP tx", "ours rx", "SpanDSP rx")
+	fmt.Fprintf(&table, "\n%-12s %12s %12s %12s %12s   (µs of CPU per second of signal, least of %d runs)\n", "modem/rate", "ours tx", "SpanDSP tx", "ours rx", "SpanDSP rx", cpuRuns)
 	for _, c := range allRates {
 		want := randomBits(c.rate*20, 77)
-		line, ourTx := transmit(t, ours, c, want)
-		_, spTx := transmit(t, spandsp, c, want)
+		line, _ := transmit(t, ours, c, want)
 		secs := float64(len(line)) / 8000
-		const reps = 3
-		var ourRx, spRx time.Duration
-		for range reps {
-			_, d := receive(t, ours, c, line)
-			ourRx += d
-			_, d = receive(t, spandsp, c, line)
-			spRx += d
+		best := [4]time.Duration{}
+		for i := range cpuRuns {
+			_, otx := transmit(t, ours, c, want)
+			_, stx := transmit(t, spandsp, c, want)
+			_, orx := receive(t, ours, c, line)
+			_, srx := receive(t, spandsp, c, line)
+			for j, d := range [4]time.Duration{otx, stx, orx, srx} {
+				if i == 0 || d < best[j] {
+					best[j] = d
+				}
+			}
 		}
-		us := func(d time.Duration, n int) float64 { return float64(d.Microseconds()) / float64(n) / secs }
-		fmt.Fprintf(&table, "%-12s %12.0f %12.0f %12.0f %12.0f\n", c, us(ourTx, 1), us(spTx, 1), us(ourRx, reps), us(spRx, reps))
+		us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 / secs }
+		fmt.Fprintf(&table, "%-12s %12.0f %12.0f %12.0f %12.0f\n", c, us(best[0]), us(best[1]), us(best[2]), us(best[3]))
 	}
 	t.Log(table.String())
 }
+
+const cpuRuns = 5

@@ -1,0 +1,48 @@
+package spandspmodem
+
+import "math"
+
+// biquad is a second-order IIR section (RBJ cookbook form).
+type biquad struct {
+	b0, b1, b2, a1, a2 float64
+	x1, x2, y1, y2     float64
+}
+
+// newBiquad makes a Butterworth-Q low-pass (high false) or high-pass
+// section at f Hz for 8 kHz.
+func newBiquad(f float64, high bool) *biquad {
+	w := 2 * math.Pi * f / 8000
+	cw, sw := math.Cos(w), math.Sin(w)
+	alpha := sw / math.Sqrt2 // sin(w) / (2Q), Q = 1/sqrt(2)
+	a0 := 1 + alpha
+	q := &biquad{a1: -2 * cw / a0, a2: (1 - alpha) / a0}
+	if high {
+		q.b0, q.b1, q.b2 = (1+cw)/2/a0, -(1+cw)/a0, (1+cw)/2/a0
+	} else {
+		q.b0, q.b1, q.b2 = (1-cw)/2/a0, (1-cw)/a0, (1-cw)/2/a0
+	}
+	return q
+}
+
+func (q *biquad) step(x float64) float64 {
+	y := q.b0*x + q.b1*q.x1 + q.b2*q.x2 - q.a1*q.y1 - q.a2*q.y2
+	q.x2, q.x1, q.y2, q.y1 = q.x1, x, q.y1, y
+	return y
+}
+
+// telephoneBand filters samples like an analogue telephone channel: a
+// fourth-order high-pass at 300 Hz and a fourth-order low-pass at 3400 Hz
+// (Butterworth sections), whose phase distortion near the band edges is
+// what the equalisers are for.
+func telephoneBand(in []int16) []int16 {
+	qs := []*biquad{newBiquad(300, true), newBiquad(300, true), newBiquad(3400, false), newBiquad(3400, false)}
+	out := make([]int16, len(in))
+	for i, s := range in {
+		v := float64(s)
+		for _, q := range qs {
+			v = q.step(v)
+		}
+		out[i] = int16(max(-32768, min(32767, math.Round(v))))
+	}
+	return out
+}
