@@ -334,7 +334,8 @@ func (e *env) snapshot(m int64) string {
 }
 
 // TestActingUserScoped runs every operation that names a user or reaches
-// a message as a standard user (bob) naming someone else: refused with the
+// a message without credentials (401, nothing changed), and as a standard
+// user (bob) naming someone else: refused with the
 // operation's failure answer, the same as for a user that does not exist,
 // and nothing changed; as the user named (or the system administrator)
 // the same request is answered otherwise.
@@ -375,6 +376,11 @@ func TestActingUserScoped(t *testing.T) {
 				owner, ownerName, ownerPW = e.admin, "admin", adminPassword
 			}
 			before := e.snapshot(m)
+			// Without credentials: refused before the operation.
+			if w := e.callAs("", "", c.op, c.body(e, owner, m)); w.Code != http.StatusUnauthorized {
+				t.Errorf("without credentials: HTTP %d", w.Code)
+			}
+			want(t, "nothing changed without credentials", e.snapshot(m), before)
 			refused := answer(t, SOAP11, c.op, e.callAs("bob", "bob-password", c.op, c.body(e, owner, m)))
 			want(t, "refused", refused, c.refused)
 			want(t, "nothing changed", e.snapshot(m), before)
