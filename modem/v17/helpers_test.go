@@ -123,6 +123,6 @@ func ourRx(t testing.TB, rate int, samples []int16) *recorder {
 	return rec
 }
 
-// maxLead bounds the ones our receiver may pass on from segment 4 before
-// the data (bits).
-const maxLead = 48 * 6
+// maxLead is how many of segment 4's ones a receiver may pass on before
+// the data: none, ours and SpanDSP's both start at the first data bit.
+const maxLead = 0

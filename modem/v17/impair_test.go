@@ -84,7 +84,7 @@ func impairAll(samples []int16, cfg impair.Config) []int16 {
 }
 
 // bitErrors counts the wrong or missing bits of every burst (a burst that
-// did not train counts whole), after our receiver's leading ones.
+// did not train counts whole).
 func bitErrors(got [][]byte, bursts []burst) (errs, total int) {
 	for i, b := range bursts {
 		total += len(b.bits)

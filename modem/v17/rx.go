@@ -25,7 +25,6 @@ const (
 	abLatest     = 300 // no ABAB by then: not a V.17 training
 	onesToSeg2   = 20  // descrambled ones that prove segment 2
 	longSeg2     = 1000
-	onesToTrain  = 16 // trellis-decoded symbols of ones that end training
 	seg4Deadline = seg4Len + viterbiCols + 24
 )
 
@@ -45,10 +44,13 @@ const (
 // Receiver is a V.17 demodulator. It implements pump.Receiver.
 //
 // It finds out by itself whether a carrier brings the long or the short
-// training. The equaliser it trains on a long training is kept across
-// carriers (and across Reset), so a short training that follows on the
-// same call, which is too short to train an equaliser from scratch, works.
-// A new call needs a new Receiver.
+// training, and reports TrainingSucceeded once segment 4's trellis-coded
+// scrambled ones have checked; its first bit is then the transmitter's
+// first data bit. The equaliser it trains on a long training is kept
+// across carriers (and across Reset), so a short training that follows on
+// the same call, which is too short to train an equaliser from scratch,
+// works: keep one Receiver per call and per rate. A new call needs a new
+// Receiver.
 type Receiver struct {
 	m    mode
 	sink pump.BitSink
@@ -78,13 +80,22 @@ type Receiver struct {
 	ki   float64
 	mu   float64 // equaliser step
 
-	tr      scrambler // descrambles training decisions
-	run     int       // descrambled ones in a row (segment 2)
-	recent  [4]bool   // the last symbols' ones flags (segment 2 end)
-	bridge  int       // bridge symbols still to come
-	ds      scrambler // data descrambler
-	prevY   int
-	onesRun int
+	tr     scrambler // descrambles training decisions
+	run    int       // descrambled ones in a row (segment 2)
+	recent [4]bool   // the last symbols' ones flags (segment 2 end)
+	regAt  [16]uint32
+	abcdAt [16]uint8 // per recent symbol: scrambler and decided point
+
+	bridges  [guesses]bridgeGuess
+	seg4     [guesses]seg4Guess
+	nseg4    int
+	decideAt int // symbol (bridge) or label (segment 4) at which to choose
+	seg4At   int // first symbol of segment 4 once the bridge is known
+
+	vitNext   int // symbol index of the Viterbi decoder's next label
+	dataStart int // symbol index of the first data symbol
+	ds        scrambler
+	prevY     int
 
 	refEnergy float64                          // equaliser input energy during the training
 	trace     func(format string, args ...any) // tests: training progress
@@ -102,8 +113,9 @@ func NewReceiver(rate int, sink pump.BitSink) (*Receiver, error) {
 	return r, nil
 }
 
-// Reset readies the receiver for a new carrier. It keeps the equaliser
-// trained by the last successful training (for a short training next).
+// Reset readies the receiver for a new carrier (a carrier in progress is
+// dropped without events). It keeps the equaliser trained by the last
+// successful training, for a short training next.
 func (r *Receiver) Reset() {
 	r.power, r.fast, r.floor, r.up, r.st = 0, 0, 0, false, rxIdle
 	r.newCarrier()
@@ -119,7 +131,7 @@ func (r *Receiver) newCarrier() {
 	r.vit.reset()
 	r.count, r.symbols, r.wn = 0, 0, 0
 	r.rot, r.freq = 1, 0
-	r.run, r.recent, r.onesRun = 0, [4]bool{}, 0
+	r.run, r.recent, r.nseg4 = 0, [4]bool{}, 0
 }
 
 func (r *Receiver) to(s rxState) {
@@ -179,9 +191,7 @@ func (r *Receiver) Receive(in []int16) {
 func (r *Receiver) carrierDown() {
 	switch r.st {
 	case rxData:
-		for _, l := range r.vit.flush() {
-			r.putLabel(l)
-		}
+		r.onLabels(r.vit.flush())
 	case rxFailed:
 	default:
 		r.sink.Event(pump.TrainingFailed)
@@ -320,6 +330,9 @@ var invCDBA = [4]int{3, 2, 0, 1}
 // train runs through segments 1 to 3 on the four training points.
 func (r *Receiver) train(z complex128) {
 	zr := z * r.rot
+	if r.st != rxSeekCDBA {
+		r.onLabels(r.vit.add(zr))
+	}
 	best, bd := 0, math.Inf(1)
 	for i, p := range pointsABCD {
 		if d := sqDist(zr, p.complex()); d < bd {
@@ -329,6 +342,8 @@ func (r *Receiver) train(z complex128) {
 	r.adapt(z, zr, pointsABCD[best].complex())
 	b := invCDBA[best]
 	one := r.tr.descramble(b>>1)&r.tr.descramble(b&1) == 1
+	n := r.symbols
+	r.regAt[n&15], r.abcdAt[n&15] = r.tr.reg, uint8(best)
 	copy(r.recent[:], r.recent[1:])
 	r.recent[3] = one
 	if one {
@@ -341,42 +356,85 @@ func (r *Receiver) train(z complex128) {
 		if r.run >= onesToSeg2 {
 			r.to(rxSeg2)
 			r.count = r.run
+			r.vit.reset()
+			r.vitNext = n + 1
+			r.ds = scrambler{}
 		} else if r.count > seg1Len+seg2ShortLen+40 {
 			r.fail()
 		}
 	case rxSeg2:
-		misses, ago := 0, 0
+		misses, first := 0, 0
 		for i, o := range r.recent {
 			if !o {
-				misses++
-				if ago == 0 {
-					ago = len(r.recent) - i
+				if misses++; misses == 1 {
+					first = n - (len(r.recent) - 1 - i)
 				}
 			}
 		}
 		if misses >= 3 {
-			if r.count > longSeg2 {
-				r.bridge = seg3Len - ago
-				r.to(rxBridge)
-			} else {
-				r.enterSeg4(ago)
-			}
+			r.seg2Ended(first, r.count > longSeg2)
 		} else if r.count > seg2LongLen+100 {
 			r.fail()
 		}
 	case rxBridge:
-		if r.bridge--; r.bridge <= 0 {
-			r.enterSeg4(0)
+		for j := range r.bridges {
+			r.bridges[j].check(n, uint8(best))
+		}
+		if n == r.decideAt {
+			r.chooseBridge()
+		} else if n == r.seg4At-1 {
+			r.to(rxSeg4)
 		}
 	}
 }
 
-func (r *Receiver) enterSeg4(ago int) {
-	r.vit.reset()
-	r.ds = scrambler{}
-	r.onesRun = 0
+// seg2Ended sets up the guesses once segment 2 ended at symbol first (or
+// up to three symbols before it).
+func (r *Receiver) seg2Ended(first int, long bool) {
+	for j := range guesses {
+		e := first - j
+		sc := scrambler{reg: r.regAt[(e-1)&15]}
+		if long {
+			g := bridgeGuess{start: e, sc: sc, abcd: r.abcdAt[(e-1)&15]}
+			for m := e; m <= r.symbols; m++ {
+				g.check(m, r.abcdAt[m&15])
+			}
+			r.bridges[j] = g
+		} else {
+			r.seg4[j] = seg4Guess{start: e, sc: sc}
+		}
+	}
+	if long {
+		r.decideAt = first + bridgeSeen
+		r.seg4At = 1 << 62
+		r.to(rxBridge)
+		return
+	}
+	r.nseg4 = guesses
+	r.decideAt = first + checkFrom + checkLen
 	r.to(rxSeg4)
-	r.count = ago
+}
+
+// chooseBridge keeps the bridge guess that fits; segment 4 follows it.
+func (r *Receiver) chooseBridge() {
+	best := 0
+	for j := range r.bridges {
+		if r.bridges[j].bad < r.bridges[best].bad {
+			best = j
+		}
+	}
+	if r.bridges[best].bad > 2 {
+		r.fail()
+		return
+	}
+	g := r.bridges[best]
+	for g.k < seg3Len {
+		g.next() // the scrambler through the rest of the bridge
+	}
+	r.seg4At = g.start + seg3Len
+	r.seg4[0] = seg4Guess{start: r.seg4At, sc: g.sc}
+	r.nseg4 = 1
+	r.decideAt = r.seg4At + checkFrom + checkLen
 }
 
 // trellis runs on trellis-coded symbols: segment 4 and the data.
@@ -384,34 +442,60 @@ func (r *Receiver) trellis(z complex128) {
 	zr := z * r.rot
 	labels := r.vit.add(zr)
 	r.adapt(z, zr, r.m.points[r.vit.near].complex())
-	for _, l := range labels {
-		if r.st == rxData {
-			r.putLabel(l)
-			continue
-		}
-		q := r.decode(l)
-		allOnes := true
-		for i := 0; i < r.m.bits; i++ {
-			if r.ds.descramble(q>>i&1) != 1 {
-				allOnes = false
-			}
-		}
-		if allOnes {
-			r.onesRun++
-		} else {
-			r.onesRun = 0
-		}
-		if r.onesRun >= onesToTrain {
-			r.kept = true
-			r.level = r.power
-			r.kp, r.ki, r.mu = 0.05, 0.001, 0.01
-			r.to(rxData)
-			r.sink.Event(pump.TrainingSucceeded)
-		}
-	}
+	r.onLabels(labels)
 	if r.st == rxSeg4 && r.count > seg4Deadline {
 		r.fail()
 	}
+}
+
+// onLabels takes the labels the Viterbi decoder decided, in symbol order.
+func (r *Receiver) onLabels(labels []int) {
+	for _, l := range labels {
+		m := r.vitNext
+		r.vitNext++
+		q := r.decode(l)
+		if r.st == rxData && m >= r.dataStart {
+			for i := 0; i < r.m.bits; i++ {
+				r.sink.PutBit(r.ds.descramble(q >> i & 1))
+			}
+			continue
+		}
+		for i := 0; i < r.m.bits; i++ {
+			r.ds.descramble(q >> i & 1) // keeps the descrambler in step
+		}
+		if r.st != rxSeg4 {
+			continue
+		}
+		for j := range r.nseg4 {
+			r.seg4[j].check(m, q, r.m.bits)
+		}
+		if m == r.decideAt {
+			r.chooseSeg4()
+		}
+	}
+}
+
+// chooseSeg4 keeps the segment 4 guess that carried scrambled ones: the
+// training has succeeded and the data starts 48 symbols after it.
+func (r *Receiver) chooseSeg4() {
+	best := 0
+	for j := range r.nseg4 {
+		if r.seg4[j].bad < r.seg4[best].bad {
+			best = j
+		}
+	}
+	g := r.seg4[best]
+	r.nseg4 = 0
+	if g.n == 0 || g.bad*maxBadRate > g.n {
+		r.fail()
+		return
+	}
+	r.dataStart = g.start + seg4Len
+	r.kept = true
+	r.level = r.power
+	r.kp, r.ki, r.mu = 0.05, 0.001, 0.01
+	r.to(rxData)
+	r.sink.Event(pump.TrainingSucceeded)
 }
 
 // decode turns a decided label into the symbol's scrambled bits (Q1 in
@@ -421,13 +505,6 @@ func (r *Receiver) decode(label int) int {
 	q := label>>3<<2 | diffDecode(y, r.prevY)
 	r.prevY = y
 	return q
-}
-
-func (r *Receiver) putLabel(label int) {
-	q := r.decode(label)
-	for i := 0; i < r.m.bits; i++ {
-		r.sink.PutBit(r.ds.descramble(q >> i & 1))
-	}
 }
 
 // adapt updates the carrier loop and the equaliser from the decision d
