@@ -208,7 +208,8 @@ func (a *AgentQueue) Attempt(ctx context.Context, r agent.AttemptRecord) error {
 
 // Inbound implements agent.Reporter: a received file is copied into the
 // store's spool and the routing rules decide the owner; a call that
-// brought no page is a failed call record, not a message. It returns nil
+// brought no page is a failed call record, not a message. Text fields
+// from the network are made valid and cut to their limits, not refused. It returns nil
 // only once the store has committed the reception (or had it already under
 // the same record ID), so the agent may then delete its spool file.
 func (a *AgentQueue) Inbound(ctx context.Context, r agent.InboundRecord) error {
@@ -221,6 +222,9 @@ func (a *AgentQueue) Inbound(ctx context.Context, r agent.InboundRecord) error {
 		PageCount: r.Pages, StartPageNo: 1, PageSent: r.Pages, FaxAgentID: r.FaxAgentID, PortNo: r.PortNo,
 		BoardID: r.BoardID, ServerIP: r.ServerIP, ErrorID: r.ErrorID, ErrorInfo: r.ErrorInfo,
 	}
+	// What the peer sent (numbers, CSID, Call-ID) is stored as it can be:
+	// a fax must not stay out of the store for an overlong CSID.
+	clampTransmission(&t)
 	if r.File == "" {
 		_, err := a.st.RecordCall(ctx, t)
 		return err

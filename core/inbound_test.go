@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/faxagent/faxagent/agent"
 )
@@ -232,6 +233,38 @@ func TestInboundConcurrentDuplicateReports(t *testing.T) {
 			}
 			if _, total, _ := st.Calls(ctx, CallQuery{}); total != 2 {
 				t.Fatalf("%d call records, want 2", total)
+			}
+		})
+	}
+}
+
+// TestInboundHostileText: a reception whose peer sent an overlong called
+// number and Call-ID and a CSID with invalid UTF-8 and a NUL byte is
+// stored (the agent would otherwise retry it for ever), with the text made
+// valid and cut to its limits.
+func TestInboundHostileText(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			st, clk, _ := openTest(t, be, nil)
+			ctx := context.Background()
+			p := filepath.Join(t.TempDir(), "in.tif")
+			if err := writeFile(p, "II*\x00 hostile"); err != nil {
+				t.Fatal(err)
+			}
+			rec := agent.InboundRecord{ID: agent.NewInboundID("A"), CallID: strings.Repeat("c", 5000), Received: clk.Now(),
+				CalledNumber: strings.Repeat("5", 300), RemoteCSID: "ROBO\xff\xfe\x00FAX", CallerID: strings.Repeat("é", 100),
+				Pages: 1, File: p}
+			if err := NewAgentQueue(st).Inbound(ctx, rec); err != nil {
+				t.Fatalf("hostile text refused: %v", err)
+			}
+			calls, _, err := st.Calls(ctx, CallQuery{})
+			if err != nil || len(calls) != 1 {
+				t.Fatalf("calls %+v %v", calls, err)
+			}
+			c := calls[0]
+			if len(c.CalledNumber) != 64 || len(c.CallID) != 256 || c.RemoteCSID != "ROBO\uFFFDFAX" || len(c.CallerID) != 128 ||
+				!utf8.ValidString(c.CallerID) || c.MessageID == 0 {
+				t.Fatalf("stored %+v", c)
 			}
 		})
 	}

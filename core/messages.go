@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Limits on a submission.
@@ -357,27 +358,53 @@ func (s *sqlStore) updateAttemptDetails(ctx context.Context, d q, id int64, t *T
 	return nil
 }
 
+// textField is a free-text field of an attempt and its limit in bytes.
+type textField struct {
+	what string
+	s    *string
+	max  int
+}
+
+// transmissionText lists the free-text fields of an attempt but its key.
+func transmissionText(t *Transmission) []textField {
+	return []textField{
+		{"calling number", &t.CallingNumber, 64}, {"called number", &t.CalledNumber, 64},
+		{"remote CSID", &t.RemoteCSID, 64}, {"routing info", &t.RoutingInfo, 64}, {"caller ID", &t.CallerID, 128},
+		{"fax protocol", &t.FaxProtocol, 16}, {"compression", &t.CompressionMode, 16}, {"resolution", &t.FaxResolution, 32},
+		{"status text", &t.TransmitStatusDef, maxText}, {"agent ID", &t.FaxAgentID, 64}, {"board ID", &t.BoardID, 32},
+		{"server IP", &t.ServerIP, 64}, {"error text", &t.ErrorInfo, maxNote}, {"call ID", &t.CallID, 256},
+	}
+}
+
 // checkTransmission bounds the free-text fields of an attempt.
 func checkTransmission(t *Transmission) error {
 	if t.Key == "" {
 		return fmt.Errorf("%w: attempt without an ID", ErrInvalid)
 	}
-	for _, c := range []struct {
-		what string
-		s    string
-		max  int
-	}{
-		{"attempt ID", t.Key, 128}, {"calling number", t.CallingNumber, 64}, {"called number", t.CalledNumber, 64},
-		{"remote CSID", t.RemoteCSID, 64}, {"routing info", t.RoutingInfo, 64}, {"caller ID", t.CallerID, 128},
-		{"fax protocol", t.FaxProtocol, 16}, {"compression", t.CompressionMode, 16}, {"resolution", t.FaxResolution, 32},
-		{"status text", t.TransmitStatusDef, maxText}, {"agent ID", t.FaxAgentID, 64}, {"board ID", t.BoardID, 32},
-		{"server IP", t.ServerIP, 64}, {"error text", t.ErrorInfo, maxNote}, {"call ID", t.CallID, 256},
-	} {
-		if err := checkLen(c.what, c.s, c.max); err != nil {
+	if err := checkLen("attempt ID", t.Key, 128); err != nil {
+		return err
+	}
+	for _, c := range transmissionText(t) {
+		if err := checkLen(c.what, *c.s, c.max); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// clampTransmission makes what a call brought from the network storable
+// rather than refused: each free-text field becomes valid UTF-8 without
+// NUL bytes, cut to its limit on a character boundary. A peer's overlong
+// number or CSID must not keep a received fax out of the store.
+func clampTransmission(t *Transmission) {
+	for _, c := range transmissionText(t) {
+		s := strings.ReplaceAll(strings.ToValidUTF8(*c.s, "\uFFFD"), "\x00", "")
+		for len(s) > c.max {
+			_, n := utf8.DecodeLastRuneInString(s)
+			s = s[:len(s)-n]
+		}
+		*c.s = s
+	}
 }
 
 func (s *sqlStore) Message(ctx context.Context, id int64) (MessageDetails, error) {
