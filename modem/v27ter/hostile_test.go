@@ -3,6 +3,8 @@ package v27ter
 import (
 	"testing"
 
+	"github.com/faxagent/faxagent/modem/v29"
+
 	"github.com/faxagent/faxagent/modem/internal/pumptest"
 	"github.com/faxagent/faxagent/modem/pump"
 )
@@ -23,6 +25,8 @@ func TestHostileInputGivesNoBits(t *testing.T) {
 		{"V.21", 4800, pumptest.FSK(40000, 3), ufd},
 		{"V.21 at 2400", 2400, pumptest.FSK(40000, 4), ufd},
 		{"2400 signal to 4800 receiver", 4800, good2400, ufd},
+		{"V.29 9600 signal", 4800, otherModem(t, 9600), ufd},
+		{"V.29 7200 signal at 2400", 2400, otherModem(t, 7200), ufd},
 		{"4800 signal to 2400 receiver", 2400, good4800, ufd},
 		{"truncated in segment 4", 4800, good4800[:(seg2Len+seg3Len+300)*5], ufd},
 		{"truncated in segment 3", 2400, good2400[:(seg2Len+30)*20/3], ufd},
@@ -84,4 +88,13 @@ func BenchmarkTransmitter4800(b *testing.B) {
 // newRx builds receivers at rate for pumptest.
 func newRx(rate int) func(pump.BitSink) (pump.Receiver, error) {
 	return func(s pump.BitSink) (pump.Receiver, error) { return NewReceiver(rate, s) }
+}
+
+// otherModem is a V.29 signal at rate carrying random bits.
+func otherModem(t *testing.T, rate int) []int16 {
+	tx, err := v29.NewTransmitter(rate, pumptest.Source(pumptest.RandomBits(20000, 5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pumptest.Transmit(t, tx, 0, 10*pump.SampleRate)
 }

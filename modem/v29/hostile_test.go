@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/faxagent/faxagent/modem/v17"
+	"github.com/faxagent/faxagent/modem/v27ter"
+
 	"github.com/faxagent/faxagent/modem/internal/pumptest"
 	"github.com/faxagent/faxagent/modem/pump"
 )
@@ -27,6 +30,11 @@ func TestHostileInputGivesNoBits(t *testing.T) {
 		{"V.21", 9600, pumptest.FSK(40000, 3), ufd},
 		{"V.21 at 7200", 7200, pumptest.FSK(40000, 4), ufd},
 		{"7200 signal to 9600 receiver", 9600, good7200, ufd},
+		{"V.27 ter 4800 signal", 9600, otherModem(t, 4800), ufd},
+		{"V.27 ter 2400 signal at 7200", 7200, otherModem(t, 2400), ufd},
+		{"V.17 9600 long training", 9600, v17Signal(t, 9600, false), ufd},
+		{"V.17 7200 short training", 7200, v17Signal(t, 7200, true), ufd},
+		{"V.17 14400", 9600, v17Signal(t, 14400, false), ufd},
 		{"V.27ter-like reversals at 1600 baud", 9600, v27, ufd},
 		{"truncated in segment 3", 9600, good9600[:(seg1Len+seg2Len+200)*10/3], ufd},
 		{"truncated in segment 2", 7200, good7200[:(seg1Len+100)*10/3], ufd},
@@ -95,4 +103,23 @@ func BenchmarkTransmitter9600(b *testing.B) {
 // newRx builds receivers at rate for pumptest.
 func newRx(rate int) func(pump.BitSink) (pump.Receiver, error) {
 	return func(s pump.BitSink) (pump.Receiver, error) { return NewReceiver(rate, s) }
+}
+
+// otherModem is a V.27 ter signal at rate carrying random bits.
+func otherModem(t *testing.T, rate int) []int16 {
+	tx, err := v27ter.NewTransmitter(rate, pumptest.Source(pumptest.RandomBits(10000, 5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pumptest.Transmit(t, tx, 0, 10*pump.SampleRate)
+}
+
+// v17Signal is a V.17 signal (1800 Hz, 2400 baud, like V.29's baud) at
+// rate carrying random bits.
+func v17Signal(t *testing.T, rate int, short bool) []int16 {
+	tx, err := v17.NewTransmitter(rate, short, pumptest.Source(pumptest.RandomBits(20000, 6)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pumptest.Transmit(t, tx, 0, 10*pump.SampleRate)
 }
