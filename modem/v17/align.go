@@ -1,6 +1,10 @@
 package v17
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/faxagent/faxagent/modem/pump"
+)
 
 // Finding the first data symbol exactly. The receiver knows segment 2 has
 // ended when its descrambled training points stop being ones, but the
@@ -68,4 +72,76 @@ func (g *seg4Guess) check(m, q, nbits int) {
 		g.n += nbits
 	}
 	g.k++
+}
+
+// seg2Ended sets up the guesses once segment 2 ended at symbol first (or
+// up to seven symbols before it).
+func (r *Receiver) seg2Ended(first int, long bool) {
+	for j := range guesses {
+		e := first - j
+		sc := scrambler{reg: r.regAt[(e-1)&15]}
+		if long {
+			g := bridgeGuess{start: e, sc: sc, abcd: r.abcdAt[(e-1)&15]}
+			for m := e; m <= r.symbols; m++ {
+				g.check(m, r.abcdAt[m&15])
+			}
+			r.bridges[j] = g
+		} else {
+			r.seg4[j] = seg4Guess{start: e, sc: sc}
+		}
+	}
+	if long {
+		r.decideAt = first + bridgeSeen
+		r.seg4At = 1 << 62
+		r.to(rxBridge)
+		return
+	}
+	r.nseg4 = guesses
+	r.decideAt = first + checkFrom + checkLen
+	r.to(rxSeg4)
+}
+
+// chooseBridge keeps the bridge guess that fits; segment 4 follows it.
+func (r *Receiver) chooseBridge() {
+	best := 0
+	for j := range r.bridges {
+		if r.bridges[j].bad < r.bridges[best].bad {
+			best = j
+		}
+	}
+	if r.bridges[best].bad > 2 {
+		r.fail()
+		return
+	}
+	g := r.bridges[best]
+	for g.k < seg3Len {
+		g.next() // the scrambler through the rest of the bridge
+	}
+	r.seg4At = g.start + seg3Len
+	r.seg4[0] = seg4Guess{start: r.seg4At, sc: g.sc}
+	r.nseg4 = 1
+	r.decideAt = r.seg4At + checkFrom + checkLen
+}
+
+// chooseSeg4 keeps the segment 4 guess that carried scrambled ones: the
+// training has succeeded and the data starts 48 symbols after it.
+func (r *Receiver) chooseSeg4() {
+	best := 0
+	for j := range r.nseg4 {
+		if r.seg4[j].bad < r.seg4[best].bad {
+			best = j
+		}
+	}
+	g := r.seg4[best]
+	r.nseg4 = 0
+	if g.n == 0 || g.bad*maxBadRate > g.n {
+		r.fail()
+		return
+	}
+	r.dataStart = g.start + seg4Len
+	r.kept = true
+	r.level = r.power
+	r.kp, r.ki, r.mu = 0.05, 0.001, 0.01
+	r.to(rxData)
+	r.sink.Event(pump.TrainingSucceeded)
 }
