@@ -61,6 +61,23 @@ type agents struct {
 	bt      *brooktrout.Driver
 	sock    string
 	cfg     btsim.Config
+	// holdA, when set and true, keeps agent A from claiming jobs: a test
+	// holds a retry until the far side is ready for it.
+	holdA atomic.Pointer[func() bool]
+}
+
+// heldQueue is agent A's queue: a MemQueue whose Claim hands out nothing
+// while the test holds it.
+type heldQueue struct {
+	*agent.MemQueue
+	x *agents
+}
+
+func (q heldQueue) Claim(ctx context.Context, r agent.ClaimRequest) ([]agent.Job, error) {
+	if h := q.x.holdA.Load(); h != nil && (*h)() {
+		return nil, nil
+	}
+	return q.MemQueue.Claim(ctx, r)
 }
 
 func license(t *testing.T, priv ed25519.PrivateKey, id, driver string, ports int) []byte {
@@ -112,7 +129,7 @@ func startAgents(t *testing.T, cfg btsim.Config) *agents {
 		// Only one channel works, so the records name it.
 		DefaultPort: &agent.PortSettings{Disabled: true},
 		Ports:       map[string]agent.PortSettings{aPort: {Send: true, Receive: true}},
-		Queue:       x.qa, Reporter: x.ra, SpoolDir: x.aSpool, Retry: retry, CSID: "AGENT A", PollInterval: 20 * time.Millisecond,
+		Queue:       heldQueue{x.qa, x}, Reporter: x.ra, SpoolDir: x.aSpool, Retry: retry, CSID: "AGENT A", PollInterval: 20 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -436,6 +453,24 @@ func TestNetworkPluginKilled(t *testing.T) {
 		}
 	}})
 	pid.Store(int64(pluginPID(t)))
+	// The retry waits until B has finished the dropped call: B learns of the
+	// drop through the network, A through its dead plugin, in either order,
+	// and a retry that reaches B's one port first is refused as busy.
+	hold := func() bool {
+		if len(x.ra.Attempts("kill")) != 1 {
+			return false
+		}
+		if len(x.rb.InboundRecords()) == 0 {
+			return true
+		}
+		for _, p := range x.b.Ports() {
+			if p.ID == bPort && p.State != drivers.StateIdle {
+				return true
+			}
+		}
+		return false
+	}
+	x.holdA.Store(&hold)
 	doc := drivertest.Doc(10, imaging.WidthA4, 150, imaging.Fine, 55)
 	if err := x.qa.Add(agent.Job{ID: "kill", Number: bNumber, Doc: doc, MaxAttempts: 2}); err != nil {
 		t.Fatal(err)
