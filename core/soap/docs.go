@@ -39,8 +39,18 @@ var extOf = map[string]string{
 }
 
 // pageCount opens a document as fax pages and counts them: a document
-// that does not open is refused before anything is stored.
-func (h *Handler) pageCount(body []byte, ctype string) (int, error) {
+// that does not open, or is over the document limits, is refused before
+// anything is stored. Pictures are converted here: the conversion takes a
+// slot of the conversion cap and stops at the time budget or when the
+// client goes.
+func (h *Handler) pageCount(ctx context.Context, body []byte, ctype string) (int, error) {
+	release, err := h.cfg.Conversions.TryAcquire()
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.ConversionTimeout)
+	defer cancel()
 	f, err := os.CreateTemp(h.cfg.TempDir, "faxagent-soap-*"+extOf[ctype])
 	if err != nil {
 		return 0, err
@@ -53,13 +63,32 @@ func (h *Handler) pageCount(body []byte, ctype string) (int, error) {
 	if werr != nil {
 		return 0, werr
 	}
-	r, err := faxdoc.Open([]string{f.Name()}, faxdoc.Options{KeepResolution: true})
+	r, err := faxdoc.OpenContext(ctx, []string{f.Name()}, faxdoc.Options{KeepResolution: true, Limits: h.cfg.DocumentLimits})
 	if err != nil {
-		return 0, &clientError{msg: "document does not open as fax pages: " + strings.ReplaceAll(err.Error(), f.Name(), "document")}
+		return 0, h.conversionError(ctx, err, f.Name())
 	}
 	n := r.Pages()
 	r.Close()
 	return n, nil
+}
+
+// conversionError turns a failed conversion into the error to answer: a
+// Client fault for a document that does not open, is over the limits or
+// over the time budget; the context's error when the client went away.
+func (h *Handler) conversionError(ctx context.Context, err error, path string) error {
+	msg := err.Error()
+	if path != "" {
+		msg = strings.ReplaceAll(strings.ReplaceAll(msg, path, "document"), filepath.Base(path), "document")
+	}
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return err
+	case errors.Is(err, faxdoc.ErrTooLarge):
+		return &clientError{msg: msg}
+	case errors.Is(err, context.DeadlineExceeded):
+		return clientErrorf("document: converting took longer than the budget of %v", h.cfg.ConversionTimeout)
+	}
+	return &clientError{msg: "document does not open as fax pages: " + msg}
 }
 
 // importPath resolves a documentPath inside the import directory: a path
@@ -169,7 +198,7 @@ func docName(name string, i int, ctype string) string {
 
 // document makes one DocumentInput of a submission from bytes or from a
 // path in the import directory.
-func (h *Handler) document(i int, name string, body []byte, path string, tiffOnly bool) (core.DocumentInput, error) {
+func (h *Handler) document(ctx context.Context, i int, name string, body []byte, path string, tiffOnly bool) (core.DocumentInput, error) {
 	if len(body) == 0 {
 		if path == "" {
 			return core.DocumentInput{}, clientErrorf("document %d has neither bytes nor a path", i+1)
@@ -193,7 +222,7 @@ func (h *Handler) document(i int, name string, body []byte, path string, tiffOnl
 	if tiffOnly && ctype != "image/tiff" {
 		return core.DocumentInput{}, clientErrorf("document %d: byPassRender needs TIFF pages", i+1)
 	}
-	pages, err := h.pageCount(body, ctype)
+	pages, err := h.pageCount(ctx, body, ctype)
 	if err != nil {
 		var ce *clientError
 		if errors.As(err, &ce) {
@@ -236,8 +265,18 @@ func (h *Handler) render(ctx context.Context, docs []core.MessageDocument, forma
 	if len(paths) == 0 {
 		return nil, errNoPages
 	}
-	r, err := faxdoc.Open(paths, faxdoc.Options{KeepResolution: true, AllowDamaged: true})
+	release, err := h.cfg.Conversions.TryAcquire()
 	if err != nil {
+		return nil, err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.ConversionTimeout)
+	defer cancel()
+	r, err := faxdoc.OpenContext(ctx, paths, faxdoc.Options{KeepResolution: true, AllowDamaged: true, Limits: h.cfg.DocumentLimits})
+	if err != nil {
+		if errors.Is(err, faxdoc.ErrTooLarge) || ctx.Err() != nil {
+			return nil, h.conversionError(ctx, err, "")
+		}
 		return nil, fmt.Errorf("open stored document: %w", err)
 	}
 	defer r.Close()

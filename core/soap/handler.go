@@ -16,6 +16,8 @@ import (
 
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/core/loginlimit"
+	"github.com/faxagent/faxagent/core/worklimit"
+	"github.com/faxagent/faxagent/imaging/faxdoc"
 )
 
 // Path is where the service is mounted, as in FaxCore.
@@ -40,6 +42,16 @@ type Config struct {
 	TempDir string
 	// Limits bound one request.
 	Limits Limits
+	// Conversions caps the documents converted at once (shared with the
+	// JSON API); over it a request gets HTTP 503 with Retry-After and a
+	// Server fault. nil: no cap.
+	Conversions *worklimit.Semaphore
+	// ConversionTimeout bounds one document's conversion; 0 means 2
+	// minutes. A conversion also stops when its client goes.
+	ConversionTimeout time.Duration
+	// DocumentLimits bound each document's pages and pixels (zero fields:
+	// faxdoc's defaults).
+	DocumentLimits faxdoc.Limits
 	// PublicURL is the service address written in the served WSDL; ""
 	// takes the server's address of each connection (never the Host
 	// header), which is right unless clients reach the service through a
@@ -93,6 +105,9 @@ func NewHandler(cfg Config) (*Handler, error) {
 		cfg.Logins = loginlimit.New(loginlimit.Config{Now: cfg.Now})
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.ConversionTimeout <= 0 {
+		cfg.ConversionTimeout = 2 * time.Minute
+	}
 	native := false
 	if ts, ok := cfg.Store.(TrackStore); ok && cfg.Tracks == nil {
 		cfg.Tracks, native = ts, true
@@ -200,6 +215,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &ce) {
 			h.cfg.Logger.Info("soap: request refused", "op", op, "err", err)
 			h.fault(w, req.Version, faultClient, ce.Error())
+			return
+		}
+		if errors.Is(err, worklimit.ErrBusy) {
+			b, _ := encodeFault(req.Version, faultServer, err.Error())
+			w.Header().Set("Retry-After", h.cfg.Conversions.RetryAfterSeconds())
+			w.Header().Set("Content-Type", contentType(req.Version))
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write(b)
+			return
+		}
+		if r.Context().Err() != nil {
+			h.cfg.Logger.Info("soap: client went away; nothing stored", "op", op, "err", err)
+			h.fault(w, req.Version, faultServer, "request cancelled")
 			return
 		}
 		h.cfg.Logger.Error("soap: operation failed", "op", op, "err", err)

@@ -1,10 +1,12 @@
 package soap
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -13,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/faxagent/faxagent/core/worklimit"
+	"github.com/faxagent/faxagent/imaging/bombs"
 )
 
 // repeatReader yields prefix, then unit n times, then suffix, without
@@ -164,4 +169,115 @@ func TestImportFIFORefused(t *testing.T) {
 			want(t, "messages", e.messageCount(), 0)
 		})
 	}
+}
+
+// TestSOAPDocumentBombsRefused: the documents of issue 13 sent through
+// SendCompleteMessage are refused with a Client fault from their headers,
+// with bounded memory, and nothing is stored (the 16-bit PNG took 2.37 GB
+// here; the TIFF declaring 5000 pages was stored as a 5000-page message).
+func TestSOAPDocumentBombsRefused(t *testing.T) {
+	e := newEnv(t, SOAP11)
+	for _, tc := range []struct {
+		name string
+		doc  []byte
+	}{
+		{"16-bit PNG 10000x10000", bombs.PNG(10000, 10000, true)},
+		{"TIFF declaring 5000 pages", bombs.TIFF(5000, 1728, 2292)},
+		{"TIFF of 300 huge pages sharing one strip", bombs.TIFF(300, 1728, 20000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := envelope(SOAP11, "SendCompleteMessage", sendXML(e.alice, tc.doc, "5550101"))
+			w := httptest.NewRecorder()
+			alloc := allocated(func() { e.h.ServeHTTP(w, newRequest(SOAP11, "SendCompleteMessage", body)) })
+			f := parseResponse(t, SOAP11, "SendCompleteMessage", w).fault()
+			if !strings.Contains(f, "too large") {
+				t.Errorf("fault %q", f)
+			}
+			t.Logf("%d-byte document: allocated %d MiB; fault %q", len(tc.doc), alloc>>20, f)
+			// The request is copied a few times: body, text, base64, file.
+			if alloc > 64<<20 {
+				t.Errorf("allocated %d MiB refusing it", alloc>>20)
+			}
+			want(t, "messages", e.messageCount(), 0)
+		})
+	}
+}
+
+// handlerWith is e's handler configuration changed by mod.
+func handlerWith(t *testing.T, e *env, mod func(*Config)) *Handler {
+	t.Helper()
+	cfg := e.h.cfg
+	mod(&cfg)
+	h, err := NewHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestSOAPConversionCap: with every conversion slot taken, a send gets
+// HTTP 503 with Retry-After and a Server fault, and stores nothing; with
+// a slot free it is stored.
+func TestSOAPConversionCap(t *testing.T) {
+	e := newEnv(t, SOAP11)
+	sem := worklimit.NewSemaphore(1)
+	sem.RetryAfter = 4 * time.Second
+	h := handlerWith(t, e, func(c *Config) { c.Conversions = sem })
+	release, err := sem.TryAcquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := envelope(SOAP11, "SendCompleteMessage", validSend(e, t))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, newRequest(SOAP11, "SendCompleteMessage", body))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "4" {
+		t.Fatalf("busy: status %d, Retry-After %q: %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	want(t, "messages", e.messageCount(), 0)
+	release()
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, newRequest(SOAP11, "SendCompleteMessage", body))
+	if id, err := parseLong(parseResponse(t, SOAP11, "SendCompleteMessage", w).result()); err != nil || id <= 0 {
+		t.Fatalf("with a free slot: %s", w.Body)
+	}
+	want(t, "messages", e.messageCount(), 1)
+}
+
+// TestSOAPConversionBudgetAndClientGone: a picture whose conversion runs
+// over the time budget is refused; one whose client went away is not
+// stored.
+func TestSOAPConversionBudgetAndClientGone(t *testing.T) {
+	e := newEnv(t, SOAP11)
+	doc := bombs.PNG(3000, 3000, false)
+	body := envelope(SOAP11, "SendCompleteMessage", sendXML(e.alice, doc, "5550101"))
+
+	h := handlerWith(t, e, func(c *Config) { c.ConversionTimeout = time.Millisecond })
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, newRequest(SOAP11, "SendCompleteMessage", body))
+	if f := parseResponse(t, SOAP11, "SendCompleteMessage", w).fault(); !strings.Contains(f, "longer than the budget") {
+		t.Errorf("over the budget: fault %q", f)
+	}
+	want(t, "messages", e.messageCount(), 0)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	r := newRequest(SOAP11, "SendCompleteMessage", body).WithContext(ctx)
+	r.Body = io.NopCloser(&cancelAtEnd{r: r.Body, left: int64(len(body)), cancel: cancel})
+	e.h.ServeHTTP(httptest.NewRecorder(), r)
+	want(t, "messages", e.messageCount(), 0)
+}
+
+// cancelAtEnd cancels a context when the last byte of the body it wraps
+// is read: the request then goes on for a client that is gone.
+type cancelAtEnd struct {
+	r      io.Reader
+	left   int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAtEnd) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.left -= int64(n); c.left <= 0 {
+		c.cancel()
+	}
+	return n, err
 }

@@ -43,7 +43,7 @@ type sendRequest struct {
 
 // readSend reads the parameters the operation's WSDL declares and builds a
 // submission; nothing is stored here.
-func (h *Handler) readSend(c *call) (sendRequest, error) {
+func (h *Handler) readSend(ctx context.Context, c *call) (sendRequest, error) {
 	var s sendRequest
 	get := func(name string) string {
 		if c.declared(name) {
@@ -146,7 +146,7 @@ func (h *Handler) readSend(c *call) (sendRequest, error) {
 		return s, clientErrorf("%d documents (at most %d)", nd, core.MaxDocuments)
 	}
 	for i := 0; i < nd; i++ {
-		d, err := h.document(i, at(docNames, i), at(docBytes, i), at(docPaths, i), s.tiffOnly)
+		d, err := h.document(ctx, i, at(docNames, i), at(docBytes, i), at(docPaths, i), s.tiffOnly)
 		if err != nil {
 			return s, err
 		}
@@ -163,6 +163,11 @@ func (h *Handler) submit(ctx context.Context, owner core.User, s sendRequest) (r
 	native := h.nativeTracks
 	if native {
 		s.sub.Tracks = s.tracks
+	}
+	if err := ctx.Err(); err != nil {
+		// The client is gone: it would not learn of the message, and a
+		// retry would store it twice.
+		return result{}, err
 	}
 	md, err := h.cfg.Store.Submit(ctx, s.sub)
 	if errors.Is(err, core.ErrInvalid) || errors.Is(err, core.ErrTooLarge) {
@@ -185,7 +190,7 @@ func (h *Handler) submit(ctx context.Context, owner core.User, s sendRequest) (r
 
 func (h *Handler) opSend(ctx context.Context, c *call) (result, error) {
 	uid := c.long("userID")
-	s, err := h.readSend(c)
+	s, err := h.readSend(ctx, c)
 	if err != nil || c.err != nil {
 		return result{}, err
 	}
@@ -199,7 +204,7 @@ func (h *Handler) opSend(ctx context.Context, c *call) (result, error) {
 func (h *Handler) opDelegateMessage(ctx context.Context, c *call) (result, error) {
 	delegate := c.long("delegateUserID")
 	ownerName := c.str("userName")
-	s, err := h.readSend(c)
+	s, err := h.readSend(ctx, c)
 	if err != nil || c.err != nil {
 		return result{}, err
 	}
@@ -303,7 +308,7 @@ func (h *Handler) opSendMixedMode(ctx context.Context, c *call) (result, error) 
 				return result{}, clientErrorf("document %d: Bytes: %v", i+1, err)
 			}
 		}
-		d, err := h.document(i, fieldStr(n, "Name"), body, fieldStr(n, "Path"), false)
+		d, err := h.document(ctx, i, fieldStr(n, "Name"), body, fieldStr(n, "Path"), false)
 		if err != nil {
 			return result{}, err
 		}
