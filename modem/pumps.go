@@ -29,8 +29,8 @@ var ErrNoPump = errors.New("modem: no data pump for this modulation")
 
 // DefaultPumps returns the high-speed pumps built into faxagent: V.27 ter
 // (2400, 4800), V.29 (7200, 9600) and V.17 (7200 to 14400, long and short
-// training; its receiver tells the two apart itself). V.27 ter and V.29
-// send at the level asked for (0: their default, -14 dBm0); V.17 at its own.
+// training; its receiver tells the two apart itself). They send at the
+// level asked for (0: their default, -14 dBm0).
 func DefaultPumps() Pumps {
 	return Pumps{
 		t30.V27ter: {
@@ -58,8 +58,12 @@ func DefaultPumps() Pumps {
 			},
 		},
 		t30.V17: {
-			NewTx: func(rate int, short bool, _ float64, src pump.BitSource) (pump.Transmitter, error) {
-				return v17.NewTransmitter(rate, short, src)
+			NewTx: func(rate int, short bool, level float64, src pump.BitSource) (pump.Transmitter, error) {
+				tx, err := v17.NewTransmitter(rate, short, src)
+				if err == nil && level != 0 {
+					tx.SetLevel(level)
+				}
+				return tx, err
 			},
 			NewRx: func(rate int, _ bool, sink pump.BitSink) (pump.Receiver, error) {
 				return v17.NewReceiver(rate, sink)

@@ -30,13 +30,14 @@ func newCarrierTable() *carrierTable {
 // puts them on the carrier at 8 kHz. The symbol clock runs in tenths of a
 // symbol: each sample advances it by three.
 type modulator struct {
-	rows    [phasesPerT][txSpan]float64
-	hist    [txSpan]complex128
-	pos     int // newest point in hist
-	phase   int // tenths of a symbol since the newest point
-	carrier *carrierTable
-	n       int // carrier table index
-	gain    float64
+	rows      [phasesPerT][txSpan]float64
+	hist      [txSpan]complex128
+	pos       int // newest point in hist
+	phase     int // tenths of a symbol since the newest point
+	carrier   *carrierTable
+	n         int // carrier table index
+	gain      float64
+	perSample float64 // baseband power per sample for unit-power points
 }
 
 // newModulator makes a modulator whose output has power level dBm0 for
@@ -51,13 +52,17 @@ func newModulator(dBm0, meanPower float64) *modulator {
 			energy += c * c
 		}
 	}
-	// Mean power of the shaped baseband per point of unit power, then half
-	// of it on the real passband signal.
-	perSample := energy / phasesPerT
-	rms := 32768 * math.Pow(10, (dBm0-3.14)/20) / math.Sqrt2
-	m.gain = rms / math.Sqrt(0.5*perSample*meanPower)
+	// Mean power of the shaped baseband per point of unit power.
+	m.perSample = energy / phasesPerT
+	m.setLevel(dBm0, meanPower)
 	m.phase = phasesPerT // the first sample takes a point
 	return m
+}
+
+// setLevel sets the output power to dBm0 for points of mean power
+// meanPower (half the baseband power goes on the real passband signal).
+func (m *modulator) setLevel(dBm0, meanPower float64) {
+	m.gain = math.Sqrt(dsp.PowerOfDBm0(dBm0) / (0.5 * m.perSample * meanPower))
 }
 
 // sample returns the next line sample, calling next when a point is due.

@@ -9,6 +9,9 @@ import (
 // most fax modems' level; the data constellations come within 0.3 dB).
 const TxLevel = -14.0
 
+// trainingPower is the mean power of the training points A, B, C and D.
+const trainingPower = 40
+
 // Transmitter is a V.17 modulator: training, data from a pump.BitSource,
 // turn-off. It implements pump.Transmitter.
 type Transmitter struct {
@@ -50,7 +53,7 @@ func NewTransmitter(rate int, short bool, src pump.BitSource) (*Transmitter, err
 	t := &Transmitter{
 		m: m, short: short, src: src,
 		scr: scrambler{reg: scramblerSeed},
-		mod: newModulator(TxLevel, 40), // the training points' power
+		mod: newModulator(TxLevel, trainingPower), // the training points' power
 	}
 	if !short {
 		// The differential encoder's start state; only the first data
@@ -59,6 +62,10 @@ func NewTransmitter(rate int, short bool, src pump.BitSource) (*Transmitter, err
 	}
 	return t, nil
 }
+
+// SetLevel sets the transmit power of the training in dBm0 (default
+// TxLevel). Call it before the first Generate.
+func (t *Transmitter) SetLevel(dBm0 float64) { t.mod.setLevel(dBm0, trainingPower) }
 
 // Generate implements pump.Transmitter.
 func (t *Transmitter) Generate(out []int16) int {
