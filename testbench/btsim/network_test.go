@@ -122,7 +122,7 @@ func startAgents(t *testing.T, cfg btsim.Config) *agents {
 	x.bt = brooktrout.New(brooktrout.Options{PluginPath: pluginBinary.Path(t), ServiceAddr: "unix:" + sock, Spool: x.btSpool,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	retry := agent.RetryPolicy{MaxAttempts: 1, Now: agent.ClassRule{Interval: 10 * time.Millisecond},
-		Later: agent.ClassRule{Interval: 10 * time.Millisecond}}
+		Later: agent.ClassRule{Interval: 50 * time.Millisecond}}
 	x.a, err = agent.New(agent.Config{
 		AgentID: "A", ServerIP: "10.0.0.1", Drivers: []drivers.Driver{x.bt},
 		License: license(t, priv, "A", brooktrout.Name, 8), LicenseKey: pub,
@@ -472,7 +472,10 @@ func TestNetworkPluginKilled(t *testing.T) {
 	}
 	x.holdA.Store(&hold)
 	doc := drivertest.Doc(10, imaging.WidthA4, 150, imaging.Fine, 55)
-	if err := x.qa.Add(agent.Job{ID: "kill", Number: bNumber, Doc: doc, MaxAttempts: 2}); err != nil {
+	// B's channel learns of the drop a moment after A's plugin died; on a
+	// loaded machine A's retry can reach it before that and be rejected
+	// (no answer, nothing sent), so a few such attempts are allowed.
+	if err := x.qa.Add(agent.Job{ID: "kill", Number: bNumber, Doc: doc, MaxAttempts: 8}); err != nil {
 		t.Fatal(err)
 	}
 	waitFinal(t, x.qa)
@@ -484,10 +487,16 @@ func TestNetworkPluginKilled(t *testing.T) {
 	default:
 		t.Fatal("the plugin was not killed")
 	}
-	recs := x.ra.Attempts("kill")
-	if len(recs) != 2 {
-		t.Fatalf("%d attempt records: %+v", len(recs), recs)
+	all := x.ra.Attempts("kill")
+	if len(all) < 2 {
+		t.Fatalf("%d attempt records: %+v", len(all), all)
 	}
+	for _, r := range all[1 : len(all)-1] {
+		if r.ErrorID != int(t30.CodeNoAnswer) || r.PageSent != 0 {
+			t.Errorf("attempt between the drop and the resumed send: %+v", r)
+		}
+	}
+	recs := []agent.AttemptRecord{all[0], all[len(all)-1]}
 	// The board confirmed page 2 as the plugin died: the host may or may
 	// not have heard of it.
 	k := recs[0].PageSent
