@@ -54,7 +54,7 @@ func TestClientCommands(t *testing.T) {
 	url, st := apiServer(t)
 	flags := []string{"--server", url, "--token", clientToken}
 	code, out, errs := runCLI(t, append([]string{"send", "--to", "5550103", "--to", "5550104", "--priority", "high", sample}, flags...)...)
-	if code != 0 || !strings.Contains(out, "message 1 queued: 2 recipient(s), 1 page(s)") {
+	if code != 0 || !strings.Contains(out, "message 1 queued: 2 recipient(s), 1 page\n") {
 		t.Fatalf("send: %d %q %q", code, out, errs)
 	}
 	d, err := st.Message(context.Background(), 1)
@@ -97,12 +97,12 @@ func TestClientErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{append([]string{"send", "--to", "5550103", bad}, flags...), 1, "400"},
+		{append([]string{"send", "--to", "5550103", bad}, flags...), 1, "malformed TIFF"},
 		{append([]string{"send", "--to", "nobody", sample}, flags...), 1, "not a fax number"},
-		{[]string{"send", "--to", "5550103", sample, "--server", url, "--token", "wrong-token-0123456789"}, 1, "401"},
+		{[]string{"send", "--to", "5550103", sample, "--server", url, "--token", "wrong-token-0123456789"}, 1, "invalid bearer token (run `faxagent login"},
 		{[]string{"send", "--to", "5550103", sample, "--server", url, "--data", t.TempDir()}, 1, "no API token"},
 		{append([]string{"send", sample}, flags...), 2, "needs --to"},
-		{append([]string{"status", "42"}, flags...), 1, "404"},
+		{append([]string{"status", "42"}, flags...), 1, "faxagent status: message 42 not found\n"},
 		{append([]string{"status", "x"}, flags...), 2, "not a message ID"},
 		{append([]string{"cancel"}, flags...), 2, "one message ID"},
 		{append([]string{"list", "--folder", "spam"}, flags...), 1, "unknown folder"},
@@ -270,7 +270,7 @@ func TestSendWaitProgress(t *testing.T) {
 	code, out, errs := runCLI(t, "send", "--to", "5550103", "--wait", "--timeout", "1m", sample, sample,
 		"--server", url, "--token", clientToken)
 	<-agentDone
-	want := `message 1 queued: 1 recipient(s), 2 page(s)
+	want := `message 1 queued: 1 recipient(s), 2 pages
   5550103          [....................] 0/2 pages  queued
   5550103          [....................] 0/2 pages  in call (attempt 1/3)
   5550103          [##########..........] 1/2 pages  in call (attempt 1/3)

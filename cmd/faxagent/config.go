@@ -4,8 +4,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -316,20 +318,20 @@ var envVars = []struct{ flag, env string }{
 func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	c := defaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	file := fs.String("config", "", "YAML configuration file")
-	role := fs.String("role", "", "all, core or agent")
-	db := fs.String("db", "", "PostgreSQL URL (default: SQLite in the data directory)")
-	listen := fs.String("listen", "", "HTTP address (default 127.0.0.1:8080)")
-	data := fs.String("data", "", "data directory (default ./faxagent-data)")
-	agentID := fs.String("agent-id", "", "agent ID (default: the host name)")
-	pacing := fs.String("pacing", "", "loopback call pacing: demo, real or none")
-	logLevel := fs.String("log-level", "", "debug, info, warn or error")
-	importDir := fs.String("import-dir", "", "directory SOAP documentPath may name files in")
-	publicURL := fs.String("public-url", "", "SOAP service address written in the WSDL")
-	foipListen := fs.String("foip-listen", "", "FoIP: local SIP address (enables the trunk)")
-	foipPeer := fs.String("foip-peer", "", "FoIP: the peer's SIP address host:port (peer mode)")
-	foipRegistrar := fs.String("foip-registrar", "", "FoIP: the registrar's SIP address host:port (trunk mode)")
-	foipUser := fs.String("foip-username", "", "FoIP: trunk-mode user name (password: FAXAGENT_FOIP_PASSWORD)")
+	file := fs.String("config", "", "YAML configuration `FILE` (see Config in cmd/faxagent/config.go)")
+	role := fs.String("role", "", "`ROLE`: all (store, API and agent), core (store and API) or agent (calls only; needs --db)")
+	db := fs.String("db", "", "PostgreSQL `URL` postgres://... (default: SQLite in the data directory)")
+	listen := fs.String("listen", "", "HTTP `ADDR` (HOST:PORT) of the API, SOAP, /metrics and health checks (default 127.0.0.1:8080)")
+	data := fs.String("data", "", "data `DIR`: database, documents, API token, agent spool (default ./faxagent-data)")
+	agentID := fs.String("agent-id", "", "agent `ID` (default: the host name)")
+	pacing := fs.String("pacing", "", "loopback call `PACING`: demo (a tenth of real time; retry waits too), real or none (default demo)")
+	logLevel := fs.String("log-level", "", "log `LEVEL`: debug, info, warn or error (default info)")
+	importDir := fs.String("import-dir", "", "the only `DIR` SOAP documentPath parameters may name files in (default: none)")
+	publicURL := fs.String("public-url", "", "SOAP service `URL` written in the WSDL (behind a proxy)")
+	foipListen := fs.String("foip-listen", "", "FoIP: local SIP `ADDR` HOST:PORT (enables the SIP trunk)")
+	foipPeer := fs.String("foip-peer", "", "FoIP: the peer's SIP `ADDR` HOST:PORT (peer mode)")
+	foipRegistrar := fs.String("foip-registrar", "", "FoIP: the registrar's SIP `ADDR` HOST:PORT (trunk mode)")
+	foipUser := fs.String("foip-username", "", "FoIP: trunk-mode `USER` name (password: FAXAGENT_FOIP_PASSWORD)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return c, err
@@ -396,6 +398,9 @@ func (c Config) check() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("no data directory"))
+	}
+	if err := checkListen(c.Listen); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
 		errs = append(errs, fmt.Errorf("database %q: want a postgres:// URL", c.Database))
@@ -486,4 +491,21 @@ func parseLevel(s string) (level int, err error) {
 		return 8, nil
 	}
 	return 0, fmt.Errorf("log level %q: want debug, info, warn or error", s)
+}
+
+// checkListen checks an HTTP listen address is HOST:PORT with a port from
+// 0 to 65535 (HOST may be empty: every address).
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		var n int
+		n, err = strconv.Atoi(port)
+		if err == nil && (n < 0 || n > 65535) {
+			err = errors.New("port out of range")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("listen %q: want HOST:PORT, e.g. 127.0.0.1:8080", addr)
+	}
+	return nil
 }

@@ -13,13 +13,13 @@ import (
 
 func runConvert(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
-	out := fs.String("o", "", "output file (.tif, .tiff, .pdf, .pbm, .png)")
-	comp := fs.String("compression", "", "mh, mr or mmr (default mh for TIFF, mmr for PDF)")
-	res := fs.String("resolution", "", "standard, fine, superfine or ultrafine (default: keep fax TIFF pages' own, fine for pictures)")
-	mode := fs.String("mode", "auto", "grey to black and white: auto, threshold or dither")
-	header := fs.String("header", "", "header line template: %d date, %t time, %c CSID, %n number, %p page, %s pages")
-	csid := fs.String("csid", "", "CSID for the header's %c")
-	number := fs.String("number", "", "fax number for the header's %n")
+	out := fs.String("o", "", "output `FILE` (.tif, .tiff, .pdf, .pbm, .png)")
+	comp := fs.String("compression", "", "`COMPRESSION`: mh, mr or mmr (default mh for TIFF, mmr for PDF)")
+	res := fs.String("resolution", "", "`RES`: standard, fine, superfine or ultrafine (default: keep fax TIFF pages' own, fine for pictures)")
+	mode := fs.String("mode", "auto", "grey to black and white `MODE`: auto, threshold or dither")
+	header := fs.String("header", "", "header line `TEMPLATE`: %d date, %t time, %c CSID, %n number, %p page, %s pages")
+	csid := fs.String("csid", "", "`CSID` for the header's %c")
+	number := fs.String("number", "", "fax `NUMBER` for the header's %n")
 	damaged := fs.Bool("keep-damaged", false, "accept TIFF pages with rows that fail to decode (concealed)")
 	in, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -75,6 +75,6 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d pages\n", *out, w.Pages())
+	fmt.Fprintf(stdout, "%s: %s\n", *out, plural(w.Pages(), "page"))
 	return nil
 }

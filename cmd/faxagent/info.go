@@ -12,10 +12,14 @@ import (
 )
 
 func runInfo(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageError("need a file")
+	files, err := parseInterspersed(newFlagSet("info"), args)
+	if err != nil {
+		return err
 	}
-	for _, path := range args {
+	if len(files) == 0 {
+		return usageError("info needs a file")
+	}
+	for _, path := range files {
 		if err := info(path, stdout); err != nil {
 			return err
 		}

@@ -13,10 +13,11 @@ import (
 	"github.com/faxagent/faxagent/agent"
 )
 
-const licenseUsage = "license keygen -o NAME | license sign -key NAME.key -agent ID -ports DRIVER=N[,DRIVER=N] -expires YYYY-MM-DD [-customer TEXT] -o FILE | license show [-pub NAME.pub] [-agent ID] FILE"
-
 // runLicense creates Ed25519 key pairs, signs licenses and shows them.
 func runLicense(args []string, stdout, stderr io.Writer) error {
+	if err := askedHelp("license", args); err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return usageError("license needs keygen, sign or show")
 	}
@@ -32,8 +33,8 @@ func runLicense(args []string, stdout, stderr io.Writer) error {
 }
 
 func licenseKeygen(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	out := fs.String("o", "", "base name of the key files (NAME.key, NAME.pub)")
+	fs := flag.NewFlagSet("license keygen", flag.ContinueOnError)
+	out := fs.String("o", "", "base `NAME` of the key files (NAME.key, NAME.pub)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -70,13 +71,13 @@ func writeNew(path, data string, perm os.FileMode) error {
 }
 
 func licenseSign(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
-	keyPath := fs.String("key", "", "private key file")
-	agentID := fs.String("agent", "", "agent ID")
-	ports := fs.String("ports", "", "licensed ports per driver: loopback=4,brooktrout=24")
-	expires := fs.String("expires", "", "expiry date YYYY-MM-DD (UTC, exclusive) or RFC 3339 time")
-	customer := fs.String("customer", "", "customer name")
-	out := fs.String("o", "", "license file to write")
+	fs := flag.NewFlagSet("license sign", flag.ContinueOnError)
+	keyPath := fs.String("key", "", "private key `FILE` (NAME.key from license keygen)")
+	agentID := fs.String("agent", "", "the `AGENT` ID the licence is for (serve --agent-id; default there: the host name)")
+	ports := fs.String("ports", "", "licensed ports per driver, `DRIVER=N,...`: loopback=4,foip=2,brooktrout=24")
+	expires := fs.String("expires", "", "expiry `DATE`: YYYY-MM-DD (UTC, exclusive) or an RFC 3339 time")
+	customer := fs.String("customer", "", "the `CUSTOMER` name written in the licence")
+	out := fs.String("o", "", "licence `FILE` to write")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -127,9 +128,9 @@ func parsePorts(s string) (map[string]int, error) {
 }
 
 func licenseShow(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("show", flag.ContinueOnError)
-	pubPath := fs.String("pub", "", "public key file to verify the signature with")
-	agentID := fs.String("agent", "", "check the license is for this agent")
+	fs := flag.NewFlagSet("license show", flag.ContinueOnError)
+	pubPath := fs.String("pub", "", "public key `FILE` (NAME.pub) to verify the signature with")
+	agentID := fs.String("agent", "", "check the licence is for this `AGENT` ID")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err

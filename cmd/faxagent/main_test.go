@@ -28,6 +28,9 @@ func TestConvertAndInfo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("convert: exit %d: %s", code, stderr)
 	}
+	if _, out, _ := runCLI(t, "convert", sample, "-o", filepath.Join(dir, "one.tif")); out != filepath.Join(dir, "one.tif")+": 1 page\n" {
+		t.Errorf("convert of one page says %q", out)
+	}
 	code, stdout, stderr := runCLI(t, "info", tif)
 	if code != 0 {
 		t.Fatalf("info: exit %d: %s", code, stderr)

@@ -29,8 +29,6 @@ import (
 	"github.com/faxagent/faxagent/drivers/loopback"
 )
 
-const serveUsage = "serve [--config FILE] [--role all|core|agent] [--db URL] [--listen ADDR] [--data DIR] [--agent-id ID] [--pacing demo|real|none] [--log-level L] [--import-dir DIR] [--public-url URL] [--foip-listen HOST:PORT (--foip-peer HOST:PORT | --foip-registrar HOST:PORT --foip-username USER)]"
-
 // Files in the data directory that the client subcommands read.
 const (
 	tokenFile     = "api-token"
@@ -52,6 +50,13 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr io.Writer) error {
 	lvl, _ := parseLevel(cfg.LogLevel)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.Level(lvl)}))
+	// The address first: a bad or taken one is refused before anything
+	// is created, printed or started.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
@@ -82,14 +87,14 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	// An agent-only process serves no API: it needs no token, and leaves
 	// the data directory's server URL to the core.
 	var token string
+	var tokenCreated bool
 	if cfg.Role != "agent" {
-		var created bool
-		token, created, err = loadOrCreateToken(filepath.Join(cfg.DataDir, tokenFile))
+		token, tokenCreated, err = loadOrCreateToken(filepath.Join(cfg.DataDir, tokenFile))
 		if err != nil {
 			return err
 		}
-		if created {
-			fmt.Fprintf(stdout, "API token for the CLI (saved in %s): %s\n", filepath.Join(cfg.DataDir, tokenFile), token)
+		if tokenCreated {
+			fmt.Fprintf(stdout, "API token for the CLI (shown only now; saved in %s): %s\n", filepath.Join(cfg.DataDir, tokenFile), token)
 		}
 	}
 
@@ -132,15 +137,15 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
 	url := "http://" + ln.Addr().String()
 	if cfg.Role != "agent" {
 		if err := os.WriteFile(filepath.Join(cfg.DataDir, serverURLFile), []byte(url+"\n"), 0o600); err != nil {
-			ln.Close()
 			return err
+		}
+		if dir, err := saveUserConfig(url, token, tokenCreated, os.Getenv); err != nil {
+			log.Warn("user config not written", "dir", dir, "err", err)
+		} else if dir != "" && tokenCreated {
+			fmt.Fprintf(stdout, "the CLI finds this server from any directory through %s\n", dir)
 		}
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -408,4 +413,26 @@ func loadOrCreateToken(path string) (string, bool, error) {
 		return "", false, err
 	}
 	return tok, true, f.Close()
+}
+
+// saveUserConfig points the user config at this server: at the first
+// start (the token was just made) when the user config has no token yet,
+// and at every start when it holds this server's token (the address may
+// have changed). A user config that names another server is left alone.
+// It returns the directory written ("" none).
+func saveUserConfig(url, token string, created bool, getenv func(string) string) (string, error) {
+	dir := userConfigDir(getenv)
+	if dir == "" {
+		return "", nil
+	}
+	switch readSetting(dir, tokenFile) {
+	case token:
+	case "":
+		if !created {
+			return "", nil
+		}
+	default:
+		return "", nil
+	}
+	return dir, writeUserConfig(dir, url, token)
 }

@@ -28,7 +28,15 @@ import (
 var faxagentBin = testutil.NewBinary(".")
 
 func TestMain(m *testing.M) {
+	// serve writes, and the CLI reads, the user config: keep both away
+	// from the real one.
+	cfg, err := os.MkdirTemp("", "faxagent-xdg-*")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CONFIG_HOME", cfg)
 	code := m.Run()
+	os.RemoveAll(cfg)
 	faxagentBin.Remove()
 	os.Exit(code)
 }
@@ -82,6 +90,7 @@ type server struct {
 	cmd  *exec.Cmd
 	url  string
 	tok  string
+	out  *syncBuffer // serve's stdout and stderr
 	done chan error
 }
 
@@ -126,7 +135,7 @@ func startServe(t *testing.T, dir string, argv []string, env ...string) *server 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, cmd: cmd, done: make(chan error, 1)}
+	s := &server{t: t, cmd: cmd, out: out, done: make(chan error, 1)}
 	go func() { s.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
@@ -300,6 +309,7 @@ func TestReadmeServeAndSend(t *testing.T) {
 		`faxagent_license_ports_licensed{driver="loopback"} 4`,
 		`faxagent_license_ports_used{driver="loopback"} 4`,
 		`faxagent_port_state{port="M0,0",state=`,
+		`faxagent_build_info{goversion="go1.`,
 	} {
 		if !bytes.Contains(metrics, []byte(want)) {
 			t.Errorf("metrics lack %s", want)

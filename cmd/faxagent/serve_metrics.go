@@ -58,7 +58,12 @@ func newMetrics() *metrics {
 		ports:   map[string]*portUse{},
 		started: time.Now(),
 	}
-	m.reg.MustRegister(m.calls, m.pages, m.duration, m.dispatch, m.state,
+	bi := readBuildInfo()
+	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "faxagent_build_info",
+		Help:        "Always 1; the labels say which build is running (faxagent --version).",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion}})
+	build.Set(1)
+	m.reg.MustRegister(m.calls, m.pages, m.duration, m.dispatch, m.state, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -14,8 +14,6 @@ import (
 	"github.com/faxagent/faxagent/testbench/scenarios"
 )
 
-const testbenchUsage = "testbench [SCENARIO...] [--report FILE] [--letter FILE] [--timeout D] [--list] | testbench btsim [-listen unix:PATH|tcp:ADDR] [-boards N] [-channels N] [-line NUMBER=KIND...]"
-
 // runTestbench runs end-to-end scenarios against this program's serve, or
 // with "btsim" first, the Brooktrout board simulator (runBtsim).
 func runTestbench(args []string, stdout, stderr io.Writer) error {
@@ -26,10 +24,10 @@ func runTestbench(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fs := flag.NewFlagSet("testbench", flag.ContinueOnError)
-	report := fs.String("report", "", "write the JSON report to FILE")
-	letter := fs.String("letter", "testdata/sample/letter.png", "the one-page sample document")
-	timeout := fs.Duration("timeout", 5*time.Minute, "bound on each scenario")
-	list := fs.Bool("list", false, "list the scenarios")
+	report := fs.String("report", "", "write the JSON report to `FILE`")
+	letter := fs.String("letter", "testdata/sample/letter.png", "the one-page sample document `FILE`")
+	timeout := fs.Duration("timeout", 5*time.Minute, "bound on each scenario (a `DURATION`)")
+	list := fs.Bool("list", false, "list the scenarios and exit")
 	names, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err

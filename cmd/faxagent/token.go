@@ -16,18 +16,24 @@ import (
 	"github.com/faxagent/faxagent/core/httpapi"
 )
 
-const tokenUsage = "token create [--user NAME] [--name LABEL] | token list [--user NAME] | token revoke ID"
-
 // runToken makes, lists and revokes users' API tokens through the API.
 func runToken(args []string, stdout, stderr io.Writer) error {
+	if err := askedHelp("token", args); err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return usageError("token needs create, list or revoke")
 	}
+	switch args[0] {
+	case "create", "list", "revoke":
+	default:
+		return usageError(fmt.Sprintf("token %q: want create, list or revoke", args[0]))
+	}
 	var user, name *string
 	c, pos, err := clientSetup("token "+args[0], args[1:], func(fs *flag.FlagSet) {
-		user = fs.String("user", "", "the user (default: the token's own)")
+		user = fs.String("user", "", "the `USER` (default: the token's own)")
 		if args[0] == "create" {
-			name = fs.String("name", "", "a label for the token")
+			name = fs.String("name", "", "a `LABEL` for the token")
 		}
 	})
 	if err != nil {

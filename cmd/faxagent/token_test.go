@@ -29,7 +29,7 @@ func TestTokenCommand(t *testing.T) {
 	if code, out, _ := runCLI(t, append([]string{"list", "--folder", "outbox"}, alice...)...); code != 0 || !strings.Contains(out, "of 0") {
 		t.Fatalf("alice's list shows the admin's message: %d %q", code, out)
 	}
-	if code, _, errs := runCLI(t, append([]string{"status", "1"}, alice...)...); code == 0 || !strings.Contains(errs, "404") {
+	if code, _, errs := runCLI(t, append([]string{"status", "1"}, alice...)...); code == 0 || !strings.Contains(errs, "message 1 not found") {
 		t.Fatalf("alice's status of the admin's message: %d %q", code, errs)
 	}
 	code, out, _ = runCLI(t, append([]string{"token", "list"}, admin...)...)
@@ -39,7 +39,7 @@ func TestTokenCommand(t *testing.T) {
 	if code, out, errs := runCLI(t, append([]string{"token", "revoke", "1"}, alice...)...); code != 0 || !strings.Contains(out, "token 1 revoked") {
 		t.Fatalf("alice revokes her token: %d %q %q", code, out, errs)
 	}
-	if code, _, errs := runCLI(t, append([]string{"list"}, alice...)...); code == 0 || !strings.Contains(errs, "401") {
+	if code, _, errs := runCLI(t, append([]string{"list"}, alice...)...); code == 0 || !strings.Contains(errs, "invalid bearer token") {
 		t.Fatalf("revoked token: %d %q", code, errs)
 	}
 	if code, _, _ := runCLI(t, append([]string{"token", "frob"}, admin...)...); code != 2 {

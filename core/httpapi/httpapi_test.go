@@ -739,3 +739,22 @@ func FuzzTypesetText(f *testing.F) {
 		}
 	})
 }
+
+func TestPublicMessage(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("%w: message 9999", core.ErrNotFound), "message 9999 not found"},
+		{fmt.Errorf("message 7: %w", core.ErrNotFound), "message 7 not found"},
+		{fmt.Errorf("%w: message 5 is not on hold", core.ErrState), "message 5 is not on hold"},
+		{fmt.Errorf("%w: user bob", core.ErrExists), "user bob already exists"},
+		{fmt.Errorf("%w: 99 bytes", core.ErrTooLarge), "document too large: 99 bytes"},
+		{core.ErrUnknownFolder, "unknown folder"},
+	}
+	for _, tc := range tests {
+		if got := publicMessage(tc.err); got != tc.want {
+			t.Errorf("publicMessage(%q) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}

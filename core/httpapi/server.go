@@ -251,7 +251,28 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, status, "internal error")
 		return
 	}
-	writeError(w, status, err.Error())
+	writeError(w, status, publicMessage(err))
+}
+
+// publicMessage says a store error without the store's package prefix:
+// "core: not found: message 9999" is "message 9999 not found".
+func publicMessage(err error) string {
+	msg := err.Error()
+	for _, e := range []struct {
+		err    error
+		suffix string
+	}{{core.ErrNotFound, " not found"}, {core.ErrExists, " already exists"}, {core.ErrState, ""}, {core.ErrInvalid, ""}} {
+		if !errors.Is(err, e.err) {
+			continue
+		}
+		if i := strings.Index(msg, e.err.Error()+": "); i >= 0 {
+			return msg[:i] + msg[i+len(e.err.Error())+2:] + e.suffix
+		}
+		if rest, ok := strings.CutSuffix(msg, ": "+e.err.Error()); ok {
+			return rest + e.suffix
+		}
+	}
+	return strings.TrimPrefix(msg, "core: ")
 }
 
 // messageFor reads a message the principal may see; others' messages are
