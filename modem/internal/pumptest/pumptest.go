@@ -270,3 +270,34 @@ func BenchTransmit(b *testing.B, newTx func(pump.BitSource) (pump.Transmitter, e
 		tx.Generate(buf)
 	})
 }
+
+// Shift moves every frequency in x up by hz (down if negative), as a
+// carrier offset on an analogue channel would: the analytic signal from a
+// Hilbert transformer (windowed, 63 taps) is turned by e^{j 2 pi hz t}.
+func Shift(x []int16, hz float64) []int16 {
+	const taps = 63
+	var h [taps]float64
+	for i := range h {
+		k := i - taps/2
+		if k%2 != 0 {
+			w := 0.42 - 0.5*math.Cos(2*math.Pi*float64(i)/(taps-1)) + 0.08*math.Cos(4*math.Pi*float64(i)/(taps-1))
+			h[i] = 2 / (math.Pi * float64(k)) * w
+		}
+	}
+	out := make([]int16, len(x))
+	for n := range x {
+		var q float64
+		for i, c := range h {
+			if j := n - i; j >= 0 && j < len(x) && c != 0 {
+				q += c * float64(x[j])
+			}
+		}
+		var re float64
+		if j := n - taps/2; j >= 0 {
+			re = float64(x[j])
+		}
+		s, c := math.Sincos(2 * math.Pi * hz * float64(n) / 8000)
+		out[n] = clip(re*c - q*s)
+	}
+	return out
+}
