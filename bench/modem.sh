@@ -21,3 +21,8 @@ if ! FAXAGENT_BENCH=1 go test -count=1 -timeout 30m -run '^TestAudioCPUPerPageVs
 fi
 grep -E 'round [0-9]+:|rounds: ours best' "$log" | sed -E 's/^ +[a-z_]+\.go:[0-9]+: //'
 grep -o 'BENCH {.*' "$log"
+# Concurrent real-time calls (both ends in this process; FAXAGENT_CALLS,
+# default 200). Needs a quiet machine: it is a wall-clock test.
+if [ -n "${FAXAGENT_CAPACITY:-}" ]; then
+  FAXAGENT_BENCH=1 go test -count=1 -run '^TestRealTimeCapacity$' -v ./modem | grep -E 'concurrent|lost their|ok|FAIL'
+fi
