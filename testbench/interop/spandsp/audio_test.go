@@ -3,7 +3,6 @@ package spandsp
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,24 +11,11 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/imaging"
-	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/modem"
 	"github.com/faxagent/faxagent/modem/g711"
 	"github.com/faxagent/faxagent/modem/impair"
 	"github.com/faxagent/faxagent/t30"
 )
-
-func audioBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := BuildAudio(context.Background(), t.TempDir())
-	if errors.Is(err, ErrNoToolchain) {
-		testutil.Missing(t, "SpanDSP audio peer (libspandsp-dev, gcc) not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
 
 // TestG711MatchesSpanDSP: our G.711 encoders agree with SpanDSP's g711.h
 // on every 16-bit input, and the decoders on every code.

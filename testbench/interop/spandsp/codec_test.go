@@ -4,28 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/faxagent/faxagent/internal/testutil"
 	"github.com/faxagent/faxagent/t38"
 )
-
-// peerBinary builds the SpanDSP peer, or skips (fails under CI=true) when
-// the toolchain or libspandsp-dev is missing.
-func peerBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := Build(context.Background(), t.TempDir())
-	if errors.Is(err, ErrNoToolchain) {
-		testutil.Missing(t, "SpanDSP peer (libspandsp-dev, gcc) not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
 
 // request renders p in the peer's line notation.
 func request(p *t38.Packet) string {

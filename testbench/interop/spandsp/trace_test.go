@@ -1,8 +1,9 @@
 package spandsp
 
 import (
-	"github.com/faxagent/faxagent/t38"
 	"testing"
+
+	"github.com/faxagent/faxagent/t38"
 )
 
 // dumpDatagram logs one UDPTL datagram as IFP (set T38DEBUG=1 to trace a
