@@ -8,9 +8,11 @@ const eqLen = 17
 // equalizer is a fractionally spaced (T/2) complex adaptive equaliser,
 // adapted by normalised LMS.
 type equalizer struct {
-	c   [eqLen]complex128
-	x   [2 * eqLen]complex128 // the inputs twice over, newest at x[pos]
-	pos int
+	c      [eqLen]complex128
+	x      [2 * eqLen]complex128 // the inputs twice over, newest at x[pos]
+	pos    int
+	sum    float64 // energy of the inputs under the taps, kept as they move
+	pushes int
 }
 
 // unit makes the equaliser a pure delay.
@@ -21,14 +23,20 @@ func (e *equalizer) unit() {
 
 func (e *equalizer) clearInputs() {
 	e.x = [2 * eqLen]complex128{}
+	e.sum = 0
 }
 
 func (e *equalizer) push(y complex128) {
 	if e.pos--; e.pos < 0 {
 		e.pos = eqLen - 1
 	}
+	old := e.x[e.pos] // the input leaving the taps
 	e.x[e.pos] = y
 	e.x[e.pos+eqLen] = y
+	e.sum += real(y)*real(y) + imag(y)*imag(y) - real(old)*real(old) - imag(old)*imag(old)
+	if e.pushes++; e.pushes&1023 == 0 {
+		e.sum = e.sumAll() // no drift from the running sum
+	}
 }
 
 func (e *equalizer) output() complex128 {
@@ -60,7 +68,9 @@ func (e *equalizer) scale(g complex128) {
 }
 
 // energy is the sum of the squared inputs under the taps.
-func (e *equalizer) energy() float64 {
+func (e *equalizer) energy() float64 { return e.sum }
+
+func (e *equalizer) sumAll() float64 {
 	var sum float64
 	for _, x := range e.x[e.pos : e.pos+eqLen] {
 		sum += real(x)*real(x) + imag(x)*imag(x)

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/faxagent/faxagent/modem/internal/dsp"
+	"github.com/faxagent/faxagent/modem/pump"
 )
 
 const (
@@ -28,67 +29,78 @@ func newCarrierTable() *carrierTable {
 
 // modulator shapes baud-rate points with the root raised cosine pulse and
 // puts them on the carrier at 8 kHz. The symbol clock runs in tenths of a
-// symbol: each sample advances it by three.
+// symbol (each sample advances it by three), and pulse and carrier repeat
+// together every 40 samples (12 symbols): each of those samples has its row
+// of weights, pulse times carrier, so a sample costs two multiply-adds per
+// point under the pulse.
 type modulator struct {
-	rows      [phasesPerT][txSpan]float64
-	hist      [txSpan]complex128
-	pos       int // newest point in hist
+	rows      [carrierPeriod][txSpan]complex128 // (g cos, -g sin) per point, newest first
+	hist      [2 * txSpan]complex128            // the points twice over, newest at hist[pos]
+	pos       int
 	phase     int // tenths of a symbol since the newest point
-	carrier   *carrierTable
-	n         int // carrier table index
-	gain      float64
-	perSample float64 // baseband power per sample for unit-power points
+	n         int // sample within the 40-sample period
+	perSample float64
 }
+
+// carrierPeriod is how many samples the 1800 Hz carrier and the 2400 baud
+// symbol clock take to come back together at 8 kHz.
+const carrierPeriod = 40
 
 // newModulator makes a modulator whose output has power level dBm0 for
 // points of mean power meanPower (in constellation units).
 func newModulator(dBm0, meanPower float64) *modulator {
-	m := &modulator{carrier: newCarrierTable()}
+	m := &modulator{phase: phasesPerT} // the first sample takes a point
 	var energy float64
-	for r := range m.rows {
-		for i := range m.rows[r] {
+	for r := range phasesPerT {
+		for i := range txSpan {
 			c := dsp.RootRaisedCosine(float64(r)/phasesPerT+float64(i)-txSpan/2, rollOff)
-			m.rows[r][i] = c
 			energy += c * c
 		}
 	}
 	// Mean power of the shaped baseband per point of unit power.
 	m.perSample = energy / phasesPerT
 	m.setLevel(dBm0, meanPower)
-	m.phase = phasesPerT // the first sample takes a point
 	return m
 }
 
 // setLevel sets the output power to dBm0 for points of mean power
 // meanPower (half the baseband power goes on the real passband signal).
 func (m *modulator) setLevel(dBm0, meanPower float64) {
-	m.gain = math.Sqrt(dsp.PowerOfDBm0(dBm0) / (0.5 * m.perSample * meanPower))
+	g := math.Sqrt(dsp.PowerOfDBm0(dBm0) / (0.5 * m.perSample * meanPower))
+	for n := range carrierPeriod {
+		frac := float64(3*n%phasesPerT) / phasesPerT // of a symbol since the newest point
+		s, c := math.Sincos(2 * math.Pi * carrierHz * float64(n) / pump.SampleRate)
+		for i := range txSpan {
+			w := g * dsp.RootRaisedCosine(frac+float64(i)-txSpan/2, rollOff)
+			m.rows[n][i] = complex(w*c, -w*s)
+		}
+	}
 }
 
-// sample returns the next line sample, calling next when a point is due.
+// sample returns the next line sample, calling next when a point is due:
+// Re{sum of point times pulse times carrier}.
 func (m *modulator) sample(next func() complex128) float64 {
 	if m.phase >= phasesPerT {
 		m.phase -= phasesPerT
-		if m.pos++; m.pos == txSpan {
-			m.pos = 0
+		if m.pos--; m.pos < 0 {
+			m.pos = txSpan - 1
 		}
-		m.hist[m.pos] = next()
+		p := next()
+		m.hist[m.pos], m.hist[m.pos+txSpan] = p, p
 	}
-	row := &m.rows[m.phase]
 	m.phase += 3
-	var re, im float64
-	j := m.pos
-	for _, c := range row {
-		p := m.hist[j]
-		re += c * real(p)
-		im += c * imag(p)
-		if j--; j < 0 {
-			j = txSpan - 1
-		}
-	}
-	z := m.carrier[m.n]
-	if m.n++; m.n == len(m.carrier) {
+	row := &m.rows[m.n]
+	if m.n++; m.n == carrierPeriod {
 		m.n = 0
 	}
-	return m.gain * (re*real(z) - im*imag(z))
+	win := m.hist[m.pos : m.pos+txSpan]
+	var y0, y1, y2, y3 float64
+	for i := 0; i < txSpan; i += 2 {
+		p, w, q, v := win[i], row[i], win[i+1], row[i+1]
+		y0 += real(p) * real(w)
+		y1 += imag(p) * imag(w)
+		y2 += real(q) * real(v)
+		y3 += imag(q) * imag(v)
+	}
+	return (y0 + y1) + (y2 + y3)
 }

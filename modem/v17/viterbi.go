@@ -1,7 +1,5 @@
 package v17
 
-import "math"
-
 // viterbiDepth is the decoder's traceback depth in symbols. An 8-state
 // code's free distance is reached within about five constraint lengths;
 // 24 symbols keeps the loss against an infinite depth negligible.
@@ -29,8 +27,9 @@ type viterbi struct {
 	pos     int // newest column in hist
 	pending int // columns entered and not yet decided
 	out     [viterbiCols]int
-	// pred[s'] lists the (state, Y2Y1) pairs leading into s'.
-	pred [8][4]struct{ s, y uint8 }
+	// predState[s'] and predSub[s'] list the states leading into s' and
+	// the subsets (Y2 Y1 Y0) of those branches.
+	predState, predSub [8][4]uint8
 }
 
 func newViterbi(sl *slicer) *viterbi {
@@ -39,7 +38,8 @@ func newViterbi(sl *slicer) *viterbi {
 	for s := range 8 {
 		for y := range 4 {
 			n := trellisNext[s][y]
-			v.pred[n][k[n]] = struct{ s, y uint8 }{uint8(s), uint8(y)}
+			v.predState[n][k[n]] = uint8(s)
+			v.predSub[n][k[n]] = uint8(y<<1) | n>>2&1 // Y0 is bit 2 of the state entered
 			k[n]++
 		}
 	}
@@ -69,23 +69,29 @@ func (v *viterbi) add(z complex128) []int {
 	col := &v.hist[v.pos]
 	var pm [8]float64
 	for n := range 8 {
-		y0 := uint8(n>>2) & 1
-		bm := math.Inf(1)
-		for _, p := range v.pred[n] {
-			sub := p.y<<1 | y0
-			if m := v.pm[p.s] + dist[sub]; m < bm {
-				bm = m
-				col[n] = branch{prev: p.s, label: lab[sub]}
-			}
+		// The four branches into state n: add, compare, select.
+		ps, sb := &v.predState[n], &v.predSub[n]
+		m0 := v.pm[ps[0]&7] + dist[sb[0]&7]
+		m1 := v.pm[ps[1]&7] + dist[sb[1]&7]
+		m2 := v.pm[ps[2]&7] + dist[sb[2]&7]
+		m3 := v.pm[ps[3]&7] + dist[sb[3]&7]
+		b, k := m0, 0
+		if m1 < b {
+			b, k = m1, 1
 		}
-		pm[n] = bm
+		if m2 < b {
+			b, k = m2, 2
+		}
+		if m3 < b {
+			b, k = m3, 3
+		}
+		pm[n] = b
+		col[n] = branch{prev: ps[k], label: lab[sb[k]&7]}
 	}
-	low := pm[0]
-	for _, m := range pm[1:] {
-		low = min(low, m)
-	}
+	// Only differences matter: keep the metrics near zero.
+	ref := pm[0]
 	for i := range pm {
-		pm[i] -= low
+		pm[i] -= ref
 	}
 	v.pm = pm
 	if v.pending++; v.pending < viterbiCols {
