@@ -76,7 +76,11 @@ func TestHostileLine(t *testing.T) {
 	for off := 0; off < len(burst); off += BlockSamples {
 		src.Process(nil, burst[off:min(off+BlockSamples, len(burst))])
 	}
+	v29sig := make([]int16, n)
+	v29tx, _ := DefaultPumps().tx(t30.Speed{Modem: t30.V29, Rate: 9600}, false, -12, func() int { return rng.IntN(2) })
+	v29tx.Generate(v29sig)
 	cases := map[string][]int16{
+		"V.29 9600 (another modem)": v29sig,
 		"silence": make([]int16, n), "white noise": noise, "speech-like": speech,
 		"DTMF 1": sines(5000, 697, 1209), "DTMF D": sines(5000, 941, 1633),
 		"2100 Hz + 1650 Hz": sines(5000, 2100, 1650), "V.21 random bits": randFSK,
@@ -90,7 +94,7 @@ func TestHostileLine(t *testing.T) {
 				}
 			})
 			for _, e := range evs {
-				if strings.Contains(e, "ok=true") || e == "carrier-up V.21" && name != "truncated burst" {
+				if strings.Contains(e, "ok=true") || e == "carrier-up V.21" && name != "truncated burst" || e == "carrier-up V.17" {
 					t.Errorf("%s (high-speed rx %v): %s", name, withHS, e)
 				}
 			}
@@ -132,4 +136,63 @@ func FuzzTerminalRx(f *testing.F) {
 			term.Process(in[off:min(off+37, len(in))], tx)
 		}
 	})
+}
+
+// TestHostileCall: a t30 session over a terminal whose line carries only
+// noise, speech-like audio, another modem's signal or silence ends with
+// "no fax" (T1), as a caller and as an answerer, and never panics.
+func TestHostileCall(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	gen := map[string]func(out []int16){
+		"silence": func(out []int16) { clear(out) },
+		"white noise": func(out []int16) {
+			for i := range out {
+				out[i] = int16(rng.NormFloat64() * 4000)
+			}
+		},
+		"V.21 random bits": func() func([]int16) {
+			tx := v21.NewTx(-12, func() int { return rng.IntN(2) })
+			return func(out []int16) { tx.Generate(out) }
+		}(),
+		"V.29 random bits": func() func([]int16) {
+			tx, _ := DefaultPumps().tx(t30.Speed{Modem: t30.V29, Rate: 9600}, false, -12, func() int { return rng.IntN(2) })
+			return func(out []int16) {
+				if tx.Generate(out) < len(out) {
+					clear(out)
+				}
+			}
+		}(),
+	}
+	for name, g := range gen {
+		for _, calling := range []bool{true, false} {
+			clock := t30.NewVirtualClock()
+			term := NewTerminal(Config{}, clock)
+			cfg := t30.Config{Calling: calling, Transmit: calling, Sink: &t30.PageCollector{}}
+			if calling {
+				cfg.Document = t30.PagesDocument{testPage(100, 1)}
+			}
+			s, err := t30.NewSession(cfg, term, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Start()
+			in, out := make([]int16, BlockSamples), make([]int16, BlockSamples)
+			var tick func()
+			tick = func() {
+				g(in)
+				term.Process(in, out)
+				if !s.Done() {
+					clock.AfterFunc(20*time.Millisecond, tick)
+				}
+			}
+			clock.AfterFunc(20*time.Millisecond, tick)
+			for !s.Done() && clock.Elapsed() < 5*time.Minute {
+				clock.Step()
+			}
+			r := s.Result()
+			if r.Code != t30.CodeNoFax {
+				t.Errorf("%s, calling %v: %v (%v) after %v, want no fax (T1)", name, calling, r.Code, r.Err, clock.Elapsed())
+			}
+		}
+	}
 }
