@@ -81,7 +81,7 @@ func TestHostileLine(t *testing.T) {
 	v29tx.Generate(v29sig)
 	cases := map[string][]int16{
 		"V.29 9600 (another modem)": v29sig,
-		"silence": make([]int16, n), "white noise": noise, "speech-like": speech,
+		"silence":                   make([]int16, n), "white noise": noise, "speech-like": speech,
 		"DTMF 1": sines(5000, 697, 1209), "DTMF D": sines(5000, 941, 1633),
 		"2100 Hz + 1650 Hz": sines(5000, 2100, 1650), "V.21 random bits": randFSK,
 		"truncated burst": burst, "full-scale square": sines(30000, 1750),
