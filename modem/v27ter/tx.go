@@ -34,7 +34,7 @@ type Transmitter struct {
 	phase   int // absolute phase, 45 degree units
 	off     dsp.Turnoff
 	done    bool
-	next    func() complex128
+	next    func() int
 }
 
 // NewTransmitter makes a transmitter at rate (2400 or 4800) that takes
@@ -55,7 +55,7 @@ func NewTransmitter(rate int, src pump.BitSource) (*Transmitter, error) {
 func (t *Transmitter) SetLevel(dBm0 float64) {
 	// Unit-magnitude points: passband power is gain^2/2.
 	gain := math.Sqrt(2 * dsp.PowerOfDBm0(dBm0))
-	t.mod = dsp.NewModulator(pump.SampleRate, baudOf(t.rate), carrierHz, txBeta, txSpan, gain)
+	t.mod = dsp.NewModulator(pump.SampleRate, baudOf(t.rate), carrierHz, txBeta, txSpan, gain, unitPoints[:])
 }
 
 // SetShortTraining selects the short training sequence (segments 3 and 4
@@ -93,22 +93,23 @@ const r2 = 0.70710678118654752440 // 1/sqrt(2)
 // unitPoints[p] is e^{j p pi/4}.
 var unitPoints = [8]complex128{1, complex(r2, r2), 1i, complex(-r2, r2), -1, complex(-r2, -r2), -1i, complex(r2, -r2)}
 
-// symbol returns the next symbol to send.
-func (t *Transmitter) symbol() complex128 {
+// symbol returns the next symbol to send: its phase (the index of its
+// point in unitPoints), or -1 for silence.
+func (t *Transmitter) symbol() int {
 	t.sym++
 	switch {
 	case t.sym <= seg2Len:
-		return 0
+		return -1
 	case t.sym <= t.seg3End:
 		t.phase = (t.phase + 4) & 7
-		return point(t.phase)
+		return t.phase
 	case t.sym <= t.seg4End:
 		// Every third scrambler bit (scrambling ones) picks 0 or 180.
 		b := t.scr.scramble(1)
 		t.scr.scramble(1)
 		t.scr.scramble(1)
 		t.phase = (t.phase + 4*b) & 7
-		return point(t.phase)
+		return t.phase
 	case t.sym <= t.seg5End:
 		return t.dataSymbol(dsp.Ones)
 	}
@@ -118,7 +119,7 @@ func (t *Transmitter) symbol() complex128 {
 	return t.dataSymbol(t.data.Next)
 }
 
-func (t *Transmitter) dataSymbol(bit func() int) complex128 {
+func (t *Transmitter) dataSymbol(bit func() int) int {
 	if t.rate == 4800 {
 		v := t.scr.scramble(bit())<<2 | t.scr.scramble(bit())<<1 | t.scr.scramble(bit())
 		t.phase = (t.phase + phaseStep4800[v]) & 7
@@ -126,7 +127,7 @@ func (t *Transmitter) dataSymbol(bit func() int) complex128 {
 		v := t.scr.scramble(bit())<<1 | t.scr.scramble(bit())
 		t.phase = (t.phase + phaseStep2400[v]) & 7
 	}
-	return point(t.phase)
+	return t.phase
 }
 
-func (t *Transmitter) onesSymbol() complex128 { return t.dataSymbol(dsp.Ones) }
+func (t *Transmitter) onesSymbol() int { return t.dataSymbol(dsp.Ones) }

@@ -69,6 +69,29 @@ func point(p, q1 int) complex128 {
 	return complex(d, -d)
 }
 
+// index is the position of point(p, q1) in constellation().
+func index(p, q1 int) int { return p&7 | q1<<3 }
+
+// constellation is every point, in index order.
+func constellation() []complex128 {
+	c := make([]complex128, 16)
+	for i := range c {
+		c[i] = point(i&7, i>>3)
+	}
+	return c
+}
+
+// indexOf is the index of a constellation point, -1 for any other value
+// (every training point is one; TestTrainingPointsInConstellation).
+func indexOf(z complex128) int {
+	for i, c := range constellation() {
+		if c == z {
+			return i
+		}
+	}
+	return -1
+}
+
 // The training points (V.29 Table 5) for 9600 and 7200 bit/s.
 func trainA(rate int) complex128 {
 	if rate == 9600 {

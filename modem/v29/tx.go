@@ -21,7 +21,9 @@ type Transmitter struct {
 	phase int // absolute phase, 45 degree units
 	off   dsp.Turnoff
 	done  bool
-	next  func() complex128
+	next  func() int
+	// indexes in the constellation of the training points A, B, C, D
+	ia, ib, ic, id int
 }
 
 // NewTransmitter makes a transmitter at rate (7200 or 9600) that takes its
@@ -32,6 +34,8 @@ func NewTransmitter(rate int, src pump.BitSource) (*Transmitter, error) {
 	}
 	t := &Transmitter{rate: rate, data: dsp.DataBits{Src: src}}
 	t.SetLevel(TxLevel)
+	t.ia, t.ib = indexOf(trainA(rate)), indexOf(trainB(rate))
+	t.ic, t.id = indexOf(trainC(rate)), indexOf(trainD(rate))
 	t.next = t.symbol
 	t.sym, t.phase = 0, 0
 	t.gen = trainGen{reg: trainInit}
@@ -43,7 +47,7 @@ func NewTransmitter(rate int, src pump.BitSource) (*Transmitter, error) {
 // before the first Generate.
 func (t *Transmitter) SetLevel(dBm0 float64) {
 	gain := math.Sqrt(2 * dsp.PowerOfDBm0(dBm0) / meanPower(t.rate))
-	t.mod = dsp.NewModulator(pump.SampleRate, baud, carrierHz, txBeta, txSpan, gain)
+	t.mod = dsp.NewModulator(pump.SampleRate, baud, carrierHz, txBeta, txSpan, gain, constellation())
 }
 
 // Generate implements pump.Transmitter.
@@ -55,22 +59,24 @@ const (
 	seg4End = seg3End + seg4Len
 )
 
-func (t *Transmitter) symbol() complex128 {
+// symbol returns the next symbol to send as its index in constellation(),
+// or -1 for silence.
+func (t *Transmitter) symbol() int {
 	t.sym++
 	switch {
 	case t.sym <= seg1Len:
-		return 0
+		return -1
 	case t.sym <= seg2End:
 		// B first, then A, alternating.
 		if (t.sym-seg1Len)&1 == 1 {
-			return trainB(t.rate)
+			return t.ib
 		}
-		return trainA(t.rate)
+		return t.ia
 	case t.sym <= seg3End:
 		if t.gen.next() == 0 {
-			return trainC(t.rate)
+			return t.ic
 		}
-		return trainD(t.rate)
+		return t.id
 	case t.sym <= seg4End:
 		return t.dataSymbol(dsp.Ones)
 	}
@@ -80,14 +86,14 @@ func (t *Transmitter) symbol() complex128 {
 	return t.dataSymbol(t.data.Next)
 }
 
-func (t *Transmitter) dataSymbol(bit func() int) complex128 {
+func (t *Transmitter) dataSymbol(bit func() int) int {
 	q1 := 0
 	if t.rate == 9600 {
 		q1 = t.scr.scramble(bit())
 	}
 	v := t.scr.scramble(bit())<<2 | t.scr.scramble(bit())<<1 | t.scr.scramble(bit())
 	t.phase = (t.phase + phaseStep[v]) & 7
-	return point(t.phase, q1)
+	return index(t.phase, q1)
 }
 
-func (t *Transmitter) onesSymbol() complex128 { return t.dataSymbol(dsp.Ones) }
+func (t *Transmitter) onesSymbol() int { return t.dataSymbol(dsp.Ones) }

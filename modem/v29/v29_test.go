@@ -122,3 +122,13 @@ func TestSetLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestTrainingPointsInConstellation(t *testing.T) {
+	for _, rate := range []int{7200, 9600} {
+		for _, z := range []complex128{trainA(rate), trainB(rate), trainC(rate), trainD(rate)} {
+			if i := indexOf(z); i < 0 || constellation()[i] != z {
+				t.Errorf("%d: training point %v is not in the constellation", rate, z)
+			}
+		}
+	}
+}

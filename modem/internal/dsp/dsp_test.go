@@ -112,18 +112,22 @@ func TestModulatorDemodulatorQPSKWithClockOffsetAndEcho(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
-			m := NewModulator(8000, tc.baud, tc.carrier, 0.5, 8, 8000)
+			var qpsk []complex128
+			for i := range 4 {
+				qpsk = append(qpsk, cmplx.Exp(complex(0, math.Pi/4+math.Pi/2*float64(i))))
+			}
+			m := NewModulator(8000, tc.baud, tc.carrier, 0.5, 8, 8000, qpsk)
 			const nsym = 6000
 			// Differential QPSK: send the running sum of random steps.
 			steps := make([]int, nsym)
 			state := 0
 			var line []float64
 			k := 0
-			next := func() complex128 {
+			next := func() int {
 				steps[k] = rng.IntN(4)
 				state = (state + steps[k]) & 3
 				k++
-				return cmplx.Exp(complex(0, math.Pi/4+math.Pi/2*float64(state)))
+				return state
 			}
 			for k < nsym-20 {
 				line = append(line, m.Sample(next))
@@ -229,10 +233,10 @@ func TestAGCAndPowerMeter(t *testing.T) {
 }
 
 func BenchmarkDemodulatorPerSecond(b *testing.B) {
-	m := NewModulator(8000, 2400, 1700, 0.25, 8, 8000)
+	m := NewModulator(8000, 2400, 1700, 0.25, 8, 8000, []complex128{1})
 	line := make([]float64, 8000)
 	for i := range line {
-		line[i] = m.Sample(func() complex128 { return 1 })
+		line[i] = m.Sample(func() int { return 0 })
 	}
 	d := NewDemodulator(8000, 2400, 1700, 0.25, 8)
 	pumptest.ReportCPU(b, 1, "cpu-µs/s", func() {
@@ -244,14 +248,14 @@ func BenchmarkDemodulatorPerSecond(b *testing.B) {
 
 func TestGardnerLocksOnSymbolCentres(t *testing.T) {
 	for _, start := range []int{0, 1, 2, 3, 4} {
-		m := NewModulator(8000, 1600, 1800, 0.5, 8, 8000)
-		sign := complex(1, 0)
+		m := NewModulator(8000, 1600, 1800, 0.5, 8, 8000, []complex128{1, -1})
+		sign := 0
 		var line []float64
 		for range start { // shift the symbol phase by whole samples
 			line = append(line, 0)
 		}
 		for len(line) < 8000 {
-			line = append(line, m.Sample(func() complex128 { sign = -sign; return sign }))
+			line = append(line, m.Sample(func() int { sign ^= 1; return sign }))
 		}
 		d := NewDemodulator(8000, 1600, 1800, 0.5, 8)
 		d.SetTimingGains(0.2, 0.002)
@@ -276,8 +280,13 @@ func TestGardnerLocksOnSymbolCentres(t *testing.T) {
 }
 
 func BenchmarkModulatorPerSecond(b *testing.B) {
-	m := NewModulator(8000, 2400, 1700, 0.25, 10, 8000)
-	next := func() complex128 { return complex(3, 1) }
+	pts := make([]complex128, 16)
+	for i := range pts {
+		pts[i] = complex(float64(i%4)-1.5, float64(i/4)-1.5)
+	}
+	m := NewModulator(8000, 2400, 1700, 0.25, 10, 8000, pts)
+	i := 0
+	next := func() int { i = (i*5 + 3) & 15; return i }
 	pumptest.ReportCPU(b, 1, "cpu-µs/s", func() {
 		for range 8000 {
 			m.Sample(next)
@@ -286,7 +295,8 @@ func BenchmarkModulatorPerSecond(b *testing.B) {
 }
 
 func BenchmarkNewModulator(b *testing.B) {
-	pumptest.ReportCPU(b, 1, "cpu-µs/op", func() { NewModulator(8000, 2400, 1700, 0.25, 10, 8000) })
+	pts := make([]complex128, 16)
+	pumptest.ReportCPU(b, 1, "cpu-µs/op", func() { NewModulator(8000, 2400, 1700, 0.25, 10, 8000, pts) })
 }
 
 // TestSlicers: Octant and Quadrant agree with the nearest point by angle
@@ -314,6 +324,60 @@ func TestClip16(t *testing.T) {
 	} {
 		if got := Clip16(tc.in); got != tc.want {
 			t.Errorf("Clip16(%v) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestModulatorMatchesDirectSum: the tabulated waveforms add up to the
+// textbook sum over the pulse span, Re{sum_k p_k g(t - kT) e^{j w t}},
+// for random points, silences, several baud rates and carriers.
+func TestModulatorMatchesDirectSum(t *testing.T) {
+	for _, tc := range []struct {
+		baud, span int
+		fc, beta   float64
+	}{{1600, 8, 1800, 0.5}, {1200, 8, 1800, 0.5}, {2400, 10, 1700, 0.25}, {2400, 9, 1800, 0.12}} {
+		rng := rand.New(rand.NewPCG(uint64(tc.baud), 5))
+		pts := []complex128{complex(3, 0), complex(1, 1), complex(-3, 3), complex(0, -5)}
+		const gain = 1000
+		m := NewModulator(8000, tc.baud, tc.fc, tc.beta, tc.span, gain, pts)
+		var syms []complex128
+		var starts []int
+		n := 0
+		next := func() int {
+			k := rng.IntN(len(pts)+1) - 1
+			starts = append(starts, n)
+			if k < 0 {
+				syms = append(syms, 0)
+			} else {
+				syms = append(syms, pts[k])
+			}
+			return k
+		}
+		var got []float64
+		for n = range 2000 {
+			got = append(got, m.Sample(next))
+		}
+		T := 8000.0 / float64(tc.baud)
+		half := float64(tc.span)/2 - 0.5
+		for n := range got {
+			var want complex128
+			for k, p := range syms {
+				// Symbol k starts at k*T samples (its first sample is
+				// starts[k]); the pulse is centred half symbols later.
+				d := (float64(n) - float64(k)*T) / T
+				if d < 0 || float64(n) < float64(starts[k]) || d >= float64(tc.span) {
+					continue
+				}
+				if k+tc.span < len(starts) && n >= starts[k+tc.span] {
+					continue
+				}
+				want += p * complex(gain*RootRaisedCosine(d-half, tc.beta), 0)
+			}
+			s, c := math.Sincos(2 * math.Pi * tc.fc * float64(n) / 8000)
+			w := real(want * complex(c, s))
+			if math.Abs(got[n]-w) > 0.01 {
+				t.Fatalf("baud %d sample %d: %.4f, want %.4f", tc.baud, n, got[n], w)
+			}
 		}
 	}
 }

@@ -168,17 +168,18 @@ type Turnoff struct{ ones, silent int }
 // NewTurnoff makes a turn-off of ones symbols then silent symbols.
 func NewTurnoff(ones, silent int) Turnoff { return Turnoff{ones, silent} }
 
-// Symbol is the next symbol after the data: ones() while there are ones
-// symbols to send, then 0 for the silent ones, then 0 with *done set.
-func (t *Turnoff) Symbol(ones func() complex128, done *bool) complex128 {
+// Symbol is the next symbol after the data, as a point index for a
+// Modulator: ones() while there are ones symbols to send, then -1
+// (silence) for the silent ones, then -1 with *done set.
+func (t *Turnoff) Symbol(ones func() int, done *bool) int {
 	switch {
 	case t.ones > 0:
 		t.ones--
 		return ones()
 	case t.silent > 0:
 		t.silent--
-		return 0
+		return -1
 	}
 	*done = true
-	return 0
+	return -1
 }

@@ -2,53 +2,93 @@ package dsp
 
 import "math"
 
-// Modulator is a transmit pulse shaper and carrier modulator: it takes
-// constellation points at the baud rate (asking for them through a callback
-// exactly when the next one is due) and produces passband samples
-// Re{b(t) e^{j w t}} at the line sample rate, where b is the points shaped
-// by a root-raised-cosine pulse. The baud rate and the carrier (whole
-// hertz) must each repeat after a whole number of samples (1200, 1600,
-// 2400 baud and 1700 or 1800 Hz at 8 kHz do): the pulse and the carrier
-// are then tabulated together for every sample of their common period, so
-// a sample costs two multiply-adds per pulse tap and no oscillator, and the
-// output is exact and deterministic.
+// Modulator is a transmit pulse shaper and carrier modulator for a small
+// constellation: it takes the index of a point at the baud rate (asking for
+// it through a callback exactly when the next one is due) and produces
+// passband samples Re{b(t) e^{j w t}} at the line sample rate, where b is
+// the points shaped by a root-raised-cosine pulse.
+//
+// The baud rate and the carrier (whole hertz) must each repeat after a
+// whole number of samples (1200, 1600, 2400 baud and 1700 or 1800 Hz at
+// 8 kHz do). Every point's whole shaped and modulated waveform, for every
+// sample of the common period a symbol can start on, is then tabulated once,
+// and a symbol costs one addition of its waveform into an output ring: no
+// multiplication per sample, no oscillator, exact and deterministic output.
+// The table holds points × starts × (span × samples per symbol) values, so
+// this suits constellations of tens of points, not hundreds.
 type Modulator struct {
 	rate, baud int
-	acc        int          // symbol clock: a new point is due when acc reaches rate
-	span       int          // pulse length, symbols
-	tab        []complex128 // period rows of span weights (g cos, -g sin), oldest point first
-	period, n  int          // table rows; current row
-	hist       []complex128
-	pos        int // hist[pos : pos+span] is the window, oldest first
+	acc        int // symbol clock: a new point is due when acc reaches rate
+	span       int
+	period, n  int // the common period of symbol clock and carrier; current sample in it
+
+	// waves[start[n]][k] is point k's waveform for a symbol that starts on
+	// sample n of the period (start[n] < 0: no symbol starts there).
+	start []int
+	waves [][][]float32
+
+	ring []float64 // output being built, indexed by sample & mask
+	mask int
+	t    int // current sample
 }
 
 // NewModulator makes a modulator for baud symbols per second on a carrier
 // of carrierHz, at sampleRate, with root-raised-cosine roll-off beta and a
-// pulse spanning span symbols. gain scales the output: the pulse has unit
-// energy, so points of mean power P come out with power gain*gain*P/2.
-func NewModulator(sampleRate, baud int, carrierHz, beta float64, span int, gain float64) *Modulator {
+// pulse spanning span symbols, for the constellation points. gain scales
+// the output: the pulse has unit energy, so points of mean power P come
+// out with power gain*gain*P/2.
+func NewModulator(sampleRate, baud int, carrierHz, beta float64, span int, gain float64, points []complex128) *Modulator {
 	fc := int(math.Round(carrierHz))
 	symPeriod := sampleRate / gcd(baud, sampleRate)
 	carPeriod := sampleRate / gcd(fc, sampleRate)
 	period := symPeriod / gcd(symPeriod, carPeriod) * carPeriod
-	m := &Modulator{
-		rate: sampleRate, baud: baud, span: span,
-		tab:    make([]complex128, period*span),
-		period: period,
-		hist:   make([]complex128, 2*span),
-	}
-	// The pulse is centred span/2 - 1/2 symbols back from the newest point.
+	m := &Modulator{rate: sampleRate, baud: baud, span: span, period: period, start: make([]int, period)}
+
+	// Walk the symbol clock over one period (it repeats after it): where a
+	// symbol starts, follow it until span more symbols have started, with
+	// the pulse weight and carrier of each sample. The pulse is centred
+	// span/2 - 1/2 symbols after the symbol starts.
 	half := float64(span)/2 - 0.5
+	longest := 0
+	acc := sampleRate
 	for n := range period {
-		frac := float64((n*baud)%sampleRate) / float64(sampleRate) // of a symbol since the newest point
-		s, c := math.Sincos(2 * math.Pi * carrierHz * float64(n) / float64(sampleRate))
-		row := m.tab[n*span : (n+1)*span]
-		for j := range row {
-			back := span - 1 - j // symbols back from the newest
-			g := gain * RootRaisedCosine(frac+float64(back)-half, beta)
-			row[j] = complex(g*c, -g*s)
+		m.start[n] = -1
+		if acc >= sampleRate {
+			acc -= sampleRate
+			var base []complex128 // g(t) e^{j w t} for each sample of the symbol's life
+			a, back := acc, 0
+			for k := n; ; k++ {
+				if k > n && a >= sampleRate {
+					a -= sampleRate
+					if back++; back == span {
+						break
+					}
+				}
+				frac := float64(a) / float64(sampleRate)
+				g := gain * RootRaisedCosine(frac+float64(back)-half, beta)
+				s, c := math.Sincos(2 * math.Pi * float64(fc) * float64(k%carPeriod) / float64(sampleRate))
+				base = append(base, complex(g*c, g*s))
+				a += baud
+			}
+			w := make([][]float32, len(points))
+			for i, p := range points {
+				w[i] = make([]float32, len(base))
+				for j, b := range base {
+					w[i][j] = float32(real(p * b))
+				}
+			}
+			m.start[n] = len(m.waves)
+			m.waves = append(m.waves, w)
+			longest = max(longest, len(base))
 		}
+		acc += baud
 	}
+	size := 1
+	for size < longest+1 {
+		size *= 2
+	}
+	m.ring = make([]float64, size)
+	m.mask = size - 1
 	m.Reset()
 	return m
 }
@@ -58,7 +98,7 @@ func (m *Modulator) Delay() float64 { return float64(m.span)/2 - 0.5 }
 
 // Sample returns the next passband sample, calling next for a new point
 // whenever one is due.
-func (m *Modulator) Sample(next func() complex128) float64 {
+func (m *Modulator) Sample(next func() int) float64 {
 	var y [1]float64
 	done := false
 	m.render(y[:], nil, next, &done)
@@ -67,68 +107,66 @@ func (m *Modulator) Sample(next func() complex128) float64 {
 
 // Fill writes samples into out until done reports the carrier over (next
 // sets it while making the point after the last one); it returns how many
-// it wrote. This is the body of every pump transmitter's Generate.
-func (m *Modulator) Fill(out []int16, next func() complex128, done *bool) int {
+// it wrote. next returns the index of the next point, or -1 for a symbol of
+// silence. This is the body of every pump transmitter's Generate.
+func (m *Modulator) Fill(out []int16, next func() int, done *bool) int {
 	return m.render(nil, out, next, done)
 }
 
 // render makes samples into f (as they are) or into s (rounded and
 // saturated), whichever is not nil, stopping early when *done is set;
 // the sample during which it was set is not written.
-func (m *Modulator) render(f []float64, s []int16, next func() complex128, done *bool) int {
+func (m *Modulator) render(f []float64, s []int16, next func() int, done *bool) int {
 	if *done {
 		return 0
 	}
 	n := len(f) + len(s)
-	acc, row, pos, span := m.acc, m.n, m.pos, m.span
 	for i := range n {
-		if acc >= m.rate {
-			acc -= m.rate
-			p := next()
+		if m.acc >= m.rate {
+			m.acc -= m.rate
+			k := next()
 			if *done {
-				m.acc, m.n, m.pos = acc, row, pos
 				return i
 			}
-			m.hist[pos] = p
-			m.hist[pos+span] = p
-			if pos++; pos == span {
-				pos = 0
+			if k >= 0 {
+				m.add(m.waves[m.start[m.n]][k])
 			}
 		}
-		acc += m.baud
-		w := m.tab[row*span : (row+1)*span]
-		if row++; row == m.period {
-			row = 0
+		m.acc += m.baud
+		if m.n++; m.n == m.period {
+			m.n = 0
 		}
-		win := m.hist[pos : pos+len(w)]
-		// Four independent sums, so the additions do not wait on each other.
-		var y0, y1, y2, y3 float64
-		j := 0
-		for ; j+1 < len(w); j += 2 {
-			p, c, q, d := win[j], w[j], win[j+1], w[j+1]
-			y0 += real(p) * real(c)
-			y1 += imag(p) * imag(c)
-			y2 += real(q) * real(d)
-			y3 += imag(q) * imag(d)
-		}
-		if j < len(w) {
-			y0 += real(win[j])*real(w[j]) + imag(win[j])*imag(w[j])
-		}
-		y := (y0 + y1) + (y2 + y3)
+		j := m.t & m.mask
+		y := m.ring[j]
+		m.ring[j] = 0
+		m.t++
 		if s != nil {
 			s[i] = Clip16(y)
 		} else {
 			f[i] = y
 		}
 	}
-	m.acc, m.n, m.pos = acc, row, pos
 	return n
 }
 
-// Reset clears the pulse history and the carrier phase.
+// add adds a waveform into the ring from the current sample on.
+func (m *Modulator) add(w []float32) {
+	j := m.t & m.mask
+	head := m.ring[j:min(j+len(w), len(m.ring))]
+	for i, v := range w[:len(head)] {
+		head[i] += float64(v)
+	}
+	if rest := w[len(head):]; len(rest) > 0 {
+		for i, v := range rest {
+			m.ring[i] += float64(v)
+		}
+	}
+}
+
+// Reset clears the output and the carrier phase.
 func (m *Modulator) Reset() {
-	clear(m.hist)
-	m.pos, m.n = 0, 0
+	clear(m.ring)
+	m.n, m.t = 0, 0
 	m.acc = m.rate
 }
 
