@@ -2,6 +2,7 @@ package v17
 
 import (
 	"fmt"
+	"math"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -59,59 +60,61 @@ func processCPU(t testing.TB) time.Duration {
 // SpanDSP's, on the same samples: both receivers get SpanDSP's
 // transmitter's 20 s of random data (long training), and the
 // transmitters make the same amount of signal (SpanDSP's timed in the C
-// peer with CLOCK_PROCESS_CPUTIME_ID, ours with getrusage). Under load the
-// figures move; they are reported, and the receive ratio is bounded
-// loosely so a regression shows.
+// peer with CLOCK_PROCESS_CPUTIME_ID, ours with getrusage). Each figure is
+// the least of 3 interleaved runs; under load they still move, so they are
+// reported, and the receive ratio is bounded loosely so a regression shows.
 func TestCPUBesideSpanDSP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("CPU measurement")
 	}
-	const seconds = 20
+	const seconds, reps = 20, 3
 	var table strings.Builder
 	fmt.Fprintf(&table, "rate   tx µs/s ours  SpanDSP   rx µs/s ours  SpanDSP\n")
 	for _, rate := range rates {
 		bursts := []burst{{bits: randomBits(uint64(rate)+3, seconds*rate)}}
 		sig := spandspTx(t, rate, bursts)
 		secs := float64(len(sig)) / 8000
-
-		rec := &recorder{}
-		rx, _ := NewReceiver(rate, rec)
-		c0 := processCPU(t)
-		for i := 0; i < len(sig); i += 160 {
-			rx.Receive(sig[i:min(i+160, len(sig))])
-		}
-		ourRx := float64(processCPU(t)-c0) / secs
-		rx.Receive(make([]int16, 800))
-		if errs, _ := bitErrors(rec.bits, bursts); errs != 0 {
-			t.Errorf("%d: %d bits wrong", rate, errs)
-		}
-		sp := spandspRx(t, rate, bursts, sig, []int{0})
-		spRx := sp.cpuNS / secs
-
-		out, err := exec.Command(peer(t), "bench", fmt.Sprint(rate), fmt.Sprint(seconds)).Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var spTx, spRx2 float64
-		var errs, nbits int
-		if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "tx %g rx %g errors %d bits %d", &spTx, &spRx2, &errs, &nbits); err != nil {
-			t.Fatalf("%q: %v", out, err)
-		}
-		tx, _ := NewTransmitter(rate, false, sliceSource(bursts[0].bits))
-		buf := make([]int16, 160)
-		c0 = processCPU(t)
-		n := 0
-		for {
-			k := tx.Generate(buf)
-			n += k
-			if k < len(buf) {
-				break
+		least := [4]float64{math.Inf(1), math.Inf(1), math.Inf(1), math.Inf(1)} // our tx, SpanDSP tx, our rx, SpanDSP rx
+		for range reps {
+			rec := &recorder{}
+			rx, _ := NewReceiver(rate, rec)
+			c0 := processCPU(t)
+			for i := 0; i < len(sig); i += 160 {
+				rx.Receive(sig[i:min(i+160, len(sig))])
 			}
+			least[2] = min(least[2], float64(processCPU(t)-c0)/secs)
+			rx.Receive(make([]int16, 800))
+			if errs, _ := bitErrors(rec.bits, bursts); errs != 0 {
+				t.Errorf("%d: %d bits wrong", rate, errs)
+			}
+			least[3] = min(least[3], spandspRx(t, rate, bursts, sig, []int{0}).cpuNS/secs)
+
+			out, err := exec.Command(peer(t), "bench", fmt.Sprint(rate), fmt.Sprint(seconds)).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var spTx, spRx float64
+			var errs, nbits int
+			if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "tx %g rx %g errors %d bits %d", &spTx, &spRx, &errs, &nbits); err != nil {
+				t.Fatalf("%q: %v", out, err)
+			}
+			least[1] = min(least[1], spTx)
+			tx, _ := NewTransmitter(rate, false, sliceSource(bursts[0].bits))
+			buf := make([]int16, 160)
+			c0 = processCPU(t)
+			n := 0
+			for {
+				k := tx.Generate(buf)
+				n += k
+				if k < len(buf) {
+					break
+				}
+			}
+			least[0] = min(least[0], float64(processCPU(t)-c0)/(float64(n)/8000))
 		}
-		ourTx := float64(processCPU(t)-c0) / (float64(n) / 8000)
-		fmt.Fprintf(&table, "%5d  %12.0f  %7.0f   %12.0f  %7.0f\n", rate, ourTx/1e3, spTx/1e3, ourRx/1e3, spRx/1e3)
-		if ourRx > 10*spRx {
-			t.Errorf("%d: our receiver took %.0f µs per second of signal, SpanDSP's %.0f", rate, ourRx/1e3, spRx/1e3)
+		fmt.Fprintf(&table, "%5d  %12.0f  %7.0f   %12.0f  %7.0f\n", rate, least[0]/1e3, least[1]/1e3, least[2]/1e3, least[3]/1e3)
+		if least[2] > 10*least[3] {
+			t.Errorf("%d: our receiver took %.0f µs per second of signal, SpanDSP's %.0f", rate, least[2]/1e3, least[3]/1e3)
 		}
 	}
 	t.Logf("\n%s", table.String())
