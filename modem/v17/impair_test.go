@@ -179,3 +179,22 @@ func TestSNRSweep(t *testing.T) {
 	}
 	t.Logf("\n%s", table.String())
 }
+
+// A 30 s carrier (a long page) drifts 7 symbols at 100 ppm: the symbol
+// timing loop follows it to the end, with G.711 and noise on top.
+func TestLongCarrierClockOffset(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30 s of signal")
+	}
+	rate := 14400
+	bursts := []burst{{bits: randomBits(77, 30*rate)}}
+	for _, ppm := range []float64{100, -100} {
+		for _, tx := range []side{ours, spandsp} {
+			cfg := impair.Config{ClockPPM: ppm, G711: true, Law: g711.ULaw, SNR: 30, Seed: 5}
+			got := receive(t, ours, rate, bursts, impairAll(transmit(t, tx, rate, bursts), cfg), nil)
+			if errs, total := bitErrors(got, bursts); errs != 0 || len(got) != 1 {
+				t.Errorf("%v ppm from %v: %d of %d bits wrong, %d carriers", ppm, tx, errs, total, len(got))
+			}
+		}
+	}
+}
