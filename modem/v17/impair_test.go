@@ -198,3 +198,38 @@ func TestLongCarrierClockOffset(t *testing.T) {
 		}
 	}
 }
+
+// multipath is a line with echoes of the signal 3, 7 and 12 samples late,
+// whose ripple (about ±3 dB across the band) and group delay only the
+// equaliser can undo.
+func multipath(in []int16) []int16 {
+	out := make([]int16, len(in))
+	at := func(i int) float64 {
+		if i < 0 {
+			return 0
+		}
+		return float64(in[i])
+	}
+	for i := range in {
+		v := 0.85*at(i) + 0.25*at(i-3) - 0.12*at(i-7) + 0.06*at(i-12)
+		out[i] = int16(max(-32768, min(32767, math.Round(v))))
+	}
+	return out
+}
+
+// The equaliser trains through a line that smears each symbol over the
+// next ones, and keeps what it learnt for the short training that follows.
+func TestEqualiserOnMultipath(t *testing.T) {
+	for _, rate := range rates {
+		for _, tx := range []side{ours, spandsp} {
+			t.Run(fmt.Sprintf("%d/%v", rate, tx), func(t *testing.T) {
+				bursts := []burst{
+					{short: false, bits: randomBits(uint64(rate)+40, 2*rate)},
+					{short: true, bits: randomBits(uint64(rate)+41, 2*rate)},
+				}
+				line := impairAll(multipath(transmit(t, tx, rate, bursts)), impair.Config{SNR: 30, Seed: 9})
+				checkReport(t, ourRx(t, rate, line), bursts)
+			})
+		}
+	}
+}
