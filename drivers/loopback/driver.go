@@ -10,6 +10,7 @@ import (
 
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/modem"
 	"github.com/faxagent/faxagent/t30"
 )
 
@@ -347,8 +348,9 @@ type conn struct {
 	net   *Network
 	m     Model
 	loop  *drivers.Loop
-	a, b  *t30.PairEnd
-	pair  *t30.LinePair
+	a, b  t30.Line
+	cut   func() // drop the line: both ends get EventLineLost
+	link  *modem.Link
 	owned bool // the loop is this call's own (Virtual)
 
 	mu       sync.Mutex
@@ -366,6 +368,9 @@ func (cn *conn) end() {
 	last := cn.sides == 0
 	cn.mu.Unlock()
 	if last {
+		if cn.link != nil {
+			cn.loop.Post(cn.link.Stop)
+		}
 		cn.net.mu.Lock()
 		delete(cn.net.live, cn)
 		cn.net.mu.Unlock()
@@ -385,9 +390,42 @@ func newConn(n *Network, m Model) *conn {
 		above := m.TrainFailAbove
 		lm.TrainFails = func(from int, sp t30.Speed) bool { return from == 0 && sp.Rate > above }
 	}
-	cn.a, cn.b = t30.NewLinePair(cn.loop.Clock(), lm)
-	cn.pair = cn.a.Pair()
+	if m.Audio {
+		cn.audio()
+		return cn
+	}
+	a, b := t30.NewLinePair(cn.loop.Clock(), lm)
+	cn.a, cn.b, cn.cut = a, b, a.Pair().Cut
 	return cn
+}
+
+// audio makes the call's line two modem terminals on a sample link.
+func (cn *conn) audio() {
+	clock := cn.loop.Clock()
+	ta := modem.NewTerminal(modem.Config{}, clock)
+	tb := modem.NewTerminal(modem.Config{}, clock)
+	cn.link = modem.NewLink(clock, ta, tb, modem.LinkConfig{})
+	cn.cut = func() {
+		ta.Close(t30.ErrLineDown)
+		tb.Close(t30.ErrLineDown)
+	}
+	cn.a, cn.b = &audioEnd{ta, tb, clock}, &audioEnd{tb, ta, clock}
+	cn.loop.Post(cn.link.Start)
+}
+
+// audioEnd is one end of an audio call: hanging up is heard at the far
+// end as the line going down, once the last samples have crossed.
+type audioEnd struct {
+	*modem.Terminal
+	far   *modem.Terminal
+	clock t30.Clock
+}
+
+func (e *audioEnd) Hangup() error {
+	if !e.Terminal.Down() {
+		e.clock.AfterFunc(100*time.Millisecond, func() { e.far.Close(t30.ErrLineDown) })
+	}
+	return e.Terminal.Hangup()
 }
 
 // register makes the conn live with `sides` ends.
@@ -583,7 +621,7 @@ func (c *call) Send(ctx context.Context, doc drivers.Document, p drivers.SendPar
 			if k := cn.m.DropAfterPage; k > 0 && confirmed == k {
 				// On the loop: cut the line while the next page is
 				// on its way.
-				cn.loop.Clock().AfterFunc(1500*time.Millisecond, cn.pair.Cut)
+				cn.loop.Clock().AfterFunc(1500*time.Millisecond, cn.cut)
 			}
 		}
 		if progress != nil {

@@ -160,6 +160,20 @@ func TestModels(t *testing.T) {
 					t.Errorf("speed %v retrains %d", r.Speed, r.Retrains)
 				}
 			}},
+		{name: "audio (modems over samples)", model: Model{Audio: true}, pages: 2, code: t30.OK, confirmed: 2,
+			check: func(t *testing.T, r drivers.Result) {
+				if r.Speed != (t30.Speed{Modem: t30.V17, Rate: 14400}) || !r.ECM {
+					t.Errorf("negotiated %v ECM %v", r.Speed, r.ECM)
+				}
+			}},
+		{name: "audio, MH only 4800, no ECM", model: Model{Audio: true, RemoteCompressions: []imaging.Compression{imaging.MH}, RemoteMaxRate: 4800, RemoteNoECM: true},
+			pages: 1, code: t30.OK, confirmed: 1,
+			check: func(t *testing.T, r drivers.Result) {
+				if r.Speed != (t30.Speed{Modem: t30.V27ter, Rate: 4800}) || r.ECM {
+					t.Errorf("negotiated %v ECM %v", r.Speed, r.ECM)
+				}
+			}},
+		{name: "audio, drop after page 1", model: Model{Audio: true, DropAfterPage: 1}, pages: 3, code: t30.CodeCallDropped, confirmed: 1},
 		{name: "bit errors with ECM", model: Model{BitErrorRate: 1e-4, FrameErrorRate: 0.05}, pages: 2, code: t30.OK, confirmed: 2},
 		{name: "bit errors without ECM", model: Model{BitErrorRate: 5e-5, RemoteNoECM: true}, pages: 3, code: t30.OK, confirmed: 3,
 			check: func(t *testing.T, r drivers.Result) {

@@ -85,6 +85,11 @@ type Model struct {
 	// Calls limits the model to the first Calls calls to the number;
 	// later calls find a clean line (0: every call).
 	Calls int
+	// Audio carries the call as audio, as a G.711 call would: each end
+	// is a modem.Terminal (V.21, V.27ter, V.29, V.17 over 8 kHz samples)
+	// and the two exchange 20 ms blocks of samples. BitErrorRate,
+	// FrameErrorRate and TrainFailAbove do not apply to it.
+	Audio bool
 }
 
 // Durations the network simulates in Virtual mode (Paced mode waits them).
@@ -161,7 +166,7 @@ func (n *Network) Close() {
 	}
 	n.mu.Unlock()
 	for _, cn := range live {
-		cn.loop.Post(cn.pair.Cut)
+		cn.loop.Post(cn.cut)
 	}
 	n.sessions.Wait()
 	if n.stop != nil {
