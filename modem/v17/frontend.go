@@ -12,7 +12,7 @@ import (
 // It knows nothing of V.17's training; the receiver drives it.
 
 const (
-	rxSpan    = 36 // matched filter length in samples (about 11 symbols)
+	rxSpan    = 30 // matched filter length in samples (9 symbols)
 	rxPhases  = 64 // fractional-delay steps per sample
 	halfT     = 8000.0 / baud / 2
 	rxHistLen = 2 * rxSpan
