@@ -8,10 +8,17 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/faxagent/faxagent/core/httpapi"
+	"github.com/faxagent/faxagent/core/soap"
+	"github.com/faxagent/faxagent/core/worklimit"
+	"github.com/faxagent/faxagent/imaging/faxdoc"
+	"github.com/faxagent/faxagent/imaging/render"
 )
 
 // Config is everything `faxagent serve` reads. Defaults come from
@@ -41,7 +48,81 @@ type Config struct {
 	PublicURL string   `yaml:"public_url"`
 	SOAP      SOAPCfg  `yaml:"soap"`
 	Login     LoginCfg `yaml:"login"`
-	Agent     AgentCfg `yaml:"agent"`
+	// Limits bound the work of HTTP requests (API and SOAP).
+	Limits LimitsCfg `yaml:"limits"`
+	Agent  AgentCfg  `yaml:"agent"`
+}
+
+// LimitsCfg bounds what requests may cost, each checked before the work
+// it bounds starts (README, "Security"). Zero values take the defaults
+// shown in defaultConfig.
+type LimitsCfg struct {
+	// MaxRequests caps the HTTP requests served at once (API and SOAP);
+	// over it a request gets 503 with Retry-After.
+	MaxRequests int `yaml:"max_requests"`
+	// MaxConversions caps the documents converted at once (uploads,
+	// SOAP sends, downloads); over it 503 with Retry-After.
+	MaxConversions int `yaml:"max_conversions"`
+	// RetryAfter is the wait a 503 suggests.
+	RetryAfter time.Duration `yaml:"retry_after"`
+	// ConversionTimeout bounds one request's conversion (413 over it).
+	ConversionTimeout time.Duration `yaml:"conversion_timeout"`
+	// ReadHeaderTimeout bounds reading a request's headers, and is the
+	// grace a body gets before BodyMinRate applies; BodyMinRate (bytes a
+	// second) is the slowest a body may arrive; BodyTimeout bounds
+	// reading one body whatever its rate; IdleTimeout closes idle
+	// keep-alive connections.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	BodyMinRate       int64         `yaml:"body_min_rate"`
+	BodyTimeout       time.Duration `yaml:"body_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// MaxPages and MaxDocumentPixels bound one document (every source
+	// page's pixels summed); MaxPicturePixels and MaxPictureMemory bound
+	// one picture or non-fax TIFF page (memory with its bit depth).
+	MaxPages          int   `yaml:"max_pages"`
+	MaxDocumentPixels int64 `yaml:"max_document_pixels"`
+	MaxPicturePixels  int64 `yaml:"max_picture_pixels"`
+	MaxPictureMemory  int64 `yaml:"max_picture_memory"`
+	// SOAP request XML: attributes in the request and per element, XML
+	// tokens and elements (the body is bounded by max_upload in base64).
+	SOAPMaxAttributes           int `yaml:"soap_max_attributes"`
+	SOAPMaxAttributesPerElement int `yaml:"soap_max_attributes_per_element"`
+	SOAPMaxTokens               int `yaml:"soap_max_tokens"`
+	SOAPMaxElements             int `yaml:"soap_max_elements"`
+}
+
+// withDefaults fills the zero fields of l from defaultConfig.
+func (l LimitsCfg) withDefaults() LimitsCfg {
+	d := defaultConfig().Limits
+	or := func(v *int64, def int64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	ints := []struct{ v, d *int }{{&l.MaxRequests, &d.MaxRequests}, {&l.MaxConversions, &d.MaxConversions},
+		{&l.MaxPages, &d.MaxPages}, {&l.SOAPMaxAttributes, &d.SOAPMaxAttributes},
+		{&l.SOAPMaxAttributesPerElement, &d.SOAPMaxAttributesPerElement}, {&l.SOAPMaxTokens, &d.SOAPMaxTokens},
+		{&l.SOAPMaxElements, &d.SOAPMaxElements}}
+	for _, x := range ints {
+		if *x.v == 0 {
+			*x.v = *x.d
+		}
+	}
+	for _, x := range []struct{ v, d *time.Duration }{{&l.RetryAfter, &d.RetryAfter}, {&l.ConversionTimeout, &d.ConversionTimeout},
+		{&l.ReadHeaderTimeout, &d.ReadHeaderTimeout}, {&l.BodyTimeout, &d.BodyTimeout}, {&l.IdleTimeout, &d.IdleTimeout}} {
+		or((*int64)(x.v), int64(*x.d))
+	}
+	or(&l.BodyMinRate, d.BodyMinRate)
+	or(&l.MaxDocumentPixels, d.MaxDocumentPixels)
+	or(&l.MaxPicturePixels, d.MaxPicturePixels)
+	or(&l.MaxPictureMemory, d.MaxPictureMemory)
+	return l
+}
+
+// documentLimits are the document limits of l.
+func (l LimitsCfg) documentLimits() faxdoc.Limits {
+	return faxdoc.Limits{MaxPages: l.MaxPages, MaxPixels: l.MaxDocumentPixels,
+		Picture: render.Limits{MaxPixels: l.MaxPicturePixels, MaxMemory: l.MaxPictureMemory}}
 }
 
 // SOAPCfg configures the FaxCore web service.
@@ -254,7 +335,16 @@ func defaultConfig() Config {
 		DataDir:   "faxagent-data",
 		Listen:    "127.0.0.1:8080",
 		MaxUpload: 32 << 20,
-		LogLevel:  "info",
+		Limits: LimitsCfg{
+			MaxRequests: 64, MaxConversions: max(2, runtime.GOMAXPROCS(0)), RetryAfter: worklimit.DefaultRetryAfter,
+			ConversionTimeout: httpapi.DefaultConversionTimeout,
+			ReadHeaderTimeout: 10 * time.Second, BodyMinRate: 16 << 10, BodyTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute,
+			MaxPages: faxdoc.DefaultMaxPages, MaxDocumentPixels: faxdoc.DefaultMaxPixels,
+			MaxPicturePixels: render.DefaultMaxPixels, MaxPictureMemory: render.DefaultMaxMemory,
+			SOAPMaxAttributes: soap.DefaultMaxAttrs, SOAPMaxAttributesPerElement: soap.DefaultMaxAttrsPerElement,
+			SOAPMaxTokens: soap.DefaultMaxTokens, SOAPMaxElements: soap.DefaultMaxElements,
+		},
+		LogLevel: "info",
 		Agent: AgentCfg{
 			ServerIP: "127.0.0.1",
 			Header:   "%d %t  FROM %c  TO %n  PAGE %p/%s",
@@ -458,6 +548,12 @@ func (c Config) check() error {
 	}
 	if c.MaxUpload <= 0 {
 		errs = append(errs, errors.New("max_upload must be positive"))
+	}
+	if l := c.Limits; l.MaxRequests < 0 || l.MaxConversions < 0 || l.RetryAfter < 0 || l.ConversionTimeout < 0 ||
+		l.ReadHeaderTimeout < 0 || l.BodyMinRate < 0 || l.BodyTimeout < 0 || l.IdleTimeout < 0 || l.MaxPages < 0 ||
+		l.MaxDocumentPixels < 0 || l.MaxPicturePixels < 0 || l.MaxPictureMemory < 0 || l.SOAPMaxAttributes < 0 ||
+		l.SOAPMaxAttributesPerElement < 0 || l.SOAPMaxTokens < 0 || l.SOAPMaxElements < 0 {
+		errs = append(errs, errors.New("limits must not be negative (0 takes the default)"))
 	}
 	if _, err := c.SOAP.trustedNetworks(); err != nil {
 		errs = append(errs, err)

@@ -25,8 +25,10 @@ import (
 	"github.com/faxagent/faxagent/core/httpapi"
 	"github.com/faxagent/faxagent/core/loginlimit"
 	"github.com/faxagent/faxagent/core/soap"
+	"github.com/faxagent/faxagent/core/worklimit"
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/loopback"
+	"github.com/faxagent/faxagent/imaging/faxdoc"
 )
 
 // Files in the data directory that the client subcommands read.
@@ -148,7 +150,13 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 			fmt.Fprintf(stdout, "the CLI finds this server from any directory through %s\n", dir)
 		}
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	lim := cfg.Limits.withDefaults()
+	handler = worklimit.Handler(handler, worklimit.Options{MaxRequests: lim.MaxRequests, RetryAfter: lim.RetryAfter,
+		BodyGrace: lim.ReadHeaderTimeout, BodyMinRate: lim.BodyMinRate, BodyTimeout: lim.BodyTimeout})
+	// ReadTimeout is the backstop; the handler moves the deadline as the
+	// body arrives and clears it once the body is read.
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadHeaderTimeout + lim.BodyTimeout,
+		IdleTimeout: lim.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	ports := 0
@@ -222,6 +230,7 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 			AreaCode: ac.Dial.AreaCode, LongDistancePrefix: ac.Dial.LongDistancePrefix, InternationalPrefix: ac.Dial.InternationalPrefix},
 		Header: ac.Header, CSID: ac.CSID, SpoolDir: filepath.Join(cfg.DataDir, "agent-spool"),
 		Lease: ac.Lease, PollInterval: ac.Poll, Grace: ac.Grace,
+		Document: faxdoc.Options{Limits: cfg.Limits.withDefaults().documentLimits()},
 	})
 	if err != nil {
 		lbn.Close()
@@ -292,10 +301,15 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 	}
 	logins := loginlimit.New(loginlimit.Config{PairFailures: cfg.Login.PairFailures, SourceFailures: cfg.Login.SourceFailures,
 		UserFailures: cfg.Login.UserFailures, Backoff: cfg.Login.Backoff, MaxBackoff: cfg.Login.MaxBackoff})
+	// One conversion cap for the API and the SOAP service.
+	lim := cfg.Limits.withDefaults()
+	conversions := worklimit.NewSemaphore(lim.MaxConversions)
+	conversions.RetryAfter = lim.RetryAfter
 	o := httpapi.Options{
 		Store: st, Tokens: map[string]httpapi.Principal{token: {UserID: admin.ID, Admin: true}}, Logins: logins,
 		MaxUpload: cfg.MaxUpload, Metrics: metricsH, Ready: ready, Logger: log,
-		TempDir: filepath.Join(cfg.DataDir, "tmp"),
+		TempDir:     filepath.Join(cfg.DataDir, "tmp"),
+		Conversions: conversions, ConversionTimeout: lim.ConversionTimeout, DocumentLimits: lim.documentLimits(),
 	}
 	if err := os.MkdirAll(o.TempDir, 0o700); err != nil {
 		return nil, err
@@ -308,7 +322,10 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 		log.Warn("soap: callers from trusted_networks need no credentials and may act as any user", "networks", trusted)
 	}
 	sh, err := soap.NewHandler(soap.Config{Store: st, ImportDir: cfg.ImportDir, PublicURL: cfg.PublicURL,
-		TempDir: o.TempDir, Logger: log, Logins: logins, TrustedNetworks: trusted})
+		TempDir: o.TempDir, Logger: log, Logins: logins, TrustedNetworks: trusted,
+		Conversions: conversions, ConversionTimeout: lim.ConversionTimeout, DocumentLimits: lim.documentLimits(),
+		Limits: soap.Limits{MaxDocumentBytes: cfg.MaxUpload, MaxAttrs: lim.SOAPMaxAttributes,
+			MaxAttrsPerElement: lim.SOAPMaxAttributesPerElement, MaxTokens: lim.SOAPMaxTokens, MaxElements: lim.SOAPMaxElements}})
 	if err != nil {
 		return nil, fmt.Errorf("soap: %w", err)
 	}

@@ -11,6 +11,7 @@ package worklimit
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -129,7 +130,7 @@ func Handler(next http.Handler, o Options) http.Handler {
 // slowBody moves the connection's read deadline as a body arrives.
 type slowBody struct {
 	rc    *http.ResponseController
-	body  interface{ Read([]byte) (int, error) }
+	body  io.Reader
 	o     Options
 	start time.Time
 	n     int64
@@ -157,11 +158,16 @@ func (b *slowBody) Read(p []byte) (int, error) {
 	if b.done {
 		return n, err
 	}
-	if err != nil {
-		// The body is read (or failed): no deadline while the answer is
-		// worked out.
+	if err == io.EOF {
+		// The body is read: no deadline while the answer is worked out.
 		b.done = true
 		b.rc.SetReadDeadline(time.Time{})
+		return n, err
+	}
+	if err != nil {
+		// Cut (or failed): the deadline stays, so that the server's
+		// draining of the rest of the body after the handler fails too.
+		b.done = true
 		return n, err
 	}
 	b.extend()

@@ -151,6 +151,12 @@ func TestSlowBodyCut(t *testing.T) {
 		// Not a timing assertion: without the deadline the read never ends.
 		t.Fatal("the slow body was not cut")
 	}
+	// The answer comes (the server's draining of the body after the
+	// handler is cut too).
+	c.SetReadDeadline(time.Now().Add(time.Minute))
+	if line, err := bufio.NewReader(c).ReadString('\n'); !strings.HasPrefix(line, "HTTP/1.1 408") {
+		t.Fatalf("answer %q %v", line, err)
+	}
 
 	addr, got = slowServer(t, o, 3*o.BodyGrace)
 	resp, err := http.Post("http://"+addr+"/", "text/plain", strings.NewReader(strings.Repeat("x", 50)))
