@@ -2,25 +2,28 @@ package dsp
 
 import "math"
 
-// Demodulator is a receive front end for one passband carrier: it mixes
-// each line sample down with an NCO, and at two points per symbol (T/2)
-// computes the matched (root-raised-cosine) filter's output at a
-// fractional time, interpolated from a polyphase table. A Gardner timing
+// Demodulator is a receive front end for one passband carrier: at two
+// points per symbol (T/2) it computes the line mixed down to baseband and
+// matched (root-raised-cosine) filtered, at a fractional time, from a
+// polyphase table. A Gardner timing
 // error detector steers where those points fall, so it follows a symbol
 // clock that is off by far more than ±100 ppm. Every second output is
 // "on time" (the symbol centre the loop steers to); the others are the
 // midpoints the equaliser and the detector also use.
 //
-// Its cost per line sample is two multiplications (the carrier is a table
-// over its period, so it must be a whole number of hertz); per T/2 output,
-// one pass of the matched filter (2 multiply-adds a tap). Carrier phase and
-// frequency errors are left to the caller's PhaseLoop.
+// The mixing is folded into the filter: a window of real line samples is
+// weighted by taps h(k) e^{-j w k} and the sum turned by the carrier phase
+// of the window's first sample, so a line sample costs only its store, and
+// a T/2 output one pass of 2 multiply-adds a tap and one rotation (the
+// carrier is a table over its period, so it must be a whole number of
+// hertz). Carrier phase and frequency errors are left to the caller's
+// PhaseLoop.
 type Demodulator struct {
 	car    []complex128 // e^{-j w n} over the carrier's period
-	ci     int
-	ring   []complex128 // mixed-down samples, written twice (i and i+n) so a window is contiguous
+	ci     int          // the next sample's place in car
+	ring   []float64    // line samples, written twice (i and i+n) so a window is contiguous
 	n, pos int
-	taps   [][]float64 // taps[p]: filter for a point p/phases of a sample before the newest, oldest sample first
+	taps   [][]complex128 // taps[p]: h e^{-j w k} for a point p/phases of a sample before the newest, oldest sample first
 	phases int
 
 	half   float64 // nominal samples per T/2
@@ -48,9 +51,9 @@ func NewDemodulator(sampleRate, baud int, carrierHz, beta float64, span int) *De
 	}
 	d := &Demodulator{
 		car:    car,
-		ring:   make([]complex128, 2*n),
+		ring:   make([]float64, 2*n),
 		n:      n,
-		taps:   make([][]float64, phases+1),
+		taps:   make([][]complex128, phases+1),
 		phases: phases,
 		half:   sps / 2,
 	}
@@ -64,10 +67,12 @@ func NewDemodulator(sampleRate, baud int, carrierHz, beta float64, span int) *De
 			row[j] = RootRaisedCosine((float64(i)-frac-centre)/sps, beta)
 			sum += row[j]
 		}
-		for i := range row {
-			row[i] /= sum // unity gain at DC: a point of magnitude 1 comes out near 1/2
+		c := make([]complex128, n)
+		for j := range row {
+			// unity gain at DC: a point of magnitude 1 comes out near 1/2
+			c[j] = complex(row[j]/sum, 0) * car[j%len(car)]
 		}
-		d.taps[p] = row
+		d.taps[p] = c
 	}
 	d.SetTimingGains(0.02, 0.0004)
 	d.Reset()
@@ -103,16 +108,15 @@ func (d *Demodulator) Reset() {
 // point falls due per sample (T/2 is longer than a sample for every baud
 // rate below half the sample rate).
 func (d *Demodulator) Process(x float64) (z complex128, onTime, ok bool) {
-	c := d.car[d.ci]
+	cur := d.ci // the newest sample's carrier phase
 	if d.ci++; d.ci == len(d.car) {
 		d.ci = 0
 	}
-	m := complex(x*real(c), x*imag(c)) // x e^{-j w n}
 	if d.pos++; d.pos == d.n {
 		d.pos = 0
 	}
-	d.ring[d.pos] = m
-	d.ring[d.pos+d.n] = m
+	d.ring[d.pos] = x
+	d.ring[d.pos+d.n] = x
 	if d.cd -= 1; d.cd > 0 {
 		return 0, false, false
 	}
@@ -123,22 +127,27 @@ func (d *Demodulator) Process(x float64) (z complex128, onTime, ok bool) {
 		p = d.phases
 	}
 	row := d.taps[p]
-	// Newest sample first: ring[pos+n], ring[pos+n-1], ...
+	// Oldest sample first: the window ends with the newest.
 	win := d.ring[d.pos+1 : d.pos+1+len(row)]
 	var r0, i0, r1, i1 float64
 	j := 0
 	for ; j+1 < len(row); j += 2 {
 		c, s, e, t := row[j], win[j], row[j+1], win[j+1]
-		r0 += c * real(s)
-		i0 += c * imag(s)
-		r1 += e * real(t)
-		i1 += e * imag(t)
+		r0 += real(c) * s
+		i0 += imag(c) * s
+		r1 += real(e) * t
+		i1 += imag(e) * t
 	}
 	if j < len(row) {
-		r0 += row[j] * real(win[j])
-		i0 += row[j] * imag(win[j])
+		r0 += real(row[j]) * win[j]
+		i0 += imag(row[j]) * win[j]
 	}
-	z = complex(r0+r1, i0+i1)
+	// Turn by the carrier phase of the window's first (oldest) sample.
+	k := (cur - (len(row) - 1)) % len(d.car)
+	if k < 0 {
+		k += len(d.car)
+	}
+	z = complex(r0+r1, i0+i1) * d.car[k]
 	d.onTime = !d.onTime
 	step := d.half
 	if d.onTime {

@@ -381,3 +381,47 @@ func TestModulatorMatchesDirectSum(t *testing.T) {
 		}
 	}
 }
+
+// TestDemodulatorMixesDown: a carrier at exactly the demodulator's
+// frequency comes out as a constant point whose phase is the carrier's
+// (the folded mixing keeps absolute phase), at half the amplitude.
+func TestDemodulatorMixesDown(t *testing.T) {
+	for _, ph := range []float64{0, 1, -2.5} {
+		d := NewDemodulator(8000, 2400, 1700, 0.25, 8)
+		d.FreezeTiming(true)
+		var z complex128
+		for n := range 4000 {
+			if y, _, ok := d.Process(1000 * math.Cos(2*math.Pi*1700*float64(n)/8000+ph)); ok {
+				z = y
+			}
+		}
+		want := cmplx.Rect(500, ph)
+		if cmplx.Abs(z-want) > 5 {
+			t.Errorf("phase %v: %v, want %v", ph, z, want)
+		}
+	}
+}
+
+// TestPhaseLoopKeepsUnitPhasor: a million small and large turns keep the
+// phasor's magnitude at 1 and its phase where the turns add up to.
+func TestPhaseLoopKeepsUnitPhasor(t *testing.T) {
+	pl := NewPhaseLoop(0, 0)
+	pl.Set(0.5, 0)
+	want := 0.5
+	rng := rand.New(rand.NewPCG(9, 9))
+	for range 1000000 {
+		d := rng.Float64()*0.04 - 0.02
+		if rng.IntN(100) == 0 {
+			d = rng.Float64()*2 - 1
+		}
+		pl.turn(d)
+		want += d
+	}
+	if m := cmplx.Abs(pl.rot); math.Abs(m-1) > 1e-9 {
+		t.Fatalf("|rot| = %v", m)
+	}
+	diff := math.Remainder(pl.Phase()-want, 2*math.Pi)
+	if math.Abs(diff) > 1e-6 {
+		t.Fatalf("phase %v, want %v (mod 2 pi): off by %g", pl.Phase(), math.Remainder(want, 2*math.Pi), diff)
+	}
+}

@@ -1,16 +1,20 @@
 package dsp
 
-import "math"
+import (
+	"math"
+	"math/cmplx"
+)
 
 // PhaseLoop is a second-order (proportional plus integral) carrier phase
 // and frequency tracking loop, run once a symbol: Derotate the equalised
 // point, decide, then Update with the phase error of the point against
-// the decision.
+// the decision. It keeps the phase as a unit phasor, turned each symbol
+// by a small-angle rotation, so it needs no trigonometry per symbol.
 type PhaseLoop struct {
-	phase, freq float64 // radians, radians per symbol
-	kp, ki      float64
-	rot         complex128 // e^{-j phase}
-	steps       int        // small turns since rot was last computed exactly
+	freq   float64 // radians per symbol
+	kp, ki float64
+	rot    complex128 // e^{-j phase}
+	steps  int        // turns since the phasor's magnitude was last corrected
 }
 
 // NewPhaseLoop makes a loop with proportional gain kp and integral gain ki.
@@ -23,12 +27,13 @@ func (l *PhaseLoop) SetGains(kp, ki float64) { l.kp, l.ki = kp, ki }
 
 // Set puts the loop at phase (radians) and freq (radians per symbol).
 func (l *PhaseLoop) Set(phase, freq float64) {
-	l.phase, l.freq = phase, freq
-	l.turn(0)
+	l.freq = freq
+	l.rot = cmplx.Rect(1, -phase)
+	l.steps = 0
 }
 
-// Phase and Freq are the loop's current estimates.
-func (l *PhaseLoop) Phase() float64 { return l.phase }
+// Phase is the loop's phase estimate, radians in (-pi, pi].
+func (l *PhaseLoop) Phase() float64 { return -cmplx.Phase(l.rot) }
 
 // Freq is the frequency estimate in radians per symbol.
 func (l *PhaseLoop) Freq() float64 { return l.freq }
@@ -49,25 +54,22 @@ func (l *PhaseLoop) Update(perr float64) {
 	l.turn(l.kp*perr + l.freq)
 }
 
+// turn advances the phase by d radians.
 func (l *PhaseLoop) turn(d float64) {
-	l.phase += d
-	if l.phase > math.Pi {
-		l.phase -= 2 * math.Pi
-	} else if l.phase < -math.Pi {
-		l.phase += 2 * math.Pi
+	if d > 0.1 || d < -0.1 {
+		s, c := math.Sincos(-d)
+		l.rot *= complex(c, s)
+	} else {
+		// e^{-jd} from its Taylor series: error below 1e-7 for |d| <= 0.1.
+		d2 := d * d
+		l.rot *= complex(1-d2/2+d2*d2/24, -d*(1-d2/6))
 	}
-	if l.steps++; l.steps == 64 || d == 0 || d > 0.1 || d < -0.1 {
+	if l.steps++; l.steps == 16 {
+		// Pull the magnitude back to 1 (one Newton step).
 		l.steps = 0
-		s, c := math.Sincos(-l.phase)
-		l.rot = complex(c, s)
-		return
+		m := real(l.rot)*real(l.rot) + imag(l.rot)*imag(l.rot)
+		l.rot *= complex((3-m)/2, 0)
 	}
-	// Small turn: rotate by e^{-jd} from its Taylor series (error below
-	// 1e-7 for |d| <= 0.1) and pull the magnitude back to 1.
-	d2 := d * d
-	r := l.rot * complex(1-d2/2+d2*d2/24, -d*(1-d2/6))
-	m := real(r)*real(r) + imag(r)*imag(r)
-	l.rot = r * complex((3-m)/2, 0)
 }
 
 // PhaseError is the angle of z against the decision d, small-angle form:
