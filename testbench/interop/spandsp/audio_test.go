@@ -54,6 +54,7 @@ type audioCase struct {
 	comp    imaging.Compression
 	ecm     bool
 	pages   int
+	fine    bool // fine resolution (else standard)
 	// line impairments, each direction (Seed is varied per direction)
 	line *impair.Config
 	// echo of each end's own signal, dB (0: none)
@@ -82,7 +83,11 @@ func runAudio(t *testing.T, bin string, c audioCase, limit time.Duration) audioO
 	dir := t.TempDir()
 	var doc t30.PagesDocument
 	for i := range c.pages {
-		doc = append(doc, testPage(1100, imaging.Standard, i+1))
+		if c.fine {
+			doc = append(doc, testPage(2200, imaging.Fine, i+1))
+		} else {
+			doc = append(doc, testPage(1100, imaging.Standard, i+1))
+		}
 	}
 	file := filepath.Join(dir, "fax.tif")
 	if !c.weSend {
@@ -280,6 +285,23 @@ func TestAudioCallWithSpanDSP(t *testing.T) {
 					checkAudioCall(t, runAudio(t, bin, c, 10*time.Minute), c, sp.want)
 				})
 			}
+		}
+	}
+}
+
+// TestAudioMultiPageWithSpanDSP: 10 pages at fine resolution, V.17 14400,
+// with and without ECM, both directions.
+func TestAudioMultiPageWithSpanDSP(t *testing.T) {
+	bin := audioBinary(t)
+	want := t30.Speed{Modem: t30.V17, Rate: 14400}
+	for _, weSend := range []bool{true, false} {
+		for _, ecm := range []bool{false, true} {
+			c := audioCase{weSend: weSend, modems: t30.SetV17 | t30.SetV29 | t30.SetV27ter, spMask: 7, maxRate: 14400,
+				comp: imaging.MR, ecm: ecm, pages: 10, fine: true}
+			t.Run(fmt.Sprintf("we send %v/ECM %v", weSend, ecm), func(t *testing.T) {
+				t.Parallel()
+				checkAudioCall(t, runAudio(t, bin, c, 30*time.Minute), c, want)
+			})
 		}
 	}
 }
