@@ -7,8 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
