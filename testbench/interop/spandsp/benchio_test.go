@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/faxdoc"
 	"github.com/faxagent/faxagent/imaging/tiff"
 	"github.com/faxagent/faxagent/t30"
@@ -102,6 +104,46 @@ func (s *tiffSink) Close() error {
 		err = cerr
 	}
 	return err
+}
+
+// benchDoc is the 20-page document of the CPU benchmarks, written as an MR
+// TIFF to send.tif in a fresh directory; recv.tif beside it is where each
+// side writes what it received.
+func benchDoc(t *testing.T) (doc t30.PagesDocument, send, recv string) {
+	for i := range benchPages {
+		doc = append(doc, testPage(1100, imaging.Standard, i+1))
+	}
+	dir := t.TempDir()
+	send, recv = filepath.Join(dir, "send.tif"), filepath.Join(dir, "recv.tif")
+	writeTIFF(t, send, doc, imaging.MR)
+	return doc, send, recv
+}
+
+const benchPages = 20
+
+// interleave runs SpanDSP's side and ours once per round (FAXAGENT_BENCH_ROUNDS,
+// or def), alternating which goes first, each into a fresh recv.tif that
+// must then hold the whole document, and returns the CPU time of every run.
+func interleave(t *testing.T, def int, doc t30.PagesDocument, recv string, ref, ours func() time.Duration) (o, r []time.Duration) {
+	for round := range benchRounds(t, def) {
+		sides := []string{"SpanDSP", "ours"}
+		if round%2 == 1 {
+			sides = []string{"ours", "SpanDSP"}
+		}
+		for _, side := range sides {
+			os.Remove(recv)
+			if side == "SpanDSP" {
+				r = append(r, ref())
+			} else {
+				o = append(o, ours())
+			}
+			if got := readTIFF(t, recv); len(got) != len(doc) || !pagesEqual(got[len(doc)-1], doc[len(doc)-1]) {
+				t.Fatalf("%s round %d: %d pages in recv.tif, or the last differs", side, round+1, len(got))
+			}
+		}
+		t.Logf("round %d: ours %v, SpanDSP %v", round+1, o[round], r[round])
+	}
+	return o, r
 }
 
 // benchRounds is FAXAGENT_BENCH_ROUNDS, or def.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -42,47 +41,24 @@ func TestAudioCPUPerPageVsSpanDSP(t *testing.T) {
 		t.Skipf("no %v pump in modem.DefaultPumps yet", want.Modem)
 	}
 	bin := audioBinary(t)
-	const pages = 20
-	var doc t30.PagesDocument
-	for i := range pages {
-		doc = append(doc, testPage(1100, imaging.Standard, i+1))
-	}
-	dir := t.TempDir()
-	send, recv := filepath.Join(dir, "send.tif"), filepath.Join(dir, "recv.tif")
-	writeTIFF(t, send, doc, imaging.MR)
-	rounds := benchRounds(t, 7)
-	var ours, theirs []time.Duration
-	for round := range rounds {
-		for _, side := range [2]string{"SpanDSP", "ours"} {
-			if round%2 == 1 {
-				side = map[string]string{"SpanDSP": "ours", "ours": "SpanDSP"}[side]
-			}
-			os.Remove(recv)
-			if side == "SpanDSP" {
-				out, err := exec.CommandContext(context.Background(), bin, "bench", send, recv, fmt.Sprintf("modems=%d", mask), "comp=6").Output()
-				if err != nil {
-					t.Fatal(err)
-				}
-				var spCPU, spVirtual float64
-				var spPages, codeTx, codeRx, rate int
-				if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "bench %g %d %d %d %g %d", &spCPU, &spPages, &codeTx, &codeRx, &spVirtual, &rate); err != nil {
-					t.Fatalf("bench output %q: %v", out, err)
-				}
-				if spPages != pages || codeTx != 0 || codeRx != 0 || rate != want.Rate {
-					t.Fatalf("SpanDSP run: %q", out)
-				}
-				theirs = append(theirs, time.Duration(spCPU*float64(time.Second)))
-			} else {
-				ours = append(ours, ourAudioBench(t, send, recv, pages, set, want))
-			}
-			if got := readTIFF(t, recv); len(got) != pages || !pagesEqual(got[pages-1], doc[pages-1]) {
-				t.Fatalf("%s round %d: %d pages in recv.tif, or the last differs", side, round+1, len(got))
-			}
+	doc, send, recv := benchDoc(t)
+	ours, theirs := interleave(t, 7, doc, recv, func() time.Duration {
+		out, err := exec.CommandContext(context.Background(), bin, "bench", send, recv, fmt.Sprintf("modems=%d", mask), "comp=6").Output()
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Logf("round %d: ours %v, SpanDSP %v", round+1, ours[round], theirs[round])
-	}
+		var spCPU, spVirtual float64
+		var spPages, codeTx, codeRx, rate int
+		if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "bench %g %d %d %d %g %d", &spCPU, &spPages, &codeTx, &codeRx, &spVirtual, &rate); err != nil {
+			t.Fatalf("bench output %q: %v", out, err)
+		}
+		if spPages != benchPages || codeTx != 0 || codeRx != 0 || rate != want.Rate {
+			t.Fatalf("SpanDSP run: %q", out)
+		}
+		return time.Duration(spCPU * float64(time.Second))
+	}, func() time.Duration { return ourAudioBench(t, send, recv, benchPages, set, want) })
 	benchLine(t, "modem", fmt.Sprintf("audio fax call, 20-page MR TIFF (1728x1100 standard), %v, both ends, virtual time", want),
-		pages, ours, theirs,
+		benchPages, ours, theirs,
 		"both modem terminals in one process over modem.Link (160 samples per step each way): faxdoc reads send.tif (decoding every row), t30 sessions code MR, modulation and demodulation of every sample, tiff.Writer.WriteCoded writes each received page to recv.tif (the agent's path, no fsync); opening the file is not counted.",
 		"faxpeer bench: two fax_state_t terminals in one process, 160 samples per step each way, t4_tx reads send.tif, t4_rx writes recv.tif; opening the files is not counted.")
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -41,37 +40,12 @@ func TestCPUPerPageVsSpanDSP(t *testing.T) {
 		t.Skip("set FAXAGENT_BENCH=1 to measure CPU per page against SpanDSP")
 	}
 	bin := peerBinary(t)
-	const pages = 20
-	var doc t30.PagesDocument
-	for i := 0; i < pages; i++ {
-		doc = append(doc, testPage(1100, imaging.Standard, i+1))
-	}
-	dir := t.TempDir()
-	send, recv := filepath.Join(dir, "send.tif"), filepath.Join(dir, "recv.tif")
-	writeTIFF(t, send, doc, imaging.MR)
-
-	rounds := benchRounds(t, 9)
-	var ours, theirs []time.Duration
-	for round := range rounds {
-		for _, side := range [2]string{"SpanDSP", "ours"} {
-			if round%2 == 1 {
-				side = map[string]string{"SpanDSP": "ours", "ours": "SpanDSP"}[side]
-			}
-			os.Remove(recv)
-			if side == "SpanDSP" {
-				theirs = append(theirs, spandspT38Bench(t, bin, send, recv, pages))
-			} else {
-				ours = append(ours, ourT38Bench(t, send, recv, pages))
-			}
-			// Both sides must have received the whole document.
-			if got := readTIFF(t, recv); len(got) != pages || !pagesEqual(got[pages-1], doc[pages-1]) {
-				t.Fatalf("%s round %d: %d pages in recv.tif, or the last differs", side, round+1, len(got))
-			}
-		}
-		t.Logf("round %d: ours %v, SpanDSP %v", round+1, ours[round], theirs[round])
-	}
+	doc, send, recv := benchDoc(t)
+	ours, theirs := interleave(t, 9, doc, recv,
+		func() time.Duration { return spandspT38Bench(t, bin, send, recv, benchPages) },
+		func() time.Duration { return ourT38Bench(t, send, recv, benchPages) })
 	benchLine(t, "t38", "T.38 call, 20-page MR TIFF (1728x1100 standard), V.17 14400, T.38 v2, redundancy 3, both ends, virtual time",
-		pages, ours, theirs,
+		benchPages, ours, theirs,
 		"both terminals in one process: faxdoc reads send.tif (decoding every row), t30 sessions code MR, t38 terminals with UDPTL redundancy 3 over an in-memory pipe, tiff.Writer.WriteCoded writes each received page to recv.tif (the agent's path, no fsync); opening the file is not counted.",
 		"t38peer bench: two t38_terminals in one process, t4_tx reads send.tif, t4_rx writes recv.tif, UDPTL redundancy 3 handed over in memory; opening the files is not counted.")
 }
