@@ -207,7 +207,6 @@ func (a *Agent) Start(ctx context.Context) error {
 	if err := os.Chmod(a.cfg.SpoolDir, 0o700); err != nil {
 		return fmt.Errorf("agent: spool: %w", err)
 	}
-	a.recoverSpool()
 	def := PortSettings{Send: true, Receive: true, ToneDetect: true}
 	if a.cfg.DefaultPort != nil {
 		def = *a.cfg.DefaultPort
@@ -246,6 +245,9 @@ func (a *Agent) Start(ctx context.Context) error {
 		go a.inboundLoop(d)
 		go a.eventLoop(d)
 	}
+	// Receptions an earlier run left pending: their IDs are unique, so new
+	// calls answered meanwhile never meet them.
+	a.recoverSpool()
 	a.sched.Add(1)
 	go a.schedule()
 	a.log.Info("agent started", "ports", len(a.ports), "licensed", a.lic.Ports)

@@ -120,11 +120,13 @@ func (p pending) write(rec InboundRecord, inCall bool) error {
 // crash in between leaves a file no record names, removed after the grace
 // period), then the file.
 func (p pending) done() error {
-	err := os.Remove(p.record)
-	if rerr := os.Remove(p.file); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-		err = errors.Join(err, rerr)
+	var errs []error
+	for _, f := range []string{p.record, p.file} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 // maxReportDelay caps the back-off between two tries of an inbound report;
