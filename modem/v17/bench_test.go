@@ -8,7 +8,30 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/faxagent/faxagent/modem/pump"
 )
+
+// checkSink compares bits with the expected ones as they come, without
+// allocating (so the measurements are the receiver's, not a recorder's).
+type checkSink struct {
+	want    []byte
+	n, errs int
+	trained bool
+}
+
+func (c *checkSink) PutBit(b int) {
+	if c.n >= len(c.want) || byte(b) != c.want[c.n] {
+		c.errs++
+	}
+	c.n++
+}
+
+func (c *checkSink) Event(e pump.Event) {
+	if e == pump.TrainingSucceeded {
+		c.trained = true
+	}
+}
 
 // BenchmarkTransmit: CPU per second of V.17 signal generated (ns/op is
 // per 8000 samples).
@@ -33,7 +56,7 @@ func BenchmarkReceive(b *testing.B) {
 		b.Run(fmt.Sprint(rate), func(b *testing.B) {
 			sig := ourTx(b, rate, []burst{{bits: randomBits(1, 10*rate)}}, 0)
 			sig = sig[:len(sig)/8000*8000]
-			rx, _ := NewReceiver(rate, &recorder{})
+			rx, _ := NewReceiver(rate, &checkSink{})
 			b.SetBytes(16000)
 			b.ResetTimer()
 			for i := range b.N {
@@ -76,16 +99,17 @@ func TestCPUBesideSpanDSP(t *testing.T) {
 		secs := float64(len(sig)) / 8000
 		least := [4]float64{math.Inf(1), math.Inf(1), math.Inf(1), math.Inf(1)} // our tx, SpanDSP tx, our rx, SpanDSP rx
 		for range reps {
-			rec := &recorder{}
-			rx, _ := NewReceiver(rate, rec)
+			sink := &checkSink{want: bursts[0].bits}
+			rx, _ := NewReceiver(rate, sink)
 			c0 := processCPU(t)
 			for i := 0; i < len(sig); i += 160 {
 				rx.Receive(sig[i:min(i+160, len(sig))])
 			}
-			least[2] = min(least[2], float64(processCPU(t)-c0)/secs)
 			rx.Receive(make([]int16, 800))
-			if errs, _ := bitErrors(rec.bits, bursts); errs != 0 {
-				t.Errorf("%d: %d bits wrong", rate, errs)
+			least[2] = min(least[2], float64(processCPU(t)-c0)/secs)
+			// The turn-off's ones may follow the data.
+			if !sink.trained || sink.n < len(sink.want) || sink.errs > sink.n-len(sink.want) {
+				t.Errorf("%d: %d bits, %d wrong or extra", rate, sink.n, sink.errs)
 			}
 			least[3] = min(least[3], spandspRx(t, rate, bursts, sig, []int{0}).cpuNS/secs)
 

@@ -26,6 +26,7 @@ type cell struct {
 // slicer finds subset-nearest points through the cell grid.
 type slicer struct {
 	points []point
+	xy     [][2]float64 // the points as floats
 	cells  []cell
 }
 
@@ -38,7 +39,10 @@ var slicers = map[int]func() *slicer{
 }
 
 func newSlicer(points []point) *slicer {
-	s := &slicer{points: points, cells: make([]cell, gridCells*gridCells)}
+	s := &slicer{points: points, cells: make([]cell, gridCells*gridCells), xy: make([][2]float64, len(points))}
+	for i, p := range points {
+		s.xy[i] = [2]float64{float64(p[0]), float64(p[1])}
+	}
 	margin := cellSize * math.Sqrt2 // twice the half diagonal
 	for cy := range gridCells {
 		for cx := range gridCells {
@@ -73,11 +77,16 @@ func (s *slicer) nearest(z complex128) (dist [8]float64, label [8]uint8) {
 		return s.scan(z)
 	}
 	c := &s.cells[int((zi+gridHalf)/cellSize)*gridCells+int((zr+gridHalf)/cellSize)]
+	xy := s.xy
 	for sub := range 8 {
-		bd, bl := math.Inf(1), uint8(0)
-		for _, l := range c.cand[sub][:c.n[sub]] {
-			p := s.points[l]
-			dr, di := zr-float64(p[0]), zi-float64(p[1])
+		cand := c.cand[sub][:c.n[sub]]
+		l := cand[0] // every cell has a candidate in every subset
+		p := xy[l]
+		dr, di := zr-p[0], zi-p[1]
+		bd, bl := dr*dr+di*di, l
+		for _, l := range cand[1:] {
+			p := xy[l]
+			dr, di := zr-p[0], zi-p[1]
 			if d := dr*dr + di*di; d < bd {
 				bd, bl = d, l
 			}
