@@ -30,11 +30,11 @@ func Missing(tb testing.TB, format string, args ...any) {
 // debianPackage names the Debian package that installs a tool the tests use.
 func debianPackage(tool string) string {
 	switch {
-	case strings.HasPrefix(tool, "tiff") && tool != "tifftopnm":
+	case strings.HasPrefix(tool, "tiff") && tool != "tifftopnm", tool == "fax2tiff":
 		return "libtiff-tools"
 	case strings.HasPrefix(tool, "pdf"):
 		return "poppler-utils"
-	case strings.Contains(tool, "pnm") || strings.Contains(tool, "pbm"):
+	case strings.Contains(tool, "pnm"), strings.Contains(tool, "pbm"), strings.Contains(tool, "pam"), strings.Contains(tool, "pgm"):
 		return "netpbm"
 	case tool == "sipp":
 		return "sip-tester"

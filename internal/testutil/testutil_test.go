@@ -69,7 +69,8 @@ func TestNeedRealtime(t *testing.T) {
 func TestDebianPackage(t *testing.T) {
 	for tool, want := range map[string]string{
 		"tiffcp": "libtiff-tools", "tiffcmp": "libtiff-tools", "tifftopnm": "netpbm", "pnmtopng": "netpbm",
-		"pbmtext": "netpbm", "pdftoppm": "poppler-utils", "sipp": "sip-tester", "kamailio": "kamailio",
+		"pbmtext": "netpbm", "pamtotiff": "netpbm", "g3topbm": "netpbm", "fax2tiff": "libtiff-tools",
+		"pdftoppm": "poppler-utils", "pdfimages": "poppler-utils", "sipp": "sip-tester", "kamailio": "kamailio",
 	} {
 		if got := debianPackage(tool); got != want {
 			t.Errorf("%s: %s, want %s", tool, got, want)
