@@ -182,8 +182,19 @@ func (t *Terminal) Process(rx, tx []int16) {
 		clear(tx)
 		return
 	}
-	t.evs, t.buf = t.evs[:0], t.buf[:0]
-	sent := t.tx.generate(tx)
+	sent := sentNothing
+	for i := 0; i < len(tx); {
+		n, s := t.tx.generate(tx[i:])
+		sent = max(sent, s)
+		i += n
+		// A transmission ended: the engine hears it now and may queue
+		// the next one (the 75 ms gap) from this very sample.
+		t.deliver()
+		if t.down {
+			clear(tx[i:])
+			return
+		}
+	}
 	if sent == sentCarrier {
 		t.deafUntil = len(rx) + t.guard
 	}
@@ -191,6 +202,11 @@ func (t *Terminal) Process(rx, tx []int16) {
 	t.deafUntil = max(0, t.deafUntil-len(rx))
 	t.rx.receive(rx, deaf, sent == sentTone)
 	t.rx.flush()
+	t.deliver()
+}
+
+// deliver hands the queued events to the handler.
+func (t *Terminal) deliver() {
 	for i := range t.evs {
 		if t.down {
 			break
@@ -199,6 +215,7 @@ func (t *Terminal) Process(rx, tx []int16) {
 			t.h(t.evs[i])
 		}
 	}
+	t.evs, t.buf = t.evs[:0], t.buf[:0]
 }
 
 // emit queues an event for the end of Process; frame and data bytes are copied.

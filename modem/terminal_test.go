@@ -256,3 +256,65 @@ func TestCallOverRealPumps(t *testing.T) {
 		}
 	}
 }
+
+// TestGapInSamples: the engine's 75 ms silence between two carriers,
+// queued from EventTxDone as t30 does, is 600 samples on the line exactly,
+// wherever in a block the first carrier ends.
+func TestGapInSamples(t *testing.T) {
+	for _, frameLen := range []int{3, 4, 7, 20} {
+		clock := t30.NewVirtualClock()
+		a := NewTerminal(Config{}, clock)
+		b := NewTerminal(Config{}, clock)
+		var line []int16
+		l := NewLink(clock, a, b, LinkConfig{Tap: func(end int, tx []int16) {
+			if end == 0 {
+				line = append(line, tx...)
+			}
+		}})
+		burst := func() {
+			a.StartTx(t30.Speed{Modem: t30.V21}, false)
+			a.SendFrame(bytes.Repeat([]byte{0xFF}, frameLen))
+			a.StopTx()
+		}
+		step := 0
+		a.SetHandler(func(ev t30.Event) {
+			if ev.Kind != t30.EventTxDone {
+				return
+			}
+			step++
+			switch step {
+			case 1:
+				a.SendTone(t30.ToneNone, t30.GapBetweenCarriers)
+			case 2:
+				burst()
+			}
+		})
+		b.SetHandler(func(t30.Event) {})
+		burst()
+		l.Start()
+		runFor(clock, 4*time.Second)
+		// The longest run of zero samples inside the signal is the gap.
+		first, last := -1, -1
+		for i, s := range line {
+			if s != 0 {
+				if first < 0 {
+					first = i
+				}
+				last = i
+			}
+		}
+		gap, run := 0, 0
+		for _, s := range line[first : last+1] {
+			if s == 0 {
+				run++
+				gap = max(gap, run)
+			} else {
+				run = 0
+			}
+		}
+		// A sine may touch zero at the edges: allow a sample either side.
+		if gap < 600 || gap > 602 {
+			t.Errorf("frame of %d octets: gap of %d samples, want 600", frameLen, gap)
+		}
+	}
+}

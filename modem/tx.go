@@ -141,15 +141,17 @@ const (
 	sentCarrier
 )
 
-// generate fills out and reports what it carried. A finished
-// transmission is reported with EventTxDone.
-func (x *transmitter) generate(out []int16) int {
+// generate fills out up to the end of the first transmission that
+// finishes in it (reported with EventTxDone, so that the engine can queue
+// what follows at the exact sample), or all of it; it returns how many
+// samples it wrote and what they carried.
+func (x *transmitter) generate(out []int16) (int, int) {
 	sent := sentNothing
 	i := 0
 	for i < len(out) {
 		if len(x.q) == 0 {
 			clear(out[i:])
-			break
+			return len(out), sent
 		}
 		s := x.q[0]
 		switch s.kind {
@@ -167,10 +169,11 @@ func (x *transmitter) generate(out []int16) int {
 				continue
 			}
 			x.done(t30.Speed{})
+			return i, sent
 		case segCarrier:
 			if s.mod == nil && !x.startMod(s) {
 				x.done(s.sp)
-				continue
+				return i, sent
 			}
 			sent = sentCarrier
 			n := s.mod.Generate(out[i:])
@@ -179,9 +182,10 @@ func (x *transmitter) generate(out []int16) int {
 				continue
 			}
 			x.done(s.sp)
+			return i, sent
 		}
 	}
-	return sent
+	return i, sent
 }
 
 func (x *transmitter) startMod(s *segment) bool {
