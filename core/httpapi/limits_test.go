@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/core/worklimit"
 	"github.com/faxagent/faxagent/imaging/bombs"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
 // limitServer is an API on e's store with options changed by mod, called
@@ -44,16 +44,6 @@ func submitRequest(t *testing.T, ctx context.Context, file []byte) *http.Request
 	return r
 }
 
-// allocated runs f and returns the heap bytes it allocated.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 // TestSubmitBombsRefused: the files of issue 13 are refused with 413 from
 // their headers, with bounded memory, and nothing is stored. (The 16-bit
 // 10000x10000 PNG took 1.6 GB here; the 300 huge pages ~70 s of CPU.)
@@ -70,7 +60,7 @@ func TestSubmitBombsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
-			alloc := allocated(func() { s.ServeHTTP(w, submitRequest(t, context.Background(), tc.file)) })
+			alloc := testutil.Allocated(func() { s.ServeHTTP(w, submitRequest(t, context.Background(), tc.file)) })
 			if w.Code != http.StatusRequestEntityTooLarge {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}
@@ -106,22 +96,6 @@ func TestSubmitConversionBudget(t *testing.T) {
 	}
 }
 
-// cancelAtEnd cancels a context when the last byte of the body it wraps
-// is read: the conversion then runs for a client that is gone.
-type cancelAtEnd struct {
-	r      io.Reader
-	left   int64
-	cancel context.CancelFunc
-}
-
-func (c *cancelAtEnd) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if c.left -= int64(n); c.left <= 0 {
-		c.cancel()
-	}
-	return n, err
-}
-
 // TestSubmitClientGoneStoresNothing: when the client goes away the
 // conversion stops and no message is stored (before, it ran to the end and
 // stored the message, which a retrying client then sent twice).
@@ -130,7 +104,7 @@ func TestSubmitClientGoneStoresNothing(t *testing.T) {
 	s := limitServer(t, e, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := submitRequest(t, ctx, slowDoc())
-	r.Body = io.NopCloser(&cancelAtEnd{r: r.Body, left: r.ContentLength, cancel: cancel})
+	r.Body = testutil.CancelAtEnd(r.Body, r.ContentLength, cancel)
 	done := make(chan struct{})
 	go func() {
 		s.ServeHTTP(httptest.NewRecorder(), r)

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/faxagent/faxagent/core/worklimit"
 	"github.com/faxagent/faxagent/imaging/bombs"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
 // repeatReader yields prefix, then unit n times, then suffix, without
@@ -47,18 +47,6 @@ func (r *repeat) Read(p []byte) (int, error) {
 		}
 	}
 	return w, nil
-}
-
-// allocated runs f and returns the bytes allocated on the heap meanwhile
-// (runtime.MemStats.TotalAlloc: what the request cost, whatever the
-// collector has freed since).
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
 }
 
 // TestXMLBombsRefusedWithBoundedMemory sends the bodies of issue 13 (a
@@ -100,7 +88,7 @@ func TestXMLBombsRefusedWithBoundedMemory(t *testing.T) {
 			r := newRequest(SOAP11, "SendCompleteMessage", "")
 			r.Body = io.NopCloser(tc.body)
 			w := httptest.NewRecorder()
-			got := allocated(func() { tc.h.ServeHTTP(w, r) })
+			got := testutil.Allocated(func() { tc.h.ServeHTTP(w, r) })
 			f := parseResponse(t, SOAP11, "SendCompleteMessage", w).fault()
 			if !strings.Contains(f, tc.wantFault) {
 				t.Errorf("fault %q, want %q", f, tc.wantFault)
@@ -188,7 +176,7 @@ func TestSOAPDocumentBombsRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			body := envelope(SOAP11, "SendCompleteMessage", sendXML(e.alice, tc.doc, "5550101"))
 			w := httptest.NewRecorder()
-			alloc := allocated(func() { e.h.ServeHTTP(w, newRequest(SOAP11, "SendCompleteMessage", body)) })
+			alloc := testutil.Allocated(func() { e.h.ServeHTTP(w, newRequest(SOAP11, "SendCompleteMessage", body)) })
 			f := parseResponse(t, SOAP11, "SendCompleteMessage", w).fault()
 			if !strings.Contains(f, "too large") {
 				t.Errorf("fault %q", f)
@@ -261,23 +249,7 @@ func TestSOAPConversionBudgetAndClientGone(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	r := newRequest(SOAP11, "SendCompleteMessage", body).WithContext(ctx)
-	r.Body = io.NopCloser(&cancelAtEnd{r: r.Body, left: int64(len(body)), cancel: cancel})
+	r.Body = testutil.CancelAtEnd(r.Body, int64(len(body)), cancel)
 	e.h.ServeHTTP(httptest.NewRecorder(), r)
 	want(t, "messages", e.messageCount(), 0)
-}
-
-// cancelAtEnd cancels a context when the last byte of the body it wraps
-// is read: the request then goes on for a client that is gone.
-type cancelAtEnd struct {
-	r      io.Reader
-	left   int64
-	cancel context.CancelFunc
-}
-
-func (c *cancelAtEnd) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if c.left -= int64(n); c.left <= 0 {
-		c.cancel()
-	}
-	return n, err
 }

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/bombs"
 	"github.com/faxagent/faxagent/imaging/render"
+	"github.com/faxagent/faxagent/internal/testutil"
 )
 
 func writeTemp(t *testing.T, name string, b []byte) string {
@@ -20,16 +20,6 @@ func writeTemp(t *testing.T, name string, b []byte) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// allocated runs f and returns the heap bytes it allocated.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
 }
 
 // TestDocumentBombsRefusedAtOpen: the files of issue 13 are refused by
@@ -58,7 +48,7 @@ func TestDocumentBombsRefusedAtOpen(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeTemp(t, "bomb", tc.data)
 			var err error
-			alloc := allocated(func() {
+			alloc := testutil.Allocated(func() {
 				var r *Reader
 				r, err = Open([]string{path}, Options{KeepResolution: true, Limits: tc.lim})
 				if err == nil {
