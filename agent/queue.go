@@ -238,6 +238,12 @@ type InboundRecord struct {
 
 // Reporter takes attempt and inbound records; the core stores them. Both
 // methods are idempotent by record ID and safe for concurrent use.
+//
+// Inbound returns nil only once the reception is stored for good (or was
+// already, under the same ID); the agent then removes r.File from its
+// spool, so a Reporter keeps its own copy of the content. Any error makes
+// the agent keep the file and report again later (see spool.go); a call
+// without a page (r.File "") is still reported, as a failed call.
 type Reporter interface {
 	Attempt(ctx context.Context, r AttemptRecord) error
 	Inbound(ctx context.Context, r InboundRecord) error
