@@ -29,6 +29,11 @@ type receiver struct {
 	hsSpeed t30.Speed
 	hsShort bool
 	hs      pump.Receiver
+	// The last high-speed receiver, kept while V.21 or another speed is
+	// on: V.17's short training needs the equaliser its long training
+	// trained, so the same speed gets the same receiver back, Reset.
+	idle      pump.Receiver
+	idleSpeed t30.Speed
 	hsd     *hdlc.Deframer
 	hsUp    bool // trained: bits are flowing
 	lead    bool // still in the ones that may end a training (not data)
@@ -69,6 +74,11 @@ func (r *receiver) setHS(sp t30.Speed, short bool) {
 		return
 	}
 	r.dropHS()
+	if sp == r.idleSpeed && r.idle != nil {
+		r.idle.Reset()
+		r.hs, r.hsSpeed, r.hsShort = r.idle, sp, short
+		return
+	}
 	rx, err := r.t.cfg.Pumps.rx(sp, short, hsSink{r})
 	if err != nil {
 		r.t.log.Warn("modem rx: no pump", "speed", sp.String(), "err", err)
@@ -81,6 +91,9 @@ func (r *receiver) setHS(sp t30.Speed, short bool) {
 func (r *receiver) dropHS() {
 	if r.hsUp {
 		r.hsDown()
+	}
+	if r.hs != nil {
+		r.idle, r.idleSpeed = r.hs, r.hsSpeed
 	}
 	r.hs = nil
 }

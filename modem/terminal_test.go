@@ -318,3 +318,25 @@ func TestGapInSamples(t *testing.T) {
 		}
 	}
 }
+
+// A high-speed receiver outlives V.21 and a change of training for the
+// same speed: V.17's short training uses the equaliser the long one
+// trained (T.30: TCF long, CFR on V.21, then the page short).
+func TestHighSpeedReceiverKeptForShortTraining(t *testing.T) {
+	term := NewTerminal(Config{}, nil)
+	v17 := t30.Speed{Modem: t30.V17, Rate: 14400}
+	term.SetRx(v17, false)
+	first := term.rx.hs
+	if first == nil {
+		t.Fatal("no V.17 receiver")
+	}
+	term.SetRx(t30.Speed{Modem: t30.V21, Rate: 300}, false)
+	term.SetRx(v17, true)
+	if term.rx.hs != first {
+		t.Error("the short training got a new receiver")
+	}
+	term.SetRx(t30.Speed{Modem: t30.V17, Rate: 9600}, true)
+	if term.rx.hs == first {
+		t.Error("another rate kept the 14400 receiver")
+	}
+}
