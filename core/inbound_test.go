@@ -269,3 +269,28 @@ func TestInboundHostileText(t *testing.T) {
 		})
 	}
 }
+
+// FuzzClampTransmission: whatever text a call brings, the clamped record
+// passes the store's checks, is valid UTF-8 without NUL, and keeps text
+// that was valid and short enough unchanged.
+func FuzzClampTransmission(f *testing.F) {
+	f.Add("5550104", "ROBOFAX", "a84b4c76e66710@pc33.example.com")
+	f.Add(strings.Repeat("5", 300), "ROBO\xff\xfe\x00FAX", strings.Repeat("é", 200))
+	f.Add("", "\x00", "\xc3")
+	f.Fuzz(func(t *testing.T, number, csid, callID string) {
+		tr := Transmission{Key: "k", CalledNumber: number, CallingNumber: number, RemoteCSID: csid, CallID: callID,
+			CallerID: csid, ErrorInfo: callID, RoutingInfo: number}
+		clampTransmission(&tr)
+		if err := checkTransmission(&tr); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range transmissionText(&tr) {
+			if !utf8.ValidString(*c.s) || strings.ContainsRune(*c.s, 0) {
+				t.Fatalf("%s: %q", c.what, *c.s)
+			}
+		}
+		if utf8.ValidString(csid) && !strings.ContainsRune(csid, 0) && len(csid) <= 64 && tr.RemoteCSID != csid {
+			t.Fatalf("valid CSID %q changed to %q", csid, tr.RemoteCSID)
+		}
+	})
+}
