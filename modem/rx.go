@@ -34,12 +34,12 @@ type receiver struct {
 	// trained, so the same speed gets the same receiver back, Reset.
 	idle      pump.Receiver
 	idleSpeed t30.Speed
-	hsd     *hdlc.Deframer
-	hsUp    bool // trained: bits are flowing
-	lead    bool // still in the ones that may end a training (not data)
-	oct     byte
-	nbits   int
-	data    []byte // bytes of the current block
+	hsd       *hdlc.Deframer
+	hsUp      bool // trained: bits are flowing
+	lead      bool // still in the ones that may end a training (not data)
+	oct       byte
+	nbits     int
+	data      []byte // bytes of the current block
 
 	silence []int16
 }
