@@ -159,6 +159,7 @@ type port struct {
 	state    drivers.PortState
 	job      string
 	lastUsed uint64
+	call     *CallProgress // the call in progress, nil when none
 }
 
 // New checks the configuration and the license. An invalid, expired or
@@ -261,7 +262,8 @@ type PortStatus struct {
 	Settings PortSettings
 	Licensed bool
 	Groups   []string
-	Job      string // the job in a call on the port
+	Job      string        // the job in a call on the port
+	Call     *CallProgress // the call in progress, nil when none
 }
 
 // Ports lists the agent's ports with their state: Unlicensed and Disabled
@@ -276,7 +278,7 @@ func (a *Agent) Ports() []PortStatus {
 		if p.down && p.licensed && !p.set.Disabled {
 			info.State = drivers.StateDown
 		}
-		out[i] = PortStatus{PortInfo: info, No: p.no, Settings: p.set, Licensed: p.licensed, Groups: slices.Clone(p.groups), Job: p.job}
+		out[i] = PortStatus{PortInfo: info, No: p.no, Settings: p.set, Licensed: p.licensed, Groups: slices.Clone(p.groups), Job: p.job, Call: p.call}
 	}
 	return out
 }
@@ -347,10 +349,14 @@ func (a *Agent) take(job Job, free []*port) *port {
 
 func (a *Agent) free(p *port) {
 	a.mu.Lock()
-	p.busy, p.job = false, ""
+	p.busy, p.job, p.call = false, "", nil
 	p.state = drivers.StateIdle
+	if p.set.Disabled {
+		p.state = drivers.StateDisabled
+	}
+	state := p.state
 	a.mu.Unlock()
-	a.cfg.Metrics.PortState(p.info.ID, drivers.StateIdle)
+	a.cfg.Metrics.PortState(p.info.ID, state)
 	a.signal()
 }
 
@@ -532,7 +538,8 @@ func (a *Agent) runJob(aj *activeJob) {
 	} else {
 		defer closeDoc()
 		fw := a.startProgress(aj, job.StartPage, pages)
-		res = a.call(aj, doc, dialled, params, fw.page)
+		a.callStarted(p, drivers.Outbound, job.StartPage, pages)
+		res = a.call(aj, doc, dialled, params, func(ev t30.PageEvent) { a.callPage(p, ev); fw.page(ev) })
 		fw.stop()
 		if res.Code == t30.CodeInternal && errors.Is(res.Err, drivers.ErrPortBusy) {
 			// An incoming call took the port first: not an attempt.

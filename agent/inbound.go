@@ -66,7 +66,9 @@ func (a *Agent) receive(c drivers.Call, p *port) {
 		watchdogFired.Store(true)
 		_ = c.Hangup(drivers.CauseWatchdog)
 	})
-	res, _ := c.Receive(a.base, drivers.ReceiveParams{CSID: csid, ToneDetect: p.set.ToneDetect}, sink, wd.progress)
+	a.callStarted(p, drivers.Inbound, 0, 0)
+	res, _ := c.Receive(a.base, drivers.ReceiveParams{CSID: csid, ToneDetect: p.set.ToneDetect}, sink,
+		func(ev t30.PageEvent) { a.callPage(p, ev); wd.progress(ev) })
 	wd.stop()
 	if watchdogFired.Load() {
 		res.Code = CodeWatchdog
