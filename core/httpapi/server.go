@@ -96,7 +96,12 @@ type Options struct {
 	// DocumentLimits bound each document's pages and pixels (zero fields:
 	// faxdoc's defaults).
 	DocumentLimits faxdoc.Limits
-	Logger         *slog.Logger
+	// Session authenticates a request that has no Authorization header by
+	// other means (the web console's session cookie, whose handler also
+	// checks the CSRF token of a state-changing request); nil: bearer
+	// tokens only.
+	Session func(r *http.Request) (Principal, bool)
+	Logger  *slog.Logger
 }
 
 // Server is the HTTP API.
@@ -191,6 +196,9 @@ func unauthorized(w http.ResponseWriter) {
 // auth checks the bearer token in constant time against every token.
 func (s *Server) auth(r *http.Request) (Principal, bool) {
 	h := r.Header.Get("Authorization")
+	if h == "" && s.o.Session != nil {
+		return s.o.Session(r)
+	}
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return Principal{}, false
@@ -322,7 +330,18 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, p Principal) {
 	if !p.Admin {
 		mq.OwnerID = p.UserID
 	}
-	msgs, total, err := s.o.Store.Messages(r.Context(), mq)
+	var msgs []core.Message
+	var total int
+	var err error
+	if text := strings.TrimSpace(q.Get("q")); text != "" {
+		if len(text) > 200 {
+			writeError(w, http.StatusBadRequest, "search text longer than 200 characters")
+			return
+		}
+		msgs, total, err = s.search(r.Context(), mq, text)
+	} else {
+		msgs, total, err = s.o.Store.Messages(r.Context(), mq)
+	}
 	if err != nil {
 		s.storeError(w, r, err)
 		return

@@ -178,6 +178,18 @@ type Port struct {
 	Calls       int      `json:"calls"`
 	BusySeconds float64  `json:"busy_s"`
 	Utilisation float64  `json:"utilisation"`
+	// Call is the call in progress on the port, if any.
+	Call *PortCall `json:"call,omitempty"`
+}
+
+// PortCall is the live state of a port's call.
+type PortCall struct {
+	Direction string `json:"direction"` // outbound or inbound
+	Page      int    `json:"page"`      // pages done (confirmed or received)
+	Pages     int    `json:"pages,omitempty"`
+	Rate      int    `json:"rate,omitempty"` // bit/s of the last page
+	Modem     string `json:"modem,omitempty"`
+	ECM       bool   `json:"ecm"`
 }
 
 // Ports lists the ports and the agents the core knows.
