@@ -135,7 +135,7 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	}
 	m.reg.MustRegister(newStoreCollector(st, getAgent, log))
 
-	handler, err := apiHandler(cfg, st, m, getAgent, q, token, admin, log)
+	handler, closeHandler, err := apiHandler(cfg, st, m, getAgent, q, token, admin, log)
 	if err != nil {
 		return err
 	}
@@ -157,6 +157,7 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	// body arrives and clears it once the body is read.
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadHeaderTimeout + lim.BodyTimeout,
 		IdleTimeout: lim.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv.RegisterOnShutdown(closeHandler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	ports := 0
@@ -276,7 +277,7 @@ func licenseFor(ac AgentCfg, ports map[string]int) ([]byte, []byte, error) {
 // apiHandler is the HTTP API for roles all and core; an agent-only
 // process serves its health and metrics.
 func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Agent, q *agentQueue,
-	token string, admin core.User, log *slog.Logger) (http.Handler, error) {
+	token string, admin core.User, log *slog.Logger) (http.Handler, func(), error) {
 	metricsH := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	ready := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -297,7 +298,7 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 			}
 			fmt.Fprintln(w, `{"status":"ready"}`)
 		})
-		return mux, nil
+		return mux, func() {}, nil
 	}
 	logins := loginlimit.New(loginlimit.Config{PairFailures: cfg.Login.PairFailures, SourceFailures: cfg.Login.SourceFailures,
 		UserFailures: cfg.Login.UserFailures, Backoff: cfg.Login.Backoff, MaxBackoff: cfg.Login.MaxBackoff})
@@ -312,11 +313,11 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 		Conversions: conversions, ConversionTimeout: lim.ConversionTimeout, DocumentLimits: lim.documentLimits(),
 	}
 	if err := os.MkdirAll(o.TempDir, 0o700); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	trusted, err := cfg.SOAP.trustedNetworks()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(trusted) > 0 {
 		log.Warn("soap: callers from trusted_networks need no credentials and may act as any user", "networks", trusted)
@@ -327,7 +328,7 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 		Limits: soap.Limits{MaxDocumentBytes: cfg.MaxUpload, MaxAttrs: lim.SOAPMaxAttributes,
 			MaxAttrsPerElement: lim.SOAPMaxAttributesPerElement, MaxTokens: lim.SOAPMaxTokens, MaxElements: lim.SOAPMaxElements}})
 	if err != nil {
-		return nil, fmt.Errorf("soap: %w", err)
+		return nil, nil, fmt.Errorf("soap: %w", err)
 	}
 	if q != nil {
 		o.CancelActive = func(id int64) {
@@ -337,11 +338,16 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 		}
 		o.Ports = func() []httpapi.Port { return portList(cfg.Agent.ID, getAgent(), m) }
 	}
+	con, err := newConsole(cfg, st, m, getAgent, logins, conversions, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Session = con.Session
 	api, err := httpapi.New(o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return withSOAP(sh, api), nil
+	return con.Mount(withSOAP(sh, api)), con.Close, nil
 }
 
 // withSOAP sends requests for soap.Path, in any letter case (FaxCore's
@@ -368,7 +374,7 @@ func portList(agentID string, a *agent.Agent, m *metrics) []httpapi.Port {
 		out = append(out, httpapi.Port{
 			Agent: agentID, ID: p.ID, No: p.No, Driver: p.Driver, Number: p.Number, State: p.State.String(),
 			Licensed: p.Licensed, Send: p.Settings.Send, Receive: p.Settings.Receive, Disabled: p.Settings.Disabled,
-			Groups: p.Groups, Job: p.Job, Calls: calls, BusySeconds: busy.Seconds(), Utilisation: util,
+			Groups: p.Groups, Job: p.Job, Calls: calls, BusySeconds: busy.Seconds(), Utilisation: util, Call: portCall(p.Call),
 		})
 	}
 	return out
