@@ -763,7 +763,7 @@ func (a *Agent) document(job Job, csid, number string, now time.Time) (drivers.D
 
 func (a *Agent) record(job Job, p *port, res drivers.Result, code t30.Code, status, attemptID string, attemptNo int, dec Decision, pages int, dialled string, start, end time.Time) AttemptRecord {
 	rec := AttemptRecord{
-		AttemptID: attemptID, JobID: job.ID, MessageID: job.MessageID,
+		AttemptID: attemptID, JobID: job.ID, MessageID: job.MessageID, CallID: res.Info.ID,
 		CreateDate: job.Created, ScheduleDate: job.ReadyAt, StartDate: start, CompleteDate: end,
 		CallingNumber: firstNonEmpty(res.Info.CallingNumber, p.info.Number),
 		CalledNumber:  job.Number, DialedNumber: dialled, RoutingInfo: job.Number,

@@ -49,7 +49,7 @@ func TestTwoAgents(t *testing.T) {
 			}
 			r := recs[0]
 			want := AttemptRecord{
-				AttemptID: r.AttemptID, JobID: "job-" + num, MessageID: "msg-1",
+				AttemptID: r.AttemptID, JobID: "job-" + num, MessageID: "msg-1", CallID: r.CallID,
 				CreateDate: created, ScheduleDate: created, StartDate: r.StartDate, CompleteDate: r.CompleteDate,
 				CalledNumber: num, DialedNumber: num, RemoteCSID: "AGENT B", RoutingInfo: num,
 				FaxProtocol: "V17", TransmitSpeed: 14400, CompressionMode: "MMR",
@@ -60,8 +60,8 @@ func TestTwoAgents(t *testing.T) {
 				FaxAgentID: "A", PortNo: r.PortNo, BoardID: fmt.Sprintf("M0,%d", r.PortNo), ServerIP: "10.0.0.1",
 				CallingNumber: fmt.Sprintf("555010%d", r.PortNo),
 			}
-			if r != want {
-				t.Errorf("%s record\n got %+v\nwant %+v", num, r, want)
+			if r != want || !strings.HasPrefix(r.CallID, r.BoardID+"/") {
+				t.Errorf("%s record\n got %+v\nwant %+v (and the loopback call ID)", num, r, want)
 			}
 			if !strings.HasPrefix(r.AttemptID, "job-"+num+"#1@A.") {
 				t.Errorf("attempt ID %q", r.AttemptID)

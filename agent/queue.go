@@ -154,6 +154,9 @@ type AttemptRecord struct {
 	AttemptID string
 	JobID     string
 	MessageID string
+	// CallID is the driver's call ID (for SIP our Call-ID), "" if no
+	// call was placed: data for the call log.
+	CallID string
 
 	CreateDate   time.Time // the job's creation
 	ScheduleDate time.Time // when the attempt became due (Job.ReadyAt)

@@ -96,6 +96,10 @@ func TestAgentProgressThroughStore(t *testing.T) {
 			if jd.State != JobDone || jd.Progress != (JobProgress{}) {
 				t.Fatalf("job %s, progress %+v (%s)", jd.State, jd.Progress, jd.ErrorText)
 			}
+			// The attempt keeps the driver's call ID as data.
+			if len(jd.Attempts) != 1 || jd.Attempts[0].CallID == "" || jd.Attempts[0].CallID == jd.Attempts[0].Key {
+				t.Fatalf("attempts %+v", jd.Attempts)
+			}
 			q.mu.Lock()
 			defer q.mu.Unlock()
 			if len(q.errs) > 0 {

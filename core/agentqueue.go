@@ -193,7 +193,7 @@ func (a *AgentQueue) Attempt(ctx context.Context, r agent.AttemptRecord) error {
 		info = strings.TrimSpace(info + " (" + r.Cause + ")")
 	}
 	_, err = a.st.RecordAttempt(ctx, Transmission{
-		Key: r.AttemptID, JobID: id,
+		Key: r.AttemptID, JobID: id, CallID: r.CallID,
 		CreateDate: r.StartDate, ScheduleDate: r.ScheduleDate, CompleteDate: r.CompleteDate,
 		CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber, RemoteCSID: r.RemoteCSID,
 		RoutingInfo: r.RoutingInfo, FaxProtocol: r.FaxProtocol, TransmitSpeed: r.TransmitSpeed,
