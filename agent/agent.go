@@ -25,6 +25,10 @@ type PortSettings struct {
 	Receive    bool // incoming calls are answered
 	ToneDetect bool // fax tone detection on incoming calls (passed to drivers that have it)
 	Disabled   bool // the port is not used at all
+	// PresetOnly: outgoing jobs use the port only when preset to it or
+	// to one of its groups; jobs that may go anywhere never do (serve
+	// sets it on the simulated loopback ports when real ports exist).
+	PresetOnly bool
 	CSID       string
 }
 
@@ -327,6 +331,10 @@ func (a *Agent) take(job Job, free []*port) *port {
 			continue
 		}
 		switch job.Preset.Kind {
+		case PresetNone:
+			if p.set.PresetOnly {
+				continue
+			}
 		case PresetPort:
 			if p.info.ID != job.Preset.Port {
 				continue
@@ -398,19 +406,36 @@ func (a *Agent) claim() bool {
 	if len(free) == 0 {
 		return false
 	}
-	req := ClaimRequest{AgentID: a.cfg.AgentID, Max: len(free), Lease: a.cfg.Lease}
+	// Ports that take any job claim first, with every free port's
+	// presets; then the preset-only ports claim the jobs preset to them.
+	var anyJob, presetOnly []*port
 	for _, p := range free {
-		req.Ports = append(req.Ports, p.info.ID)
-		for _, g := range p.groups {
-			if !slices.Contains(req.Groups, g) {
-				req.Groups = append(req.Groups, g)
-			}
+		if p.set.PresetOnly {
+			presetOnly = append(presetOnly, p)
+		} else {
+			anyJob = append(anyJob, p)
 		}
 	}
-	jobs, err := a.cfg.Queue.Claim(a.base, req)
-	if err != nil {
-		a.log.Warn("claim failed", "err", err)
-		return false
+	var jobs []Job
+	for _, ports := range [][]*port{anyJob, presetOnly} {
+		if len(ports) == 0 {
+			continue
+		}
+		req := ClaimRequest{AgentID: a.cfg.AgentID, Max: len(ports), Lease: a.cfg.Lease, PresetOnly: ports[0].set.PresetOnly}
+		for _, p := range ports {
+			req.Ports = append(req.Ports, p.info.ID)
+			for _, g := range p.groups {
+				if !slices.Contains(req.Groups, g) {
+					req.Groups = append(req.Groups, g)
+				}
+			}
+		}
+		js, err := a.cfg.Queue.Claim(a.base, req)
+		if err != nil {
+			a.log.Warn("claim failed", "err", err)
+			break
+		}
+		jobs = append(jobs, js...)
 	}
 	started := false
 	for _, j := range jobs {

@@ -419,3 +419,48 @@ func TestPresets(t *testing.T) {
 		}
 	})
 }
+
+// TestPresetOnlyPorts: ports set PresetOnly (serve's simulated loopback
+// ports beside a real trunk) take only jobs preset to them or their
+// group; every job that may go anywhere leaves on the other ports.
+func TestPresetOnlyPorts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, loopback.Paced)
+		f.agent("A", 0, []string{"100", "101", "102"}, 3, func(c *Config) {
+			c.Groups = map[string][]string{"sim": {"M0,1", "M0,2"}}
+			c.Ports = map[string]PortSettings{
+				"M0,0": {Send: true},
+				"M0,1": {Send: true, PresetOnly: true},
+				"M0,2": {Send: true, PresetOnly: true},
+			}
+		})
+		var jobs []Job
+		for i := range 6 {
+			jobs = append(jobs, Job{ID: fmt.Sprintf("any%d", i)})
+		}
+		jobs = append(jobs, Job{ID: "sim", Preset: Preset{Kind: PresetGroup, Group: "sim"}},
+			Job{ID: "port2", Preset: Preset{Kind: PresetPort, Port: "M0,2"}})
+		for _, j := range jobs {
+			j.Number, j.Doc = "999", doc(1, 1)
+			if err := f.q.Add(j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(2 * time.Hour)
+		f.stop()
+		for _, j := range jobs {
+			st, _ := f.q.Job(j.ID)
+			recs := f.rep.Attempts(j.ID)
+			if st.State != JobCompleted || len(recs) != 1 {
+				t.Fatalf("%s: %v, %d records", j.ID, st.State, len(recs))
+			}
+			port := recs[0].BoardID
+			switch {
+			case j.Preset.Kind == PresetNone && port != "M0,0":
+				t.Errorf("%s, preset to nothing, sent from preset-only port %s", j.ID, port)
+			case j.ID == "sim" && port != "M0,1" && port != "M0,2", j.ID == "port2" && port != "M0,2":
+				t.Errorf("%s sent from %s", j.ID, port)
+			}
+		}
+	})
+}

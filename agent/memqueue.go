@@ -129,6 +129,10 @@ func (q *MemQueue) Claim(ctx context.Context, r ClaimRequest) ([]Job, error) {
 			continue
 		}
 		switch m.job.Preset.Kind {
+		case PresetNone:
+			if r.PresetOnly {
+				continue
+			}
 		case PresetPort:
 			if !slices.Contains(r.Ports, m.job.Preset.Port) {
 				continue

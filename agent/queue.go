@@ -88,6 +88,9 @@ type ClaimRequest struct {
 	// free port: jobs preset to others are left for other agents.
 	Ports  []string
 	Groups []string
+	// PresetOnly asks only for jobs preset to Ports or Groups: the free
+	// ports take no job that may go anywhere (PortSettings.PresetOnly).
+	PresetOnly bool
 	// Lease is the lease duration.
 	Lease time.Duration
 }

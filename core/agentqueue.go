@@ -81,7 +81,7 @@ func (a *AgentQueue) Claim(ctx context.Context, r agent.ClaimRequest) ([]agent.J
 	if r.Max <= 0 {
 		return nil, nil
 	}
-	jobs, err := a.st.Claim(ctx, Claim{Agent: r.AgentID, Max: min(r.Max, MaxClaim), Lease: r.Lease, Ports: r.Ports, Groups: r.Groups})
+	jobs, err := a.st.Claim(ctx, Claim{Agent: r.AgentID, Max: min(r.Max, MaxClaim), Lease: r.Lease, Ports: r.Ports, Groups: r.Groups, PresetOnly: r.PresetOnly})
 	if err != nil {
 		return nil, err
 	}

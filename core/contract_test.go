@@ -522,6 +522,17 @@ var contractCases = []struct {
 			e.t.Fatalf("agent preset: %+v", j)
 		}
 	}},
+	{"a preset-only claim takes only jobs preset to its ports or groups", func(e *env) {
+		anywhere := e.submit(Submission{Subject: "anywhere"})
+		group := e.submit(Submission{Subject: "group", Preset: Preset{Type: PresetGroup, Value: "loopback"}})
+		e.noClaim(Claim{Agent: "agent-1", Max: 5, Ports: []string{"M0,1"}, PresetOnly: true})
+		if j := e.claim(Claim{Agent: "agent-1", Max: 5, Groups: []string{"loopback"}, PresetOnly: true}); len(j) != 1 || j[0].MessageID != group.ID {
+			e.t.Fatalf("preset-only claim: %+v", j)
+		}
+		if j := e.claim(Claim{Agent: "agent-1", Max: 5, Ports: []string{"M1,0"}}); len(j) != 1 || j[0].MessageID != anywhere.ID {
+			e.t.Fatalf("claim: %+v", j)
+		}
+	}},
 	{"inbound routing rules, priority, AND/OR and the unrouted fallback", func(e *env) {
 		sales, err := e.st.CreateUser(e.ctx, NewUser{Username: "sales", Password: "sales-password"})
 		if err != nil {

@@ -38,7 +38,38 @@ func NormalizeFax(s string) (string, error) {
 	if n == "" || len(n) > 32 {
 		return "", fmt.Errorf("%w: fax number %q must have 1 to 32 digits", ErrInvalid, s)
 	}
+	if d := subscriberDigits(b.String()); d > MaxNumberDigits {
+		return "", fmt.Errorf("%w: fax number %q has %d digits; a telephone number has at most %d (E.164)", ErrInvalid, s, d, MaxNumberDigits)
+	}
 	return b.String(), nil
+}
+
+// MaxNumberDigits is E.164's longest telephone number: country code and
+// national number.
+const MaxNumberDigits = 15
+
+// subscriberDigits counts the digits of the number a normalised fax
+// number dials: after the last pause (an access code such as "9," comes
+// before it) and after an international prefix ("+", "00", "011").
+func subscriberDigits(n string) int {
+	if i := strings.LastIndexByte(n, ','); i >= 0 {
+		n = n[i+1:]
+	}
+	switch {
+	case strings.HasPrefix(n, "+"):
+		n = n[1:]
+	case strings.HasPrefix(n, "011"):
+		n = n[3:]
+	case strings.HasPrefix(n, "00"):
+		n = n[2:]
+	}
+	d := 0
+	for _, r := range n {
+		if '0' <= r && r <= '9' {
+			d++
+		}
+	}
+	return d
 }
 
 func checkLen(what, s string, max int) error {

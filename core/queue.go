@@ -41,7 +41,11 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 				AND cancel_requested = 0 AND attempts < max_attempts))
 			AND (preset_agent = '' OR preset_agent = ?)`
 		args := []any{c.Agent, ms(now.Add(c.Lease)), ms(now), ms(now), c.Agent}
-		where += " AND (preset_type = 0" + inList(" OR (preset_type = 1 AND preset_value IN (%s))", c.Ports, &args) +
+		anywhere := "preset_type = 0"
+		if c.PresetOnly {
+			anywhere = "1 = 0"
+		}
+		where += " AND (" + anywhere + inList(" OR (preset_type = 1 AND preset_value IN (%s))", c.Ports, &args) +
 			inList(" OR (preset_type = 2 AND preset_value IN (%s))", c.Groups, &args) + ")"
 		lock := ""
 		if d.pg {

@@ -332,6 +332,9 @@ type Claim struct {
 	// free port; jobs preset to other ports or groups are left for later.
 	Ports  []string
 	Groups []string
+	// PresetOnly claims only jobs preset to Ports or Groups, none that
+	// may go anywhere.
+	PresetOnly bool
 }
 
 // RenewResult tells an agent about its lease.

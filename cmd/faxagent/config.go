@@ -288,6 +288,10 @@ type DialCfg struct {
 
 // LoopbackCfg is the simulated telephone network and its ports.
 type LoopbackCfg struct {
+	// Enabled false turns the simulated network off (default true);
+	// `ports: []` does the same. With a FoIP trunk configured, the
+	// loopback ports take only jobs preset to them (group:loopback).
+	Enabled *bool `yaml:"enabled"`
 	// Ports are this agent's loopback ports.
 	Ports []LoopbackPort `yaml:"ports"`
 	// Busy and NoAnswer are numbers that are busy or never answer; every
@@ -511,8 +515,8 @@ func (c Config) check() error {
 	if c.Agent.Loopback.Speedup <= 0 {
 		errs = append(errs, errors.New("loopback speedup must be positive"))
 	}
-	if c.Role != "core" && len(c.Agent.Loopback.Ports) == 0 {
-		errs = append(errs, errors.New("the agent has no ports"))
+	if c.Role != "core" && !c.Agent.Loopback.enabled() && c.Agent.Foip.Listen == "" {
+		errs = append(errs, errors.New("the agent has no ports: the loopback ports are off and no FoIP trunk is configured (foip listen)"))
 	}
 	if f := c.Agent.Foip; f.Listen != "" {
 		switch {
@@ -604,4 +608,10 @@ func checkListen(addr string) error {
 		return fmt.Errorf("listen %q: want HOST:PORT, e.g. 127.0.0.1:8080", addr)
 	}
 	return nil
+}
+
+// enabled reports whether the simulated network runs: not turned off and
+// with ports.
+func (c LoopbackCfg) enabled() bool {
+	return (c.Enabled == nil || *c.Enabled) && len(c.Ports) > 0
 }

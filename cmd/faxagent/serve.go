@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,7 +28,6 @@ import (
 	"github.com/faxagent/faxagent/core/soap"
 	"github.com/faxagent/faxagent/core/worklimit"
 	"github.com/faxagent/faxagent/drivers"
-	"github.com/faxagent/faxagent/drivers/loopback"
 	"github.com/faxagent/faxagent/imaging/faxdoc"
 )
 
@@ -102,15 +102,15 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 
 	m := newMetrics()
 	var (
-		ag  *agent.Agent
-		q   *agentQueue
-		lbn *loopback.Network
+		ag           *agent.Agent
+		q            *agentQueue
+		closeDrivers func()
 	)
 	var agMu sync.Mutex
 	getAgent := func() *agent.Agent { agMu.Lock(); defer agMu.Unlock(); return ag }
 	if cfg.Role != "core" {
 		var a *agent.Agent
-		a, q, lbn, err = startAgent(ctx, cfg, st, m, log)
+		a, q, closeDrivers, err = startAgent(ctx, cfg, st, m, log)
 		if err != nil {
 			return err
 		}
@@ -124,7 +124,7 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 			hbCancel()
 			<-hbDone
 		}()
-		defer lbn.Close()
+		defer closeDrivers()
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), cfg.Agent.Grace+5*time.Second)
 			defer cancel()
@@ -182,26 +182,40 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	return nil
 }
 
-// startAgent builds and starts the agent on the loopback network.
-func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log *slog.Logger) (*agent.Agent, *agentQueue, *loopback.Network, error) {
+// startAgent builds and starts the agent: the loopback ports (unless
+// disabled) and the FoIP trunk (when configured). With real ports beside
+// them the simulated loopback ports take only jobs preset to them
+// (port:M0,N or group:loopback): a job that may go anywhere never leaves
+// on the simulated network.
+func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log *slog.Logger) (*agent.Agent, *agentQueue, func(), error) {
 	ac := cfg.Agent
 	q := newAgentQueue(st, log)
-	lbn, drv := newLoopback(ac.Loopback)
 	settings := map[string]agent.PortSettings{}
 	groups := map[string][]string{}
-	for i, p := range ac.Loopback.Ports {
-		id := drivers.PortID(0, i)
-		settings[id] = agent.PortSettings{Send: p.Send, Receive: p.Receive, ToneDetect: true}
-		groups["loopback"] = append(groups["loopback"], id)
-		m.setDriver(id, drv.Name())
+	var drvs []drivers.Driver
+	counts := map[string]int{}
+	closeAll := func() {}
+	real := ac.Foip.Listen != ""
+	if ac.Loopback.enabled() {
+		lbn, drv := newLoopback(ac.Loopback)
+		closeAll = func() { lbn.Close() }
+		for i, p := range ac.Loopback.Ports {
+			id := drivers.PortID(0, i)
+			settings[id] = agent.PortSettings{Send: p.Send, Receive: p.Receive, ToneDetect: true, PresetOnly: real}
+			groups["loopback"] = append(groups["loopback"], id)
+			m.setDriver(id, drv.Name())
+		}
+		drvs = append(drvs, drv)
+		counts[drv.Name()] = len(ac.Loopback.Ports)
 	}
-	drvs := []drivers.Driver{drv}
-	counts := map[string]int{drv.Name(): len(ac.Loopback.Ports)}
-	if ac.Foip.Listen != "" {
+	fail := func(err error) (*agent.Agent, *agentQueue, func(), error) {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	if real {
 		fd, ids, err := newFoip(ac.Foip, log)
 		if err != nil {
-			lbn.Close()
-			return nil, nil, nil, err
+			return fail(err)
 		}
 		fs := ac.Foip
 		for _, id := range ids {
@@ -214,12 +228,10 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 	}
 	lic, pub, err := licenseFor(ac, counts)
 	if err != nil {
-		lbn.Close()
-		return nil, nil, nil, err
+		return fail(err)
 	}
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "agent-spool"), 0o700); err != nil {
-		lbn.Close()
-		return nil, nil, nil, err
+		return fail(err)
 	}
 	a, err := agent.New(agent.Config{
 		AgentID: ac.ID, ServerIP: ac.ServerIP, Drivers: drvs,
@@ -234,14 +246,12 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 		Document: faxdoc.Options{Limits: cfg.Limits.withDefaults().documentLimits()},
 	})
 	if err != nil {
-		lbn.Close()
-		return nil, nil, nil, err
+		return fail(err)
 	}
 	if err := a.Start(ctx); err != nil {
-		lbn.Close()
-		return nil, nil, nil, fmt.Errorf("starting the agent: %w", err)
+		return fail(fmt.Errorf("starting the agent: %w", err))
 	}
-	return a, q, lbn, nil
+	return a, q, closeAll, nil
 }
 
 // licenseFor reads the configured licence, or issues one for the
@@ -337,6 +347,9 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 			}
 		}
 		o.Ports = func() []httpapi.Port { return portList(cfg.Agent.ID, getAgent(), m) }
+		o.CheckPreset = func(ctx context.Context, p core.Preset) error {
+			return checkPreset(ctx, p, cfg.Agent.ID, getAgent(), st)
+		}
 	}
 	con, err := newConsole(cfg, st, m, getAgent, logins, conversions, log)
 	if err != nil {
@@ -458,4 +471,41 @@ func saveUserConfig(url, token string, created bool, getenv func(string) string)
 		return "", nil
 	}
 	return dir, writeUserConfig(dir, url, token)
+}
+
+// checkPreset refuses a preset that no port of this process's agent
+// matches, unless it names another agent or other agents share the queue
+// (their ports are not known here).
+func checkPreset(ctx context.Context, p core.Preset, agentID string, a *agent.Agent, st core.Store) error {
+	if a == nil || (p.Agent != "" && p.Agent != agentID) {
+		return nil
+	}
+	if p.Agent == "" {
+		agents, err := st.Agents(ctx)
+		if err != nil {
+			return nil
+		}
+		for _, x := range agents {
+			if x.ID != agentID && time.Since(x.Heartbeat) < 5*time.Minute {
+				return nil
+			}
+		}
+	}
+	var ids, groups []string
+	for _, port := range a.Ports() {
+		ids = append(ids, port.ID)
+		for _, g := range port.Groups {
+			if !slices.Contains(groups, g) {
+				groups = append(groups, g)
+			}
+		}
+		if (p.Type == core.PresetPort && port.ID == p.Value) || (p.Type == core.PresetGroup && slices.Contains(port.Groups, p.Value)) {
+			return nil
+		}
+	}
+	if p.Type == core.PresetPort {
+		return fmt.Errorf("preset port:%s: no such port (ports: %s)", p.Value, strings.Join(ids, " "))
+	}
+	slices.Sort(groups)
+	return fmt.Errorf("preset group:%s: no such port group (groups: %s)", p.Value, strings.Join(groups, ", "))
 }

@@ -74,6 +74,9 @@ type Options struct {
 	MaxUpload int64
 	// Ports lists the ports of this process's agent (nil: none).
 	Ports func() []Port
+	// CheckPreset refuses a submission's preset that names no port or
+	// group an agent has (nil: presets are checked for form only).
+	CheckPreset func(ctx context.Context, p core.Preset) error
 	// Wake is called after a submission or retry (nil: nothing), so an
 	// agent claims at once.
 	Wake func()

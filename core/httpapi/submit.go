@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,6 +109,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, p Principal) {
 	if len(files) == 0 {
 		writeError(w, http.StatusBadRequest, "no file: add at least one document as a \"file\" part")
 		return
+	}
+	if sub.Preset.Type != core.PresetNone && s.o.CheckPreset != nil {
+		if err := s.o.CheckPreset(r.Context(), sub.Preset); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 	}
 	sub.OwnerID = p.UserID
 	cctx, done, ok := s.conversion(w, r)
@@ -379,7 +386,7 @@ func parseSubmission(fields map[string][]string) (core.Submission, imaging.Resol
 				continue
 			}
 			if _, err := core.NormalizeFax(n); err != nil {
-				return sub, res, fmt.Errorf("recipient %q: not a fax number", n)
+				return sub, res, fmt.Errorf("recipient %q: not a fax number: %s", n, publicMessage(err))
 			}
 			sub.Recipients = append(sub.Recipients, core.Recipient{Fax: n})
 		}
@@ -464,11 +471,25 @@ func ParsePreset(s string) (core.Preset, error) {
 	switch kind {
 	case "port":
 		p.Type = core.PresetPort
+		if !portIDPattern.MatchString(val) {
+			return p, fmt.Errorf("preset %q: a port ID is M<board>,<channel>, e.g. port:M0,1", s)
+		}
 	case "group":
 		p.Type = core.PresetGroup
+		if !namePattern.MatchString(val) {
+			return p, fmt.Errorf("preset %q: a group name has letters, digits, '-' and '_'", s)
+		}
 	default:
 		return p, fmt.Errorf("preset %q: want port:ID or group:NAME", s)
+	}
+	if p.Agent != "" && !namePattern.MatchString(p.Agent) {
+		return p, fmt.Errorf("preset %q: an agent ID has letters, digits, '.', '-' and '_'", s)
 	}
 	p.Value = val
 	return p, nil
 }
+
+var (
+	portIDPattern = regexp.MustCompile(`^M[0-9]{1,4},[0-9]{1,5}$`)
+	namePattern   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+)
