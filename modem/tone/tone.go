@@ -54,19 +54,29 @@ const (
 
 const amplitude0dBm0 = 22786.0 // peak of a 0 dBm0 sine in 16-bit samples
 
+// Both tones are whole multiples of 50 Hz: a 160-entry sine table read
+// in whole steps gives them exactly, and a reversal is half the table.
+const tableLen = 160
+
 // Gen generates one tone continuously (the caller decides how long; CNG's
 // cadence is the sender's business).
 type Gen struct {
-	step, phase float64
-	amp         float64
-	reversals   bool
-	n           int // samples since the last reversal
+	sine      [tableLen]int16
+	step      int
+	phase     int
+	reversals bool
+	n         int // samples since the last reversal
 }
 
 // NewGen returns a generator of k at level dBm0; reversals adds V.25
 // phase reversals every 450 ms (CED only).
 func NewGen(k Kind, level float64, reversals bool) *Gen {
-	return &Gen{step: 2 * math.Pi * k.Freq() / 8000, amp: amplitude0dBm0 * math.Pow(10, level/20), reversals: reversals && k == CED}
+	g := &Gen{step: int(k.Freq()) / 50, reversals: reversals && k == CED}
+	amp := amplitude0dBm0 * math.Pow(10, level/20)
+	for i := range g.sine {
+		g.sine[i] = int16(amp * math.Sin(2*math.Pi*float64(i)/tableLen))
+	}
+	return g
 }
 
 // Generate fills out with the tone.
@@ -75,14 +85,13 @@ func (g *Gen) Generate(out []int16) {
 		if g.reversals {
 			if g.n == ReversalEvery {
 				g.n = 0
-				g.phase += math.Pi
+				g.phase = (g.phase + tableLen/2) % tableLen
 			}
 			g.n++
 		}
-		out[i] = int16(g.amp * math.Sin(g.phase))
-		g.phase += g.step
-		if g.phase > 2*math.Pi {
-			g.phase -= 2 * math.Pi
+		out[i] = g.sine[g.phase]
+		if g.phase += g.step; g.phase >= tableLen {
+			g.phase -= tableLen
 		}
 	}
 }

@@ -33,19 +33,33 @@ const amplitude0dBm0 = 22786.0
 // Amplitude returns the peak sample value of a sine at level dBm0.
 func Amplitude(dBm0 float64) float64 { return amplitude0dBm0 * math.Pow(10, dBm0/20) }
 
+// Both tones are whole multiples of 50 Hz (33 and 37 x 50): their phase
+// steps are whole steps of a 160-entry sine table, so the phase stays
+// exact and continuous with no trigonometry per sample.
+const (
+	tableLen  = pump.SampleRate / 50
+	markStep  = MarkHz / 50
+	spaceStep = SpaceHz / 50
+)
+
 // Tx is a V.21 channel 2 transmitter.
 type Tx struct {
 	src   pump.BitSource
-	amp   float64
-	phase float64 // radians
-	clk   int     // bit clock: +Baud per sample, a new bit at SampleRate
+	sine  [tableLen]int16
+	phase int // index into sine
+	clk   int // bit clock: +Baud per sample, a new bit at SampleRate
 	bit   int
 	done  bool
 }
 
 // NewTx returns a transmitter at level dBm0 that sends the bits of src.
 func NewTx(level float64, src pump.BitSource) *Tx {
-	return &Tx{src: src, amp: Amplitude(level), clk: pump.SampleRate}
+	t := &Tx{src: src, clk: pump.SampleRate}
+	amp := Amplitude(level)
+	for i := range t.sine {
+		t.sine[i] = int16(amp * math.Sin(2*math.Pi*float64(i)/tableLen))
+	}
+	return t
 }
 
 // Generate implements pump.Transmitter. V.21 has no turn-off sequence: the
@@ -63,15 +77,15 @@ func (t *Tx) Generate(out []int16) int {
 			}
 		}
 		t.clk += Baud
-		f := float64(SpaceHz)
 		if t.bit != 0 {
-			f = MarkHz
+			t.phase += markStep
+		} else {
+			t.phase += spaceStep
 		}
-		t.phase += 2 * math.Pi * f / pump.SampleRate
-		if t.phase > 2*math.Pi {
-			t.phase -= 2 * math.Pi
+		if t.phase >= tableLen {
+			t.phase -= tableLen
 		}
-		out[i] = int16(t.amp * math.Sin(t.phase))
+		out[i] = t.sine[t.phase]
 	}
 	return len(out)
 }
