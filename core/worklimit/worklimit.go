@@ -85,8 +85,8 @@ type Options struct {
 	// the time the bytes read so far need at BodyMinRate bytes a second,
 	// and never later than the start plus BodyTimeout. 0 turns each part
 	// off (all 0: no deadline). Once the body is read (or when there is
-	// none) the deadline is cleared, so that a long answer (a conversion)
-	// is not mistaken for a client gone.
+	// none) net/http clears the deadline for its background read, so a
+	// long answer (a conversion) is not mistaken for a client gone.
 	BodyGrace   time.Duration
 	BodyMinRate int64
 	BodyTimeout time.Duration
@@ -114,11 +114,8 @@ func Handler(next http.Handler, o Options) http.Handler {
 		}
 		defer release()
 		if o.BodyGrace > 0 || o.BodyMinRate > 0 || o.BodyTimeout > 0 {
-			rc := http.NewResponseController(w)
-			if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-				rc.SetReadDeadline(time.Time{})
-			} else {
-				b := &slowBody{rc: rc, body: r.Body, o: o, start: o.Now()}
+			if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+				b := &slowBody{rc: http.NewResponseController(w), body: r.Body, o: o, start: o.Now()}
 				b.extend()
 				r.Body = b
 			}
@@ -155,18 +152,10 @@ func (b *slowBody) extend() { b.rc.SetReadDeadline(b.deadline()) }
 func (b *slowBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
 	b.n += int64(n)
-	if b.done {
-		return n, err
-	}
-	if err == io.EOF {
-		// The body is read: no deadline while the answer is worked out.
-		b.done = true
-		b.rc.SetReadDeadline(time.Time{})
-		return n, err
-	}
-	if err != nil {
-		// Cut (or failed): the deadline stays, so that the server's
-		// draining of the rest of the body after the handler fails too.
+	if err != nil || b.done {
+		// Read (net/http clears the deadline), or cut: then the deadline
+		// stays, so that the server's draining of the rest of the body
+		// after the handler fails too.
 		b.done = true
 		return n, err
 	}

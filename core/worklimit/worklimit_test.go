@@ -129,7 +129,7 @@ func slowServer(t *testing.T, o Options, wait time.Duration) (addr string, got c
 
 // TestSlowBodyCut: a body that trickles in slower than the minimum rate
 // is cut at its deadline (tiny timeouts here); a body that arrives in time
-// is read, and the deadline is cleared once it is, so the handler may take
+// is read, and once it is the deadline no longer applies, so the handler may take
 // longer than the body deadline.
 func TestSlowBodyCut(t *testing.T) {
 	o := Options{BodyGrace: 100 * time.Millisecond, BodyMinRate: 1000, BodyTimeout: time.Second}
