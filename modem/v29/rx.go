@@ -2,6 +2,7 @@ package v29
 
 import (
 	"math"
+	"math/cmplx"
 
 	"github.com/faxagent/faxagent/modem/internal/dsp"
 	"github.com/faxagent/faxagent/modem/pump"
@@ -119,9 +120,12 @@ func cosBetween(a, b complex128) float64 {
 	return (real(a)*real(b) + imag(a)*imag(b)) / m
 }
 
-// acquire follows the ABAB alternation (each symbol 135 degrees from the
-// last and equal to the one before that) and spots the first C, which
-// lies opposite the B two symbols back.
+// acquire follows the ABAB alternation (each symbol equal to the one two
+// before, and the step between symbols changing sign every symbol) and
+// spots the end of it: a symbol that differs from the one two before by
+// half the alternation's own step or more. Through a channel that takes
+// much of the band edges, where ABAB's energy lies, the steps shrink but
+// the pattern holds.
 func (r *Receiver) acquire() {
 	y := r.eq.Output()
 	r.hist[r.count&(histLen-1)] = y
@@ -132,50 +136,83 @@ func (r *Receiver) acquire() {
 		return
 	}
 	y1, y2 := r.past(1), r.past(2)
-	c2 := cosBetween(y, y2)
+	step := y1 - y2
+	dev := cmplx.Abs(y-y2) / cmplx.Abs(step)
 	switch {
-	case c2 > 0.8 && cosBetween(y, y1) < -0.3:
+	case dev < 0.5 && cosBetween(y-y1, step) < -0.5:
 		r.alts++
-	case r.alts >= minAlts && c2 < -0.6:
-		r.hop()
+	case r.alts >= minAlts:
+		if !r.hop() {
+			r.alts++ // noise on the alternation, not its end
+		}
 	default:
 		r.alts = 0
 	}
 }
 
-// hop starts training at the first C: the last symbols were ... B A B A C,
-// all known, so they give the channel's gain and phase at once.
-func (r *Receiver) hop() {
-	var num complex128
-	var den float64
-	for j := range histLen - 2 {
-		var ref complex128
-		switch {
-		case j == 0:
-			ref = trainC(r.rate)
-		case j&1 == 1:
-			ref = trainA(r.rate)
-		default:
-			ref = trainB(r.rate)
+// hop tries to start training at the start of segment 3. The last
+// symbols were ... B A B A and then none, one, two or three of segment 3's
+// C D C (the channel's smearing can hide the first of them); each is a
+// known sequence, and the one that fits the recent symbols best with a
+// single complex gain says which, and gives the channel's gain and phase
+// at once. It reports false when the alternation alone fits best.
+func (r *Receiver) hop() bool {
+	var seg3 [3]complex128
+	g := trainGen{reg: trainInit}
+	for i := range seg3 {
+		seg3[i] = trainC(r.rate)
+		if g.next() == 1 {
+			seg3[i] = trainD(r.rate)
 		}
-		num += r.past(j) * complex(real(ref), -imag(ref))
-		den += real(ref)*real(ref) + imag(ref)*imag(ref)
 	}
-	g := num / complex(den, 0)
-	if g == 0 {
-		r.alts = 0
-		return
+	var best complex128
+	bestRes, bestH := math.Inf(1), -1
+	for h := -1; h < len(seg3); h++ {
+		// ref is the symbol j back under this hypothesis.
+		ref := func(j int) complex128 {
+			switch {
+			case j <= h:
+				return seg3[h-j]
+			case (j-h)&1 == 1:
+				return trainA(r.rate)
+			}
+			return trainB(r.rate)
+		}
+		var num complex128
+		var den float64
+		for j := range histLen - 2 {
+			c := ref(j)
+			num += r.past(j) * complex(real(c), -imag(c))
+			den += sq(c)
+		}
+		gain := num / complex(den, 0)
+		var res float64
+		for j := range histLen - 2 {
+			res += sq(r.past(j) - gain*ref(j))
+		}
+		if res < bestRes {
+			best, bestRes, bestH = gain, res, h
+		}
+	}
+	if bestH < 0 || best == 0 {
+		return false
 	}
 	r.front.AGC.Freeze(true)
-	r.eq.Scale(1 / g)
+	r.eq.Scale(1 / best)
+	r.eq.SetStep(0.2)
 	r.pl.Set(0, 0)
 	r.demod.SetTimingGains(0.03, 0.0001)
 	r.gen = trainGen{reg: trainInit}
-	r.gen.next() // the C just seen
+	for range bestH + 1 { // the segment-3 symbols already seen
+		r.gen.next()
+	}
 	r.st = stTrain
-	r.count = 1
+	r.count = bestH + 1
 	r.mse = 0
+	return true
 }
+
+func sq(z complex128) float64 { return real(z)*real(z) + imag(z)*imag(z) }
 
 func (r *Receiver) train() {
 	ref := trainC(r.rate)
@@ -186,6 +223,9 @@ func (r *Receiver) train() {
 	e := ref - y
 	r.eq.Update(r.pl.Rotate(e))
 	r.pl.Update(dsp.PhaseError(y, ref))
+	if r.count == 100 {
+		r.eq.SetStep(0.1)
+	}
 	if r.count == 200 {
 		r.eq.SetStep(0.03)
 		r.pl.SetGains(0.05, 0.002)
@@ -206,7 +246,7 @@ func (r *Receiver) train() {
 	r.phase = 0
 	r.scr = scrambler{}
 	r.errAvg = r.mse / 100
-	r.eq.SetStep(0.01)
+	r.eq.SetStep(0.03)
 	r.demod.SetTimingGains(0.01, 0.00003)
 }
 

@@ -30,12 +30,15 @@ func (q *biquad) step(x float64) float64 {
 	return y
 }
 
-// telephoneBand filters samples like an analogue telephone channel: a
-// fourth-order high-pass at 300 Hz and a fourth-order low-pass at 3400 Hz
-// (Butterworth sections), whose phase distortion near the band edges is
+// band filters samples like an analogue telephone channel: a high-pass at
+// lo Hz and a low-pass at hi Hz, each of the order given (even; cascaded
+// second-order sections), whose phase distortion near the band edges is
 // what the equalisers are for.
-func telephoneBand(in []int16) []int16 {
-	qs := []*biquad{newBiquad(300, true), newBiquad(300, true), newBiquad(3400, false), newBiquad(3400, false)}
+func band(in []int16, lo, hi float64, order int) []int16 {
+	var qs []*biquad
+	for range order / 2 {
+		qs = append(qs, newBiquad(lo, true), newBiquad(hi, false))
+	}
 	out := make([]int16, len(in))
 	for i, s := range in {
 		v := float64(s)
