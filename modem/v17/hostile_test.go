@@ -2,49 +2,15 @@ package v17
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 
+	"github.com/faxagent/faxagent/modem/internal/pumptest"
 	"github.com/faxagent/faxagent/modem/pump"
 	"github.com/faxagent/faxagent/modem/tone"
 	"github.com/faxagent/faxagent/modem/v21"
 	"github.com/faxagent/faxagent/modem/v27ter"
 	"github.com/faxagent/faxagent/modem/v29"
 )
-
-// strictSink records events and fails on a bit outside
-// TrainingSucceeded..CarrierDown.
-type strictSink struct {
-	t       testing.TB
-	trained bool
-	bits    int
-	events  []pump.Event
-}
-
-func (s *strictSink) PutBit(b int) {
-	if !s.trained {
-		s.t.Fatalf("bit outside a trained carrier (events %v)", s.events)
-	}
-	if b != 0 && b != 1 {
-		s.t.Fatalf("bit value %d", b)
-	}
-	s.bits++
-}
-
-func (s *strictSink) Event(e pump.Event) {
-	s.events = append(s.events, e)
-	s.trained = e == pump.TrainingSucceeded
-}
-
-func whiteNoise(n int, dBm0 float64, seed uint64) []int16 {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	sigma := 32768 * math.Pow(10, (dBm0-3.14)/20) / math.Sqrt2
-	out := make([]int16, n)
-	for i := range out {
-		out[i] = int16(max(-32768, min(32767, math.Round(rng.NormFloat64()*sigma))))
-	}
-	return out
-}
 
 // generate runs a pump transmitter to the end (or n samples).
 func generate(tx pump.Transmitter, n int) []int16 {
@@ -81,8 +47,8 @@ func TestHostileInputGivesNoBits(t *testing.T) {
 		line []int16
 	}{
 		{"silence", 14400, make([]int16, 40000)},
-		{"noise -20dBm0", 14400, whiteNoise(80000, -20, 1)},
-		{"noise -60dBm0", 9600, whiteNoise(40000, -60, 2)},
+		{"noise -20dBm0", 14400, pumptest.Noise(80000, -20, 1)},
+		{"noise -60dBm0", 9600, pumptest.Noise(40000, -60, 2)},
 		{"1800 Hz", 14400, sineWave(24000, 1800, 5000)},
 		{"CED with reversals", 9600, ced},
 		{"V.21", 14400, generate(v21.NewTx(-12, sliceSource(randomBits(8, 900))), 8000*4)},
@@ -95,7 +61,7 @@ func TestHostileInputGivesNoBits(t *testing.T) {
 		{"V.17 cut in segment 4", 14400, long[:(seg1Len+seg2LongLen+seg3Len+20)*10/3]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := &strictSink{t: t}
+			sink := &pumptest.Strict{T: t}
 			rx, err := NewReceiver(tc.rate, sink)
 			if err != nil {
 				t.Fatal(err)
@@ -104,18 +70,18 @@ func TestHostileInputGivesNoBits(t *testing.T) {
 			for i := 0; i < len(line); i += 160 {
 				rx.Receive(line[i:min(i+160, len(line))])
 			}
-			for _, e := range sink.events {
+			for _, e := range sink.Events {
 				if e == pump.TrainingSucceeded {
-					t.Fatalf("trained on it: events %v", sink.events)
+					t.Fatalf("trained on it: events %v", sink.Events)
 				}
 			}
-			if sink.bits != 0 {
-				t.Fatalf("%d bits", sink.bits)
+			if sink.Bits != 0 {
+				t.Fatalf("%d bits", sink.Bits)
 			}
-			if n := len(sink.events); n > 0 && (sink.events[0] != pump.CarrierUp || sink.events[n-1] != pump.CarrierDown) {
-				t.Errorf("events %v: want carrier-up first and carrier-down last", sink.events)
+			if n := len(sink.Events); n > 0 && (sink.Events[0] != pump.CarrierUp || sink.Events[n-1] != pump.CarrierDown) {
+				t.Errorf("events %v: want carrier-up first and carrier-down last", sink.Events)
 			}
-			t.Logf("events %v", sink.events)
+			t.Logf("events %v", sink.Events)
 		})
 	}
 }
@@ -136,7 +102,7 @@ func FuzzReceiver(f *testing.F) {
 			return
 		}
 		rate := rates[int(r)%len(rates)]
-		sink := &strictSink{t: t}
+		sink := &pumptest.Strict{T: t}
 		rx, err := NewReceiver(rate, sink)
 		if err != nil {
 			t.Fatal(err)

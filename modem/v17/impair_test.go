@@ -9,6 +9,7 @@ import (
 
 	"github.com/faxagent/faxagent/modem/g711"
 	"github.com/faxagent/faxagent/modem/impair"
+	"github.com/faxagent/faxagent/modem/internal/pumptest"
 )
 
 // side is one end of a link: our modem or SpanDSP's.
@@ -244,6 +245,22 @@ func TestEqualiserOnMultipath(t *testing.T) {
 				}
 				line := impairAll(multipath(transmit(t, tx, rate, bursts)), impair.Config{SNR: 30, Seed: 9})
 				checkReport(t, ourRx(t, rate, line), bursts)
+			})
+		}
+	}
+}
+
+// The carrier may arrive off frequency (V.17 allows the receiver ±7 Hz):
+// the carrier loop pulls it in during the training.
+func TestCarrierOffset(t *testing.T) {
+	for _, rate := range []int{14400, 7200} {
+		for _, hz := range []float64{-7, -2, 2, 7} {
+			t.Run(fmt.Sprintf("%d/%+.0fHz", rate, hz), func(t *testing.T) {
+				bursts := []burst{
+					{short: false, bits: randomBits(uint64(rate)+50, rate)},
+					{short: true, bits: randomBits(uint64(rate)+51, rate)},
+				}
+				checkReport(t, ourRx(t, rate, pumptest.Shift(transmit(t, spandsp, rate, bursts), hz)), bursts)
 			})
 		}
 	}
