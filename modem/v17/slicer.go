@@ -15,18 +15,21 @@ const (
 	cellSize  = 0.5
 	gridHalf  = 12.0 // the grid covers [-12, 12) on both axes
 	gridCells = int(2 * gridHalf / cellSize)
-	maxCand   = 4
+	maxExtra  = 24
 )
 
+// cell lists, for each subset, the point nearest the cell's centre, and
+// then the other points that may be nearer somewhere in the cell.
 type cell struct {
-	n    [8]uint8
-	cand [8][maxCand]uint8
+	first [8]uint8
+	extra [maxExtra]uint8 // labels (the subset is the label's low 3 bits)
+	nx    uint8
 }
 
 // slicer finds subset-nearest points through the cell grid.
 type slicer struct {
 	points []point
-	xy     [][2]float64 // the points as floats
+	xy     [128][2]float64 // the points as floats, by label
 	cells  []cell
 }
 
@@ -39,7 +42,7 @@ var slicers = map[int]func() *slicer{
 }
 
 func newSlicer(points []point) *slicer {
-	s := &slicer{points: points, cells: make([]cell, gridCells*gridCells), xy: make([][2]float64, len(points))}
+	s := &slicer{points: points, cells: make([]cell, gridCells*gridCells)}
 	for i, p := range points {
 		s.xy[i] = [2]float64{float64(p[0]), float64(p[1])}
 	}
@@ -53,15 +56,15 @@ func newSlicer(points []point) *slicer {
 				best[i] = math.Inf(1)
 			}
 			for l, p := range points {
-				d := math.Sqrt(sqDist(centre, p.complex()))
-				best[l&7] = min(best[l&7], d)
+				if d := math.Sqrt(sqDist(centre, p.complex())); d < best[l&7] {
+					best[l&7], c.first[l&7] = d, uint8(l)
+				}
 			}
 			for l, p := range points {
-				sub := l & 7
 				d := math.Sqrt(sqDist(centre, p.complex()))
-				if d <= best[sub]+margin && c.n[sub] < maxCand {
-					c.cand[sub][c.n[sub]] = uint8(l)
-					c.n[sub]++
+				if uint8(l) != c.first[l&7] && d <= best[l&7]+margin && c.nx < maxExtra {
+					c.extra[c.nx] = uint8(l)
+					c.nx++
 				}
 			}
 		}
@@ -77,21 +80,17 @@ func (s *slicer) nearest(z complex128) (dist [8]float64, label [8]uint8) {
 		return s.scan(z)
 	}
 	c := &s.cells[int((zi+gridHalf)/cellSize)*gridCells+int((zr+gridHalf)/cellSize)]
-	xy := s.xy
-	for sub := range 8 {
-		cand := c.cand[sub][:c.n[sub]]
-		l := cand[0] // every cell has a candidate in every subset
-		p := xy[l]
+	for sub, l := range c.first {
+		p := &s.xy[l&127]
 		dr, di := zr-p[0], zi-p[1]
-		bd, bl := dr*dr+di*di, l
-		for _, l := range cand[1:] {
-			p := xy[l]
-			dr, di := zr-p[0], zi-p[1]
-			if d := dr*dr + di*di; d < bd {
-				bd, bl = d, l
-			}
+		dist[sub], label[sub] = dr*dr+di*di, l
+	}
+	for _, l := range c.extra[:c.nx] {
+		p := &s.xy[l&127]
+		dr, di := zr-p[0], zi-p[1]
+		if d := dr*dr + di*di; d < dist[l&7] {
+			dist[l&7], label[l&7] = d, l
 		}
-		dist[sub], label[sub] = bd, bl
 	}
 	return dist, label
 }
