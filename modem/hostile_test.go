@@ -2,7 +2,6 @@ package modem
 
 import (
 	"encoding/binary"
-	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -37,33 +36,9 @@ func feed(t *testing.T, in []int16, setup func(*Terminal)) []string {
 func TestHostileLine(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	const n = 8000 * 6
-	sines := func(amp float64, fs ...float64) []int16 {
-		out := make([]int16, n)
-		for i := range out {
-			var v float64
-			for _, f := range fs {
-				v += amp * math.Sin(2*math.Pi*f*float64(i)/8000)
-			}
-			out[i] = int16(v)
-		}
-		return out
-	}
-	noise := make([]int16, n)
-	for i := range noise {
-		noise[i] = int16(rng.NormFloat64() * 5000)
-	}
-	speech := make([]int16, n)
-	var ph [3]float64
-	for i := range speech {
-		tt := float64(i) / 8000
-		f := [3]float64{400 + 300*math.Sin(2*math.Pi*1.1*tt), 1700 + 400*math.Sin(2*math.Pi*0.9*tt), 2600}
-		var v float64
-		for k := range f {
-			ph[k] += 2 * math.Pi * f[k] / 8000
-			v += math.Sin(ph[k]) / float64(k+1)
-		}
-		speech[i] = int16(6000*(0.5+0.5*math.Sin(2*math.Pi*3*tt))*v + rng.NormFloat64()*200)
-	}
+	sines := func(amp float64, fs ...float64) []int16 { return impair.Tones(n, amp, fs...) }
+	noise := impair.Noise(rng, n, 5000)
+	speech := impair.Speech(rng, n, 8000)
 	randFSK := make([]int16, n)
 	v21.NewTx(-12, func() int { return rng.IntN(2) }).Generate(randFSK)
 	// A V.21 burst cut off in its first frame.

@@ -2,6 +2,7 @@ package impair
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/faxagent/faxagent/modem/g711"
@@ -112,5 +113,24 @@ func TestNoiseWithSignal(t *testing.T) {
 	}
 	if p := power(c.Process(sine(160, 1000, 1000))); p < power(sine(160, 1000, 1000))*2 {
 		t.Fatalf("no noise with the signal: %v", p)
+	}
+}
+
+func TestSignals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	if p := math.Sqrt(power(Noise(rng, 80000, 1000))); math.Abs(p-1000) > 20 {
+		t.Errorf("noise RMS %.0f, want 1000", p)
+	}
+	d := Tones(8000, 5000, 697, 1209)
+	if p := power(d); math.Abs(p-2*5000*5000/2) > 1e5 {
+		t.Errorf("DTMF power %.0f", p)
+	}
+	s := Speech(rng, 16000, 8000)
+	var peak int16
+	for _, x := range s {
+		peak = max(peak, x, -x)
+	}
+	if peak < 3000 || peak == math.MaxInt16 {
+		t.Errorf("speech peak %d", peak)
 	}
 }

@@ -114,33 +114,9 @@ func TestDetect(t *testing.T) {
 func TestNoFalseTone(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	const n = 8000 * 5
-	sum := func(fs ...float64) []int16 {
-		out := make([]int16, n)
-		for i := range out {
-			var v float64
-			for _, f := range fs {
-				v += 5000 * math.Sin(2*math.Pi*f*float64(i)/8000)
-			}
-			out[i] = int16(v)
-		}
-		return out
-	}
-	noise := make([]int16, n)
-	for i := range noise {
-		noise[i] = int16(rng.NormFloat64() * 4000)
-	}
-	speech := make([]int16, n)
-	var ph [3]float64
-	for i := range speech {
-		tt := float64(i) / 8000
-		f := [3]float64{500 + 300*math.Sin(2*math.Pi*1.1*tt), 1100 + 300*math.Sin(2*math.Pi*0.9*tt), 2100 + 200*math.Sin(2*math.Pi*0.5*tt)}
-		var v float64
-		for k := range f {
-			ph[k] += 2 * math.Pi * f[k] / 8000
-			v += math.Sin(ph[k])
-		}
-		speech[i] = int16(4000 * (0.6 + 0.4*math.Sin(2*math.Pi*3*tt)) * v)
-	}
+	sum := func(fs ...float64) []int16 { return impair.Tones(n, 5000, fs...) }
+	noise := impair.Noise(rng, n, 4000)
+	speech := impair.Speech(rng, n, 8000)
 	v21sig := make([]int16, n)
 	v21.NewTx(-12, func() int { return rng.IntN(2) }).Generate(v21sig)
 	for name, in := range map[string][]int16{

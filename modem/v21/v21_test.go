@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -150,45 +149,17 @@ func TestSNRThreshold(t *testing.T) {
 // hostile signals: none may raise a frame with a good FCS.
 func hostile(rng *rand.Rand) map[string][]int16 {
 	const n = 8000 * 4
-	sig := map[string][]int16{}
-	noise := make([]int16, n)
-	for i := range noise {
-		noise[i] = int16(rng.NormFloat64() * 3000)
+	sig := map[string][]int16{
+		"white noise":       impair.Noise(rng, n, 3000),
+		"silence":           make([]int16, n),
+		"DTMF A (697+1633)": impair.Tones(n, 6000, 697, 1633),
+		"DTMF 5":            impair.Tones(n, 6000, 770, 1336),
+		"1650 Hz steady":    impair.Tones(n, 8000, 1650),
+		"1850 Hz steady":    impair.Tones(n, 8000, 1850),
+		"CNG":               impair.Tones(n, 8000, 1100),
+		"CED":               impair.Tones(n, 8000, 2100),
+		"speech-like":       impair.Speech(rng, n, 8000),
 	}
-	sig["white noise"] = noise
-	sig["silence"] = make([]int16, n)
-	tone := func(amp float64, fs ...float64) []int16 {
-		out := make([]int16, n)
-		for i := range out {
-			var v float64
-			for _, f := range fs {
-				v += amp * math.Sin(2*math.Pi*f*float64(i)/8000)
-			}
-			out[i] = int16(v)
-		}
-		return out
-	}
-	sig["DTMF A (941+1633)"] = tone(6000, 697, 1633)
-	sig["DTMF 5"] = tone(6000, 770, 1336)
-	sig["1650 Hz steady"] = tone(8000, 1650)
-	sig["1850 Hz steady"] = tone(8000, 1850)
-	sig["CNG"] = tone(8000, 1100)
-	sig["CED"] = tone(8000, 2100)
-	// Speech-like: formants that glide, under a syllable-rate envelope.
-	sp := make([]int16, n)
-	var ph [3]float64
-	for i := range sp {
-		tt := float64(i) / 8000
-		env := 0.5 + 0.5*math.Sin(2*math.Pi*4*tt)
-		f := [3]float64{500 + 200*math.Sin(2*math.Pi*1.3*tt), 1500 + 400*math.Sin(2*math.Pi*0.7*tt), 2500}
-		var v float64
-		for k := range f {
-			ph[k] += 2 * math.Pi * f[k] / 8000
-			v += math.Sin(ph[k]) / float64(k+1)
-		}
-		sp[i] = int16(6000*env*v + rng.NormFloat64()*300)
-	}
-	sig["speech-like"] = sp
 	// FSK of random bits (a modem of the right kind saying nothing valid).
 	tx := NewTx(DefaultLevel, func() int { return rng.IntN(2) })
 	rnd := make([]int16, n)

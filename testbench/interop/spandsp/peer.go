@@ -72,19 +72,29 @@ func StartCodec(ctx context.Context, bin string, encode bool, version int) (*Cod
 		mode = "encode"
 	}
 	cmd := exec.CommandContext(ctx, bin, "codec", mode, fmt.Sprint(version))
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
+	in, out, err := startPiped(cmd)
 	if err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	return &Codec{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20)}, nil
+}
+
+// startPiped starts cmd with its stdin and stdout piped to the caller
+// and its stderr on ours.
+func startPiped(cmd *exec.Cmd) (io.WriteCloser, io.Reader, error) {
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	return in, out, nil
 }
 
 // Do sends one request line and returns the peer's answer line ("ERR" when
