@@ -108,7 +108,17 @@ func (d *Demodulator) Reset() {
 // point falls due per sample (T/2 is longer than a sample for every baud
 // rate below half the sample rate).
 func (d *Demodulator) Process(x float64) (z complex128, onTime, ok bool) {
-	cur := d.ci // the newest sample's carrier phase
+	if !d.Push(x) {
+		return 0, false, false
+	}
+	z, onTime = d.Point()
+	return z, onTime, true
+}
+
+// Push stores one line sample and reports whether a T/2 point is due; if
+// so, Point computes it (before the next Push). Push is Process's cheap
+// part, small enough to be inlined into a caller's per-sample loop.
+func (d *Demodulator) Push(x float64) bool {
 	if d.ci++; d.ci == len(d.car) {
 		d.ci = 0
 	}
@@ -117,8 +127,16 @@ func (d *Demodulator) Process(x float64) (z complex128, onTime, ok bool) {
 	}
 	d.ring[d.pos] = x
 	d.ring[d.pos+d.n] = x
-	if d.cd -= 1; d.cd > 0 {
-		return 0, false, false
+	d.cd--
+	return d.cd <= 0
+}
+
+// Point computes the T/2 point Push said is due and whether it is a symbol
+// centre, and steps the timing loop.
+func (d *Demodulator) Point() (z complex128, onTime bool) {
+	cur := d.ci - 1 // the newest sample's carrier phase
+	if cur < 0 {
+		cur += len(d.car)
 	}
 	// The point lies frac samples before the newest sample.
 	frac := -d.cd
@@ -176,5 +194,5 @@ func (d *Demodulator) Process(x float64) (z complex128, onTime, ok bool) {
 		step += d.integ
 	}
 	d.cd += step
-	return z, d.onTime, true
+	return z, d.onTime
 }

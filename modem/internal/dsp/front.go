@@ -88,10 +88,10 @@ func (f *Front) Receive(in []int16, h Handler) {
 		if f.parked {
 			continue
 		}
-		z, onTime, ok := f.Demod.Process(x)
-		if !ok {
+		if !f.Demod.Push(x) {
 			continue
 		}
+		z, onTime := f.Demod.Point()
 		f.Eq.Push(f.AGC.Apply(z))
 		if onTime {
 			h.Symbol()
