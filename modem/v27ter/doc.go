@@ -1,8 +1,11 @@
 // Package v27ter is the ITU-T V.27 ter data pump: 4800 bit/s (8-phase
 // differential PSK, 1600 baud) and 2400 bit/s (4-phase, 1200 baud) on an
 // 1800 Hz carrier, with the self-synchronising scrambler 1 + x^-6 + x^-7
-// and its guard against repeating patterns, the training sequence (the
-// long one fax uses, and the short one) and a turn-off of scrambled ones.
+// and its guard against repeating patterns, the training sequence and a
+// turn-off of scrambled ones. Fax sends the long training (SpanDSP sends
+// nothing else); the transmitter can also send the short one, meant for a
+// receiver that kept its equaliser from an earlier long training, which
+// this receiver does not accept (it reports no training on it).
 //
 // Transmitter and Receiver implement modem/pump's contract. The receiver
 // detects the carrier by power (on above -43 dBm0, off below -48 dBm0),

@@ -28,6 +28,7 @@ func TestHostileInputGivesNoBits(t *testing.T) {
 		{"V.29 9600 signal", 4800, otherModem(t, 9600), ufd},
 		{"V.29 7200 signal at 2400", 2400, otherModem(t, 7200), ufd},
 		{"4800 signal to 2400 receiver", 2400, good4800, ufd},
+		{"short training (not accepted)", 4800, shortTraining(t), []pump.Event{pump.CarrierUp, pump.CarrierDown}},
 		{"truncated in segment 4", 4800, good4800[:(seg2Len+seg3Len+300)*5], ufd},
 		{"truncated in segment 3", 2400, good2400[:(seg2Len+30)*20/3], ufd},
 	} {
@@ -96,5 +97,15 @@ func otherModem(t *testing.T, rate int) []int16 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pumptest.Transmit(t, tx, 0, 10*pump.SampleRate)
+}
+
+// shortTraining is a 4800 bit/s signal with the short training.
+func shortTraining(t *testing.T) []int16 {
+	tx, err := NewTransmitter(4800, pumptest.Source(pumptest.RandomBits(4000, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.SetShortTraining(true)
 	return pumptest.Transmit(t, tx, 0, 10*pump.SampleRate)
 }
