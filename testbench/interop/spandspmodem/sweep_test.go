@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faxagent/faxagent/modem/g711"
 	"github.com/faxagent/faxagent/modem/impair"
 	"github.com/faxagent/faxagent/modem/v27ter"
 )
@@ -25,6 +26,12 @@ const (
 // only while the transmitter's carrier is (from its first to its last
 // non-zero sample); otherwise it is on the whole line, silence included.
 func lowestSNR(t *testing.T, c modemCase, tx, rx side, gated bool) int {
+	return lowestSNROn(t, c, tx, rx, gated, impair.Config{})
+}
+
+// lowestSNROn is lowestSNR with the line's other faults (gain, G.711,
+// clock offset) from line applied after the noise, to the whole line.
+func lowestSNROn(t *testing.T, c modemCase, tx, rx side, gated bool, line impair.Config) int {
 	type run struct {
 		want  []int
 		clean []int16
@@ -48,8 +55,8 @@ func lowestSNR(t *testing.T, c modemCase, tx, rx side, gated bool) int {
 				}
 			}
 			noisy := impaired(r.clean[first:last], impair.Config{SNR: float64(snr), SignalDBm0: v27ter.TxLevel, Seed: uint64(snr) + uint64(i)*1000})
-			line := append(append(append([]int16{}, r.clean[:first]...), noisy...), r.clean[last:]...)
-			got, _ := receive(t, rx, c, line)
+			whole := append(append(append([]int16{}, r.clean[:first]...), noisy...), r.clean[last:]...)
+			got, _ := receive(t, rx, c, impaired(whole, line))
 			if bitErrors(got, r.want) != 0 {
 				return best
 			}
@@ -87,6 +94,30 @@ func TestSNRSweep(t *testing.T) {
 			}
 			if oo < 0 || ooa < 0 {
 				t.Errorf("ours to ours fails at 30 dB")
+			}
+		})
+	}
+	t.Log(table.String())
+}
+
+// TestSNRSweepImpaired is TestSNRSweep's SpanDSP-signal columns on a
+// worse line: after the noise, -10 dB of gain, a G.711 µ-law round trip
+// and the far end's clock 100 ppm fast. SpanDSP's V.27 ter receivers fail
+// this line even at 30 dB (shown as -1).
+func TestSNRSweepImpaired(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SNR sweep skipped in -short")
+	}
+	line := impair.Config{GainDB: -10, G711: true, Law: g711.ULaw, ClockPPM: 100}
+	var table strings.Builder
+	fmt.Fprintf(&table, "\n%-12s %14s %18s   (noise, then -10 dB, µ-law, +100 ppm)\n", "modem/rate", "SpanDSP→ours", "SpanDSP→SpanDSP")
+	for _, c := range allRates {
+		t.Run(c.String(), func(t *testing.T) {
+			so := lowestSNROn(t, c, spandsp, ours, true, line)
+			ss := lowestSNROn(t, c, spandsp, spandsp, true, line)
+			fmt.Fprintf(&table, "%-12s %11d dB %15d dB\n", c, so, ss)
+			if so < 0 || (ss >= 0 && so > ss+1) {
+				t.Errorf("our receiver needs %d dB on SpanDSP's signal, SpanDSP's own %d dB", so, ss)
 			}
 		})
 	}
