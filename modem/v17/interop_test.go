@@ -3,6 +3,8 @@ package v17
 import (
 	"fmt"
 	"testing"
+
+	"github.com/faxagent/faxagent/modem/pump"
 )
 
 // Our transmitter to SpanDSP's receiver: a long training then a short one
@@ -40,5 +42,25 @@ func TestSpanDSPTxToOurRx(t *testing.T) {
 			rec := ourRx(t, rate, spandspTx(t, rate, bursts))
 			checkReport(t, rec, bursts)
 		})
+	}
+}
+
+// SpanDSP's transmitter may send the talker echo protection tone (200 ms
+// of unmodulated carrier, 20 ms of silence) before the training: our
+// receiver waits it out without calling the training failed.
+func TestTalkerEchoProtectionTone(t *testing.T) {
+	for _, rate := range []int{14400, 9600} {
+		bursts := []burst{
+			{tep: true, bits: randomBits(uint64(rate)+60, rate)},
+			{tep: true, short: true, bits: randomBits(uint64(rate)+61, rate)},
+		}
+		rec := ourRx(t, rate, spandspTx(t, rate, bursts))
+		checkReport(t, rec, bursts)
+		for _, e := range rec.events {
+			if e == pump.TrainingFailed {
+				t.Errorf("%d: events %v", rate, rec.events)
+				break
+			}
+		}
 	}
 }

@@ -52,17 +52,21 @@ func peer(t testing.TB) string {
 // burst is one carrier: its training and its data bits.
 type burst struct {
 	short bool
+	tep   bool   // SpanDSP sends its talker echo protection tone first
 	bits  []byte // 0 or 1
 }
 
 func kinds(bursts []burst) []string {
 	var k []string
 	for _, b := range bursts {
+		s := "L"
 		if b.short {
-			k = append(k, "S")
-		} else {
-			k = append(k, "L")
+			s = "S"
 		}
+		if b.tep {
+			s += "T"
+		}
+		k = append(k, s)
 	}
 	return k
 }
@@ -135,7 +139,7 @@ func spandspRx(t testing.TB, rate int, bursts []burst, samples []int16, starts [
 		if i < len(starts) {
 			at = max(0, starts[i]-peerGap/3)
 		}
-		args = append(args, fmt.Sprintf("%s:%d", k, at))
+		args = append(args, fmt.Sprintf("%s:%d", k[:1], at))
 	}
 	cmd := exec.Command(peer(t), args...)
 	cmd.Stdin = bytes.NewReader(in)

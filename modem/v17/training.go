@@ -23,6 +23,26 @@ func (r *Receiver) seekABAB(y, z complex128) {
 	if r.count < abEarliest || r.wn < abWindow {
 		return
 	}
+	// An unmodulated carrier (the talker echo protection tone some
+	// transmitters send first, V.17 §7) stands still at baseband: wait it
+	// out rather than time out.
+	var sum complex128
+	var abs, lo, hi float64
+	lo = math.Inf(1)
+	for _, y := range r.fw {
+		a := cmplx.Abs(y)
+		sum += y
+		abs += a
+		lo, hi = min(lo, a), max(hi, a)
+	}
+	if abs > 0 && cmplx.Abs(sum) > 0.95*abs {
+		r.count = abEarliest
+		return
+	}
+	// A and B have one magnitude: a signal rising or dying is not them.
+	if lo < 0.3*hi {
+		return
+	}
 	// q_k = y_k conj(y_k-1) is +j|A|^2 after an A and -j|A|^2 after a B.
 	var s complex128
 	var mag float64

@@ -2,7 +2,8 @@
  * v17peer: SpanDSP's V.17 modem for faxagent's modem/v17 interop tests.
  *
  *   v17peer tx RATE L|S... < bits > samples
- *       one burst per L (long training) or S (short training) argument;
+ *       one burst per L (long training) or S (short training) argument,
+ *       LT or ST with the talker echo protection tone before it;
  *       stdin holds, per burst, a decimal bit count line then that many
  *       '0'/'1' characters; stdout gets 16-bit little-endian samples, the
  *       bursts separated by GAP samples of silence.
@@ -77,7 +78,7 @@ static int do_tx(int rate, int nburst, char **kinds)
             bits[i] = (char) c;
         }
         bitpos = 0;
-        v17_tx_restart(tx, rate, 0, kinds[b][0] == 'S');
+        v17_tx_restart(tx, rate, strchr(kinds[b], 'T') != NULL, kinds[b][0] == 'S');
         for (;;) {
             int n = v17_tx(tx, buf, CHUNK);
             fwrite(buf, sizeof(int16_t), n, stdout);
