@@ -446,7 +446,7 @@ func TestConsolePageImage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("tifftopnm: %v", err)
 	}
-	ref, err := parsePBM(out)
+	ref, err := testutil.ParsePBM(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,65 +454,9 @@ func TestConsolePageImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := img.Bounds()
-	if b.Dx() != ref.w || b.Dy() != ref.h {
-		t.Fatalf("PNG %dx%d, TIFF %dx%d", b.Dx(), b.Dy(), ref.w, ref.h)
+	if diff, black, err := ref.DiffImage(img); err != nil || diff != 0 || black == 0 {
+		t.Fatalf("page image against netpbm: %d pixels differ, %d black in the reference, %v", diff, black, err)
 	}
-	black, diff := 0, 0
-	for y := 0; y < ref.h; y++ {
-		for x := 0; x < ref.w; x++ {
-			r, _, _, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			if ref.black(x, y) {
-				black++
-			}
-			if (r < 0x8000) != ref.black(x, y) {
-				diff++
-			}
-		}
-	}
-	if diff != 0 || black == 0 {
-		t.Fatalf("%d pixels differ (%d black in the reference)", diff, black)
-	}
-}
-
-type pbm struct {
-	w, h int
-	bits []byte
-}
-
-func (p pbm) black(x, y int) bool { return p.bits[y*((p.w+7)/8)+x/8]&(0x80>>(x%8)) != 0 }
-
-// parsePBM reads a raw PBM (P4) as tifftopnm writes a bilevel page.
-func parsePBM(b []byte) (pbm, error) {
-	var p pbm
-	var magic string
-	n, err := fmt.Sscan(string(b[:min(len(b), 64)]), &magic, &p.w, &p.h)
-	if err != nil || n != 3 || magic != "P4" {
-		return p, fmt.Errorf("not a raw PBM: %q", b[:min(len(b), 16)])
-	}
-	// The header is "P4", white space, width, white space, height and one
-	// white space character.
-	fields, i := 0, 0
-	for fields < 3 {
-		for b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r' {
-			i++
-		}
-		if b[i] == '#' {
-			for b[i] != '\n' {
-				i++
-			}
-			continue
-		}
-		for b[i] != ' ' && b[i] != '\n' && b[i] != '\t' && b[i] != '\r' {
-			i++
-		}
-		fields++
-	}
-	p.bits = b[i+1:]
-	if len(p.bits) < (p.w+7)/8*p.h {
-		return p, fmt.Errorf("PBM short: %d bytes for %dx%d", len(p.bits), p.w, p.h)
-	}
-	return p, nil
 }
 
 func TestConsoleEvents(t *testing.T) {

@@ -105,8 +105,8 @@ function renderPorts(ports) {
     util += p.utilisation || 0;
     let call = "";
     if (p.call) {
-      call = (p.call.direction === "inbound" ? "receiving" : "sending") + " page " + (p.call.page + (p.call.pages ? 0 : 1)) +
-        (p.call.pages ? " of " + p.call.pages : "");
+      if (p.call.direction === "inbound") call = "receiving, " + p.call.page + (p.call.page === 1 ? " page" : " pages") + " in";
+      else call = "sending page " + Math.min(p.call.page + 1, p.call.pages || 1) + " of " + (p.call.pages || "?");
       if (p.call.rate) call += ", " + p.call.rate + " bit/s" + (p.call.modem ? " " + p.call.modem : "") + (p.call.ecm ? ", ECM" : ", no ECM");
     }
     const box = (field) => {
@@ -153,7 +153,7 @@ async function loadMessages() {
     for (const m of data.messages) {
       const tr = el("tr", { class: "clickable" + (m.id === state.selected ? " selected" : ""), "data-message": m.id, "data-status": m.status },
         el("td", {}, m.id), el("td", {}, m.direction), el("td", { class: "msg-status" }, m.status), el("td", {}, m.subject || ""),
-        el("td", {}, m.jobs_complete + "/" + m.jobs_total), el("td", {}, new Date(m.created).toLocaleString()));
+        el("td", {}, m.direction === "outbound" ? m.jobs_complete + "/" + m.jobs_total : ""), el("td", {}, new Date(m.created).toLocaleString()));
       tr.addEventListener("click", () => openMessage(m.id));
       tb.append(tr);
     }
