@@ -75,7 +75,7 @@ func runSpanDSPPair(t *testing.T, bin string, c audioCase, want t30.Speed) (ok b
 		return false, "no end"
 	}
 	detail = fmt.Sprintf("sender %d %q, receiver %d %q rate %d rx %d bad rows %d", rs.Code, rs.Text, rr.Code, rr.Text, rr.BitRate, rr.PagesRx, rr.BadRows)
-	if !rs.OK() || !rr.OK() || rr.PagesRx != c.pages || rr.BitRate != want.Rate || rr.BadRows != 0 {
+	if !rs.OK() || !rr.OK() || rr.PagesRx != c.pages || want.Rate != 0 && rr.BitRate != want.Rate || rr.BadRows != 0 {
 		return false, detail
 	}
 	return true, detail
@@ -207,7 +207,7 @@ func runOursPair(t *testing.T, c audioCase, want t30.Speed) (bool, string) {
 	l.Stop()
 	ra, rb := sa.Result(), sb.Result()
 	detail := fmt.Sprintf("sender %v %v, receiver %v", ra.Code, ra.Speed, rb.Code)
-	if ra.Code != t30.OK || rb.Code != t30.OK || ra.Speed != want || len(sink.Pages) != len(doc) {
+	if ra.Code != t30.OK || rb.Code != t30.OK || want.Rate != 0 && ra.Speed != want || len(sink.Pages) != len(doc) {
 		return false, detail
 	}
 	for i, rp := range sink.Pages {
@@ -290,4 +290,37 @@ func TestAudioImpairedWithSpanDSP(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAudioFrameLossReport reports how SpanDSP↔SpanDSP and ours↔ours
+// fare when 20 ms frames of audio are lost at random (replaced by
+// silence, as a jitter buffer without concealment plays a lost RTP
+// packet): one page, V.17 offered, ECM, 5 calls per loss rate, the page
+// delivered intact at whatever rate. Nothing is
+// asserted: a dropout inside a training, a TCF or a V.21 frame costs a
+// retrain or a repeat, and both stacks give up at rates where T.38 would
+// not notice. FAXAGENT_SWEEP=1 (or CI=true).
+func TestAudioFrameLossReport(t *testing.T) {
+	if os.Getenv("FAXAGENT_SWEEP") == "" && os.Getenv("CI") != "true" {
+		t.Skip("frame-loss report: set FAXAGENT_SWEEP=1")
+	}
+	bin := audioBinary(t)
+	var anyRate t30.Speed // a fallback to a slower rate still delivers the page
+	const calls = 5
+	var rows []string
+	for _, loss := range []float64{0.0005, 0.001, 0.002, 0.005} {
+		sp, ours := 0, 0
+		for seed := uint64(1); seed <= calls; seed++ {
+			c := audioCase{modems: t30.SetV17 | t30.SetV29 | t30.SetV27ter, spMask: 7, comp: imaging.MR, ecm: true, pages: 1,
+				line: &impair.Config{FrameLoss: loss, Seed: seed}}
+			if ok, _ := runSpanDSPPair(t, bin, c, anyRate); ok {
+				sp++
+			}
+			if ok, _ := runOursPair(t, c, anyRate); ok {
+				ours++
+			}
+		}
+		rows = append(rows, fmt.Sprintf("| %.2f %% | %d/%d | %d/%d |", loss*100, sp, calls, ours, calls))
+	}
+	t.Logf("calls with the page delivered under random 20 ms frame loss\n| loss | SpanDSP↔SpanDSP | ours↔ours |\n|---|---|---|\n%s", strings.Join(rows, "\n"))
 }
