@@ -8,7 +8,11 @@
 //
 // It owns: trunk configuration (peer mode with a static address, trunk mode
 // with REGISTER, digest authentication and re-registration; UDP, TCP or TLS
-// with sips: URIs and certificates verified against a configured CA);
+// with sips: URIs and certificates verified against a configured CA; every
+// request of the trunk — INVITE, ACK, re-INVITE, BYE, CANCEL, REGISTER —
+// leaves from its own listening address and port, with that address as Via
+// sent-by: over UDP on the listening socket, over TCP/TLS on connections
+// dialled from the listening port, shared with SO_REUSEPORT);
 // outbound INVITE with provisional responses, CANCEL on ring timeout, BYE at
 // the end; the T.38 switch (accept the remote's re-INVITE, send ours after a
 // configurable wait, or offer T.38 in the first INVITE), glare resolved with

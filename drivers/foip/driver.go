@@ -36,6 +36,10 @@ type Stats struct {
 	Registered   uint64 // successful REGISTERs
 	RegisterFail uint64 // failed REGISTERs
 	CEDReinvite  uint64 // our T.38 re-INVITEs sent early because CED was heard
+	// OffListener counts SIP messages read on another socket than the
+	// trunk's listening one: answers to requests that left from elsewhere
+	// (0 when every request leaves from the listening address).
+	OffListener uint64
 
 	// Media, summed over finished calls (per call: CallStats).
 	UDPTLLost       uint64 // packets given up on
@@ -48,7 +52,7 @@ type Stats struct {
 type counters struct {
 	invitesIn, forbidden, challenged, malformed, oversized, noMedia, busy,
 	glare, glareBackoff, refreshes, t38Refused, registered, registerFail, cedReinvites, refreshSent,
-	udptlLost, udptlRecovered, udptlLate, udptlDup, mediaStray atomic.Uint64
+	udptlLost, udptlRecovered, udptlLate, udptlDup, mediaStray, offListener atomic.Uint64
 }
 
 // Driver is one SIP trunk whose concurrent calls are ports. It implements
@@ -160,7 +164,7 @@ func (d *Driver) Stats() Stats {
 		Busy: n.busy.Load(), Glare: n.glare.Load(), GlareBackoff: n.glareBackoff.Load(),
 		Refreshes: n.refreshes.Load(), T38Refused: n.t38Refused.Load(),
 		Registered: n.registered.Load(), RegisterFail: n.registerFail.Load(),
-		CEDReinvite: n.cedReinvites.Load(), RefreshSent: n.refreshSent.Load(),
+		CEDReinvite: n.cedReinvites.Load(), RefreshSent: n.refreshSent.Load(), OffListener: n.offListener.Load(),
 		UDPTLLost: n.udptlLost.Load(), UDPTLRecovered: n.udptlRecovered.Load(), UDPTLLate: n.udptlLate.Load(),
 		UDPTLDuplicates: n.udptlDup.Load(), MediaStray: n.mediaStray.Load(),
 	}
@@ -186,6 +190,7 @@ func (d *Driver) rememberT38Less(number string) {
 
 // filter drops what is not SIP before sipgo parses it, and counts it.
 func (d *Driver) filter(info sip.TransportReadProps, data []byte) ([]byte, error) {
+	d.offListener(info)
 	if len(data) > d.cfg.MaxMessage {
 		d.n.oversized.Add(1)
 		return nil, nil
@@ -215,52 +220,62 @@ func (d *Driver) Open(ctx context.Context) error {
 	cfg := &d.cfg
 	host, _, _ := net.SplitHostPort(cfg.Listen)
 	d.host = host
+	// Listen first: the client sends from the listening address.
+	var serve func(srv *sipgo.Server) error
+	var tpOpts []sip.TransportLayerOption
+	switch cfg.Transport {
+	case "udp":
+		pc, err := net.ListenPacket("udp4", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("foip: listen: %w", err)
+		}
+		d.addr, d.closer = pc.LocalAddr().String(), pc.Close
+		serve = func(srv *sipgo.Server) error { return srv.ServeUDP(pc) }
+	default:
+		var tlsConf *tls.Config
+		if cfg.Transport == "tls" {
+			tlsConf = d.tlsServer
+		}
+		ln, err := listenStream(cfg.Listen, tlsConf)
+		if err != nil {
+			return fmt.Errorf("foip: listen: %w", err)
+		}
+		d.addr, d.closer = ln.Addr().String(), ln.Close
+		tpOpts = append(tpOpts, sip.WithTransportLayerTransports(streamTransports(ln.Addr().(*net.TCPAddr))))
+		if tlsConf != nil {
+			serve = func(srv *sipgo.Server) error { return srv.ServeTLS(ln) }
+		} else {
+			serve = func(srv *sipgo.Server) error { return srv.ServeTCP(ln) }
+		}
+	}
+	fail := func(what string, err error) error {
+		_ = d.closer()
+		return fmt.Errorf("foip: %s: %w", what, err)
+	}
+	tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(d.filter), sip.WithTransportLayerLogger(d.log))
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent("faxagent"), sipgo.WithUserAgentHostname(host),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(d.filter),
-			sip.WithTransportLayerLogger(d.log))}
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...)}
 	if d.tlsClient != nil {
 		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(d.tlsClient))
 	}
 	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
-		return fmt.Errorf("foip: user agent: %w", err)
+		return fail("user agent", err)
 	}
 	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(d.log))
 	if err != nil {
 		_ = ua.Close()
-		return fmt.Errorf("foip: server: %w", err)
+		return fail("server", err)
 	}
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientLogger(d.log))
+	cliOpts := []sipgo.ClientOption{sipgo.WithClientHostname(host), sipgo.WithClientLogger(d.log)}
+	if cfg.Transport == "udp" {
+		// Requests are written on the listening socket itself.
+		cliOpts = append(cliOpts, sipgo.WithClientConnectionAddr(d.addr))
+	}
+	cli, err := sipgo.NewClient(ua, cliOpts...)
 	if err != nil {
 		_ = ua.Close()
-		return fmt.Errorf("foip: client: %w", err)
-	}
-	var serve func() error
-	switch cfg.Transport {
-	case "udp":
-		pc, err := net.ListenPacket("udp4", cfg.Listen)
-		if err != nil {
-			_ = ua.Close()
-			return fmt.Errorf("foip: listen: %w", err)
-		}
-		d.addr, d.closer = pc.LocalAddr().String(), pc.Close
-		serve = func() error { return srv.ServeUDP(pc) }
-	case "tls":
-		ln, err := tls.Listen("tcp4", cfg.Listen, d.tlsServer)
-		if err != nil {
-			_ = ua.Close()
-			return fmt.Errorf("foip: listen: %w", err)
-		}
-		d.addr, d.closer = ln.Addr().String(), ln.Close
-		serve = func() error { return srv.ServeTLS(ln) }
-	default:
-		ln, err := net.Listen("tcp4", cfg.Listen)
-		if err != nil {
-			_ = ua.Close()
-			return fmt.Errorf("foip: listen: %w", err)
-		}
-		d.addr, d.closer = ln.Addr().String(), ln.Close
-		serve = func() error { return srv.ServeTCP(ln) }
+		return fail("client", err)
 	}
 	_, portStr, _ := net.SplitHostPort(d.addr)
 	lport, _ := strconv.Atoi(portStr)
@@ -280,7 +295,17 @@ func (d *Driver) Open(ctx context.Context) error {
 	d.loopDone = make(chan struct{})
 	go func() { defer close(d.loopDone); _ = d.loop.Run(context.Background()) }()
 	d.bg.Add(1)
-	go func() { defer d.bg.Done(); _ = serve() }()
+	go func() { defer d.bg.Done(); _ = serve(srv) }()
+	if cfg.Transport == "udp" {
+		// Requests go out on the listening socket once the transport
+		// layer holds it (Serve adds it first thing).
+		for i := 0; i < 1000; i++ {
+			if c, _ := ua.TransportLayer().GetConnection("udp", d.addr); c != nil {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	d.open = true
 	if cfg.Mode == Trunk {
 		d.bg.Add(1)

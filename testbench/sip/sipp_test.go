@@ -70,13 +70,19 @@ func startSipp(t *testing.T, scenario string, port int, args ...string) *sipp {
 		}
 	})
 	// Dial only once sipp listens: its SIP port is bound.
-	testutil.WaitFor(t, 30*time.Second, "sipp binding UDP port "+strconv.Itoa(port), func() bool {
+	network := "udp"
+	for i, a := range args {
+		if a == "-t" && i+1 < len(args) && args[i+1] == "t1" {
+			network = "tcp"
+		}
+	}
+	testutil.WaitFor(t, 30*time.Second, "sipp binding "+network+" port "+strconv.Itoa(port), func() bool {
 		select {
 		case <-s.done:
 			t.Fatalf("sipp exited before binding its port: %v\n%s", s.err, s.out.String())
 		default:
 		}
-		ok, err := testutil.Bound("udp", port)
+		ok, err := testutil.Bound(network, port)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,9 +101,15 @@ func (s *sipp) trace() string {
 	return string(lastBytes(b, 6000))
 }
 
-// wait asserts that sipp ran its scenario to the end (exit status 0).
-func (s *sipp) wait(t *testing.T) {
+// wait asserts that sipp ran its scenario to the end (exit status 0) and
+// that every request d sent left from d's listening address (checkSource).
+func (s *sipp) wait(t *testing.T, d *foip.Driver) {
 	t.Helper()
+	defer func() {
+		if !t.Failed() {
+			s.checkSource(t, d)
+		}
+	}()
 	select {
 	case <-s.done:
 		if err := s.err; err != nil {
@@ -168,7 +180,7 @@ func TestSippUASRefuses(t *testing.T) {
 					t.Fatalf("dial: code %v (retry %v) cause %d %q; want %v (retry %v) cause %d\nsipp:\n%s",
 						de.Code, de.Code.Retry(), de.CauseCode, de.Cause, tc.want, tc.retry, tc.code, s.trace())
 				}
-				s.wait(t)
+				s.wait(t, d)
 				if st := d.Ports()[0].State; st != drivers.StateIdle {
 					t.Errorf("port state %v after the call, want idle", st)
 				}
@@ -190,7 +202,7 @@ func TestSippRingTimeout(t *testing.T) {
 	if !errors.As(err, &de) || de.Code != t30.CodeNoAnswer || de.CauseCode != 487 {
 		t.Fatalf("dial: %v; want no answer after CANCEL\n%s", err, s.trace())
 	}
-	s.wait(t)
+	s.wait(t, d)
 }
 
 // TestSippRefusesT38 dials a sipp UAS that answers with audio and refuses
@@ -214,7 +226,7 @@ func TestSippRefusesT38(t *testing.T) {
 	if r.Code.Retry() != t30.RetryLater {
 		t.Errorf("retry class %v", r.Code.Retry())
 	}
-	s.wait(t)
+	s.wait(t, d)
 	if !d.T38Less("5552002") {
 		t.Fatal("destination not remembered as T.38-less")
 	}
@@ -246,7 +258,7 @@ func TestSippSilentT38(t *testing.T) {
 	if r.Code != t30.CodeNoFax && r.Code != t30.CodeT1Timeout {
 		t.Fatalf("send: code %v (%v); want no fax terminal (T1)", r.Code, r.Err)
 	}
-	s.wait(t)
+	s.wait(t, d)
 	if d.T38Less("5552002") {
 		t.Error("a destination that accepted T.38 was remembered as T.38-less")
 	}
@@ -279,7 +291,7 @@ func TestSippUACSwitchesToT38(t *testing.T) {
 		}
 	}()
 	s := startSipp(t, "uac_t38_reinvite.xml", freeUDP(t), "-s", "+1-555-0102002", d.Addr())
-	s.wait(t)
+	s.wait(t, d)
 	o := <-got
 	if o.r.Code != t30.CodeCallDropped {
 		t.Fatalf("receive: %v, code %v; want call dropped", o.err, o.r.Code)
@@ -313,7 +325,7 @@ func TestSippGlare(t *testing.T) {
 		}
 	}()
 	s := startSipp(t, "uac_glare.xml", freeUDP(t), d.Addr())
-	s.wait(t)
+	s.wait(t, d)
 	if code := <-got; code != t30.CodeCallDropped {
 		t.Fatalf("receive code %v, want call dropped (BYE during the fax)", code)
 	}
@@ -327,7 +339,7 @@ func TestSippGlare(t *testing.T) {
 func TestSippSourceNotAllowed(t *testing.T) {
 	d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "192.0.2.1:5060", AllowFrom: []string{"10.0.0.0/8"}})
 	s := startSipp(t, "uac_403.xml", freeUDP(t), d.Addr())
-	s.wait(t)
+	s.wait(t, d)
 	if st := d.Stats(); st.Forbidden != 1 || st.InvitesIn != 1 {
 		t.Fatalf("stats %+v, want 1 INVITE, 1 forbidden", st)
 	}
@@ -352,7 +364,7 @@ func TestSippDigestAuth(t *testing.T) {
 		}
 	}()
 	s := startSipp(t, "uac_auth.xml", freeUDP(t), "-au", "fax", "-ap", "s3cret", d.Addr())
-	s.wait(t)
+	s.wait(t, d)
 	if code := <-got; code != t30.CodeCallDropped {
 		t.Fatalf("receive code %v, want call dropped (BYE before T.38)", code)
 	}

@@ -156,7 +156,7 @@ func TestSpanDSPOverSIP(t *testing.T) {
 			if st.T38Version != 2 || st.UDPTL.Delivered == 0 {
 				t.Errorf("no T.38 media counted: %+v", st)
 			}
-			s.wait(t) // sipp saw our BYE after the fax
+			s.wait(t, d) // sipp saw our BYE after the fax
 			if err := peer.Close(); err != nil {
 				t.Fatalf("SpanDSP peer exit: %v", err)
 			}
