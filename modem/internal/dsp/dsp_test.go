@@ -425,3 +425,73 @@ func TestPhaseLoopKeepsUnitPhasor(t *testing.T) {
 		t.Fatalf("phase %v, want %v (mod 2 pi): off by %g", pl.Phase(), math.Remainder(want, 2*math.Pi), diff)
 	}
 }
+
+// refEqualizer is the textbook NLMS equaliser the fused one must match.
+type refEqualizer struct {
+	c, hist []complex128
+	mu      float64
+}
+
+func (r *refEqualizer) push(z complex128) { r.hist = append(r.hist[1:], z) }
+func (r *refEqualizer) output() (y complex128) {
+	for i, c := range r.c {
+		y += c * r.hist[i]
+	}
+	return y
+}
+func (r *refEqualizer) update(err complex128) {
+	var pw float64
+	for _, x := range r.hist {
+		pw += real(x)*real(x) + imag(x)*imag(x)
+	}
+	for i, x := range r.hist {
+		r.c[i] += complex(r.mu/pw, 0) * err * cmplx.Conj(x)
+	}
+}
+
+// TestEqualizerMatchesReference: random pushes (two, sometimes one or
+// three, between symbols), outputs, updates, step changes and scalings
+// give the same points and taps as the two-pass textbook form.
+func TestEqualizerMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	const n = 13
+	e := NewEqualizer(n, 0.05)
+	r := &refEqualizer{c: make([]complex128, n), hist: make([]complex128, n), mu: 0.05}
+	r.c[n/2] = 1
+	rnd := func() complex128 { return complex(rng.NormFloat64(), rng.NormFloat64()) }
+	for k := range 5000 {
+		pushes := 2
+		if rng.IntN(10) == 0 {
+			pushes = 1 + 2*rng.IntN(2)
+		}
+		for range pushes {
+			z := rnd()
+			e.Push(z)
+			r.push(z)
+		}
+		if k%500 == 499 {
+			g := rnd()
+			e.Scale(g)
+			for i := range r.c {
+				r.c[i] *= g
+			}
+		}
+		got, want := e.Output(), r.output()
+		if cmplx.Abs(got-want) > 1e-9*(1+cmplx.Abs(want)) {
+			t.Fatalf("symbol %d: output %v, want %v", k, got, want)
+		}
+		if k%700 == 0 {
+			mu := 0.01 + rng.Float64()*0.1
+			e.SetStep(mu)
+			r.mu = mu
+		}
+		err := rnd()*0.1 - want*0.01
+		e.Update(err)
+		r.update(err)
+	}
+	for i, c := range e.Taps() {
+		if cmplx.Abs(c-r.c[i]) > 1e-9 {
+			t.Fatalf("tap %d: %v, want %v", i, c, r.c[i])
+		}
+	}
+}
