@@ -324,6 +324,9 @@ type LineCfg struct {
 	RemoteCSID     string  `yaml:"remote_csid"`
 	// Calls limits the model to the first Calls calls (0: all).
 	Calls int `yaml:"calls"`
+	// Audio carries calls to the number over audio: our fax modems
+	// (V.21, V.27ter, V.29, V.17) at both ends of a sample link.
+	Audio bool `yaml:"audio"`
 }
 
 // LoopbackPort is one loopback port.

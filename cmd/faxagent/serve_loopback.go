@@ -30,7 +30,7 @@ func newLoopback(c LoopbackCfg) (*loopback.Network, drivers.Driver) {
 		kind, _ := lineKind(l.Kind)
 		net.SetModel(l.Number, loopback.Model{Kind: kind, DropAfterPage: l.DropAfterPage, BitErrorRate: l.BitErrorRate,
 			FrameErrorRate: l.FrameErrorRate, TrainFailAbove: l.TrainFailAbove, RemoteMaxRate: l.RemoteMaxRate,
-			RemoteNoECM: l.RemoteNoECM, RemoteCSID: l.RemoteCSID, Calls: l.Calls})
+			RemoteNoECM: l.RemoteNoECM, RemoteCSID: l.RemoteCSID, Calls: l.Calls, Audio: l.Audio})
 	}
 	nums := make([]string, len(c.Ports))
 	for i, p := range c.Ports {

@@ -67,7 +67,7 @@ func all() []scenario {
 		{"send-1", "one page to a port of ours; delivered and received back", sendPages(1, "5550103", true)},
 		{"send-20", "twenty pages to a port of ours; delivered and received back", sendPages(20, "5550104", true)},
 		{"send-100", "a hundred pages to a fax machine on the network", sendPages(100, "5559100", false)},
-		{"lines", "one message to clean, noisy, slow, busy and unanswered lines", lines},
+		{"lines", "one message to clean, noisy, slow, audio (modem), busy and unanswered lines", lines},
 		{"resume", "a call dropped after page 2 of 3 is retried from page 3", resume},
 		{"cancel", "a scheduled message is cancelled before any call", cancel},
 		{"inbound", "faxes to both receiving ports arrive in the admin's inbox", inbound},
@@ -289,11 +289,12 @@ func lines(ctx context.Context, e *env) error {
 	err := e.serve(ctx, `    lines:
       - {number: "5559002", bit_error_rate: 0.0001}
       - {number: "5559003", remote_max_rate: 4800, remote_no_ecm: true}
+      - {number: "5559004", audio: true}
 `)
 	if err != nil {
 		return err
 	}
-	to := []string{"5559001", "5559002", "5559003", "5550111", "5550112"}
+	to := []string{"5559001", "5559002", "5559003", "5559004", "5550111", "5550112"}
 	m, err := e.srv.submit(ctx, submission{to: to, files: []string{e.o.Letter}, fields: map[string]string{"retries": "0"}})
 	if err != nil {
 		return err
@@ -310,7 +311,7 @@ func lines(ctx context.Context, e *env) error {
 		fax   string
 		state string
 		code  int
-	}{{"5559001", "done", 0}, {"5559002", "done", 0}, {"5559003", "done", 0}, {"5550111", "failed", 2}, {"5550112", "failed", 1}} {
+	}{{"5559001", "done", 0}, {"5559002", "done", 0}, {"5559003", "done", 0}, {"5559004", "done", 0}, {"5550111", "failed", 2}, {"5550112", "failed", 1}} {
 		errs = append(errs, expectJob(byFax[c.fax], c.state, c.code))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -320,8 +321,10 @@ func lines(ctx context.Context, e *env) error {
 	if slow.TransmitSpeed > 4800 {
 		return fmt.Errorf("the 4800 bit/s remote was sent to at %d bit/s", slow.TransmitSpeed)
 	}
-	e.res.Jobs, e.res.Pages = len(to), 3
-	e.res.Detail = fmt.Sprintf("clean, noisy and 4800 bit/s (%s %d) sent; busy and no answer failed", slow.FaxProtocol, slow.TransmitSpeed)
+	audio := byFax["5559004"].Attempts[0]
+	e.res.Jobs, e.res.Pages = len(to), 4
+	e.res.Detail = fmt.Sprintf("clean, noisy, 4800 bit/s (%s %d) and audio (%s %d over our modems) sent; busy and no answer failed",
+		slow.FaxProtocol, slow.TransmitSpeed, audio.FaxProtocol, audio.TransmitSpeed)
 	return nil
 }
 
