@@ -1,6 +1,7 @@
 package spandspmodem
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -75,5 +76,28 @@ func TestInterop(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestTalkerEchoProtectionTone: SpanDSP's transmitter with the talker
+// echo protection tone before its training (unmodulated carrier, then
+// silence) to our receiver: one carrier, trained, bits exact.
+func TestTalkerEchoProtectionTone(t *testing.T) {
+	for _, c := range allRates {
+		t.Run(c.String(), func(t *testing.T) {
+			want := randomBits(10000, uint64(c.rate))
+			s, _, err := peer(t).TxTEP(context.Background(), c.modem, c.rate, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			line := append(append(make([]int16, 2000), s...), make([]int16, 2000)...)
+			r, _ := receive(t, ours, c, line)
+			if r.Events != "UTD" {
+				t.Fatalf("events %q, want UTD", r.Events)
+			}
+			if n := bitErrors(r, want); n != 0 {
+				t.Fatalf("%d bit errors", n)
+			}
+		})
 	}
 }

@@ -67,11 +67,21 @@ type Received struct {
 // Tx has SpanDSP's transmitter for modem ("v27ter" or "v29") at rate send
 // bits; it returns the samples and the CPU time SpanDSP spent in the modem.
 func (p Peer) Tx(ctx context.Context, modem string, rate int, bits []int) ([]int16, time.Duration, error) {
+	return p.tx(ctx, modem, rate, bits)
+}
+
+// TxTEP is Tx with the training preceded by the talker echo protection
+// tone (unmodulated carrier, then a short silence).
+func (p Peer) TxTEP(ctx context.Context, modem string, rate int, bits []int) ([]int16, time.Duration, error) {
+	return p.tx(ctx, modem, rate, bits, "tep")
+}
+
+func (p Peer) tx(ctx context.Context, modem string, rate int, bits []int, extra ...string) ([]int16, time.Duration, error) {
 	in := make([]byte, len(bits))
 	for i, b := range bits {
 		in[i] = '0' + byte(b&1)
 	}
-	out, cpu, err := p.run(ctx, in, "tx", modem, strconv.Itoa(rate))
+	out, cpu, err := p.run(ctx, in, append([]string{"tx", modem, strconv.Itoa(rate)}, extra...)...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -2,10 +2,13 @@
  * modempeer: SpanDSP's V.27 ter and V.29 data pumps as a batch filter, for
  * faxagent's modem interop tests (testbench/interop/spandspmodem).
  *
- *   modempeer tx v27ter|v29 RATE   stdin: bits as ASCII '0'/'1' (anything
+ *   modempeer tx v27ter|v29 RATE [tep]
+ *                                  stdin: bits as ASCII '0'/'1' (anything
  *                                  else ignored); stdout: the whole
  *                                  transmission (training, data, turn-off)
- *                                  as 16-bit little-endian samples at 8 kHz
+ *                                  as 16-bit little-endian samples at 8 kHz;
+ *                                  with tep, the training starts with the
+ *                                  talker echo protection tone
  *   modempeer rx v27ter|v29 RATE   stdin: samples; stdout: '0'/'1' for each
  *                                  bit and U (carrier up), T (training
  *                                  succeeded), F (training failed), D
@@ -74,7 +77,7 @@ static void read_bits(void)
     }
 }
 
-static int tx(const char *modem, int rate)
+static int tx(const char *modem, int rate, int tep)
 {
     int16_t *out;
     size_t len = 0, cap = 1 << 20;
@@ -85,9 +88,9 @@ static int tx(const char *modem, int rate)
 
     read_bits();
     if (strcmp(modem, "v27ter") == 0)
-        v27 = v27ter_tx_init(NULL, rate, 0, get_bit, NULL);
+        v27 = v27ter_tx_init(NULL, rate, tep, get_bit, NULL);
     else
-        v29 = v29_tx_init(NULL, rate, 0, get_bit, NULL);
+        v29 = v29_tx_init(NULL, rate, tep, get_bit, NULL);
     if (v27 == NULL && v29 == NULL)
         return 2;
     out = malloc(cap * sizeof(int16_t));
@@ -150,12 +153,12 @@ int main(int argc, char *argv[])
     static char obuf[1 << 22];
 
     setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-    if (argc != 4 || (strcmp(argv[2], "v27ter") != 0 && strcmp(argv[2], "v29") != 0)) {
-        fprintf(stderr, "usage: modempeer tx|rx v27ter|v29 RATE\n");
+    if (argc < 4 || argc > 5 || (strcmp(argv[2], "v27ter") != 0 && strcmp(argv[2], "v29") != 0)) {
+        fprintf(stderr, "usage: modempeer tx|rx v27ter|v29 RATE [tep]\n");
         return 2;
     }
     if (strcmp(argv[1], "tx") == 0)
-        rc = tx(argv[2], atoi(argv[3]));
+        rc = tx(argv[2], atoi(argv[3]), argc == 5 && strcmp(argv[4], "tep") == 0);
     else if (strcmp(argv[1], "rx") == 0)
         rc = rx(argv[2], atoi(argv[3]));
     else
