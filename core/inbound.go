@@ -246,6 +246,9 @@ func (s *sqlStore) Receive(ctx context.Context, in InboundFax) (MessageDetails, 
 			id, doc.ID, in.Name); err != nil {
 			return fmt.Errorf("core: receive: %w", err)
 		}
+		if err := s.addEvent(ctx, d, id, EventReceived); err != nil {
+			return err
+		}
 		t.MessageID, t.Outcome = id, OutcomeReceived
 		if t.PageCount == 0 {
 			t.PageCount = in.Pages

@@ -153,6 +153,9 @@ func (s *sqlStore) Submit(ctx context.Context, sub Submission) (MessageDetails, 
 	if err := s.checkSubmission(&sub); err != nil {
 		return MessageDetails{}, err
 	}
+	if err := CheckCallbackURL(sub.CallbackURL); err != nil {
+		return MessageDetails{}, err
+	}
 	owner, err := s.User(ctx, sub.OwnerID)
 	if err != nil {
 		return MessageDetails{}, err
@@ -205,6 +208,11 @@ func (s *sqlStore) Submit(ctx context.Context, sub Submission) (MessageDetails, 
 			len(sub.Recipients), len(sub.Recipients), ms(now)).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("core: insert message: %w", err)
+		}
+		if sub.CallbackURL != "" {
+			if _, err := d.exec(ctx, "UPDATE messages SET callback_url = ? WHERE id = ?", sub.CallbackURL, id); err != nil {
+				return fmt.Errorf("core: message callback: %w", err)
+			}
 		}
 		for i, doc := range sub.Documents {
 			docID := doc.ID
@@ -810,6 +818,9 @@ func (s *sqlStore) adjustMessage(ctx context.Context, d q, msg int64, dl delta) 
 	_, err = d.exec(ctx, "UPDATE messages SET status = ?, folder = ?, completed_at = ? WHERE id = ?", st, string(f), c, msg)
 	if err != nil {
 		return fmt.Errorf("core: message %d status: %w", msg, err)
+	}
+	if final && completed == 0 {
+		return s.addEvent(ctx, d, msg, EventFinal)
 	}
 	return nil
 }

@@ -217,6 +217,36 @@ var migrations = []migration{
 			created_at BIGINT NOT NULL)`,
 		`CREATE INDEX api_tokens_user ON api_tokens (user_id, id)`,
 	}},
+	{7, "notifications: a webhook URL and e-mail choice per user, a callback URL per message, events written with a message's final state or a reception, deliveries with their log", []string{
+		`CREATE TABLE user_notify (
+			user_id BIGINT PRIMARY KEY REFERENCES users(id),
+			webhook_url TEXT NOT NULL DEFAULT '',
+			email_results INTEGER NOT NULL DEFAULT 0)`,
+		`ALTER TABLE messages ADD COLUMN callback_url TEXT NOT NULL DEFAULT ''`,
+		`CREATE TABLE notify_events (
+			id {{id}},
+			message_id BIGINT NOT NULL,
+			kind TEXT NOT NULL,
+			created_at BIGINT NOT NULL)`,
+		`CREATE TABLE notify_deliveries (
+			id {{id}},
+			event_id BIGINT NOT NULL,
+			message_id BIGINT NOT NULL,
+			owner_id BIGINT NOT NULL DEFAULT 0,
+			kind TEXT NOT NULL,
+			channel TEXT NOT NULL,
+			target TEXT NOT NULL,
+			payload TEXT NOT NULL,
+			state TEXT NOT NULL,
+			attempts INTEGER NOT NULL DEFAULT 0,
+			next_at BIGINT NOT NULL,
+			last_status INTEGER NOT NULL DEFAULT 0,
+			last_error TEXT NOT NULL DEFAULT '',
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL)`,
+		`CREATE INDEX notify_deliveries_due ON notify_deliveries (state, next_at)`,
+		`CREATE INDEX notify_deliveries_message ON notify_deliveries (message_id, id)`,
+	}},
 }
 
 // inboundCallRecords lets an attempt exist without a message (a failed

@@ -107,6 +107,8 @@ type Store interface {
 	// Agents.
 	Heartbeat(ctx context.Context, a AgentInfo) error
 	Agents(ctx context.Context) ([]AgentInfo, error)
+
+	Notifications
 }
 
 // EnvAdminPassword is the environment variable the program reads for the

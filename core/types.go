@@ -220,6 +220,9 @@ type Submission struct {
 	// Tracks are the message's tracking records, stored with it; an ID of
 	// 0 is numbered by position (1, 2, ...).
 	Tracks []Track
+	// CallbackURL gets a webhook when the message reaches its final state
+	// ("" none; see CheckCallbackURL).
+	CallbackURL string
 }
 
 // Message is a stored message without its jobs.
