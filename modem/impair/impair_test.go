@@ -134,3 +134,26 @@ func TestSignals(t *testing.T) {
 		t.Errorf("speech peak %d", peak)
 	}
 }
+
+// Band passes the middle of the band and cuts below and above it.
+func TestBand(t *testing.T) {
+	level := func(hz float64) float64 {
+		in := make([]int16, 8000)
+		for i := range in {
+			in[i] = int16(10000 * math.Sin(2*math.Pi*hz*float64(i)/8000))
+		}
+		out := Band(in, 300, 3400, 4)[4000:] // past the filters' start
+		var p float64
+		for _, s := range out {
+			p += float64(s) * float64(s)
+		}
+		return 10 * math.Log10(p/float64(len(out))/(10000*10000/2))
+	}
+	for _, c := range []struct{ hz, lo, hi float64 }{
+		{1000, -0.5, 0.5}, {300, -6.5, -5.5}, {3400, -6.5, -5.5}, {100, -100, -30}, {3900, -100, -20},
+	} {
+		if l := level(c.hz); l < c.lo || l > c.hi {
+			t.Errorf("%v Hz: %.1f dB, want %v to %v", c.hz, l, c.lo, c.hi)
+		}
+	}
+}

@@ -56,13 +56,13 @@ func newFrontEnd() *frontEnd {
 	return f
 }
 
-// reset forgets the signal and the timing (not the clock rate learnt).
+// reset forgets the signal and the timing, not the clock rate learnt
+// (integ): the far end's clock is the same on the next carrier.
 func (f *frontEnd) reset() {
 	f.hist = [rxHistLen]complex128{}
 	f.next, f.onTime = halfT, true
 	f.prevOn, f.mid, f.power = 0, 0, 0
-	f.integ = 0
-	f.setGains(0.08, 0.0008)
+	f.setGains(0.08, 0)
 }
 
 func (f *frontEnd) setGains(kp, ki float64) { f.kp, f.ki = kp, ki }

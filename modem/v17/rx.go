@@ -127,6 +127,7 @@ func (r *Receiver) newCarrier() {
 	r.eq.clearInputs()
 	if !r.kept {
 		r.eq.unit()
+		r.fe.integ = 0 // no clock rate learnt from a successful training
 	}
 	r.vit.reset()
 	r.count, r.symbols, r.wn = 0, 0, 0
@@ -216,7 +217,9 @@ func (r *Receiver) symbol(y complex128) {
 	r.count++
 	switch {
 	case r.symbols < 60:
-		r.fe.setGains(0.08, 0.0008)
+		// Pull in the symbol timing; the clock rate is learnt later, not
+		// from the first phase errors.
+		r.fe.setGains(0.08, 0)
 	case r.st == rxData:
 		r.fe.setGains(0.005, 0.00002)
 	default:

@@ -43,9 +43,9 @@ func TestInterop(t *testing.T) {
 					line := func(s []int16) []int16 {
 						switch l.band {
 						case 1:
-							s = band(s, 300, 3400, 4)
+							s = impair.Band(s, 300, 3400, 4)
 						case 2:
-							s = band(s, 400, 3200, 6)
+							s = impair.Band(s, 400, 3200, 6)
 						}
 						return impaired(s, l.cfg)
 					}

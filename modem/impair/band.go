@@ -1,4 +1,4 @@
-package spandspmodem
+package impair
 
 import "math"
 
@@ -30,11 +30,12 @@ func (q *biquad) step(x float64) float64 {
 	return y
 }
 
-// band filters samples like an analogue telephone channel: a high-pass at
-// lo Hz and a low-pass at hi Hz, each of the order given (even; cascaded
-// second-order sections), whose phase distortion near the band edges is
-// what the equalisers are for.
-func band(in []int16, lo, hi float64, order int) []int16 {
+// Band filters samples like an analogue telephone channel: a high-pass at
+// lo Hz and a low-pass at hi Hz, each of the order given (even: that many
+// halves of cascaded second-order Butterworth sections, so order 4 is 6 dB
+// down at lo and hi), whose phase distortion near the band edges is what
+// the modems' equalisers are for.
+func Band(in []int16, lo, hi float64, order int) []int16 {
 	var qs []*biquad
 	for range order / 2 {
 		qs = append(qs, newBiquad(lo, true), newBiquad(hi, false))
@@ -45,7 +46,7 @@ func band(in []int16, lo, hi float64, order int) []int16 {
 		for _, q := range qs {
 			v = q.step(v)
 		}
-		out[i] = int16(max(-32768, min(32767, math.Round(v))))
+		out[i] = clip(v)
 	}
 	return out
 }
