@@ -49,6 +49,7 @@ func summarize(r io.Reader, w io.Writer, top int) (summary, error) {
 	ended := map[key]bool{}           // tests that reported pass, fail or skip
 	running := map[string][]string{}  // tests started per package, in order
 	var tests, pkgs []timing
+	var skipped []string // tests that skipped, with the reason they gave
 	build := map[string]*strings.Builder{}
 
 	sc := bufio.NewScanner(r)
@@ -118,6 +119,7 @@ func summarize(r io.Reader, w io.Writer, top int) (summary, error) {
 				s.passed++
 			case "skip":
 				s.skipped++
+				skipped = append(skipped, e.Package+"."+e.Test+": "+skipReason(out[k]))
 			case "fail":
 				s.failed++
 				writeHeld(w, out[k])
@@ -135,11 +137,34 @@ func summarize(r io.Reader, w io.Writer, top int) (summary, error) {
 		writeSlowest(w, "tests", tests, top)
 		writeSlowest(w, "packages", pkgs, top)
 	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(w, "\nskipped %d tests:\n", len(skipped))
+		for _, t := range skipped {
+			fmt.Fprintf(w, "  %s\n", t)
+		}
+	}
 	if s.pkgFailed > 0 || s.buildFailed > 0 {
 		fmt.Fprintf(w, "packages: %d failed, %d did not build\n", s.pkgFailed, s.buildFailed)
 	}
 	fmt.Fprintf(w, "tests: %d passed, %d failed, %d skipped\n", s.passed, s.failed, s.skipped)
 	return s, nil
+}
+
+// skipReason is the last line a skipped test logged before its "--- SKIP"
+// line: the message of t.Skip.
+func skipReason(b *strings.Builder) string {
+	if b == nil {
+		return "(no reason given)"
+	}
+	reason := "(no reason given)"
+	for _, l := range strings.Split(b.String(), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "=== ") || strings.HasPrefix(l, "--- SKIP") {
+			continue
+		}
+		reason = l
+	}
+	return reason
 }
 
 func writeHeld(w io.Writer, b *strings.Builder) {

@@ -14,6 +14,9 @@ const stream = `{"Action":"start","Package":"a"}
 {"Action":"output","Package":"a","Test":"TestFast","Output":"--- PASS: TestFast (0.10s)\n"}
 {"Action":"pass","Package":"a","Test":"TestFast","Elapsed":0.1}
 {"Action":"run","Package":"a","Test":"TestSkip"}
+{"Action":"output","Package":"a","Test":"TestSkip","Output":"=== RUN   TestSkip\n"}
+{"Action":"output","Package":"a","Test":"TestSkip","Output":"    a_test.go:5: set FAXAGENT_BENCH=1 to measure\n"}
+{"Action":"output","Package":"a","Test":"TestSkip","Output":"--- SKIP: TestSkip (0.00s)\n"}
 {"Action":"skip","Package":"a","Test":"TestSkip","Elapsed":0}
 {"Action":"output","Package":"a","Output":"PASS\n"}
 {"Action":"output","Package":"a","Output":"ok  \ta\t0.2s\n"}
@@ -51,6 +54,7 @@ func TestSummarize(t *testing.T) {
 		"go: some message from go test itself\n",
 		"slowest 2 tests:\n      3.0s  b.TestSlow\n      0.1s  a.TestFast\n",
 		"slowest 2 packages:\n      3.1s  b\n      0.2s  a\n",
+		"skipped 1 tests:\n  a.TestSkip: a_test.go:5: set FAXAGENT_BENCH=1 to measure\n",
 		"\ntests: 1 passed, 2 failed, 1 skipped\n",
 	} {
 		if !strings.Contains(got, want) {
