@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -22,6 +24,8 @@ func migrationCode(version int) func(ctx context.Context, s *sqlStore, d q) erro
 		return renumberUsers
 	case 5:
 		return inboundCallRecords
+	case 8:
+		return documentContent
 	}
 	return nil
 }
@@ -247,6 +251,47 @@ var migrations = []migration{
 		`CREATE INDEX notify_deliveries_due ON notify_deliveries (state, next_at)`,
 		`CREATE INDEX notify_deliveries_message ON notify_deliveries (message_id, id)`,
 	}},
+	{8, "document content in the database on PostgreSQL, so that every core and agent reaches it without a shared disk", nil},
+}
+
+// documentContent creates, on PostgreSQL, the table that holds every
+// document's content by its SHA-256 (the local spool becomes a cache of
+// it), and copies the content of documents already in this process's
+// spool into it. SQLite keeps the spool alone.
+func documentContent(ctx context.Context, s *sqlStore, d q) error {
+	if !s.pg {
+		return nil
+	}
+	if _, err := d.exec(ctx, `CREATE TABLE document_content (
+			sha256 TEXT PRIMARY KEY,
+			content BYTEA NOT NULL)`); err != nil {
+		return err
+	}
+	rows, err := d.query(ctx, "SELECT sha256 FROM documents ORDER BY id")
+	if err != nil {
+		return err
+	}
+	var sums []string
+	for rows.Next() {
+		var sum string
+		if err := rows.Scan(&sum); err != nil {
+			rows.Close()
+			return err
+		}
+		sums = append(sums, sum)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, sum := range sums {
+		// A document whose file is not here was spooled on another
+		// disk; it stays readable where it is.
+		if err := s.storeContent(ctx, d, sum); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // inboundCallRecords lets an attempt exist without a message (a failed

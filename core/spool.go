@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -171,8 +172,58 @@ func (s *sqlStore) insertDocument(ctx context.Context, d q, sum string, size int
 	if err != nil {
 		return Document{}, fmt.Errorf("core: insert document: %w", err)
 	}
+	if err := s.storeContent(ctx, d, sum); err != nil {
+		return Document{}, fmt.Errorf("core: document content: %w", err)
+	}
 	doc.Created = fromMS(ms(doc.Created))
 	return doc, nil
+}
+
+// storeContent copies a spooled file into document_content (PostgreSQL
+// only; nothing on SQLite), in the transaction that records its row. The
+// file is at most MaxDocumentSize bytes: the spool refused larger ones.
+func (s *sqlStore) storeContent(ctx context.Context, d q, sum string) error {
+	if !s.pg {
+		return nil
+	}
+	b, err := os.ReadFile(s.spool.path(sum))
+	if err != nil {
+		return err
+	}
+	_, err = d.exec(ctx, "INSERT INTO document_content (sha256, content) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING", sum, b)
+	return err
+}
+
+// local makes sure the spool holds a document's content: on PostgreSQL a
+// file missing here (the document came through another core) is fetched
+// from document_content, checked against its hash and spooled.
+func (s *sqlStore) local(ctx context.Context, sum string) (string, error) {
+	if len(sum) != 64 {
+		return "", fmt.Errorf("%w: document hash %q", ErrInvalid, sum)
+	}
+	p := s.spool.path(sum)
+	_, err := os.Stat(p)
+	if err == nil || !s.pg || !errors.Is(err, os.ErrNotExist) {
+		if err != nil {
+			return "", fmt.Errorf("core: spool: %w", err)
+		}
+		return p, nil
+	}
+	var b []byte
+	if err := s.read().row(ctx, "SELECT content FROM document_content WHERE sha256 = ?", sum).Scan(&b); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("%w: content of document %s is in no spool and not in the database", ErrNotFound, sum)
+		}
+		return "", fmt.Errorf("core: document content: %w", err)
+	}
+	got, _, _, err := s.spool.put(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return "", err
+	}
+	if got != sum {
+		return "", fmt.Errorf("core: document content of %s has hash %s", sum, got)
+	}
+	return p, nil
 }
 
 func (s *sqlStore) document(ctx context.Context, d q, id int64) (Document, error) {
@@ -223,6 +274,9 @@ func (s *sqlStore) OpenDocument(ctx context.Context, id int64) (Document, io.Rea
 	if err != nil {
 		return Document{}, nil, err
 	}
+	if _, err := s.local(ctx, doc.SHA256); err != nil {
+		return Document{}, nil, err
+	}
 	f, err := s.spool.open(doc.SHA256)
 	if err != nil {
 		return Document{}, nil, err
@@ -235,9 +289,5 @@ func (s *sqlStore) DocumentFile(ctx context.Context, id int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p := s.spool.path(doc.SHA256)
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("core: spool: %w", err)
-	}
-	return p, nil
+	return s.local(ctx, doc.SHA256)
 }

@@ -168,13 +168,15 @@ func TestCrashAgentsOnPostgres(t *testing.T) {
 		t.Fatalf("send: %v\n%s", err, out)
 	}
 
-	// The agents share the core's data directory, where the documents are.
+	// Each agent has its own data directory (one process per directory);
+	// the documents come from the database.
 	procs := make([]*exec.Cmd, agents)
 	outs := make([]*syncBuffer, agents)
 	dones := make([]chan error, agents)
 	for i := range agents {
 		out := &syncBuffer{}
-		cmd := exec.Command(bin, "serve", "--config", cfg, "--role", "agent", "--agent-id", fmt.Sprintf("crash-agent-%d", i), "--db", pg.url)
+		cmd := exec.Command(bin, "serve", "--config", cfg, "--role", "agent", "--agent-id", fmt.Sprintf("crash-agent-%d", i), "--db", pg.url,
+			"--data", filepath.Join(dir, fmt.Sprintf("agent-%d-data", i)))
 		cmd.Dir = dir
 		cmd.Env = cleanEnv("FAXAGENT_LISTEN=127.0.0.1:0")
 		cmd.Stdout, cmd.Stderr = out, out

@@ -29,6 +29,7 @@ import (
 	"github.com/faxagent/faxagent/core/worklimit"
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/imaging/faxdoc"
+	"github.com/faxagent/faxagent/internal/dirlock"
 )
 
 // Files in the data directory that the client subcommands read.
@@ -62,6 +63,13 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
+	// One process per data directory: a second would share its SQLite
+	// file, agent identity, spool and outbox and overwrite its server URL.
+	lock, err := dirlock.Acquire(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	st, first, err := core.Open(ctx, core.Options{
 		DataDir: cfg.DataDir, DatabaseURL: cfg.Database, Schema: cfg.Schema, AdminPassword: adminPassword,
 		MaxDocumentSize: cfg.MaxUpload, DefaultLease: cfg.Agent.Lease, DefaultMaxAttempts: cfg.Agent.Retry.MaxAttempts,

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -383,9 +384,9 @@ func TestCrashMidCall(t *testing.T) {
 }
 
 // TestRolesOnPostgres runs a core-only and an agent-only process on one
-// PostgreSQL schema (and one data directory for the document spool): the
-// core takes the fax, the agent sends it, the core sees the agent's
-// heartbeat.
+// PostgreSQL schema, each with its own data directory (the document comes
+// from the database): the core takes the fax, the agent sends it, the
+// core sees the agent's heartbeat.
 func TestRolesOnPostgres(t *testing.T) {
 	bin := faxagentBinary(t)
 	db := testutil.NeedPostgres(t)
@@ -406,7 +407,8 @@ func TestRolesOnPostgres(t *testing.T) {
 	core := startServe(t, dir, []string{bin, "serve", "--config", cfg, "--role", "core", "--db", db})
 
 	out := &syncBuffer{}
-	ag := exec.Command(bin, "serve", "--config", cfg, "--role", "agent", "--agent-id", "e2e-agent", "--db", db)
+	ag := exec.Command(bin, "serve", "--config", cfg, "--role", "agent", "--agent-id", "e2e-agent", "--db", db,
+		"--data", filepath.Join(dir, "agent-data"))
 	ag.Dir = dir
 	ag.Env = cleanEnv("FAXAGENT_LISTEN=127.0.0.1:0")
 	ag.Stdout, ag.Stderr = out, out
@@ -453,6 +455,36 @@ func TestRolesOnPostgres(t *testing.T) {
 		t.Errorf("agent exited with %v", err)
 	}
 	core.stop()
+}
+
+// TestDataDirLock starts a second serve on a running serve's data
+// directory: it refuses with one line naming the holder and leaves the
+// server URL alone; once the first is killed with SIGKILL the directory is
+// free again.
+func TestDataDirLock(t *testing.T) {
+	bin := faxagentBinary(t)
+	dir := t.TempDir()
+	argv := []string{bin, "serve", "--data", filepath.Join(dir, "faxagent-data"), "--pacing", "none"}
+	s := startServe(t, dir, argv)
+	urlFile := filepath.Join(dir, "faxagent-data", serverURLFile)
+	before, _ := os.ReadFile(urlFile)
+	out, err := runIn(dir, argv, "FAXAGENT_LISTEN=127.0.0.1:0", "FAXAGENT_ADMIN_PASSWORD=e2e-admin-password")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("second serve: %v\n%s", err, out)
+	}
+	want := fmt.Sprintf("faxagent serve: data directory %s is in use by another faxagent (pid %d)\n",
+		filepath.Join(dir, "faxagent-data"), s.cmd.Process.Pid)
+	if out != want {
+		t.Fatalf("second serve said\n%q\nwant\n%q", out, want)
+	}
+	if after, _ := os.ReadFile(urlFile); string(after) != string(before) {
+		t.Errorf("server URL changed from %q to %q", before, after)
+	}
+	s.cmd.Process.Kill()
+	<-s.done
+	s2 := startServe(t, dir, argv)
+	s2.stop()
 }
 
 // TestTestbench runs quick scenarios through the testbench command and
