@@ -806,10 +806,7 @@ func (a *Agent) record(job Job, p *port, res drivers.Result, code t30.Code, stat
 		rec.FaxResolution = res.Resolution.String()
 	}
 	if code != t30.OK {
-		rec.ErrorInfo = CodeText(code)
-		if res.Err != nil {
-			rec.ErrorInfo += ": " + res.Err.Error()
-		}
+		rec.ErrorInfo = failureText(code, res.Err)
 	}
 	if status == StatusRetry {
 		rec.NextAttempt, rec.NextPage = dec.At, dec.StartPage+1

@@ -21,6 +21,7 @@ func (a *Agent) offer(c drivers.Call) {
 	p := a.byID[info.Port]
 	ok := p != nil && p.licensed && p.set.Receive && !p.set.Disabled && !p.busy && !a.stopping &&
 		a.cfg.Clock.Now().Before(a.lic.Expires)
+	inCall := p != nil && p.busy
 	if ok {
 		p.busy, p.state = true, drivers.StateReceiving
 		a.inbound[c] = struct{}{}
@@ -28,7 +29,11 @@ func (a *Agent) offer(c drivers.Call) {
 	}
 	a.mu.Unlock()
 	if !ok {
-		_ = c.Hangup(drivers.CauseRejected)
+		cause := drivers.CauseRejected
+		if inCall {
+			cause = drivers.CauseBusy // the caller hears busy, not a refusal
+		}
+		_ = c.Hangup(cause)
 		return
 	}
 	a.cfg.Metrics.PortState(p.info.ID, drivers.StateReceiving)

@@ -1,10 +1,14 @@
 package agent
 
 import (
+	"errors"
+	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/t30"
 )
 
@@ -64,6 +68,36 @@ type RetryPolicy struct {
 	// PageLimit is the most pages a job may send over all its attempts
 	// (0: no limit).
 	PageLimit int
+	// Backoff multiplies the wait after each further failed attempt
+	// (attempt n waits Interval * Backoff^(n-1)); values up to 1: the
+	// same wait every time. MaxInterval caps the wait (0: none).
+	Backoff     float64
+	MaxInterval time.Duration
+	// Jitter spreads each wait by up to this fraction either way (0.2:
+	// ±20 %), so jobs that failed together do not all come back at the
+	// same instant; 0 none. Rand returns numbers in [0, 1) (nil:
+	// math/rand/v2).
+	Jitter float64
+	Rand   func() float64
+}
+
+// wait is the wait before the attempt after attemptNo under rule r.
+func (p RetryPolicy) wait(r ClassRule, attemptNo int) time.Duration {
+	w := float64(r.Interval)
+	if p.Backoff > 1 {
+		w *= math.Pow(p.Backoff, float64(max(attemptNo-1, 0)))
+	}
+	if p.MaxInterval > 0 {
+		w = min(w, float64(p.MaxInterval))
+	}
+	if p.Jitter > 0 {
+		rnd := p.Rand
+		if rnd == nil {
+			rnd = rand.Float64
+		}
+		w *= 1 + min(p.Jitter, 1)*(2*rnd()-1)
+	}
+	return time.Duration(w)
 }
 
 // Decision is what the policy decided for an attempt.
@@ -126,7 +160,7 @@ func (p RetryPolicy) Decide(job Job, attemptNo int, code t30.Code, confirmed, se
 		return d
 	}
 	d.Retry = true
-	d.At = now.Add(r.Interval)
+	d.At = now.Add(p.wait(r, attemptNo))
 	return d
 }
 
@@ -274,4 +308,27 @@ func (r DialRules) Apply(number string) string {
 		}
 	}
 	return r.Prefix + n + r.Suffix
+}
+
+// failureText is an attempt's error text: the code's text, then what the
+// error adds to it, said once ("busy", not "busy: dial failed: busy
+// (code 2): busy").
+func failureText(code t30.Code, err error) string {
+	text := CodeText(code)
+	if err == nil {
+		return text
+	}
+	detail := err.Error()
+	var de *drivers.DialError
+	if errors.As(err, &de) {
+		detail = de.Cause
+		if de.Err != nil {
+			detail = strings.TrimPrefix(detail+": "+de.Err.Error(), ": ")
+		}
+	}
+	detail = strings.TrimPrefix(detail, text+": ")
+	if detail = strings.TrimSpace(detail); detail == "" || strings.EqualFold(detail, text) {
+		return text
+	}
+	return text + ": " + detail
 }

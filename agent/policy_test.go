@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/t30"
 )
 
@@ -280,4 +281,71 @@ func TestMemQueueLeaseExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestRetryWaits: waits by cause, growing by Backoff per attempt up to
+// MaxInterval, spread by Jitter.
+func TestRetryWaits(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := 0.5
+	p := RetryPolicy{MaxAttempts: 9, Now: ClassRule{Interval: 30 * time.Second}, Later: ClassRule{Interval: 2 * time.Minute},
+		Codes:   map[t30.Code]ClassRule{t30.CodeBusy: {Interval: time.Minute}, t30.CodeNoAnswer: {Interval: 3 * time.Minute}},
+		Backoff: 2, MaxInterval: 10 * time.Minute, Jitter: 0.2, Rand: func() float64 { return r }}
+	tests := []struct {
+		code    t30.Code
+		attempt int
+		rnd     float64
+		want    time.Duration
+	}{
+		{t30.CodeBusy, 1, 0.5, time.Minute},
+		{t30.CodeBusy, 2, 0.5, 2 * time.Minute},
+		{t30.CodeBusy, 3, 0.5, 4 * time.Minute},
+		{t30.CodeBusy, 5, 0.5, 10 * time.Minute}, // capped
+		{t30.CodeNoAnswer, 1, 0.5, 3 * time.Minute},
+		{t30.CodeCallDropped, 1, 0.5, 30 * time.Second},
+		{t30.CodeTrainFailed, 1, 0.5, 2 * time.Minute},
+		{t30.CodeBusy, 1, 0, 48 * time.Second},    // -20 %
+		{t30.CodeBusy, 1, 1, 72 * time.Second},    // +20 %
+		{t30.CodeBusy, 1, 0.75, 66 * time.Second}, // +10 %
+	}
+	for _, tc := range tests {
+		r = tc.rnd
+		d := p.Decide(Job{}, tc.attempt, tc.code, 0, 0, 1, now)
+		if !d.Retry || d.At.Sub(now) != tc.want {
+			t.Errorf("%v attempt %d rand %.2f: retry %v after %v, want %v", tc.code, tc.attempt, tc.rnd, d.Retry, d.At.Sub(now), tc.want)
+		}
+	}
+	// Jobs failing together come back spread out (the real random source).
+	p.Rand = nil
+	seen := map[time.Time]bool{}
+	for range 20 {
+		d := p.Decide(Job{}, 1, t30.CodeBusy, 0, 0, 1, now)
+		if w := d.At.Sub(now); w < 48*time.Second || w > 72*time.Second {
+			t.Fatalf("jittered wait %v outside ±20 %% of 1 min", w)
+		}
+		seen[d.At] = true
+	}
+	if len(seen) < 15 {
+		t.Errorf("20 busy jobs come back at only %d instants", len(seen))
+	}
+}
+
+func TestFailureText(t *testing.T) {
+	tests := []struct {
+		code t30.Code
+		err  error
+		want string
+	}{
+		{t30.CodeBusy, &drivers.DialError{Code: t30.CodeBusy, Cause: "busy"}, "busy"},
+		{t30.CodeBusy, &drivers.DialError{Code: t30.CodeBusy, Cause: "the called port is in another call"}, "busy: the called port is in another call"},
+		{t30.CodeBusy, &drivers.DialError{Code: t30.CodeBusy, Cause: "486 Busy Here", Err: errors.New("sip")}, "busy: 486 Busy Here: sip"},
+		{t30.CodeNoAnswer, &drivers.DialError{Code: t30.CodeNoAnswer, Cause: "no answer"}, "no answer"},
+		{t30.CodeCallDropped, errors.New("call dropped: remote silent for 20s"), "call dropped: remote silent for 20s"},
+		{t30.CodeT2Timeout, nil, "timeout T2 waiting for a command"},
+	}
+	for _, tc := range tests {
+		if got := failureText(tc.code, tc.err); got != tc.want {
+			t.Errorf("failureText(%v, %v) = %q, want %q", tc.code, tc.err, got, tc.want)
+		}
+	}
 }

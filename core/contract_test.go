@@ -324,7 +324,8 @@ var contractCases = []struct {
 		if got := e.message(m.ID); got.Status != "Queued" || got.Folder != FolderOutbox || !got.Completed.IsZero() {
 			e.t.Fatalf("message after RetryFailed %+v", got.Message)
 		}
-		if j3 := e.claim1(); j3.Attempts != 1 || j3.Lease.Epoch != 3 {
+		// A fresh budget after the attempts made: numbering goes on.
+		if j3 := e.claim1(); j3.Attempts != 3 || j3.MaxAttempts != 2+m.MaxAttempts || j3.Lease.Epoch != 3 {
 			e.t.Fatalf("claim after RetryFailed %+v", j3.Job)
 		}
 	}},

@@ -699,8 +699,11 @@ func (s *sqlStore) RetryFailed(ctx context.Context, msgID int64) (int, error) {
 			if states[i] != JobFailed {
 				continue
 			}
-			if _, err := d.exec(ctx, `UPDATE jobs SET state = ?, attempts = 0, not_before = ?, completed_at = 0,
-				cancel_requested = 0 WHERE id = ?`, string(JobQueued), now, id); err != nil {
+			// A fresh budget of the message's attempts after those made:
+			// attempt numbers go on (#4 after #3), they never restart.
+			if _, err := d.exec(ctx, `UPDATE jobs SET state = ?, not_before = ?, completed_at = 0, cancel_requested = 0,
+				max_attempts = attempts + (SELECT m.max_attempts FROM messages m WHERE m.id = jobs.message_id)
+				WHERE id = ?`, string(JobQueued), now, id); err != nil {
 				return fmt.Errorf("core: retry: %w", err)
 			}
 			n++

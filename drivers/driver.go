@@ -279,9 +279,10 @@ const (
 	CauseWatchdog                     // the call ran too long or stalled
 	CauseShutdown                     // the agent is stopping
 	CauseRejected                     // an incoming call is refused
+	CauseBusy                         // an incoming call is refused because the port is in another call
 )
 
-var causeNames = [...]string{"normal", "cancelled", "watchdog", "shutdown", "rejected"}
+var causeNames = [...]string{"normal", "cancelled", "watchdog", "shutdown", "rejected", "busy"}
 
 func (c HangupCause) String() string {
 	if c >= 0 && int(c) < len(causeNames) {

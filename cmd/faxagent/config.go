@@ -14,11 +14,13 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/faxagent/faxagent/agent"
 	"github.com/faxagent/faxagent/core/httpapi"
 	"github.com/faxagent/faxagent/core/soap"
 	"github.com/faxagent/faxagent/core/worklimit"
 	"github.com/faxagent/faxagent/imaging/faxdoc"
 	"github.com/faxagent/faxagent/imaging/render"
+	"github.com/faxagent/faxagent/t30"
 )
 
 // Config is everything `faxagent serve` reads. Defaults come from
@@ -270,10 +272,32 @@ type FoipT38Cfg struct {
 
 // RetryCfg is the retry policy.
 type RetryCfg struct {
-	MaxAttempts int           `yaml:"max_attempts"`
-	Now         time.Duration `yaml:"now"`   // wait after a retry-now failure (busy, dropped)
-	Later       time.Duration `yaml:"later"` // wait after a retry-later failure (no answer)
-	PageLimit   int           `yaml:"page_limit"`
+	MaxAttempts int `yaml:"max_attempts"`
+	// Waits before the next attempt, by cause: Busy (the number was
+	// busy), NoAnswer (nobody or no fax answered), Now (a call dropped
+	// or cut short: T2, DCN, no response) and Later (the others: training,
+	// page rejected, T1/T5, internal). Each further attempt waits Backoff
+	// times longer, up to MaxWait, spread by ±Jitter (a fraction) so jobs
+	// that failed together come back apart. With pacing demo every wait
+	// is divided by the loopback speedup, as calls are.
+	Busy      time.Duration `yaml:"busy"`
+	NoAnswer  time.Duration `yaml:"no_answer"`
+	Now       time.Duration `yaml:"now"`
+	Later     time.Duration `yaml:"later"`
+	Backoff   float64       `yaml:"backoff"`
+	MaxWait   time.Duration `yaml:"max_wait"`
+	Jitter    float64       `yaml:"jitter"`
+	PageLimit int           `yaml:"page_limit"`
+}
+
+// policy is the agent's retry policy; demo pacing divides the waits by
+// speedup.
+func (r RetryCfg) policy(speedup float64) agent.RetryPolicy {
+	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) / speedup) }
+	return agent.RetryPolicy{MaxAttempts: r.MaxAttempts,
+		Now: agent.ClassRule{Interval: scale(r.Now)}, Later: agent.ClassRule{Interval: scale(r.Later)},
+		Codes:   map[t30.Code]agent.ClassRule{t30.CodeBusy: {Interval: scale(r.Busy)}, t30.CodeNoAnswer: {Interval: scale(r.NoAnswer)}},
+		Backoff: r.Backoff, MaxInterval: scale(r.MaxWait), Jitter: r.Jitter, PageLimit: r.PageLimit}
 }
 
 // DialCfg are the dial rules.
@@ -358,7 +382,8 @@ func defaultConfig() Config {
 			Lease:    time.Minute,
 			Poll:     2 * time.Second,
 			Grace:    10 * time.Second,
-			Retry:    RetryCfg{MaxAttempts: 3, Now: 30 * time.Second, Later: 2 * time.Minute},
+			Retry: RetryCfg{MaxAttempts: 3, Busy: time.Minute, NoAnswer: 3 * time.Minute, Now: 30 * time.Second,
+				Later: 2 * time.Minute, Backoff: 2, MaxWait: 30 * time.Minute, Jitter: 0.2},
 			Loopback: LoopbackCfg{
 				// Two ports send, two answer: faxes to 5550103 and 5550104
 				// arrive back here as inbound messages.
@@ -515,6 +540,9 @@ func (c Config) check() error {
 			errs = append(errs, fmt.Errorf("line %q: needs a number and error rates from 0 to 1", l.Number))
 		}
 	}
+	if r := c.Agent.Retry; r.Busy <= 0 || r.NoAnswer <= 0 || r.Now <= 0 || r.Later <= 0 || r.MaxWait < 0 || r.Backoff < 0 || r.Jitter < 0 || r.Jitter > 1 {
+		errs = append(errs, errors.New("retry: busy, no_answer, now and later must be positive, max_wait and backoff not negative, jitter from 0 to 1"))
+	}
 	if c.Agent.Loopback.Speedup <= 0 {
 		errs = append(errs, errors.New("loopback speedup must be positive"))
 	}
@@ -617,4 +645,13 @@ func checkListen(addr string) error {
 // with ports.
 func (c LoopbackCfg) enabled() bool {
 	return (c.Enabled == nil || *c.Enabled) && len(c.Ports) > 0
+}
+
+// retrySpeedup is what retry waits are divided by: the loopback speedup
+// under demo pacing (calls and waits shrink alike), else 1.
+func (ac AgentCfg) retrySpeedup() float64 {
+	if ac.Loopback.Pacing == "demo" && ac.Loopback.Speedup > 0 {
+		return ac.Loopback.Speedup
+	}
+	return 1
 }

@@ -192,6 +192,9 @@ func (c *call) reject(cause drivers.HangupCause) {
 		return
 	}
 	code, reason := 603, "Decline"
+	if cause == drivers.CauseBusy {
+		code, reason = 486, "Busy Here"
+	}
 	if cause == drivers.CauseShutdown {
 		code, reason = 503, "Service Unavailable"
 	}

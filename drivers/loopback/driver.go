@@ -274,7 +274,7 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 		callee, err = owner.d.offer(owner, cn, c.info)
 		if err != nil {
 			cn.end() // the callee's end; fail ends ours
-			return fail(t30.CodeBusy, "busy (port in use)", BusyTime, err)
+			return fail(t30.CodeBusy, "the called port is in another call", BusyTime, nil)
 		}
 		cn.expect(1)
 	default:
@@ -286,6 +286,9 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 		select {
 		case <-cn.answered:
 		case <-cn.rejected:
+			if cn.rejectedBusy() {
+				return fail(t30.CodeBusy, "the called port is in another call", BusyTime, nil)
+			}
 			return fail(t30.CodeNoAnswer, "call rejected by the called port", RingTime, nil)
 		case <-ctx.Done():
 			if cn.abandon() {
@@ -357,7 +360,8 @@ type conn struct {
 	state    int // 0 ringing, 1 answered, 2 rejected, 3 abandoned
 	answered chan struct{}
 	rejected chan struct{}
-	sides    int // ends still running; the conn is live until 0
+	busy     bool // rejected with CauseBusy
+	sides    int  // ends still running; the conn is live until 0
 }
 
 // end is called once per end of the call (caller, callee or built-in
@@ -458,13 +462,22 @@ func (cn *conn) answer() bool {
 	return true
 }
 
-func (cn *conn) reject() {
+func (cn *conn) reject(cause drivers.HangupCause) {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	if cn.state == 0 {
 		cn.state = 2
+		cn.busy = cause == drivers.CauseBusy
 		close(cn.rejected)
 	}
+}
+
+// rejectedBusy reports whether the callee refused the call because its
+// port was in another call.
+func (cn *conn) rejectedBusy() bool {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.busy
 }
 
 func (cn *conn) abandon() bool {
@@ -700,7 +713,7 @@ func (c *call) Hangup(cause drivers.HangupCause) error {
 		return nil
 	}
 	if c.side == 1 {
-		cn.reject()
+		cn.reject(cause)
 		cn.mu.Lock()
 		answered := cn.state == 1
 		cn.mu.Unlock()

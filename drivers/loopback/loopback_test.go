@@ -346,3 +346,21 @@ func TestPacedMode(t *testing.T) {
 		a.Close()
 	})
 }
+
+// TestRefusedBusyIsBusy: a callee that refuses a call because its port is
+// in another call (CauseBusy) gives the caller busy, not no answer.
+func TestRefusedBusyIsBusy(t *testing.T) {
+	net := NewNetwork(Options{})
+	a := open(t, net, 0, "100")
+	b := open(t, net, 1, "200")
+	go func() {
+		for c := range b.Incoming() {
+			_ = c.Hangup(drivers.CauseBusy)
+		}
+	}()
+	_, err := a.Dial(context.Background(), "M0,0", "200", drivers.DialOptions{})
+	var de *drivers.DialError
+	if !errors.As(err, &de) || de.Code != t30.CodeBusy || de.Cause != "the called port is in another call" {
+		t.Fatalf("call refused as busy: %v", err)
+	}
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/faxagent/faxagent/core/httpapi"
+)
+
+// TestBusyPortRetriesSoon: two recipients of one message dial the same
+// single-port number at once under demo pacing. The second finds the
+// port in a call: that is "busy" (code 2) with the reason said once, not
+// "no answer ... call rejected"; its retry comes after the demo-scaled
+// busy wait (1 min / 10, ±20 %), not 2 real minutes, and succeeds as
+// attempt #2; send --wait's last line is the status `status` shows.
+func TestBusyPortRetriesSoon(t *testing.T) {
+	bin := faxagentBinary(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "faxagent.yaml")
+	os.WriteFile(cfg, []byte("agent:\n  poll: 200ms\n  loopback:\n    pacing: demo\n    speedup: 10\n"), 0o600)
+	s := startServe(t, dir, []string{bin, "serve", "--config", cfg})
+	letter, _ := filepath.Abs(sample)
+	out, err := runIn(dir, []string{bin, "send", "--to", "5550104", "--to", "5550104", "--wait", "--timeout", "90s", letter})
+	if err != nil || !strings.HasSuffix(out, "message 1: Completed, 2 of 2 recipient(s) sent\n") {
+		t.Fatalf("send: %v\n%s", err, out)
+	}
+	var m httpapi.Message
+	s.get("/api/v1/messages/1", &m)
+	var busy *httpapi.Job
+	for i := range m.Jobs {
+		if len(m.Jobs[i].Attempts) == 2 {
+			busy = &m.Jobs[i]
+		}
+	}
+	if busy == nil {
+		t.Fatalf("no recipient found the port busy: %+v", m.Jobs)
+	}
+	a1, a2 := busy.Attempts[0], busy.Attempts[1]
+	if a1.TransmitStatus != 2 || a1.ErrorInfo != "busy: the called port is in another call" || a1.AttemptNo != 1 ||
+		a2.AttemptNo != 2 || a2.Outcome != "done" {
+		t.Fatalf("busy attempt: %+v\nthen %+v", a1, a2)
+	}
+	if wait := a2.Created.Sub(*a1.Completed); wait > 30e9 {
+		t.Errorf("the busy retry waited %v; demo pacing should make it about 6 s", wait)
+	}
+	st, err := runIn(dir, []string{bin, "status", "1"})
+	if err != nil || !strings.Contains(st, "outbound Completed in sent") {
+		t.Fatalf("status: %v\n%s", err, st)
+	}
+	s.stop()
+}
