@@ -52,6 +52,8 @@ type Config struct {
 	Login     LoginCfg `yaml:"login"`
 	// Limits bound the work of HTTP requests (API and SOAP).
 	Limits LimitsCfg `yaml:"limits"`
+	// Notify configures webhooks and e-mail (config_notify.go).
+	Notify NotifyCfg `yaml:"notify"`
 	Agent  AgentCfg  `yaml:"agent"`
 }
 

@@ -147,6 +147,13 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	if err != nil {
 		return err
 	}
+	if cfg.Role != "agent" {
+		stopNotify, err := startNotifier(ctx, cfg, st, stdout, log)
+		if err != nil {
+			return err
+		}
+		defer stopNotify()
+	}
 	url := "http://" + ln.Addr().String()
 	if cfg.Role != "agent" {
 		if err := os.WriteFile(filepath.Join(cfg.DataDir, serverURLFile), []byte(url+"\n"), 0o600); err != nil {

@@ -151,6 +151,8 @@ func New(o Options) (*Console, error) {
 	c.api("GET /console/api/events", false, c.events)
 	c.api("POST /console/api/ports/{id}", true, c.setPort)
 	c.api("GET /console/api/messages/{id}/pages/{n}", false, c.pageImage)
+	c.api("GET /console/api/me/notifications", false, c.myNotifications)
+	c.api("POST /console/api/me/notifications", false, c.setMyNotifications)
 	c.api("GET /console/api/users", true, c.users)
 	c.api("POST /console/api/users", true, c.createUser)
 	c.api("POST /console/api/users/{id}", true, c.updateUser)

@@ -199,6 +199,8 @@ var consoleEndpoints = []struct{ method, path, body string }{
 	{"POST", "/console/api/routes/1", `{"active":false}`},
 	{"DELETE", "/console/api/routes/1", ""},
 	{"GET", "/console/api/license", ""},
+	{"GET", "/console/api/me/notifications", ""},
+	{"POST", "/console/api/me/notifications", `{"webhook_url":"https://example.test/hook"}`},
 	{"POST", "/console/api/license", `{}`},
 	{"POST", "/console/logout", ""},
 }

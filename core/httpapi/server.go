@@ -158,6 +158,7 @@ func New(o Options) (*Server, error) {
 	s.handle("POST /api/v1/messages/{id}/cancel", s.cancel)
 	s.handle("POST /api/v1/messages/{id}/retry", s.retry)
 	s.handle("GET /api/v1/messages/{id}/document", s.document)
+	s.handle("GET /api/v1/messages/{id}/deliveries", s.deliveries)
 	s.handle("GET /api/v1/ports", s.ports)
 	s.mux.HandleFunc("POST /api/v1/tokens", s.createToken)
 	s.handle("GET /api/v1/tokens", s.listTokens)

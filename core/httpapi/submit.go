@@ -373,7 +373,7 @@ func parseSubmission(fields map[string][]string) (core.Submission, imaging.Resol
 	res := imaging.Fine
 	known := map[string]bool{"to": true, "priority": true, "preset": true, "resolution": true, "header": true,
 		"retries": true, "subject": true, "note": true, "sender_name": true, "sender_company": true,
-		"billing_code": true, "hold": true, "schedule": true}
+		"billing_code": true, "hold": true, "schedule": true, "callback_url": true}
 	for k := range fields {
 		if !known[k] {
 			return sub, res, fmt.Errorf("unknown field %q", k)
@@ -409,6 +409,12 @@ func parseSubmission(fields map[string][]string) (core.Submission, imaging.Resol
 	sub.Subject, sub.Note = get("subject"), get("note")
 	sub.SenderName, sub.SenderCompany, sub.BillingCode = get("sender_name"), get("sender_company"), get("billing_code")
 	sub.Header = get("header")
+	sub.CallbackURL = get("callback_url")
+	if err == nil {
+		if cerr := core.CheckCallbackURL(sub.CallbackURL); cerr != nil {
+			return sub, res, cerr
+		}
+	}
 	prio, preset, resolution, retries, hold, schedule := get("priority"), get("preset"), get("resolution"), get("retries"), get("hold"), get("schedule")
 	if err != nil {
 		return sub, res, err

@@ -93,6 +93,7 @@ function show(view) {
   if (view === "dashboard") loadAgents();
   if (view === "messages") loadMessages();
   if (view === "admin") loadAdmin();
+  if (view === "send") loadNotify();
 }
 
 function pct(x) { return (100 * (x || 0)).toFixed(1) + " %"; }
@@ -186,6 +187,7 @@ async function openMessage(id, refresh) {
     for (const a of j.attempts) tb.append(row(j.fax, a));
   }
   for (const a of m.received || []) tb.append(row(a.calling_number || a.caller_id || "", a));
+  loadDeliveries(m.id);
   if (refresh && !changed) return;
   const pages = $("#pages");
   pages.replaceChildren();
@@ -195,6 +197,29 @@ async function openMessage(id, refresh) {
     pages.append(el("figure", {}, el("img", { src: "/console/api/messages/" + m.id + "/pages/" + i + "?v=" + encodeURIComponent(m.status), alt: "page " + i, "data-page": i }),
       el("figcaption", {}, "Page " + i + " of " + n)));
   }
+}
+
+async function loadDeliveries(id) {
+  const tb = $("#deliveries tbody");
+  try {
+    const data = await api("GET", "/api/v1/messages/" + id + "/deliveries");
+    tb.replaceChildren();
+    for (const d of data.deliveries) {
+      tb.append(el("tr", { "data-delivery": d.id, "data-state": d.state }, el("td", {}, d.event), el("td", {}, d.channel), el("td", {}, d.target),
+        el("td", {}, d.state + (d.next_try ? ", next try " + new Date(d.next_try).toLocaleTimeString() : "")), el("td", {}, d.attempts),
+        el("td", {}, (d.last_status ? "HTTP " + d.last_status + " " : "") + (d.last_error || "")), el("td", {}, new Date(d.updated).toLocaleString())));
+    }
+    if (!data.deliveries.length) tb.append(el("tr", {}, el("td", { colSpan: 7 }, "none")));
+  } catch (e) { flash(e.message); }
+}
+
+async function loadNotify() {
+  try {
+    const n = await api("GET", "/console/api/me/notifications");
+    $("#notify-url").value = n.webhook_url || "";
+    $("#notify-email").checked = !!n.email_results;
+    $("#notify-address").textContent = n.email ? "(" + n.email + ")" : "(no e-mail address on your account)";
+  } catch (e) { flash(e.message); }
 }
 
 async function messageAction(action) {
@@ -270,6 +295,13 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.querySelectorAll(".folder").forEach((b) => b.addEventListener("click", () => { state.folder = b.dataset.folder; state.selected = 0; $("#message-detail").hidden = true; loadMessages(); }));
   let timer = 0;
   $("#search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { state.search = $("#search").value.trim(); loadMessages(); }, 250); });
+  $("#notify-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("POST", "/console/api/me/notifications", { webhook_url: $("#notify-url").value.trim(), email_results: $("#notify-email").checked });
+      flash("Notification settings saved");
+    } catch (e) { flash(e.message); }
+  });
   $("#cancel-message").addEventListener("click", () => messageAction("cancel"));
   $("#retry-message").addEventListener("click", () => messageAction("retry"));
   $("#user-form").addEventListener("submit", (ev) => {
