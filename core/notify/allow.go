@@ -81,8 +81,10 @@ func (l AllowList) control(network, address string, _ syscall.RawConn) error {
 func (l AllowList) client(timeout time.Duration) *http.Client {
 	d := &net.Dialer{Timeout: timeout, Control: l.control}
 	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           func(ctx context.Context, network, addr string) (net.Conn, error) { return d.DialContext(ctx, network, addr) },
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,
 		MaxIdleConnsPerHost:   2,
