@@ -3,7 +3,7 @@
 # and summarizes the run (failing output in full, the slowest tests and
 # packages, and a closing "tests: N passed, N failed, N skipped" line).
 SHELL := /bin/bash
-DEBS := libtiff-tools netpbm poppler-utils libtiff-dev libspandsp-dev gcc pkg-config sip-tester kamailio chromium swaks
+DEBS := libtiff-tools netpbm poppler-utils ghostscript libtiff-dev libspandsp-dev gcc pkg-config sip-tester kamailio chromium swaks
 # staticcheck, pinned; go run fetches and caches it.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

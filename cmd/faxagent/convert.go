@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -50,31 +50,10 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	if _, err := faxdoc.FormatOf(*out); err != nil {
 		return usageError(err.Error())
 	}
-	doc, err := faxdoc.Open(in, o)
+	n, err := faxdoc.Convert(context.Background(), in, o, *out, wo)
 	if err != nil {
 		return err
 	}
-	defer doc.Close()
-	w, err := faxdoc.Create(*out, wo)
-	if err != nil {
-		return err
-	}
-	for {
-		p, err := doc.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err == nil {
-			err = w.WritePage(p)
-		}
-		if err != nil {
-			w.Abort()
-			return err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: %s\n", *out, plural(w.Pages(), "page"))
+	fmt.Fprintf(stdout, "%s: %s\n", *out, plural(n, "page"))
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/imaging/faxdoc"
 	"github.com/faxagent/faxagent/imaging/render"
 	"github.com/faxagent/faxagent/imaging/tiff"
 )
@@ -39,9 +40,13 @@ func info(path string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	head := make([]byte, 16)
+	head := make([]byte, faxdoc.SniffLen)
 	n, _ := io.ReadFull(f, head)
-	if render.Sniff(head[:n]) != "tiff" && !(n >= 4 && (string(head[:4]) == "II*\x00" || string(head[:4]) == "MM\x00*")) {
+	switch faxdoc.Sniff(head[:n]) {
+	case faxdoc.KindPDF, faxdoc.KindPostScript, faxdoc.KindText, faxdoc.KindUnknown:
+		return docInfo(path, w)
+	}
+	if render.Sniff(head[:n]) != "tiff" {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return err
 		}
@@ -87,5 +92,29 @@ func drain(pr *tiff.PageReader, width int) (imaging.RowStats, error) {
 		if err != nil {
 			return pr.Stats(), err
 		}
+	}
+}
+
+// docInfo prints the fax pages a document (PDF, PostScript, text) becomes
+// at fine resolution.
+func docInfo(path string, w io.Writer) error {
+	r, err := faxdoc.Open([]string{path}, faxdoc.Options{Resolution: imaging.Fine})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		p, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		pg, err := imaging.ReadPage(p, p.Width, p.Resolution, 0)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s page %d: %dx%d %s fax page\n", path, p.Number, pg.Width, pg.Height, pg.Resolution)
 	}
 }

@@ -107,27 +107,6 @@ func (s *Server) copyDocument(r *http.Request, id int64, path string) error {
 }
 
 func convert(ctx context.Context, paths []string, o faxdoc.Options, out string) error {
-	doc, err := faxdoc.OpenContext(ctx, paths, o)
-	if err != nil {
-		return err
-	}
-	defer doc.Close()
-	wr, err := faxdoc.Create(out, faxdoc.WriteOptions{Software: "faxagent"})
-	if err != nil {
-		return err
-	}
-	for {
-		pg, err := doc.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err == nil {
-			err = wr.WritePage(pg)
-		}
-		if err != nil {
-			wr.Abort()
-			return err
-		}
-	}
-	return wr.Close()
+	_, err := faxdoc.Convert(ctx, paths, o, out, faxdoc.WriteOptions{Software: "faxagent"})
+	return err
 }

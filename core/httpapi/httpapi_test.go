@@ -17,7 +17,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/imaging"
@@ -670,74 +669,6 @@ func TestSubmitText(t *testing.T) {
 	if black < 10000 {
 		t.Fatalf("first page has %d black pixels", black)
 	}
-}
-
-func TestWrapText(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		cols int
-		want []string
-	}{
-		{"a\tb", 20, []string{"a       b"}},
-		{"ab\r\ncd\rx\n", 20, []string{"ab", "cd", "x"}},
-		{"one two three four", 9, []string{"one two", "three", "four"}},
-		{"abcdefghijkl", 5, []string{"abcde", "fghij", "kl"}},
-		{"\n\nz", 5, []string{"", "", "z"}},
-	} {
-		got := wrapText(c.in, c.cols)
-		if strings.Join(got, "|") != strings.Join(c.want, "|") {
-			t.Errorf("wrapText(%q, %d) = %q, want %q", c.in, c.cols, got, c.want)
-		}
-	}
-}
-
-// FuzzTypesetText typesets arbitrary text: an error or a TIFF whose pages
-// all read back, never a panic; wrapped lines fit and lose no character.
-func FuzzTypesetText(f *testing.F) {
-	f.Add([]byte("Dear Sir,\n\tplease find the invoice attached.\r\n"), 20)
-	f.Add([]byte(strings.Repeat("x", 300)), 7)
-	f.Add([]byte("caf\xc3\xa9 \xe2\x82\xac 5\n\f\n"), 100)
-	dir := f.TempDir()
-	f.Fuzz(func(t *testing.T, text []byte, cols int) {
-		if cols < 2 || cols > 200 || len(text) > 20000 {
-			return
-		}
-		if utf8.Valid(text) {
-			var in, out int
-			for _, r := range strings.ReplaceAll(string(text), "\t", "") {
-				if r != ' ' && r != '\n' && r != '\r' {
-					in++
-				}
-			}
-			for _, l := range wrapText(string(text), cols) {
-				if n := utf8.RuneCountInString(l); n > cols {
-					t.Fatalf("line of %d runes, want at most %d: %q", n, cols, l)
-				}
-				for _, r := range l {
-					if r != ' ' {
-						out++
-					}
-				}
-			}
-			if in != out {
-				t.Fatalf("wrapping kept %d of %d characters", out, in)
-			}
-		}
-		src := filepath.Join(dir, "in.txt")
-		dst := filepath.Join(dir, "out.tif")
-		os.WriteFile(src, text, 0o600)
-		if err := typesetText(src, dst, imaging.Standard); err != nil {
-			return
-		}
-		b, err := os.ReadFile(dst)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := tiff.Open(bytes.NewReader(b), int64(len(b)))
-		if err != nil || r.NumPages() == 0 {
-			t.Fatalf("typeset TIFF: %v", err)
-		}
-	})
 }
 
 func TestPublicMessage(t *testing.T) {

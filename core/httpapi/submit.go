@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,10 +9,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +25,7 @@ import (
 // Form fields of a submission (multipart/form-data):
 //
 //	to              recipient fax number, repeated (at least one)
-//	file            a document (TIFF, PDF, PNG, JPEG, GIF, PBM, UTF-8 text), repeated (at least one);
+//	file            a document (PDF, PostScript, UTF-8 text, TIFF, PNG, JPEG, GIF, PBM), repeated (at least one);
 //	                stored as TIFF Class F (MMR) at the message's resolution
 //	priority        high | normal | low
 //	preset          port:M0,1 | group:NAME, optionally AGENT/ in front
@@ -223,47 +220,24 @@ func saveTo(path string, r io.Reader) error {
 }
 
 // checkDocument converts an upload into a TIFF Class F file at the
-// message's resolution, decoding every page (a corrupt file is refused now,
-// not at dial time). The converted file is what the store keeps and the
-// agent sends: pictures are rendered once, not on every attempt.
+// message's resolution with faxdoc's intake, decoding every page (a corrupt
+// file is refused now, not at dial time). The converted file is what the
+// store keeps and the agent sends: documents are rendered once, not on
+// every attempt.
 func checkDocument(ctx context.Context, f *upload, res imaging.Resolution, lim faxdoc.Limits, tmp string, i int) error {
-	head := make([]byte, 512)
-	fh, err := os.Open(f.path)
-	if err != nil {
-		return err
-	}
-	n, _ := io.ReadFull(fh, head)
-	fh.Close()
-	in := []string{f.path}
-	switch ct := sniff(head[:n]); {
-	case ct == "application/pdf":
-		if in, err = rasterisePDF(ctx, f.path, filepath.Join(tmp, strconv.Itoa(i)+"-pdf")); err != nil {
-			return err
-		}
-	case strings.HasPrefix(ct, "text/plain"):
-		txt := filepath.Join(tmp, strconv.Itoa(i)+"-text.tif")
-		if err := typesetText(f.path, txt, res); err != nil {
-			return err
-		}
-		in = []string{txt}
-	case !strings.HasPrefix(ct, "image/"):
-		return fmt.Errorf("not a PDF, text, picture or TIFF (%s)", ct)
-	}
 	out := filepath.Join(tmp, strconv.Itoa(i)+".tif")
-	o := faxdoc.Options{Resolution: res, KeepResolution: true, Limits: lim}
-	if err := convertTo(ctx, in, o, out, &f.pages); err != nil {
+	o := faxdoc.Options{Resolution: res, KeepResolution: true, Limits: lim, TempDir: tmp}
+	n, err := faxdoc.Convert(ctx, []string{f.path}, o, out, faxdoc.WriteOptions{Compression: imaging.MMR, Software: "faxagent"})
+	if err != nil {
 		return hidePath(err, f.path)
 	}
-	if f.pages == 0 {
-		return errors.New("no pages")
-	}
-	f.path, f.contentType = out, "image/tiff"
+	f.path, f.contentType, f.pages = out, "image/tiff", n
 	return nil
 }
 
 // hidePath replaces a temporary path in err's text, keeping what it wraps.
 func hidePath(err error, path string) error {
-	return &pathHidden{err: err, msg: strings.ReplaceAll(err.Error(), path, "upload")}
+	return &pathHidden{err: err, msg: strings.ReplaceAll(strings.ReplaceAll(err.Error(), path+": ", ""), path, "upload")}
 }
 
 type pathHidden struct {
@@ -273,87 +247,6 @@ type pathHidden struct {
 
 func (e *pathHidden) Error() string { return e.msg }
 func (e *pathHidden) Unwrap() error { return e.err }
-
-func convertTo(ctx context.Context, paths []string, o faxdoc.Options, out string, pages *int) error {
-	doc, err := faxdoc.OpenContext(ctx, paths, o)
-	if err != nil {
-		return err
-	}
-	defer doc.Close()
-	wr, err := faxdoc.Create(out, faxdoc.WriteOptions{Compression: imaging.MMR, Software: "faxagent"})
-	if err != nil {
-		return err
-	}
-	for {
-		pg, err := doc.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err == nil {
-			err = wr.WritePage(pg)
-		}
-		if err != nil {
-			wr.Abort()
-			return err
-		}
-	}
-	*pages = wr.Pages()
-	return wr.Close()
-}
-
-// maxPDFPages bounds the pages rasterised from one PDF.
-const maxPDFPages = 200
-
-// rasterisePDF renders a PDF's pages to greyscale PNG files with poppler's
-// pdftoppm, at about fax resolution; faxdoc then turns them into fax pages.
-func rasterisePDF(ctx context.Context, path, dir string) ([]string, error) {
-	tool, err := exec.LookPath("pdftoppm")
-	if err != nil {
-		return nil, errors.New("PDF input needs pdftoppm (Debian package poppler-utils), which is not installed")
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, tool, "-r", "204", "-gray", "-png", "-l", strconv.Itoa(maxPDFPages+1), path, filepath.Join(dir, "p"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(strings.ReplaceAll(stderr.String(), path, "upload"))
-		if len(msg) > 300 {
-			msg = msg[:300]
-		}
-		return nil, fmt.Errorf("not a readable PDF (pdftoppm: %v: %s)", err, msg)
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var pages []string
-	for _, e := range ents {
-		pages = append(pages, filepath.Join(dir, e.Name()))
-	}
-	// pdftoppm pads page numbers to the same width, so names sort.
-	sort.Strings(pages)
-	switch {
-	case len(pages) == 0:
-		return nil, errors.New("PDF has no pages")
-	case len(pages) > maxPDFPages:
-		return nil, fmt.Errorf("PDF has more than %d pages", maxPDFPages)
-	}
-	return pages, nil
-}
-
-func sniff(b []byte) string {
-	if len(b) >= 4 && (string(b[:4]) == "II*\x00" || string(b[:4]) == "MM\x00*") {
-		return "image/tiff"
-	}
-	if len(b) >= 2 && b[0] == 'P' && (b[1] == '1' || b[1] == '4') {
-		return "image/x-portable-bitmap"
-	}
-	return http.DetectContentType(b)
-}
 
 func one(fields map[string][]string, name string) (string, error) {
 	v := fields[name]

@@ -12,64 +12,39 @@ import (
 	"syscall"
 
 	"github.com/faxagent/faxagent/core"
+	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/faxdoc"
 )
 
-// sniff names a document's content type from its first bytes; "" for a
-// format faxagent cannot send.
-func sniff(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
-		return "image/tiff"
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "image/png"
-	case bytes.HasPrefix(b, []byte("\xff\xd8\xff")):
-		return "image/jpeg"
-	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
-		return "image/gif"
-	case bytes.HasPrefix(b, []byte("P1")), bytes.HasPrefix(b, []byte("P4")):
-		return "image/x-portable-bitmap"
-	}
-	return ""
-}
-
-var extOf = map[string]string{
-	"image/tiff": ".tif", "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif",
-	"image/x-portable-bitmap": ".pbm",
-}
-
-// pageCount opens a document as fax pages and counts them: a document
-// that does not open, or is over the document limits, is refused before
-// anything is stored. Pictures are converted here: the conversion takes a
-// slot of the conversion cap and stops at the time budget or when the
-// client goes.
-func (h *Handler) pageCount(ctx context.Context, body []byte, ctype string) (int, error) {
+// convert turns a document (any kind faxdoc reads) into TIFF Class F at
+// fine resolution, as the HTTP API does: a document that does not open, or
+// is over the document limits, is refused before anything is stored. The
+// conversion takes a slot of the conversion cap and stops at the time
+// budget or when the client goes.
+func (h *Handler) convert(ctx context.Context, body []byte) (pages int, tif []byte, err error) {
 	release, err := h.cfg.Conversions.TryAcquire()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer release()
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.ConversionTimeout)
 	defer cancel()
-	f, err := os.CreateTemp(h.cfg.TempDir, "faxagent-soap-*"+extOf[ctype])
+	dir, err := os.MkdirTemp(h.cfg.TempDir, "faxagent-soap-*")
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	defer os.Remove(f.Name())
-	_, werr := f.Write(body)
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
+	defer os.RemoveAll(dir)
+	in, out := filepath.Join(dir, "document"), filepath.Join(dir, "out.tif")
+	if err := os.WriteFile(in, body, 0o600); err != nil {
+		return 0, nil, err
 	}
-	if werr != nil {
-		return 0, werr
-	}
-	r, err := faxdoc.OpenContext(ctx, []string{f.Name()}, faxdoc.Options{KeepResolution: true, Limits: h.cfg.DocumentLimits})
+	o := faxdoc.Options{Resolution: imaging.Fine, KeepResolution: true, Limits: h.cfg.DocumentLimits, TempDir: dir}
+	n, err := faxdoc.Convert(ctx, []string{in}, o, out, faxdoc.WriteOptions{Compression: imaging.MMR, Software: "faxagent"})
 	if err != nil {
-		return 0, h.conversionError(ctx, err, f.Name())
+		return 0, nil, h.conversionError(ctx, err, in)
 	}
-	n := r.Pages()
-	r.Close()
-	return n, nil
+	tif, err = os.ReadFile(out)
+	return n, tif, err
 }
 
 // conversionError turns a failed conversion into the error to answer: a
@@ -78,7 +53,7 @@ func (h *Handler) pageCount(ctx context.Context, body []byte, ctype string) (int
 func (h *Handler) conversionError(ctx context.Context, err error, path string) error {
 	msg := err.Error()
 	if path != "" {
-		msg = strings.ReplaceAll(strings.ReplaceAll(msg, path, "document"), filepath.Base(path), "document")
+		msg = strings.ReplaceAll(strings.ReplaceAll(msg, path+": ", ""), path, "document")
 	}
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
@@ -184,11 +159,11 @@ func (h *Handler) readImport(p string) ([]byte, error) {
 }
 
 // docName makes a display name without any path.
-func docName(name string, i int, ctype string) string {
+func docName(name string, i int, kind faxdoc.Kind) string {
 	name = strings.ReplaceAll(name, `\`, "/")
 	name = strings.TrimSpace(name[strings.LastIndex(name, "/")+1:])
 	if name == "" || name == "." || name == ".." {
-		name = fmt.Sprintf("document%d%s", i+1, extOf[ctype])
+		name = fmt.Sprintf("document%d%s", i+1, kind.Ext())
 	}
 	if len(name) > 200 {
 		name = name[:200]
@@ -215,22 +190,19 @@ func (h *Handler) document(ctx context.Context, i int, name string, body []byte,
 	if max := h.cfg.Limits.MaxDocumentBytes; int64(len(body)) > max {
 		return core.DocumentInput{}, clientErrorf("document %d: larger than %d bytes", i+1, max)
 	}
-	ctype := sniff(body)
-	if ctype == "" {
-		return core.DocumentInput{}, clientErrorf("document %d (%s): not a TIFF, PNG, JPEG, GIF or PBM file", i+1, docName(name, i, ""))
-	}
-	if tiffOnly && ctype != "image/tiff" {
+	kind := faxdoc.Sniff(body[:min(len(body), faxdoc.SniffLen)])
+	if tiffOnly && kind != faxdoc.KindTIFF {
 		return core.DocumentInput{}, clientErrorf("document %d: byPassRender needs TIFF pages", i+1)
 	}
-	pages, err := h.pageCount(ctx, body, ctype)
+	pages, tif, err := h.convert(ctx, body)
 	if err != nil {
 		var ce *clientError
 		if errors.As(err, &ce) {
-			return core.DocumentInput{}, clientErrorf("document %d: %s", i+1, ce.msg)
+			return core.DocumentInput{}, clientErrorf("document %d (%s): %s", i+1, docName(name, i, kind), ce.msg)
 		}
 		return core.DocumentInput{}, err
 	}
-	return core.DocumentInput{Name: docName(name, i, ctype), ContentType: ctype, Pages: pages, Body: bytes.NewReader(body)}, nil
+	return core.DocumentInput{Name: docName(name, i, kind), ContentType: "image/tiff", Pages: pages, Body: bytes.NewReader(tif)}, nil
 }
 
 // render writes a message's documents as one TIFF or PDF, from a 0-based
@@ -285,22 +257,11 @@ func (h *Handler) render(ctx context.Context, docs []core.MessageDocument, forma
 	if err != nil {
 		return nil, err
 	}
-	for n := 0; ; n++ {
-		p, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			w.Abort()
-			return nil, err
-		}
-		if n < start || containsInt(exclude, n+1) {
-			continue
-		}
-		if err := w.WritePage(p); err != nil {
-			w.Abort()
-			return nil, err
-		}
+	// Page numbers from 1; start is 0-based.
+	keep := func(n int) bool { return n > start && !containsInt(exclude, n) }
+	if err := faxdoc.Copy(w, r, keep); err != nil {
+		w.Abort()
+		return nil, err
 	}
 	if w.Pages() == 0 {
 		w.Abort()

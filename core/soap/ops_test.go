@@ -280,7 +280,7 @@ func opCases() []opCase {
 		m := e.message(n)
 		want(t, "fax", m.Jobs[0].Recipient.Fax, "170923202")
 		want(t, "name", m.Jobs[0].Recipient.Name, "Dan")
-		want(t, "doc type", m.Documents[0].ContentType, "image/png")
+		want(t, "doc type", m.Documents[0].ContentType, "image/tiff") // converted at submit
 		want(t, "priority", m.Priority, core.PriorityNormal)
 	})
 	add("BasicSendMessageWithBytes", "invalid user", func(t *testing.T, e *env) {

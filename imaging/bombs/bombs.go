@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 
 	"github.com/faxagent/faxagent/imaging"
@@ -119,5 +120,38 @@ func TIFF(pages, w, h int) []byte {
 	for _, v := range []uint32{204, 1, 196, 1} {
 		binary.Write(&b, le, v)
 	}
+	return b.Bytes()
+}
+
+// PDF returns a PDF of pages pages, each w x h points (a MediaBox of
+// 14400 x 14400 is the largest the specification allows without UserUnit)
+// with one stroked diagonal line.
+func PDF(pages int, w, h float64) []byte {
+	var objs []string
+	kids := ""
+	for i := 0; i < pages; i++ {
+		kids += fmt.Sprintf("%d 0 R ", 3+2*i)
+	}
+	objs = append(objs, "<< /Type /Catalog /Pages 2 0 R >>",
+		fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, pages))
+	content := "4 w 36 36 m 300 300 l S"
+	for i := 0; i < pages; i++ {
+		objs = append(objs,
+			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g] /Contents %d 0 R >>", w, h, 4+2*i),
+			fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offs := make([]int, len(objs))
+	for i, o := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
 	return b.Bytes()
 }

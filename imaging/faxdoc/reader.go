@@ -34,6 +34,9 @@ type Options struct {
 	Fields render.HeaderFields
 	// Limits bound the document's pages and pixels.
 	Limits Limits
+	// TempDir is where PDF and PostScript pages are rasterised ("" means
+	// the system's); the Reader removes its files when it is closed.
+	TempDir string
 	// AllowDamaged accepts coded TIFF pages with rows that fail to decode
 	// (they are concealed by repeating the row above). Without it such a
 	// page is an error: a document to be sent should not carry garbage.
@@ -42,6 +45,9 @@ type Options struct {
 
 // ErrDamaged means a source page has rows that fail to decode.
 var ErrDamaged = errors.New("damaged coded data")
+
+// ErrUnsupported means a file is none of the kinds Open reads (Kinds).
+var ErrUnsupported = errors.New("unsupported document")
 
 // ErrTooLarge means a document is over one of its Limits. Errors that wrap
 // it may also wrap render.ErrTooLarge or tiff.ErrTooLarge.
@@ -60,12 +66,16 @@ type Limits struct {
 	// MaxPixels bounds the pixels of all source pages together, bilevel
 	// fax pages included; 0 means 4 gigapixels (500 superfine A4 pages).
 	MaxPixels int64
+	// MaxTextBytes bounds a plain text file; 0 means 4 MiB (some 700
+	// full pages).
+	MaxTextBytes int64
 }
 
 // Default limits (see Limits).
 const (
-	DefaultMaxPages  = 500
-	DefaultMaxPixels = 4_000_000_000
+	DefaultMaxPages     = 500
+	DefaultMaxPixels    = 4_000_000_000
+	DefaultMaxTextBytes = 4 << 20
 )
 
 func (l Limits) normalized() Limits {
@@ -75,6 +85,9 @@ func (l Limits) normalized() Limits {
 	}
 	if l.MaxPixels <= 0 {
 		l.MaxPixels = DefaultMaxPixels
+	}
+	if l.MaxTextBytes <= 0 {
+		l.MaxTextBytes = DefaultMaxTextBytes
 	}
 	return l
 }
@@ -184,12 +197,15 @@ func (p *Page) errorf(format string, a ...any) error {
 	return fmt.Errorf("%s: page %d: %w", p.Source, p.SourcePage, fmt.Errorf(format, a...))
 }
 
-// item is one page to come: a TIFF page (streamed) or a converted picture.
+// item is one page to come: a TIFF page (streamed), a converted picture,
+// or a page made when it is read (typeset text, a rasterised PDF or
+// PostScript page).
 type item struct {
 	file    string
 	index   int // page within the file, from 0
 	tiff    *tiff.Reader
 	picture *imaging.Page
+	make    func() (*imaging.Page, error)
 }
 
 // Reader yields the pages of a document made of one or more files.
@@ -198,6 +214,7 @@ type Reader struct {
 	ctx    context.Context
 	items  []item
 	files  []*os.File
+	tmp    []string // directories to remove at Close
 	next   int
 	pixels int64 // source pixels of the pages so far
 }
@@ -218,7 +235,9 @@ func Open(paths []string, o Options) (*Reader, error) {
 func OpenContext(ctx context.Context, paths []string, o Options) (*Reader, error) {
 	o.Limits = o.Limits.normalized()
 	if o.Width == 0 {
-		o.Width = imaging.WidthA4
+		// A4 at the resolution: twice as many pixels at ultrafine.
+		xdpi, _ := o.Resolution.DPI()
+		o.Width = int(imaging.WidthA4 * xdpi / 204)
 	}
 	if o.Fields.Time.IsZero() {
 		o.Fields.Time = time.Now()
@@ -232,7 +251,7 @@ func OpenContext(ctx context.Context, paths []string, o Options) (*Reader, error
 	}
 	if len(r.items) == 0 {
 		r.Close()
-		return nil, errors.New("faxdoc: no pages")
+		return nil, fmt.Errorf("faxdoc: %w: no pages", ErrBroken)
 	}
 	return r, nil
 }
@@ -251,9 +270,24 @@ func (r *Reader) add(path string) error {
 		f.Close()
 		return fmt.Errorf("%s: is a directory", path)
 	}
-	head := make([]byte, 16)
+	head := make([]byte, SniffLen)
 	n, _ := io.ReadFull(f, head)
-	if isTIFF(head[:n]) {
+	kind := Sniff(head[:n])
+	switch {
+	case n == 0:
+		f.Close()
+		return fmt.Errorf("%s: %w: the file is empty", path, ErrBroken)
+	case kind == KindUnknown:
+		f.Close()
+		return fmt.Errorf("%s: %w: want %s", path, ErrUnsupported, Kinds)
+	case kind == KindPDF, kind == KindPostScript:
+		f.Close()
+		return r.addRaster(path, kind)
+	case kind == KindText:
+		defer f.Close()
+		return r.addText(path, f)
+	}
+	if kind == KindTIFF {
 		t, err := tiff.Open(f, st.Size())
 		if err != nil {
 			f.Close()
@@ -280,9 +314,17 @@ func (r *Reader) add(path string) error {
 	if err := r.addPixels(path, 1, b.Dx(), b.Dy()); err != nil {
 		return err
 	}
-	pages, err := render.ToFaxPagesContext(r.ctx, img, r.renderOptions())
+	o := r.renderOptions()
+	o.SourceDPI = render.PictureDPI(head[:n])
+	if o.SourceDPI.X == 0 {
+		o.SourceDPI = DefaultPictureDPI
+	}
+	pages, err := render.ToFaxPagesContext(r.ctx, img, o)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, tooLarge(err))
+	}
+	for i, p := range pages {
+		pages[i] = fullPage(p)
 	}
 	if len(r.items)+len(pages) > r.o.Limits.MaxPages {
 		return fmt.Errorf("%s: %w: more than %d pages", path, ErrTooLarge, r.o.Limits.MaxPages)
@@ -348,10 +390,6 @@ func (r *Reader) renderOptions() render.Options {
 	return render.Options{Width: r.o.Width, Resolution: r.o.Resolution, Mode: r.o.Mode}
 }
 
-func isTIFF(b []byte) bool {
-	return len(b) >= 4 && (string(b[:4]) == "II*\x00" || string(b[:4]) == "MM\x00*")
-}
-
 // Pages returns the number of pages in the document.
 func (r *Reader) Pages() int { return len(r.items) }
 
@@ -367,6 +405,13 @@ func (r *Reader) Next() (*Page, error) {
 	it := r.items[r.next]
 	r.next++
 	p := &Page{Number: r.next, Source: it.file, SourcePage: it.index + 1, allowDamaged: r.o.AllowDamaged, ctx: r.ctx}
+	if it.make != nil {
+		pg, err := it.make()
+		if err != nil {
+			return nil, p.errorf("%w", tooLarge(err))
+		}
+		it.picture = pg
+	}
 	if it.picture != nil {
 		p.Width, p.Resolution = it.picture.Width, it.picture.Resolution
 		p.rows = it.picture.Rows()
@@ -383,8 +428,14 @@ func (r *Reader) Next() (*Page, error) {
 	return p, nil
 }
 
+// faxWidth: the T.4 widths at 8 pixels/mm, and twice them (ultrafine).
 func faxWidth(w int) bool {
-	return w == imaging.WidthA4 || w == imaging.WidthB4 || w == imaging.WidthA3
+	for _, f := range []int{imaging.WidthA4, imaging.WidthB4, imaging.WidthA3} {
+		if w == f || w == 2*f {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Reader) openTIFFPage(p *Page, it item) error {
@@ -422,7 +473,15 @@ func (r *Reader) openTIFFPage(p *Page, it item) error {
 		target = r.o.Resolution
 	}
 	if target != p.Resolution {
+		// Rows first (at the source width), then columns: ultrafine is
+		// twice as many pixels across as the others.
 		p.rows = imaging.RescaleRows(pr, info.Width, p.Resolution, target)
+		fx, _ := p.Resolution.DPI()
+		tx, _ := target.DPI()
+		if w := int(float64(info.Width) * tx / fx); w != info.Width {
+			p.rows = imaging.RescaleWidth(p.rows, info.Width, w)
+			p.Width = w
+		}
 		p.Resolution = target
 		return nil
 	}
@@ -432,11 +491,15 @@ func (r *Reader) openTIFFPage(p *Page, it item) error {
 	return nil
 }
 
-// Close releases the input files.
+// Close releases the input files and removes the rasterised pages.
 func (r *Reader) Close() error {
 	for _, f := range r.files {
 		f.Close()
 	}
 	r.files = nil
+	for _, d := range r.tmp {
+		os.RemoveAll(d)
+	}
+	r.tmp = nil
 	return nil
 }

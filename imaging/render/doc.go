@@ -11,6 +11,8 @@
 //     (PBM/PGM/PPM, plain and raw) pictures with a pixel budget checked
 //     from the header before any pixel is allocated; EncodePBM and
 //     EncodePNG write pages out.
+//   - LayoutText typesets UTF-8 text on A4 pages in Go Mono (margins, tab
+//     stops, form feeds), one page at a time.
 //   - Header expands the FaxCore header-line template (%d %t %c %n %p %s
 //     with printf-like widths) and StampHeader, HeaderRows and OverlayRows
 //     draw that line into the top rows of a page, whole or streamed.

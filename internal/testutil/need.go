@@ -36,6 +36,8 @@ func debianPackage(tool string) string {
 		return "poppler-utils"
 	case strings.Contains(tool, "pnm"), strings.Contains(tool, "pbm"), strings.Contains(tool, "pam"), strings.Contains(tool, "pgm"):
 		return "netpbm"
+	case tool == "gs":
+		return "ghostscript"
 	case tool == "sipp":
 		return "sip-tester"
 	case tool == "node", tool == "npm":

@@ -200,29 +200,9 @@ func (e *env) document(n int) (string, error) {
 }
 
 func writeTIFF(paths []string, out string) error {
-	doc, err := faxdoc.Open(paths, faxdoc.Options{Resolution: imaging.Fine, KeepResolution: true})
-	if err != nil {
-		return err
-	}
-	defer doc.Close()
-	w, err := faxdoc.Create(out, faxdoc.WriteOptions{Compression: imaging.MMR})
-	if err != nil {
-		return err
-	}
-	for {
-		p, err := doc.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err == nil {
-			err = w.WritePage(p)
-		}
-		if err != nil {
-			w.Abort()
-			return err
-		}
-	}
-	return w.Close()
+	_, err := faxdoc.Convert(context.Background(), paths, faxdoc.Options{Resolution: imaging.Fine, KeepResolution: true},
+		out, faxdoc.WriteOptions{Compression: imaging.MMR})
+	return err
 }
 
 // expectJob checks a job's end state and its last attempt's error ID.
