@@ -260,8 +260,14 @@ type FoipCfg struct {
 type FoipT38Cfg struct {
 	// Start: "reinvite" (audio first, default) or "invite" (T.38 in the
 	// first INVITE).
-	Start       string        `yaml:"start"`
-	ReinviteOut time.Duration `yaml:"reinvite_out"`
+	Start string `yaml:"start"`
+	// Policy: "prefer" (default: T.38 when either side asks, G.711 audio
+	// through the soft modems when it is refused), "require" (a refusal
+	// ends the call) or "never" (audio only); Destinations overrides it
+	// by number prefix ("+44": never).
+	Policy       string            `yaml:"policy"`
+	Destinations map[string]string `yaml:"destinations"`
+	ReinviteOut  time.Duration     `yaml:"reinvite_out"`
 	ReinviteIn  time.Duration `yaml:"reinvite_in"`
 	Timeout     time.Duration `yaml:"timeout"`
 	Version     int           `yaml:"version"`
@@ -576,6 +582,9 @@ func (c Config) check() error {
 		case "", "reinvite", "invite":
 		default:
 			errs = append(errs, fmt.Errorf("foip t38 start %q: want reinvite or invite", f.T38.Start))
+		}
+		if _, _, err := f.T38.policies(); err != nil {
+			errs = append(errs, err)
 		}
 		if f.Channels < 0 || f.Board < 0 || f.RTPPortMin < 0 || f.RTPPortMax < f.RTPPortMin || f.RTPPortMax > 65535 {
 			errs = append(errs, errors.New("foip: channels, board and the media port range must be non-negative and in order"))

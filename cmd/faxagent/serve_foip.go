@@ -30,6 +30,10 @@ func newFoip(c FoipCfg, log *slog.Logger) (*foip.Driver, []string, error) {
 			number = c.Username // the registered address-of-record
 		}
 	}
+	policy, byDest, err := c.T38.policies()
+	if err != nil {
+		return nil, nil, err
+	}
 	caps := foip.DefaultCaps()
 	if c.T38.NoECM {
 		caps.ECM = false
@@ -41,7 +45,7 @@ func newFoip(c FoipCfg, log *slog.Logger) (*foip.Driver, []string, error) {
 		RegisterExpiry: c.RegisterExpiry, RegisterRetry: c.RegisterRetry,
 		InboundUser: c.InboundUser, InboundPassword: c.InboundPassword, Realm: c.Realm,
 		SessionExpires: c.SessionExpires, AllowFrom: c.AllowFrom, RoutingHeader: c.RoutingHeader, RoutingDigits: c.RoutingDigits,
-		T38: start, ReinviteOut: c.T38.ReinviteOut, ReinviteIn: c.T38.ReinviteIn, T38Timeout: c.T38.Timeout,
+		T38: start, T38Policy: policy, T38ByDestination: byDest, ReinviteOut: c.T38.ReinviteOut, ReinviteIn: c.T38.ReinviteIn, T38Timeout: c.T38.Timeout,
 		T38Version: c.T38.Version, T38MaxBitRate: c.T38.MaxBitRate, T38MaxDatagram: c.T38.MaxDatagram, T38FEC: c.T38.FEC,
 		MediaIP: c.MediaIP, RTPPortMin: c.RTPPortMin, RTPPortMax: c.RTPPortMax, Codec: c.Codec,
 		UDPTLTimeout: c.UDPTLTimeout, RTPTimeout: c.RTPTimeout,
@@ -55,4 +59,24 @@ func newFoip(c FoipCfg, log *slog.Logger) (*foip.Driver, []string, error) {
 		ids[i] = drivers.PortID(board, i)
 	}
 	return d, ids, nil
+}
+
+// policies reads the trunk's T.38 policy and its overrides by destination.
+func (t FoipT38Cfg) policies() (foip.T38Policy, map[string]foip.T38Policy, error) {
+	p, err := foip.ParseT38Policy(t.Policy)
+	if err != nil {
+		return 0, nil, fmt.Errorf("foip t38 policy: %w", err)
+	}
+	var by map[string]foip.T38Policy
+	for prefix, v := range t.Destinations {
+		q, err := foip.ParseT38Policy(v)
+		if err != nil {
+			return 0, nil, fmt.Errorf("foip t38 destinations %q: %w", prefix, err)
+		}
+		if by == nil {
+			by = map[string]foip.T38Policy{}
+		}
+		by[prefix] = q
+	}
+	return p, by, nil
 }

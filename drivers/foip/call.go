@@ -52,6 +52,10 @@ type CallStats struct {
 	HeardCED    bool
 	T38Version  int
 	T38EC       t38.ECMode
+	// AudioFax is set when the fax itself ran as G.711 audio through the
+	// soft modems (T.38 refused, or policy never); Audio counts its RTP.
+	AudioFax bool
+	Audio    AudioStats
 }
 
 // MediaStats is implemented by the calls of this driver:
@@ -70,6 +74,7 @@ type call struct {
 	outbound bool
 	callID   string
 	number   string // dialled number (outbound)
+	policy   T38Policy
 
 	rtpConn, udptlConn net.PacketConn
 	rtcpConn           net.PacketConn // nil without a port range
@@ -87,6 +92,7 @@ type call struct {
 	audio      *audio
 	setup      *t38Setup
 	inT38      bool
+	inAudioFax bool // the fax was settled on audio (awaitMedia)
 	refused    bool
 	reinviting bool
 	t38Signal  bool
@@ -98,6 +104,12 @@ type call struct {
 	hungUp       bool
 
 	t38ch    chan struct{} // closed once T.38 is negotiated or refused
+	// lateT38 is closed when the far end switches the call to T.38 after
+	// ours was refused, while the audio fax has not got to its first page
+	// (committed): the audio session stops and T.30 starts over on T.38.
+	lateT38   chan struct{}
+	lateOnce  sync.Once
+	committed atomic.Bool
 	ced      chan struct{} // closed when CED is heard (outbound)
 	cedOnce  sync.Once
 	ended    chan struct{} // the dialog is over (remote BYE, CANCEL)
@@ -123,7 +135,7 @@ type call struct {
 
 func (d *Driver) newCall(p *port, outbound bool, callID string) (*call, error) {
 	c := &call{d: d, port: p, outbound: outbound, callID: callID,
-		t38ch: make(chan struct{}), ced: make(chan struct{}), ended: make(chan struct{}),
+		t38ch: make(chan struct{}), lateT38: make(chan struct{}), ced: make(chan struct{}), ended: make(chan struct{}),
 		stop: make(chan struct{}), answer: make(chan struct{}), over: make(chan struct{}),
 		org: origin{id: fmt.Sprint(rand.Uint32()), ip: d.cfg.MediaIP}}
 	var err error
@@ -301,15 +313,19 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 	if err != nil {
 		return fail(t30.CodeBadNumber, "bad number", 484, err)
 	}
+	c.policy = d.cfg.policyFor(number)
 	if d.T38Less(number) {
-		return fail(t30.CodeT38Refused, T38RefusedCause+" (remembered)", 488, ErrT38Refused)
+		if c.policy == T38Require {
+			return fail(t30.CodeT38Refused, T38RefusedCause+" (remembered)", 488, ErrT38Refused)
+		}
+		c.policy = T38Never // remembered T.38-less: audio from the start
 	}
 	d.mu.Lock()
 	d.calls[callID] = c
 	d.mu.Unlock()
 
 	var body []byte
-	offeredT38 := d.cfg.T38 == T38InInvite
+	offeredT38 := d.cfg.T38 == T38InInvite && c.policy != T38Never
 	if offeredT38 {
 		body, _ = t38Offer(c.org.next(), d.cfg.t38Caps(localPort(c.udptlConn)))
 		body = d.sdp(body)
@@ -709,21 +725,31 @@ func (c *call) awaitT38(ctx context.Context, after time.Duration) error {
 	}
 }
 
+// endTones stops the call's tone phase (if it runs) and keeps its counters.
+func (c *call) endTones() *audio {
+	c.mu.Lock()
+	a := c.audio
+	c.mu.Unlock()
+	if a == nil {
+		return nil
+	}
+	a.close()
+	c.mu.Lock()
+	c.stats.RTPReceived, c.stats.RTPSent, c.stats.RTPStray = a.rx.Load(), a.tx.Load(), a.stray.Load()
+	c.stats.HeardCNG, c.stats.HeardCED = a.heardCNG.Load(), a.heardCED.Load()
+	if a.jitter != nil {
+		c.stats.RTPJitter = a.jitter.stats
+	}
+	c.mu.Unlock()
+	return a
+}
+
 // runT38 runs a T.30 session over a T.38 terminal on the negotiated stream.
 func (c *call) runT38(ctx context.Context, run func(line t30.Line, stop <-chan struct{}) (drivers.Result, error)) (drivers.Result, error) {
+	c.endTones()
 	c.mu.Lock()
-	a, s := c.audio, c.setup
+	s := c.setup
 	c.mu.Unlock()
-	if a != nil {
-		a.close()
-		c.mu.Lock()
-		c.stats.RTPReceived, c.stats.RTPSent, c.stats.RTPStray = a.rx.Load(), a.tx.Load(), a.stray.Load()
-		c.stats.HeardCNG, c.stats.HeardCED = a.heardCNG.Load(), a.heardCED.Load()
-		if a.jitter != nil {
-			c.stats.RTPJitter = a.jitter.stats
-		}
-		c.mu.Unlock()
-	}
 	tc := t38.ConfigFromParams(s.params, s.remoteMax)
 	tc.Logger = c.d.log
 	link := &udptlLink{conn: c.udptlConn, crashed: &c.crashed}
@@ -818,11 +844,11 @@ func (c *call) Send(ctx context.Context, doc drivers.Document, p drivers.SendPar
 		return drivers.Result{Info: c.info, Result: t30.Result{Code: t30.CodeInternal, Err: ErrCallUsed}}, ErrCallUsed
 	}
 	defer c.finish()
-	if err := c.awaitT38(ctx, c.d.cfg.ReinviteOut); err != nil {
+	if err := c.awaitMedia(ctx, c.d.cfg.ReinviteOut); err != nil {
 		return c.failResult(err)
 	}
-	r, _ := c.runT38(ctx, func(line t30.Line, stop <-chan struct{}) (drivers.Result, error) {
-		return drivers.SendOver(ctx, c.d.loop, line, c.port.info.Caps, doc, p, stop, progress)
+	r, _ := c.runFax(ctx, func(line t30.Line, stop <-chan struct{}) (drivers.Result, error) {
+		return drivers.SendOver(ctx, c.d.loop, line, c.port.info.Caps, doc, p, stop, c.commit(progress))
 	})
 	return c.result(r)
 }
@@ -837,11 +863,11 @@ func (c *call) Receive(ctx context.Context, p drivers.ReceiveParams, sink t30.Pa
 	if err := c.answerCall(ctx); err != nil {
 		return c.failResult(err)
 	}
-	if err := c.awaitT38(ctx, c.d.cfg.ReinviteIn); err != nil {
+	if err := c.awaitMedia(ctx, c.d.cfg.ReinviteIn); err != nil {
 		return c.failResult(err)
 	}
-	r, _ := c.runT38(ctx, func(line t30.Line, stop <-chan struct{}) (drivers.Result, error) {
-		return drivers.ReceiveOver(ctx, c.d.loop, line, c.port.info.Caps, p, sink, stop, progress)
+	r, _ := c.runFax(ctx, func(line t30.Line, stop <-chan struct{}) (drivers.Result, error) {
+		return drivers.ReceiveOver(ctx, c.d.loop, line, c.port.info.Caps, p, sink, stop, c.commit(progress))
 	})
 	// Let the sender hang up first; BYE ourselves if it does not.
 	t := time.NewTimer(time.Second)

@@ -44,6 +44,43 @@ const (
 	T38InInvite
 )
 
+// T38Policy says whether a trunk's (or a destination's) calls use T.38.
+type T38Policy int
+
+// T.38 policies.
+const (
+	// T38Prefer (default): switch to T.38 when either side asks; if the
+	// switch is refused (488, 415, 606, no answer), the fax goes on in
+	// the same call as G.711 audio through the soft modems.
+	T38Prefer T38Policy = iota
+	// T38Require: a refused switch ends the call (CodeT38Refused).
+	T38Require
+	// T38Never: G.711 audio only; T.38 offers are refused with 488.
+	T38Never
+)
+
+var t38PolicyNames = [...]string{"prefer", "require", "never"}
+
+func (p T38Policy) String() string {
+	if p >= 0 && int(p) < len(t38PolicyNames) {
+		return t38PolicyNames[p]
+	}
+	return fmt.Sprintf("T38Policy(%d)", int(p))
+}
+
+// ParseT38Policy reads "prefer", "require" or "never" ("" is prefer).
+func ParseT38Policy(s string) (T38Policy, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "prefer":
+		return T38Prefer, nil
+	case "require":
+		return T38Require, nil
+	case "never":
+		return T38Never, nil
+	}
+	return 0, fmt.Errorf("%w: t38 policy %q (prefer, require or never)", ErrConfig, s)
+}
+
 // Config configures a trunk. Zero values take the defaults listed.
 type Config struct {
 	// Name is the driver name licences count ports under ("foip").
@@ -122,9 +159,15 @@ type Config struct {
 	// from it for that long (audio flows all the time). See silenceWatch.
 	UDPTLTimeout time.Duration
 	RTPTimeout   time.Duration
+	// T38Policy is the trunk's T.38 policy (default T38Prefer);
+	// T38ByDestination overrides it for numbers starting with a key (the
+	// longest matching prefix wins; digits only are compared).
+	T38Policy        T38Policy
+	T38ByDestination map[string]T38Policy
 	// T38LessFor is how long a destination that refused T.38 stays
-	// remembered; its calls fail at once with the T.38 refused code
-	// (default 1 h; negative: not remembered).
+	// remembered as T.38-less: under T38Prefer its calls then go as audio
+	// from the start, under T38Require they fail at once with the T.38
+	// refused code (default 1 h; negative: not remembered).
 	T38LessFor time.Duration
 	// SessionExpires, when set, asks for session timers (RFC 4028) on our
 	// INVITEs with us as the refresher; whichever side we are asked to be
@@ -356,4 +399,27 @@ func (c *Config) tlsConfigs() (server, client *tls.Config, err error) {
 		server.ClientAuth = tls.VerifyClientCertIfGiven
 	}
 	return server, client, nil
+}
+
+// policyFor is the T.38 policy of calls to or from number.
+func (c *Config) policyFor(number string) T38Policy {
+	digits := onlyDigits(number)
+	best, p := -1, c.T38Policy
+	for prefix, q := range c.T38ByDestination {
+		pd := onlyDigits(prefix)
+		if len(pd) > best && strings.HasPrefix(digits, pd) {
+			best, p = len(pd), q
+		}
+	}
+	return p
+}
+
+func onlyDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -79,9 +79,10 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	// Answer SDP: T.38 if offered, else G.711 audio.
+	c.policy = d.cfg.policyFor(callerOf(req))
 	raddr, op, hasT38, t38err := t38Of(offer)
 	switch {
-	case hasT38 && t38err == nil:
+	case hasT38 && t38err == nil && c.policy != T38Never:
 		ans, ap, err := t38.Answer(offer, d.cfg.t38Caps(localPort(c.udptlConn)))
 		if err != nil {
 			break
@@ -234,6 +235,8 @@ func (c *call) offered(body []byte) (int, string, []byte) {
 	case hasT38 && c.inT38:
 		c.d.n.refreshes.Add(1)
 		return 200, "OK", c.local
+	case hasT38 && c.policy == T38Never:
+		return 488, "Not Acceptable Here", nil
 	case hasT38:
 		ans, ap, err := t38.Answer(offer, c.d.cfg.t38Caps(localPort(c.udptlConn)))
 		if err != nil {
@@ -241,7 +244,16 @@ func (c *call) offered(body []byte) (int, string, []byte) {
 		}
 		ans.Origin = c.org.next()
 		local := c.d.sdp(ans.Marshal())
-		c.setT38Locked(&t38Setup{params: ap, remoteMax: op.MaxDatagram, remote: raddr}, local)
+		setup := &t38Setup{params: ap, remoteMax: op.MaxDatagram, remote: raddr}
+		if c.t38Signal || c.inAudioFax {
+			// Ours was refused, or the fax went on in audio: switch
+			// if no page is under way yet.
+			if !c.acceptLateT38Locked(setup, local) {
+				return 488, "Not Acceptable Here", nil
+			}
+			return 200, "OK", local
+		}
+		c.setT38Locked(setup, local)
 		return 200, "OK", local
 	case c.inT38:
 		// Back to audio is not supported during a fax.
@@ -289,6 +301,15 @@ func (d *Driver) onBye(req *sip.Request, tx sip.ServerTransaction) {
 func callIDOf(req *sip.Request) string {
 	if h := req.CallID(); h != nil {
 		return h.Value()
+	}
+	return ""
+}
+
+// callerOf is the calling number of an INVITE (From user), for the T.38
+// policy by destination.
+func callerOf(req *sip.Request) string {
+	if from := req.From(); from != nil {
+		return from.Address.User
 	}
 	return ""
 }

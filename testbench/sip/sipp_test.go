@@ -206,12 +206,13 @@ func TestSippRingTimeout(t *testing.T) {
 }
 
 // TestSippRefusesT38 dials a sipp UAS that answers with audio and refuses
-// our T.38 re-INVITE with 488: the call ends with the T.38 refused code,
-// and the destination is remembered as T.38-less.
+// our T.38 re-INVITE with 488; under policy require the call ends with
+// the T.38 refused code, and the destination is remembered as T.38-less.
 func TestSippRefusesT38(t *testing.T) {
 	sp := freeUDP(t)
 	s := startSipp(t, "uas_488_reinvite.xml", sp)
-	d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp), ReinviteOut: 100 * time.Millisecond})
+	d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp), ReinviteOut: 100 * time.Millisecond,
+		T38Policy: foip.T38Require})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{})

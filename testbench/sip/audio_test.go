@@ -1,0 +1,263 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/faxagent/faxagent/drivers"
+	"github.com/faxagent/faxagent/drivers/drivertest"
+	"github.com/faxagent/faxagent/drivers/foip"
+	"github.com/faxagent/faxagent/imaging"
+	"github.com/faxagent/faxagent/imaging/tiff"
+	"github.com/faxagent/faxagent/internal/testutil"
+	"github.com/faxagent/faxagent/modem/g711"
+	"github.com/faxagent/faxagent/t30"
+	"github.com/faxagent/faxagent/testbench/interop/spandsp"
+)
+
+// rtpBridge puts SpanDSP's audio fax terminal (fax_state, lockstep) on an
+// RTP G.711 µ-law stream in real time: every 20 ms it hands the peer the
+// samples that arrived, sends the peer's next 160 samples to where the
+// far end's RTP comes from, and stops once the peer's phase E ran (plus a
+// second for the last frames to cross).
+type rtpBridge struct {
+	conn *net.UDPConn
+	peer *spandsp.AudioPeer
+	done chan struct{}
+	err  error
+}
+
+func startBridge(t *testing.T, peer *spandsp.AudioPeer) *rtpBridge {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &rtpBridge{conn: conn, peer: peer, done: make(chan struct{})}
+	go b.run()
+	t.Cleanup(func() { _ = conn.Close(); <-b.done })
+	return b
+}
+
+func (b *rtpBridge) port() int { return b.conn.LocalAddr().(*net.UDPAddr).Port }
+
+func (b *rtpBridge) run() {
+	defer close(b.done)
+	var mu sync.Mutex
+	var remote *net.UDPAddr
+	var fifo []int16
+	go func() { // the far end's packets, in arrival order
+		buf := make([]byte, 1500)
+		var in rtp.Packet
+		for {
+			n, from, err := b.conn.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			if in.Unmarshal(buf[:n]) != nil || in.PayloadType != 0 {
+				continue
+			}
+			mu.Lock()
+			remote = from
+			fifo = append(fifo, g711.Decode(g711.ULaw, make([]int16, len(in.Payload)), in.Payload)...)
+			mu.Unlock()
+		}
+	}()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var out rtp.Packet
+	out.Header = rtp.Header{Version: 2, PayloadType: 0, SSRC: 0x5EA4D59, SequenceNumber: 1000, Timestamp: 160000}
+	rx := make([]int16, 160)
+	enc := make([]byte, 160)
+	var ended time.Time
+	for range tick.C {
+		clear(rx)
+		mu.Lock()
+		if len(fifo) > 160*6 { // more than 120 ms behind: catch up
+			fifo = fifo[len(fifo)-160*3:]
+		}
+		k := copy(rx, fifo)
+		fifo = fifo[k:]
+		to := remote
+		mu.Unlock()
+		tx, err := b.peer.Tick(rx, 160)
+		if err != nil {
+			b.err = err
+			return
+		}
+		if to != nil {
+			out.Payload = g711.Encode(g711.ULaw, enc, tx)
+			if p, err := out.Marshal(); err == nil {
+				if _, err := b.conn.WriteToUDP(p, to); errors.Is(err, net.ErrClosed) {
+					return
+				}
+			}
+			out.SequenceNumber++
+			out.Timestamp += 160
+		}
+		if b.peer.Result() != nil {
+			if ended.IsZero() {
+				ended = time.Now()
+			} else if time.Since(ended) > time.Second {
+				return
+			}
+		}
+	}
+}
+
+// writeDocTIFF writes pages as a TIFF (MH) for SpanDSP to send.
+func writeDocTIFF(t *testing.T, path string, pages []*imaging.Page) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := tiff.NewWriter(f, tiff.WriterOptions{Compression: imaging.MH})
+	for _, p := range pages {
+		pw, err := w.NewPage(tiff.PageSpec{Width: p.Width, Resolution: p.Resolution, Rows: p.Height})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y := 0; y < p.Height; y++ {
+			if err := pw.WriteRow(p.Row(y)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := pw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAudioFallbackSpanDSP: a carrier that answers every T.38 re-INVITE
+// with 488 (sipp), in front of SpanDSP's audio fax terminal (fax_state
+// behind an RTP G.711 bridge). Outbound, our re-INVITE is refused and the
+// fax goes on in audio in the same call; inbound, the same. Both complete
+// pixel-equal at V.17 and our result says audio. Real time (~20 s each,
+// both at once): under CI=true or FAXAGENT_REALTIME=1.
+func TestAudioFallbackSpanDSP(t *testing.T) {
+	testutil.NeedRealtime(t, "real-time audio fax with SpanDSP takes ~20 s")
+	testutil.NeedTool(t, "sipp")
+	bin, err := spandsp.BuildAudio(context.Background(), t.TempDir())
+	if errors.Is(err, spandsp.ErrNoToolchain) {
+		testutil.Missing(t, "SpanDSP audio peer (libspandsp-dev, gcc) not available: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := drivertest.Doc(1, imaging.WidthA4, 300, imaging.Fine, 21)
+	t.Run("outbound", func(t *testing.T) {
+		t.Parallel()
+		file := filepath.Join(t.TempDir(), "received.tif")
+		peer, err := spandsp.StartAudio(context.Background(), bin, false, file, "modems=7", "ecm=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer peer.Close()
+		br := startBridge(t, peer)
+		sp := freeUDP(t)
+		s := startSipp(t, "uas_488_audio_spandsp.xml", sp, "-key", "bridge_port", strconv.Itoa(br.port()), "-timeout", "120s")
+		d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp), ReinviteOut: 500 * time.Millisecond})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		c, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{RingTimeout: 10 * time.Second})
+		if err != nil {
+			t.Fatalf("dial: %v\n%s", err, s.trace())
+		}
+		r, err := c.Send(ctx, doc, drivers.SendParams{CSID: "FAXAGENT"}, nil)
+		st := c.(foip.MediaStats).Stats()
+		<-br.done
+		theirs := peer.Result()
+		t.Logf("ours: %v (%v) %v ECM %v in %v; audio %+v; SpanDSP %+v; bridge %v",
+			r.Code, err, r.Speed, r.ECM, r.CallDuration.Round(time.Millisecond), st.Audio, theirs, br.err)
+		if err != nil || r.Code != t30.OK || r.Speed.Modem != t30.V17 || !st.AudioFax {
+			t.Fatalf("send: %v, code %v, %v, audio %v; want OK at V.17 in audio", err, r.Code, r.Speed, st.AudioFax)
+		}
+		if theirs == nil || !theirs.OK() || theirs.PagesRx != 1 {
+			t.Fatalf("SpanDSP: %+v", theirs)
+		}
+		s.wait(t, d)
+		if err := peer.Close(); err != nil {
+			t.Fatalf("SpanDSP peer exit: %v", err)
+		}
+		got, err := readTIFF(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !drivertest.Equal(got[0], doc[0]) {
+			t.Fatalf("SpanDSP's TIFF holds %d pages; not pixel-equal to the page sent", len(got))
+		}
+	})
+	t.Run("inbound", func(t *testing.T) {
+		t.Parallel()
+		file := filepath.Join(t.TempDir(), "send.tif")
+		writeDocTIFF(t, file, doc)
+		peer, err := spandsp.StartAudio(context.Background(), bin, true, file, "modems=7", "ecm=1", "calling=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer peer.Close()
+		br := startBridge(t, peer)
+		d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "127.0.0.1:9", AllowFrom: []string{"127.0.0.1"}})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		type out struct {
+			r   drivers.Result
+			err error
+			st  foip.CallStats
+		}
+		sink := &pagesSink{}
+		got := make(chan out, 1)
+		go func() {
+			select {
+			case c := <-d.Incoming():
+				r, err := c.Receive(ctx, drivers.ReceiveParams{CSID: "FAXAGENT"}, sink, nil)
+				got <- out{r, err, c.(foip.MediaStats).Stats()}
+			case <-ctx.Done():
+				got <- out{err: ctx.Err()}
+			}
+		}()
+		s := startSipp(t, "uac_488_audio_spandsp.xml", freeUDP(t), "-key", "bridge_port", strconv.Itoa(br.port()),
+			"-timeout", "120s", "-s", "2002", d.Addr())
+		o := <-got
+		<-br.done
+		theirs := peer.Result()
+		t.Logf("ours: %v (%v) %v ECM %v in %v; audio %+v; SpanDSP %+v; bridge %v",
+			o.r.Code, o.err, o.r.Speed, o.r.ECM, o.r.CallDuration.Round(time.Millisecond), o.st.Audio, theirs, br.err)
+		if o.err != nil || o.r.Code != t30.OK || o.r.Speed.Modem != t30.V17 || !o.st.AudioFax {
+			t.Fatalf("receive: %v, code %v, %v, audio %v; want OK at V.17 in audio", o.err, o.r.Code, o.r.Speed, o.st.AudioFax)
+		}
+		if theirs == nil || !theirs.OK() {
+			t.Fatalf("SpanDSP: %+v", theirs)
+		}
+		s.wait(t, d)
+		if len(sink.pages) != 1 {
+			t.Fatalf("%d pages received", len(sink.pages))
+		}
+		p, _, err := imaging.DecodePage(sink.pages[0].Data, sink.pages[0].DecodeOptions(), sink.pages[0].Resolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !drivertest.Equal(p, doc[0]) {
+			t.Fatal("received page not pixel-equal to SpanDSP's")
+		}
+	})
+}
+
+// pagesSink keeps the pages received.
+type pagesSink struct{ pages []*t30.ReceivedPage }
+
+func (s *pagesSink) Page(p *t30.ReceivedPage) error { s.pages = append(s.pages, p); return nil }
