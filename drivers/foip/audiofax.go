@@ -47,7 +47,10 @@ func (c *call) audioReady() error {
 	if c.audio == nil {
 		return errNoAudio
 	}
-	c.inAudioFax = true
+	if !c.inAudioFax {
+		c.inAudioFax = true
+		c.d.n.audioFaxes.Add(1)
+	}
 	return nil
 }
 
@@ -90,7 +93,7 @@ func (c *call) acceptLateT38Locked(s *t38Setup, local []byte) bool {
 	}
 	c.setup, c.inT38, c.local = s, true, local
 	c.stats.T38Version, c.stats.T38EC = s.params.Version, s.params.UDPEC
-	c.lateOnce.Do(func() { close(c.lateT38) })
+	c.lateOnce.Do(func() { c.d.n.lateT38.Add(1); close(c.lateT38) })
 	return true
 }
 

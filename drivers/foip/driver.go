@@ -40,6 +40,11 @@ type Stats struct {
 	// trunk's listening one: answers to requests that left from elsewhere
 	// (0 when every request leaves from the listening address).
 	OffListener uint64
+	// AudioFaxes counts calls whose fax was settled on G.711 audio;
+	// LateT38 the far end's switches to T.38 accepted after ours was
+	// refused (the audio fax started over on T.38).
+	AudioFaxes uint64
+	LateT38    uint64
 
 	// Media, summed over finished calls (per call: CallStats).
 	UDPTLLost       uint64 // packets given up on
@@ -52,7 +57,7 @@ type Stats struct {
 type counters struct {
 	invitesIn, forbidden, challenged, malformed, oversized, noMedia, busy,
 	glare, glareBackoff, refreshes, t38Refused, registered, registerFail, cedReinvites, refreshSent,
-	udptlLost, udptlRecovered, udptlLate, udptlDup, mediaStray, offListener atomic.Uint64
+	udptlLost, udptlRecovered, udptlLate, udptlDup, mediaStray, offListener, audioFaxes, lateT38 atomic.Uint64
 }
 
 // Driver is one SIP trunk whose concurrent calls are ports. It implements
@@ -164,7 +169,7 @@ func (d *Driver) Stats() Stats {
 		Busy: n.busy.Load(), Glare: n.glare.Load(), GlareBackoff: n.glareBackoff.Load(),
 		Refreshes: n.refreshes.Load(), T38Refused: n.t38Refused.Load(),
 		Registered: n.registered.Load(), RegisterFail: n.registerFail.Load(),
-		CEDReinvite: n.cedReinvites.Load(), RefreshSent: n.refreshSent.Load(), OffListener: n.offListener.Load(),
+		CEDReinvite: n.cedReinvites.Load(), RefreshSent: n.refreshSent.Load(), OffListener: n.offListener.Load(), AudioFaxes: n.audioFaxes.Load(), LateT38: n.lateT38.Load(),
 		UDPTLLost: n.udptlLost.Load(), UDPTLRecovered: n.udptlRecovered.Load(), UDPTLLate: n.udptlLate.Load(),
 		UDPTLDuplicates: n.udptlDup.Load(), MediaStray: n.mediaStray.Load(),
 	}

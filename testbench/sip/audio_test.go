@@ -261,3 +261,71 @@ func TestAudioFallbackSpanDSP(t *testing.T) {
 type pagesSink struct{ pages []*t30.ReceivedPage }
 
 func (s *pagesSink) Page(p *t30.ReceivedPage) error { s.pages = append(s.pages, p); return nil }
+
+// TestLateT38SpanDSP: a carrier that answers our T.38 re-INVITE with 488
+// and switches the call to T.38 itself 300 ms later (sipp, its m=image at
+// SpanDSP's T.38 terminal): the fax that had started in audio starts over
+// on T.38 and completes pixel-equal; the call says T.38, not audio.
+func TestLateT38SpanDSP(t *testing.T) {
+	testutil.NeedRealtime(t, "real-time T.38 call with SpanDSP takes ~20 s")
+	testutil.NeedTool(t, "sipp")
+	bin, err := spandsp.Build(context.Background(), t.TempDir())
+	if errors.Is(err, spandsp.ErrNoToolchain) {
+		testutil.Missing(t, "SpanDSP peer (libspandsp-dev, gcc) not available: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	media := mediaRange(t)
+	udptl := media + 2
+	peerPort := freeUDP(t)
+	sp := freeUDP(t)
+	s := startSipp(t, "uas_488_then_t38_spandsp.xml", sp, "-key", "spandsp_port", strconv.Itoa(peerPort), "-timeout", "120s")
+	d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp),
+		ReinviteOut: 100 * time.Millisecond, RTPPortMin: media, RTPPortMax: media + 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	file := filepath.Join(t.TempDir(), "received.tif")
+	peer, err := spandsp.StartTerminalUDP(ctx, bin, peerPort, udptl, false, file, "version=2", "red=3", "ecm=1", "timeout=100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	doc := drivertest.Doc(1, imaging.WidthA4, 300, imaging.Fine, 12)
+	c, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{RingTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("dial: %v\n%s", err, s.trace())
+	}
+	r, err := c.Send(ctx, doc, drivers.SendParams{CSID: "FAXAGENT", ECM: drivers.ECMOn}, nil)
+	var theirs *spandsp.PeerResult
+	select {
+	case theirs = <-peer.End():
+	case err := <-peer.Err():
+		t.Fatalf("SpanDSP peer: %v", err)
+	case <-ctx.Done():
+		t.Fatal("SpanDSP peer did not end its call")
+	}
+	st := c.(foip.MediaStats).Stats()
+	t.Logf("ours: %v (%v) %v ECM %v in %v; T.38 v%d UDPTL %+v; SpanDSP %+v", r.Code, err, r.Speed, r.ECM,
+		r.CallDuration.Round(time.Millisecond), st.T38Version, st.UDPTL, theirs)
+	if err != nil || r.Code != t30.OK || st.AudioFax || st.T38Version != 2 {
+		t.Fatalf("send: %v, code %v, audio %v, T.38 v%d; want OK over T.38", err, r.Code, st.AudioFax, st.T38Version)
+	}
+	if !theirs.OK() || theirs.PagesRx != 1 {
+		t.Fatalf("SpanDSP: %s, %d pages", theirs.Text, theirs.PagesRx)
+	}
+	if ds := d.Stats(); ds.AudioFaxes != 1 || ds.LateT38 != 1 || ds.T38Refused != 1 {
+		t.Errorf("driver stats %+v: want 1 audio fax started, 1 late T.38 switch, 1 refusal", ds)
+	}
+	s.wait(t, d)
+	if err := peer.Close(); err != nil {
+		t.Fatalf("SpanDSP peer exit: %v", err)
+	}
+	got, err := readTIFF(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !drivertest.Equal(got[0], doc[0]) {
+		t.Fatalf("SpanDSP's TIFF holds %d pages; not pixel-equal to the page sent", len(got))
+	}
+}
