@@ -268,12 +268,12 @@ type FoipT38Cfg struct {
 	Policy       string            `yaml:"policy"`
 	Destinations map[string]string `yaml:"destinations"`
 	ReinviteOut  time.Duration     `yaml:"reinvite_out"`
-	ReinviteIn  time.Duration `yaml:"reinvite_in"`
-	Timeout     time.Duration `yaml:"timeout"`
-	Version     int           `yaml:"version"`
-	MaxBitRate  int           `yaml:"max_bit_rate"`
-	MaxDatagram int           `yaml:"max_datagram"`
-	FEC         bool          `yaml:"fec"`
+	ReinviteIn   time.Duration     `yaml:"reinvite_in"`
+	Timeout      time.Duration     `yaml:"timeout"`
+	Version      int               `yaml:"version"`
+	MaxBitRate   int               `yaml:"max_bit_rate"`
+	MaxDatagram  int               `yaml:"max_datagram"`
+	FEC          bool              `yaml:"fec"`
 	// NoECM turns error correction off on the trunk's ports.
 	NoECM bool `yaml:"no_ecm"`
 }

@@ -103,19 +103,19 @@ type call struct {
 	cause        drivers.HangupCause
 	hungUp       bool
 
-	t38ch    chan struct{} // closed once T.38 is negotiated or refused
+	t38ch chan struct{} // closed once T.38 is negotiated or refused
 	// lateT38 is closed when the far end switches the call to T.38 after
 	// ours was refused, while the audio fax has not got to its first page
 	// (committed): the audio session stops and T.30 starts over on T.38.
 	lateT38   chan struct{}
 	lateOnce  sync.Once
 	committed atomic.Bool
-	ced      chan struct{} // closed when CED is heard (outbound)
-	cedOnce  sync.Once
-	ended    chan struct{} // the dialog is over (remote BYE, CANCEL)
-	endOnce  sync.Once
-	stop     chan struct{} // Hangup
-	stopOnce sync.Once
+	ced       chan struct{} // closed when CED is heard (outbound)
+	cedOnce   sync.Once
+	ended     chan struct{} // the dialog is over (remote BYE, CANCEL)
+	endOnce   sync.Once
+	stop      chan struct{} // Hangup
+	stopOnce  sync.Once
 	// inbound: answer is closed when the final response to the INVITE
 	// went out, so the INVITE handler may return.
 	answer     chan struct{}

@@ -68,9 +68,9 @@ type rtpModem struct {
 	next  time.Time
 	timer *time.Timer
 	stop  chan struct{}
-	once sync.Once
-	wg   sync.WaitGroup
-	rx   atomic.Uint64 // packets taken (silenceWatch)
+	once  sync.Once
+	wg    sync.WaitGroup
+	rx    atomic.Uint64 // packets taken (silenceWatch)
 
 	mu      sync.Mutex
 	ring    [playoutRing]int16
