@@ -4,6 +4,9 @@ go 1.26.8
 
 require (
 	github.com/chromedp/chromedp v0.23.1
+	github.com/emersion/go-message v0.18.2
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/emersion/go-smtp v0.26.0
 	github.com/emiago/sipgo v1.7.3
 	github.com/goccy/go-yaml v1.19.2
 	github.com/google/uuid v1.6.0

@@ -153,6 +153,14 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 			return err
 		}
 		defer stopNotify()
+		stopGateway, addr, err := startEmailGateway(cfg, st, handler, log)
+		if err != nil {
+			return err
+		}
+		defer stopGateway()
+		if addr != "" {
+			fmt.Fprintf(stdout, "e-mail to fax gateway on %s for NUMBER@%s\n", addr, cfg.Notify.EmailGateway.Domain)
+		}
 	}
 	url := "http://" + ln.Addr().String()
 	if cfg.Role != "agent" {

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/faxagent/faxagent/core"
+	"github.com/faxagent/faxagent/core/email"
 	"github.com/faxagent/faxagent/core/notify"
 )
 
@@ -28,6 +32,40 @@ type NotifyCfg struct {
 	MaxAttempts int           `yaml:"max_attempts"`
 	Backoff     time.Duration `yaml:"backoff"`
 	MaxBackoff  time.Duration `yaml:"max_backoff"`
+	// SMTP is the submission relay e-mail goes through ("" addr: no
+	// e-mail). Received faxes go to the routed user's address as PDF;
+	// results to users who asked for them.
+	SMTP SMTPCfg `yaml:"smtp"`
+	// EmailGateway is the e-mail to fax listener (off unless listen is set).
+	EmailGateway EmailGatewayCfg `yaml:"email_gateway"`
+}
+
+// SMTPCfg is the relay.
+type SMTPCfg struct {
+	Addr     string `yaml:"addr"` // host:port
+	From     string `yaml:"from"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// TLS: starttls (default), tls (implicit, port 465) or none (a relay
+	// on loopback only; no credentials).
+	TLS string `yaml:"tls"`
+	// TLSCA is a PEM file of CAs the relay's certificate must chain to (""
+	// the system's).
+	TLSCA string `yaml:"tls_ca"`
+}
+
+// EmailGatewayCfg is the e-mail to fax listener.
+type EmailGatewayCfg struct {
+	// Listen is its SMTP address ("" off, the default).
+	Listen string `yaml:"listen"`
+	// Domain: mail to NUMBER@Domain is faxed to NUMBER.
+	Domain string `yaml:"domain"`
+	// AllowedSenders: addresses or @domains whose mail is taken; the
+	// sender must also be an active user's e-mail address (that user owns
+	// the fax). Empty: none.
+	AllowedSenders []string `yaml:"allowed_senders"`
+	// MaxMessageBytes bounds one mail (default: max_upload).
+	MaxMessageBytes int64 `yaml:"max_message_bytes"`
 }
 
 // webhookSecretFile holds the generated webhook secret in the data directory.
@@ -56,7 +94,27 @@ func newNotifier(cfg Config, st core.Store, mailer notify.Mailer, stdout io.Writ
 
 // startNotifier runs the notifier until the returned stop is called.
 func startNotifier(ctx context.Context, cfg Config, st core.Store, stdout io.Writer, log *slog.Logger) (stop func(), err error) {
-	n, err := newNotifier(cfg, st, nil, stdout, log)
+	var mailer notify.Mailer
+	if sc := cfg.Notify.SMTP; sc.Addr != "" {
+		rc := email.RelayConfig{Addr: sc.Addr, From: sc.From, Username: sc.Username, Password: sc.Password, TLS: sc.TLS}
+		if sc.TLSCA != "" {
+			pem, err := os.ReadFile(sc.TLSCA)
+			if err != nil {
+				return nil, fmt.Errorf("notify.smtp.tls_ca: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("notify.smtp.tls_ca %s: no certificate", sc.TLSCA)
+			}
+			rc.TLSConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+		relay, err := email.NewRelay(rc, st, cfg.Limits.withDefaults().documentLimits(), log)
+		if err != nil {
+			return nil, err
+		}
+		mailer = relay
+	}
+	n, err := newNotifier(cfg, st, mailer, stdout, log)
 	if err != nil {
 		return nil, err
 	}
