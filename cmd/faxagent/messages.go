@@ -68,7 +68,8 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 	retries := fs.String("retries", "", "further attempts after the first, `N` from 0 to 9 (default: the server's retry policy)")
 	preset := fs.String("preset", "", "send only on `PORT`: port:ID (port:M0,1) or group:NAME (group:foip), optionally AGENT/ in front")
 	subject := fs.String("subject", "", "the message's `SUBJECT`")
-	note := fs.String("note", "", "a `NOTE` kept with the message (not sent)")
+	note := fs.String("note", "", "a `NOTE` kept with the message, printed on the cover page (--cover)")
+	cover := fs.String("cover", "", "put a cover page first: `NAME` default (shipped) or a template NAME.txt in the server's DATA_DIR/covers (fields To, Company, Fax, From, FromCompany, Subject, Note, Pages, Date)")
 	schedule := fs.String("schedule", "", "earliest `TIME` to dial: +30m, 15:04, \"2026-01-02 15:04\" or RFC 3339")
 	hold := fs.Bool("hold", false, "keep the message on hold (in the hold folder) until it is released")
 	wait := fs.Bool("wait", false, "wait for every recipient's result, showing progress")
@@ -81,7 +82,7 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 		return usageError("send needs --to NUMBER and at least one FILE (- for standard input)")
 	}
 	fields := map[string]string{"priority": *prio, "resolution": *res, "header": *header, "retries": *retries,
-		"preset": *preset, "subject": *subject, "note": *note}
+		"preset": *preset, "subject": *subject, "note": *note, "cover": *cover}
 	if *schedule != "" {
 		at, err := parseSchedule(*schedule, time.Now())
 		if err != nil {
@@ -101,7 +102,7 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 	for _, n := range to {
 		mw.WriteField("to", n)
 	}
-	for _, k := range []string{"priority", "resolution", "header", "retries", "preset", "subject", "note", "schedule", "hold"} {
+	for _, k := range []string{"priority", "resolution", "header", "retries", "preset", "subject", "note", "cover", "schedule", "hold"} {
 		if v := fields[k]; v != "" {
 			mw.WriteField(k, v)
 		}

@@ -341,7 +341,7 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 	o := httpapi.Options{
 		Store: st, Tokens: map[string]httpapi.Principal{token: {UserID: admin.ID, Admin: true}}, Logins: logins,
 		MaxUpload: cfg.MaxUpload, Metrics: metricsH, Ready: ready, Logger: log,
-		TempDir:     filepath.Join(cfg.DataDir, "tmp"),
+		TempDir: filepath.Join(cfg.DataDir, "tmp"), CoverDir: filepath.Join(cfg.DataDir, "covers"),
 		Conversions: conversions, ConversionTimeout: lim.ConversionTimeout, DocumentLimits: lim.documentLimits(),
 	}
 	if err := os.MkdirAll(o.TempDir, 0o700); err != nil {
@@ -355,7 +355,7 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 		log.Warn("soap: callers from trusted_networks need no credentials and may act as any user", "networks", trusted)
 	}
 	sh, err := soap.NewHandler(soap.Config{Store: st, ImportDir: cfg.ImportDir, PublicURL: cfg.PublicURL,
-		TempDir: o.TempDir, Logger: log, Logins: logins, TrustedNetworks: trusted,
+		TempDir: o.TempDir, CoverDir: o.CoverDir, Logger: log, Logins: logins, TrustedNetworks: trusted,
 		Conversions: conversions, ConversionTimeout: lim.ConversionTimeout, DocumentLimits: lim.documentLimits(),
 		Limits: soap.Limits{MaxDocumentBytes: cfg.MaxUpload, MaxAttrs: lim.SOAPMaxAttributes,
 			MaxAttrsPerElement: lim.SOAPMaxAttributesPerElement, MaxTokens: lim.SOAPMaxTokens, MaxElements: lim.SOAPMaxElements}})

@@ -89,6 +89,9 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// TempDir holds uploads while they are checked ("" the system's).
 	TempDir string
+	// CoverDir holds cover page templates, NAME.txt (faxdoc.CoverTemplate);
+	// "" offers only the shipped "default".
+	CoverDir string
 	// Conversions caps the documents converted at once (uploads and
 	// downloads; shared with the SOAP service); over it a request gets
 	// 503 with Retry-After. nil: no cap.

@@ -32,6 +32,9 @@ import (
 //	resolution      standard | fine | superfine
 //	header          header-line template (%d %t %c %n %p %s); "-" none
 //	retries         further attempts after the first, 0..9
+//	cover           a cover page put first: "default" (the shipped template) or the name of a
+//	                template NAME.txt in the cover directory; its fields come from the message
+//	                (recipients, sender_name, sender_company, subject, note, pages, date)
 //	subject, note, sender_name, sender_company, billing_code
 //	hold            true: keep in the hold folder
 //	schedule        RFC 3339 time of the earliest dial
@@ -114,10 +117,21 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, p Principal) {
 		}
 	}
 	sub.OwnerID = p.UserID
+	var cover []byte
+	if name, err := one(fields, "cover"); err != nil || name != "" {
+		if err == nil {
+			cover, err = faxdoc.CoverTemplate(s.o.CoverDir, name)
+		}
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
 	cctx, done, ok := s.conversion(w, r)
 	if !ok {
 		return
 	}
+	pages := 0
 	for i := range files {
 		f := &files[i]
 		if err := checkDocument(cctx, f, res, s.o.DocumentLimits, tmp, i); err != nil {
@@ -125,6 +139,16 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, p Principal) {
 			s.conversionError(w, r, fmt.Sprintf("file %q: ", f.name), err)
 			return
 		}
+		pages += f.pages
+	}
+	if cover != nil {
+		c, err := coverPage(cctx, cover, sub, pages, res, tmp)
+		if err != nil {
+			done()
+			s.conversionError(w, r, "", err)
+			return
+		}
+		files = append([]upload{c}, files...)
 	}
 	done()
 	if err := r.Context().Err(); err != nil {
@@ -235,6 +259,18 @@ func checkDocument(ctx context.Context, f *upload, res imaging.Resolution, lim f
 	return nil
 }
 
+// coverPage makes a submission's cover page from a template, in front of
+// documents of docPages pages.
+func coverPage(ctx context.Context, tmpl []byte, sub core.Submission, docPages int, res imaging.Resolution, tmp string) (upload, error) {
+	out := filepath.Join(tmp, "cover.tif")
+	n, err := faxdoc.ConvertCover(ctx, faxdoc.Cover{Template: tmpl, Fields: core.CoverFields(sub, time.Now())}, docPages, res,
+		out, faxdoc.WriteOptions{Compression: imaging.MMR, Software: "faxagent"})
+	if err != nil {
+		return upload{}, err
+	}
+	return upload{name: "cover page", contentType: "image/tiff", path: out, pages: n}, nil
+}
+
 // hidePath replaces a temporary path in err's text, keeping what it wraps.
 func hidePath(err error, path string) error {
 	return &pathHidden{err: err, msg: strings.ReplaceAll(strings.ReplaceAll(err.Error(), path+": ", ""), path, "upload")}
@@ -264,7 +300,7 @@ func one(fields map[string][]string, name string) (string, error) {
 func parseSubmission(fields map[string][]string) (core.Submission, imaging.Resolution, error) {
 	var sub core.Submission
 	res := imaging.Fine
-	known := map[string]bool{"to": true, "priority": true, "preset": true, "resolution": true, "header": true,
+	known := map[string]bool{"cover": true, "to": true, "priority": true, "preset": true, "resolution": true, "header": true,
 		"retries": true, "subject": true, "note": true, "sender_name": true, "sender_company": true,
 		"billing_code": true, "hold": true, "schedule": true, "callback_url": true}
 	for k := range fields {

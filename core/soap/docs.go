@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/imaging"
@@ -45,6 +46,43 @@ func (h *Handler) convert(ctx context.Context, body []byte) (pages int, tif []by
 	}
 	tif, err = os.ReadFile(out)
 	return n, tif, err
+}
+
+// coverPage makes the default cover page (the template "default" of the
+// cover directory, else the shipped one: the DefaultSendCoverPage users
+// are shown) for a submission whose documents are converted.
+func (h *Handler) coverPage(ctx context.Context, sub core.Submission) (core.DocumentInput, error) {
+	tmpl, err := faxdoc.CoverTemplate(h.cfg.CoverDir, "default")
+	if err != nil {
+		return core.DocumentInput{}, err
+	}
+	pages := 0
+	for _, d := range sub.Documents {
+		pages += d.Pages
+	}
+	release, err := h.cfg.Conversions.TryAcquire()
+	if err != nil {
+		return core.DocumentInput{}, err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.ConversionTimeout)
+	defer cancel()
+	dir, err := os.MkdirTemp(h.cfg.TempDir, "faxagent-soap-*")
+	if err != nil {
+		return core.DocumentInput{}, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "cover.tif")
+	n, err := faxdoc.ConvertCover(ctx, faxdoc.Cover{Template: tmpl, Fields: core.CoverFields(sub, h.localNow())}, pages, imaging.Fine,
+		out, faxdoc.WriteOptions{Compression: imaging.MMR, Software: "faxagent"})
+	if err != nil {
+		return core.DocumentInput{}, h.conversionError(ctx, err, "")
+	}
+	tif, err := os.ReadFile(out)
+	if err != nil {
+		return core.DocumentInput{}, err
+	}
+	return core.DocumentInput{Name: "cover page", ContentType: "image/tiff", Pages: n, Body: bytes.NewReader(tif)}, nil
 }
 
 // conversionError turns a failed conversion into the error to answer: a
@@ -282,4 +320,12 @@ func containsInt(s []int, v int) bool {
 		}
 	}
 	return false
+}
+
+// localNow is the time in the server's zone.
+func (h *Handler) localNow() time.Time {
+	if h.cfg.Location != nil {
+		return h.cfg.Now().In(h.cfg.Location)
+	}
+	return h.cfg.Now()
 }

@@ -3,6 +3,7 @@ package soap
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -114,4 +115,73 @@ func storedPages(t *testing.T, st core.Store, m core.MessageDetails) []*imaging.
 		pages = append(pages, pg)
 	}
 	return pages
+}
+
+// TestUseDefaultCP: useDefaultCP puts the default cover page first, filled
+// from the message, and counts it in the pages; the API's cover field does
+// the same, and refuses a template that does not exist.
+func TestUseDefaultCP(t *testing.T) {
+	e := newEnv(t, SOAP11)
+	mixed := func(cp bool) string {
+		return fmt.Sprintf(`<userID>%d</userID><senderName>José</senderName><subject>mixed</subject><note>Note for the cover</note><priority>50</priority><isOnHold>false</isOnHold><mss>false</mss><msf>false</msf><useDefaultNotify>false</useDefaultNotify><useDefaultCP>%v</useDefaultCP>`+
+			`<documents><MsgDocument><Name>three.tif</Name><Bytes>%s</Bytes><IsMerge>false</IsMerge><RemoveFirstPage>false</RemoveFirstPage></MsgDocument></documents>`+
+			`<recipients><MsgRecipient><Name>Dana</Name><CompName>Comp A</CompName><Address>5550101</Address><AddressType>2</AddressType><IsRRFOn>false</IsRRFOn><IsRRSOn>false</IsRRSOn></MsgRecipient></recipients>`, e.alice, cp, b64(fixture(t, "three.tif")))
+	}
+	id := mustID(t, e.call("SendMixedMode", mixed(true)).result())
+	m := e.message(id)
+	if len(m.Documents) != 2 || m.Documents[0].Name != "cover page" || m.Documents[0].Pages != 1 || m.Documents[1].Pages != 3 {
+		t.Fatalf("documents %+v, want a one-page cover and the three pages", m.Documents)
+	}
+	pages := storedPages(t, e.store, m)
+	if len(pages) != 4 || !hasInk(pages[0]) {
+		t.Fatalf("%d pages stored; cover blank: %v", len(pages), len(pages) > 0 && !hasInk(pages[0]))
+	}
+	id = mustID(t, e.call("SendMixedMode", mixed(false)).result())
+	if m := e.message(id); len(m.Documents) != 1 {
+		t.Fatalf("without useDefaultCP: %d documents", len(m.Documents))
+	}
+
+	const token = "cover-test-token"
+	covers := t.TempDir()
+	os.WriteFile(filepath.Join(covers, "short.txt"), []byte("# {{Subject}}\nfor {{To}}, {{Pages}} pages\n"), 0o600)
+	api, err := httpapi.New(httpapi.Options{Store: e.store, TempDir: t.TempDir(), CoverDir: covers,
+		Tokens: map[string]httpapi.Principal{token: {UserID: e.alice}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	for _, tc := range []struct {
+		cover string
+		want  int
+	}{{"default", http.StatusCreated}, {"short", http.StatusCreated}, {"nope", http.StatusBadRequest}, {"../etc/passwd", http.StatusBadRequest}} {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		mw.WriteField("to", "5550101")
+		mw.WriteField("cover", tc.cover)
+		mw.WriteField("subject", "Quarterly figures")
+		fw, _ := mw.CreateFormFile("file", "three.tif")
+		fw.Write(fixture(t, "three.tif"))
+		mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/messages", &b)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Fatalf("cover %q: %s, want %d", tc.cover, resp.Status, tc.want)
+		}
+	}
+}
+
+func hasInk(p *imaging.Page) bool {
+	for _, b := range p.Pix {
+		if b != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -40,6 +40,9 @@ type Config struct {
 	ImportDir string
 	// TempDir holds document conversions while they run; "" os.TempDir.
 	TempDir string
+	// CoverDir holds cover page templates, NAME.txt (faxdoc.CoverTemplate);
+	// "" offers only the shipped "default", which useDefaultCP takes.
+	CoverDir string
 	// Limits bound one request.
 	Limits Limits
 	// Conversions caps the documents converted at once (shared with the

@@ -39,6 +39,7 @@ type sendRequest struct {
 	sub      core.Submission
 	tracks   []Track
 	tiffOnly bool
+	cover    bool // useDefaultCP: the default cover page goes first
 }
 
 // readSend reads the parameters the operation's WSDL declares and builds a
@@ -158,6 +159,13 @@ func (h *Handler) readSend(ctx context.Context, c *call) (sendRequest, error) {
 // submit stores a send request for its owner and answers its message ID.
 func (h *Handler) submit(ctx context.Context, owner core.User, s sendRequest) (result, error) {
 	s.sub.OwnerID = owner.ID
+	if s.cover {
+		d, err := h.coverPage(ctx, s.sub)
+		if err != nil {
+			return result{}, err
+		}
+		s.sub.Documents = append([]core.DocumentInput{d}, s.sub.Documents...)
+	}
 	// A store that keeps tracking records itself stores them with the
 	// message, in one transaction.
 	native := h.nativeTracks
@@ -242,9 +250,10 @@ func (h *Handler) opSendMixedMode(ctx context.Context, c *call) (result, error) 
 	s.sub.Subject, s.sub.Note, s.sub.BillingCode = c.str("subject"), c.str("note"), c.str("billingCode")
 	prio, sched := c.int("priority"), c.str("scheduleDate")
 	s.sub.Hold = c.bool("isOnHold")
-	for _, n := range []string{"mss", "msf", "useDefaultNotify", "useDefaultCP"} {
+	for _, n := range []string{"mss", "msf", "useDefaultNotify"} {
 		c.bool(n)
 	}
+	s.cover = c.bool("useDefaultCP")
 	docs := c.complexItems("documents", "tns:ArrayOfMsgDocument", "MsgDocument")
 	recps := c.complexItems("recipients", "tns:ArrayOfMsgRecipient", "MsgRecipient")
 	tracks := c.complexItems("trackings", "tns:ArrayOfMsgTracking", "MsgTracking")

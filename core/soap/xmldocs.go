@@ -399,7 +399,7 @@ func userFaxSettingXML(u core.User, p core.UserProfile) string {
 	d.el("EmailRecvNotifyFormat", "")
 	d.el("EmailRecvAttachMaxSize", "")
 	d.el("UnassignedMessageUser", "unrouted")
-	d.el("DefaultSendCoverPage", "")
+	d.el("DefaultSendCoverPage", "default") // the cover page useDefaultCP puts first
 	return d.end("UserFaxSetting")
 }
 

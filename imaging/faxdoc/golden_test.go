@@ -2,6 +2,7 @@ package faxdoc
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/faxagent/faxagent/imaging"
@@ -206,6 +208,32 @@ func TestResolutionGeometry(t *testing.T) {
 			if _, err := fmt.Sscanf(string(pnm), "P4\n%d %d", &pw, &ph); err != nil || pw != w || ph != h {
 				t.Errorf("%s: tifftopnm gives %dx%d (%v), tiffinfo %dx%d", name, pw, ph, err, w, h)
 			}
+		}
+	}
+}
+
+// TestGoldenCover: the default cover page with every field, and a long
+// note that takes it to two pages (its Pages field then counts both).
+func TestGoldenCover(t *testing.T) {
+	dir := t.TempDir()
+	f := render.CoverFields{To: "Dana Müller", Company: "Zürich Präzision AG", Fax: "+41 44 555 01 00",
+		From: "José Núñez", FromCompany: "Café Naïve Ltd.", Subject: "Order #4711 ✓",
+		Note: "Dear Dana,\n\n\tplease find the signed order attached.\n\nRegards, José", Date: "2026-12-07 14:30"}
+	out := filepath.Join(dir, "cover.tif")
+	n, err := ConvertCover(t.Context(), Cover{Fields: f}, 3, imaging.Fine, out, WriteOptions{})
+	if err != nil || n != 1 {
+		t.Fatalf("cover: %d pages, %v", n, err)
+	}
+	pages := readAll(t, []string{out}, Options{KeepResolution: true})
+	checkGolden(t, "cover-default-fine", pages[0])
+
+	f.Note = strings.Repeat("A very long note line.\n", 80)
+	if n, err = ConvertCover(t.Context(), Cover{Fields: f}, 3, imaging.Fine, out, WriteOptions{}); err != nil || n != 2 {
+		t.Fatalf("long note: %d pages, %v", n, err)
+	}
+	for _, bad := range []string{"{{Nope}}", "\xff", "a\fb"} {
+		if _, err := ConvertCover(t.Context(), Cover{Template: []byte(bad)}, 1, imaging.Fine, out, WriteOptions{}); !errors.Is(err, render.ErrCoverTemplate) {
+			t.Errorf("template %q: err = %v", bad, err)
 		}
 	}
 }

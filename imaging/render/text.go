@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gomono"
+	"golang.org/x/image/font/gofont/gomonobold"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
@@ -54,9 +55,19 @@ type Text struct {
 	o     TextOptions
 	dpi   float64 // square typesetting resolution: the page's across
 	font  *sfnt.Font
-	pages [][]string
+	bold  *sfnt.Font
+	pages [][]textLine
 	cols  int
 }
+
+// textLine is one typeset line; a heading is in bold at headingScale
+// times the size.
+type textLine struct {
+	s       string
+	heading bool
+}
+
+const headingScale = 2.4
 
 // LayoutText lays UTF-8 text out on A4 pages in a monospaced font (Go
 // Mono, which covers Latin-1, Latin Extended, Greek, Cyrillic and the
@@ -67,21 +78,39 @@ type Text struct {
 // margin). Other control characters are dropped; a byte order mark at the
 // start is ignored.
 func LayoutText(src []byte, o TextOptions) (*Text, error) {
+	o, err := o.normalized()
+	if err != nil {
+		return nil, err
+	}
+	if !utf8.Valid(src) {
+		return nil, fmt.Errorf("render: %w: invalid UTF-8", ErrNotText)
+	}
+	t, err := newText(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.layout(string(src), false); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (o TextOptions) normalized() (TextOptions, error) {
 	if o.Resolution < imaging.Standard || o.Resolution > imaging.Ultrafine {
-		return nil, fmt.Errorf("render: invalid resolution %v", o.Resolution)
+		return o, fmt.Errorf("render: invalid resolution %v", o.Resolution)
 	}
 	xdpi, _ := o.Resolution.DPI()
 	if o.Width == 0 {
 		o.Width = int(imaging.WidthA4 * xdpi / 204)
 	}
 	if !imaging.ValidWidth(o.Width) {
-		return nil, fmt.Errorf("render: invalid page width %d", o.Width)
+		return o, fmt.Errorf("render: invalid page width %d", o.Width)
 	}
 	if o.SizePt == 0 {
 		o.SizePt = defaultTextPt
 	}
 	if !(o.SizePt >= 4 && o.SizePt <= maxTextPt) {
-		return nil, fmt.Errorf("render: font size %v pt (want 4 to %d)", o.SizePt, maxTextPt)
+		return o, fmt.Errorf("render: font size %v pt (want 4 to %d)", o.SizePt, maxTextPt)
 	}
 	if o.TabStop <= 0 {
 		o.TabStop = defaultTabStop
@@ -89,37 +118,66 @@ func LayoutText(src []byte, o TextOptions) (*Text, error) {
 	if o.MaxPages <= 0 {
 		o.MaxPages = defaultTextPages
 	}
-	if !utf8.Valid(src) {
-		return nil, fmt.Errorf("render: %w: invalid UTF-8", ErrNotText)
-	}
+	return o, nil
+}
+
+func newText(o TextOptions) (*Text, error) {
 	f, err := opentype.Parse(gomono.TTF)
 	if err != nil {
 		return nil, fmt.Errorf("render: font: %w", err)
 	}
-	t := &Text{o: o, dpi: xdpi, font: f}
+	b, err := opentype.Parse(gomonobold.TTF)
+	if err != nil {
+		return nil, fmt.Errorf("render: font: %w", err)
+	}
+	xdpi, _ := o.Resolution.DPI()
+	t := &Text{o: o, dpi: xdpi, font: f, bold: b}
 	// Go Mono's advance is 0.6 em.
 	charPx := 0.6 * o.SizePt / 72 * xdpi
 	t.cols = max(1, int((float64(o.Width)-2*textMarginX*xdpi)/charPx))
-	perPage := max(1, int((a4LengthInches-textMarginTop-textMarginBottom)*72/(o.SizePt*textLeading)))
-	text := strings.TrimPrefix(string(src), "\ufeff")
+	return t, nil
+}
+
+// layout adds text to the pages; with headings, a line starting "# " is
+// a heading.
+func (t *Text) layout(text string, headings bool) error {
+	o := t.o
+	room := (a4LengthInches - textMarginTop - textMarginBottom) * 72 // points
+	used := 0.0
+	text = strings.TrimPrefix(text, "\ufeff")
 	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n")
 	for pi, part := range strings.Split(text, "\f") {
-		var lines []string
+		var lines []textLine
 		for _, raw := range strings.Split(part, "\n") {
-			lines = append(lines, wrapLine(expandTabs(raw, o.TabStop), t.cols)...)
+			if h, ok := strings.CutPrefix(raw, "# "); ok && headings {
+				for _, l := range wrapLine(expandTabs(h, o.TabStop), max(1, int(float64(t.cols)/headingScale))) {
+					lines = append(lines, textLine{s: l, heading: true})
+				}
+				continue
+			}
+			for _, l := range wrapLine(expandTabs(raw, o.TabStop), t.cols) {
+				lines = append(lines, textLine{s: l})
+			}
 		}
 		if pi > 0 || len(t.pages) == 0 {
 			t.pages = append(t.pages, nil)
+			used = 0
 		}
 		for _, l := range lines {
+			h := o.SizePt * textLeading
+			if l.heading {
+				h *= headingScale
+			}
 			cur := &t.pages[len(t.pages)-1]
-			if len(*cur) == perPage {
+			if len(*cur) > 0 && used+h > room {
 				t.pages = append(t.pages, nil)
 				cur = &t.pages[len(t.pages)-1]
+				used = 0
 			}
 			*cur = append(*cur, l)
+			used += h
 			if len(t.pages) > o.MaxPages {
-				return nil, fmt.Errorf("%w: text makes more than %d pages", ErrTooTall, o.MaxPages)
+				return fmt.Errorf("%w: text makes more than %d pages", ErrTooTall, o.MaxPages)
 			}
 		}
 	}
@@ -127,7 +185,7 @@ func LayoutText(src []byte, o TextOptions) (*Text, error) {
 	// ends the last page; it does not start an empty one).
 	for len(t.pages) > 0 {
 		last := &t.pages[len(t.pages)-1]
-		for len(*last) > 0 && strings.TrimSpace((*last)[len(*last)-1]) == "" {
+		for len(*last) > 0 && strings.TrimSpace((*last)[len(*last)-1].s) == "" {
 			*last = (*last)[:len(*last)-1]
 		}
 		if len(*last) > 0 || len(t.pages) == 1 {
@@ -136,9 +194,9 @@ func LayoutText(src []byte, o TextOptions) (*Text, error) {
 		t.pages = t.pages[:len(t.pages)-1]
 	}
 	if len(t.pages) == 1 && len(t.pages[0]) == 0 {
-		return nil, fmt.Errorf("render: %w: the text is empty", ErrNotText)
+		return fmt.Errorf("render: %w: the text is empty", ErrNotText)
 	}
-	return t, nil
+	return nil
 }
 
 // expandTabs replaces tabs with spaces to the next stop and drops other
@@ -196,28 +254,37 @@ func (t *Text) Page(ctx context.Context, i int) (*imaging.Page, error) {
 		return nil, fmt.Errorf("render: font: %w", err)
 	}
 	defer face.Close()
+	big, err := opentype.NewFace(t.bold, &opentype.FaceOptions{Size: t.o.SizePt * headingScale, DPI: t.dpi, Hinting: font.HintingFull})
+	if err != nil {
+		return nil, fmt.Errorf("render: font: %w", err)
+	}
+	defer big.Close()
 	h := int(math.Round(a4LengthInches * t.dpi))
 	img := image.NewGray(image.Rect(0, 0, t.o.Width, h))
 	for i := range img.Pix {
 		img.Pix[i] = 0xff
 	}
-	lineH := t.o.SizePt * textLeading / 72 * t.dpi
-	ascent := face.Metrics().Ascent.Ceil()
 	var buf sfnt.Buffer
 	x0 := fixed.I(int(math.Round(textMarginX * t.dpi)))
-	for n, line := range t.pages[i] {
+	y := textMarginTop * t.dpi
+	for _, line := range t.pages[i] {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		y := int(math.Round(textMarginTop*t.dpi+float64(n)*lineH)) + ascent
-		d := font.Drawer{Dst: img, Src: image.Black, Face: face, Dot: fixed.Point26_6{X: x0, Y: fixed.I(y)}}
-		adv, _ := face.GlyphAdvance('0')
-		for _, r := range line {
+		f, fc, lineH := t.font, face, t.o.SizePt*textLeading/72*t.dpi
+		if line.heading {
+			f, fc, lineH = t.bold, big, lineH*headingScale
+		}
+		base := int(math.Round(y)) + fc.Metrics().Ascent.Ceil()
+		y += lineH
+		d := font.Drawer{Dst: img, Src: image.Black, Face: fc, Dot: fixed.Point26_6{X: x0, Y: fixed.I(base)}}
+		adv, _ := fc.GlyphAdvance('0')
+		for _, r := range line.s {
 			if r != ' ' {
-				if gi, _ := t.font.GlyphIndex(&buf, r); gi != 0 {
+				if gi, _ := f.GlyphIndex(&buf, r); gi != 0 {
 					d.DrawString(string(r))
 					continue
-				} else if !symbolGlyph(img, r, d.Dot, adv, face.Metrics()) {
+				} else if !symbolGlyph(img, r, d.Dot, adv, fc.Metrics()) {
 					d.DrawString(string(r)) // the font's missing-glyph box
 					continue
 				}

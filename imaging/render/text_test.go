@@ -81,10 +81,10 @@ func FuzzLayoutText(f *testing.F) {
 		}
 		for _, pg := range tx.pages {
 			for _, l := range pg {
-				if n := utf8.RuneCountInString(l); n > tx.cols {
+				if n := utf8.RuneCountInString(l.s); n > tx.cols {
 					t.Fatalf("line of %d runes, want at most %d", n, tx.cols)
 				}
-				out += len([]rune(strings.ReplaceAll(l, " ", "")))
+				out += len([]rune(strings.ReplaceAll(l.s, " ", "")))
 			}
 		}
 		if in != out {
