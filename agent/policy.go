@@ -326,7 +326,7 @@ func failureText(code t30.Code, err error) string {
 			detail = strings.TrimPrefix(detail+": "+de.Err.Error(), ": ")
 		}
 	}
-	detail = strings.TrimPrefix(detail, text+": ")
+	detail = strings.TrimPrefix(strings.TrimPrefix(detail, "t30: "), text+": ")
 	if detail = strings.TrimSpace(detail); detail == "" || strings.EqualFold(detail, text) {
 		return text
 	}

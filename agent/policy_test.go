@@ -342,6 +342,7 @@ func TestFailureText(t *testing.T) {
 		{t30.CodeNoAnswer, &drivers.DialError{Code: t30.CodeNoAnswer, Cause: "no answer"}, "no answer"},
 		{t30.CodeCallDropped, errors.New("call dropped: remote silent for 20s"), "call dropped: remote silent for 20s"},
 		{t30.CodeT2Timeout, nil, "timeout T2 waiting for a command"},
+		{t30.CodeCancelled, errors.New("t30: cancelled"), "cancelled"},
 	}
 	for _, tc := range tests {
 		if got := failureText(tc.code, tc.err); got != tc.want {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/t30"
@@ -21,6 +22,7 @@ import (
 type Loop struct {
 	virtual *t30.VirtualClock
 	wall    *t30.WallClock
+	pace    float64 // virtual loops: > 0 keeps virtual time at most pace times ahead of the wall
 
 	mu     sync.Mutex
 	inbox  []func() // virtual loops: posted work, drained on the loop
@@ -34,6 +36,17 @@ type Loop struct {
 // NewVirtualLoop returns a loop in virtual time.
 func NewVirtualLoop() *Loop {
 	return &Loop{virtual: t30.NewVirtualClock(), wake: make(chan struct{}, 1)}
+}
+
+// NewPacedVirtualLoop returns a loop in virtual time that lets time pass
+// at most pace times faster than on the wall: a call runs page by page
+// in 1/pace of its duration (a demo a person can follow, and a hang-up
+// from another goroutine cuts it where it is), while every timing the
+// sessions measure stays exact virtual time.
+func NewPacedVirtualLoop(pace float64) *Loop {
+	l := NewVirtualLoop()
+	l.pace = pace
+	return l
 }
 
 // NewWallLoop returns a loop in real time.
@@ -158,6 +171,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	if l.wall != nil {
 		return l.wall.Run(ctx, l.poll)
 	}
+	if l.pace > 0 {
+		return l.runPaced(ctx)
+	}
 	for {
 		err := l.virtual.Run(ctx, l.poll)
 		switch {
@@ -167,6 +183,43 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 		case !errors.Is(err, t30.ErrIdle):
 			return err
+		}
+		select {
+		case <-l.wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// runPaced is Run for a paced virtual loop: before each timer fires, it
+// waits until the wall has caught up with the timer's virtual time
+// divided by the pace; posted work (a hang-up) wakes it at once.
+func (l *Loop) runPaced(ctx context.Context) error {
+	vStart, wStart := l.virtual.Now(), time.Now()
+	wait := time.NewTimer(time.Hour)
+	defer wait.Stop()
+	for {
+		for !l.poll() {
+			next, ok := l.virtual.Next()
+			if !ok {
+				break
+			}
+			if d := time.Until(wStart.Add(time.Duration(float64(next.Sub(vStart)) / l.pace))); d > 0 {
+				wait.Reset(d)
+				select {
+				case <-wait.C:
+				case <-l.wake:
+					wait.Stop()
+					continue // posted work first
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			l.virtual.Step()
+		}
+		if l.finished() {
+			return nil
 		}
 		select {
 		case <-l.wake:

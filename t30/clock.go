@@ -164,6 +164,14 @@ func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
 // Pending is the number of timers waiting.
 func (c *VirtualClock) Pending() int { return len(c.heap) }
 
+// Next is the time of the earliest pending timer; false when none is.
+func (c *VirtualClock) Next() (time.Time, bool) {
+	if len(c.heap) == 0 {
+		return time.Time{}, false
+	}
+	return c.heap[0].when, true
+}
+
 // Step fires the earliest timer, advancing the time to it. It reports
 // false when no timer is pending.
 func (c *VirtualClock) Step() bool {

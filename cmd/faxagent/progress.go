@@ -155,8 +155,10 @@ func progressLine(j httpapi.Job, pages int) string {
 		}
 	default:
 		what = j.State
-		if j.ErrorText != "" {
+		if j.ErrorText != "" && !strings.HasPrefix(j.ErrorText, j.State) {
 			what += ": " + j.ErrorText
+		} else if j.ErrorText != "" {
+			what = j.ErrorText
 		}
 	}
 	sent = min(max(sent, 0), max(total, 0))

@@ -386,7 +386,7 @@ func newConn(n *Network, m Model) *conn {
 	if n.o.Mode == Paced {
 		cn.loop = n.wall
 	} else {
-		cn.loop = drivers.NewVirtualLoop()
+		cn.loop = n.virtualLoop()
 		cn.owned = true
 	}
 	lm := t30.LineModel{BitErrorRate: m.BitErrorRate, FrameErrorRate: m.FrameErrorRate, Seed: n.nextSeed()}
@@ -730,4 +730,13 @@ func (c *call) Hangup(cause drivers.HangupCause) error {
 	cn.loop.Post(func() { _ = end.Hangup() })
 	c.done()
 	return nil
+}
+
+// virtualLoop is a new call's loop in Virtual mode: paced by Speedup when
+// set.
+func (n *Network) virtualLoop() *drivers.Loop {
+	if n.o.Speedup > 0 {
+		return drivers.NewPacedVirtualLoop(n.o.Speedup)
+	}
+	return drivers.NewVirtualLoop()
 }

@@ -103,6 +103,12 @@ const (
 // Options configure a Network.
 type Options struct {
 	Mode Mode
+	// Speedup > 0 paces a Virtual network: each call runs in its own
+	// virtual time, but at most Speedup times faster than real time, page
+	// by page (a hang-up cuts it where it is, on both ends), and dialling
+	// waits (ringing, busy) take 1/Speedup of their time. Results carry
+	// the virtual durations.
+	Speedup float64
 	// Now is the time source for call timestamps (default time.Now).
 	Now func() time.Time
 	// Seed makes line errors reproducible.
@@ -267,8 +273,11 @@ func (n *Network) nextSeed() uint64 {
 // wait lets simulated time pass: nothing in Virtual mode (the duration is
 // only reported), a real wait in Paced mode.
 func (n *Network) wait(ctx context.Context, d time.Duration) error {
-	if n.o.Mode != Paced || d <= 0 {
+	if d <= 0 || n.o.Mode != Paced && n.o.Speedup <= 0 {
 		return ctx.Err()
+	}
+	if n.o.Mode != Paced {
+		d = time.Duration(float64(d) / n.o.Speedup)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
