@@ -34,7 +34,13 @@ type PortSettings struct {
 
 // Config configures an Agent. Zero values take the defaults in brackets.
 type Config struct {
-	AgentID  string
+	// AgentID is the ID the core gave this agent at enrolment (decimal):
+	// claims, attempt and inbound records and reception IDs carry it.
+	AgentID string
+	// Name is the agent's configured name ("": AgentID): its licence is
+	// issued for it, and receptions spooled under it before the agent had
+	// an ID are still its own.
+	Name     string
 	ServerIP string
 	Drivers  []drivers.Driver
 
@@ -178,9 +184,12 @@ func New(cfg Config) (*Agent, error) {
 	case len(cfg.Drivers) == 0:
 		return nil, errors.New("agent: no drivers")
 	}
-	lic, err := VerifyLicense(cfg.License, cfg.LicenseKey, cfg.AgentID, cfg.Clock.Now())
+	if cfg.Name == "" {
+		cfg.Name = cfg.AgentID
+	}
+	lic, err := VerifyLicense(cfg.License, cfg.LicenseKey, cfg.Name, cfg.Clock.Now())
 	if err != nil {
-		return nil, fmt.Errorf("agent %s: %w", cfg.AgentID, err)
+		return nil, fmt.Errorf("agent %s: %w", cfg.Name, err)
 	}
 	a := &Agent{
 		cfg: cfg, lic: lic, log: cfg.Logger.With("agent", cfg.AgentID),
@@ -272,6 +281,12 @@ type PortStatus struct {
 
 // Ports lists the agent's ports with their state: Unlicensed and Disabled
 // ports show as such; the others show the agent's view of the call.
+// ID is the agent's ID (Config.AgentID), Name its name (Config.Name).
+func (a *Agent) ID() string { return a.cfg.AgentID }
+
+// Name is the agent's configured name; its licence is issued for it.
+func (a *Agent) Name() string { return a.cfg.Name }
+
 func (a *Agent) Ports() []PortStatus {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -63,12 +63,22 @@ func spoolBase(id string) string {
 // reception ID's stem (agent prefix and a UUID) and any extensions.
 func (a *Agent) ownStem(name string) bool {
 	stem, _, _ := strings.Cut(name, ".")
-	rest, ok := strings.CutPrefix(stem, spoolBase(a.cfg.AgentID+"/"))
-	if !ok {
-		return false
+	for _, owner := range []string{a.cfg.AgentID, a.cfg.Name} {
+		rest, ok := strings.CutPrefix(stem, spoolBase(owner+"/"))
+		if !ok {
+			continue
+		}
+		if _, err := uuid.Parse(rest); err == nil && len(rest) == 36 {
+			return true
+		}
 	}
-	_, err := uuid.Parse(rest)
-	return err == nil && len(rest) == 36
+	return false
+}
+
+// ownID reports whether a reception ID is this agent's (under its ID, or
+// its name from before it had one).
+func (a *Agent) ownID(id string) bool {
+	return strings.HasPrefix(id, a.cfg.AgentID+"/") || strings.HasPrefix(id, a.cfg.Name+"/")
 }
 
 // pending is a reception's pair of files in the spool.
@@ -235,11 +245,14 @@ func (a *Agent) loadPending(p pending) (InboundRecord, error) {
 		return InboundRecord{}, err
 	}
 	rec := pr.Record
-	if !strings.HasPrefix(rec.ID, a.cfg.AgentID+"/") || a.pendingFor(rec.ID).record != p.record {
+	if !a.ownID(rec.ID) || a.pendingFor(rec.ID).record != p.record {
 		return InboundRecord{}, fmt.Errorf("pending report of reception %q in the file of another", rec.ID)
 	}
 	if rec.File != "" {
 		rec.File = p.file // the spool may have moved; never a path outside it
+	}
+	if rec.FaxAgentID == a.cfg.Name {
+		rec.FaxAgentID = a.cfg.AgentID // spooled before the agent had its ID
 	}
 	if !pr.InCall {
 		if rec.File != "" {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -508,9 +509,24 @@ var contractCases = []struct {
 		}
 	}},
 	{"presets pin jobs to an agent, port or group", func(e *env) {
+		a2, err := e.st.EnrolAgent(e.ctx, "agent-2")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		id2 := strconv.FormatInt(a2.ID, 10)
 		port := e.submit(Submission{Subject: "port", Preset: Preset{Type: PresetPort, Value: "M0,3"}})
 		group := e.submit(Submission{Subject: "group", Preset: Preset{Type: PresetGroup, Value: "sales"}})
-		agent := e.submit(Submission{Subject: "agent", Preset: Preset{Agent: "agent-2"}})
+		byID := e.submit(Submission{Subject: "agent", Preset: Preset{Agent: id2}})
+		byName := e.submit(Submission{Subject: "agent", Preset: Preset{Agent: "agent-2", Type: PresetGroup, Value: "sales"}})
+		if byName.Preset.Agent != id2 {
+			e.t.Fatalf("a preset by the agent's name is stored as %q, want its ID %s", byName.Preset.Agent, id2)
+		}
+		// A preset to an agent the core does not know is refused at once.
+		for _, ref := range []string{"100999", "no-such-agent"} {
+			_, err := e.st.Submit(e.ctx, Submission{OwnerID: e.user.ID, Preset: Preset{Agent: ref},
+				Recipients: []Recipient{{Fax: "5550100"}}, Documents: []DocumentInput{{Name: "a.tif", Body: strings.NewReader("II*\x00")}}})
+			wantErr(e.t, err, ErrInvalid)
+		}
 		e.noClaim(Claim{Agent: "agent-1", Ports: []string{"M0,1"}, Groups: []string{"support"}})
 		if j := e.claim(Claim{Agent: "agent-1", Ports: []string{"M0,3"}}); len(j) != 1 || j[0].MessageID != port.ID ||
 			j[0].Preset.Value != "M0,3" {
@@ -519,7 +535,7 @@ var contractCases = []struct {
 		if j := e.claim(Claim{Agent: "agent-1", Groups: []string{"sales"}}); len(j) != 1 || j[0].MessageID != group.ID {
 			e.t.Fatalf("group preset: %+v", j)
 		}
-		if j := e.claim(Claim{Agent: "agent-2", Max: 5}); len(j) != 1 || j[0].MessageID != agent.ID {
+		if j := e.claim(Claim{Agent: id2, Max: 5, Groups: []string{"sales"}}); len(j) != 2 || j[0].MessageID != byID.ID || j[1].MessageID != byName.ID {
 			e.t.Fatalf("agent preset: %+v", j)
 		}
 	}},
@@ -739,22 +755,46 @@ var contractCases = []struct {
 		_, err = e.st.Claim(e.ctx, Claim{Agent: "a", Max: MaxClaim + 1})
 		wantErr(e.t, err, ErrInvalid)
 	}},
-	{"agents report heartbeats", func(e *env) {
-		if err := e.st.Heartbeat(e.ctx, AgentInfo{ID: "agent-1", Host: "h1", Ports: 4, Licensed: 4}); err != nil {
+	{"agents are enrolled with integer IDs and report heartbeats", func(e *env) {
+		a1, err := e.st.EnrolAgent(e.ctx, "agent-1")
+		if err != nil || a1.ID != FirstAgentID || a1.Name != "agent-1" {
+			e.t.Fatalf("enrol: %+v %v", a1, err)
+		}
+		a2, err := e.st.EnrolAgent(e.ctx, "agent-2")
+		if err != nil || a2.ID != FirstAgentID+1 {
+			e.t.Fatalf("enrol: %+v %v", a2, err)
+		}
+		if again, err := e.st.EnrolAgent(e.ctx, "agent-1"); err != nil || again.ID != a1.ID {
+			e.t.Fatalf("enrolling a name again: %+v %v", again, err)
+		}
+		for _, bad := range []string{"", "100001", strings.Repeat("x", 65)} {
+			_, err := e.st.EnrolAgent(e.ctx, bad)
+			wantErr(e.t, err, ErrInvalid)
+		}
+		if err := e.st.Heartbeat(e.ctx, AgentInfo{ID: a1.ID, Host: "h1", Ports: 4, Licensed: 4}); err != nil {
 			e.t.Fatal(err)
 		}
 		e.clk.Advance(time.Minute)
-		if err := e.st.Heartbeat(e.ctx, AgentInfo{ID: "agent-1", Host: "h1", Ports: 4, Licensed: 4, Busy: 2}); err != nil {
+		if err := e.st.Heartbeat(e.ctx, AgentInfo{ID: a1.ID, Host: "h1", Ports: 4, Licensed: 4, Busy: 2}); err != nil {
 			e.t.Fatal(err)
 		}
-		if err := e.st.Heartbeat(e.ctx, AgentInfo{ID: "agent-2", Ports: 64}); err != nil {
+		if err := e.st.Heartbeat(e.ctx, AgentInfo{ID: a2.ID, Ports: 64}); err != nil {
 			e.t.Fatal(err)
 		}
 		as, err := e.st.Agents(e.ctx)
-		if err != nil || len(as) != 2 || as[0].Busy != 2 || !as[0].Heartbeat.Equal(e.clk.Now()) || as[1].Ports != 64 {
+		if err != nil || len(as) != 2 || as[0].Busy != 2 || !as[0].Heartbeat.Equal(e.clk.Now()) || as[1].Ports != 64 ||
+			as[0].Name != "agent-1" || as[1].ID != a2.ID {
 			e.t.Fatalf("agents %+v %v", as, err)
 		}
 		wantErr(e.t, e.st.Heartbeat(e.ctx, AgentInfo{}), ErrInvalid)
+		wantErr(e.t, e.st.Heartbeat(e.ctx, AgentInfo{ID: 42}), ErrNotFound)
+		for _, ref := range []string{"agent-2", strconv.FormatInt(a2.ID, 10)} {
+			if got, err := e.st.ResolveAgent(e.ctx, ref); err != nil || got.ID != a2.ID {
+				e.t.Fatalf("resolve %q: %+v %v", ref, got, err)
+			}
+		}
+		_, err = e.st.ResolveAgent(e.ctx, "nobody")
+		wantErr(e.t, err, ErrNotFound)
 	}},
 	{"user IDs start at FirstUserID", func(e *env) {
 		admin, err := e.st.UserByName(e.ctx, AdminUser)

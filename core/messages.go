@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -162,6 +163,17 @@ func (s *sqlStore) Submit(ctx context.Context, sub Submission) (MessageDetails, 
 	}
 	if !owner.Active {
 		return MessageDetails{}, fmt.Errorf("%w: user %d is not active", ErrInvalid, owner.ID)
+	}
+	if sub.Preset.Agent != "" {
+		// A job for an agent the core never enrolled would wait forever.
+		a, err := s.ResolveAgent(ctx, sub.Preset.Agent)
+		if errors.Is(err, ErrNotFound) {
+			return MessageDetails{}, fmt.Errorf("%w: preset agent %s: no such agent", ErrInvalid, sub.Preset.Agent)
+		}
+		if err != nil {
+			return MessageDetails{}, err
+		}
+		sub.Preset.Agent = strconv.FormatInt(a.ID, 10)
 	}
 	// Spool new content first; the transaction refers to it by hash.
 	type spooled struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -26,6 +27,8 @@ func migrationCode(version int) func(ctx context.Context, s *sqlStore, d q) erro
 		return inboundCallRecords
 	case 8:
 		return documentContent
+	case 9:
+		return agentNumbers
 	}
 	return nil
 }
@@ -252,6 +255,68 @@ var migrations = []migration{
 		`CREATE INDEX notify_deliveries_message ON notify_deliveries (message_id, id)`,
 	}},
 	{8, "document content in the database on PostgreSQL, so that every core and agent reaches it without a shared disk", nil},
+	{9, "integer agent IDs assigned at enrolment (from 100001), agents' names kept; presets, leases and attempts name agents by their IDs", []string{
+		`CREATE TABLE fax_agents (
+			id {{id}},
+			name TEXT NOT NULL UNIQUE,
+			host TEXT NOT NULL DEFAULT '',
+			server_ip TEXT NOT NULL DEFAULT '',
+			version TEXT NOT NULL DEFAULT '',
+			ports INTEGER NOT NULL DEFAULT 0,
+			licensed INTEGER NOT NULL DEFAULT 0,
+			busy INTEGER NOT NULL DEFAULT 0,
+			started_at BIGINT NOT NULL DEFAULT 0,
+			heartbeat_at BIGINT NOT NULL DEFAULT 0,
+			created_at BIGINT NOT NULL)`,
+	}},
+}
+
+// agentNumbers enrols every agent name the store has seen (heartbeats,
+// leases, presets, attempt records) and rewrites those columns to the
+// agent's integer ID; a value that is all digits already is left alone.
+func agentNumbers(ctx context.Context, s *sqlStore, d q) error {
+	var names []string
+	for _, sel := range []string{"SELECT id FROM agents", "SELECT DISTINCT lease_agent FROM jobs",
+		"SELECT DISTINCT preset_agent FROM jobs", "SELECT DISTINCT preset_agent FROM messages",
+		"SELECT DISTINCT fax_agent_id FROM attempts"} {
+		rows, err := d.query(ctx, sel)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			if n != "" && !allDigits(n) && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	for _, n := range names {
+		if _, err := s.enrol(ctx, d, n); err != nil {
+			return err
+		}
+	}
+	if _, err := d.exec(ctx, `UPDATE fax_agents SET host = a.host, server_ip = a.server_ip, version = a.version, ports = a.ports,
+		licensed = a.licensed, busy = a.busy, started_at = a.started_at, heartbeat_at = a.heartbeat_at
+		FROM agents a WHERE a.id = fax_agents.name`); err != nil {
+		return err
+	}
+	for _, c := range []struct{ table, col string }{{"jobs", "lease_agent"}, {"jobs", "preset_agent"},
+		{"messages", "preset_agent"}, {"attempts", "fax_agent_id"}} {
+		if _, err := d.exec(ctx, `UPDATE `+c.table+` SET `+c.col+` = (SELECT CAST(f.id AS TEXT) FROM fax_agents f WHERE f.name = `+c.table+`.`+c.col+`)
+			WHERE `+c.col+` IN (SELECT name FROM fax_agents)`); err != nil {
+			return fmt.Errorf("%s.%s: %w", c.table, c.col, err)
+		}
+	}
+	_, err := d.exec(ctx, "DROP TABLE agents")
+	return err
 }
 
 // documentContent creates, on PostgreSQL, the table that holds every

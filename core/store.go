@@ -104,7 +104,10 @@ type Store interface {
 	SetRouteActive(ctx context.Context, id int64, active bool) error
 	DeleteRoute(ctx context.Context, id int64) error
 
-	// Agents.
+	// Agents. EnrolAgent returns the agent of a name, giving it an ID
+	// the first time; ResolveAgent finds one by ID (decimal) or name.
+	EnrolAgent(ctx context.Context, name string) (AgentInfo, error)
+	ResolveAgent(ctx context.Context, ref string) (AgentInfo, error)
 	Heartbeat(ctx context.Context, a AgentInfo) error
 	Agents(ctx context.Context) ([]AgentInfo, error)
 

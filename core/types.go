@@ -118,7 +118,9 @@ const (
 
 // Preset pins a job to an agent and a port or port group.
 type Preset struct {
-	Agent string // agent ID; "" any agent
+	// Agent is the agent's ID as decimal ("" any agent); Submit also
+	// takes an enrolled agent's name and stores its ID.
+	Agent string
 	Type  PresetType
 	Value string // port ID ("M0,3") or group name
 }
@@ -527,7 +529,12 @@ type InboundFax struct {
 
 // AgentInfo is an agent as the core sees it.
 type AgentInfo struct {
-	ID        string
+	// ID is assigned by the core at enrolment (FirstAgentID on); jobs,
+	// presets and attempt records name the agent by it (as decimal).
+	ID int64
+	// Name is the agent's configured name (serve --agent-id, the host
+	// name by default), unique; its licence is issued for it.
+	Name      string
 	Host      string
 	ServerIP  string
 	Version   string

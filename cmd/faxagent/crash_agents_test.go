@@ -265,13 +265,14 @@ func TestCrashAgentsOnPostgres(t *testing.T) {
 				WHERE a.attempt_no < 1 OR a.attempt_no > j.attempts`, &outOfRange},
 			{`SELECT count(*) FROM ` + schema + `.attempts WHERE stale = 1`, &stale},
 			{`SELECT count(*) FROM ` + schema + `.jobs WHERE attempts > 1`, &retried},
-			{`SELECT count(*) FROM ` + schema + `.attempts WHERE fax_agent_id = 'crash-agent-0'`, &byKilled},
+			{`SELECT count(*) FROM ` + schema + `.attempts WHERE fax_agent_id = (SELECT CAST(id AS TEXT) FROM ` + schema + `.fax_agents WHERE name = 'crash-agent-0')`, &byKilled},
 		} {
 			if err := c.QueryRow(ctx, q.sql).Scan(q.dst); err != nil {
 				return fmt.Errorf("%s: %w", q.sql, err)
 			}
 		}
-		rows, err := c.Query(ctx, `SELECT fax_agent_id, count(*) FROM `+schema+`.attempts WHERE applied = 1 AND outcome = 'done' GROUP BY 1`)
+		rows, err := c.Query(ctx, `SELECT f.name, count(*) FROM `+schema+`.attempts a JOIN `+schema+`.fax_agents f ON a.fax_agent_id = CAST(f.id AS TEXT)
+			WHERE a.applied = 1 AND a.outcome = 'done' GROUP BY 1`)
 		if err != nil {
 			return err
 		}

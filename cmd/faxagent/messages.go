@@ -486,11 +486,11 @@ func runPorts(args []string, stdout, stderr io.Writer) error {
 			network = "simulated"
 			simulated++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%v\t%v\t%v\t%d\t%.1f%%\t%s\n", x.Agent, x.ID, x.Driver, network, x.Number, x.State,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%v\t%v\t%v\t%d\t%.1f%%\t%s\n", x.AgentID, x.ID, x.Driver, network, x.Number, x.State,
 			x.Send, x.Receive, x.Licensed, x.Calls, 100*x.Utilisation, x.Job)
 	}
 	for _, a := range p.Agents {
-		fmt.Fprintf(tw, "agent %s\ton %s\t%d ports\t%d licensed\t%d busy\theartbeat %s\n", a.ID, a.Host, a.Ports, a.Licensed, a.Busy,
+		fmt.Fprintf(tw, "agent %d (%s)\ton %s\t%d ports\t%d licensed\t%d busy\theartbeat %s\n", a.ID, a.Name, a.Host, a.Ports, a.Licensed, a.Busy,
 			a.Heartbeat.Local().Format(time.TimeOnly))
 	}
 	if err := tw.Flush(); err != nil {

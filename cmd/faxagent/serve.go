@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -253,11 +254,17 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 	if err != nil {
 		return fail(err)
 	}
+	// The core gives the agent its integer ID the first time it sees its
+	// name; claims and records carry the ID, the licence the name.
+	self, err := st.EnrolAgent(ctx, ac.ID)
+	if err != nil {
+		return fail(fmt.Errorf("enrolling agent %q: %w", ac.ID, err))
+	}
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "agent-spool"), 0o700); err != nil {
 		return fail(err)
 	}
 	a, err := agent.New(agent.Config{
-		AgentID: ac.ID, ServerIP: ac.ServerIP, Drivers: drvs,
+		AgentID: strconv.FormatInt(self.ID, 10), Name: ac.ID, ServerIP: ac.ServerIP, Drivers: drvs,
 		License: lic, LicenseKey: pub, Ports: settings, Groups: groups,
 		Queue: q, Reporter: q, Metrics: m, Logger: log,
 		Retry: ac.Retry.policy(ac.retrySpeedup()),
@@ -368,9 +375,9 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 				a.Cancel(jobKey(id))
 			}
 		}
-		o.Ports = func() []httpapi.Port { return portList(cfg.Agent.ID, getAgent(), m) }
+		o.Ports = func() []httpapi.Port { return portList(getAgent(), m) }
 		o.CheckPreset = func(ctx context.Context, p core.Preset) error {
-			return checkPreset(ctx, p, cfg.Agent.ID, getAgent(), st)
+			return checkPreset(ctx, p, getAgent(), st)
 		}
 	}
 	con, err := newConsole(cfg, st, m, getAgent, logins, conversions, log)
@@ -398,16 +405,17 @@ func withSOAP(sh, next http.Handler) http.Handler {
 	})
 }
 
-func portList(agentID string, a *agent.Agent, m *metrics) []httpapi.Port {
+func portList(a *agent.Agent, m *metrics) []httpapi.Port {
 	if a == nil {
 		return nil
 	}
+	id, _ := strconv.ParseInt(a.ID(), 10, 64)
 	now := time.Now()
 	var out []httpapi.Port
 	for _, p := range a.Ports() {
 		calls, busy, util := m.usage(p.ID, now)
 		out = append(out, httpapi.Port{
-			Agent: agentID, ID: p.ID, No: p.No, Driver: p.Driver, Number: p.Number, State: p.State.String(),
+			AgentID: id, Agent: a.Name(), ID: p.ID, No: p.No, Driver: p.Driver, Number: p.Number, State: p.State.String(),
 			Licensed: p.Licensed, Send: p.Settings.Send, Receive: p.Settings.Receive, Disabled: p.Settings.Disabled,
 			Groups: p.Groups, Job: p.Job, Calls: calls, BusySeconds: busy.Seconds(), Utilisation: util, Call: portCall(p.Call),
 		})
@@ -420,10 +428,11 @@ func heartbeats(ctx context.Context, done chan<- struct{}, cfg Config, st core.S
 	defer close(done)
 	host, _ := os.Hostname()
 	started := time.Now()
+	id, _ := strconv.ParseInt(a.ID(), 10, 64)
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
 	for {
-		info := core.AgentInfo{ID: cfg.Agent.ID, Host: host, ServerIP: cfg.Agent.ServerIP, Version: "dev", Started: started, Heartbeat: time.Now()}
+		info := core.AgentInfo{ID: id, Host: host, ServerIP: cfg.Agent.ServerIP, Version: "dev", Started: started, Heartbeat: time.Now()}
 		for _, p := range a.Ports() {
 			info.Ports++
 			if p.Licensed {
@@ -498,8 +507,12 @@ func saveUserConfig(url, token string, created bool, getenv func(string) string)
 // checkPreset refuses a preset that no port of this process's agent
 // matches, unless it names another agent or other agents share the queue
 // (their ports are not known here).
-func checkPreset(ctx context.Context, p core.Preset, agentID string, a *agent.Agent, st core.Store) error {
-	if a == nil || (p.Agent != "" && p.Agent != agentID) {
+func checkPreset(ctx context.Context, p core.Preset, a *agent.Agent, st core.Store) error {
+	if a == nil {
+		return nil
+	}
+	agentID := a.ID()
+	if p.Agent != "" && p.Agent != agentID && p.Agent != a.Name() {
 		return nil
 	}
 	if p.Agent == "" {
@@ -508,7 +521,7 @@ func checkPreset(ctx context.Context, p core.Preset, agentID string, a *agent.Ag
 			return nil
 		}
 		for _, x := range agents {
-			if x.ID != agentID && time.Since(x.Heartbeat) < 5*time.Minute {
+			if strconv.FormatInt(x.ID, 10) != agentID && time.Since(x.Heartbeat) < 5*time.Minute {
 				return nil
 			}
 		}

@@ -26,7 +26,7 @@ func newConsole(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 	o := console.Options{Store: st, Logins: logins, Logger: log, Conversions: conversions, DocumentLimits: lim.documentLimits(),
 		SecureCookie: strings.HasPrefix(cfg.PublicURL, "https://"), MaxStreams: max(1, lim.MaxRequests/4)}
 	if getAgent() != nil {
-		o.Ports = func() []httpapi.Port { return portList(cfg.Agent.ID, getAgent(), m) }
+		o.Ports = func() []httpapi.Port { return portList(getAgent(), m) }
 		o.SetPort = func(id string, send, receive, disabled bool) error {
 			a := getAgent()
 			if a == nil {

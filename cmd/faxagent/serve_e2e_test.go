@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -406,39 +407,56 @@ func TestRolesOnPostgres(t *testing.T) {
 	os.WriteFile(cfg, []byte("schema: "+schema+"\nagent:\n  poll: 200ms\n  loopback:\n    pacing: none\n"), 0o600)
 	core := startServe(t, dir, []string{bin, "serve", "--config", cfg, "--role", "core", "--db", db})
 
-	out := &syncBuffer{}
-	ag := exec.Command(bin, "serve", "--config", cfg, "--role", "agent", "--agent-id", "e2e-agent", "--db", db,
-		"--data", filepath.Join(dir, "agent-data"))
-	ag.Dir = dir
-	ag.Env = cleanEnv("FAXAGENT_LISTEN=127.0.0.1:0")
-	ag.Stdout, ag.Stderr = out, out
-	if err := ag.Start(); err != nil {
-		t.Fatal(err)
+	type agentProc struct {
+		cmd  *exec.Cmd
+		done chan error
 	}
-	agDone := make(chan error, 1)
-	go func() { agDone <- ag.Wait() }()
-	t.Cleanup(func() {
-		if ag.ProcessState == nil {
-			ag.Process.Kill()
-			<-agDone
+	startAgentProc := func(name string) agentProc {
+		out := &syncBuffer{}
+		ag := exec.Command(bin, "serve", "--config", cfg, "--role", "agent", "--agent-id", name, "--db", db,
+			"--data", filepath.Join(dir, name+"-data"))
+		ag.Dir = dir
+		ag.Env = cleanEnv("FAXAGENT_LISTEN=127.0.0.1:0")
+		ag.Stdout, ag.Stderr = out, out
+		if err := ag.Start(); err != nil {
+			t.Fatal(err)
 		}
-		if t.Failed() {
-			t.Logf("agent output:\n%s", out.String())
-		}
-	})
+		p := agentProc{ag, make(chan error, 1)}
+		go func() { p.done <- ag.Wait() }()
+		t.Cleanup(func() {
+			if ag.ProcessState == nil {
+				ag.Process.Kill()
+				<-p.done
+			}
+			if t.Failed() {
+				t.Logf("agent %s output:\n%s", name, out.String())
+			}
+		})
+		return p
+	}
+	procs := []agentProc{startAgentProc("e2e-agent"), startAgentProc("e2e-branch")}
+	ids := map[string]int64{}
 	for i := 0; ; i++ {
 		var p httpapi.Ports
 		core.get("/api/v1/ports", &p)
-		if len(p.Agents) == 1 && p.Agents[0].ID == "e2e-agent" && p.Agents[0].Ports == 4 {
+		for _, a := range p.Agents {
+			if a.Ports == 4 && a.ID >= 100001 {
+				ids[a.Name] = a.ID
+			}
+		}
+		if len(ids) == 2 {
 			if len(p.Ports) != 0 {
 				t.Errorf("a core-only process lists ports of its own: %+v", p.Ports)
 			}
 			break
 		}
 		if i > 300 {
-			t.Fatalf("no heartbeat from the agent: %+v", p)
+			t.Fatalf("no heartbeat from both agents: %+v", p)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if ids["e2e-agent"] == ids["e2e-branch"] {
+		t.Fatalf("two agents with one ID: %v", ids)
 	}
 	letter, _ := filepath.Abs("../../testdata/sample/letter.png")
 	res, err := runIn(dir, []string{bin, "send", "--to", "5550199", "--wait", "--timeout", "60s", letter})
@@ -447,12 +465,59 @@ func TestRolesOnPostgres(t *testing.T) {
 	}
 	var m httpapi.Message
 	core.get("/api/v1/messages/1", &m)
-	if a := m.Jobs[0].Attempts; len(a) != 1 || a[0].FaxAgentID != "e2e-agent" || a[0].Outcome != "done" {
-		t.Fatalf("attempts: %+v", a)
+	if a := m.Jobs[0].Attempts; len(a) != 1 || (a[0].FaxAgentID != strconv.FormatInt(ids["e2e-agent"], 10) &&
+		a[0].FaxAgentID != strconv.FormatInt(ids["e2e-branch"], 10)) || a[0].Outcome != "done" {
+		t.Fatalf("attempts (agents %v): %+v", ids, a)
 	}
-	ag.Process.Signal(syscall.SIGTERM)
-	if err := <-agDone; err != nil {
-		t.Errorf("agent exited with %v", err)
+
+	// The FaxCore flow: SendCompleteMessageWithPresetAgents with the
+	// branch's integer ID runs every job on the branch; an agent ID the
+	// core never enrolled fails at once and stores nothing.
+	doc, err := os.ReadFile("../../core/soap/testdata/three.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := core.url + "/WebServices/wfApi.asmx"
+	admin := soapE2ECall(t, url, "AuthenticateUser", `<userName>admin</userName><password>e2e-admin-password</password>`).result()
+	preset := func(agent int64) string {
+		return fmt.Sprintf(`<agentID><int>%d</int></agentID><presetType><int>1</int></presetType><presetValue><int>1</int></presetValue>`, agent)
+	}
+	branch := ids["e2e-branch"]
+	var msgs []string
+	for i := range 3 {
+		msg := soapE2ECall(t, url, "SendCompleteMessageWithPresetAgents",
+			soapE2ESendXML(admin, "preset", fmt.Sprintf("55502%02d", i), doc)+preset(branch)).result()
+		msgs = append(msgs, msg)
+	}
+	for _, msg := range msgs {
+		if st := soapE2EWaitStatus(t, url, msg); st != "Completed" {
+			t.Fatalf("message %s: %s", msg, st)
+		}
+		core.get("/api/v1/messages/"+msg, &m)
+		if a := m.Jobs[0].Attempts; len(a) != 1 || a[0].FaxAgentID != strconv.FormatInt(branch, 10) || a[0].BoardID != "M0,1" {
+			t.Fatalf("message %s attempts (branch %d): %+v", msg, branch, a)
+		}
+	}
+	status, fault := soapE2EPost(t, url, "SendCompleteMessageWithPresetAgents", soapE2ESendXML(admin, "nowhere", "5550300", doc)+preset(100999))
+	if status != 500 || !strings.Contains(string(fault), "Client") || !strings.Contains(string(fault), "preset agent 100999: no such agent") {
+		t.Fatalf("unknown agent: %d %s", status, fault)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM "+schema+".messages").Scan(&n); err != nil || n != 4 {
+		t.Errorf("%d messages stored (%v), want 4: the refused send stored something", n, err)
+	}
+	c.Close(ctx)
+	for _, p := range procs {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-p.done; err != nil {
+			t.Errorf("agent exited with %v", err)
+		}
 	}
 	core.stop()
 }

@@ -99,6 +99,22 @@ func (a *soapE2EAnswer) output() []byte {
 // answer, failing on a Fault.
 func soapE2ECall(t *testing.T, url, op, inner string) *soapE2EAnswer {
 	t.Helper()
+	status, raw := soapE2EPost(t, url, op, inner)
+	var env soapE2ENode
+	if err := xml.Unmarshal(raw, &env); err != nil || status != 200 {
+		t.Fatalf("%s: %d %v\n%.2000s", op, status, err, raw)
+	}
+	w := env.find("Body", op+"Response")
+	if w == nil {
+		t.Fatalf("%s: no %sResponse:\n%.2000s", op, op, raw)
+	}
+	return &soapE2EAnswer{t: t, op: op, body: *w, header: env.find("Header")}
+}
+
+// soapE2EPost posts op as a SOAP 1.1 .NET client does and returns the
+// HTTP status and the answer as it came.
+func soapE2EPost(t *testing.T, url, op, inner string) (int, []byte) {
+	t.Helper()
 	body := `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" ` +
 		`xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><` +
 		op + ` xmlns="http://faxcoreserver/services/">` + inner + `</` + op + `></soap:Body></soap:Envelope>`
@@ -115,15 +131,7 @@ func soapE2ECall(t *testing.T, url, op, inner string) *soapE2EAnswer {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var env soapE2ENode
-	if err := xml.Unmarshal(raw, &env); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("%s: %s %v\n%.2000s", op, resp.Status, err, raw)
-	}
-	w := env.find("Body", op+"Response")
-	if w == nil {
-		t.Fatalf("%s: no %sResponse:\n%.2000s", op, op, raw)
-	}
-	return &soapE2EAnswer{t: t, op: op, body: *w, header: env.find("Header")}
+	return resp.StatusCode, raw
 }
 
 // soapE2ESendXML is a SendCompleteMessage body for one TIFF to one number.

@@ -508,12 +508,17 @@ func TestPortsHealthMetrics(t *testing.T) {
 	e := newEnv(t, 0)
 	ctx := context.Background()
 	now := time.Now()
-	if err := e.store.Heartbeat(ctx, core.AgentInfo{ID: "a1", Host: "h", Ports: 4, Licensed: 4, Started: now, Heartbeat: now}); err != nil {
+	a1, err := e.store.EnrolAgent(ctx, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Heartbeat(ctx, core.AgentInfo{ID: a1.ID, Host: "h", Ports: 4, Licensed: 4, Started: now, Heartbeat: now}); err != nil {
 		t.Fatal(err)
 	}
 	var p Ports
 	e.getJSON("/api/v1/ports", http.StatusOK, &p)
-	if len(p.Ports) != 1 || p.Ports[0].ID != "M0,0" || p.Ports[0].State != "idle" || len(p.Agents) != 1 || p.Agents[0].Ports != 4 {
+	if len(p.Ports) != 1 || p.Ports[0].ID != "M0,0" || p.Ports[0].State != "idle" || len(p.Agents) != 1 || p.Agents[0].Ports != 4 ||
+		p.Agents[0].ID != core.FirstAgentID || p.Agents[0].Name != "a1" {
 		t.Fatalf("ports: %+v", p)
 	}
 	resp, b := e.do("GET", "/metrics", "", nil, "")

@@ -440,7 +440,7 @@ func (s *Server) ports(w http.ResponseWriter, r *http.Request, p Principal) {
 		return
 	}
 	for _, a := range agents {
-		out.Agents = append(out.Agents, Agent{ID: a.ID, Host: a.Host, Ports: a.Ports, Licensed: a.Licensed,
+		out.Agents = append(out.Agents, Agent{ID: a.ID, Name: a.Name, Host: a.Host, Ports: a.Ports, Licensed: a.Licensed,
 			Busy: a.Busy, Started: a.Started, Heartbeat: a.Heartbeat})
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -163,6 +163,8 @@ type RetryResult struct {
 
 // Port is a fax port as the agents see it.
 type Port struct {
+	// AgentID is the agent's integer ID (SOAP's FaxAgentID), Agent its name.
+	AgentID     int64    `json:"agent_id"`
 	Agent       string   `json:"agent"`
 	ID          string   `json:"id"`
 	No          int      `json:"no"`
@@ -200,7 +202,8 @@ type Ports struct {
 
 // Agent is an agent process with its heartbeat.
 type Agent struct {
-	ID        string    `json:"id"`
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
 	Host      string    `json:"host"`
 	Ports     int       `json:"ports"`
 	Licensed  int       `json:"licensed"`

@@ -20,6 +20,12 @@
 // addresses call without credentials, as any user. Password checks (Basic
 // and AuthenticateUser) go through a core/loginlimit.Limiter.
 //
+// Agents are named by the integer IDs the core gives them at enrolment
+// (<FaxAgentID> in message details); SendCompleteMessageWithPresetAgents
+// and its ByPassRender form with an agentID that names no enrolled agent
+// answer with a Client fault "preset agent N: no such agent" and store
+// nothing.
+//
 // Tracking records, copying messages between users, FaxCore user profiles
 // and removing users are beyond the core.Store interface: core's own store
 // provides them (TrackStore, MessageCopier, UserAdmin) and NewHandler finds

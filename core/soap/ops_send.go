@@ -83,6 +83,9 @@ func (h *Handler) readSend(ctx context.Context, c *call) (sendRequest, error) {
 	docBytes := c.anys("documentBytes")
 	c.bools("documentIsMerge")
 	if c.declared("agentID") {
+		// The agent is an enrolled agent's integer ID; one the core does
+		// not know fails the send at once (Submit: a Client fault naming
+		// it), rather than queueing a job no agent will ever claim.
 		agents, types, values := c.ints("agentID"), c.ints("presetType"), c.ints("presetValue")
 		if len(types) > 0 && types[0] != 0 {
 			pt := core.PresetType(types[0])
@@ -95,9 +98,12 @@ func (h *Handler) readSend(ctx context.Context, c *call) (sendRequest, error) {
 				return s, clientErrorf("presetType %d (want 1 = port or 2 = port group)", types[0])
 			}
 			s.sub.Preset = core.Preset{Type: pt, Value: v}
-			if a := at(agents, 0); a != 0 {
-				s.sub.Preset.Agent = strconv.Itoa(a)
-			}
+		}
+		switch a := at(agents, 0); {
+		case a < 0:
+			return s, clientErrorf("agentID %d", a)
+		case a > 0:
+			s.sub.Preset.Agent = strconv.Itoa(a)
 		}
 	}
 	if c.declared("byPassRender") {

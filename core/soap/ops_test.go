@@ -223,6 +223,32 @@ func opCases() []opCase {
 				want(t, "preset", m.Jobs[0].Preset, core.Preset{Type: core.PresetPort, Value: "M0,3"})
 			}
 		})
+		if op != "SendCompleteMessage" {
+			add(op, "an enrolled agent's ID pins the jobs, an unknown one fails at once", func(t *testing.T, e *env) {
+				a, err := e.store.EnrolAgent(context.Background(), "branch")
+				if err != nil {
+					t.Fatal(err)
+				}
+				body := sendXML(e.alice, fixture(t, "three.tif"), "5550101")
+				if strings.HasSuffix(op, "ByPassRender") {
+					body += `<byPassRender>true</byPassRender>`
+				}
+				preset := func(agent int64) string {
+					return fmt.Sprintf(`<agentID><int>%d</int></agentID><presetType><int>2</int></presetType><presetValue><int>7</int></presetValue>`, agent)
+				}
+				n, err := strconv.ParseInt(e.call(op, body+preset(a.ID)).result(), 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want(t, "preset", e.message(n).Jobs[0].Preset, core.Preset{Agent: strconv.FormatInt(a.ID, 10), Type: core.PresetGroup, Value: "7"})
+				before := e.messageCount()
+				f := e.call(op, body+preset(100999)).fault()
+				if !strings.Contains(f, "preset agent 100999: no such agent") {
+					t.Errorf("fault %q", f)
+				}
+				want(t, "stored", e.messageCount(), before)
+			})
+		}
 		add(op, "invalid user stores nothing", func(t *testing.T, e *env) {
 			want(t, "result", e.call(op, sendXML(e.carol, fixture(t, "three.tif"), "5550101")).result(), "INVALID_USER")
 			want(t, "stored", e.messageCount(), 0)

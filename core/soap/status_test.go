@@ -39,14 +39,19 @@ func TestServerStatusFigures(t *testing.T) {
 			// The store stamps heartbeats with its own clock: "gone" beat
 			// at the start, "live" 80 s later; at 90 s only "live" has
 			// beaten within three heartbeat periods.
-			beat := func(a core.AgentInfo) {
+			beat := func(name string, a core.AgentInfo) {
+				en, err := e.store.EnrolAgent(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.ID = en.ID
 				if err := e.store.Heartbeat(ctx, a); err != nil {
 					t.Fatal(err)
 				}
 			}
-			beat(core.AgentInfo{ID: "gone", Host: "h2", Ports: 8, Licensed: 8, Busy: 8, Started: start.Add(-time.Hour)})
+			beat("gone", core.AgentInfo{ Host: "h2", Ports: 8, Licensed: 8, Busy: 8, Started: start.Add(-time.Hour)})
 			e.clock.t = start.Add(80 * time.Second)
-			beat(core.AgentInfo{ID: "live", Host: "h1", Ports: 4, Licensed: 3, Busy: 1, Started: start.Add(-time.Hour)})
+			beat("live", core.AgentInfo{ Host: "h1", Ports: 4, Licensed: 3, Busy: 1, Started: start.Add(-time.Hour)})
 			e.clock.t = start
 			e.submit(e.alice, true, "5550101")
 			e.submit(e.alice, false, "5550102", "5550103")
