@@ -636,4 +636,3 @@ func (s *sqlStore) QueueStats(ctx context.Context) (QueueStats, error) {
 	qs.OldestQueued = fromMS(oldest.Int64)
 	return qs, nil
 }
-

@@ -49,9 +49,9 @@ func TestServerStatusFigures(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			beat("gone", core.AgentInfo{ Host: "h2", Ports: 8, Licensed: 8, Busy: 8, Started: start.Add(-time.Hour)})
+			beat("gone", core.AgentInfo{Host: "h2", Ports: 8, Licensed: 8, Busy: 8, Started: start.Add(-time.Hour)})
 			e.clock.t = start.Add(80 * time.Second)
-			beat("live", core.AgentInfo{ Host: "h1", Ports: 4, Licensed: 3, Busy: 1, Started: start.Add(-time.Hour)})
+			beat("live", core.AgentInfo{Host: "h1", Ports: 4, Licensed: 3, Busy: 1, Started: start.Add(-time.Hour)})
 			e.clock.t = start
 			e.submit(e.alice, true, "5550101")
 			e.submit(e.alice, false, "5550102", "5550103")
