@@ -793,7 +793,7 @@ func (a *Agent) document(job Job, csid, number string, now time.Time) (drivers.D
 	if o.Header == "-" {
 		o.Header = ""
 	}
-	o.Fields.Time, o.Fields.CSID, o.Fields.Number = now, csid, number
+	o.Fields.Time, o.Fields.CSID, o.Fields.Number, o.Fields.Recipient = now, csid, number, job.Recipient
 	d, err := openFileDoc(job.Documents, o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", t30.ErrDocument, err)

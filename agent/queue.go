@@ -40,6 +40,7 @@ type Job struct {
 	ID        string // transaction ID, unique
 	MessageID string
 	Number    string // the recipient's fax number as entered
+	Recipient string // the recipient's name, for the header's %r
 	// Documents are the files to send (TIFF, PDF pictures, ... as
 	// imaging/faxdoc opens them), in order.
 	Documents []string
@@ -49,8 +50,8 @@ type Job struct {
 
 	Priority int
 	Preset   Preset
-	// Header is the header-line template (render tokens %d %t %c %n %p
-	// %s); "" uses the agent's default, "-" sends no header.
+	// Header is the header-line template (render tokens %d %t %c %n %r
+	// %p %s); "" uses the agent's default, "-" sends no header.
 	Header string
 	CSID   string // "" uses the port's or agent's CSID
 

@@ -97,7 +97,7 @@ func (a *AgentQueue) Claim(ctx context.Context, r agent.ClaimRequest) ([]agent.J
 		}
 		aj := agent.Job{
 			ID: strconv.FormatInt(j.ID, 10), MessageID: strconv.FormatInt(j.MessageID, 10),
-			Number: j.Recipient.Fax, Documents: paths, Priority: j.Priority, Header: j.Message.Header,
+			Number: j.Recipient.Fax, Recipient: j.Recipient.Name, Documents: paths, Priority: j.Priority, Header: j.Message.Header,
 			Created: j.Created, ReadyAt: j.NotBefore,
 			// The store counts the claim just made as an attempt; the agent
 			// counts attempts made before it.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/faxagent/faxagent/imaging/render"
 )
 
 // Limits on a submission.
@@ -116,6 +118,11 @@ func (s *sqlStore) checkSubmission(sub *Submission) error {
 	} {
 		if err := checkLen(c.what, c.s, c.max); err != nil {
 			return err
+		}
+	}
+	if sub.Header != "" && sub.Header != "-" {
+		if err := render.CheckHeader(sub.Header); err != nil {
+			return fmt.Errorf("%w: header: %w", ErrInvalid, err)
 		}
 	}
 	if sub.Preset.Type < PresetNone || sub.Preset.Type > PresetGroup || len(sub.Preset.Value) > 64 ||

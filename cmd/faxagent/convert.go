@@ -17,7 +17,8 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	comp := fs.String("compression", "", "`COMPRESSION`: mh, mr or mmr (default mh for TIFF, mmr for PDF)")
 	res := fs.String("resolution", "", "`RES`: standard, fine, superfine or ultrafine (default: keep fax TIFF pages' own, fine for pictures)")
 	mode := fs.String("mode", "auto", "grey to black and white `MODE`: auto, threshold or dither")
-	header := fs.String("header", "", "header line `TEMPLATE`: %d date, %t time, %c CSID, %n number, %p page, %s pages")
+	header := fs.String("header", "", "header line `TEMPLATE`: "+render.HeaderTokens)
+	recipient := fs.String("recipient", "", "recipient's `NAME` for the header's %r")
 	csid := fs.String("csid", "", "`CSID` for the header's %c")
 	number := fs.String("number", "", "fax `NUMBER` for the header's %n")
 	damaged := fs.Bool("keep-damaged", false, "accept TIFF pages with rows that fail to decode (concealed)")
@@ -29,7 +30,12 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 		return usageError("need input files and -o OUT")
 	}
 	o := faxdoc.Options{Resolution: imaging.Fine, KeepResolution: true, Header: *header,
-		Fields: render.HeaderFields{CSID: *csid, Number: *number}}
+		Fields: render.HeaderFields{CSID: *csid, Number: *number, Recipient: *recipient}}
+	if *header != "" {
+		if err := render.CheckHeader(*header); err != nil {
+			return usageError(err.Error())
+		}
+	}
 	o.AllowDamaged = *damaged
 	if *res != "" {
 		if o.Resolution, err = imaging.ParseResolution(*res); err != nil {

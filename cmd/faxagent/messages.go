@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/core/httpapi"
+	"github.com/faxagent/faxagent/imaging/render"
 )
 
 type stringList []string
@@ -64,7 +65,7 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&to, "to", "recipient fax `NUMBER` (repeat, or separate with commas, for more recipients)")
 	prio := fs.String("priority", "", "`PRIORITY`: high, normal or low (default normal)")
 	res := fs.String("resolution", "", "`RES`: standard, fine or superfine (default fine)")
-	header := fs.String("header", "", "header line `TEMPLATE` (%d date, %t time, %c CSID, %n number, %p page, %s pages); - for none")
+	header := fs.String("header", "", "header line `TEMPLATE` ("+render.HeaderTokens+"); - for none")
 	retries := fs.String("retries", "", "further attempts after the first, `N` from 0 to 9 (default: the server's retry policy)")
 	preset := fs.String("preset", "", "send only on `PORT`: port:ID (port:M0,1) or group:NAME (group:foip), optionally AGENT/ in front")
 	subject := fs.String("subject", "", "the message's `SUBJECT`")

@@ -694,3 +694,20 @@ func TestPublicMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitHeaderTokens: FaxCore's header tokens are accepted; an unknown
+// token (%P) is refused at submit and nothing is stored.
+func TestSubmitHeaderTokens(t *testing.T) {
+	e := newEnv(t, 0)
+	for _, bad := range []string{"Page %P", "50%", "%x"} {
+		body, ct := form(t, part{"to", "", []byte("5550100")}, part{"header", "", []byte(bad)}, part{"file", "a.png", letter(t)})
+		resp, b := e.do(http.MethodPost, "/api/v1/messages", testToken, body, ct)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "header") {
+			t.Fatalf("header %q: %d %s", bad, resp.StatusCode, b)
+		}
+	}
+	if msgs, files := e.stored(); msgs != 0 || files != 0 {
+		t.Fatalf("stored %d messages and %d files", msgs, files)
+	}
+	e.submit(part{"to", "", []byte("5550100")}, part{"header", "", []byte("%d %t %-23c -> % -25n %r %s %p")}, part{"file", "a.png", letter(t)})
+}

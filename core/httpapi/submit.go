@@ -20,6 +20,7 @@ import (
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/faxdoc"
+	"github.com/faxagent/faxagent/imaging/render"
 )
 
 // Form fields of a submission (multipart/form-data):
@@ -30,7 +31,8 @@ import (
 //	priority        high | normal | low
 //	preset          port:M0,1 | group:NAME, optionally AGENT/ in front
 //	resolution      standard | fine | superfine
-//	header          header-line template (%d %t %c %n %p %s); "-" none
+//	header          header-line template (%d %t %c %n %r %p %s, render.HeaderTokens); "-" none;
+//	                an unknown token is refused
 //	retries         further attempts after the first, 0..9
 //	cover           a cover page put first: "default" (the shipped template) or the name of a
 //	                template NAME.txt in the cover directory; its fields come from the message
@@ -338,6 +340,11 @@ func parseSubmission(fields map[string][]string) (core.Submission, imaging.Resol
 	sub.Subject, sub.Note = get("subject"), get("note")
 	sub.SenderName, sub.SenderCompany, sub.BillingCode = get("sender_name"), get("sender_company"), get("billing_code")
 	sub.Header = get("header")
+	if sub.Header != "" && sub.Header != "-" {
+		if herr := render.CheckHeader(sub.Header); herr != nil {
+			return sub, res, fmt.Errorf("header %q: %v", sub.Header, herr)
+		}
+	}
 	sub.CallbackURL = get("callback_url")
 	if err == nil {
 		if cerr := core.CheckCallbackURL(sub.CallbackURL); cerr != nil {

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ type HeaderFields struct {
 	Time       time.Time // %d and %t
 	CSID       string    // %c: the sender's called subscriber identification
 	Number     string    // %n: the recipient's fax number
+	Recipient  string    // %r: the recipient's name
 	Page       int       // %p: this page, from 1
 	Pages      int       // %s: pages in the document
 	DateFormat string    // Go layout for %d; "" means "2006-01-02"
@@ -23,12 +26,20 @@ type HeaderFields struct {
 // ask for gigabytes of padding.
 const maxHeaderWidth = 256
 
+// HeaderTokens documents the header-line template tokens (for help texts).
+const HeaderTokens = "%d date, %t time, %c CSID, %n recipient's number, %r recipient's name, %p page, %s pages, %% a %; " +
+	"flags and width between % and the letter: - left-aligns, 0 pads numbers with zeros, a space puts a space before a number, " +
+	"digits give the width (e.g. %-23c, % -25n, %03p)"
+
 // Header expands a FaxCore header-line template: %d date, %t time, %c
-// CSID, %n recipient number, %p page, %s total pages, %% a literal %.
-// Between % and the letter, printf-style flags and width: "-" left-aligns
-// in the field, "0" pads numbers with zeros, digits give the minimum
-// width in characters (at most 256); a value longer than its width is not
-// cut. Anything else after % is copied as it stands.
+// CSID, %n recipient number, %r recipient name, %p page, %s total pages,
+// %% a literal % (the tokens FaxCore's FaxHeader setting uses: "%d %t
+// %-23c -> % -25n %r %s %p"). Between % and the letter, printf-style
+// flags and width: "-" left-aligns in the field, "0" pads numbers with
+// zeros, " " puts a space before a number (text ignores it), digits give
+// the minimum width in characters (at most 256); a value longer than its
+// width is not cut. Anything else after % is copied as it stands
+// (CheckHeader refuses such templates at submit).
 func Header(template string, f HeaderFields) string {
 	var b strings.Builder
 	for i := 0; i < len(template); {
@@ -44,14 +55,18 @@ func Header(template string, f HeaderFields) string {
 		}
 		// Parse %[-0]*[0-9]*verb.
 		j := i + 1
-		left, zero := false, false
+		left, zero, space := false, false, false
+	flags:
 		for ; j < len(template); j++ {
-			if template[j] == '-' {
+			switch template[j] {
+			case '-':
 				left = true
-			} else if template[j] == '0' {
+			case '0':
 				zero = true
-			} else {
-				break
+			case ' ':
+				space = true
+			default:
+				break flags
 			}
 		}
 		width := 0
@@ -80,6 +95,8 @@ func Header(template string, f HeaderFields) string {
 			val = f.CSID
 		case 'n':
 			val = f.Number
+		case 'r':
+			val = f.Recipient
 		case 'p':
 			val, number = strconv.Itoa(f.Page), true
 		case 's':
@@ -91,13 +108,51 @@ func Header(template string, f HeaderFields) string {
 			i = j
 			continue
 		}
+		if space && number && !strings.HasPrefix(val, "-") {
+			val = " " + val
+		}
 		pad(&b, val, width, left, zero && number && !left)
 		i = j + 1
 	}
 	return b.String()
 }
 
-func knownVerb(c byte) bool { return strings.IndexByte("dtcnps", c) >= 0 }
+func knownVerb(c byte) bool { return strings.IndexByte("dtcnrps", c) >= 0 }
+
+// ErrHeaderTemplate means a header-line template has a token Header does
+// not know.
+var ErrHeaderTemplate = errors.New("invalid header template")
+
+// CheckHeader refuses a template with a % that starts no token Header
+// knows (see HeaderTokens): "%P" or a dangling "%" would otherwise be
+// printed as they stand on every page.
+func CheckHeader(template string) error {
+	if !utf8.ValidString(template) {
+		return fmt.Errorf("%w: not UTF-8", ErrHeaderTemplate)
+	}
+	for i := 0; i < len(template); i++ {
+		if template[i] != '%' {
+			continue
+		}
+		j := i + 1
+		for j < len(template) && strings.IndexByte("-0 ", template[j]) >= 0 {
+			j++
+		}
+		for j < len(template) && template[j] >= '0' && template[j] <= '9' {
+			j++
+		}
+		switch {
+		case j >= len(template):
+			return fmt.Errorf("%w: %q at the end starts no token (%%%% is a %%)", ErrHeaderTemplate, template[i:])
+		case template[j] == '%' && j == i+1:
+		case !knownVerb(template[j]):
+			_, n := utf8.DecodeRuneInString(template[j:])
+			return fmt.Errorf("%w: unknown token %q (known: %%d %%t %%c %%n %%r %%p %%s %%%%)", ErrHeaderTemplate, template[i:j+n])
+		}
+		i = j
+	}
+	return nil
+}
 
 func orDefault(s, def string) string {
 	if s == "" {

@@ -48,6 +48,11 @@ func TestHeader(t *testing.T) {
 		{"empty CSID keeps width", "[%-4c]", HeaderFields{}, "[    ]"},
 		{"width capped", "%999999999999p", HeaderFields{Page: 1}, strings.Repeat(" ", maxHeaderWidth-1) + "1"},
 		{"utf-8 width in runes", "[%-6c]", HeaderFields{CSID: "Zürich"}, "[Zürich]"},
+		{"recipient", "[%-6r]", HeaderFields{Recipient: "Dana"}, "[Dana  ]"},
+		{"space flag on a number", "[% p][% 4s][% -4p]", f, "[ 3][  12][ 3  ]"},
+		{"space flag on text", "[% -12n]", f, "[+1 555 0100 ]"},
+		{"FaxCore's FaxHeader", "%d %t %-23c -> % -25n %r %s %p", HeaderFields{Time: f.Time, CSID: "www.faxcore.com.my", Number: "5550100", Recipient: "Dana", Page: 1, Pages: 3},
+			"2026-11-27 09:05 www.faxcore.com.my      -> 5550100                   Dana 3 1"},
 		{"FaxCore style", "%d %t FROM: %-20c TO: %-15n PAGE %03p OF %03s", f,
 			"2026-11-27 09:05 FROM: ACME Corp            TO: +1 555 0100     PAGE 003 OF 012"},
 	} {
@@ -56,6 +61,20 @@ func TestHeader(t *testing.T) {
 				t.Errorf("Header(%q) =\n%q\nwant\n%q", tc.tmpl, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestCheckHeader(t *testing.T) {
+	for _, ok := range []string{"", "plain", "%d %t %-23c -> % -25n %r %s %p", "100%% %03p/%03s", "% 5p"} {
+		if err := CheckHeader(ok); err != nil {
+			t.Errorf("CheckHeader(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"%P", "page %p of %x", "50%", "x%-12", "%ü", "\xff"} {
+		err := CheckHeader(bad)
+		if !errors.Is(err, ErrHeaderTemplate) {
+			t.Errorf("CheckHeader(%q) = %v, want ErrHeaderTemplate", bad, err)
+		}
 	}
 }
 
