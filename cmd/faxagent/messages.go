@@ -228,7 +228,7 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 		return printJSON(stdout, m)
 	}
 	fmt.Fprintf(stdout, "message %d: %s %s in %s, created %s\n", m.ID, m.Direction, m.Status, m.Folder, m.Created.Local().Format(time.DateTime))
-	if m.Schedule != nil {
+	if m.Schedule != nil && m.Schedule.After(m.Created.Add(time.Second)) {
 		fmt.Fprintf(stdout, "  scheduled for %s\n", m.Schedule.Local().Format(time.DateTime))
 	}
 	if m.Note != "" {

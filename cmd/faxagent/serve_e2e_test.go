@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -51,40 +50,60 @@ func faxagentBinary(t *testing.T) string {
 	return faxagentBin.Path(t)
 }
 
-// readmeCommands returns the README's first command and its send example.
-func readmeCommands(t *testing.T) (serve, send []string) {
+// readmeQuickStart returns the commands of the README's Quick start, in
+// order: every line of its sh blocks.
+func readmeQuickStart(t *testing.T) [][]string {
 	t.Helper()
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	inBlock, first := false, ""
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	_, section, ok := strings.Cut(string(b), "\n## Quick start\n")
+	if !ok {
+		t.Fatal("README has no Quick start section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var cmds [][]string
+	inBlock := false
+	for _, line := range strings.Split(section, "\n") {
+		line = strings.TrimSpace(line)
 		switch {
-		case line == "```sh" && first == "":
+		case line == "```sh":
 			inBlock = true
-		case inBlock && first == "":
-			first = line
+		case line == "```":
 			inBlock = false
-		case strings.HasPrefix(line, "go run ./cmd/faxagent send ") && send == nil:
-			send = strings.Fields(line)
+		case inBlock && line != "" && !strings.HasPrefix(line, "#"):
+			cmds = append(cmds, strings.Fields(line))
 		}
 	}
-	if first == "" || send == nil {
-		t.Fatalf("README has no first command (%q) or no send example", first)
-	}
-	return strings.Fields(first), send
+	return cmds
 }
 
-// asBinary replaces `go run ./cmd/faxagent` with the built binary.
+// readmeCommands returns the Quick start's serve command and its first
+// send.
+func readmeCommands(t *testing.T) (serve, send []string) {
+	t.Helper()
+	for _, c := range readmeQuickStart(t) {
+		switch {
+		case len(c) > 1 && c[0] == "faxagent" && c[1] == "serve" && serve == nil:
+			serve = c
+		case len(c) > 1 && c[0] == "faxagent" && c[1] == "send" && send == nil:
+			send = c
+		}
+	}
+	if serve == nil || send == nil {
+		t.Fatalf("README's Quick start has no serve (%q) or no send (%q)", serve, send)
+	}
+	return serve, send
+}
+
+// asBinary replaces `faxagent` with the built binary.
 func asBinary(t *testing.T, bin string, cmd []string) []string {
 	t.Helper()
-	if len(cmd) < 4 || strings.Join(cmd[:3], " ") != "go run ./cmd/faxagent" {
-		t.Fatalf("command %q does not start with go run ./cmd/faxagent", cmd)
+	if len(cmd) < 2 || cmd[0] != "faxagent" {
+		t.Fatalf("command %q does not start with faxagent", cmd)
 	}
-	return append([]string{bin}, cmd[3:]...)
+	return append([]string{bin}, cmd[1:]...)
 }
 
 type server struct {
