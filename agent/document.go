@@ -11,72 +11,35 @@ import (
 	"github.com/faxagent/faxagent/t30"
 )
 
-// fileDoc is a t30.Document over files opened with faxdoc: pages are
-// decoded (and header-stamped) as the engine asks for them. The engine
-// asks in order; going back reopens the files.
+// fileDoc is a t30.Document over files opened once per attempt with
+// faxdoc: the engine asks for pages by index (in order, and again after a
+// retransmission), and each is found in the open files without reading
+// the pages before it, decoded and header-stamped as the engine reads it.
 type fileDoc struct {
-	paths []string
-	o     faxdoc.Options
-	r     *faxdoc.Reader
-	next  int
-	n     int
+	r *faxdoc.Reader
 }
 
 func openFileDoc(paths []string, o faxdoc.Options) (*fileDoc, error) {
-	d := &fileDoc{paths: paths, o: o}
-	if err := d.reopen(); err != nil {
+	r, err := faxdoc.Open(paths, o)
+	if err != nil {
 		return nil, err
 	}
-	d.n = d.r.Pages()
-	return d, nil
-}
-
-func (d *fileDoc) reopen() error {
-	if d.r != nil {
-		d.r.Close()
-	}
-	r, err := faxdoc.Open(d.paths, d.o)
-	if err != nil {
-		d.r = nil
-		return err
-	}
-	d.r, d.next = r, 0
-	return nil
+	return &fileDoc{r: r}, nil
 }
 
 // NumPages implements t30.Document.
-func (d *fileDoc) NumPages() int { return d.n }
+func (d *fileDoc) NumPages() int { return d.r.Pages() }
 
 // Page implements t30.Document.
 func (d *fileDoc) Page(i int) (t30.PageSource, error) {
-	if i < 0 || i >= d.n {
-		return t30.PageSource{}, fmt.Errorf("agent: no page %d", i+1)
-	}
-	if d.r == nil || i < d.next {
-		if err := d.reopen(); err != nil {
-			return t30.PageSource{}, err
-		}
-	}
-	for d.next < i {
-		if _, err := d.r.Next(); err != nil {
-			return t30.PageSource{}, err
-		}
-		d.next++
-	}
-	p, err := d.r.Next()
+	p, err := d.r.Page(i)
 	if err != nil {
-		return t30.PageSource{}, err
+		return t30.PageSource{}, fmt.Errorf("agent: %w", err)
 	}
-	d.next++
 	return t30.PageSource{Width: p.Width, Resolution: p.Resolution, Rows: p}, nil
 }
 
-func (d *fileDoc) Close() error {
-	if d.r != nil {
-		return d.r.Close()
-	}
-	return nil
-}
+func (d *fileDoc) Close() error { return d.r.Close() }
 
 // spoolSink writes received pages into a TIFF Class F file as they arrive.
 // It implements t30.PageSink.

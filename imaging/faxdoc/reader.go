@@ -399,12 +399,25 @@ func (r *Reader) Next() (*Page, error) {
 	if r.next >= len(r.items) {
 		return nil, io.EOF
 	}
+	p, err := r.Page(r.next)
+	r.next++
+	return p, err
+}
+
+// Page returns page i (from 0) of the document, in any order and as often
+// as asked, without reading the pages before it: a TIFF page is found
+// through its IFD in the open file, a picture page is kept converted, a
+// text, PDF or PostScript page is made again. As with Next, a page must be
+// read (or abandoned) before another is asked for.
+func (r *Reader) Page(i int) (*Page, error) {
+	if i < 0 || i >= len(r.items) {
+		return nil, fmt.Errorf("faxdoc: no page %d (the document has %d)", i+1, len(r.items))
+	}
 	if err := r.ctx.Err(); err != nil {
 		return nil, err
 	}
-	it := r.items[r.next]
-	r.next++
-	p := &Page{Number: r.next, Source: it.file, SourcePage: it.index + 1, allowDamaged: r.o.AllowDamaged, ctx: r.ctx}
+	it := r.items[i]
+	p := &Page{Number: i + 1, Source: it.file, SourcePage: it.index + 1, allowDamaged: r.o.AllowDamaged, ctx: r.ctx}
 	if it.make != nil {
 		pg, err := it.make()
 		if err != nil {
