@@ -197,7 +197,7 @@ type sessionInfo struct {
 // and starts a session: POST /console/login {"username", "password"}.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if !sameOrigin(r) {
+	if !c.sameOrigin(r) {
 		writeError(w, http.StatusForbidden, "cross-origin login refused")
 		return
 	}
@@ -252,17 +252,17 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, sessionInfo{User: u.Username, ID: u.ID, Admin: s.admin, CSRF: s.csrf})
 }
 
-// sameOrigin refuses a request whose Origin header names another site.
-func sameOrigin(r *http.Request) bool {
+// sameOrigin refuses a request whose Origin header names another site
+// (behind a TLS-terminating proxy, SecureCookie, the origin is https).
+func (c *Console) sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
 	}
-	scheme := "http://"
-	if r.TLS != nil {
-		scheme = "https://"
+	if o == "https://"+r.Host && (r.TLS != nil || c.o.SecureCookie) {
+		return true
 	}
-	return o == scheme+r.Host
+	return o == "http://"+r.Host && r.TLS == nil
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {

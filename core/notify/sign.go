@@ -56,7 +56,7 @@ func Verify(secret []byte, header string, body []byte, now time.Time, tolerance 
 		}
 	}
 	if ts < 0 || sig == nil {
-		return fmt.Errorf("%w: want t=...,v1=...", ErrSignature)
+		return fmt.Errorf("%w: want t=UNIX,v1=HEX", ErrSignature)
 	}
 	if d := now.Sub(time.Unix(ts, 0)); d > tolerance || d < -tolerance {
 		return fmt.Errorf("%w: timestamp %d is %v from now", ErrSignature, ts, d)
