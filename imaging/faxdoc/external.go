@@ -135,10 +135,16 @@ func rasterisePDF(ctx context.Context, path, dir string, width, ss, maxPages int
 	return pageFiles(dir, n)
 }
 
+// minPostScriptMemory is the least memory ghostscript is given, whatever
+// the picture budget: it needs about 30 MB to start and an A4 page bitmap.
+const minPostScriptMemory = 64 << 20
+
 // rasterisePS renders PostScript with ghostscript on A4 paper (the
-// document's own page size is fitted to it: fixed media bound the
-// memory) into dir.
-func rasterisePS(ctx context.Context, path, dir string, width, ss, maxPages int) ([]string, error) {
+// document's own page size is fitted to it: fixed media bound the page
+// memory) into dir. A PostScript program can allocate what it likes
+// (strings in a loop), so ghostscript is held to mem bytes (at least
+// minPostScriptMemory) with -K: over it the program fails with VMerror.
+func rasterisePS(ctx context.Context, path, dir string, width, ss, maxPages int, mem int64) ([]string, error) {
 	gs, err := lookTool("gs", "ghostscript", "PostScript")
 	if err != nil {
 		return nil, err
@@ -146,6 +152,7 @@ func rasterisePS(ctx context.Context, path, dir string, width, ss, maxPages int)
 	// A4 is 8.27 in wide; the resolution that makes it width pixels.
 	dpi := float64(width*ss) / (595.0 / 72)
 	if _, err := runTool(ctx, "PostScript", path, gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE",
+		"-K"+strconv.FormatInt(max(mem, minPostScriptMemory)>>10, 10),
 		"-sDEVICE=pnggray", "-r"+strconv.FormatFloat(dpi, 'f', 2, 64),
 		"-sPAPERSIZE=a4", "-dFIXEDMEDIA", "-dPSFitPage",
 		"-dLastPage="+strconv.Itoa(maxPages+1),

@@ -57,7 +57,7 @@ func (r *Reader) addRaster(path string, kind Kind) error {
 	if kind == KindPDF {
 		files, err = rasterisePDF(r.ctx, path, dir, r.o.Width, ss, left)
 	} else {
-		files, err = rasterisePS(r.ctx, path, dir, r.o.Width, ss, left)
+		files, err = rasterisePS(r.ctx, path, dir, r.o.Width, ss, left, r.o.Limits.Picture.MaxMemory)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, tooLarge(err))
