@@ -54,7 +54,7 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 
 // TestConsoleInBrowser drives the web console in headless Chromium against
 // a running serve: log in, see the four loopback ports, disable one and see
-// its state change, send a fax from the page and watch its call and its
+// its state change, send a fax with a cover page from the page and watch its call and its
 // completion arrive live (Server-Sent Events), open the received fax and
 // check its page image pixel for pixel against netpbm's reading of the
 // fax's TIFF, log out. Screenshots are saved at each step.
@@ -131,11 +131,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#send-form")),
 		chromedp.SendKeys(chromedp.CSS("#send-to"), "5550103"),
 		chromedp.SendKeys(chromedp.CSS("#send-subject"), "From the browser"),
+		chromedp.SendKeys(chromedp.CSS("#send-note"), "Sent from the web console"),
+		chromedp.Click(chromedp.CSS("#send-cover")),
 		chromedp.SetUploadFiles(chromedp.CSS("#send-file"), []string{letter}),
 		chromedp.Click(chromedp.CSS("#send-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#message-detail")),
 		chromedp.Click(chromedp.CSS(`.tab[data-view="dashboard"]`)),
-		poll(`[...document.querySelectorAll('#ports td.call')].some(td => td.textContent.startsWith('sending page 1 of 1'))`),
+		poll(`[...document.querySelectorAll('#ports td.call')].some(td => td.textContent.startsWith('sending page 1 of 2'))`),
 		into(&sawCall, chromedp.Evaluate[string](`[...document.querySelectorAll('#ports td.call')].map(td => td.textContent).join('|')`)),
 		shot("04-sending"),
 		chromedp.Click(chromedp.CSS(`.tab[data-view="messages"]`)),
@@ -156,19 +158,23 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	inID := inbox.Messages[0].ID
 	img1 := fmt.Sprintf(`#pages img[data-page="1"][src^="/console/api/messages/%d/pages/1"]`, inID)
-	var natural int
+	var natural, pageImages int
 	var b64 string
 	run("open the received fax",
 		chromedp.Click(chromedp.CSS(`.folder[data-folder="inbox"]`)),
 		poll(fmt.Sprintf(`document.querySelectorAll('#message-list tbody tr[data-message="%d"]').length === 1`, inID)),
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#message-list tbody tr[data-message="%d"]`, inID))),
 		poll(fmt.Sprintf(`(() => { const i = document.querySelector('%s'); return i && i.complete && i.naturalWidth > 0; })()`, img1)),
+		into(&pageImages, chromedp.Evaluate[int](`document.querySelectorAll('#pages img').length`)),
 		into(&natural, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelector('%s').naturalWidth`, img1))),
 		into(&b64, chromedp.Evaluate[string](fmt.Sprintf(`fetch(document.querySelector('%s').src).then(r => r.arrayBuffer()).then(b => {
 			let s = ''; const u = new Uint8Array(b); for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]); return btoa(s); })`, img1),
 			chromedp.EvalAwaitPromise)),
 		shot("06-received"),
 	)
+	if pageImages != 2 { // the cover page and the letter
+		t.Fatalf("the received fax shows %d page images, want 2", pageImages)
+	}
 	if natural != 1728 {
 		t.Fatalf("page image is %d pixels wide, want 1728", natural)
 	}

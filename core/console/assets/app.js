@@ -238,6 +238,8 @@ async function send(ev) {
   const fd = new FormData();
   fd.append("to", $("#send-to").value);
   if ($("#send-subject").value) fd.append("subject", $("#send-subject").value);
+  if ($("#send-note").value) fd.append("note", $("#send-note").value);
+  if ($("#send-cover").checked) fd.append("cover", "default");
   for (const f of $("#send-file").files) fd.append("file", f, f.name);
   try {
     const m = await api("POST", "/api/v1/messages", fd);
