@@ -539,6 +539,37 @@ var contractCases = []struct {
 			e.t.Fatalf("agent preset: %+v", j)
 		}
 	}},
+	{"alter changes waiting recipients: number, priority, time, hold and release", func(e *env) {
+		m := e.submit(Submission{Recipients: []Recipient{{Fax: "5550100"}}, Hold: true})
+		hold, release := true, false
+		if n, err := e.st.Alter(e.ctx, m.ID, Alteration{Fax: "555 0104", Priority: PriorityHigh}); err != nil || n != 1 {
+			e.t.Fatalf("alter: %d %v", n, err)
+		}
+		e.noClaim(Claim{}) // still held
+		if _, err := e.st.Alter(e.ctx, m.ID, Alteration{Hold: &release, NotBefore: e.clk.Now().Add(time.Hour)}); err != nil {
+			e.t.Fatal(err)
+		}
+		if got := e.message(m.ID); got.Status != "Queued" || got.Folder != FolderOutbox || got.Priority != PriorityHigh || got.Hold {
+			e.t.Fatalf("released: %+v", got.Message)
+		}
+		e.noClaim(Claim{}) // not before an hour from now
+		if _, err := e.st.Alter(e.ctx, m.ID, Alteration{Hold: &hold}); err != nil {
+			e.t.Fatal(err)
+		}
+		if got := e.message(m.ID); got.Status != "Held" || got.Folder != FolderHold {
+			e.t.Fatalf("held again: %+v", got.Message)
+		}
+		e.st.Alter(e.ctx, m.ID, Alteration{Hold: &release, NotBefore: e.clk.Now()})
+		j := e.claim1()
+		if j.Recipient.Fax != "5550104" || j.Priority != PriorityHigh {
+			e.t.Fatalf("claimed %+v", j.Job)
+		}
+		wantErr(e.t, func() error { _, err := e.st.Alter(e.ctx, m.ID, Alteration{Priority: PriorityLow}); return err }(), ErrState)
+		wantErr(e.t, func() error { _, err := e.st.Alter(e.ctx, 999, Alteration{Priority: PriorityLow}); return err }(), ErrNotFound)
+		two := e.submit(Submission{Recipients: []Recipient{{Fax: "1"}, {Fax: "2"}}})
+		wantErr(e.t, func() error { _, err := e.st.Alter(e.ctx, two.ID, Alteration{Fax: "3"}); return err }(), ErrInvalid)
+		wantErr(e.t, func() error { _, err := e.st.Alter(e.ctx, two.ID, Alteration{Priority: 3}); return err }(), ErrInvalid)
+	}},
 	{"a preset-only claim takes only jobs preset to its ports or groups", func(e *env) {
 		anywhere := e.submit(Submission{Subject: "anywhere"})
 		group := e.submit(Submission{Subject: "group", Preset: Preset{Type: PresetGroup, Value: "loopback"}})

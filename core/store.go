@@ -62,6 +62,9 @@ type Store interface {
 	MarkDownloaded(ctx context.Context, msgID int64) error
 	// ReleaseHold queues a held message.
 	ReleaseHold(ctx context.Context, msgID int64) error
+	// Alter changes a message's waiting (queued or held) recipients:
+	// number, priority, earliest dial, hold or release.
+	Alter(ctx context.Context, msgID int64, a Alteration) (int, error)
 	// Cancel cancels a message's live jobs: queued and held ones at once,
 	// ones in a call are flagged so their agent learns it on renew.
 	Cancel(ctx context.Context, msgID int64) (CancelResult, error)

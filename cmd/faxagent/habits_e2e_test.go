@@ -124,3 +124,58 @@ func TestHylaFAXHabits(t *testing.T) {
 	}
 	s.stop()
 }
+
+// TestAlter changes a held message's number and priority and releases
+// it (it is sent to the new number), brings a scheduled one forward, and
+// refuses to alter a message that has nothing waiting.
+func TestAlter(t *testing.T) {
+	bin := faxagentBinary(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "faxagent.yaml")
+	os.WriteFile(cfg, []byte("agent:\n  poll: 200ms\n  loopback:\n    pacing: none\n"), 0o600)
+	s := startServe(t, dir, []string{bin, "serve", "--config", cfg})
+	letter, _ := filepath.Abs(sample)
+
+	held, _ := sendID(t, dir, []string{bin, "send", "--to", "5550111", "--hold", letter})
+	out, err := runIn(dir, []string{bin, "alter", fmt.Sprint(held), "--number", "5550104", "--priority", "high"})
+	if err != nil || !strings.Contains(out, "1 waiting recipient(s) altered") {
+		t.Fatalf("alter: %v\n%s", err, out)
+	}
+	var m httpapi.Message
+	if s.get(fmt.Sprintf("/api/v1/messages/%d", held), &m); m.Status != "Held" || m.Priority != 70 || m.Jobs[0].Fax != "5550104" {
+		t.Fatalf("altered, still held: %s priority %d to %s", m.Status, m.Priority, m.Jobs[0].Fax)
+	}
+	if out, err := runIn(dir, []string{bin, "alter", fmt.Sprint(held), "--release"}); err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	later, _ := sendID(t, dir, []string{bin, "send", "--to", "5550199", "--schedule", "+2h", letter})
+	if out, err := runIn(dir, []string{bin, "alter", fmt.Sprint(later), "--schedule", "now"}); err != nil {
+		t.Fatalf("alter --schedule now: %v\n%s", err, out)
+	}
+	for _, id := range []int64{held, later} {
+		for i := 0; ; i++ {
+			if s.get(fmt.Sprintf("/api/v1/messages/%d", id), &m); m.Status == "Completed" {
+				break
+			}
+			if i > 400 {
+				t.Fatalf("message %d: %s %+v", id, m.Status, m.Jobs)
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
+	if a := m.Jobs[0].Attempts; len(a) != 1 || a[0].CalledNumber != "5550199" {
+		t.Errorf("scheduled message's attempts: %+v", a)
+	}
+	s.get(fmt.Sprintf("/api/v1/messages/%d", held), &m)
+	if a := m.Jobs[0].Attempts; len(a) != 1 || a[0].CalledNumber != "5550104" {
+		t.Errorf("altered message's attempts: %+v", a)
+	}
+	out, err = runIn(dir, []string{bin, "alter", fmt.Sprint(held), "--priority", "low"})
+	if err == nil || !strings.Contains(out, "has no queued or held recipient") {
+		t.Errorf("alter of a sent message: %v\n%s", err, out)
+	}
+	if out, err := runIn(dir, []string{bin, "alter", fmt.Sprint(held)}); err == nil || !strings.Contains(out, "alter needs") {
+		t.Errorf("alter without a change: %v\n%s", err, out)
+	}
+	s.stop()
+}

@@ -37,6 +37,7 @@ func commands() []command {
 		{name: "log", summary: "show the call log: one line per call, outbound and inbound, newest first", run: runLog},
 		{name: "cancel", args: "ID", summary: "cancel a message's queued recipients and hang up its calls in progress", run: runCancel},
 		{name: "retry", args: "ID", summary: "queue a message's failed recipients again, with a fresh attempt budget", run: runRetry},
+		{name: "alter", args: "ID", summary: "change a waiting message: number, priority, time to send, hold or release", run: runAlter},
 		{name: "ports", summary: "list the fax ports and agents, and which ports are simulated", run: runPorts},
 		{name: "download", args: "ID", summary: "download a message's document as TIFF or PDF", run: runDownload},
 		{name: "token", summary: "create, list and revoke users' API tokens", run: runToken, actions: []action{

@@ -72,7 +72,7 @@ func runSend(args []string, stdout, stderr io.Writer) error {
 	note := fs.String("note", "", "a `NOTE` kept with the message, printed on the cover page (--cover)")
 	cover := fs.String("cover", "", "put a cover page first: `NAME` default (shipped) or a template NAME.txt in the server's DATA_DIR/covers (fields To, Company, Fax, From, FromCompany, Subject, Note, Pages, Date)")
 	schedule := fs.String("schedule", "", "earliest `TIME` to dial: +30m, 15:04, \"2026-01-02 15:04\" or RFC 3339")
-	hold := fs.Bool("hold", false, "keep the message on hold (in the hold folder) until it is released")
+	hold := fs.Bool("hold", false, "keep the message on hold (in the hold folder) until faxagent alter ID --release")
 	wait := fs.Bool("wait", false, "wait for every recipient's result, showing progress")
 	timeout := fs.Duration("timeout", 30*time.Minute, "with --wait, give up waiting after this `DURATION`")
 	files, err := parseInterspersed(fs, args)
@@ -542,5 +542,52 @@ func runDownload(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %d bytes\n", *out, st.Size())
+	return nil
+}
+
+// runAlter is HylaFAX's faxalter: a waiting message's number, priority,
+// time to send, hold or release.
+func runAlter(args []string, stdout, stderr io.Writer) error {
+	var number, prio, schedule *string
+	var hold, release *bool
+	c, id, err := idCommand("alter", args, func(fs *flag.FlagSet) {
+		number = fs.String("number", "", "a new fax `NUMBER` (a message with one waiting recipient)")
+		prio = fs.String("priority", "", "a new `PRIORITY`: high, normal or low")
+		schedule = fs.String("schedule", "", "a new earliest `TIME` to dial: now, +30m, 15:04, \"2026-01-02 15:04\" or RFC 3339")
+		hold = fs.Bool("hold", false, "put the waiting recipients on hold")
+		release = fs.Bool("release", false, "release a held message to be sent")
+	})
+	if err != nil {
+		return err
+	}
+	req := httpapi.AlterRequest{Fax: *number, Priority: *prio}
+	switch {
+	case *hold && *release:
+		return usageError("alter takes --hold or --release, not both")
+	case *hold:
+		req.Hold = hold
+	case *release:
+		f := false
+		req.Hold = &f
+	}
+	if *schedule != "" {
+		at := time.Now()
+		if *schedule != "now" {
+			if at, err = parseSchedule(*schedule, at); err != nil {
+				return err
+			}
+		}
+		req.NotBefore = &at
+	}
+	if req.Fax == "" && req.Priority == "" && req.Hold == nil && req.NotBefore == nil {
+		return usageError("alter needs --number, --priority, --schedule, --hold or --release")
+	}
+	b, _ := json.Marshal(req)
+	var r httpapi.AlterResult
+	if err := c.do(context.Background(), http.MethodPost, "/api/v1/messages/"+strconv.FormatInt(id, 10)+"/alter",
+		"application/json", bytes.NewReader(b), &r); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "message %d: %d waiting recipient(s) altered\n", id, r.Altered)
 	return nil
 }

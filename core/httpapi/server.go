@@ -160,6 +160,7 @@ func New(o Options) (*Server, error) {
 	s.handle("GET /api/v1/messages/{id}", s.message)
 	s.handle("POST /api/v1/messages/{id}/cancel", s.cancel)
 	s.handle("POST /api/v1/messages/{id}/retry", s.retry)
+	s.handle("POST /api/v1/messages/{id}/alter", s.alter)
 	s.handle("GET /api/v1/messages/{id}/document", s.document)
 	s.handle("GET /api/v1/messages/{id}/deliveries", s.deliveries)
 	s.handle("GET /api/v1/ports", s.ports)

@@ -156,6 +156,22 @@ type CancelResult struct {
 	Flagged   int `json:"flagged"`
 }
 
+// AlterRequest changes a message's waiting recipients; empty fields are
+// kept. Fax is a new number (for a message with one waiting recipient),
+// Priority high, normal or low, NotBefore the earliest dial, Hold true
+// to hold and false to release.
+type AlterRequest struct {
+	Fax       string     `json:"fax,omitempty"`
+	Priority  string     `json:"priority,omitempty"`
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	Hold      *bool      `json:"hold,omitempty"`
+}
+
+// AlterResult is the answer to an alter: how many recipients changed.
+type AlterResult struct {
+	Altered int `json:"altered"`
+}
+
 // RetryResult is the answer to a retry.
 type RetryResult struct {
 	Requeued int `json:"requeued"`
