@@ -126,7 +126,8 @@ type Terminal struct {
 	down bool
 
 	// transmit side
-	txq         []txItem
+	txq         []txItem // items from txHead on are queued; the array is kept
+	txHead      int
 	runTxFn     func()
 	txArmed     bool
 	enc         *Encoder
@@ -211,6 +212,9 @@ func NewTerminal(cfg TerminalConfig, tr Transport, clock t30.Clock) (*Terminal, 
 	t := &Terminal{
 		cfg: cfg, tr: tr, clock: clock, log: log, enc: enc,
 		ifpBuf: make([]byte, cfg.MaxDatagram), dgBuf: make([]byte, cfg.MaxDatagram),
+		// A page at 14400 bit/s queues a packet per PacketInterval: a
+		// few hundred items, queued at once by SendData.
+		txq: make([]txItem, 0, txqPrealloc),
 		// UDPTL header (seq 2, length 2, choice and count 2) and IFP
 		// header with two fields (at most 9 octets) must fit with the data.
 		maxField: cfg.MaxDatagram - 16,
@@ -267,24 +271,36 @@ type txItem struct {
 // wall clock could otherwise swap two items due at the same instant, and a
 // frame would arrive after its sig-end.
 func (t *Terminal) at(it txItem) {
+	if len(t.txq) == cap(t.txq) && t.txHead > 0 {
+		// Reuse the array: move the queued items to its front.
+		n := copy(t.txq, t.txq[t.txHead:])
+		clear(t.txq[n:])
+		t.txq, t.txHead = t.txq[:n], 0
+	}
 	t.txq = append(t.txq, it)
 	if !t.txArmed {
 		t.armTx()
 	}
 }
 
+// txqPrealloc is the transmit queue's initial capacity.
+const txqPrealloc = 512
+
+// queued is the number of items waiting in the transmit queue.
+func (t *Terminal) queued() int { return len(t.txq) - t.txHead }
+
 func (t *Terminal) armTx() {
 	t.txArmed = true
-	t.clock.AfterFunc(t.txq[0].when.Sub(t.clock.Now()), t.runTxFn)
+	t.clock.AfterFunc(t.txq[t.txHead].when.Sub(t.clock.Now()), t.runTxFn)
 }
 
 func (t *Terminal) runTx() {
 	t.txArmed = false
 	now := t.clock.Now()
-	for len(t.txq) > 0 && !t.txq[0].when.After(now) {
-		it := t.txq[0]
-		t.txq[0] = txItem{}
-		t.txq = t.txq[1:]
+	for t.queued() > 0 && !t.txq[t.txHead].when.After(now) {
+		it := t.txq[t.txHead]
+		t.txq[t.txHead] = txItem{}
+		t.txHead++
 		if t.down {
 			continue
 		}
@@ -298,8 +314,8 @@ func (t *Terminal) runTx() {
 			t.emit(t30.Event{Kind: t30.EventTxDone, Speed: it.speed})
 		}
 	}
-	if len(t.txq) == 0 {
-		t.txq = t.txq[:0:0]
+	if t.queued() == 0 {
+		t.txq, t.txHead = t.txq[:0], 0
 	} else if !t.txArmed {
 		t.armTx()
 	}
@@ -548,7 +564,8 @@ func (t *Terminal) SendData(p []byte) error {
 	} else {
 		buf = reversed(make([]byte, 0, len(p)), p)
 	}
-	first := len(t.txq)
+	// Counted from the head: at may move the queue within its array.
+	first := t.queued()
 	for off := 0; off < len(p); off += chunk {
 		end := min(off+chunk, len(p))
 		lo, hi := off, end
@@ -573,7 +590,7 @@ func (t *Terminal) SendData(p []byte) error {
 		// buf may have moved while growing: point the items at its final
 		// backing array (their offsets are unchanged).
 		off := 0
-		for i := first; i < len(t.txq); i++ {
+		for i := t.txHead + first; i < len(t.txq); i++ {
 			n := len(t.txq[i].f[0].Data)
 			t.txq[i].f[0].Data = buf[off : off+n]
 			off += n

@@ -20,58 +20,31 @@ import (
 // The CPU benchmarks against SpanDSP give our side the same work as
 // SpanDSP's: read the pages to send from a TIFF file and write the pages
 // received to a TIFF file, with the calls the agent makes
-// (agent/document.go): faxdoc.Open and Next for the document, and
+// (agent/document.go): faxdoc.Open and Page for the document, and
 // tiff.Writer.WriteCoded for each received page.
 
-// tiffDoc is a t30.Document over a TIFF file read with faxdoc, page by
-// page as the engine asks; going back reopens the file (as the agent's
-// fileDoc does: the engine looks at page 1 before it sends it).
+// tiffDoc is a t30.Document over a TIFF file read with faxdoc, as the
+// agent's fileDoc reads it: opened once, each page found by index
+// (faxdoc.Reader.Page) as the engine asks, however often it asks.
 type tiffDoc struct {
-	path string
-	r    *faxdoc.Reader
-	next int
-	n    int
+	r *faxdoc.Reader
 }
 
 func openTIFFDoc(path string) (*tiffDoc, error) {
-	d := &tiffDoc{path: path}
-	if err := d.reopen(); err != nil {
+	r, err := faxdoc.Open([]string{path}, faxdoc.Options{KeepResolution: true})
+	if err != nil {
 		return nil, err
 	}
-	d.n = d.r.Pages()
-	return d, nil
+	return &tiffDoc{r: r}, nil
 }
 
-func (d *tiffDoc) reopen() error {
-	if d.r != nil {
-		d.r.Close()
-	}
-	r, err := faxdoc.Open([]string{d.path}, faxdoc.Options{KeepResolution: true})
-	if err != nil {
-		return err
-	}
-	d.r, d.next = r, 0
-	return nil
-}
-
-func (d *tiffDoc) NumPages() int { return d.n }
+func (d *tiffDoc) NumPages() int { return d.r.Pages() }
 
 func (d *tiffDoc) Page(i int) (t30.PageSource, error) {
-	if i < d.next {
-		if err := d.reopen(); err != nil {
-			return t30.PageSource{}, err
-		}
-	}
-	for ; d.next < i; d.next++ {
-		if _, err := d.r.Next(); err != nil {
-			return t30.PageSource{}, err
-		}
-	}
-	p, err := d.r.Next()
+	p, err := d.r.Page(i)
 	if err != nil {
 		return t30.PageSource{}, err
 	}
-	d.next++
 	return t30.PageSource{Width: p.Width, Resolution: p.Resolution, Rows: p}, nil
 }
 
