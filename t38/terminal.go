@@ -502,7 +502,9 @@ func (t *Terminal) StartTx(sp t30.Speed, short bool) error {
 
 // SendFrame implements t30.Line: the frame (address to FIF) goes out when
 // its last bit would have been received, with hdlc-fcs-OK in the same
-// packet; frames larger than a datagram are split into hdlc-data packets.
+// packet; frames larger than a datagram, and on a high-speed carrier
+// with UDPTL error correction frames longer than PacketInterval of line
+// time, are split into hdlc-data packets.
 func (t *Terminal) SendFrame(frame []byte) error {
 	if t.down {
 		return t30.ErrLineDown
@@ -521,10 +523,20 @@ func (t *Terminal) SendFrame(frame []byte) error {
 	end := start.Add(t30.BitsDuration(bits, t.txSpeed.Rate))
 	t.busy = end
 	data := reversed(make([]byte, 0, len(frame)), frame)
-	// Split so each part fits the datagram; each part leaves when its
-	// share of the frame's line time has passed.
+	// Split so each part fits the datagram, and on a high-speed carrier
+	// (ECM) into PacketInterval of line time, as SpanDSP does (30 ms:
+	// 54 octets at 14400), so that redundancy, which repeats whole
+	// packets within a datagram, covers the image data; each part leaves
+	// when its share of the frame's line time has passed.
+	// Without error correction a frame is better off in one packet (any
+	// lost part loses the frame), so it is cut only under redundancy or
+	// FEC.
+	part := t.maxField
+	if t.txSpeed.Modem != t30.V21 && t.cfg.EC != ECNone {
+		part = max(1, min(part, int(int64(t.txSpeed.Rate)*int64(t.cfg.PacketInterval)/int64(8*time.Second))))
+	}
 	for off := 0; off < len(data) || off == 0; {
-		n := min(len(data)-off, t.maxField)
+		n := min(len(data)-off, part)
 		it := txItem{nf: 1, dt: dt, f: [2]Field{{HDLCData, data[off : off+n]}}}
 		off += n
 		if off >= len(data) {

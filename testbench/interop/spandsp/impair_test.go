@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -49,9 +50,10 @@ type udpCall struct {
 
 // runUDPCallThroughProxy runs one page in real time between our terminal
 // (proxy side A) and SpanDSP (side B), with T.38 version 2 and UDPTL
-// redundancy depth red on both sides. It never calls t.Fatal (it runs in a
-// goroutine); failures are in the result.
-func runUDPCallThroughProxy(bin, dir string, weSend, ecm bool, red int, seed uint64) (c udpCall) {
+// redundancy depth red on both sides, through imp both ways, our datagrams
+// at most maxDatagram octets (0: the terminal's default). It never calls
+// t.Fatal (it runs in a goroutine); failures are in the result.
+func runUDPCallThroughProxy(bin, dir string, weSend, ecm bool, red int, imp impair.Impairment, maxDatagram int, seed uint64) (c udpCall) {
 	c.weSend, c.ecm = weSend, ecm
 	c.doc = t30.PagesDocument{testPage(1100, imaging.Standard, 11)}
 	file := filepath.Join(dir, "fax.tif")
@@ -75,7 +77,7 @@ func runUDPCallThroughProxy(bin, dir string, weSend, ecm bool, red int, seed uin
 	lo := net.IPv4(127, 0, 0, 1)
 	proxy, err := impair.New(impair.Config{
 		A: conn.LocalAddr().(*net.UDPAddr), B: &net.UDPAddr{IP: lo, Port: peerPort},
-		AToB: lossyLink, BToA: lossyLink, Seed: seed,
+		AToB: imp, BToA: imp, Seed: seed,
 	})
 	if err != nil {
 		c.err = err
@@ -98,7 +100,7 @@ func runUDPCallThroughProxy(bin, dir string, weSend, ecm bool, red int, seed uin
 
 	clock := t30.NewWallClock()
 	tr := t38.NewUDPTransport(conn, proxy.AddrA())
-	term, err := t38.NewTerminal(t38.TerminalConfig{Version: 2, EC: t38.ECRedundancy, Redundancy: red}, tr, clock)
+	term, err := t38.NewTerminal(t38.TerminalConfig{Version: 2, EC: t38.ECRedundancy, Redundancy: red, MaxDatagram: maxDatagram}, tr, clock)
 	if err != nil {
 		c.err = err
 		return c
@@ -290,7 +292,7 @@ func TestRealTimeUDPLossWithSpanDSP(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = runUDPCallThroughProxy(bin, dir, c.weSend, c.ecm, c.red, uint64(i+1))
+			results[i] = runUDPCallThroughProxy(bin, dir, c.weSend, c.ecm, c.red, lossyLink, 0, uint64(i+1))
 			results[i].name, results[i].red = c.name, c.red
 		}()
 	}
@@ -422,4 +424,65 @@ func TestRowsDiffer(t *testing.T) {
 			t.Errorf("%s: %d rows differ, want %d", c.name, n, c.want)
 		}
 	}
+}
+
+// TestECMLossDuration: an ECM page at 14400 through the impairment proxy
+// with 10 % loss (lossyLink) and UDPTL redundancy 3 in datagrams of at
+// most 400 octets (T38FaxMaxDatagram:400, as carriers and SpanDSP say),
+// beside the same call on a clean link, with us sending (three loss
+// patterns) and with SpanDSP sending. Our ECM frames go in 30 ms parts (54
+// octets at 14400), so redundancy carries the image data: the median of
+// our lossy calls takes at most 15 % longer than our clean one (whole
+// frames per packet took 47 % longer); SpanDSP's figures are logged beside
+// ours. The goal is 10 % (SpanDSP sending: +0.3 %): two of these three
+// loss patterns still cost SpanDSP's receiver one frame (PPR, about 4 s,
+// +12 %), which redundancy 3 should have carried; not yet explained. Real
+// time (~35 s, all at once): under CI=true or FAXAGENT_REALTIME=1.
+func TestECMLossDuration(t *testing.T) {
+	testutil.NeedRealtime(t, "real-time UDP calls take ~35 s each")
+	bin := peerBinary(t)
+	calls := []struct {
+		name   string
+		weSend bool
+		imp    impair.Impairment
+		seed   uint64
+	}{
+		{"we send/clean", true, impair.Impairment{}, 1},
+		{"we send/10% loss/a", true, lossyLink, 8},
+		{"we send/10% loss/b", true, lossyLink, 18},
+		{"we send/10% loss/c", true, lossyLink, 28},
+		{"SpanDSP sends/clean", false, impair.Impairment{}, 1},
+		{"SpanDSP sends/10% loss", false, lossyLink, 10},
+	}
+	results := make([]udpCall, len(calls))
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		dir := t.TempDir()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = runUDPCallThroughProxy(bin, dir, c.weSend, true, 3, c.imp, 400, c.seed)
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.err != nil {
+			t.Fatalf("%s: %v", calls[i].name, r.err)
+		}
+		t.Logf("%s: %v; ours %v PPRs %d, UDPTL %+v; SpanDSP %q; proxy our→SpanDSP dropped %d of %d",
+			calls[i].name, r.elapsed.Round(10*time.Millisecond), r.ours.Code, r.ours.PPRs, r.term.UDPTL, r.theirs.Text, r.aToB.Dropped, r.aToB.Received)
+		if r.ours.Code != t30.OK || !r.theirs.OK() || !r.ours.ECM {
+			t.Fatalf("%s: ours %v (%v), SpanDSP %s, ECM %v", calls[i].name, r.ours.Code, r.ours.Err, r.theirs.Text, r.ours.ECM)
+		}
+	}
+	clean := results[0].elapsed
+	lossy := []time.Duration{results[1].elapsed, results[2].elapsed, results[3].elapsed}
+	slices.Sort(lossy)
+	pct := func(d, base time.Duration) float64 { return 100 * (float64(d)/float64(base) - 1) }
+	if median := lossy[1]; median*100 > clean*115 {
+		t.Errorf("our ECM calls at 10%% loss took %v (median), %v clean: %+.0f%% (at most 15%%)",
+			median.Round(10*time.Millisecond), clean.Round(10*time.Millisecond), pct(median, clean))
+	}
+	t.Logf("ours at 10%% loss: %+.1f%% %+.1f%% %+.1f%% (median %+.1f%%); SpanDSP sending: %+.1f%%",
+		pct(lossy[0], clean), pct(lossy[1], clean), pct(lossy[2], clean), pct(lossy[1], clean), pct(results[5].elapsed, results[4].elapsed))
 }
