@@ -22,6 +22,10 @@ const MaxStreamsPerUser = 4
 // reconnects by itself, and the session is checked again.
 const streamLife = 10 * time.Minute
 
+// sessionCheck is how often an idle stream checks that its session lives
+// (a logout or an expiry ends it within this time).
+const sessionCheck = 5 * time.Second
+
 // snapshot is the live state the streams follow.
 type snapshot struct {
 	ports    []byte // JSON of the ports
@@ -187,6 +191,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, s *session) {
 	fl.Flush()
 	end := time.NewTimer(streamLife)
 	defer end.Stop()
+	check := time.NewTicker(sessionCheck)
+	defer check.Stop()
 	var sent snapshot
 	for {
 		if cur := c.hub.current(); cur.seq != 0 && cur.seq != sent.seq {
@@ -207,11 +213,12 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, s *session) {
 		case <-c.done:
 			return
 		case <-ch:
-			if !c.sessions.alive(s) {
-				fmt.Fprint(w, "event: logout\ndata: {}\n\n")
-				fl.Flush()
-				return
-			}
+		case <-check.C:
+		}
+		if !c.sessions.alive(s) {
+			fmt.Fprint(w, "event: logout\ndata: {}\n\n")
+			fl.Flush()
+			return
 		}
 	}
 }

@@ -61,7 +61,7 @@ func randomToken() (string, error) {
 }
 
 // create makes a session; errFull when MaxSessions live sessions exist.
-func (ss *sessions) create(u core.User) (secret string, s *session, err error) {
+func (ss *sessions) create(u core.User, admin bool) (secret string, s *session, err error) {
 	secret, err = randomToken()
 	if err != nil {
 		return "", nil, err
@@ -71,7 +71,7 @@ func (ss *sessions) create(u core.User) (secret string, s *session, err error) {
 		return "", nil, err
 	}
 	now := ss.o.Now()
-	s = &session{key: sha256.Sum256([]byte(secret)), csrf: csrf, userID: u.ID, user: u.Username, created: now, used: now}
+	s = &session{key: sha256.Sum256([]byte(secret)), csrf: csrf, userID: u.ID, user: u.Username, admin: admin, created: now, used: now}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if len(ss.m) >= ss.o.MaxSessions {
@@ -85,7 +85,8 @@ func (ss *sessions) create(u core.User) (secret string, s *session, err error) {
 		}
 	}
 	ss.m[s.key] = s
-	return secret, s, nil
+	cp := *s
+	return secret, &cp, nil
 }
 
 var errFull = errors.New("console: too many sessions; try again later")
@@ -94,7 +95,8 @@ func (ss *sessions) expired(s *session, now time.Time) bool {
 	return now.Sub(s.used) >= ss.o.SessionIdle || now.Sub(s.created) >= ss.o.SessionMax
 }
 
-// lookup finds the live session of a cookie secret and marks it used.
+// lookup finds the live session of a cookie secret, marks it used and
+// returns a copy.
 func (ss *sessions) lookup(secret string) (*session, bool) {
 	key := sha256.Sum256([]byte(secret))
 	now := ss.o.Now()
@@ -109,7 +111,8 @@ func (ss *sessions) lookup(secret string) (*session, bool) {
 		return nil, false
 	}
 	s.used = now
-	return s, true
+	cp := *s
+	return &cp, true
 }
 
 // alive reports whether s has not ended (logout or expiry), without
@@ -117,15 +120,14 @@ func (ss *sessions) lookup(secret string) (*session, bool) {
 func (ss *sessions) alive(s *session) bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	return ss.m[s.key] == s && !ss.expired(s, ss.o.Now())
+	cur := ss.m[s.key]
+	return cur != nil && !ss.expired(cur, ss.o.Now())
 }
 
 func (ss *sessions) remove(s *session) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if ss.m[s.key] == s {
-		delete(ss.m, s.key)
-	}
+	delete(ss.m, s.key)
 }
 
 // removeUser ends every session of a user.
@@ -166,8 +168,9 @@ func (c *Console) authenticate(r *http.Request) (*session, error) {
 		c.sessions.remove(s)
 		return nil, errNoSession
 	}
-	s.admin = u.Admin && u.Role != core.RoleDomainAdmin
-	return s, nil
+	cp := *s // the shared session is changed only under the lock
+	cp.admin = u.Admin && u.Role != core.RoleDomainAdmin
+	return &cp, nil
 }
 
 // Session authenticates a request by its console session, for the JSON
@@ -237,7 +240,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "wrong user name or password")
 		return
 	}
-	secret, s, err := c.sessions.create(u)
+	secret, s, err := c.sessions.create(u, u.Admin && u.Role != core.RoleDomainAdmin)
 	if errors.Is(err, errFull) {
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 		return
@@ -246,7 +249,6 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.storeError(w, r, err)
 		return
 	}
-	s.admin = u.Admin && u.Role != core.RoleDomainAdmin
 	http.SetCookie(w, c.cookie(r, secret, int(c.o.SessionMax.Seconds())))
 	c.log.Info("console: login", "client", src, "user", u.Username)
 	writeJSON(w, http.StatusOK, sessionInfo{User: u.Username, ID: u.ID, Admin: s.admin, CSRF: s.csrf})
