@@ -622,21 +622,8 @@ func (a *Agent) runJob(aj *activeJob) {
 	rec := a.record(job, p, res, code, status, attemptID, attemptNo, dec, pages, dialled, start, end)
 	rec.MaxRate, rec.ECMDisabled = maxRate, noECM
 	a.cfg.Metrics.CallEnded(p.info.ID, drivers.Outbound, code, res.PagesConfirmed, end.Sub(start))
-	a.persist("report attempt", func(ctx context.Context) error { return a.cfg.Reporter.Attempt(ctx, rec) })
-	l := aj.currentLease()
-	var op func(ctx context.Context) error
-	switch status {
-	case StatusCompleted:
-		op = func(ctx context.Context) error { return a.cfg.Queue.Complete(ctx, l, attemptID) }
-	case StatusRetry:
-		op = func(ctx context.Context) error {
-			return a.cfg.Queue.Retry(ctx, l, attemptID, dec.At, dec.StartPage, res.PagesSent)
-		}
-	default:
-		reason := rec.ErrorInfo
-		op = func(ctx context.Context) error { return a.cfg.Queue.Fail(ctx, l, attemptID, code, reason) }
-	}
-	a.persist("finish job", op)
+	rec.PagesTransmitted = res.PagesSent
+	a.finish(aj.currentLease(), rec)
 	a.log.Info("attempt", "job", job.ID, "attempt", attemptNo, "port", p.info.ID, "code", code.ID(), "status", status, "pages", res.PagesConfirmed)
 }
 
@@ -827,6 +814,12 @@ func (a *Agent) record(job Job, p *port, res drivers.Result, code t30.Code, stat
 		rec.NextAttempt, rec.NextPage = dec.At, dec.StartPage+1
 	}
 	return rec
+}
+
+// finish reports an attempt's record and the job's new state in one
+// Finish, retried as persist does.
+func (a *Agent) finish(l Lease, rec AttemptRecord) {
+	a.persist("finish job", func(ctx context.Context) error { return a.cfg.Queue.Finish(ctx, l, rec) })
 }
 
 // persist runs a report or queue operation, retrying failures for a while

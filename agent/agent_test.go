@@ -43,7 +43,7 @@ func TestTwoAgents(t *testing.T) {
 		f.stop()
 
 		for num, n := range sizes {
-			recs := f.rep.Attempts("job-" + num)
+			recs := f.q.Attempts("job-" + num)
 			if len(recs) != 1 {
 				t.Fatalf("%s: %d attempt records", num, len(recs))
 			}
@@ -56,7 +56,7 @@ func TestTwoAgents(t *testing.T) {
 				CallDuration: r.CallDuration, TransmitDuration: r.TransmitDuration,
 				FaxResolution: "fine", ECM: true,
 				TransmitStatus: 0, TransmitStatusDef: StatusCompleted,
-				AttemptNo: 1, MaxAttemptNo: 3, PageCount: n, StartPageNo: 1, PageSent: n,
+				AttemptNo: 1, MaxAttemptNo: 3, PageCount: n, StartPageNo: 1, PageSent: n, PagesTransmitted: n,
 				FaxAgentID: "A", PortNo: r.PortNo, BoardID: fmt.Sprintf("M0,%d", r.PortNo), ServerIP: "10.0.0.1",
 				CallingNumber: fmt.Sprintf("555010%d", r.PortNo),
 			}
@@ -78,7 +78,7 @@ func TestTwoAgents(t *testing.T) {
 			}
 		}
 		// A 50-page call at 14400 takes minutes, not seconds.
-		if r := f.rep.Attempts("job-5550202")[0]; r.TransmitDuration < time.Minute {
+		if r := f.q.Attempts("job-5550202")[0]; r.TransmitDuration < time.Minute {
 			t.Errorf("50 pages in %v", r.TransmitDuration)
 		}
 
@@ -210,7 +210,7 @@ func TestLineModels(t *testing.T) {
 				}
 				f.wait(24 * time.Hour)
 				f.stop()
-				recs := f.rep.Attempts("j")
+				recs := f.q.Attempts("j")
 				if len(recs) != len(tc.want) {
 					t.Fatalf("%d attempts, want %d: %+v", len(recs), len(tc.want), recs)
 				}
@@ -330,7 +330,7 @@ func TestLicensedPortsOnly(t *testing.T) {
 		if m.maxBusy != 4 {
 			t.Errorf("metrics: %d ports busy at most", m.maxBusy)
 		}
-		for _, r := range f.rep.Attempts("") {
+		for _, r := range f.q.Attempts("") {
 			if r.PortNo >= 4 {
 				t.Errorf("unlicensed port %s used", r.BoardID)
 			}
@@ -395,7 +395,7 @@ func TestPresets(t *testing.T) {
 		f.stop()
 		for _, j := range jobs {
 			st, _ := f.q.Job(j.ID)
-			recs := f.rep.Attempts(j.ID)
+			recs := f.q.Attempts(j.ID)
 			if j.ID == "nowhere" || j.ID == "other agent" {
 				if st.State != JobQueued || len(recs) != 0 {
 					t.Errorf("job for a group this agent lacks: %v, %d records", st.State, len(recs))
@@ -450,7 +450,7 @@ func TestPresetOnlyPorts(t *testing.T) {
 		f.stop()
 		for _, j := range jobs {
 			st, _ := f.q.Job(j.ID)
-			recs := f.rep.Attempts(j.ID)
+			recs := f.q.Attempts(j.ID)
 			if st.State != JobCompleted || len(recs) != 1 {
 				t.Fatalf("%s: %v, %d records", j.ID, st.State, len(recs))
 			}

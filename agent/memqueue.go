@@ -51,6 +51,8 @@ type MemQueue struct {
 	done   chan struct{} // closed when every job added is final (see Wait)
 	// Ops counts state transitions, for tests.
 	ops []string
+	// records are the attempt records Finish took, once each.
+	records []AttemptRecord
 }
 
 type memJob struct {
@@ -213,7 +215,50 @@ func (q *MemQueue) finish(m *memJob, st JobState) {
 	}
 }
 
-// Complete implements Queue.
+// Finish implements Queue: the record is kept once (Attempts), then the
+// job ends or is queued again as its status says. The attempt budget is
+// the queue's: a retry of a job with MaxAttempts attempts made fails it.
+func (q *MemQueue) Finish(ctx context.Context, l Lease, r AttemptRecord) error {
+	q.mu.Lock()
+	if !slices.ContainsFunc(q.records, func(x AttemptRecord) bool { return x.AttemptID == r.AttemptID }) {
+		if m := q.jobs[l.JobID]; m != nil && m.job.Lease.Token == l.Token && m.state == JobLeased {
+			q.records = append(q.records, r)
+		}
+	}
+	q.mu.Unlock()
+	switch r.TransmitStatusDef {
+	case StatusCompleted:
+		return q.Complete(ctx, l, r.AttemptID)
+	case StatusRetry:
+		q.mu.Lock()
+		m := q.jobs[l.JobID]
+		spent := m != nil && m.job.MaxAttempts > 0 && m.job.Attempts+1 >= m.job.MaxAttempts
+		q.mu.Unlock()
+		if !spent {
+			return q.Retry(ctx, l, r.AttemptID, r.NextAttempt, max(r.NextPage-1, 0), r.PagesTransmitted)
+		}
+		return q.Fail(ctx, l, r.AttemptID, t30.Code(r.ErrorID), r.ErrorInfo+" (no attempts left)")
+	case StatusCancelled:
+		return q.Fail(ctx, l, r.AttemptID, t30.CodeCancelled, r.ErrorInfo)
+	}
+	return q.Fail(ctx, l, r.AttemptID, t30.Code(r.ErrorID), r.ErrorInfo)
+}
+
+// Attempts returns the attempt records Finish took under a current lease,
+// optionally only those of a job.
+func (q *MemQueue) Attempts(jobID string) []AttemptRecord {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []AttemptRecord
+	for _, a := range q.records {
+		if jobID == "" || a.JobID == jobID {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Complete ends a job as sent (what Finish does for StatusCompleted).
 func (q *MemQueue) Complete(ctx context.Context, l Lease, attemptID string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -230,7 +275,7 @@ func (q *MemQueue) Complete(ctx context.Context, l Lease, attemptID string) erro
 	return nil
 }
 
-// Retry implements Queue.
+// Retry queues a job again (what Finish does for StatusRetry).
 func (q *MemQueue) Retry(ctx context.Context, l Lease, attemptID string, at time.Time, startPage, pagesSent int) error {
 	q.mu.Lock()
 	m, err := q.leased(l)
@@ -263,7 +308,7 @@ func (q *MemQueue) Retry(ctx context.Context, l Lease, attemptID string, at time
 	return nil
 }
 
-// Fail implements Queue.
+// Fail ends a job as failed, or cancelled for t30.CodeCancelled.
 func (q *MemQueue) Fail(ctx context.Context, l Lease, attemptID string, code t30.Code, reason string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -407,29 +452,15 @@ func (q *MemQueue) AllFinal() <-chan struct{} {
 
 // MemReporter is an in-memory Reporter that keeps every record once.
 type MemReporter struct {
-	mu       sync.Mutex
-	attempts []AttemptRecord
-	inbound  []InboundRecord
-	seen     map[string]bool
+	mu      sync.Mutex
+	inbound []InboundRecord
+	seen    map[string]bool
 	// Dups counts reports ignored as repeats.
 	dups int
 }
 
 // NewMemReporter returns an empty reporter.
 func NewMemReporter() *MemReporter { return &MemReporter{seen: map[string]bool{}} }
-
-// Attempt implements Reporter.
-func (r *MemReporter) Attempt(ctx context.Context, rec AttemptRecord) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.seen["a:"+rec.AttemptID] {
-		r.dups++
-		return nil
-	}
-	r.seen["a:"+rec.AttemptID] = true
-	r.attempts = append(r.attempts, rec)
-	return nil
-}
 
 // Inbound implements Reporter. Like a store, it keeps its own copy of the
 // received file (the agent removes the spool's once the report is in):
@@ -458,19 +489,6 @@ func (r *MemReporter) Inbound(ctx context.Context, rec InboundRecord) error {
 	r.seen["i:"+rec.ID] = true
 	r.inbound = append(r.inbound, rec)
 	return nil
-}
-
-// Attempts returns the attempt records, optionally only those of a job.
-func (r *MemReporter) Attempts(jobID string) []AttemptRecord {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []AttemptRecord
-	for _, a := range r.attempts {
-		if jobID == "" || a.JobID == jobID {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // InboundRecords returns the inbound records.

@@ -197,7 +197,6 @@ func FuzzParseLicense(f *testing.F) {
 
 func TestMemQueueIdempotent(t *testing.T) {
 	q := NewMemQueue(nil)
-	rep := NewMemReporter()
 	ctx := context.Background()
 	if err := q.Add(Job{ID: "j"}); err != nil {
 		t.Fatal(err)
@@ -213,17 +212,14 @@ func TestMemQueueIdempotent(t *testing.T) {
 	if again, _ := q.Claim(ctx, ClaimRequest{AgentID: "b", Max: 5, Lease: time.Minute}); len(again) != 0 {
 		t.Fatal("leased job claimed twice")
 	}
-	rec := AttemptRecord{AttemptID: "j#1", JobID: "j"}
+	rec := AttemptRecord{AttemptID: "j#1", JobID: "j", TransmitStatusDef: StatusRetry, NextAttempt: time.Now(), NextPage: 3, PagesTransmitted: 2}
 	for range 3 {
-		if err := rep.Attempt(ctx, rec); err != nil {
-			t.Fatal(err)
-		}
-		if err := q.Retry(ctx, l, "j#1", time.Now(), 2, 2); err != nil {
+		if err := q.Finish(ctx, l, rec); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := len(rep.Attempts("j")); n != 1 || rep.Duplicates() != 2 {
-		t.Fatalf("%d records, %d duplicates", n, rep.Duplicates())
+	if n := len(q.Attempts("j")); n != 1 {
+		t.Fatalf("%d records", n)
 	}
 	st, _ := q.Job("j")
 	if st.State != JobQueued || st.Job.Attempts != 1 || st.Job.StartPage != 2 || st.Job.PagesSent != 2 {

@@ -101,7 +101,7 @@ func TestProgressFailureIsNotFatal(t *testing.T) {
 				f.wait(24 * time.Hour)
 				f.stop()
 				st, _ := f.q.Job("j")
-				recs := f.rep.Attempts("j")
+				recs := f.q.Attempts("j")
 				if st.State != JobCompleted || len(recs) != 1 || recs[0].PageSent != 5 || t30.Code(recs[0].ErrorID) != t30.OK {
 					t.Fatalf("job %v, records %+v", st.State, recs)
 				}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/drivers"
-	"github.com/faxagent/faxagent/t30"
 )
 
 // Priorities as FaxCore gives them: higher first.
@@ -121,15 +120,14 @@ type Queue interface {
 	// Renew extends a lease by d from now. ErrCancelled when the job was
 	// cancelled, ErrLeaseLost when the lease is no longer ours.
 	Renew(ctx context.Context, l Lease, d time.Duration) (Lease, error)
-	// Complete ends the job as sent.
-	Complete(ctx context.Context, l Lease, attemptID string) error
-	// Retry puts the job back to be claimed again at `at`, the next
-	// attempt starting at 0-based page startPage; pagesSent is added to
-	// the job's count.
-	Retry(ctx context.Context, l Lease, attemptID string, at time.Time, startPage, pagesSent int) error
-	// Fail ends the job: code is the attempt's completion code
-	// (t30.CodeCancelled ends it as cancelled), reason the text shown.
-	Fail(ctx context.Context, l Lease, attemptID string, code t30.Code, reason string) error
+	// Finish ends an attempt: the whole record is stored with the job's
+	// new state in one transaction. r.TransmitStatusDef says what the
+	// agent asks for: StatusCompleted ends the job as sent, StatusRetry
+	// queues it again at r.NextAttempt from 1-based page r.NextPage (the
+	// queue owns the attempt budget and ends the job failed when none is
+	// left), StatusFailed and StatusCancelled end it. Idempotent by
+	// r.AttemptID: a repeat after a lost answer changes nothing.
+	Finish(ctx context.Context, l Lease, r AttemptRecord) error
 	// Release gives a job back without an attempt (shutdown, no port
 	// after all); it is claimable again at once.
 	Release(ctx context.Context, l Lease) error
@@ -199,6 +197,10 @@ type AttemptRecord struct {
 	ErrorInfo string
 	Cause     string // the driver's network or board cause, if any
 
+	// PagesTransmitted counts the pages transmitted in this attempt,
+	// confirmed or not (the page send limit counts them).
+	PagesTransmitted int
+
 	// Decisions of the retry policy and destination memory.
 	MaxRate     int  // rate cap used for this attempt (0: none)
 	ECMDisabled bool // ECM turned off for this attempt by destination memory
@@ -243,8 +245,9 @@ type InboundRecord struct {
 	ErrorInfo        string
 }
 
-// Reporter takes attempt and inbound records; the core stores them. Both
-// methods are idempotent by record ID and safe for concurrent use.
+// Reporter takes inbound records; the core stores them. Inbound is
+// idempotent by record ID and safe for concurrent use. (Attempt records
+// go with the job's new state: Queue.Finish.)
 //
 // Inbound returns nil only once the reception is stored for good (or was
 // already, under the same ID); the agent then removes r.File from its
@@ -252,6 +255,5 @@ type InboundRecord struct {
 // the agent keep the file and report again later (see spool.go); a call
 // without a page (r.File "") is still reported, as a failed call.
 type Reporter interface {
-	Attempt(ctx context.Context, r AttemptRecord) error
 	Inbound(ctx context.Context, r InboundRecord) error
 }

@@ -52,12 +52,12 @@ func TestCancel(t *testing.T) {
 		}
 		f.wait(time.Hour)
 		f.stop()
-		if st, _ := f.q.Job("queued"); st.State != JobCancelled || len(f.rep.Attempts("queued")) != 0 {
+		if st, _ := f.q.Job("queued"); st.State != JobCancelled || len(f.q.Attempts("queued")) != 0 {
 			t.Errorf("queued job: %v", st.State)
 		}
 		for _, id := range []string{"agent-cancel", "queue-cancel"} {
 			st, _ := f.q.Job(id)
-			recs := f.rep.Attempts(id)
+			recs := f.q.Attempts(id)
 			if st.State != JobCancelled || len(recs) != 1 {
 				t.Fatalf("%s: %v with %d records", id, st.State, len(recs))
 			}
@@ -181,7 +181,7 @@ func testWatchdog(t *testing.T, every, want time.Duration) {
 			t.Errorf("port after watchdog: %v %q", p.State, p.Job)
 		}
 		f.stop()
-		recs := f.rep.Attempts("stuck")
+		recs := f.q.Attempts("stuck")
 		if len(recs) != 2 {
 			t.Fatalf("%d records", len(recs))
 		}
@@ -237,7 +237,7 @@ func TestShutdown(t *testing.T) {
 		for i := range 10 {
 			id := fmt.Sprint("j", i)
 			st, _ := f.q.Job(id)
-			recs := f.rep.Attempts(id)
+			recs := f.q.Attempts(id)
 			switch st.State {
 			case JobCompleted:
 				completed++
@@ -267,7 +267,7 @@ func TestShutdown(t *testing.T) {
 			if st, _ := f.q.Job(id); st.State != JobCompleted {
 				t.Errorf("%s: %v", id, st.State)
 			}
-			recs := f.rep.Attempts(id)
+			recs := f.q.Attempts(id)
 			last := recs[len(recs)-1]
 			if sent := last.StartPageNo - 1 + last.PageSent; sent != 20 {
 				t.Errorf("%s: last attempt ends at page %d", id, sent)
@@ -294,11 +294,11 @@ func TestInbound(t *testing.T) {
 		}
 		f.wait(time.Hour)
 		f.stop()
-		if r := f.rep.Attempts("partial")[0]; r.ErrorID != int(t30.CodeCallDropped) || r.PageSent != 2 {
+		if r := f.q.Attempts("partial")[0]; r.ErrorID != int(t30.CodeCallDropped) || r.PageSent != 2 {
 			t.Errorf("sender: %+v", r)
 		}
 		for _, id := range []string{"disabled", "unlicensed"} {
-			if r := f.rep.Attempts(id)[0]; r.ErrorID != int(t30.CodeNoAnswer) {
+			if r := f.q.Attempts(id)[0]; r.ErrorID != int(t30.CodeNoAnswer) {
 				t.Errorf("%s: %d %s", id, r.ErrorID, r.ErrorInfo)
 			}
 		}
@@ -335,7 +335,7 @@ func TestDestinationMemory(t *testing.T) {
 			f.wait(time.Hour)
 		}
 		f.stop()
-		r0, r1 := f.rep.Attempts("j0")[0], f.rep.Attempts("j1")[0]
+		r0, r1 := f.q.Attempts("j0")[0], f.q.Attempts("j1")[0]
 		if r0.CalledNumber != "0 99" || r0.DialedNumber != "999" || r0.RoutingInfo != "0 99" {
 			t.Errorf("numbers: called %q dialled %q", r0.CalledNumber, r0.DialedNumber)
 		}
@@ -367,10 +367,10 @@ func TestFileJobHeader(t *testing.T) {
 		}
 		f.wait(time.Hour)
 		f.stop()
-		if r := f.rep.Attempts("file")[0]; r.ErrorID != 0 || r.PageCount != 2 || r.PageSent != 2 {
+		if r := f.q.Attempts("file")[0]; r.ErrorID != 0 || r.PageCount != 2 || r.PageSent != 2 {
 			t.Fatalf("file job: %+v", r)
 		}
-		if r := f.rep.Attempts("missing")[0]; r.ErrorID != int(t30.CodeDocument) || r.TransmitStatusDef != StatusFailed {
+		if r := f.q.Attempts("missing")[0]; r.ErrorID != int(t30.CodeDocument) || r.TransmitStatusDef != StatusFailed {
 			t.Errorf("missing file: %d %s", r.ErrorID, r.TransmitStatusDef)
 		}
 		got := decodeReceived(t, f.net.BuiltinPages("999"))
@@ -468,7 +468,7 @@ func TestManyJobsRandomModels(t *testing.T) {
 		for i := range jobs {
 			id := fmt.Sprint("j", i)
 			st, _ := f.q.Job(id)
-			recs := f.rep.Attempts(id)
+			recs := f.q.Attempts(id)
 			slices.SortFunc(recs, func(a, b AttemptRecord) int { return a.AttemptNo - b.AttemptNo })
 			total += len(recs)
 			if !st.State.Final() || len(recs) != len(st.Attempts) || len(recs) == 0 || len(recs) > 3 {
@@ -491,7 +491,7 @@ func TestManyJobsRandomModels(t *testing.T) {
 			}
 		}
 		t.Logf("%d jobs, %d attempts, %v of virtual time", jobs, total, virtual)
-		if n := len(f.rep.Attempts("")); n != total || f.rep.Duplicates() != 0 {
+		if n := len(f.q.Attempts("")); n != total || f.rep.Duplicates() != 0 {
 			t.Errorf("%d records, %d expected, %d duplicates", n, total, f.rep.Duplicates())
 		}
 		if s := f.net.Stats(); s.MaxActive > 64 {
@@ -530,7 +530,7 @@ func TestBoardManagedDriver(t *testing.T) {
 		}
 		f.wait(time.Hour)
 		f.stop()
-		recs := f.rep.Attempts("bt")
+		recs := f.q.Attempts("bt")
 		if len(recs) != 2 {
 			t.Fatalf("%d records", len(recs))
 		}

@@ -10,14 +10,13 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/agent"
-	"github.com/faxagent/faxagent/t30"
 )
 
 // AgentQueue adapts a Store to the agent's agent.Queue and agent.Reporter.
 // IDs cross as decimal strings, a lease token is the claim's epoch, and the
 // agent's attempt ID is the store's attempt key, so every report is
-// idempotent. Documents are handed over as paths in the store's spool,
-// which the agent must be able to read (same machine or a shared volume).
+// idempotent. Documents are handed over as paths in this process's spool
+// (filled from the database on PostgreSQL).
 type AgentQueue struct {
 	st Store
 }
@@ -133,33 +132,55 @@ func (a *AgentQueue) Renew(ctx context.Context, l agent.Lease, d time.Duration) 
 	return l, nil
 }
 
-func (a *AgentQueue) report(ctx context.Context, l agent.Lease, r Report) error {
+// outcomes maps the agent's attempt statuses onto the store's outcomes.
+var outcomes = map[string]Outcome{agent.StatusCompleted: OutcomeDone, agent.StatusRetry: OutcomeRetry,
+	agent.StatusFailed: OutcomeFailed, agent.StatusCancelled: OutcomeCancelled}
+
+// Finish implements agent.Queue: the whole record and the job's new state
+// in one Report (one transaction).
+func (a *AgentQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptRecord) error {
 	cl, err := leaseFrom(l)
 	if err != nil {
 		return err
 	}
-	r.Lease = cl
-	_, err = a.st.Report(ctx, r)
+	o, ok := outcomes[r.TransmitStatusDef]
+	if !ok {
+		return fmt.Errorf("%w: attempt status %q", ErrInvalid, r.TransmitStatusDef)
+	}
+	t := transmissionOf(r)
+	t.JobID = cl.JobID
+	rep := Report{Lease: cl, Key: r.AttemptID, Outcome: o, PagesSent: r.PagesTransmitted,
+		ErrorID: r.ErrorID, ErrorText: t.ErrorInfo, Attempt: &t}
+	if o == OutcomeRetry {
+		rep.RetryAt, rep.ResumePage = r.NextAttempt, max(r.NextPage-1, 0)
+	}
+	if o == OutcomeDone {
+		rep.ErrorID, rep.ErrorText = 0, ""
+	}
+	_, err = a.st.Report(ctx, rep)
 	return agentErr(err)
 }
 
-// Complete implements agent.Queue.
-func (a *AgentQueue) Complete(ctx context.Context, l agent.Lease, attemptID string) error {
-	return a.report(ctx, l, Report{Key: attemptID, Outcome: OutcomeDone})
-}
-
-// Retry implements agent.Queue.
-func (a *AgentQueue) Retry(ctx context.Context, l agent.Lease, attemptID string, at time.Time, startPage, pagesSent int) error {
-	return a.report(ctx, l, Report{Key: attemptID, Outcome: OutcomeRetry, RetryAt: at, ResumePage: startPage, PagesSent: pagesSent})
-}
-
-// Fail implements agent.Queue: t30.CodeCancelled ends the job cancelled.
-func (a *AgentQueue) Fail(ctx context.Context, l agent.Lease, attemptID string, code t30.Code, reason string) error {
-	o := OutcomeFailed
-	if code == t30.CodeCancelled {
-		o = OutcomeCancelled
+// transmissionOf is the store's form of an agent's attempt record: every
+// field is kept (the driver's cause goes into the error text).
+func transmissionOf(r agent.AttemptRecord) Transmission {
+	info := r.ErrorInfo
+	if r.Cause != "" && !strings.Contains(info, r.Cause) {
+		info = strings.TrimSpace(info + " (" + r.Cause + ")")
 	}
-	return a.report(ctx, l, Report{Key: attemptID, Outcome: o, ErrorID: code.ID(), ErrorText: reason})
+	return Transmission{
+		Key: r.AttemptID, CallID: r.CallID,
+		CreateDate: r.StartDate, ScheduleDate: r.ScheduleDate, CompleteDate: r.CompleteDate,
+		CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber, RemoteCSID: r.RemoteCSID,
+		RoutingInfo: r.RoutingInfo, FaxProtocol: r.FaxProtocol, TransmitSpeed: r.TransmitSpeed,
+		CompressionMode: r.CompressionMode, CallDuration: r.CallDuration, TransmitDuration: r.TransmitDuration,
+		FaxResolution: r.FaxResolution, TransmitStatus: r.TransmitStatus, TransmitStatusDef: r.TransmitStatusDef,
+		AttemptNo: r.AttemptNo, MaxAttemptNo: r.MaxAttemptNo, PageCount: r.PageCount, StartPageNo: r.StartPageNo,
+		PageSent: r.PageSent, FaxAgentID: r.FaxAgentID, PortNo: r.PortNo, BoardID: r.BoardID, ServerIP: r.ServerIP,
+		ErrorID: r.ErrorID, ErrorInfo: info,
+		DialedNumber: r.DialedNumber, ECM: r.ECM, MaxRate: r.MaxRate, ECMDisabled: r.ECMDisabled,
+		PagesTransmitted: r.PagesTransmitted, NextAttempt: r.NextAttempt, NextPage: r.NextPage,
+	}
 }
 
 // Progress implements agent.ProgressReporter: the store keeps the live
@@ -179,31 +200,6 @@ func (a *AgentQueue) Release(ctx context.Context, l agent.Lease) error {
 		return err
 	}
 	return agentErr(a.st.Unclaim(ctx, cl))
-}
-
-// Attempt implements agent.Reporter: the record is stored under its
-// attempt ID; the Complete, Retry or Fail that follows applies it.
-func (a *AgentQueue) Attempt(ctx context.Context, r agent.AttemptRecord) error {
-	id, err := parseID(r.JobID)
-	if err != nil {
-		return err
-	}
-	info := r.ErrorInfo
-	if r.Cause != "" && !strings.Contains(info, r.Cause) {
-		info = strings.TrimSpace(info + " (" + r.Cause + ")")
-	}
-	_, err = a.st.RecordAttempt(ctx, Transmission{
-		Key: r.AttemptID, JobID: id, CallID: r.CallID,
-		CreateDate: r.StartDate, ScheduleDate: r.ScheduleDate, CompleteDate: r.CompleteDate,
-		CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber, RemoteCSID: r.RemoteCSID,
-		RoutingInfo: r.RoutingInfo, FaxProtocol: r.FaxProtocol, TransmitSpeed: r.TransmitSpeed,
-		CompressionMode: r.CompressionMode, CallDuration: r.CallDuration, TransmitDuration: r.TransmitDuration,
-		FaxResolution: r.FaxResolution, TransmitStatus: r.TransmitStatus, TransmitStatusDef: r.TransmitStatusDef,
-		AttemptNo: r.AttemptNo, MaxAttemptNo: r.MaxAttemptNo, PageCount: r.PageCount, StartPageNo: r.StartPageNo,
-		PageSent: r.PageSent, FaxAgentID: r.FaxAgentID, PortNo: r.PortNo, BoardID: r.BoardID, ServerIP: r.ServerIP,
-		ErrorID: r.ErrorID, ErrorInfo: info,
-	})
-	return agentErr(err)
 }
 
 // Inbound implements agent.Reporter: a received file is copied into the

@@ -13,10 +13,11 @@ import (
 	"github.com/faxagent/faxagent/t30"
 )
 
-// TestAgentQueue drives the adapter the way agent.Agent does: claim, record
-// the attempt, then complete, retry or fail it by attempt ID; renew learns
-// about a cancel; release gives a job back; inbound files are stored and
-// routed.
+// TestAgentQueue drives the adapter the way agent.Agent does: claim, then
+// one Finish per attempt carrying the whole record (stored whole: dialled
+// number, ECM, rate cap, ECM switch-off, next attempt and page); a repeat
+// changes nothing; renew learns about a cancel; release gives a job back;
+// inbound files are stored and routed.
 func TestAgentQueue(t *testing.T) {
 	for _, be := range backends() {
 		t.Run(be.name, func(t *testing.T) {
@@ -74,12 +75,11 @@ func TestAgentQueue(t *testing.T) {
 				CompleteDate: clk.Now(), CalledNumber: j.Number, RemoteCSID: "REMOTE", FaxProtocol: "V17",
 				TransmitSpeed: 14400, TransmitStatus: int(t30.CodeCallDropped), TransmitStatusDef: agent.StatusRetry,
 				AttemptNo: 1, MaxAttemptNo: 2, PageCount: 3, StartPageNo: 1, PageSent: 1, BoardID: "M0,1", PortNo: 1,
-				FaxAgentID: "agent-1", ErrorID: int(t30.CodeCallDropped), ErrorInfo: "call dropped", Cause: "BYE"}
+				FaxAgentID: "agent-1", ErrorID: int(t30.CodeCallDropped), ErrorInfo: "call dropped", Cause: "BYE",
+				DialedNumber: "9,15550100", ECM: true, MaxRate: 9600, ECMDisabled: false, PagesTransmitted: 1,
+				NextAttempt: clk.Now().Add(time.Minute), NextPage: 2}
 			for range 2 {
-				if err := rep.Attempt(ctx, rec); err != nil {
-					t.Fatal(err)
-				}
-				if err := q.Retry(ctx, j.Lease, id1, clk.Now().Add(time.Minute), 1, 1); err != nil {
+				if err := q.Finish(ctx, j.Lease, rec); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -93,8 +93,9 @@ func TestAgentQueue(t *testing.T) {
 			if !errors.Is(err, agent.ErrLeaseLost) {
 				t.Fatalf("renew of an old lease: %v", err)
 			}
-			if err := q.Complete(ctx, j.Lease, "late"); !errors.Is(err, agent.ErrLeaseLost) {
-				t.Fatalf("complete on an old lease: %v", err)
+			late := agent.AttemptRecord{AttemptID: "late", TransmitStatusDef: agent.StatusCompleted}
+			if err := q.Finish(ctx, j.Lease, late); !errors.Is(err, agent.ErrLeaseLost) {
+				t.Fatalf("finish on an old lease: %v", err)
 			}
 			// Progress: the new lease holder's counts, the old lease's are refused.
 			var pr agent.ProgressReporter = aq
@@ -111,15 +112,12 @@ func TestAgentQueue(t *testing.T) {
 			id2 := j.ID + "#2@" + j.Lease.Token
 			rec.AttemptID, rec.AttemptNo, rec.StartPageNo, rec.PageSent, rec.ErrorID, rec.ErrorInfo, rec.Cause =
 				id2, 2, 2, 2, 0, "", ""
-			rec.TransmitStatus, rec.TransmitStatusDef = 0, agent.StatusCompleted
-			if err := rep.Attempt(ctx, rec); err != nil {
-				t.Fatal(err)
-			}
-			if err := q.Complete(ctx, j.Lease, id2); err != nil {
-				t.Fatal(err)
-			}
-			if err := q.Complete(ctx, j.Lease, id2); err != nil {
-				t.Fatalf("repeated complete: %v", err)
+			rec.TransmitStatus, rec.TransmitStatusDef, rec.NextAttempt, rec.NextPage = 0, agent.StatusCompleted, time.Time{}, 0
+			rec.ECMDisabled, rec.MaxRate = true, 0
+			for range 2 {
+				if err := q.Finish(ctx, j.Lease, rec); err != nil {
+					t.Fatal(err)
+				}
 			}
 
 			// Second job: cancelled in the call, learnt on renew, failed as cancelled.
@@ -130,7 +128,8 @@ func TestAgentQueue(t *testing.T) {
 			if _, err := q.Renew(ctx, k.Lease, time.Minute); !errors.Is(err, agent.ErrCancelled) {
 				t.Fatalf("renew after cancel: %v", err)
 			}
-			if err := q.Fail(ctx, k.Lease, k.ID+"#1@1", t30.CodeCancelled, "cancelled"); err != nil {
+			if err := q.Finish(ctx, k.Lease, agent.AttemptRecord{AttemptID: k.ID + "#1@1", TransmitStatusDef: agent.StatusCancelled,
+				ErrorID: int(t30.CodeCancelled), ErrorInfo: "cancelled"}); err != nil {
 				t.Fatal(err)
 			}
 
@@ -142,6 +141,14 @@ func TestAgentQueue(t *testing.T) {
 			if len(a) != 3 || a[0].Outcome != OutcomeRetry || a[0].ErrorInfo != "call dropped (BYE)" || a[0].RemoteCSID != "REMOTE" ||
 				a[0].BoardID != "M0,1" || a[1].Key != "late" || !a[1].Stale || a[2].Outcome != OutcomeDone || a[2].PageSent != 2 {
 				t.Fatalf("attempts %+v", a)
+			}
+			// Stored whole.
+			if x := a[0]; x.DialedNumber != "9,15550100" || !x.ECM || x.MaxRate != 9600 || x.ECMDisabled || x.PagesTransmitted != 1 ||
+				!x.NextAttempt.Equal(clk.Now()) || x.NextPage != 2 || x.TransmitStatusDef != agent.StatusRetry {
+				t.Fatalf("retry record not whole: %+v", x)
+			}
+			if x := a[2]; !x.ECMDisabled || x.MaxRate != 0 || !x.NextAttempt.IsZero() || x.NextPage != 0 || x.DialedNumber != "9,15550100" {
+				t.Fatalf("completed record not whole: %+v", x)
 			}
 
 			// Release: back to the queue without an attempt.
@@ -275,5 +282,41 @@ func TestPostgresWakesOtherProcesses(t *testing.T) {
 	case <-ready:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a submission in one process did not wake the other")
+	}
+}
+
+// TestAgentQueueOwnsAttemptBudget: the agent asks for a retry, the queue
+// has no attempt left: the job fails, and the stored record says so
+// (status Failed, no next attempt) instead of what the agent asked.
+func TestAgentQueueOwnsAttemptBudget(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			st, clk, _ := openTest(t, be, nil)
+			ctx := context.Background()
+			u, err := st.CreateUser(ctx, NewUser{Username: "user", Password: "user-password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &env{t: t, ctx: ctx, st: st, clk: clk, be: be, user: u}
+			m := e.submit(Submission{MaxAttempts: 1})
+			q := NewAgentQueue(st)
+			jobs, err := q.Claim(ctx, agent.ClaimRequest{AgentID: "a", Max: 1, Lease: time.Minute})
+			if err != nil || len(jobs) != 1 {
+				t.Fatalf("claim %v %v", jobs, err)
+			}
+			j := jobs[0]
+			rec := agent.AttemptRecord{AttemptID: j.ID + "#1", TransmitStatusDef: agent.StatusRetry, AttemptNo: 1,
+				ErrorID: int(t30.CodeBusy), ErrorInfo: "busy", NextAttempt: clk.Now().Add(time.Minute), NextPage: 1}
+			if err := q.Finish(ctx, j.Lease, rec); err != nil {
+				t.Fatal(err)
+			}
+			jd := e.job(m.Jobs[0].ID)
+			if jd.State != JobFailed || len(jd.Attempts) != 1 || !strings.Contains(jd.ErrorText, "no attempts left") {
+				t.Fatalf("job %+v", jd)
+			}
+			if a := jd.Attempts[0]; a.TransmitStatusDef != agent.StatusFailed || !a.NextAttempt.IsZero() || a.NextPage != 0 || a.Outcome != OutcomeRetry {
+				t.Fatalf("record %+v", a)
+			}
+		})
 	}
 }

@@ -355,17 +355,20 @@ const attemptCols = `id, attempt_key, COALESCE(job_id, 0), COALESCE(message_id, 
 	create_date, schedule_date, complete_date, calling_number, called_number, remote_csid, routing_info, caller_id,
 	fax_protocol, transmit_speed, compression_mode, call_duration_ms, transmit_duration_ms, fax_resolution,
 	transmit_status, transmit_status_def, attempt_no, max_attempt_no, page_count, start_page_no, page_sent,
-	fax_agent_id, port_no, board_id, server_ip, error_id, error_info, call_id`
+	fax_agent_id, port_no, board_id, server_ip, error_id, error_info, call_id,
+	dialed_number, ecm, max_rate, ecm_disabled, pages_transmitted, next_attempt, next_page`
 
 func scanAttempt(sc interface{ Scan(...any) error }) (Transmission, error) {
 	var t Transmission
 	var dir, outcome string
-	var cd, sd, xd, calld, txd int64
+	var cd, sd, xd, calld, txd, na int64
 	err := sc.Scan(&t.ID, &t.Key, &t.JobID, &t.MessageID, &dir, &t.Lease.Epoch, &t.Stale, &outcome,
 		&cd, &sd, &xd, &t.CallingNumber, &t.CalledNumber, &t.RemoteCSID, &t.RoutingInfo, &t.CallerID,
 		&t.FaxProtocol, &t.TransmitSpeed, &t.CompressionMode, &calld, &txd, &t.FaxResolution,
 		&t.TransmitStatus, &t.TransmitStatusDef, &t.AttemptNo, &t.MaxAttemptNo, &t.PageCount, &t.StartPageNo, &t.PageSent,
-		&t.FaxAgentID, &t.PortNo, &t.BoardID, &t.ServerIP, &t.ErrorID, &t.ErrorInfo, &t.CallID)
+		&t.FaxAgentID, &t.PortNo, &t.BoardID, &t.ServerIP, &t.ErrorID, &t.ErrorInfo, &t.CallID,
+		&t.DialedNumber, &t.ECM, &t.MaxRate, &t.ECMDisabled, &t.PagesTransmitted, &na, &t.NextPage)
+	t.NextAttempt = fromMS(na)
 	t.Direction, t.Outcome = Direction(dir), Outcome(outcome)
 	t.CreateDate, t.ScheduleDate, t.CompleteDate = fromMS(cd), fromMS(sd), fromMS(xd)
 	t.CallDuration, t.TransmitDuration = time.Duration(calld)*time.Millisecond, time.Duration(txd)*time.Millisecond
@@ -381,14 +384,16 @@ var attemptDetailCols = []string{"create_date", "schedule_date", "complete_date"
 	"remote_csid", "routing_info", "caller_id", "fax_protocol", "transmit_speed", "compression_mode",
 	"call_duration_ms", "transmit_duration_ms", "fax_resolution", "transmit_status", "transmit_status_def",
 	"attempt_no", "max_attempt_no", "page_count", "start_page_no", "page_sent", "fax_agent_id", "port_no",
-	"board_id", "server_ip", "error_id", "error_info", "call_id"}
+	"board_id", "server_ip", "error_id", "error_info", "call_id",
+	"dialed_number", "ecm", "max_rate", "ecm_disabled", "pages_transmitted", "next_attempt", "next_page"}
 
 func attemptDetails(t *Transmission) []any {
 	return []any{ms(t.CreateDate), ms(t.ScheduleDate), ms(t.CompleteDate), t.CallingNumber, t.CalledNumber,
 		t.RemoteCSID, t.RoutingInfo, t.CallerID, t.FaxProtocol, t.TransmitSpeed, t.CompressionMode,
 		t.CallDuration.Milliseconds(), t.TransmitDuration.Milliseconds(), t.FaxResolution, t.TransmitStatus,
 		t.TransmitStatusDef, t.AttemptNo, t.MaxAttemptNo, t.PageCount, t.StartPageNo, t.PageSent, t.FaxAgentID,
-		t.PortNo, t.BoardID, t.ServerIP, t.ErrorID, t.ErrorInfo, t.CallID}
+		t.PortNo, t.BoardID, t.ServerIP, t.ErrorID, t.ErrorInfo, t.CallID,
+		t.DialedNumber, b2i(t.ECM), t.MaxRate, b2i(t.ECMDisabled), t.PagesTransmitted, ms(t.NextAttempt), t.NextPage}
 }
 
 func (s *sqlStore) insertAttempt(ctx context.Context, d q, t *Transmission, applied bool) error {
@@ -430,7 +435,7 @@ func transmissionText(t *Transmission) []textField {
 		{"remote CSID", &t.RemoteCSID, 64}, {"routing info", &t.RoutingInfo, 64}, {"caller ID", &t.CallerID, 128},
 		{"fax protocol", &t.FaxProtocol, 16}, {"compression", &t.CompressionMode, 16}, {"resolution", &t.FaxResolution, 32},
 		{"status text", &t.TransmitStatusDef, maxText}, {"agent ID", &t.FaxAgentID, 64}, {"board ID", &t.BoardID, 32},
-		{"server IP", &t.ServerIP, 64}, {"error text", &t.ErrorInfo, maxNote}, {"call ID", &t.CallID, 256},
+		{"server IP", &t.ServerIP, 64}, {"error text", &t.ErrorInfo, maxNote}, {"call ID", &t.CallID, 256}, {"dialled number", &t.DialedNumber, 64},
 	}
 }
 

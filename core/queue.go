@@ -470,6 +470,41 @@ func (s *sqlStore) Report(ctx context.Context, r Report) (ReportResult, error) {
 			}
 		}
 		t.Lease, t.Stale, t.Outcome = r.Lease, !current, r.Outcome
+		// The queue owns the attempt budget: a retry with none left ends
+		// the job failed, and the record says so.
+		next := JobState("")
+		switch r.Outcome {
+		case OutcomeDone:
+			next = JobDone
+		case OutcomeFailed:
+			next = JobFailed
+		case OutcomeCancelled:
+			next = JobCancelled
+		case OutcomeRetry:
+			switch {
+			case j.cancelReq:
+				next = JobCancelled
+			case j.attempts >= j.max:
+				next = JobFailed
+			default:
+				next = JobQueued
+			}
+		}
+		retryAt := r.RetryAt
+		if retryAt.Before(now) {
+			retryAt = now
+		}
+		if current && (!p.found || r.Attempt != nil) {
+			switch next {
+			case JobQueued:
+				t.NextAttempt, t.NextPage = retryAt, r.ResumePage+1
+			case JobFailed, JobCancelled:
+				if r.Outcome == OutcomeRetry {
+					t.TransmitStatusDef = map[JobState]string{JobFailed: "Failed", JobCancelled: "Cancelled"}[next]
+				}
+				t.NextAttempt, t.NextPage = time.Time{}, 0
+			}
+		}
 		if p.found {
 			t.ID = p.id
 			if r.Attempt != nil {
@@ -495,24 +530,6 @@ func (s *sqlStore) Report(ctx context.Context, r Report) (ReportResult, error) {
 		if !current {
 			return nil
 		}
-		next := JobState("")
-		switch r.Outcome {
-		case OutcomeDone:
-			next = JobDone
-		case OutcomeFailed:
-			next = JobFailed
-		case OutcomeCancelled:
-			next = JobCancelled
-		case OutcomeRetry:
-			switch {
-			case j.cancelReq:
-				next = JobCancelled
-			case j.attempts >= j.max:
-				next = JobFailed
-			default:
-				next = JobQueued
-			}
-		}
 		errID, errText := r.ErrorID, r.ErrorText
 		if errID == 0 && errText == "" {
 			errID, errText = t.ErrorID, t.ErrorInfo
@@ -524,13 +541,9 @@ func (s *sqlStore) Report(ctx context.Context, r Report) (ReportResult, error) {
 			errText = strings.TrimSpace(errText + " (no attempts left)")
 		}
 		if next == JobQueued {
-			at := r.RetryAt
-			if at.Before(now) {
-				at = now
-			}
 			_, err = d.exec(ctx, `UPDATE jobs SET state = 'queued', not_before = ?, start_page = ?, lease_agent = '',
 				lease_expires = 0, error_id = ?, error_text = ?, page_count = ?, pages_sent = pages_sent + ?,
-				remote_csid = ?, speed = ? WHERE id = ?`, ms(at), r.ResumePage, errID, errText, t.PageCount,
+				remote_csid = ?, speed = ? WHERE id = ?`, ms(retryAt), r.ResumePage, errID, errText, t.PageCount,
 				r.PagesSent, t.RemoteCSID, t.TransmitSpeed, r.Lease.JobID)
 		} else {
 			_, err = d.exec(ctx, `UPDATE jobs SET state = ?, completed_at = ?, lease_expires = 0, error_id = ?,

@@ -269,6 +269,15 @@ var migrations = []migration{
 			heartbeat_at BIGINT NOT NULL DEFAULT 0,
 			created_at BIGINT NOT NULL)`,
 	}},
+	{10, "attempt records stored whole: dialled number, ECM, the rate cap and ECM switch-off of destination memory, pages transmitted, next attempt and page", []string{
+		`ALTER TABLE attempts ADD COLUMN dialed_number TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE attempts ADD COLUMN ecm INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE attempts ADD COLUMN max_rate INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE attempts ADD COLUMN ecm_disabled INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE attempts ADD COLUMN pages_transmitted INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE attempts ADD COLUMN next_attempt BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE attempts ADD COLUMN next_page INTEGER NOT NULL DEFAULT 0`,
+	}},
 }
 
 // agentNumbers enrols every agent name the store has seen (heartbeats,

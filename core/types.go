@@ -407,6 +407,17 @@ type Transmission struct {
 	ServerIP          string
 	ErrorID           int
 	ErrorInfo         string
+
+	// What the agent used and decided, kept with the record.
+	DialedNumber     string // after dial rules
+	ECM              bool
+	MaxRate          int  // rate cap of destination memory (0: none)
+	ECMDisabled      bool // ECM turned off by destination memory
+	PagesTransmitted int  // pages transmitted, confirmed or not
+	// NextAttempt and NextPage (1-based) say when and where the job goes
+	// on: set when the attempt queued the job again, zero otherwise.
+	NextAttempt time.Time
+	NextPage    int
 }
 
 // Report ends an attempt of a leased job: done, retry, failed or

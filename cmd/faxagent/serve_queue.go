@@ -27,9 +27,9 @@ func newAgentQueue(st core.Store, log *slog.Logger) *agentQueue {
 // jobKey is a store job ID as the agent sees it.
 func jobKey(id int64) string { return strconv.FormatInt(id, 10) }
 
-// Attempt implements agent.Reporter.
-func (q *agentQueue) Attempt(ctx context.Context, r agent.AttemptRecord) error {
-	err := q.AgentQueue.Attempt(ctx, r)
+// Finish implements agent.Queue.
+func (q *agentQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptRecord) error {
+	err := q.AgentQueue.Finish(ctx, l, r)
 	q.log.Info("call", "direction", "outbound", "message", r.MessageID, "job", r.JobID, "attempt", r.AttemptID,
 		"attempt_no", r.AttemptNo, "port", r.BoardID, "number", r.CalledNumber, "status", r.TransmitStatusDef,
 		"code", r.TransmitStatus, "pages", fmt.Sprintf("%d/%d", r.PageSent, r.PageCount), "speed", r.TransmitSpeed,

@@ -62,6 +62,13 @@ type Attempt struct {
 	ServerIP          string     `json:"server_ip"`
 	ErrorID           int        `json:"error_id"`
 	ErrorInfo         string     `json:"error_info,omitempty"`
+	DialedNumber      string     `json:"dialed_number,omitempty"`
+	ECM               bool       `json:"ecm"`
+	MaxRate           int        `json:"max_rate,omitempty"`
+	ECMDisabled       bool       `json:"ecm_disabled,omitempty"`
+	PagesTransmitted  int        `json:"pages_transmitted,omitempty"`
+	NextAttempt       *time.Time `json:"next_attempt,omitempty"`
+	NextPage          int        `json:"next_page,omitempty"`
 }
 
 // Job is one recipient of an outbound message (FaxCore: a transaction).
@@ -274,6 +281,8 @@ func attemptJSON(t core.Transmission) Attempt {
 		AttemptNo: t.AttemptNo, MaxAttemptNo: t.MaxAttemptNo, PageCount: t.PageCount, StartPageNo: t.StartPageNo,
 		PageSent: t.PageSent, FaxAgentID: t.FaxAgentID, PortNo: t.PortNo, BoardID: t.BoardID, ServerIP: t.ServerIP,
 		ErrorID: t.ErrorID, ErrorInfo: t.ErrorInfo,
+		DialedNumber: t.DialedNumber, ECM: t.ECM, MaxRate: t.MaxRate, ECMDisabled: t.ECMDisabled,
+		PagesTransmitted: t.PagesTransmitted, NextAttempt: timePtr(t.NextAttempt), NextPage: t.NextPage,
 	}
 }
 

@@ -268,12 +268,12 @@ func TestNetworkFax(t *testing.T) {
 			doc := drivertest.Doc(tc.pages, imaging.WidthA4, tc.height, tc.res, uint64(100+i))
 			resName := tc.resName
 			id := fmt.Sprintf("job%d", i)
-			q, rep, inRep := x.qa, x.ra, x.rb
+			q, inRep := x.qa, x.rb
 			number, txPort, rxPort := bNumber, aPort, bPort
 			txID, rxID, txCSID, rxCSID, rxNumber, txNumber := "A", "B", "AGENT A", "AGENT B", bNumber, x.aNumber
 			n := &inB
 			if !tc.fromA {
-				q, rep, inRep = x.qb, x.rb, x.ra
+				q, inRep = x.qb, x.ra
 				number, txPort, rxPort = x.aNumber, bPort, aPort
 				txID, rxID, txCSID, rxCSID, rxNumber, txNumber = "B", "A", "AGENT B", "AGENT A", x.aNumber, bNumber
 				n = &inA
@@ -284,7 +284,7 @@ func TestNetworkFax(t *testing.T) {
 			waitFinal(t, q)
 			*n++
 			in := waitInbound(t, inRep, *n)
-			recs := rep.Attempts(id)
+			recs := q.Attempts(id)
 			if len(recs) != 1 {
 				t.Fatalf("%d attempt records", len(recs))
 			}
@@ -340,7 +340,7 @@ func TestNetworkFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFinal(t, x.qa)
-		recs := x.ra.Attempts("drop")
+		recs := x.qa.Attempts("drop")
 		if len(recs) != 2 {
 			t.Fatalf("%d attempt records", len(recs))
 		}
@@ -367,7 +367,7 @@ func TestNetworkFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFinal(t, x.qa)
-		if r := x.ra.Attempts("busy"); len(r) != 1 || r[0].ErrorID != int(t30.CodeBusy) || r[0].PageSent != 0 {
+		if r := x.qa.Attempts("busy"); len(r) != 1 || r[0].ErrorID != int(t30.CodeBusy) || r[0].PageSent != 0 {
 			t.Errorf("busy attempt: %+v", r)
 		}
 	})
@@ -378,7 +378,7 @@ func TestNetworkFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFinal(t, x.qa)
-		if r := x.ra.Attempts("builtin"); len(r) != 1 || r[0].ErrorID != 0 || r[0].PageSent != 2 {
+		if r := x.qa.Attempts("builtin"); len(r) != 1 || r[0].ErrorID != 0 || r[0].PageSent != 2 {
 			t.Fatalf("attempt: %+v", r)
 		}
 		got := x.net.BuiltinPages(builtin)
@@ -407,7 +407,7 @@ func TestNetworkFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitFinal(t, x.qb)
-			if r := x.rb.Attempts(id); len(r) != 1 || r[0].ErrorID != int(t30.CodeNoAnswer) || r[0].PageSent != 0 {
+			if r := x.qb.Attempts(id); len(r) != 1 || r[0].ErrorID != int(t30.CodeNoAnswer) || r[0].PageSent != 0 {
 				t.Errorf("attempt: %+v", r)
 			}
 		})
@@ -457,7 +457,7 @@ func TestNetworkPluginKilled(t *testing.T) {
 	// drop through the network, A through its dead plugin, in either order,
 	// and a retry that reaches B's one port first is refused as busy.
 	hold := func() bool {
-		if len(x.ra.Attempts("kill")) != 1 {
+		if len(x.qa.Attempts("kill")) != 1 {
 			return false
 		}
 		if len(x.rb.InboundRecords()) == 0 {
@@ -487,7 +487,7 @@ func TestNetworkPluginKilled(t *testing.T) {
 	default:
 		t.Fatal("the plugin was not killed")
 	}
-	all := x.ra.Attempts("kill")
+	all := x.qa.Attempts("kill")
 	if len(all) < 2 {
 		t.Fatalf("%d attempt records: %+v", len(all), all)
 	}
@@ -553,7 +553,7 @@ func TestNetworkServiceRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFinal(t, x.qb)
-	if r := x.rb.Attempts("after restart"); len(r) != 1 || r[0].ErrorID != 0 || r[0].PageSent != 3 {
+	if r := x.qb.Attempts("after restart"); len(r) != 1 || r[0].ErrorID != 0 || r[0].PageSent != 3 {
 		t.Fatalf("attempt: %+v", r)
 	}
 	in := waitInbound(t, x.ra, 1)
