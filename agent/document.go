@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/faxagent/faxagent/imaging"
 	"github.com/faxagent/faxagent/imaging/faxdoc"
 	"github.com/faxagent/faxagent/imaging/tiff"
 	"github.com/faxagent/faxagent/t30"
@@ -36,10 +37,24 @@ func (d *fileDoc) Page(i int) (t30.PageSource, error) {
 	if err != nil {
 		return t30.PageSource{}, fmt.Errorf("agent: %w", err)
 	}
-	return t30.PageSource{Width: p.Width, Resolution: p.Resolution, Rows: p}, nil
+	return pageSource(p), nil
 }
 
 func (d *fileDoc) Close() error { return d.r.Close() }
+
+// pageSource hands the engine a page's rows and, when the page is stored
+// coded and usable as it is, its coded data: the engine then transcodes
+// it without expanding rows to pixels (a damaged page is refused either
+// way). Under AllowDamaged a page comes only as rows, whose damaged rows
+// are concealed.
+func pageSource(p *faxdoc.Page) t30.PageSource {
+	src := t30.PageSource{Width: p.Width, Resolution: p.Resolution, Rows: p}
+	if raw := p.Coded(); raw != nil {
+		src.Coded, src.CodedOptions = raw.Data, imaging.DecodeOptions{Compression: raw.Compression,
+			Width: p.Width, BitOrder: raw.BitOrder, Rows: raw.Rows}
+	}
+	return src
+}
 
 // spoolSink writes received pages into a TIFF Class F file as they arrive.
 // It implements t30.PageSink.

@@ -9,9 +9,11 @@ import (
 	"github.com/faxagent/faxagent/imaging"
 )
 
-// PageSource is one page of a Document: either rows (Rows set) or a page
-// already coded (Coded set, described by CodedOptions). The engine codes or
-// transcodes it to what DCS agreed.
+// PageSource is one page of a Document: rows (Rows set), a page already
+// coded (Coded set, described by CodedOptions), or both. The engine codes
+// or transcodes it to what DCS agreed: coded data at the agreed width and
+// resolution is transcoded without expanding rows to pixels (and refused
+// when a row fails to decode); otherwise Rows is read when set.
 type PageSource struct {
 	Width      int
 	Resolution imaging.Resolution
@@ -97,6 +99,22 @@ var ErrDocument = errors.New("t30: document error")
 // codePage codes one page for transmission with the agreed parameters.
 func codePage(src PageSource, o imaging.EncodeOptions, res imaging.Resolution) ([]byte, int, error) {
 	var buf bytes.Buffer
+	if src.Coded != nil && src.Resolution == res && src.Width == o.Width && src.CodedOptions.Width == o.Width {
+		// Already coded at the right geometry: transcode through changing
+		// elements, without expanding rows to pixels. A damaged page is
+		// refused, as a RowReader over it would refuse it.
+		buf.Grow(len(src.Coded) + len(src.Coded)/4)
+		st, err := imaging.Transcode(&buf, bytes.NewReader(src.Coded), src.CodedOptions, o)
+		switch {
+		case err != nil:
+			return nil, st.Rows, fmt.Errorf("%w: %w", ErrDocument, err)
+		case st.BadRows > 0:
+			return nil, st.Rows, fmt.Errorf("%w: %d of %d rows fail to decode", ErrDocument, st.BadRows, st.Rows)
+		case st.Rows > imaging.MaxRows:
+			return nil, st.Rows, fmt.Errorf("%w: page longer than %d rows", ErrDocument, imaging.MaxRows)
+		}
+		return buf.Bytes(), st.Rows, nil
+	}
 	rows := src.Rows
 	if rows == nil && src.Coded != nil {
 		dec, err := imaging.NewDecoder(bytes.NewReader(src.Coded), src.CodedOptions)

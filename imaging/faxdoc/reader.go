@@ -185,6 +185,18 @@ func (p *Page) Raw() (*Raw, error) {
 	return p.raw, nil
 }
 
+// Coded returns the page's coded data as stored, unchecked, when it can be
+// used as it is (a CCITT TIFF page taken with no rescaling and no header
+// line) and damaged pages are not allowed, or nil. Unlike Raw it does not
+// decode the page first: whoever decodes the data must refuse damaged
+// rows itself (t30's transcoding does).
+func (p *Page) Coded() *Raw {
+	if p.allowDamaged {
+		return nil
+	}
+	return p.raw
+}
+
 // Stats returns the decoder's counts for a TIFF page read so far.
 func (p *Page) Stats() imaging.RowStats {
 	if p.pr != nil && p.pr.Stats().Rows > 0 {

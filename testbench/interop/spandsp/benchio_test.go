@@ -45,7 +45,12 @@ func (d *tiffDoc) Page(i int) (t30.PageSource, error) {
 	if err != nil {
 		return t30.PageSource{}, err
 	}
-	return t30.PageSource{Width: p.Width, Resolution: p.Resolution, Rows: p}, nil
+	src := t30.PageSource{Width: p.Width, Resolution: p.Resolution, Rows: p}
+	if raw := p.Coded(); raw != nil {
+		src.Coded, src.CodedOptions = raw.Data, imaging.DecodeOptions{Compression: raw.Compression,
+			Width: p.Width, BitOrder: raw.BitOrder, Rows: raw.Rows}
+	}
+	return src, nil
 }
 
 func (d *tiffDoc) Close() error { return d.r.Close() }
