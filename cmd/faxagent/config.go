@@ -253,7 +253,13 @@ type FoipCfg struct {
 	// silent for 20s: no UDPTL packets"; pages already received are kept.
 	UDPTLTimeout time.Duration `yaml:"udptl_timeout"`
 	RTPTimeout   time.Duration `yaml:"rtp_timeout"`
-	T38          FoipT38Cfg    `yaml:"t38"`
+	// FailedCallsPerSource bounds the failed inbound calls (malformed INVITEs
+	// or wrong digest credentials, answered calls that brought no whole fax) of one
+	// source address in FailedCallsWindow (defaults 30 and 1m; -1: no
+	// limit); over it the source's INVITEs get 503 with Retry-After.
+	FailedCallsPerSource int           `yaml:"failed_calls_per_source"`
+	FailedCallsWindow    time.Duration `yaml:"failed_calls_window"`
+	T38                  FoipT38Cfg    `yaml:"t38"`
 }
 
 // FoipT38Cfg are the trunk's T.38 options (drivers/foip.Config).

@@ -138,6 +138,8 @@ agent:
     rtp_port_max: 20099
     udptl_timeout: 15s
     rtp_timeout: -1s
+    failed_calls_per_source: 200
+    failed_calls_window: 10m
     t38:
       start: invite
       reinvite_out: 1s
@@ -155,6 +157,7 @@ agent:
 		f.Listen != "127.0.0.1:5060" || f.Peer != "127.0.0.1:5062" || f.Transport != "tcp" || f.Channels != 4 ||
 		f.Number != "5557000" || f.RTPPortMin != 20000 || f.RTPPortMax != 20099 || f.T38.Start != "invite" ||
 		f.UDPTLTimeout != 15*time.Second || f.RTPTimeout != -time.Second ||
+		f.FailedCallsPerSource != 200 || f.FailedCallsWindow != 10*time.Minute ||
 		f.T38.ReinviteOut != time.Second || f.T38.MaxDatagram != 300 || !f.T38.FEC || !f.T38.NoECM ||
 		len(c.Agent.Loopback.Ports) != 4 {
 		t.Fatalf("config: %+v", c)

@@ -49,6 +49,7 @@ func newFoip(c FoipCfg, log *slog.Logger) (*foip.Driver, []string, error) {
 		T38Version: c.T38.Version, T38MaxBitRate: c.T38.MaxBitRate, T38MaxDatagram: c.T38.MaxDatagram, T38FEC: c.T38.FEC,
 		MediaIP: c.MediaIP, RTPPortMin: c.RTPPortMin, RTPPortMax: c.RTPPortMax, Codec: c.Codec,
 		UDPTLTimeout: c.UDPTLTimeout, RTPTimeout: c.RTPTimeout,
+		FailedCallsPerSource: c.FailedCallsPerSource, FailedCallsWindow: c.FailedCallsWindow,
 		Caps: &caps, Logger: log,
 	})
 	if err != nil {

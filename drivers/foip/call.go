@@ -84,6 +84,7 @@ type call struct {
 	// without waiting for the ACK.
 	inviteReq *sip.Request
 	inviteTx  sip.ServerTransaction
+	source    netip.Addr // the INVITE's source address (failLimit)
 
 	mu         sync.Mutex
 	cli        *sipgo.DialogClientSession
@@ -855,11 +856,16 @@ func (c *call) Send(ctx context.Context, doc drivers.Document, p drivers.SendPar
 
 // Receive implements drivers.Call: answer with audio (or T.38 if offered),
 // switch to T.38 and receive.
-func (c *call) Receive(ctx context.Context, p drivers.ReceiveParams, sink t30.PageSink, progress func(t30.PageEvent)) (drivers.Result, error) {
+func (c *call) Receive(ctx context.Context, p drivers.ReceiveParams, sink t30.PageSink, progress func(t30.PageEvent)) (res drivers.Result, err error) {
 	if c.outbound || !c.used.CompareAndSwap(false, true) {
 		return drivers.Result{Info: c.info, Result: t30.Result{Code: t30.CodeInternal, Err: ErrCallUsed}}, ErrCallUsed
 	}
 	defer c.finish()
+	defer func() {
+		if res.Code != t30.OK {
+			c.d.fails.failed(c.source)
+		}
+	}()
 	if err := c.answerCall(ctx); err != nil {
 		return c.failResult(err)
 	}

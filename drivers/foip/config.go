@@ -159,6 +159,17 @@ type Config struct {
 	// from it for that long (audio flows all the time). See silenceWatch.
 	UDPTLTimeout time.Duration
 	RTPTimeout   time.Duration
+	// FailedCallsPerSource bounds the failed inbound calls of one source
+	// address in FailedCallsWindow (defaults 30 and 1 minute; negative:
+	// no limit): INVITEs refused as malformed (400, 488) or for wrong
+	// digest credentials (403), and answered calls that brought no whole
+	// fax. Over it the
+	// source's INVITEs get 503 with Retry-After until its oldest failure
+	// leaves the window, before a port or a call record is spent on them
+	// (see failLimit). Raise it for a carrier whose many channels all come
+	// from one address.
+	FailedCallsPerSource int
+	FailedCallsWindow    time.Duration
 	// T38Policy is the trunk's T.38 policy (default T38Prefer);
 	// T38ByDestination overrides it for numbers starting with a key (the
 	// longest matching prefix wins; digits only are compared).
@@ -283,6 +294,12 @@ func (c Config) withDefaults() (Config, []netip.Prefix, error) {
 	}
 	if c.RTPTimeout == 0 {
 		c.RTPTimeout = 10 * time.Second
+	}
+	if c.FailedCallsPerSource == 0 {
+		c.FailedCallsPerSource = 30
+	}
+	if c.FailedCallsWindow <= 0 {
+		c.FailedCallsWindow = time.Minute
 	}
 	if c.T38LessFor == 0 {
 		c.T38LessFor = time.Hour

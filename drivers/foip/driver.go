@@ -52,12 +52,16 @@ type Stats struct {
 	UDPTLLate       uint64
 	UDPTLDuplicates uint64
 	MediaStray      uint64 // RTP/UDPTL datagrams from other than the latched address
+
+	// FloodRefused counts INVITEs answered 503 because their source had
+	// too many failed calls (Config.FailedCallsPerSource).
+	FloodRefused uint64
 }
 
 type counters struct {
 	invitesIn, forbidden, challenged, malformed, oversized, noMedia, busy,
 	glare, glareBackoff, refreshes, t38Refused, registered, registerFail, cedReinvites, refreshSent,
-	udptlLost, udptlRecovered, udptlLate, udptlDup, mediaStray, offListener, audioFaxes, lateT38 atomic.Uint64
+	udptlLost, udptlRecovered, udptlLate, udptlDup, mediaStray, offListener, audioFaxes, lateT38, floodRefused atomic.Uint64
 }
 
 // Driver is one SIP trunk whose concurrent calls are ports. It implements
@@ -66,6 +70,7 @@ type Driver struct {
 	cfg   Config
 	log   *slog.Logger
 	guard *guard
+	fails *failLimit
 	media portRange
 
 	ports []*port
@@ -134,6 +139,7 @@ func New(cfg Config) (*Driver, error) {
 	d := &Driver{
 		cfg: c, log: c.Logger.With("driver", c.Name), tlsServer: tlsServer, tlsClient: tlsClient,
 		guard:    newGuard(allow, c.InboundUser, c.InboundPassword, c.Realm),
+		fails:    newFailLimit(c.FailedCallsPerSource, c.FailedCallsWindow),
 		media:    portRange{min: c.RTPPortMin, max: c.RTPPortMax},
 		byID:     map[string]*port{},
 		calls:    map[string]*call{},
@@ -171,7 +177,7 @@ func (d *Driver) Stats() Stats {
 		Registered: n.registered.Load(), RegisterFail: n.registerFail.Load(),
 		CEDReinvite: n.cedReinvites.Load(), RefreshSent: n.refreshSent.Load(), OffListener: n.offListener.Load(), AudioFaxes: n.audioFaxes.Load(), LateT38: n.lateT38.Load(),
 		UDPTLLost: n.udptlLost.Load(), UDPTLRecovered: n.udptlRecovered.Load(), UDPTLLate: n.udptlLate.Load(),
-		UDPTLDuplicates: n.udptlDup.Load(), MediaStray: n.mediaStray.Load(),
+		UDPTLDuplicates: n.udptlDup.Load(), MediaStray: n.mediaStray.Load(), FloodRefused: n.floodRefused.Load(),
 	}
 }
 

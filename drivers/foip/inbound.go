@@ -1,6 +1,7 @@
 package foip
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -27,6 +28,13 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 503, "Service Unavailable", nil)
 		return
 	}
+	src := sourceAddr(req.Source())
+	if ok, wait := d.fails.allow(src); !ok {
+		d.n.floodRefused.Add(1)
+		respond(tx, req, 503, "Service Unavailable", nil,
+			sip.NewHeader("Retry-After", strconv.Itoa(int(wait/time.Second)+1)))
+		return
+	}
 	auth := ""
 	if h := req.GetHeader("Authorization"); h != nil {
 		auth = h.Value()
@@ -38,6 +46,9 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	case authForbidden:
 		d.n.forbidden.Add(1)
+		if auth != "" {
+			d.fails.failed(src) // a wrong password guess
+		}
 		respond(tx, req, 403, "Forbidden", nil)
 		return
 	}
@@ -45,6 +56,7 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	offer, err := t38.ParseSession(req.Body())
 	if err != nil {
 		d.n.noMedia.Add(1)
+		d.fails.failed(src)
 		respond(tx, req, 488, "Not Acceptable Here", nil, sip.NewHeader("Warning", `399 faxagent "SDP offer missing or malformed"`))
 		return
 	}
@@ -53,6 +65,7 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		callID = h.Value()
 	}
 	if callID == "" || req.Contact() == nil || req.From() == nil {
+		d.fails.failed(src)
 		respond(tx, req, 400, "Bad Request", nil)
 		return
 	}
@@ -95,6 +108,7 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		ra, err := audioOf(offer)
 		if err != nil {
 			d.n.noMedia.Add(1)
+			d.fails.failed(src)
 			c.endDialog()
 			c.finish()
 			respond(tx, req, 488, "Not Acceptable Here", nil, sip.NewHeader("Warning", `399 faxagent "no G.711 audio or T.38 in offer"`))
@@ -104,6 +118,7 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.local = d.sdp(audioSDP(c.org.next(), d.cfg.MediaIP, localPort(c.rtpConn), ra.pt))
 	}
 	c.info = d.inboundInfo(req, p.info.ID, callID)
+	c.source = src
 	srv, err := d.dsc.ReadInvite(req, tx)
 	if err != nil {
 		c.endDialog()
