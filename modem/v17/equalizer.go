@@ -40,23 +40,31 @@ func (e *equalizer) push(y complex128) {
 }
 
 func (e *equalizer) output() complex128 {
-	var re, im float64
-	w := e.x[e.pos : e.pos+eqLen]
-	for i, c := range e.c {
-		x := w[i]
-		re += real(c)*real(x) - imag(c)*imag(x)
-		im += real(c)*imag(x) + imag(c)*real(x)
+	// Four sums, not two: shorter chains of dependent additions.
+	var r0, i0, r1, i1 float64
+	w := (*[eqLen]complex128)(e.x[e.pos : e.pos+eqLen])
+	for i := 0; i < eqLen-1; i += 2 {
+		c, x, d, y := e.c[i], w[i], e.c[i+1], w[i+1]
+		r0 += real(c)*real(x) - imag(c)*imag(x)
+		i0 += real(c)*imag(x) + imag(c)*real(x)
+		r1 += real(d)*real(y) - imag(d)*imag(y)
+		i1 += real(d)*imag(y) + imag(d)*real(y)
 	}
-	return complex(re, im)
+	c, x := e.c[eqLen-1], w[eqLen-1]
+	r0 += real(c)*real(x) - imag(c)*imag(x)
+	i0 += real(c)*imag(x) + imag(c)*real(x)
+	return complex(r0+r1, i0+i1)
 }
 
 // update moves the taps by mu times the error err (want minus got, at the
 // equaliser's output) against the input energy.
 func (e *equalizer) update(err complex128, mu, energy float64) {
-	w := e.x[e.pos : e.pos+eqLen]
+	w := (*[eqLen]complex128)(e.x[e.pos : e.pos+eqLen])
 	g := err * complex(mu/energy, 0)
+	gr, gi := real(g), imag(g)
 	for i, x := range w {
-		e.c[i] += g * complex(real(x), -imag(x))
+		// g times conj(x)
+		e.c[i] += complex(gr*real(x)+gi*imag(x), gi*real(x)-gr*imag(x))
 	}
 }
 

@@ -1,7 +1,7 @@
 package v17
 
 import (
-	"math"
+	"sync"
 
 	"github.com/faxagent/faxagent/modem/internal/dsp"
 )
@@ -20,12 +20,12 @@ const (
 
 type frontEnd struct {
 	carrier *carrierTable
-	n       int // carrier table index
-	// hist holds the mixed-down samples twice over, so a window of
-	// rxSpan is always contiguous.
-	hist [rxHistLen]complex128
+	n       int // carrier table index of the next sample
+	// hist holds the line samples twice over, so a window of rxSpan is
+	// always contiguous.
+	hist [rxHistLen]float64
 	pos  int
-	taps *[rxPhases][rxSpan]float64
+	taps *[rxPhases][rxSpan]complex128
 
 	next   float64 // time of the next output, in samples after the newest
 	onTime bool    // the next output is a symbol centre (else a midpoint)
@@ -36,22 +36,30 @@ type frontEnd struct {
 	integ  float64 // timing loop integrator: samples per half symbol
 }
 
-func newMatchedTaps() *[rxPhases][rxSpan]float64 {
-	var t [rxPhases][rxSpan]float64
+// newMatchedTaps returns, per fractional delay, the matched filter's taps
+// with the carrier folded in: mixing sample k down by conj(c[k]) and then
+// filtering with h equals filtering the line samples with h[i] c[i] and
+// turning the sum by conj(c[n]) for the newest sample n, which mixes once
+// per output instead of once per sample.
+func newMatchedTaps(c *carrierTable) *[rxPhases][rxSpan]complex128 {
+	var t [rxPhases][rxSpan]complex128
 	for p := range t {
 		mu := float64(p) / rxPhases
 		for i := range t[p] {
 			// Tap i multiplies the sample i samples old; the output
 			// instant is rxSpan/2 + mu samples old.
 			ts := float64(i) - rxSpan/2 - mu
-			t[p][i] = dsp.RootRaisedCosine(ts/(2*halfT), rollOff) / (2 * halfT)
+			t[p][i] = c[i%len(c)] * complex(dsp.RootRaisedCosine(ts/(2*halfT), rollOff)/(2*halfT), 0)
 		}
 	}
 	return &t
 }
 
+// matchedTaps are shared by every receiver: a read-only table.
+var matchedTaps = sync.OnceValue(func() *[rxPhases][rxSpan]complex128 { return newMatchedTaps(newCarrierTable()) })
+
 func newFrontEnd() *frontEnd {
-	f := &frontEnd{carrier: newCarrierTable(), taps: newMatchedTaps()}
+	f := &frontEnd{carrier: newCarrierTable(), taps: matchedTaps()}
 	f.reset()
 	return f
 }
@@ -59,7 +67,7 @@ func newFrontEnd() *frontEnd {
 // reset forgets the signal and the timing, not the clock rate learnt
 // (integ): the far end's clock is the same on the next carrier.
 func (f *frontEnd) reset() {
-	f.hist = [rxHistLen]complex128{}
+	f.hist = [rxHistLen]float64{}
 	f.next, f.onTime = halfT, true
 	f.prevOn, f.mid, f.power = 0, 0, 0
 	f.setGains(0.08, 0)
@@ -70,16 +78,15 @@ func (f *frontEnd) setGains(kp, ki float64) { f.kp, f.ki = kp, ki }
 // push takes one line sample. When a T/2 output falls due it returns it
 // (y) and whether it is a symbol centre.
 func (f *frontEnd) push(x float64) (y complex128, onTime, ok bool) {
-	z := f.carrier[f.n]
+	newest := f.n
 	if f.n++; f.n == len(f.carrier) {
 		f.n = 0
 	}
-	b := complex(x*real(z), -x*imag(z))
 	if f.pos--; f.pos < 0 {
 		f.pos = rxSpan - 1
 	}
-	f.hist[f.pos] = b
-	f.hist[f.pos+rxSpan] = b
+	f.hist[f.pos] = x
+	f.hist[f.pos+rxSpan] = x
 	f.next--
 	if f.next > 0 {
 		return 0, false, false
@@ -88,13 +95,9 @@ func (f *frontEnd) push(x float64) (y complex128, onTime, ok bool) {
 	// the taps place rxSpan/2 back: mu = -next in [0,1).
 	mu := -f.next
 	p := min(int(mu*rxPhases+0.5), rxPhases-1)
-	w := f.hist[f.pos : f.pos+rxSpan]
-	var re, im float64
-	for i, c := range f.taps[p] {
-		re += c * real(w[i])
-		im += c * imag(w[i])
-	}
-	y = complex(re, im)
+	y = dot(&f.taps[p], (*[rxSpan]float64)(f.hist[f.pos:f.pos+rxSpan]))
+	z := f.carrier[newest]
+	y *= complex(real(z), -imag(z))
 	onTime = f.onTime
 	step := halfT
 	if onTime {
@@ -102,10 +105,8 @@ func (f *frontEnd) push(x float64) (y complex128, onTime, ok bool) {
 		// transition when the sampling is right.
 		e := real((f.prevOn - y) * complex(real(f.mid), -imag(f.mid)))
 		if f.power > 0 {
-			e /= f.power
-			e = math.Max(-1, math.Min(1, e))
-			f.integ += f.ki * e
-			f.integ = math.Max(-0.01, math.Min(0.01, f.integ))
+			e = max(-1, min(1, e/f.power))
+			f.integ = max(-0.01, min(0.01, f.integ+f.ki*e))
 			step += f.kp*e + f.integ
 		}
 		f.prevOn = y
@@ -117,4 +118,20 @@ func (f *frontEnd) push(x float64) (y complex128, onTime, ok bool) {
 	f.next += step
 	f.onTime = !onTime
 	return y, onTime, true
+}
+
+// dot is the complex taps times the real samples, in three interleaved
+// sums for each part (shorter chains of dependent additions).
+func dot(taps *[rxSpan]complex128, w *[rxSpan]float64) complex128 {
+	var r0, i0, r1, i1, r2, i2 float64
+	for i := 0; i < rxSpan; i += 3 {
+		a, b, c := taps[i], taps[i+1], taps[i+2]
+		r0 += real(a) * w[i]
+		i0 += imag(a) * w[i]
+		r1 += real(b) * w[i+1]
+		i1 += imag(b) * w[i+1]
+		r2 += real(c) * w[i+2]
+		i2 += imag(c) * w[i+2]
+	}
+	return complex(r0+r1+r2, i0+i1+i2)
 }

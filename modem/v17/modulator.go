@@ -77,23 +77,27 @@ func (m *modulator) setLevel(dBm0, meanPower float64) {
 	}
 }
 
-// sample returns the next line sample, calling next when a point is due:
-// Re{sum of point times pulse times carrier}.
-func (m *modulator) sample(next func() complex128) float64 {
-	if m.phase >= phasesPerT {
-		m.phase -= phasesPerT
-		if m.pos--; m.pos < 0 {
-			m.pos = txSpan - 1
-		}
-		p := next()
-		m.hist[m.pos], m.hist[m.pos+txSpan] = p, p
+// due reports whether the next sample takes a new point (push it first).
+func (m *modulator) due() bool { return m.phase >= phasesPerT }
+
+// push enters the next point.
+func (m *modulator) push(p complex128) {
+	m.phase -= phasesPerT
+	if m.pos--; m.pos < 0 {
+		m.pos = txSpan - 1
 	}
+	m.hist[m.pos], m.hist[m.pos+txSpan] = p, p
+}
+
+// sample returns the next line sample: Re{sum of point times pulse times
+// carrier}.
+func (m *modulator) sample() float64 {
 	m.phase += 3
 	row := &m.rows[m.n]
 	if m.n++; m.n == carrierPeriod {
 		m.n = 0
 	}
-	win := m.hist[m.pos : m.pos+txSpan]
+	win := (*[txSpan]complex128)(m.hist[m.pos : m.pos+txSpan])
 	var y0, y1, y2, y3 float64
 	for i := 0; i < txSpan; i += 2 {
 		p, w, q, v := win[i], row[i], win[i+1], row[i+1]

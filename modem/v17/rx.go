@@ -253,14 +253,12 @@ func (r *Receiver) onLabels(labels []int) {
 		m := r.vitNext
 		r.vitNext++
 		q := r.decode(l)
+		d := r.ds.descrambleWord(q, r.m.bits) // kept in step all along
 		if r.st == rxData && m >= r.dataStart {
 			for i := 0; i < r.m.bits; i++ {
-				r.sink.PutBit(r.ds.descramble(q >> i & 1))
+				r.sink.PutBit(d >> i & 1)
 			}
 			continue
-		}
-		for i := 0; i < r.m.bits; i++ {
-			r.ds.descramble(q >> i & 1) // keeps the descrambler in step
 		}
 		if r.st != rxSeg4 {
 			continue

@@ -72,12 +72,15 @@ func newSlicer(points []point) *slicer {
 	return s
 }
 
-// nearest returns, for each subset, the squared distance from z to its
-// nearest point and that point's label.
-func (s *slicer) nearest(z complex128) (dist [8]float64, label [8]uint8) {
+// nearest sets, for each subset, the squared distance from z to its
+// nearest point and that point's label. (It fills the caller's arrays:
+// arrays returned by value are copied through memory in wider words than
+// they were written in, which stalls store forwarding.)
+func (s *slicer) nearest(z complex128, dist *[8]float64, label *[8]uint8) {
 	zr, zi := real(z), imag(z)
 	if !(zr >= -gridHalf && zr < gridHalf && zi >= -gridHalf && zi < gridHalf) {
-		return s.scan(z)
+		s.scan(z, dist, label)
+		return
 	}
 	c := &s.cells[int((zi+gridHalf)/cellSize)*gridCells+int((zr+gridHalf)/cellSize)]
 	for sub, l := range c.first {
@@ -92,11 +95,10 @@ func (s *slicer) nearest(z complex128) (dist [8]float64, label [8]uint8) {
 			dist[l&7], label[l&7] = d, l
 		}
 	}
-	return dist, label
 }
 
 // scan is nearest by a full scan, for points off the grid (and NaN).
-func (s *slicer) scan(z complex128) (dist [8]float64, label [8]uint8) {
+func (s *slicer) scan(z complex128, dist *[8]float64, label *[8]uint8) {
 	for i := range dist {
 		dist[i], label[i] = math.Inf(1), uint8(i) // label i is in subset i
 	}
@@ -107,5 +109,4 @@ func (s *slicer) scan(z complex128) (dist [8]float64, label [8]uint8) {
 			dist[l&7], label[l&7] = d, uint8(l)
 		}
 	}
-	return dist, label
 }

@@ -27,7 +27,9 @@ func TestSlicerMatchesFullScan(t *testing.T) {
 			sl := slicers[rate]()
 			for range 200000 {
 				z := complex(rng.Float64()*30-15, rng.Float64()*30-15)
-				got, labels := sl.nearest(z)
+				var got [8]float64
+				var labels [8]uint8
+				sl.nearest(z, &got, &labels)
 				want := bruteNearest(m.points, z)
 				for s := range 8 {
 					if got[s] != want[s] {

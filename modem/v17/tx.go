@@ -73,7 +73,10 @@ func (t *Transmitter) Generate(out []int16) int {
 		if t.silence {
 			return i
 		}
-		out[i] = dsp.Clip16(t.mod.sample(t.nextPoint))
+		if t.mod.due() {
+			t.mod.push(t.nextPoint())
+		}
+		out[i] = dsp.Clip16(t.mod.sample())
 	}
 	return len(out)
 }
@@ -152,7 +155,8 @@ func (t *Transmitter) dataPoint(src pump.BitSource) complex128 {
 				t.ended, b = true, 1
 			}
 		}
-		q |= t.scr.scramble(b&1) << i
+		q |= (b & 1) << i
 	}
+	q = t.scr.scrambleWord(q, t.m.bits)
 	return t.m.points[t.enc.encode(q)].complex()
 }

@@ -21,8 +21,11 @@ type branch struct {
 // viterbi decodes the trellis code, one received point at a time.
 type viterbi struct {
 	sl      *slicer
-	near    int // label of the point nearest the last received one
-	pm      [8]float64
+	near    int        // label of the point nearest the last received one
+	pm      [8]int64   // path metrics in metricScale units, the best 0
+	dist    [8]float64 // the last point's squared distance to each subset
+	lab     [8]uint8   // and the label of that subset's nearest point
+	bm      [8]int64   // dist as branch metrics
 	hist    [viterbiCols][8]branch
 	pos     int // newest column in hist
 	pending int // columns entered and not yet decided
@@ -47,7 +50,7 @@ func newViterbi(sl *slicer) *viterbi {
 }
 
 func (v *viterbi) reset() {
-	v.pm = [8]float64{}
+	v.pm = [8]int64{}
 	v.pos, v.pending = 0, 0
 }
 
@@ -55,45 +58,46 @@ func (v *viterbi) reset() {
 // oldest first: none, or a batch once the decoder holds its depth and a
 // batch more. The slice is valid until the next call.
 func (v *viterbi) add(z complex128) []int {
-	dist, lab := v.sl.nearest(z)
-	best := 0
+	lab, bm := &v.lab, &v.bm
+	v.sl.nearest(z, &v.dist, lab)
+	branchMetrics(&v.dist, bm)
+	best := bm[0] << 3
 	for i := 1; i < 8; i++ {
-		if dist[i] < dist[best] {
-			best = i
-		}
+		best = minBranchless(best, bm[i]<<3|int64(i))
 	}
-	v.near = int(lab[best])
+	v.near = int(lab[best&7])
 	if v.pos++; v.pos == viterbiCols {
 		v.pos = 0
 	}
 	col := &v.hist[v.pos]
-	var pm [8]float64
+	// Add, compare, select, unrolled on the V.17 trellis (predState and
+	// predSub, checked against them by TestViterbiUnrolled): states 0-3
+	// are entered from the even states, 4-7 from the odd ones.
+	p, b := &v.pm, bm
+	e0, e1, e2, e3 := p[0], p[2], p[4], p[6]
+	o0, o1, o2, o3 := p[1], p[3], p[5], p[7]
+	// (Element by element, and indexed: a composite literal or a range
+	// over the array copies it in wider words than it was written in.)
+	var keys [8]int64
+	keys[0] = acs(e0+b[0], e1+b[6], e2+b[2], e3+b[4])
+	keys[1] = acs(e0+b[6], e1+b[0], e2+b[4], e3+b[2])
+	keys[2] = acs(e0+b[2], e1+b[4], e2+b[0], e3+b[6])
+	keys[3] = acs(e0+b[4], e1+b[2], e2+b[6], e3+b[0])
+	keys[4] = acs(o0+b[1], o1+b[3], o2+b[7], o3+b[5])
+	keys[5] = acs(o0+b[5], o1+b[7], o2+b[3], o3+b[1])
+	keys[6] = acs(o0+b[7], o1+b[5], o2+b[1], o3+b[3])
+	keys[7] = acs(o0+b[3], o1+b[1], o2+b[5], o3+b[7])
+	low := keys[0]
+	for n := 1; n < 8; n++ {
+		low = minBranchless(low, keys[n])
+	}
+	low >>= 2
 	for n := range 8 {
-		// The four branches into state n: add, compare, select.
-		ps, sb := &v.predState[n], &v.predSub[n]
-		m0 := v.pm[ps[0]&7] + dist[sb[0]&7]
-		m1 := v.pm[ps[1]&7] + dist[sb[1]&7]
-		m2 := v.pm[ps[2]&7] + dist[sb[2]&7]
-		m3 := v.pm[ps[3]&7] + dist[sb[3]&7]
-		b, k := m0, 0
-		if m1 < b {
-			b, k = m1, 1
-		}
-		if m2 < b {
-			b, k = m2, 2
-		}
-		if m3 < b {
-			b, k = m3, 3
-		}
-		pm[n] = b
-		col[n] = branch{prev: ps[k], label: lab[sb[k]&7]}
+		key := keys[n]
+		k := key & 3
+		v.pm[n] = key>>2 - low // only differences matter: keep them near zero
+		col[n] = branch{prev: uint8(2*k) | uint8(n>>2), label: lab[v.predSub[n][k]&7]}
 	}
-	// Only differences matter: keep the metrics near zero.
-	ref := pm[0]
-	for i := range pm {
-		pm[i] -= ref
-	}
-	v.pm = pm
 	if v.pending++; v.pending < viterbiCols {
 		return nil
 	}
@@ -101,6 +105,39 @@ func (v *viterbi) add(z complex128) []int {
 	v.pending -= viterbiBatch
 	return out
 }
+
+// branchMetrics turns squared distances into integers, so that the
+// compare-selects run as branch-free arithmetic, not as branches the data
+// mispredicts.
+func branchMetrics(dist *[8]float64, bm *[8]int64) {
+	for i, d := range dist {
+		if !(d < maxDist) { // and NaN
+			d = maxDist
+		}
+		bm[i] = int64(d * metricScale)
+	}
+}
+
+// acs returns the smallest of four path metrics with its index in the
+// two low bits.
+func acs(m0, m1, m2, m3 int64) int64 {
+	return minBranchless(minBranchless(m0<<2, m1<<2|1), minBranchless(m2<<2|2, m3<<2|3))
+}
+
+// minBranchless is min(a, b) for |a-b| < 2^63, by arithmetic: the data
+// decides which is smaller too often at random for a branch predictor.
+func minBranchless(a, b int64) int64 {
+	d := a - b
+	return b + d&(d>>63)
+}
+
+// Branch metrics are squared distances in units of 1/metricScale,
+// clipped at maxDist (far beyond any point, where all subsets are equally
+// wrong), so path metrics stay far from overflow.
+const (
+	metricScale = 1 << 16
+	maxDist     = 1 << 12
+)
 
 // traceback follows the best path back through the pending columns and
 // returns the labels of the oldest k of them, oldest first.
