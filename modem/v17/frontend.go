@@ -20,7 +20,7 @@ const (
 
 type frontEnd struct {
 	carrier *carrierTable
-	n       int // carrier table index of the next sample
+	n       int // samples taken (mod the carrier period, at each output)
 	// hist holds the line samples twice over, so a window of rxSpan is
 	// always contiguous.
 	hist [rxHistLen]float64
@@ -75,28 +75,29 @@ func (f *frontEnd) reset() {
 
 func (f *frontEnd) setGains(kp, ki float64) { f.kp, f.ki = kp, ki }
 
-// push takes one line sample. When a T/2 output falls due it returns it
-// (y) and whether it is a symbol centre.
-func (f *frontEnd) push(x float64) (y complex128, onTime, ok bool) {
-	newest := f.n
-	if f.n++; f.n == len(f.carrier) {
-		f.n = 0
-	}
+// in takes one line sample and reports whether an output falls due: then
+// call out. (Split so that the per-sample part inlines.)
+func (f *frontEnd) in(x float64) bool {
 	if f.pos--; f.pos < 0 {
 		f.pos = rxSpan - 1
 	}
 	f.hist[f.pos] = x
 	f.hist[f.pos+rxSpan] = x
+	f.n++
 	f.next--
-	if f.next > 0 {
-		return 0, false, false
-	}
+	return f.next <= 0
+}
+
+// out returns the T/2 output that fell due and whether it is a symbol
+// centre.
+func (f *frontEnd) out() (y complex128, onTime bool) {
 	// The output instant is -next samples before the newest sample, which
 	// the taps place rxSpan/2 back: mu = -next in [0,1).
 	mu := -f.next
 	p := min(int(mu*rxPhases+0.5), rxPhases-1)
 	y = dot(&f.taps[p], (*[rxSpan]float64)(f.hist[f.pos:f.pos+rxSpan]))
-	z := f.carrier[newest]
+	f.n %= len(f.carrier)
+	z := f.carrier[(f.n+len(f.carrier)-1)%len(f.carrier)] // the newest sample's
 	y *= complex(real(z), -imag(z))
 	onTime = f.onTime
 	step := halfT
@@ -117,7 +118,7 @@ func (f *frontEnd) push(x float64) (y complex128, onTime, ok bool) {
 	f.power += (real(y)*real(y) + imag(y)*imag(y) - f.power) / 64
 	f.next += step
 	f.onTime = !onTime
-	return y, onTime, true
+	return y, onTime
 }
 
 // dot is the complex taps times the real samples, in three interleaved

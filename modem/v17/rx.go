@@ -178,10 +178,10 @@ func (r *Receiver) Receive(in []int16) {
 			r.newCarrier()
 			r.to(rxSeekABAB)
 		}
-		y, onTime, ok := r.fe.push(x)
-		if !ok {
+		if !r.fe.in(x) {
 			continue
 		}
+		y, onTime := r.fe.out()
 		r.eq.push(y)
 		if onTime {
 			r.symbol(y)
