@@ -23,29 +23,21 @@ import (
 // conversion takes a slot of the conversion cap and stops at the time
 // budget or when the client goes.
 func (h *Handler) convert(ctx context.Context, body []byte) (pages int, tif []byte, err error) {
-	release, err := h.cfg.Conversions.TryAcquire()
-	if err != nil {
-		return 0, nil, err
-	}
-	defer release()
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.ConversionTimeout)
-	defer cancel()
-	dir, err := os.MkdirTemp(h.cfg.TempDir, "faxagent-soap-*")
-	if err != nil {
-		return 0, nil, err
-	}
-	defer os.RemoveAll(dir)
-	in, out := filepath.Join(dir, "document"), filepath.Join(dir, "out.tif")
-	if err := os.WriteFile(in, body, 0o600); err != nil {
-		return 0, nil, err
-	}
-	o := faxdoc.Options{Resolution: imaging.Fine, KeepResolution: true, Limits: h.cfg.DocumentLimits, TempDir: dir}
-	n, err := faxdoc.Convert(ctx, []string{in}, o, out, faxdoc.WriteOptions{Compression: imaging.MMR, Software: "faxagent"})
-	if err != nil {
-		return 0, nil, h.conversionError(ctx, err, in)
-	}
-	tif, err = os.ReadFile(out)
-	return n, tif, err
+	err = h.converting(ctx, func(ctx context.Context, dir string) error {
+		in, out := filepath.Join(dir, "document"), filepath.Join(dir, "out.tif")
+		if err := os.WriteFile(in, body, 0o600); err != nil {
+			return err
+		}
+		o := faxdoc.Options{Resolution: imaging.Fine, KeepResolution: true, Limits: h.cfg.DocumentLimits, TempDir: dir}
+		n, err := faxdoc.Convert(ctx, []string{in}, o, out, faxdoc.WriteOptions{Compression: imaging.MMR, Software: "faxagent"})
+		if err != nil {
+			return h.conversionError(ctx, err, in)
+		}
+		pages = n
+		tif, err = os.ReadFile(out)
+		return err
+	})
+	return pages, tif, err
 }
 
 // coverPage makes the default cover page (the template "default" of the
@@ -60,29 +52,41 @@ func (h *Handler) coverPage(ctx context.Context, sub core.Submission) (core.Docu
 	for _, d := range sub.Documents {
 		pages += d.Pages
 	}
-	release, err := h.cfg.Conversions.TryAcquire()
+	var n int
+	var tif []byte
+	err = h.converting(ctx, func(ctx context.Context, dir string) error {
+		out := filepath.Join(dir, "cover.tif")
+		var err error
+		n, err = faxdoc.ConvertCover(ctx, faxdoc.Cover{Template: tmpl, Fields: core.CoverFields(sub, h.localNow())}, pages, imaging.Fine,
+			out, faxdoc.WriteOptions{Compression: imaging.MMR, Software: "faxagent"})
+		if err != nil {
+			return h.conversionError(ctx, err, "")
+		}
+		tif, err = os.ReadFile(out)
+		return err
+	})
 	if err != nil {
 		return core.DocumentInput{}, err
+	}
+	return core.DocumentInput{Name: "cover page", ContentType: "image/tiff", Pages: n, Body: bytes.NewReader(tif)}, nil
+}
+
+// converting runs f in a slot of the conversion cap, under the time
+// budget, with a temporary directory removed afterwards.
+func (h *Handler) converting(ctx context.Context, f func(ctx context.Context, dir string) error) error {
+	release, err := h.cfg.Conversions.TryAcquire()
+	if err != nil {
+		return err
 	}
 	defer release()
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.ConversionTimeout)
 	defer cancel()
 	dir, err := os.MkdirTemp(h.cfg.TempDir, "faxagent-soap-*")
 	if err != nil {
-		return core.DocumentInput{}, err
+		return err
 	}
 	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "cover.tif")
-	n, err := faxdoc.ConvertCover(ctx, faxdoc.Cover{Template: tmpl, Fields: core.CoverFields(sub, h.localNow())}, pages, imaging.Fine,
-		out, faxdoc.WriteOptions{Compression: imaging.MMR, Software: "faxagent"})
-	if err != nil {
-		return core.DocumentInput{}, h.conversionError(ctx, err, "")
-	}
-	tif, err := os.ReadFile(out)
-	if err != nil {
-		return core.DocumentInput{}, err
-	}
-	return core.DocumentInput{Name: "cover page", ContentType: "image/tiff", Pages: n, Body: bytes.NewReader(tif)}, nil
+	return f(ctx, dir)
 }
 
 // conversionError turns a failed conversion into the error to answer: a

@@ -244,3 +244,24 @@ var errTest = errors.New("test error")
 type errReader struct{}
 
 func (errReader) ReadRow([]byte) error { return errTest }
+
+// FuzzCheckHeader: a template CheckHeader accepts expands with no token
+// left over: every % in the output comes from %% or a field's value.
+func FuzzCheckHeader(f *testing.F) {
+	for _, s := range []string{"%d %t %-23c -> % -25n %r %s %p", "100%%", "%P", "50%", "% 03p"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tmpl string) {
+		if len(tmpl) > 1000 {
+			return
+		}
+		if CheckHeader(tmpl) != nil {
+			return
+		}
+		out := Header(tmpl, HeaderFields{CSID: "c", Number: "n", Recipient: "r", Page: 1, Pages: 2})
+		want := strings.Count(tmpl, "%%")
+		if got := strings.Count(out, "%"); got != want {
+			t.Fatalf("Header(%q) = %q: %d %% signs, want %d", tmpl, out, got, want)
+		}
+	})
+}

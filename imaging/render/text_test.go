@@ -97,3 +97,27 @@ func FuzzLayoutText(f *testing.F) {
 }
 
 func isCtl(r rune) bool { return r < 0x20 || r >= 0x7f && r < 0xa0 }
+
+// FuzzLayoutCover lays arbitrary templates and fields out: an error for a
+// bad template (ErrCoverTemplate, ErrNotText, ErrTooTall), never a panic,
+// and a first page that typesets.
+func FuzzLayoutCover(f *testing.F) {
+	f.Add(DefaultCover, "Dana\fX", "Note\n# not a heading?\f")
+	f.Add([]byte("{{Nope}}"), "", "")
+	f.Add([]byte("# {{Subject}}\n{{Note}}"), "{{To}}", "%p")
+	f.Fuzz(func(t *testing.T, tmpl []byte, to, note string) {
+		if len(tmpl) > 4000 || len(note) > 4000 {
+			return
+		}
+		tx, err := LayoutCover(tmpl, CoverFields{To: to, Note: note, Pages: 2}, TextOptions{Resolution: imaging.Standard, MaxPages: 5})
+		if err != nil {
+			if !errors.Is(err, ErrCoverTemplate) && !errors.Is(err, ErrNotText) && !errors.Is(err, ErrTooTall) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if _, err := tx.Page(context.Background(), 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
