@@ -801,7 +801,8 @@ func (a *Agent) record(job Job, p *port, res drivers.Result, code t30.Code, stat
 		AttemptNo: attemptNo, MaxAttemptNo: dec.Max,
 		PageCount: pages, StartPageNo: job.StartPage + 1, PageSent: res.PagesConfirmed,
 		FaxAgentID: a.cfg.AgentID, PortNo: p.no, BoardID: p.info.ID, ServerIP: a.cfg.ServerIP,
-		ErrorID: code.ID(), Cause: res.Cause,
+		ErrorID: code.ID(), Cause: res.Cause, CauseCode: res.CauseCode,
+		Media: res.Media.Transport, PacketsLost: int(res.Media.Lost), PacketsRecovered: int(res.Media.Recovered),
 	}
 	if res.Speed.Rate > 0 {
 		rec.CompressionMode = res.Compression.String()

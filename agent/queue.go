@@ -196,6 +196,14 @@ type AttemptRecord struct {
 	ErrorID   int
 	ErrorInfo string
 	Cause     string // the driver's network or board cause, if any
+	// CauseCode is the number of Cause (for SIP the final response code
+	// of the INVITE or of the refused T.38 re-INVITE), 0 if none.
+	CauseCode int
+	// Media is how a call over IP carried the fax ("T.38", "audio"; ""
+	// for boards and loopback) and its packet losses.
+	Media            string
+	PacketsLost      int
+	PacketsRecovered int
 
 	// PagesTransmitted counts the pages transmitted in this attempt,
 	// confirmed or not (the page send limit counts them).

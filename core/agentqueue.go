@@ -168,7 +168,7 @@ func transmissionOf(r agent.AttemptRecord) Transmission {
 	if r.Cause != "" && !strings.Contains(info, r.Cause) {
 		info = strings.TrimSpace(info + " (" + r.Cause + ")")
 	}
-	return Transmission{
+	t := Transmission{
 		Key: r.AttemptID, CallID: r.CallID,
 		CreateDate: r.StartDate, ScheduleDate: r.ScheduleDate, CompleteDate: r.CompleteDate,
 		CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber, RemoteCSID: r.RemoteCSID,
@@ -180,7 +180,12 @@ func transmissionOf(r agent.AttemptRecord) Transmission {
 		ErrorID: r.ErrorID, ErrorInfo: info,
 		DialedNumber: r.DialedNumber, ECM: r.ECM, MaxRate: r.MaxRate, ECMDisabled: r.ECMDisabled,
 		PagesTransmitted: r.PagesTransmitted, NextAttempt: r.NextAttempt, NextPage: r.NextPage,
+		Media: r.Media, PacketsLost: r.PacketsLost, PacketsRecovered: r.PacketsRecovered,
 	}
+	if r.CauseCode >= 100 && r.CauseCode < 700 { // a SIP response
+		t.SIPCode, t.SIPReason = r.CauseCode, r.Cause
+	}
+	return t
 }
 
 // Progress implements agent.ProgressReporter: the store keeps the live

@@ -407,6 +407,30 @@ var contractCases = []struct {
 		_, err = e.st.Report(e.ctx, Report{Lease: j2.Lease, Key: "", Outcome: OutcomeDone})
 		wantErr(e.t, err, ErrInvalid)
 	}},
+	{"an attempt keeps ECM, media, packet losses and the SIP answer; its error text is one line", func(e *env) {
+		e.submit(Submission{MaxAttempts: 3})
+		j := e.claim1()
+		rec := *fullAttempt("j#1")
+		rec.JobID = j.ID
+		rec.ECM, rec.Media, rec.PacketsLost, rec.PacketsRecovered = true, "audio", 3, 0
+		rec.SIPCode, rec.SIPReason = 488, "Not Acceptable Here"
+		rec.ErrorInfo = "training failed:\nno CFR\r\n\tafter 3 tries"
+		if _, err := e.st.RecordAttempt(e.ctx, rec); err != nil {
+			e.t.Fatal(err)
+		}
+		e.report(Report{Lease: j.Lease, Key: "j#1", Outcome: OutcomeRetry, RetryAt: e.clk.Now(), ErrorID: 4, ErrorText: "training failed"})
+		jd := e.job(j.ID)
+		if len(jd.Attempts) != 1 {
+			e.t.Fatalf("attempts %+v", jd.Attempts)
+		}
+		a := jd.Attempts[0]
+		if !a.ECM || a.Media != "audio" || a.PacketsLost != 3 || a.SIPCode != 488 || a.SIPReason != "Not Acceptable Here" {
+			e.t.Fatalf("attempt %+v", a)
+		}
+		if a.ErrorInfo != "training failed: no CFR after 3 tries" {
+			e.t.Fatalf("error text %q, want one line", a.ErrorInfo)
+		}
+	}},
 	{"a report for a lost lease is kept but changes nothing", func(e *env) {
 		e.submit(Submission{})
 		a := e.claim(Claim{Agent: "a", Lease: 10 * time.Second})[0]

@@ -356,7 +356,8 @@ const attemptCols = `id, attempt_key, COALESCE(job_id, 0), COALESCE(message_id, 
 	fax_protocol, transmit_speed, compression_mode, call_duration_ms, transmit_duration_ms, fax_resolution,
 	transmit_status, transmit_status_def, attempt_no, max_attempt_no, page_count, start_page_no, page_sent,
 	fax_agent_id, port_no, board_id, server_ip, error_id, error_info, call_id,
-	dialed_number, ecm, max_rate, ecm_disabled, pages_transmitted, next_attempt, next_page`
+	dialed_number, ecm, max_rate, ecm_disabled, pages_transmitted, next_attempt, next_page,
+	media, packets_lost, packets_recovered, sip_code, sip_reason`
 
 func scanAttempt(sc interface{ Scan(...any) error }) (Transmission, error) {
 	var t Transmission
@@ -367,7 +368,8 @@ func scanAttempt(sc interface{ Scan(...any) error }) (Transmission, error) {
 		&t.FaxProtocol, &t.TransmitSpeed, &t.CompressionMode, &calld, &txd, &t.FaxResolution,
 		&t.TransmitStatus, &t.TransmitStatusDef, &t.AttemptNo, &t.MaxAttemptNo, &t.PageCount, &t.StartPageNo, &t.PageSent,
 		&t.FaxAgentID, &t.PortNo, &t.BoardID, &t.ServerIP, &t.ErrorID, &t.ErrorInfo, &t.CallID,
-		&t.DialedNumber, &t.ECM, &t.MaxRate, &t.ECMDisabled, &t.PagesTransmitted, &na, &t.NextPage)
+		&t.DialedNumber, &t.ECM, &t.MaxRate, &t.ECMDisabled, &t.PagesTransmitted, &na, &t.NextPage,
+		&t.Media, &t.PacketsLost, &t.PacketsRecovered, &t.SIPCode, &t.SIPReason)
 	t.NextAttempt = fromMS(na)
 	t.Direction, t.Outcome = Direction(dir), Outcome(outcome)
 	t.CreateDate, t.ScheduleDate, t.CompleteDate = fromMS(cd), fromMS(sd), fromMS(xd)
@@ -385,7 +387,8 @@ var attemptDetailCols = []string{"create_date", "schedule_date", "complete_date"
 	"call_duration_ms", "transmit_duration_ms", "fax_resolution", "transmit_status", "transmit_status_def",
 	"attempt_no", "max_attempt_no", "page_count", "start_page_no", "page_sent", "fax_agent_id", "port_no",
 	"board_id", "server_ip", "error_id", "error_info", "call_id",
-	"dialed_number", "ecm", "max_rate", "ecm_disabled", "pages_transmitted", "next_attempt", "next_page"}
+	"dialed_number", "ecm", "max_rate", "ecm_disabled", "pages_transmitted", "next_attempt", "next_page",
+	"media", "packets_lost", "packets_recovered", "sip_code", "sip_reason"}
 
 func attemptDetails(t *Transmission) []any {
 	return []any{ms(t.CreateDate), ms(t.ScheduleDate), ms(t.CompleteDate), t.CallingNumber, t.CalledNumber,
@@ -393,7 +396,8 @@ func attemptDetails(t *Transmission) []any {
 		t.CallDuration.Milliseconds(), t.TransmitDuration.Milliseconds(), t.FaxResolution, t.TransmitStatus,
 		t.TransmitStatusDef, t.AttemptNo, t.MaxAttemptNo, t.PageCount, t.StartPageNo, t.PageSent, t.FaxAgentID,
 		t.PortNo, t.BoardID, t.ServerIP, t.ErrorID, t.ErrorInfo, t.CallID,
-		t.DialedNumber, b2i(t.ECM), t.MaxRate, b2i(t.ECMDisabled), t.PagesTransmitted, ms(t.NextAttempt), t.NextPage}
+		t.DialedNumber, b2i(t.ECM), t.MaxRate, b2i(t.ECMDisabled), t.PagesTransmitted, ms(t.NextAttempt), t.NextPage,
+		t.Media, t.PacketsLost, t.PacketsRecovered, t.SIPCode, t.SIPReason}
 }
 
 func (s *sqlStore) insertAttempt(ctx context.Context, d q, t *Transmission, applied bool) error {
@@ -439,8 +443,10 @@ func transmissionText(t *Transmission) []textField {
 	}
 }
 
-// checkTransmission bounds the free-text fields of an attempt.
+// checkTransmission bounds the free-text fields of an attempt and puts
+// its error text and SIP reason on one line.
 func checkTransmission(t *Transmission) error {
+	t.ErrorInfo, t.SIPReason = oneLine(t.ErrorInfo), oneLine(t.SIPReason)
 	if t.Key == "" {
 		return fmt.Errorf("%w: attempt without an ID", ErrInvalid)
 	}
@@ -460,6 +466,7 @@ func checkTransmission(t *Transmission) error {
 // NUL bytes, cut to its limit on a character boundary. A peer's overlong
 // number or CSID must not keep a received fax out of the store.
 func clampTransmission(t *Transmission) {
+	t.ErrorInfo, t.SIPReason = oneLine(t.ErrorInfo), oneLine(t.SIPReason)
 	for _, c := range transmissionText(t) {
 		s := strings.ReplaceAll(strings.ToValidUTF8(*c.s, "\uFFFD"), "\x00", "")
 		for len(s) > c.max {
@@ -850,4 +857,14 @@ func (s *sqlStore) adjustMessage(ctx context.Context, d q, msg int64, dl delta) 
 		return s.addEvent(ctx, d, msg, EventFinal)
 	}
 	return nil
+}
+
+// oneLine makes a text a single line: line breaks and tabs become spaces,
+// runs of spaces one, the ends trimmed (error texts from drivers and
+// networks may hold several lines; the attempt keeps one).
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n\t\v\f") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -278,6 +278,13 @@ var migrations = []migration{
 		`ALTER TABLE attempts ADD COLUMN next_attempt BIGINT NOT NULL DEFAULT 0`,
 		`ALTER TABLE attempts ADD COLUMN next_page INTEGER NOT NULL DEFAULT 0`,
 	}},
+	{11, "attempts keep the media of a call over IP (T.38 or audio) with its packet losses, and the SIP final response", []string{
+		`ALTER TABLE attempts ADD COLUMN media TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE attempts ADD COLUMN packets_lost INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE attempts ADD COLUMN packets_recovered INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE attempts ADD COLUMN sip_code INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE attempts ADD COLUMN sip_reason TEXT NOT NULL DEFAULT ''`,
+	}},
 }
 
 // agentNumbers enrols every agent name the store has seen (heartbeats,

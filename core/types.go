@@ -406,7 +406,7 @@ type Transmission struct {
 	BoardID           string // M0,0
 	ServerIP          string
 	ErrorID           int
-	ErrorInfo         string
+	ErrorInfo         string // one line
 
 	// What the agent used and decided, kept with the record.
 	DialedNumber     string // after dial rules
@@ -418,6 +418,16 @@ type Transmission struct {
 	// on: set when the attempt queued the job again, zero otherwise.
 	NextAttempt time.Time
 	NextPage    int
+	// Media is how a call over IP carried the fax ("T.38", "audio"; ""
+	// for boards), with its packets lost and recovered (UDPTL
+	// redundancy/FEC). SIPCode and SIPReason are the network's final
+	// answer that ended or shaped the call (a refused INVITE, a 488 to a
+	// T.38 re-INVITE), 0 and "" if none.
+	Media            string
+	PacketsLost      int
+	PacketsRecovered int
+	SIPCode          int
+	SIPReason        string
 }
 
 // Report ends an attempt of a leased job: done, retry, failed or

@@ -304,6 +304,9 @@ type Result struct {
 	CauseCode int
 	// HangupCause is set when the call ended through Call.Hangup.
 	HangupCause HangupCause
+	// Media says how a FoIP call carried the fax, with its packet loss
+	// figures; zero for boards and loopback.
+	Media Media
 	// DialDuration is from dialling to answer (or to giving up),
 	// CallDuration from dialling (inbound: from arrival) to hang-up and
 	// TransmitDuration the time T.30 spent on the call (phases A to E).
@@ -312,6 +315,16 @@ type Result struct {
 	TransmitDuration time.Duration
 	// Ended is when the call was over.
 	Ended time.Time
+}
+
+// Media is how a call over IP carried the fax.
+type Media struct {
+	// Transport is "T.38" (UDPTL) or "audio" (G.711 RTP through soft
+	// modems); "" when no fax phase ran.
+	Transport string
+	// Lost counts packets given up on (UDPTL) or never received (RTP);
+	// Recovered the UDPTL packets rebuilt from redundancy or FEC.
+	Lost, Recovered uint64
 }
 
 // Protocol names the fax modulation of the result as FaxCore does

@@ -69,6 +69,11 @@ type Attempt struct {
 	PagesTransmitted  int        `json:"pages_transmitted,omitempty"`
 	NextAttempt       *time.Time `json:"next_attempt,omitempty"`
 	NextPage          int        `json:"next_page,omitempty"`
+	Media             string     `json:"media,omitempty"`
+	PacketsLost       int        `json:"packets_lost,omitempty"`
+	PacketsRecovered  int        `json:"packets_recovered,omitempty"`
+	SIPCode           int        `json:"sip_code,omitempty"`
+	SIPReason         string     `json:"sip_reason,omitempty"`
 }
 
 // Job is one recipient of an outbound message (FaxCore: a transaction).
@@ -283,6 +288,8 @@ func attemptJSON(t core.Transmission) Attempt {
 		ErrorID: t.ErrorID, ErrorInfo: t.ErrorInfo,
 		DialedNumber: t.DialedNumber, ECM: t.ECM, MaxRate: t.MaxRate, ECMDisabled: t.ECMDisabled,
 		PagesTransmitted: t.PagesTransmitted, NextAttempt: timePtr(t.NextAttempt), NextPage: t.NextPage,
+		Media: t.Media, PacketsLost: t.PacketsLost, PacketsRecovered: t.PacketsRecovered,
+		SIPCode: t.SIPCode, SIPReason: t.SIPReason,
 	}
 }
 

@@ -88,6 +88,9 @@ func TestAudioFax(t *testing.T) {
 				if sr.Speed.Modem != t30.V17 || rr.Speed.Modem != t30.V17 {
 					t.Errorf("modems %v / %v, want V.17", sr.Speed, rr.Speed)
 				}
+				if sr.Media.Transport != "audio" || rr.Media.Transport != "audio" {
+					t.Errorf("results' media %+v / %+v, want audio", sr.Media, rr.Media)
+				}
 				if !sst.AudioFax || !rst.AudioFax || sst.T38Version != 0 {
 					t.Errorf("media: sender %+v receiver %+v; want audio on both", sst, rst)
 				}

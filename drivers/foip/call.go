@@ -810,6 +810,12 @@ func (c *call) result(r drivers.Result) (drivers.Result, error) {
 	r.Ended = time.Now()
 	r.CallDuration = r.Ended.Sub(c.info.Started)
 	c.mu.Lock()
+	switch st := c.stats; {
+	case st.AudioFax:
+		r.Media = drivers.Media{Transport: "audio", Lost: st.Audio.Lost}
+	case st.T38Version > 0 || st.UDPTL.Delivered > 0:
+		r.Media = drivers.Media{Transport: "T.38", Lost: st.UDPTL.Lost, Recovered: st.UDPTL.Recovered + st.UDPTL.RecoveredFEC}
+	}
 	if c.hungUp {
 		r.HangupCause = c.cause
 	}

@@ -183,7 +183,7 @@ func TestAudioFallbackSpanDSP(t *testing.T) {
 		theirs := peer.Result()
 		t.Logf("ours: %v (%v) %v ECM %v in %v; audio %+v; SpanDSP %+v; bridge %v",
 			r.Code, err, r.Speed, r.ECM, r.CallDuration.Round(time.Millisecond), st.Audio, theirs, br.err)
-		if err != nil || r.Code != t30.OK || r.Speed.Modem != t30.V17 || !st.AudioFax {
+		if err != nil || r.Code != t30.OK || r.Speed.Modem != t30.V17 || !st.AudioFax || r.Media.Transport != "audio" {
 			t.Fatalf("send: %v, code %v, %v, audio %v; want OK at V.17 in audio", err, r.Code, r.Speed, st.AudioFax)
 		}
 		if theirs == nil || !theirs.OK() || theirs.PagesRx != 1 {
@@ -237,7 +237,7 @@ func TestAudioFallbackSpanDSP(t *testing.T) {
 		theirs := peer.Result()
 		t.Logf("ours: %v (%v) %v ECM %v in %v; audio %+v; SpanDSP %+v; bridge %v",
 			o.r.Code, o.err, o.r.Speed, o.r.ECM, o.r.CallDuration.Round(time.Millisecond), o.st.Audio, theirs, br.err)
-		if o.err != nil || o.r.Code != t30.OK || o.r.Speed.Modem != t30.V17 || !o.st.AudioFax {
+		if o.err != nil || o.r.Code != t30.OK || o.r.Speed.Modem != t30.V17 || !o.st.AudioFax || o.r.Media.Transport != "audio" {
 			t.Fatalf("receive: %v, code %v, %v, audio %v; want OK at V.17 in audio", o.err, o.r.Code, o.r.Speed, o.st.AudioFax)
 		}
 		if theirs == nil || !theirs.OK() {
@@ -308,7 +308,7 @@ func TestLateT38SpanDSP(t *testing.T) {
 	st := c.(foip.MediaStats).Stats()
 	t.Logf("ours: %v (%v) %v ECM %v in %v; T.38 v%d UDPTL %+v; SpanDSP %+v", r.Code, err, r.Speed, r.ECM,
 		r.CallDuration.Round(time.Millisecond), st.T38Version, st.UDPTL, theirs)
-	if err != nil || r.Code != t30.OK || st.AudioFax || st.T38Version != 2 {
+	if err != nil || r.Code != t30.OK || st.AudioFax || st.T38Version != 2 || r.Media.Transport != "T.38" {
 		t.Fatalf("send: %v, code %v, audio %v, T.38 v%d; want OK over T.38", err, r.Code, st.AudioFax, st.T38Version)
 	}
 	if !theirs.OK() || theirs.PagesRx != 1 {
