@@ -93,6 +93,7 @@ func (a *Agent) receive(c drivers.Call, p *port) {
 	if res.Speed.Rate > 0 {
 		rec.CompressionMode = res.Compression.String()
 		rec.FaxResolution = res.Resolution.String()
+		rec.ECM = res.ECM
 	}
 	if res.Code != t30.OK {
 		rec.ErrorInfo = CodeText(res.Code)

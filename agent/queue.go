@@ -246,6 +246,7 @@ type InboundRecord struct {
 	FaxProtocol      string
 	TransmitSpeed    int
 	CompressionMode  string
+	ECM              bool // the pages came with error correction
 	FaxResolution    string
 	CallDuration     time.Duration
 	TransmitDuration time.Duration

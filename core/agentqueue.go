@@ -218,7 +218,7 @@ func (a *AgentQueue) Inbound(ctx context.Context, r agent.InboundRecord) error {
 		Key: r.ID, CallID: r.CallID, CreateDate: r.Received, CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber,
 		RoutingInfo: firstNonEmpty(r.RoutingDigits, r.DID, r.CalledNumber), CallerID: r.CallerID,
 		RemoteCSID: r.RemoteCSID, FaxProtocol: r.FaxProtocol, TransmitSpeed: r.TransmitSpeed,
-		CompressionMode: r.CompressionMode, FaxResolution: r.FaxResolution, CallDuration: r.CallDuration,
+		CompressionMode: r.CompressionMode, ECM: r.ECM, FaxResolution: r.FaxResolution, CallDuration: r.CallDuration,
 		TransmitDuration: r.TransmitDuration, TransmitStatus: r.ErrorID, AttemptNo: 1, MaxAttemptNo: 1,
 		PageCount: r.Pages, StartPageNo: 1, PageSent: r.Pages, FaxAgentID: r.FaxAgentID, PortNo: r.PortNo,
 		BoardID: r.BoardID, ServerIP: r.ServerIP, ErrorID: r.ErrorID, ErrorInfo: r.ErrorInfo,

@@ -107,9 +107,9 @@ func TestHylaFAXHabits(t *testing.T) {
 
 	// log: one line per call, outbound with its attempt number.
 	out7, err := runIn(dir, []string{bin, "log"})
-	if err != nil || !regexp.MustCompile(`out #1 +5550104 +\S+ +1/1 +\d{4,5} +V\S+ +M[HRM]+ +[0-9.]+s +M0,\d +1 +Completed`).MatchString(out7) ||
+	if err != nil || !regexp.MustCompile(`out #1 +5550104 +\S+ +1/1 +\d{4,5} +V\S+ +M[HRM]+ +yes +[0-9.]+s +M0,\d +1 +Completed`).MatchString(out7) ||
 		!regexp.MustCompile(fmt.Sprintf(`(?m)out #2 +5550111 .* %d +Failed: busy$`, busy)).MatchString(out7) ||
-		!regexp.MustCompile(`(?m) in +\S+ +\S+ +1/1 .*Received`).MatchString(out7) ||
+		!regexp.MustCompile(`(?m) in +\S+ +\S+ +1/1 +\d{4,5} +V\S+ +M[HRM]+ +yes .*Received`).MatchString(out7) ||
 		strings.Contains(out7, "busy: busy") {
 		t.Errorf("log:\n%s", out7)
 	}

@@ -401,7 +401,7 @@ func runLog(args []string, stdout, stderr io.Writer) error {
 		return printJSON(stdout, cl)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tDIR\tNUMBER\tCSID\tPAGES\tRATE\tPROTO\tCOMP\tDURATION\tPORT\tMSG\tRESULT")
+	fmt.Fprintln(tw, "TIME\tDIR\tNUMBER\tCSID\tPAGES\tRATE\tPROTO\tCOMP\tECM\tDURATION\tPORT\tMSG\tRESULT")
 	for _, a := range cl.Calls {
 		t := a.Created
 		if a.Completed != nil {
@@ -421,9 +421,13 @@ func runLog(args []string, stdout, stderr io.Writer) error {
 		if a.ErrorInfo != "" && !strings.EqualFold(a.ErrorInfo, a.TransmitStatusDef) {
 			result += ": " + a.ErrorInfo
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%.1fs\t%s\t%s\t%s\n", t.Local().Format(time.DateTime), dir, firstOf(number, "-"),
+		ecm := "-"
+		if a.TransmitSpeed > 0 {
+			ecm = map[bool]string{true: "yes", false: "no"}[a.ECM]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\t%.1fs\t%s\t%s\t%s\n", t.Local().Format(time.DateTime), dir, firstOf(number, "-"),
 			firstOf(strings.TrimSpace(a.RemoteCSID), "-"), a.PageSent, a.PageCount, a.TransmitSpeed, firstOf(a.FaxProtocol, "-"),
-			firstOf(a.CompressionMode, "-"), a.CallDuration, firstOf(a.BoardID, "-"), msg, result)
+			firstOf(a.CompressionMode, "-"), ecm, a.CallDuration, firstOf(a.BoardID, "-"), msg, result)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
