@@ -64,6 +64,11 @@ type LimitsCfg struct {
 	// MaxRequests caps the HTTP requests served at once (API and SOAP);
 	// over it a request gets 503 with Retry-After.
 	MaxRequests int `yaml:"max_requests"`
+	// MaxConnections caps the HTTP connections open at once and
+	// MaxConnectionsPerSource those from one client address; a connection
+	// over either is closed as soon as it is accepted.
+	MaxConnections          int `yaml:"max_connections"`
+	MaxConnectionsPerSource int `yaml:"max_connections_per_source"`
 	// MaxConversions caps the documents converted at once (uploads,
 	// SOAP sends, downloads); over it 503 with Retry-After.
 	MaxConversions int `yaml:"max_conversions"`
@@ -104,6 +109,7 @@ func (l LimitsCfg) withDefaults() LimitsCfg {
 		}
 	}
 	ints := []struct{ v, d *int }{{&l.MaxRequests, &d.MaxRequests}, {&l.MaxConversions, &d.MaxConversions},
+		{&l.MaxConnections, &d.MaxConnections}, {&l.MaxConnectionsPerSource, &d.MaxConnectionsPerSource},
 		{&l.MaxPages, &d.MaxPages}, {&l.SOAPMaxAttributes, &d.SOAPMaxAttributes},
 		{&l.SOAPMaxAttributesPerElement, &d.SOAPMaxAttributesPerElement}, {&l.SOAPMaxTokens, &d.SOAPMaxTokens},
 		{&l.SOAPMaxElements, &d.SOAPMaxElements}}
@@ -381,7 +387,7 @@ func defaultConfig() Config {
 		Listen:    "127.0.0.1:8080",
 		MaxUpload: 32 << 20,
 		Limits: LimitsCfg{
-			MaxRequests: 64, MaxConversions: max(2, runtime.GOMAXPROCS(0)), RetryAfter: worklimit.DefaultRetryAfter,
+			MaxRequests: 64, MaxConnections: 4096, MaxConnectionsPerSource: 256, MaxConversions: max(2, runtime.GOMAXPROCS(0)), RetryAfter: worklimit.DefaultRetryAfter,
 			ConversionTimeout: httpapi.DefaultConversionTimeout,
 			ReadHeaderTimeout: 10 * time.Second, BodyMinRate: 16 << 10, BodyTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute,
 			MaxPages: faxdoc.DefaultMaxPages, MaxDocumentPixels: faxdoc.DefaultMaxPixels,
@@ -601,7 +607,7 @@ func (c Config) check() error {
 	if c.MaxUpload <= 0 {
 		errs = append(errs, errors.New("max_upload must be positive"))
 	}
-	if l := c.Limits; l.MaxRequests < 0 || l.MaxConversions < 0 || l.RetryAfter < 0 || l.ConversionTimeout < 0 ||
+	if l := c.Limits; l.MaxRequests < 0 || l.MaxConnections < 0 || l.MaxConnectionsPerSource < 0 || l.MaxConversions < 0 || l.RetryAfter < 0 || l.ConversionTimeout < 0 ||
 		l.ReadHeaderTimeout < 0 || l.BodyMinRate < 0 || l.BodyTimeout < 0 || l.IdleTimeout < 0 || l.MaxPages < 0 ||
 		l.MaxDocumentPixels < 0 || l.MaxPicturePixels < 0 || l.MaxPictureMemory < 0 || l.SOAPMaxAttributes < 0 ||
 		l.SOAPMaxAttributesPerElement < 0 || l.SOAPMaxTokens < 0 || l.SOAPMaxElements < 0 {

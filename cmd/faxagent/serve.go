@@ -183,7 +183,8 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 		IdleTimeout: lim.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	srv.RegisterOnShutdown(closeHandler)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	conns := worklimit.Listen(ln, worklimit.ConnLimits{Max: lim.MaxConnections, PerSource: lim.MaxConnectionsPerSource})
+	go func() { errc <- srv.Serve(conns) }()
 	ports := 0
 	if a := getAgent(); a != nil {
 		ports = len(a.Ports())
