@@ -22,7 +22,7 @@ import (
 // through the HTTP API (on one store) and compares the stored pages pixel
 // by pixel: both front doors convert with the one intake, at submit.
 func TestSameDocumentBothFrontDoors(t *testing.T) {
-	testutil.NeedTool(t, "pdftoppm")
+	testutil.NeedTool(t, "pdftoppm", "pdfinfo")
 	e := newEnv(t, SOAP11)
 	const token = "front-door-test-token"
 	api, err := httpapi.New(httpapi.Options{Store: e.store, TempDir: t.TempDir(),

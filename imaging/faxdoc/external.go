@@ -27,6 +27,9 @@ var ErrNoTool = errors.New("program not installed")
 // ErrBroken means a document claims a kind but does not read as one.
 var ErrBroken = errors.New("broken document")
 
+// toolMemory bounds the address space of an external program.
+const toolMemory = 1 << 30
+
 // maxPageSide bounds a PDF page's sides in points: A0's long side. A
 // larger page is no document page (the largest MediaBox, 14400 pt, is
 // five metres).
@@ -46,8 +49,13 @@ func lookTool(name, pkg, kind string) (string, error) {
 
 // runTool runs a program on a document of a kind, the first line of its
 // error output quoted in the error (with path replaced by "document").
+//
+// The program runs with at most toolMemory of address space (ulimit -v,
+// through sh): a page that would need more fails instead of taking the
+// machine's memory.
 func runTool(ctx context.Context, kind, path string, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
+	sh := "/bin/sh"
+	cmd := exec.CommandContext(ctx, sh, append([]string{"-c", fmt.Sprintf(`ulimit -v %d && exec "$0" "$@"`, toolMemory>>10), name}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
