@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -556,5 +557,54 @@ func TestConsoleEvents(t *testing.T) {
 		t.Fatal("logout event")
 	}
 	for range events {
+	}
+}
+
+// TestConsoleEventsPortsForUsers: the ports a standard user's event
+// stream shows have no job and no live call (other users' faxes); an
+// administrator's have both. (Before, every session got the same ports,
+// job IDs and calls in progress included.)
+func TestConsoleEventsPortsForUsers(t *testing.T) {
+	e := newEnv(t, false, loginlimit.Config{})
+	e.mu.Lock()
+	e.ports[0].State, e.ports[0].Job = "sending", "17"
+	e.ports[0].Call = &httpapi.PortCall{Direction: "outbound", Page: 2, Pages: 5}
+	e.mu.Unlock()
+	e.user("alice", false)
+	firstPorts := func(name, pass string) []httpapi.Port {
+		t.Helper()
+		c := e.client()
+		c.login(name, pass)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/console/api/events", nil)
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		ev := ""
+		for sc.Scan() {
+			line := sc.Text()
+			if v, ok := strings.CutPrefix(line, "event: "); ok {
+				ev = v
+			} else if v, ok := strings.CutPrefix(line, "data: "); ok && ev == "ports" {
+				var ports []httpapi.Port
+				if err := json.Unmarshal([]byte(v), &ports); err != nil {
+					t.Fatal(err)
+				}
+				return ports
+			}
+		}
+		t.Fatalf("%s: no ports event: %v", name, sc.Err())
+		return nil
+	}
+	if p := firstPorts("alice", "alice-password"); len(p) != 2 || p[0].Job != "" || p[0].Call != nil || p[0].State != "sending" {
+		t.Errorf("standard user sees %+v", p)
+	}
+	if p := firstPorts("admin", adminPass); len(p) != 2 || p[0].Job != "17" || p[0].Call == nil {
+		t.Errorf("administrator sees %+v", p)
 	}
 }

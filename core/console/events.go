@@ -28,9 +28,18 @@ const sessionCheck = 5 * time.Second
 
 // snapshot is the live state the streams follow.
 type snapshot struct {
-	ports    []byte // JSON of the ports
+	ports    []byte // JSON of the ports, for administrators
+	public   []byte // JSON of the ports for other users (httpapi.PortsFor)
 	messages string // digest of the newest messages' states
 	seq      uint64
+}
+
+// portsFor is the ports' JSON for an administrator or another user.
+func (s snapshot) portsFor(admin bool) []byte {
+	if admin {
+		return s.ports
+	}
+	return s.public
 }
 
 // hub compares the live state every EventInterval while anyone listens,
@@ -136,6 +145,7 @@ func (c *Console) snapshot(ctx context.Context) snapshot {
 		ports[i].BusySeconds = float64(int(ports[i].BusySeconds))
 	}
 	s.ports, _ = json.Marshal(ports)
+	s.public, _ = json.Marshal(httpapi.PortsFor(false, ports))
 	d := sha256.New()
 	for _, f := range snapshotFolders {
 		msgs, total, err := c.o.Store.Messages(ctx, core.MessageQuery{Folder: f, Limit: 50})
@@ -196,8 +206,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, s *session) {
 	var sent snapshot
 	for {
 		if cur := c.hub.current(); cur.seq != 0 && cur.seq != sent.seq {
-			if !bytes.Equal(cur.ports, sent.ports) {
-				fmt.Fprintf(w, "event: ports\ndata: %s\n\n", cur.ports)
+			if ports := cur.portsFor(s.admin); !bytes.Equal(ports, sent.portsFor(s.admin)) {
+				fmt.Fprintf(w, "event: ports\ndata: %s\n\n", ports)
 			}
 			if cur.messages != sent.messages {
 				fmt.Fprintf(w, "event: messages\ndata: %q\n\n", cur.messages[:16])

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -189,5 +190,41 @@ func TestTokenPasswordLoginLimited(t *testing.T) {
 	}
 	if status, _ := e.token("", TokenRequest{}); status != http.StatusUnauthorized {
 		t.Fatalf("no credentials: %d", status)
+	}
+}
+
+// TestPortsForUsers: a standard user's token lists the ports (numbers,
+// states, groups: what presets name) but not which job a port is calling
+// nor its live call, nor the agents (hosts, addresses); the admin's sees
+// all.
+// (Before, any token saw other users' jobs and calls in progress.)
+func TestPortsForUsers(t *testing.T) {
+	e := newEnv(t, 0)
+	e.mkUser("alice")
+	_, at := e.token("alice:alice-password", TokenRequest{Name: "laptop"})
+	s := limitServer(t, e, func(o *Options) {
+		o.Ports = func() []Port {
+			return []Port{{Agent: "a1", ID: "M0,0", Number: "5550101", State: "sending", Job: "17",
+				Call: &PortCall{Direction: "outbound", Page: 2, Pages: 5}}}
+		}
+	})
+	get := func(token string) Ports {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodGet, "/api/v1/ports", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		var p Ports
+		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || w.Code != http.StatusOK || len(p.Ports) != 1 {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+		return p
+	}
+	if p := get(at.Secret); p.Ports[0].Job != "" || p.Ports[0].Call != nil || p.Agents != nil ||
+		p.Ports[0].Number != "5550101" || p.Ports[0].State != "sending" {
+		t.Errorf("standard user sees %+v", p)
+	}
+	if p := get(testToken); p.Ports[0].Job != "17" || p.Ports[0].Call == nil {
+		t.Errorf("admin sees %+v", p)
 	}
 }
