@@ -73,7 +73,7 @@ func freeTCPAddr(t *testing.T) string {
 // the received TIFF.
 func TestEmailToFaxAndBack(t *testing.T) {
 	bin := faxagentBinary(t)
-	tools := testutil.NeedTool(t, "swaks", "pdftoppm", "tifftopnm")
+	swaks := testutil.NeedTool(t, "swaks", "pdftoppm", "tifftopnm")[0]
 	sink := testutil.NewSMTPSink(t)
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "relay-ca.pem")
@@ -93,7 +93,7 @@ func TestEmailToFaxAndBack(t *testing.T) {
 	if out, err := exec.Command(bin, "convert", "../../testdata/sample/letter.png", "-o", letterPDF).CombinedOutput(); err != nil {
 		t.Fatalf("convert: %v %s", err, out)
 	}
-	out, err := exec.Command(tools[0], "--server", gw, "--from", "alice@example.test", "--to", "5550103@fax.test",
+	out, err := exec.Command(swaks, "--server", gw, "--from", "alice@example.test", "--to", "5550103@fax.test",
 		"--header", "Subject: Letter by e-mail", "--attach-type", "application/pdf", "--attach", "@"+letterPDF).CombinedOutput()
 	if err != nil {
 		t.Fatalf("swaks: %v\n%s", err, out)
@@ -150,23 +150,6 @@ func TestEmailToFaxAndBack(t *testing.T) {
 	}
 	var tiff []byte
 	s.get(fmt.Sprintf("/api/v1/messages/%d/document?format=tiff", inbox.Messages[0].ID), &tiff)
-	os.WriteFile(filepath.Join(dir, "in.tif"), tiff, 0o600)
-	os.WriteFile(filepath.Join(dir, "in.pdf"), pdf, 0o600)
-	if out, err := exec.Command(tools[1], "-mono", "-rx", "204", "-ry", "196", "-singlefile", filepath.Join(dir, "in.pdf"), filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v %s", err, out)
-	}
-	rendered, _ := os.ReadFile(filepath.Join(dir, "page.pbm"))
-	ref, err := exec.Command(tools[2], filepath.Join(dir, "in.tif")).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err1 := testutil.ParsePBM(rendered)
-	b, err2 := testutil.ParsePBM(ref)
-	if err := errors.Join(err1, err2); err != nil {
-		t.Fatal(err)
-	}
-	if a.W != b.W || a.H != b.H || !bytes.Equal(a.Bits[:(a.W+7)/8*a.H], b.Bits[:(b.W+7)/8*b.H]) {
-		t.Fatalf("the mailed PDF (%dx%d) renders differently from the received TIFF (%dx%d)", a.W, a.H, b.W, b.H)
-	}
+	testutil.PDFEqualsTIFF(t, pdf, tiff)
 	s.stop()
 }

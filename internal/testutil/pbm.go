@@ -1,8 +1,14 @@
 package testutil
 
 import (
+	"bytes"
 	"fmt"
 	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
 )
 
 // PBM is a bilevel picture as netpbm writes it (raw P4): rows of packed
@@ -75,4 +81,67 @@ func (p PBM) DiffImage(img image.Image) (diff, black int, err error) {
 		}
 	}
 	return diff, black, nil
+}
+
+// TIFFPage1 is page 1 of a TIFF file as netpbm's tifftopnm reads it (an
+// independent decoder); it ends the test through NeedTool if tifftopnm is
+// missing.
+func TIFFPage1(tb testing.TB, tiff []byte) PBM {
+	tb.Helper()
+	tool := Tool(tb, "tifftopnm")
+	path := filepath.Join(tb.TempDir(), "page.tif")
+	if err := os.WriteFile(path, tiff, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	out, err := exec.Command(tool, path).Output()
+	if err != nil {
+		tb.Fatalf("tifftopnm: %v", err)
+	}
+	p, err := ParsePBM(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// PNGEqualsTIFF fails the test unless the PNG shows page 1 of the TIFF
+// pixel for pixel (as netpbm reads the TIFF), with some black on it.
+func PNGEqualsTIFF(tb testing.TB, pngData, tiff []byte) {
+	tb.Helper()
+	ref := TIFFPage1(tb, tiff)
+	img, err := png.Decode(bytes.NewReader(pngData))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if diff, black, err := ref.DiffImage(img); err != nil || diff != 0 || black < 1000 {
+		tb.Fatalf("page image against netpbm: %d pixels differ, %d black in the reference, %v", diff, black, err)
+	}
+}
+
+// PDFEqualsTIFF fails the test unless poppler's pdftoppm renders page 1 of
+// the PDF at fine resolution (204x196 dpi, one image pixel a pixel) like
+// netpbm reads page 1 of the TIFF.
+func PDFEqualsTIFF(tb testing.TB, pdf, tiff []byte) {
+	tb.Helper()
+	tool := Tool(tb, "pdftoppm")
+	dir := tb.TempDir()
+	in := filepath.Join(dir, "doc.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	if out, err := exec.Command(tool, "-f", "1", "-l", "1", "-mono", "-rx", "204", "-ry", "196", "-singlefile", in, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		tb.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	rendered, err := os.ReadFile(filepath.Join(dir, "page.pbm"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := ParsePBM(rendered)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b := TIFFPage1(tb, tiff)
+	if a.W != b.W || a.H != b.H || !bytes.Equal(a.Bits[:(a.W+7)/8*a.H], b.Bits[:(b.W+7)/8*b.H]) {
+		tb.Fatalf("the PDF (%dx%d) renders differently from the TIFF (%dx%d)", a.W, a.H, b.W, b.H)
+	}
 }
