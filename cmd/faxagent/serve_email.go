@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -27,8 +28,15 @@ func startEmailGateway(cfg Config, st core.Store, api http.Handler, log *slog.Lo
 	if gc.MaxMessageBytes <= 0 {
 		gc.MaxMessageBytes = cfg.MaxUpload
 	}
-	g, err := email.NewGateway(email.GatewayConfig{Domain: gc.Domain, AllowedSenders: gc.AllowedSenders, MaxMessageBytes: gc.MaxMessageBytes},
-		st, apiSubmitter(api), log)
+	ec := email.GatewayConfig{Domain: gc.Domain, AllowedSenders: gc.AllowedSenders, MaxMessageBytes: gc.MaxMessageBytes}
+	if gc.TLSCert != "" || gc.TLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(gc.TLSCert, gc.TLSKey)
+		if err != nil {
+			return nil, "", fmt.Errorf("notify.email_gateway tls_cert/tls_key: %w", err)
+		}
+		ec.TLS, ec.RequireTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, true
+	}
+	g, err := email.NewGateway(ec, st, apiSubmitter(api), log)
 	if err != nil {
 		return nil, "", err
 	}

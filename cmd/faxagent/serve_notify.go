@@ -66,6 +66,10 @@ type EmailGatewayCfg struct {
 	AllowedSenders []string `yaml:"allowed_senders"`
 	// MaxMessageBytes bounds one mail (default: max_upload).
 	MaxMessageBytes int64 `yaml:"max_message_bytes"`
+	// TLSCert and TLSKey (PEM files) make the gateway offer STARTTLS and
+	// refuse mail sent without it.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 }
 
 // webhookSecretFile holds the generated webhook secret in the data directory.

@@ -315,3 +315,48 @@ func sendPlain(addr, from string, to []string, r io.Reader) error {
 	defer c.Close()
 	return c.SendMail(from, to, r)
 }
+
+// TestGatewayRequiresTLS: with a certificate the gateway offers STARTTLS
+// and refuses mail sent without it.
+func TestGatewayRequiresTLS(t *testing.T) {
+	st, _ := openStore(t)
+	cert, caPEM := testutil.SelfSigned(t)
+	var mu sync.Mutex
+	n := 0
+	g, err := NewGateway(GatewayConfig{Domain: "fax.test", AllowedSenders: []string{"@example.test"},
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, RequireTLS: true}, st,
+		func(context.Context, core.User, []string, string, []File) (int64, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			return int64(n), nil
+		}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewGateway(GatewayConfig{Domain: "fax.test", RequireTLS: true}, st, g.submit, nil); err == nil {
+		t.Fatal("TLS required without a certificate")
+	}
+	ln, _ := netListen(t)
+	go g.Serve(ln)
+	defer g.Close()
+	var se *smtp.SMTPError
+	if err := sendPlain(ln.Addr().String(), "alice@example.test", []string{"5550103@fax.test"}, strings.NewReader(pdfMail)); !errors.As(err, &se) || se.Code != 530 {
+		t.Fatalf("plain mail: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	c, err := smtp.DialStartTLS(ln.Addr().String(), &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SendMail("alice@example.test", []string{"5550103@fax.test"}, strings.NewReader(pdfMail)); err != nil {
+		t.Fatalf("mail over STARTTLS: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d submissions", n)
+	}
+}

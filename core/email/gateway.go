@@ -47,8 +47,10 @@ type GatewayConfig struct {
 	// numbers (default 10).
 	MaxMessageBytes int64
 	MaxRecipients   int
-	// TLS offers STARTTLS with this configuration (nil: none).
-	TLS      *tls.Config
+	// TLS offers STARTTLS with this configuration (nil: none); with
+	// RequireTLS a sender must use it before MAIL.
+	TLS        *tls.Config
+	RequireTLS bool
 	Hostname string
 	Timeout  time.Duration // per read and write (default 2 min)
 }
@@ -66,6 +68,9 @@ type Gateway struct {
 func NewGateway(cfg GatewayConfig, users Users, submit Submitter, log *slog.Logger) (*Gateway, error) {
 	if cfg.Domain == "" || users == nil || submit == nil {
 		return nil, errors.New("email: the gateway needs a domain, users and a submitter")
+	}
+	if cfg.RequireTLS && cfg.TLS == nil {
+		return nil, errors.New("email: the gateway cannot require TLS without a certificate")
 	}
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = 16 << 20
@@ -115,11 +120,12 @@ func (l slogLogger) Println(v ...any) { l.log.Warn("email gateway: " + fmt.Sprin
 
 // NewSession implements smtp.Backend.
 func (g *Gateway) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	return &session{g: g, remote: c.Conn().RemoteAddr().String()}, nil
+	return &session{g: g, c: c, remote: c.Conn().RemoteAddr().String()}, nil
 }
 
 type session struct {
 	g       *Gateway
+	c       *smtp.Conn
 	remote  string
 	user    *core.User
 	from    string
@@ -144,6 +150,11 @@ func (g *Gateway) allowed(addr string) bool {
 
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	s.Reset()
+	if s.g.cfg.RequireTLS {
+		if _, ok := s.c.TLSConnectionState(); !ok {
+			return refuse(530, smtp.EnhancedCode{5, 7, 0}, "STARTTLS first")
+		}
+	}
 	if !s.g.allowed(from) {
 		s.g.log.Info("email gateway: sender refused", "from", from, "client", s.remote)
 		return refuse(550, smtp.EnhancedCode{5, 7, 1}, "sender not allowed")

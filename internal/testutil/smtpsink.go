@@ -47,7 +47,7 @@ type SMTPSink struct {
 // NewSMTPSink starts a sink; it stops when the test ends.
 func NewSMTPSink(tb testing.TB) *SMTPSink {
 	tb.Helper()
-	cert, caPEM := selfSigned(tb)
+	cert, caPEM := SelfSigned(tb)
 	s := &SMTPSink{CAPEM: caPEM, User: "relay-user", Password: "relay-password", got: make(chan struct{}, 100)}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s, c: c}, nil }))
 	s.srv.Domain = "sink.test"
@@ -136,8 +136,8 @@ func (x *sinkSession) Data(r io.Reader) error {
 func (x *sinkSession) Reset()        { x.m = Mail{} }
 func (x *sinkSession) Logout() error { return nil }
 
-// selfSigned makes a certificate for 127.0.0.1 and its PEM.
-func selfSigned(tb testing.TB) (tls.Certificate, []byte) {
+// SelfSigned makes a certificate for 127.0.0.1 and its PEM (to trust it).
+func SelfSigned(tb testing.TB) (tls.Certificate, []byte) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
