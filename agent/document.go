@@ -43,15 +43,16 @@ func (d *fileDoc) Page(i int) (t30.PageSource, error) {
 func (d *fileDoc) Close() error { return d.r.Close() }
 
 // pageSource hands the engine a page's rows and, when the page is stored
-// coded and usable as it is, its coded data: the engine then transcodes
-// it without expanding rows to pixels (a damaged page is refused either
-// way). Under AllowDamaged a page comes only as rows, whose damaged rows
+// coded and usable as it is, its coded data and header line: the engine
+// then transcodes it without expanding rows to pixels, but for the header
+// line's (a damaged page is refused either way). Under AllowDamaged a page comes only as rows, whose damaged rows
 // are concealed.
 func pageSource(p *faxdoc.Page) t30.PageSource {
 	src := t30.PageSource{Width: p.Width, Resolution: p.Resolution, Rows: p}
-	if raw := p.Coded(); raw != nil {
+	if raw, band := p.Coded(); raw != nil {
 		src.Coded, src.CodedOptions = raw.Data, imaging.DecodeOptions{Compression: raw.Compression,
 			Width: p.Width, BitOrder: raw.BitOrder, Rows: raw.Rows}
+		src.Overlay = band
 	}
 	return src
 }

@@ -22,6 +22,10 @@ type PageSource struct {
 
 	Coded        []byte
 	CodedOptions imaging.DecodeOptions
+	// Overlay, if set, replaces the top rows of Coded when it is
+	// transcoded (a header line band stamped on a stored page). Rows carry
+	// their overlay already.
+	Overlay *imaging.Page
 }
 
 // Document is what a sender sends. Page may be called more than once for
@@ -99,12 +103,13 @@ var ErrDocument = errors.New("t30: document error")
 // codePage codes one page for transmission with the agreed parameters.
 func codePage(src PageSource, o imaging.EncodeOptions, res imaging.Resolution) ([]byte, int, error) {
 	var buf bytes.Buffer
-	if src.Coded != nil && src.Resolution == res && src.Width == o.Width && src.CodedOptions.Width == o.Width {
+	if src.Coded != nil && src.Resolution == res && src.Width == o.Width && src.CodedOptions.Width == o.Width &&
+		(src.Overlay == nil || src.Overlay.Width == o.Width) {
 		// Already coded at the right geometry: transcode through changing
 		// elements, without expanding rows to pixels. A damaged page is
 		// refused, as a RowReader over it would refuse it.
 		buf.Grow(len(src.Coded) + len(src.Coded)/4)
-		st, err := imaging.Transcode(&buf, bytes.NewReader(src.Coded), src.CodedOptions, o)
+		st, err := imaging.TranscodeOverlay(&buf, bytes.NewReader(src.Coded), src.CodedOptions, o, src.Overlay)
 		switch {
 		case err != nil:
 			return nil, st.Rows, fmt.Errorf("%w: %w", ErrDocument, err)

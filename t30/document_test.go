@@ -42,6 +42,27 @@ func TestCodePageTranscodes(t *testing.T) {
 			t.Fatalf("%v: transcoded page differs (%v)", comp, err)
 		}
 	}
+	// A header band in place of the top rows: the transcoded page equals
+	// the rows with the band put in.
+	band := imaging.NewPage(p.Width, 40, p.Resolution)
+	for y := 5; y < 35; y++ {
+		for x := 100; x < 900; x += 7 {
+			band.Set(x, y, true)
+		}
+	}
+	stamped := imaging.NewPage(p.Width, p.Height, p.Resolution)
+	copy(stamped.Pix, p.Pix)
+	copy(stamped.Pix, band.Pix)
+	over := coded
+	over.Rows, over.Overlay = stamped.Rows(), band
+	o := imaging.EncodeOptions{Compression: imaging.MR, Width: p.Width, K: 4, MinRowBits: 400}
+	want, _, err := codePage(PageSource{Width: p.Width, Resolution: p.Resolution, Rows: stamped.Rows()}, o, p.Resolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := codePage(over, o, p.Resolution); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("with an overlay: %v, %d bytes, want %d", err, len(got), len(want))
+	}
 	bad := coded
 	bad.Coded = append([]byte(nil), mmr...)
 	for i := len(bad.Coded) / 3; i < len(bad.Coded)/2; i++ {

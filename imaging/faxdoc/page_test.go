@@ -56,3 +56,53 @@ func TestPageRandomAccess(t *testing.T) {
 		t.Errorf("reading page %d allocated %d bytes, page 1 %d: pages before it were read", n, last, first)
 	}
 }
+
+// TestCodedWithHeader: a stored CCITT page under a header line offers its
+// coded data and the band; the coded rows with the band in place of the
+// top rows are the page's rows.
+func TestCodedWithHeader(t *testing.T) {
+	p := imaging.NewPage(imaging.WidthA4, 300, imaging.Fine)
+	for y := 0; y < 300; y += 5 {
+		for x := 0; x < 800; x++ {
+			p.Set(x, y, true)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "doc.tif")
+	writeTIFF(t, path, imaging.MMR, p)
+	for _, o := range []Options{{KeepResolution: true}, {KeepResolution: true, Header: "%d %t page %p of %s"}, {KeepResolution: true, AllowDamaged: true}} {
+		r, err := Open([]string{path}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg, err := r.Page(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, band := pg.Coded()
+		if o.AllowDamaged {
+			if raw != nil {
+				t.Fatal("coded data offered under AllowDamaged")
+			}
+			r.Close()
+			continue
+		}
+		if raw == nil || (band != nil) != (o.Header != "") {
+			t.Fatalf("header %q: raw %v band %v", o.Header, raw != nil, band != nil)
+		}
+		want, err := imaging.ReadPage(pg, pg.Width, pg.Resolution, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := imaging.DecodePage(raw.Data, imaging.DecodeOptions{Compression: raw.Compression, Width: pg.Width, BitOrder: raw.BitOrder, Rows: raw.Rows}, pg.Resolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if band != nil {
+			copy(got.Pix, band.Pix)
+		}
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Fatalf("header %q: coded data and band differ from the rows", o.Header)
+		}
+		r.Close()
+	}
+}

@@ -117,6 +117,8 @@ type Page struct {
 	// raw is the page's coded data when it can be used as it is (a CCITT
 	// TIFF page taken with no rescaling and no header).
 	raw          *Raw
+	coded        *Raw          // raw data under a header line (band)
+	band         *imaging.Page // the header line drawn over the rows
 	pr           *tiff.PageReader
 	allowDamaged bool
 	rawStats     imaging.RowStats
@@ -186,15 +188,21 @@ func (p *Page) Raw() (*Raw, error) {
 }
 
 // Coded returns the page's coded data as stored, unchecked, when it can be
-// used as it is (a CCITT TIFF page taken with no rescaling and no header
-// line) and damaged pages are not allowed, or nil. Unlike Raw it does not
-// decode the page first: whoever decodes the data must refuse damaged
-// rows itself (t30's transcoding does).
-func (p *Page) Coded() *Raw {
-	if p.allowDamaged {
-		return nil
+// used as it is (a CCITT TIFF page taken with no rescaling) and damaged
+// pages are not allowed, or nil; and the header line band that replaces
+// its top rows (nil without a header). Unlike Raw it does not decode the page
+// first: whoever decodes the data must refuse damaged rows itself (t30's
+// transcoding does).
+func (p *Page) Coded() (*Raw, *imaging.Page) {
+	switch {
+	case p.allowDamaged:
+		return nil, nil
+	case p.raw != nil:
+		return p.raw, nil
+	case p.coded != nil:
+		return p.coded, p.band
 	}
-	return p.raw
+	return nil, nil
 }
 
 // Stats returns the decoder's counts for a TIFF page read so far.
@@ -448,7 +456,7 @@ func (r *Reader) Page(i int) (*Page, error) {
 		f.Page, f.Pages = p.Number, len(r.items)
 		band := render.HeaderRows(render.Header(r.o.Header, f), p.Width, p.Resolution)
 		p.rows = render.OverlayReader(p.rows, band)
-		p.raw = nil
+		p.coded, p.band, p.raw = p.raw, band, nil
 	}
 	return p, nil
 }

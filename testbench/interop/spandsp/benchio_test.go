@@ -46,9 +46,10 @@ func (d *tiffDoc) Page(i int) (t30.PageSource, error) {
 		return t30.PageSource{}, err
 	}
 	src := t30.PageSource{Width: p.Width, Resolution: p.Resolution, Rows: p}
-	if raw := p.Coded(); raw != nil {
+	if raw, band := p.Coded(); raw != nil {
 		src.Coded, src.CodedOptions = raw.Data, imaging.DecodeOptions{Compression: raw.Compression,
 			Width: p.Width, BitOrder: raw.BitOrder, Rows: raw.Rows}
+		src.Overlay = band
 	}
 	return src, nil
 }
