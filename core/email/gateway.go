@@ -51,8 +51,8 @@ type GatewayConfig struct {
 	// RequireTLS a sender must use it before MAIL.
 	TLS        *tls.Config
 	RequireTLS bool
-	Hostname string
-	Timeout  time.Duration // per read and write (default 2 min)
+	Hostname   string
+	Timeout    time.Duration // per read and write (default 2 min)
 }
 
 // Gateway is the SMTP listener of the e-mail to fax gateway.
