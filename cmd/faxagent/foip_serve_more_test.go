@@ -289,17 +289,33 @@ func TestFoIPServeTenPagesBothWays(t *testing.T) {
 	}{{"ecm", false, "5556100", "5557100"}, {"no-ecm", true, "5556200", "5557200"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tenPagesBothWays(t, bin, tif, want, pages, tc.noECM, tc.numA, tc.numB)
+			tenPagesBothWays(t, bin, tif, want, pages, tc.noECM, "", tc.numA, tc.numB)
 		})
 	}
 }
 
-func tenPagesBothWays(t *testing.T, bin, tif string, want []byte, pages int, noECM bool, numA, numB string) {
+// TestFoIPServeAudioBothWays: two serve processes whose trunks have the
+// T.38 policy never fax each other three pages at the same time over
+// G.711 audio, through the soft modems: every page arrives pixel-equal,
+// and both attempt records say audio.
+func TestFoIPServeAudioBothWays(t *testing.T) {
+	t.Parallel() // real-time audio calls mostly wait
+	bin := faxagentBinary(t)
+	testutil.NeedTool(t, "tifftopnm")
+	const pages = 3
+	tif := tenPages(t, bin, t.TempDir(), pages)
+	want := pbm(t, tif)
+	tenPagesBothWays(t, bin, tif, want, pages, false, "never", "5556300", "5557300")
+}
+
+// tenPagesBothWays runs two serve processes (T.38 policy policy, "" for
+// the default) that fax each other the pages of tif at once.
+func tenPagesBothWays(t *testing.T, bin, tif string, want []byte, pages int, noECM bool, policy, numA, numB string) {
 	pa, pb := freeUDPPort(t), freeUDPPort(t)
 	dirA, dirB := t.TempDir(), t.TempDir()
 	serve := func(dir, num string, listen, peer int) *server {
 		cfg := filepath.Join(dir, "foip.yaml")
-		text := fmt.Sprintf("agent:\n  foip:\n    number: %q\n    channels: 2\n    t38:\n      no_ecm: %v\n", num, noECM)
+		text := fmt.Sprintf("agent:\n  foip:\n    number: %q\n    channels: 2\n    t38:\n      no_ecm: %v\n      policy: %q\n", num, noECM, policy)
 		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -332,8 +348,11 @@ func tenPagesBothWays(t *testing.T, bin, tif string, want []byte, pages int, noE
 		dir, num string
 	}{{a, b, dirB, numB}, {b, a, dirA, numA}} {
 		at := checkSentAttempt(t, s.from, s.num, pages, !noECM)
-		t.Logf("to %s: port %s protocol %s speed %d compression %s call %.1fs", s.num, at.BoardID, at.FaxProtocol,
-			at.TransmitSpeed, at.CompressionMode, at.CallDuration)
+		t.Logf("to %s: port %s media %s protocol %s speed %d compression %s call %.1fs, packets lost %d", s.num, at.BoardID, at.Media,
+			at.FaxProtocol, at.TransmitSpeed, at.CompressionMode, at.CallDuration, at.PacketsLost)
+		if wantMedia := map[string]string{"": "T.38", "never": "audio"}[policy]; at.Media != wantMedia {
+			t.Errorf("attempt media %q, want %q", at.Media, wantMedia)
+		}
 		checkInbox(t, s.to, s.dir, s.num, pages, want)
 	}
 	a.stop()

@@ -111,7 +111,7 @@ type call struct {
 	lateT38   chan struct{}
 	lateOnce  sync.Once
 	committed atomic.Bool
-	ced       chan struct{} // closed when CED is heard (outbound)
+	ced       chan struct{} // closed when the far end's fax tone is heard (CED outbound, CNG inbound)
 	cedOnce   sync.Once
 	ended     chan struct{} // the dialog is over (remote BYE, CANCEL)
 	endOnce   sync.Once
@@ -275,8 +275,11 @@ func (c *call) finish() {
 func (c *call) startAudioLocked(ra remoteAudio, tone tonePattern) {
 	a := newAudio(c.rtpConn, ra.addr, ra.pt, tone)
 	a.crashed = &c.crashed
+	heard := func() { c.cedOnce.Do(func() { close(c.ced) }) }
 	if c.outbound {
-		a.onCED = func() { c.cedOnce.Do(func() { close(c.ced) }) }
+		a.onCED = heard
+	} else {
+		a.onCNG = heard
 	}
 	c.audio = a
 	a.start()

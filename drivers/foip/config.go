@@ -142,8 +142,12 @@ type Config struct {
 	// T38 selects how outbound calls reach T.38. ReinviteOut and
 	// ReinviteIn are how long after answer we send our own T.38
 	// re-INVITE on outbound and inbound calls unless the remote sent
-	// one first (defaults 2 s and 0; negative: never, wait for the
-	// remote). T38Timeout bounds the whole audio phase (default 30 s).
+	// one first (defaults 2 s and 1.5 s; negative: never, wait for the
+	// remote); it goes sooner when the far end's fax tone is heard in the
+	// audio (CED on outbound calls, CNG on inbound ones), so an inbound
+	// call is answered in audio with CED and gives a carrier that
+	// switches itself the time to. T38Timeout bounds the whole audio
+	// phase (default 30 s).
 	T38         T38Start
 	ReinviteOut time.Duration
 	ReinviteIn  time.Duration
@@ -285,6 +289,9 @@ func (c Config) withDefaults() (Config, []netip.Prefix, error) {
 	}
 	if c.ReinviteOut == 0 {
 		c.ReinviteOut = 2 * time.Second
+	}
+	if c.ReinviteIn == 0 {
+		c.ReinviteIn = 1500 * time.Millisecond
 	}
 	if c.T38Timeout <= 0 {
 		c.T38Timeout = 30 * time.Second

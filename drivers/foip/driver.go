@@ -35,7 +35,7 @@ type Stats struct {
 	T38Refused   uint64 // our T.38 offers refused (488/606)
 	Registered   uint64 // successful REGISTERs
 	RegisterFail uint64 // failed REGISTERs
-	CEDReinvite  uint64 // our T.38 re-INVITEs sent early because CED was heard
+	CEDReinvite  uint64 // our T.38 re-INVITEs sent early because the far end's fax tone (CED, CNG) was heard
 	// OffListener counts SIP messages read on another socket than the
 	// trunk's listening one: answers to requests that left from elsewhere
 	// (0 when every request leaves from the listening address).

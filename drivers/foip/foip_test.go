@@ -155,6 +155,7 @@ func TestFaxOverSIP(t *testing.T) {
 		mod       func(a, b *Config)
 		glare     bool
 		ced       bool // A re-INVITEs on hearing B's CED
+		cng       bool // B re-INVITEs on hearing A's CNG
 		refresh   bool // A refreshes the session mid-fax
 		timer     bool // session timers: A refreshes every second
 		nat       bool // B's SDP gives wrong media ports (B behind NAT)
@@ -180,6 +181,10 @@ func TestFaxOverSIP(t *testing.T) {
 		// G.711 audio (Goertzel) and re-INVITEs at once.
 		{name: "ced-detected", transport: "udp", ecm: drivers.ECMOn, pages: 1, ced: true,
 			mod: func(a, b *Config) { a.ReinviteOut = 25 * time.Second; b.ReinviteIn = -1 }},
+		// The answerer waits long before its own re-INVITE and the caller
+		// never sends one: B hears A's CNG in the audio and re-INVITEs.
+		{name: "cng-detected", transport: "udp", ecm: drivers.ECMOn, pages: 1, cng: true,
+			mod: func(a, b *Config) { a.ReinviteOut = -1; b.ReinviteIn = 25 * time.Second }},
 		// Session-timer refreshes (re-INVITE and UPDATE with the same
 		// SDP) in the middle of the fax leave the T.38 stream alone.
 		{name: "refresh-mid-fax", transport: "udp", ecm: drivers.ECMOff, pages: 2, refresh: true},
@@ -226,6 +231,9 @@ func TestFaxOverSIP(t *testing.T) {
 				}
 				if tc.timer && (a.Stats().RefreshSent < 5 || b.Stats().Refreshes != a.Stats().RefreshSent) {
 					t.Errorf("session timer: A sent %d refreshes, B answered %d; want at least 5, all answered", a.Stats().RefreshSent, b.Stats().Refreshes)
+				}
+				if tc.cng && b.Stats().CEDReinvite != 1 {
+					t.Errorf("re-INVITEs on CNG: %d, want 1", b.Stats().CEDReinvite)
 				}
 				if tc.ced && a.Stats().CEDReinvite != 1 {
 					t.Errorf("re-INVITEs on CED: %d, want 1", a.Stats().CEDReinvite)

@@ -206,6 +206,7 @@ type audio struct {
 	pt    uint8
 	tone  tonePattern
 	onCED func() // called once when CED (2100 Hz) is heard
+	onCNG func() // called once when CNG (1100 Hz) is heard
 	// crashed, when set and true, stops what we send (tests: a process
 	// that died).
 	crashed *atomic.Bool
@@ -383,8 +384,8 @@ func (a *audio) detect(x []float64) {
 		return goertzel(x, f)/(energy*float64(len(x))/2) > 0.6
 	}
 	if dominant(1100) {
-		if a.cngFrames++; a.cngFrames == 10 {
-			a.heardCNG.Store(true)
+		if a.cngFrames++; a.cngFrames == 10 && !a.heardCNG.Swap(true) && a.onCNG != nil {
+			a.onCNG()
 		}
 	} else {
 		a.cngFrames = 0

@@ -30,9 +30,11 @@ type AudioStats struct {
 	ComfortNoise uint64
 }
 
-// playoutDelay is how far behind the far end's newest timestamps the
-// modem hears its samples: absorbs 60 ms of network jitter.
-const playoutDelay = 480
+// playoutDelay is how far behind the far end's first timestamp the modem
+// hears its samples: absorbs 160 ms of network jitter and of stalls of
+// either process (a fax modem minds lost samples, not a little delay:
+// T.30's timings are in seconds).
+const playoutDelay = 1280
 
 // playoutRing is the playout buffer length in samples (about 1 s; a power
 // of two, so indexes by timestamp stay continuous across its 2^32 wrap).
