@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -111,28 +110,21 @@ func renderPage(ctx context.Context, paths []string, o faxdoc.Options, n int) ([
 	}
 	defer doc.Close()
 	pages := doc.Pages()
-	if n > pages {
+	if n < 1 || n > pages {
 		return nil, pages, errNoPage
 	}
-	for i := 1; ; i++ {
-		pg, err := doc.Next()
-		if errors.Is(err, io.EOF) {
-			return nil, pages, errNoPage
-		}
-		if err != nil {
-			return nil, pages, err
-		}
-		if i < n {
-			continue
-		}
-		img, err := imaging.ReadPage(pg, pg.Width, pg.Resolution, 0)
-		if err != nil {
-			return nil, pages, err
-		}
-		var buf bytes.Buffer
-		if err := render.EncodePNG(&buf, img); err != nil {
-			return nil, pages, err
-		}
-		return buf.Bytes(), pages, nil
+	// Page n alone: the pages before it are not read.
+	pg, err := doc.Page(n - 1)
+	if err != nil {
+		return nil, pages, err
 	}
+	img, err := imaging.ReadPage(pg, pg.Width, pg.Resolution, 0)
+	if err != nil {
+		return nil, pages, err
+	}
+	var buf bytes.Buffer
+	if err := render.EncodePNG(&buf, img); err != nil {
+		return nil, pages, err
+	}
+	return buf.Bytes(), pages, nil
 }
