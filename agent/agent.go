@@ -58,16 +58,19 @@ type Config struct {
 
 	Queue    Queue
 	Reporter Reporter
-	Metrics  Metrics        // [NopMetrics]
-	Clock    Clock          // [SystemClock]
-	Logger   *slog.Logger   // [discard]
-	Retry    RetryPolicy    // see RetryPolicy
-	Memory   MemoryPolicy   // see MemoryPolicy
-	Dial     DialRules      // [dial as given]
-	Header   string         // header-line template for jobs without one [none]
-	CSID     string         // our identification [the port's number]
-	SpoolDir string         // received faxes and their pending reports [$TMPDIR/faxagent-spool]
-	Document faxdoc.Options // how job files become pages [fine resolution]
+	Metrics  Metrics      // [NopMetrics]
+	Clock    Clock        // [SystemClock]
+	Logger   *slog.Logger // [discard]
+	Retry    RetryPolicy  // see RetryPolicy
+	Memory   MemoryPolicy // see MemoryPolicy
+	Dial     DialRules    // [dial as given]
+	Header   string       // header-line template for jobs without one [none]
+	CSID     string       // our identification [the port's number]
+	SpoolDir string       // received faxes and their pending reports [$TMPDIR/faxagent-spool]
+	// OutboxDir keeps attempts' outcomes until the queue has them (see
+	// outbox.go) [SpoolDir/outbox].
+	OutboxDir string
+	Document  faxdoc.Options // how job files become pages [fine resolution]
 
 	Lease        time.Duration // job lease [2 min], renewed every third of it
 	PollInterval time.Duration // claim poll without a Notifier or idle [5 s]
@@ -97,6 +100,9 @@ func (c *Config) defaults() {
 	}
 	if c.SpoolDir == "" {
 		c.SpoolDir = filepath.Join(os.TempDir(), "faxagent-spool")
+	}
+	if c.OutboxDir == "" {
+		c.OutboxDir = filepath.Join(c.SpoolDir, "outbox")
 	}
 	if c.Document.Resolution == 0 {
 		c.Document.Resolution = imaging.Fine
@@ -221,6 +227,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	if err := os.Chmod(a.cfg.SpoolDir, 0o700); err != nil {
 		return fmt.Errorf("agent: spool: %w", err)
 	}
+	if err := os.MkdirAll(a.cfg.OutboxDir, 0o700); err != nil {
+		return fmt.Errorf("agent: outbox: %w", err)
+	}
 	def := PortSettings{Send: true, Receive: true, ToneDetect: true}
 	if a.cfg.DefaultPort != nil {
 		def = *a.cfg.DefaultPort
@@ -262,6 +271,7 @@ func (a *Agent) Start(ctx context.Context) error {
 	// Receptions an earlier run left pending: their IDs are unique, so new
 	// calls answered meanwhile never meet them.
 	a.recoverSpool()
+	a.recoverOutbox()
 	a.sched.Add(1)
 	go a.schedule()
 	a.log.Info("agent started", "ports", len(a.ports), "licensed", a.lic.Ports)
@@ -815,36 +825,6 @@ func (a *Agent) record(job Job, p *port, res drivers.Result, code t30.Code, stat
 		rec.NextAttempt, rec.NextPage = dec.At, dec.StartPage+1
 	}
 	return rec
-}
-
-// finish reports an attempt's record and the job's new state in one
-// Finish, retried as persist does.
-func (a *Agent) finish(l Lease, rec AttemptRecord) {
-	a.persist("finish job", func(ctx context.Context) error { return a.cfg.Queue.Finish(ctx, l, rec) })
-}
-
-// persist runs a report or queue operation, retrying failures for a while
-// (a core that restarts): the operations are idempotent.
-func (a *Agent) persist(what string, op func(ctx context.Context) error) {
-	delay := 100 * time.Millisecond
-	for try := 1; ; try++ {
-		err := op(a.base)
-		if err == nil || errors.Is(err, ErrLeaseLost) || errors.Is(err, ErrNoJob) || try == 8 {
-			if err != nil {
-				a.log.Error(what+" failed", "err", err)
-			}
-			return
-		}
-		a.log.Warn(what+" failed, retrying", "err", err, "try", try)
-		a.sleep(delay)
-		delay *= 2
-	}
-}
-
-func (a *Agent) sleep(d time.Duration) {
-	ch := make(chan struct{})
-	a.cfg.Clock.AfterFunc(d, func() { close(ch) })
-	<-ch
 }
 
 func firstNonEmpty(s ...string) string {

@@ -104,6 +104,9 @@ var (
 	ErrCancelled = errors.New("agent: job cancelled")
 	// ErrNoJob: no such job.
 	ErrNoJob = errors.New("agent: no such job")
+	// ErrRejected: the queue refuses a report as malformed; sending it
+	// again cannot help.
+	ErrRejected = errors.New("agent: report rejected")
 )
 
 // Queue is the job queue an agent works from; the core implements it

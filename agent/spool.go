@@ -105,7 +105,14 @@ func (p pending) write(rec InboundRecord, inCall bool) error {
 	if err != nil {
 		return err
 	}
-	tmp := p.record + ".tmp"
+	return writeDurable(p.record, b)
+}
+
+// writeDurable replaces path with b: a temporary file written and synced,
+// renamed into place, and the directory synced, so that after a crash the
+// file is either the old one or the whole new one.
+func writeDurable(path string, b []byte) error {
+	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
@@ -118,12 +125,18 @@ func (p pending) write(rec InboundRecord, inCall bool) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, p.record)
+		err = os.Rename(tmp, path)
 	}
 	if err != nil {
 		os.Remove(tmp)
+		return err
 	}
-	return err
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		err = d.Sync()
+		d.Close()
+		return err
+	}
+	return nil
 }
 
 // done removes a stored reception from the spool: the record first (a

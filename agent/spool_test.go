@@ -160,7 +160,7 @@ func TestSpoolRecoveryAtStart(t *testing.T) {
 	if r := got[doneID]; r.Partial || r.Pages != 1 || r.ErrorID != 0 || r.File == "" {
 		t.Errorf("finished reception reported as %+v", r)
 	}
-	want := []string{filepath.Base(young), filepath.Base(other.file), filepath.Base(other.record), filepath.Base(foreign), "notes.txt", "reported"}
+	want := []string{filepath.Base(young), filepath.Base(other.file), filepath.Base(other.record), filepath.Base(foreign), "notes.txt", "outbox", "reported"}
 	slices.Sort(want)
 	var left []string
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {

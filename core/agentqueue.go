@@ -51,6 +51,8 @@ func agentErr(err error) error {
 		return fmt.Errorf("%w: %w", agent.ErrLeaseLost, err)
 	case errors.Is(err, ErrNotFound):
 		return fmt.Errorf("%w: %w", agent.ErrNoJob, err)
+	case errors.Is(err, ErrInvalid), errors.Is(err, ErrTooLarge):
+		return fmt.Errorf("%w: %w", agent.ErrRejected, err)
 	}
 	return err
 }
@@ -145,7 +147,7 @@ func (a *AgentQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptR
 	}
 	o, ok := outcomes[r.TransmitStatusDef]
 	if !ok {
-		return fmt.Errorf("%w: attempt status %q", ErrInvalid, r.TransmitStatusDef)
+		return fmt.Errorf("%w: %w: attempt status %q", agent.ErrRejected, ErrInvalid, r.TransmitStatusDef)
 	}
 	t := transmissionOf(r)
 	t.JobID = cl.JobID

@@ -32,6 +32,9 @@ func (s *sqlStore) Claim(ctx context.Context, c Claim) ([]ClaimedJob, error) {
 	if len(c.Ports) > 4096 || len(c.Groups) > 4096 {
 		return nil, fmt.Errorf("%w: claim names more than 4096 ports or groups", ErrInvalid)
 	}
+	if err := s.tickLeaseClock(ctx); err != nil {
+		return nil, err
+	}
 	reapNow := s.claims.Add(1)%32 == 0
 	var jobs []Job
 	err := s.tx(ctx, func(d q) error {

@@ -285,6 +285,12 @@ var migrations = []migration{
 		`ALTER TABLE attempts ADD COLUMN sip_code INTEGER NOT NULL DEFAULT 0`,
 		`ALTER TABLE attempts ADD COLUMN sip_reason TEXT NOT NULL DEFAULT ''`,
 	}},
+	{12, "the lease clock: when a claim last reached the queue, so that an outage does not count against leases", []string{
+		`CREATE TABLE queue_clock (
+			id INTEGER PRIMARY KEY,
+			last_seen BIGINT NOT NULL)`,
+		`INSERT INTO queue_clock (id, last_seen) VALUES (1, 0)`,
+	}},
 }
 
 // agentNumbers enrols every agent name the store has seen (heartbeats,

@@ -143,6 +143,13 @@ type Options struct {
 	MaxDocumentSize int64
 	// DefaultLease is the lease of a claim that gives none; 0 means 2 min.
 	DefaultLease time.Duration
+	// OutageGap is the reclaim rule's allowance for outages: when no claim
+	// reached the queue for longer than this (the database or every core
+	// was down, or no agent was alive), the leases that were valid when
+	// the queue was last reached are extended by the whole gap, so that an
+	// agent holding a sent fax's outcome in its outbox delivers it before
+	// anyone may claim the job again. 0 means 20 s; < 0 turns it off.
+	OutageGap time.Duration
 	// DefaultMaxAttempts per recipient; 0 means 3.
 	DefaultMaxAttempts int
 	// MaxConns bounds the PostgreSQL pool; 0 means 16.
@@ -181,6 +188,9 @@ func (o *Options) defaults() error {
 	}
 	if o.DefaultMaxAttempts == 0 {
 		o.DefaultMaxAttempts = 3
+	}
+	if o.OutageGap == 0 {
+		o.OutageGap = 20 * time.Second
 	}
 	if o.MaxConns == 0 {
 		o.MaxConns = 16

@@ -272,7 +272,8 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 		Dial: agent.DialRules{Prefix: ac.Dial.Prefix, Suffix: ac.Dial.Suffix, CountryCode: ac.Dial.CountryCode,
 			AreaCode: ac.Dial.AreaCode, LongDistancePrefix: ac.Dial.LongDistancePrefix, InternationalPrefix: ac.Dial.InternationalPrefix},
 		Header: ac.Header, CSID: ac.CSID, SpoolDir: filepath.Join(cfg.DataDir, "agent-spool"),
-		Lease: ac.Lease, PollInterval: ac.Poll, Grace: ac.Grace,
+		OutboxDir: filepath.Join(cfg.DataDir, "agent-outbox"),
+		Lease:     ac.Lease, PollInterval: ac.Poll, Grace: ac.Grace,
 		Document: faxdoc.Options{Limits: cfg.Limits.withDefaults().documentLimits()},
 	})
 	if err != nil {

@@ -1,0 +1,145 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// The outbox keeps the outcome of every attempt until the queue has it.
+// When a call ends, its record and lease are written to a file in
+// Config.OutboxDir (synced, renamed into place) before the first Finish;
+// the file goes only once Finish returned nil, or an answer that retrying
+// cannot change (ErrLeaseLost: the queue kept the record as stale;
+// ErrNoJob; ErrRejected: the file moves to OutboxDir/rejected). Until then
+// Finish is tried again with back-off up to maxOutcomeDelay apart, the
+// job's lease renewed between tries, for as long as the agent runs, and
+// from the next start on if it stops first: an outage of the core or its
+// database of any length loses no outcome, and, with the queue's reclaim
+// rule (core: time without any claim does not count against leases), the
+// job is not given to another agent meanwhile, so a fax that was sent is
+// not sent again because its report was late.
+
+// maxOutcomeDelay caps the back-off between two tries of an outcome: a
+// queue that comes back hears of it within this, well inside the lease.
+const maxOutcomeDelay = 5 * time.Second
+
+// outboxEntry is the content of an outbox file.
+type outboxEntry struct {
+	Lease  Lease         `json:"lease"`
+	Record AttemptRecord `json:"record"`
+}
+
+func (a *Agent) outboxPath(attemptID string) string {
+	return filepath.Join(a.cfg.OutboxDir, spoolBase(attemptID)+".json")
+}
+
+// finish writes an attempt's outcome to the outbox and delivers it in the
+// background: the port is free again at once.
+func (a *Agent) finish(l Lease, rec AttemptRecord) {
+	path := a.outboxPath(rec.AttemptID)
+	b, err := json.Marshal(outboxEntry{Lease: l, Record: rec})
+	if err == nil {
+		err = writeDurable(path, b)
+	}
+	if err != nil {
+		// Delivered all the same, from memory: only a crash before the
+		// queue has it loses it now.
+		a.log.Error("outbox: outcome not written", "attempt", rec.AttemptID, "err", err)
+		path = ""
+	}
+	a.reports.Add(1)
+	go a.deliverOutcome(path, l, rec)
+}
+
+// deliverOutcome calls Finish until the queue answers for good, then
+// removes the outbox file. It stops trying when the agent stops; the file
+// stays for the next start.
+func (a *Agent) deliverOutcome(path string, l Lease, rec AttemptRecord) {
+	defer a.reports.Done()
+	delay := 100 * time.Millisecond
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(a.base, reportTimeout)
+		err := a.cfg.Queue.Finish(ctx, l, rec)
+		cancel()
+		switch {
+		case err == nil, errors.Is(err, ErrLeaseLost), errors.Is(err, ErrNoJob):
+			if err != nil {
+				a.log.Warn("outcome stored, but the job was no longer ours", "job", rec.JobID, "attempt", rec.AttemptID, "err", err)
+			}
+			if path != "" {
+				if err := os.Remove(path); err != nil {
+					a.log.Warn("outbox: removing a delivered outcome", "file", path, "err", err)
+				}
+			}
+			if try > 1 {
+				a.log.Info("outcome delivered", "job", rec.JobID, "attempt", rec.AttemptID, "tries", try)
+			}
+			return
+		case errors.Is(err, ErrRejected):
+			a.log.Error("outcome rejected by the queue; kept aside", "job", rec.JobID, "attempt", rec.AttemptID, "err", err)
+			if path != "" {
+				dir := filepath.Join(a.cfg.OutboxDir, "rejected")
+				if err := os.MkdirAll(dir, 0o700); err == nil {
+					os.Rename(path, filepath.Join(dir, filepath.Base(path)))
+				}
+			}
+			return
+		}
+		select {
+		case <-a.stop:
+			a.log.Error("outcome not delivered; kept in the outbox for the next start", "job", rec.JobID, "attempt", rec.AttemptID, "file", path, "err", err)
+			return
+		default:
+		}
+		a.log.Warn("outcome not delivered, retrying", "job", rec.JobID, "attempt", rec.AttemptID, "err", err, "try", try)
+		if !a.pause(delay) {
+			a.log.Error("outcome not delivered; kept in the outbox for the next start", "job", rec.JobID, "attempt", rec.AttemptID, "file", path, "err", err)
+			return
+		}
+		delay = min(2*delay, maxOutcomeDelay)
+		// Hold on to the job while its outcome waits (best effort: a
+		// queue that cannot take the outcome seldom takes a renewal).
+		ctx, cancel = context.WithTimeout(a.base, reportTimeout)
+		if nl, err := a.cfg.Queue.Renew(ctx, l, a.cfg.Lease); err == nil {
+			l.Expires = nl.Expires
+		}
+		cancel()
+	}
+}
+
+// recoverOutbox delivers the outcomes an earlier run left in the outbox.
+func (a *Agent) recoverOutbox() {
+	entries, err := os.ReadDir(a.cfg.OutboxDir)
+	if err != nil {
+		a.log.Error("outbox: reading", "dir", a.cfg.OutboxDir, "err", err)
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		path := filepath.Join(a.cfg.OutboxDir, name)
+		b, err := os.ReadFile(path)
+		var x outboxEntry
+		if err == nil {
+			err = json.Unmarshal(b, &x)
+		}
+		if err == nil && a.outboxPath(x.Record.AttemptID) != path {
+			err = errors.New("the file name does not match its attempt ID")
+		}
+		if err != nil {
+			a.log.Error("outbox: unreadable outcome, left in place", "file", path, "err", err)
+			continue
+		}
+		a.log.Info("outbox: delivering an outcome left by an earlier run", "job", x.Record.JobID, "attempt", x.Record.AttemptID,
+			"status", x.Record.TransmitStatusDef)
+		a.reports.Add(1)
+		go a.deliverOutcome(path, x.Lease, x.Record)
+	}
+}

@@ -1,0 +1,133 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/faxagent/faxagent/drivers/loopback"
+)
+
+// downQueue is a MemQueue whose Finish and Renew fail while down is set:
+// a core or database outage as the agent sees it.
+type downQueue struct {
+	*MemQueue
+	down     atomic.Bool
+	finishes atomic.Int32 // Finish calls, failed ones included
+}
+
+var errUnreachable = errors.New("queue unreachable")
+
+func (q *downQueue) Finish(ctx context.Context, l Lease, r AttemptRecord) error {
+	q.finishes.Add(1)
+	if q.down.Load() {
+		return errUnreachable
+	}
+	return q.MemQueue.Finish(ctx, l, r)
+}
+
+func (q *downQueue) Renew(ctx context.Context, l Lease, d time.Duration) (Lease, error) {
+	if q.down.Load() {
+		return l, errUnreachable
+	}
+	return q.MemQueue.Renew(ctx, l, d)
+}
+
+func outboxFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestOutboxOutage: the queue is down when the call ends (for ten
+// minutes, far beyond the 8 tries persist used to make): the outcome waits
+// in the outbox, the port is free meanwhile, and once the queue is back
+// the job completes with its record; the far end got the fax once.
+func TestOutboxOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, loopback.Paced)
+		q := &downQueue{MemQueue: f.q}
+		q.down.Store(true)
+		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Queue = q; c.Lease = time.Hour })
+		if err := f.q.Add(Job{ID: "j", Number: "999", Doc: doc(2, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(f.spool, "outbox")
+		for len(outboxFiles(t, out)) == 0 {
+			time.Sleep(time.Second)
+		}
+		time.Sleep(10 * time.Minute)
+		if st, _ := f.q.Job("j"); st.State != JobLeased || len(outboxFiles(t, out)) != 1 || q.finishes.Load() < 20 {
+			t.Fatalf("during the outage: %v, outbox %v, %d tries", st.State, outboxFiles(t, out), q.finishes.Load())
+		}
+		q.down.Store(false)
+		f.wait(time.Minute)
+		synctest.Wait()
+		if len(outboxFiles(t, out)) != 0 {
+			t.Errorf("outbox after delivery: %v", outboxFiles(t, out))
+		}
+		f.stop()
+		if st, _ := f.q.Job("j"); st.State != JobCompleted || st.Job.Attempts != 1 {
+			t.Fatalf("job %+v", st)
+		}
+		if recs := f.q.Attempts("j"); len(recs) != 1 || recs[0].PageSent != 2 || recs[0].TransmitStatusDef != StatusCompleted {
+			t.Fatalf("records %+v", recs)
+		}
+		if n := len(f.net.BuiltinPages("999")); n != 2 {
+			t.Errorf("far end got %d pages, want 2 (once)", n)
+		}
+	})
+}
+
+// TestOutboxAcrossRestart: the queue is down when the call ends and the
+// agent stops: the outcome stays in the outbox file, and the next agent
+// started on the data directory delivers it before anything else; the job
+// is not sent again.
+func TestOutboxAcrossRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, loopback.Paced)
+		q := &downQueue{MemQueue: f.q}
+		q.down.Store(true)
+		a := f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Queue = q; c.Lease = time.Hour })
+		if err := f.q.Add(Job{ID: "j", Number: "999", Doc: doc(1, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(f.spool, "outbox")
+		for len(outboxFiles(t, out)) == 0 {
+			time.Sleep(time.Second)
+		}
+		if err := a.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		f.agents = nil
+		files := outboxFiles(t, out)
+		if len(files) != 1 {
+			t.Fatalf("outbox after shutdown: %v", files)
+		}
+		if st, _ := f.q.Job("j"); st.State != JobLeased {
+			t.Fatalf("job %v before the restart", st.State)
+		}
+		q.down.Store(false)
+		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Queue = q; c.Lease = time.Hour })
+		f.wait(time.Minute)
+		synctest.Wait()
+		if _, err := os.Stat(files[0]); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("outbox file after delivery: %v", err)
+		}
+		f.stop()
+		if st, _ := f.q.Job("j"); st.State != JobCompleted || st.Job.Attempts != 1 {
+			t.Fatalf("job %+v", st)
+		}
+		if n := len(f.net.BuiltinPages("999")); n != 1 {
+			t.Errorf("far end got %d pages, want 1 (sent once)", n)
+		}
+	})
+}
