@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -331,4 +332,47 @@ func failureText(code t30.Code, err error) string {
 		return text
 	}
 	return text + ": " + detail
+}
+
+// maxE164Digits is E.164's longest number, country code included.
+const maxE164Digits = 15
+
+// Check refuses a number that these rules would dial as more than
+// E.164's 15 digits: a number in E.164 form counts its own digits, one
+// after InternationalPrefix the digits after it, one after
+// LongDistancePrefix the country code and the rest, any other the
+// country code, the area code and the number. Without a CountryCode, and
+// for numbers with '*' or '#' (exchange codes), it checks nothing.
+func (r DialRules) Check(number string) error {
+	if r.CountryCode == "" || strings.ContainsAny(number, "*#") {
+		return nil
+	}
+	var b strings.Builder
+	for i, c := range number {
+		if c >= '0' && c <= '9' || c == '+' && i == 0 {
+			b.WriteRune(c)
+		}
+	}
+	n := b.String()
+	for _, rw := range r.Rewrites {
+		if rw.Match != "" && strings.HasPrefix(n, rw.Match) {
+			n = rw.Replace + n[len(rw.Match):]
+			break
+		}
+	}
+	var intl string
+	switch {
+	case strings.HasPrefix(n, "+"):
+		intl = n[1:]
+	case r.InternationalPrefix != "" && strings.HasPrefix(n, r.InternationalPrefix):
+		intl = n[len(r.InternationalPrefix):]
+	case r.LongDistancePrefix != "" && strings.HasPrefix(n, r.LongDistancePrefix):
+		intl = r.CountryCode + n[len(r.LongDistancePrefix):]
+	default:
+		intl = r.CountryCode + r.AreaCode + n
+	}
+	if len(intl) > maxE164Digits {
+		return fmt.Errorf("fax number %q is +%s under the dial rules: %d digits, more than E.164's %d", number, intl, len(intl), maxE164Digits)
+	}
+	return nil
 }

@@ -346,3 +346,30 @@ func TestFailureText(t *testing.T) {
 		}
 	}
 }
+
+func TestDialRulesCheck(t *testing.T) {
+	r := DialRules{CountryCode: "1", AreaCode: "303", LongDistancePrefix: "1", InternationalPrefix: "011"}
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"5551234", true},                 // +1 303 5551234: 11 digits
+		{"555123456789", false},           // +1 303 555123456789: 16
+		{"+44 20 7946 0000", true},        // 12
+		{"011 44 20 7946 0000 123", true}, // 15
+		{"011 44 20 7946 0000 1234", false},
+		{"1 312 555 1234", true},        // +1 312 5551234
+		{"1 312 555 1234 56789", false}, // 1 + 15
+		{"12345678901", true},           // long-distance prefix 1, then 10: 11
+		{"55512345678901", false},       // local: 1+3+14 = 18
+		{"*72 5551234567890123", true},  // exchange codes are not checked
+	}
+	for _, tc := range tests {
+		if err := r.Check(tc.in); (err == nil) != tc.ok {
+			t.Errorf("Check(%q) = %v, want ok=%v", tc.in, err, tc.ok)
+		}
+	}
+	if err := (DialRules{}).Check("1234567890123456789"); err != nil {
+		t.Errorf("without a country code nothing is checked: %v", err)
+	}
+}

@@ -678,3 +678,9 @@ func (ac AgentCfg) retrySpeedup() float64 {
 	}
 	return 1
 }
+
+// rules are the agent's dial rules.
+func (d DialCfg) rules() agent.DialRules {
+	return agent.DialRules{Prefix: d.Prefix, Suffix: d.Suffix, CountryCode: d.CountryCode, AreaCode: d.AreaCode,
+		LongDistancePrefix: d.LongDistancePrefix, InternationalPrefix: d.InternationalPrefix}
+}

@@ -15,14 +15,15 @@ import (
 // preset leaves on the trunk and never on the simulated loopback ports
 // (the trunk's peer is absent here, so the job fails, on port M1,0); a
 // job preset to group:loopback still uses them; `ports` says which ports
-// are simulated; presets and numbers nobody can dial are refused at
+// are simulated; presets and numbers nobody can dial (over 15 digits, or
+// over 15 once the dial rules add country and area code) are refused at
 // submit and nothing is stored.
 func TestTrunkFirstRouting(t *testing.T) {
 	t.Parallel() // the trunk's call waits 32 s for a SIP answer
 	bin := faxagentBinary(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "faxagent.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("agent:\n  poll: 200ms\n  loopback:\n    pacing: none\n  foip:\n    listen: 127.0.0.1:%d\n    peer: 127.0.0.1:%d\n    number: \"5556000\"\n",
+	os.WriteFile(cfg, []byte(fmt.Sprintf("agent:\n  poll: 200ms\n  dial:\n    country_code: \"1\"\n    area_code: \"303\"\n  loopback:\n    pacing: none\n  foip:\n    listen: 127.0.0.1:%d\n    peer: 127.0.0.1:%d\n    number: \"5556000\"\n",
 		freeUDPPort(t), freeUDPPort(t))), 0o600)
 	s := startServe(t, dir, []string{bin, "serve", "--config", cfg})
 	letter, _ := filepath.Abs(sample)
@@ -37,6 +38,7 @@ func TestTrunkFirstRouting(t *testing.T) {
 		{"--preset port:M9,9", "preset port:M9,9: no such port"},
 		{"--preset port:9", "a port ID is M<board>,<channel>"},
 		{"--to 123456789012345678901234567", "has 27 digits; a telephone number has at most 15 (E.164)"},
+		{"--to 55512345678901", "is +130355512345678901 under the dial rules: 18 digits, more than E.164's 15"},
 	} {
 		args := append([]string{bin, "send", "--to", "5557002"}, strings.Fields(tc.args)...)
 		out, err := runIn(dir, append(args, letter))

@@ -268,9 +268,8 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 		AgentID: strconv.FormatInt(self.ID, 10), Name: ac.ID, ServerIP: ac.ServerIP, Drivers: drvs,
 		License: lic, LicenseKey: pub, Ports: settings, Groups: groups,
 		Queue: q, Reporter: q, Metrics: m, Logger: log,
-		Retry: ac.Retry.policy(ac.retrySpeedup()),
-		Dial: agent.DialRules{Prefix: ac.Dial.Prefix, Suffix: ac.Dial.Suffix, CountryCode: ac.Dial.CountryCode,
-			AreaCode: ac.Dial.AreaCode, LongDistancePrefix: ac.Dial.LongDistancePrefix, InternationalPrefix: ac.Dial.InternationalPrefix},
+		Retry:  ac.Retry.policy(ac.retrySpeedup()),
+		Dial:   ac.Dial.rules(),
 		Header: ac.Header, CSID: ac.CSID, SpoolDir: filepath.Join(cfg.DataDir, "agent-spool"),
 		OutboxDir: filepath.Join(cfg.DataDir, "agent-outbox"),
 		Lease:     ac.Lease, PollInterval: ac.Poll, Grace: ac.Grace,
@@ -382,6 +381,7 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 			return checkPreset(ctx, p, getAgent(), st)
 		}
 	}
+	o.CheckNumber = cfg.Agent.Dial.rules().Check
 	con, err := newConsole(cfg, st, m, getAgent, logins, conversions, log)
 	if err != nil {
 		return nil, nil, err

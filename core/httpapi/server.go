@@ -74,6 +74,9 @@ type Options struct {
 	MaxUpload int64
 	// Ports lists the ports of this process's agent (nil: none).
 	Ports func() []Port
+	// CheckNumber refuses a recipient's number the agent's dial rules
+	// cannot dial (nil: numbers are checked by core.NormalizeFax only).
+	CheckNumber func(number string) error
 	// CheckPreset refuses a submission's preset that names no port or
 	// group an agent has (nil: presets are checked for form only).
 	CheckPreset func(ctx context.Context, p core.Preset) error

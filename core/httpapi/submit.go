@@ -112,6 +112,15 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, p Principal) {
 		writeError(w, http.StatusBadRequest, "no file: add at least one document as a \"file\" part")
 		return
 	}
+	for _, rc := range sub.Recipients {
+		if s.o.CheckNumber == nil {
+			break
+		}
+		if err := s.o.CheckNumber(rc.Fax); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("recipient %q: %v", rc.Fax, err))
+			return
+		}
+	}
 	if sub.Preset.Type != core.PresetNone && s.o.CheckPreset != nil {
 		if err := s.o.CheckPreset(r.Context(), sub.Preset); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
