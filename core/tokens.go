@@ -27,6 +27,11 @@ const TokenPrefix = "fxu_"
 // maxTokenName bounds an APIToken's Name.
 const maxTokenName = 100
 
+// MaxTokensPerUser bounds the tokens one user holds: CreateToken refuses
+// one more (ErrState) until one is revoked, so a token cannot make rows
+// without end. (Requests racing on PostgreSQL may each pass the count.)
+const MaxTokensPerUser = 100
+
 func tokenSum(secret string) string {
 	h := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(h[:])
@@ -51,6 +56,13 @@ func (s *sqlStore) CreateToken(ctx context.Context, userID int64, name string) (
 		}
 		if !u.Active {
 			return fmt.Errorf("%w: user %d is not active", ErrState, userID)
+		}
+		var n int
+		if err := d.row(ctx, "SELECT COUNT(*) FROM api_tokens WHERE user_id = ?", userID).Scan(&n); err != nil {
+			return fmt.Errorf("core: token: %w", err)
+		}
+		if n >= MaxTokensPerUser {
+			return fmt.Errorf("%w: user %d has %d tokens, the most a user may hold; revoke one first", ErrState, userID, n)
 		}
 		return d.row(ctx, "INSERT INTO api_tokens (user_id, name, sha256, created_at) VALUES (?, ?, ?, ?) RETURNING id",
 			userID, name, tokenSum(secret), ms(t.Created)).Scan(&t.ID)

@@ -90,3 +90,46 @@ func TestAPITokens(t *testing.T) {
 		})
 	}
 }
+
+// TestTokensPerUserBounded: a user holds at most MaxTokensPerUser tokens;
+// one more is refused (ErrState) until one is revoked, and other users are
+// not affected. (Before, a user's token could make tokens without end, a
+// row each.)
+func TestTokensPerUserBounded(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			st, _, _ := openTest(t, be, nil)
+			ctx := context.Background()
+			alice, err := st.CreateUser(ctx, NewUser{Username: "alice", Password: "alice-password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bob, err := st.CreateUser(ctx, NewUser{Username: "bob", Password: "bob-password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var first APIToken
+			for i := range MaxTokensPerUser {
+				tok, _, err := st.CreateToken(ctx, alice.ID, "t")
+				if err != nil {
+					t.Fatalf("token %d: %v", i+1, err)
+				}
+				if i == 0 {
+					first = tok
+				}
+			}
+			if _, _, err := st.CreateToken(ctx, alice.ID, "one too many"); !errors.Is(err, ErrState) {
+				t.Fatalf("token %d: %v, want ErrState", MaxTokensPerUser+1, err)
+			}
+			if _, _, err := st.CreateToken(ctx, bob.ID, "bob's"); err != nil {
+				t.Fatalf("another user: %v", err)
+			}
+			if err := st.RevokeToken(ctx, first.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := st.CreateToken(ctx, alice.ID, "after a revoke"); err != nil {
+				t.Fatalf("after a revoke: %v", err)
+			}
+		})
+	}
+}
