@@ -151,6 +151,8 @@ func New(o Options) (*Console, error) {
 	c.api("GET /console/api/events", false, c.events)
 	c.api("POST /console/api/ports/{id}", true, c.setPort)
 	c.api("GET /console/api/messages/{id}/pages/{n}", false, c.pageImage)
+	c.api("POST /console/api/messages/{id}/trash", false, c.trash)
+	c.api("POST /console/api/messages/{id}/restore", false, c.restore)
 	c.api("GET /console/api/me/notifications", false, c.myNotifications)
 	c.api("POST /console/api/me/notifications", false, c.setMyNotifications)
 	c.api("GET /console/api/users", true, c.users)

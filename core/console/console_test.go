@@ -189,6 +189,8 @@ var consoleEndpoints = []struct{ method, path, body string }{
 	{"GET", "/console/api/events", ""},
 	{"POST", "/console/api/ports/M0,0", `{"send":false,"receive":false,"disabled":true}`},
 	{"GET", "/console/api/messages/1/pages/1", ""},
+	{"POST", "/console/api/messages/1/trash", ""},
+	{"POST", "/console/api/messages/1/restore", ""},
 	{"GET", "/console/api/users", ""},
 	{"POST", "/console/api/users", `{"username":"mallory","password":"mallory-password"}`},
 	{"POST", "/console/api/users/1000", `{"active":false}`},
@@ -347,6 +349,16 @@ func TestConsoleStandardUserIsolation(t *testing.T) {
 	}
 	if r, _ := alice.do("POST", fmt.Sprintf("/api/v1/messages/%d/cancel", bm.ID), nil, "", true); r.StatusCode != http.StatusNotFound {
 		t.Errorf("alice cancels bob's message: %d", r.StatusCode)
+	}
+	if r, _ := alice.do("POST", fmt.Sprintf("/console/api/messages/%d/trash", bm.ID), nil, "", true); r.StatusCode != http.StatusNotFound {
+		t.Errorf("alice trashes bob's message: %d", r.StatusCode)
+	}
+	// Bob moves his message to the trash and back.
+	for _, step := range []struct{ action, folder string }{{"trash", "trash"}, {"restore", "outbox"}} {
+		r, b := bob.do("POST", fmt.Sprintf("/console/api/messages/%d/%s", bm.ID, step.action), nil, "", true)
+		if d, _ := e.store.Message(context.Background(), bm.ID); r.StatusCode != http.StatusOK || string(d.Folder) != step.folder {
+			t.Fatalf("bob %s: %d %s, folder %s", step.action, r.StatusCode, b, d.Folder)
+		}
 	}
 	// Administration is for administrators.
 	for _, ep := range consoleEndpoints {

@@ -176,6 +176,8 @@ async function openMessage(id, refresh) {
   $("#download-tiff").href = "/api/v1/messages/" + m.id + "/document?format=tiff";
   $("#cancel-message").hidden = m.direction !== "outbound";
   $("#retry-message").hidden = m.direction !== "outbound";
+  $("#trash-message").hidden = m.folder === "trash";
+  $("#restore-message").hidden = m.folder !== "trash";
   const tb = $("#attempts tbody");
   tb.replaceChildren();
   const row = (who, a) => el("tr", {}, el("td", {}, who), el("td", {}, a.attempt_no + "/" + a.max_attempt_no), el("td", {}, a.outcome + " " + a.transmit_status_def),
@@ -305,6 +307,15 @@ document.addEventListener("DOMContentLoaded", async () => {
     } catch (e) { flash(e.message); }
   });
   $("#cancel-message").addEventListener("click", () => messageAction("cancel"));
+  for (const [id, action] of [["#trash-message", "trash"], ["#restore-message", "restore"]]) {
+    $(id).addEventListener("click", async () => {
+      try {
+        const r = await api("POST", "/console/api/messages/" + state.selected + "/" + action);
+        flash("Moved to " + r.folder);
+        loadMessages();
+      } catch (e) { flash(e.message); }
+    });
+  }
   $("#retry-message").addEventListener("click", () => messageAction("retry"));
   $("#user-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
