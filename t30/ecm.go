@@ -10,8 +10,12 @@ import (
 // sent in partial pages (blocks) of up to 256 frames on the high-speed
 // carrier; after each block the sender asks with PPS whether all frames
 // arrived and the receiver answers MCF or PPR with a map of the missing
-// ones. After four PPRs the sender falls back a speed with CTC/CTR, or at
-// the lowest speed gives up the block with EOR/ERR.
+// ones. After four PPRs the sender falls back a speed with CTC/CTR; at the
+// lowest speed it continues to correct there (CTC at the same speed) as
+// long as the PPRs still ask for fewer frames each time, and gives up the
+// block with EOR/ERR once they do not. (A receiver that loses symbol
+// timing a few seconds into a long burst, as SpanDSP's V.27 ter receiver
+// does at a 100 ppm clock offset, takes a block a few frames per burst.)
 
 // fcfNULL is the "no post-page command" octet of PPS-NULL and EOR-NULL.
 const fcfNULL FCF = 0x00
@@ -27,6 +31,7 @@ type ecmTx struct {
 	count    int      // frames in the block
 	send     [256]bool
 	pprs     int
+	asked    int // frames the last PPR asked for (the block's count before one)
 	pageCnt  int // page counter for PPS (mod 256)
 	awaitCTR bool
 	awaitERR bool
@@ -74,7 +79,7 @@ func (s *Session) ecmStartBlock() {
 	for i := range e.send {
 		e.send[i] = i < e.count
 	}
-	e.pprs = 0
+	e.pprs, e.asked = 0, e.count
 	s.ecmSendBlock()
 }
 
@@ -204,8 +209,10 @@ func (s *Session) ecmResponse(f *Frame) {
 			s.repeatCommand()
 			return
 		}
+		progress := n < e.asked
+		e.asked = n
 		if e.pprs >= pprsBeforeCTC {
-			s.ecmSpeedDown()
+			s.ecmSpeedDown(progress)
 			return
 		}
 		s.ecmSendBlock()
@@ -230,11 +237,15 @@ func (s *Session) ecmResponse(f *Frame) {
 	}
 }
 
-// ecmSpeedDown sends CTC with the next lower speed, or EOR at the lowest.
-func (s *Session) ecmSpeedDown() {
+// ecmSpeedDown sends CTC with the next lower speed; at the lowest, CTC
+// with the same speed if the last PPR showed progress, else EOR.
+func (s *Session) ecmSpeedDown(progress bool) {
 	e := &s.ecmTx
 	fb, ok := s.speed.Fallback(s.common())
 	s.tries = 0
+	if !ok && progress {
+		fb, ok = s.speed, true
+	}
 	if !ok {
 		e.awaitERR = true
 		pp := s.ecmPostCmd()

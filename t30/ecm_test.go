@@ -87,6 +87,39 @@ func TestECMCTCFallback(t *testing.T) {
 	checkPages(t, doc, 0, c.pages.Pages, imaging.Fine)
 }
 
+// TestECMContinueAtLowestSpeed: every frame above 2400 bit/s is lost, and
+// at 2400 only the first two frames of each burst arrive (a receiver that
+// loses symbol timing a few seconds into a burst): four PPRs at each speed
+// down to 2400, then CTC at 2400 again while the PPRs ask for fewer frames,
+// until the page is through.
+func TestECMContinueAtLowestSpeed(t *testing.T) {
+	doc := textDoc(1, 1728, 400, imaging.Fine)
+	var cur Speed
+	burst := 0
+	m := LineModel{
+		OnStartTx: func(from int, sp Speed) {
+			if from == 0 && sp.Modem != V21 {
+				cur, burst = sp, 0
+			}
+		},
+		Frame: func(from, n int, b []byte) Fate {
+			if from != 0 || len(b) <= 3 || FCF(b[2]) != FCFFCD {
+				return Deliver
+			}
+			if burst++; cur.Rate > 2400 || burst > 2 {
+				return Corrupt
+			}
+			return Deliver
+		},
+	}
+	c := runCall(t, Config{Document: doc, ECM: true}, Config{ECM: true}, m)
+	if c.tx.Code != OK || c.tx.Speed != (Speed{V27ter, 2400}) {
+		t.Fatalf("code %v (%v) speed %v", c.tx.Code, c.tx.Err, c.tx.Speed)
+	}
+	checkPages(t, doc, 0, c.pages.Pages, imaging.Fine)
+	t.Logf("PPRs %d, retrains %d, virtual %v", c.tx.PPRs, c.tx.Retrains, c.clock.Elapsed())
+}
+
 func TestECMEORAtLowestSpeed(t *testing.T) {
 	doc := textDoc(2, 1728, 200, imaging.Fine)
 	c := runCall(t, Config{Document: doc, ECM: true}, Config{ECM: true}, LineModel{FrameErrorRate: 1})

@@ -249,10 +249,15 @@ func audioPassed(o audioOutcome, c audioCase, want t30.Speed) bool {
 // over the same line and noise seeds, SpanDSP's receiver takes at least as
 // many pages from ours as from its own transmitter (noWorseThanSpanDSP).
 //
-// Reported, not asserted: V.27ter at ±100 ppm towards SpanDSP, where its
-// receiver fails our TCF at 4800 and the ECM frames at 2400 (SpanDSP↔SpanDSP
-// passes ECM there but fails non-ECM with ~190 bad rows): for
-// modem/v27ter to look at.
+// V.27ter at ±100 ppm towards SpanDSP: SpanDSP 0.0.6's V.27ter receiver
+// loses symbol timing about 3 s into a burst at a 100 ppm offset, on its
+// own transmitter's signal as on ours (spandspmodem's pumps show the same
+// bit errors from both), and finds it again now and then: a block takes
+// several PPR rounds. SpanDSP's sender keeps correcting at 4800 (CTC at
+// the same speed); ours falls back to 2400 after four PPRs and there
+// continues to correct while the PPRs make progress (t30
+// TestECMContinueAtLowestSpeed). Asserted: the page arrives intact, at
+// 4800 or 2400.
 func TestAudioImpairedWithSpanDSP(t *testing.T) {
 	bin := audioBinary(t)
 	pumps := modem.DefaultPumps()
@@ -288,9 +293,12 @@ func TestAudioImpairedWithSpanDSP(t *testing.T) {
 					}
 					o := runAudio(t, bin, c, 10*time.Minute)
 					if weSend && l.line != nil && l.line.ClockPPM != 0 && sp.want.Modem == t30.V27ter {
-						spOK, detail := runSpanDSPPair(t, bin, c, sp.want)
-						t.Logf("reported only (SpanDSP's receiver): pass %v; ours %v (%v), SpanDSP %+v; SpanDSP↔SpanDSP pass %v (%s)",
-							audioPassed(o, c, sp.want), o.ours.Code, o.ours.Err, o.theirs, spOK, detail)
+						// The page gets through, corrected at 2400 after a
+						// CTC fallback (see the doc comment).
+						slower := t30.Speed{Modem: t30.V27ter, Rate: 2400}
+						if !audioPassed(o, c, sp.want) && !audioPassed(o, c, slower) {
+							t.Errorf("page not delivered at V.27ter: ours %v (%v), SpanDSP %+v", o.ours.Code, o.ours.Err, o.theirs)
+						}
 						return
 					}
 					checkAudioCall(t, o, c, sp.want)
