@@ -68,6 +68,10 @@ func TestAudioFax(t *testing.T) {
 			mod: func(a, b *Config) { a.ReinviteOut = 100 * time.Millisecond; b.T38Policy = T38Never }},
 		{name: "answerer-refused", ecm: drivers.ECMOn, pages: 1, refused: true,
 			mod: func(a, b *Config) { a.T38Policy = T38Never }},
+		// T.38 in the first INVITE, refused (488: no audio in it): the
+		// call is placed again at once with audio.
+		{name: "t38-invite-refused", ecm: drivers.ECMOn, pages: 1, refused: true,
+			mod: func(a, b *Config) { a.T38 = T38InInvite; b.T38Policy = T38Never }},
 		{name: "by-destination", ecm: drivers.ECMOn, pages: 1,
 			mod: func(a, b *Config) {
 				a.T38ByDestination = map[string]T38Policy{"555": T38Never, "5": T38Require}

@@ -285,8 +285,21 @@ func (c *call) startAudioLocked(ra remoteAudio, tone tonePattern) {
 	a.start()
 }
 
-// Dial implements drivers.Driver: INVITE to number on the trunk.
+// Dial implements drivers.Driver: INVITE to number on the trunk. Under
+// policy prefer, an INVITE with T.38 only (T38InInvite) that is refused
+// with 488 or 606 is sent again at once with G.711 audio (a new call: the
+// refused INVITE left no dialog to re-INVITE in).
 func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.DialOptions) (drivers.Call, error) {
+	c, err := d.dial(ctx, portID, number, o, false)
+	if errors.Is(err, errRedialAudio) {
+		return d.dial(ctx, portID, number, o, true)
+	}
+	return c, err
+}
+
+var errRedialAudio = errors.New("foip: T.38 INVITE refused, redial in audio")
+
+func (d *Driver) dial(ctx context.Context, portID, number string, o drivers.DialOptions, audioOnly bool) (drivers.Call, error) {
 	p := d.byID[portID]
 	if p == nil {
 		return nil, fmt.Errorf("%w: %s", drivers.ErrNoPort, portID)
@@ -318,6 +331,9 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 		return fail(t30.CodeBadNumber, "bad number", 484, err)
 	}
 	c.policy = d.cfg.policyFor(number)
+	if audioOnly {
+		c.policy = T38Never
+	}
 	if d.T38Less(number) {
 		if c.policy == T38Require {
 			return fail(t30.CodeT38Refused, T38RefusedCause+" (remembered)", 488, ErrT38Refused)
@@ -400,6 +416,11 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 			cause := statusCause(re.Res.StatusCode, re.Res.Reason)
 			if offeredT38 && (re.Res.StatusCode == 488 || re.Res.StatusCode == 606) {
 				d.rememberT38Less(number)
+				if c.policy == T38Prefer {
+					c.endDialog()
+					c.finish()
+					return nil, errRedialAudio
+				}
 				return fail(t30.CodeT38Refused, T38RefusedCause+": "+cause, re.Res.StatusCode, fmt.Errorf("%w: %s", ErrT38Refused, cause))
 			}
 			return fail(code, cause, re.Res.StatusCode, err)
