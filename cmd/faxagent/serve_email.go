@@ -16,6 +16,7 @@ import (
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/core/email"
 	"github.com/faxagent/faxagent/core/httpapi"
+	"github.com/faxagent/faxagent/core/notify"
 )
 
 // startEmailGateway runs the e-mail to fax listener when configured; its
@@ -28,7 +29,11 @@ func startEmailGateway(cfg Config, st core.Store, api http.Handler, log *slog.Lo
 	if gc.MaxMessageBytes <= 0 {
 		gc.MaxMessageBytes = cfg.MaxUpload
 	}
-	ec := email.GatewayConfig{Domain: gc.Domain, AllowedSenders: gc.AllowedSenders, MaxMessageBytes: gc.MaxMessageBytes}
+	relays, err := notify.ParseAllowList(gc.Relays)
+	if err != nil {
+		return nil, "", fmt.Errorf("notify.email_gateway relays: %w", err)
+	}
+	ec := email.GatewayConfig{Domain: gc.Domain, AllowedSenders: gc.AllowedSenders, Relays: relays, MaxMessageBytes: gc.MaxMessageBytes}
 	if gc.TLSCert != "" || gc.TLSKey != "" {
 		cert, err := tls.LoadX509KeyPair(gc.TLSCert, gc.TLSKey)
 		if err != nil {

@@ -64,6 +64,10 @@ type EmailGatewayCfg struct {
 	// sender must also be an active user's e-mail address (that user owns
 	// the fax). Empty: none.
 	AllowedSenders []string `yaml:"allowed_senders"`
+	// Relays are the addresses or CIDR prefixes of the mail servers that
+	// may hand mail in (they check who their users are; the sender address
+	// alone is a claim). Empty: loopback only.
+	Relays []string `yaml:"relays"`
 	// MaxMessageBytes bounds one mail (default: max_upload).
 	MaxMessageBytes int64 `yaml:"max_message_bytes"`
 	// TLSCert and TLSKey (PEM files) make the gateway offer STARTTLS and

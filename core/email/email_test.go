@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -358,5 +360,55 @@ func TestGatewayRequiresTLS(t *testing.T) {
 	defer mu.Unlock()
 	if n != 1 {
 		t.Fatalf("%d submissions", n)
+	}
+}
+
+// TestGatewayRelaysOnly: mail is taken only from the configured relays
+// (loopback when none are), whatever sender it claims: the sender address
+// is a claim anyone reaching the port could make. (Before, any client that
+// could connect sent faxes as any user whose address it wrote.)
+func TestGatewayRelaysOnly(t *testing.T) {
+	st, _ := openStore(t)
+	g, err := NewGateway(GatewayConfig{Domain: "fax.test", AllowedSenders: []string{"@example.test"},
+		Relays: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, st,
+		func(context.Context, core.User, []string, string, []File) (int64, error) { return 1, nil }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go g.Serve(ln)
+	t.Cleanup(func() { g.Close() })
+	send := func(local string) error {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+		conn, err := d.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := smtp.NewClient(conn)
+		defer c.Close()
+		return c.SendMail("alice@example.test", []string{"5550103@fax.test"}, strings.NewReader(pdfMail))
+	}
+	var se *smtp.SMTPError
+	if err := send("127.0.0.2"); !errors.As(err, &se) || se.Code != 550 {
+		t.Fatalf("from a client that is no relay: %v, want 550", err)
+	}
+	if err := send("127.0.0.1"); err != nil {
+		t.Fatalf("from the relay: %v", err)
+	}
+	for _, c := range []struct {
+		relays []netip.Prefix
+		remote string
+		want   bool
+	}{
+		{nil, "127.0.0.1:25", true}, {nil, "[::1]:25", true}, {nil, "192.0.2.7:25", false},
+		{[]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, "192.0.2.7:25", true},
+		{[]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, "127.0.0.1:25", false},
+	} {
+		if got := (&Gateway{cfg: GatewayConfig{Relays: c.relays}}).relay(c.remote); got != c.want {
+			t.Errorf("relays %v, client %s: %v", c.relays, c.remote, got)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -43,6 +44,11 @@ type GatewayConfig struct {
 	// ("@example.com") whose mail is taken; empty takes none. The sender
 	// must also be the e-mail address of an active user, who owns the fax.
 	AllowedSenders []string
+	// Relays are the client addresses whose connections may hand in
+	// mail: the mail servers that relay to the gateway after checking
+	// their users (the sender's address is only a claim: anyone who can
+	// reach the gateway could write any). Empty: loopback only.
+	Relays []netip.Prefix
 	// MaxMessageBytes bounds a mail (default 16 MiB); MaxRecipients its
 	// numbers (default 10).
 	MaxMessageBytes int64
@@ -136,6 +142,25 @@ func refuse(code int, enh smtp.EnhancedCode, format string, args ...any) error {
 	return &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: fmt.Sprintf(format, args...)}
 }
 
+// relay reports whether the client at remote (host:port) is one of
+// GatewayConfig.Relays (any loopback address when there are none).
+func (g *Gateway) relay(remote string) bool {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return false
+	}
+	a := ap.Addr().Unmap()
+	if len(g.cfg.Relays) == 0 {
+		return a.IsLoopback()
+	}
+	for _, p := range g.cfg.Relays {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
 // allowed reports whether addr is an allowed sender.
 func (g *Gateway) allowed(addr string) bool {
 	addr = strings.ToLower(addr)
@@ -154,6 +179,10 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 		if _, ok := s.c.TLSConnectionState(); !ok {
 			return refuse(530, smtp.EnhancedCode{5, 7, 0}, "STARTTLS first")
 		}
+	}
+	if !s.g.relay(s.remote) {
+		s.g.log.Info("email gateway: client not a relay", "from", from, "client", s.remote)
+		return refuse(550, smtp.EnhancedCode{5, 7, 1}, "client not allowed to hand in mail here")
 	}
 	if !s.g.allowed(from) {
 		s.g.log.Info("email gateway: sender refused", "from", from, "client", s.remote)
