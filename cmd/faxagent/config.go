@@ -194,6 +194,29 @@ type AgentCfg struct {
 	// Foip is one SIP trunk (drivers/foip) beside the loopback ports;
 	// it is off while Listen is empty.
 	Foip FoipCfg `yaml:"foip"`
+	// Brooktrout selects the Brooktrout boards (drivers/brooktrout); off
+	// while Service is empty.
+	Brooktrout BrooktroutCfg `yaml:"brooktrout"`
+}
+
+// BrooktroutCfg is the Brooktrout driver: the go-plugin binary
+// (cmd/faxagent-brooktrout) and the vendor's local service it connects to
+// (`faxagent testbench btsim` serves the same protocol). Its ports are the
+// boards' channels as the service reports them, M<board>,<channel>, in the
+// port group "brooktrout"; the self-issued licence counts them. Board 0's
+// port IDs are the loopback ports' too: turn the loopback off beside it.
+type BrooktroutCfg struct {
+	Plugin  string `yaml:"plugin"`  // the faxagent-brooktrout binary
+	Service string `yaml:"service"` // "unix:/path" or "tcp:127.0.0.1:port"
+	// Spool is where documents are handed to the service as TIFF files
+	// (default DATA/brooktrout-spool; the service must read it).
+	Spool string `yaml:"spool"`
+	// Boards, when set, are the boards to use; the other boards' ports
+	// are listed, disabled.
+	Boards []int `yaml:"boards"`
+	// Send and Receive are the ports' settings (both default true).
+	Send    *bool `yaml:"send"`
+	Receive *bool `yaml:"receive"`
 }
 
 // FoipCfg is a Fax-over-IP trunk. In peer mode (Peer set) calls go to
@@ -566,8 +589,16 @@ func (c Config) check() error {
 	if c.Agent.Loopback.Speedup <= 0 {
 		errs = append(errs, errors.New("loopback speedup must be positive"))
 	}
-	if c.Role != "core" && !c.Agent.Loopback.enabled() && c.Agent.Foip.Listen == "" {
-		errs = append(errs, errors.New("the agent has no ports: the loopback ports are off and no FoIP trunk is configured (foip listen)"))
+	if c.Role != "core" && !c.Agent.Loopback.enabled() && c.Agent.Foip.Listen == "" && c.Agent.Brooktrout.Service == "" {
+		errs = append(errs, errors.New("the agent has no ports: the loopback ports are off and no FoIP trunk (foip listen) or Brooktrout service (brooktrout service) is configured"))
+	}
+	if b := c.Agent.Brooktrout; b.Service != "" || b.Plugin != "" {
+		if b.Service == "" || b.Plugin == "" {
+			errs = append(errs, errors.New("brooktrout: needs both plugin (the faxagent-brooktrout binary) and service (unix:/path or tcp:127.0.0.1:port)"))
+		}
+		if !strings.HasPrefix(b.Service, "unix:") && !strings.HasPrefix(b.Service, "tcp:") && b.Service != "" {
+			errs = append(errs, fmt.Errorf("brooktrout service %q: want unix:/path or tcp:127.0.0.1:port", b.Service))
+		}
 	}
 	if f := c.Agent.Foip; f.Listen != "" {
 		switch {

@@ -98,6 +98,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad db", "", []string{"--db", "mysql://x"}, "postgres://"},
 		{"bad pacing", "", []string{"--pacing", "fast"}, "pacing"},
 		{"no ports", "agent: {loopback: {ports: []}}\n", nil, "no ports"},
+		{"brooktrout without plugin", "agent: {brooktrout: {service: unix:/tmp/bt.sock}}\n", nil, "needs both plugin"},
+		{"brooktrout bad service", "agent: {brooktrout: {plugin: /bin/true, service: /tmp/bt.sock}}\n", nil, "want unix:/path"},
 		{"bad log level", "", []string{"--log-level", "loud"}, "log level"},
 		{"negative lease", "agent: {lease: -1s}\n", nil, "lease"},
 		{"argument", "", []string{"extra"}, "no arguments"},

@@ -220,7 +220,7 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 	var drvs []drivers.Driver
 	counts := map[string]int{}
 	closeAll := func() {}
-	real := ac.Foip.Listen != ""
+	real := ac.Foip.Listen != "" || ac.Brooktrout.Service != ""
 	if ac.Loopback.enabled() {
 		lbn, drv := newLoopback(ac.Loopback)
 		closeAll = func() { lbn.Close() }
@@ -237,7 +237,7 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 		closeAll()
 		return nil, nil, nil, err
 	}
-	if real {
+	if ac.Foip.Listen != "" {
 		fd, ids, err := newFoip(ac.Foip, log)
 		if err != nil {
 			return fail(err)
@@ -250,6 +250,29 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 		}
 		drvs = append(drvs, fd)
 		counts[fd.Name()] = len(ids)
+	}
+	if bc := ac.Brooktrout; bc.Service != "" {
+		taken := map[string]bool{}
+		for id := range settings {
+			taken[id] = true
+		}
+		bd, ports, err := newBrooktrout(ctx, bc, cfg.DataDir, taken, log)
+		if err != nil {
+			return fail(err)
+		}
+		prev := closeAll
+		closeAll = func() { bd.Close(); prev() }
+		for _, p := range ports {
+			set := agent.PortSettings{Send: bc.Send == nil || *bc.Send, Receive: bc.Receive == nil || *bc.Receive, ToneDetect: true}
+			if len(bc.Boards) > 0 && !slices.Contains(bc.Boards, p.Board) {
+				set.Disabled = true
+			}
+			settings[p.ID] = set
+			groups["brooktrout"] = append(groups["brooktrout"], p.ID)
+			m.setDriver(p.ID, bd.Name())
+		}
+		drvs = append(drvs, bd)
+		counts[bd.Name()] = len(ports)
 	}
 	lic, pub, err := licenseFor(ac, counts)
 	if err != nil {
