@@ -30,6 +30,8 @@ import (
 //     the same two files, written by serve at its first start and by
 //     `faxagent login`;
 //  5. http://127.0.0.1:8080 for the server.
+//
+// A token read from a file is sent only to the server named in that file.
 type client struct {
 	base  string
 	token string
@@ -128,26 +130,39 @@ func normalizeServer(s string) (string, error) {
 func (f clientFlags) client(getenv func(string) string) (*client, error) {
 	data := firstOf(*f.data, getenv("FAXAGENT_DATA"), "faxagent-data")
 	user := userConfigDir(getenv)
-	type source struct{ server, token, name string }
+	// A token from a file goes only to the server the same file names: a
+	// --server elsewhere never receives the token of this machine's
+	// server. One given by flag or environment goes where it is told.
+	type source struct {
+		server, token, name string
+		file                bool
+	}
 	sources := []source{
-		{*f.server, *f.token, "--server"},
-		{getenv("FAXAGENT_SERVER"), getenv("FAXAGENT_TOKEN"), "FAXAGENT_SERVER"},
-		{readSetting(data, serverURLFile), readSetting(data, tokenFile), filepath.Join(data, serverURLFile)},
-		{readSetting(user, serverURLFile), readSetting(user, tokenFile), filepath.Join(user, serverURLFile)},
-		{"http://127.0.0.1:8080", "", "the default"},
+		{*f.server, *f.token, "--server", false},
+		{getenv("FAXAGENT_SERVER"), getenv("FAXAGENT_TOKEN"), "FAXAGENT_SERVER", false},
+		{readSetting(data, serverURLFile), readSetting(data, tokenFile), filepath.Join(data, serverURLFile), true},
+		{readSetting(user, serverURLFile), readSetting(user, tokenFile), filepath.Join(user, serverURLFile), true},
+		{"http://127.0.0.1:8080", "", "the default", false},
 	}
 	c := &client{http: &http.Client{Timeout: 5 * time.Minute}}
 	for _, s := range sources {
 		if c.base == "" && s.server != "" {
 			c.base, c.from = s.server, s.name
 		}
-		if c.token == "" {
-			c.token = s.token
-		}
 	}
 	var err error
 	if c.base, err = normalizeServer(c.base); err != nil {
 		return nil, err
+	}
+	for _, s := range sources {
+		if c.token != "" || s.token == "" {
+			continue
+		}
+		if !s.file {
+			c.token = s.token
+		} else if u, err := normalizeServer(s.server); err == nil && u == c.base {
+			c.token = s.token
+		}
 	}
 	if c.token == "" {
 		return nil, fmt.Errorf("no API token: run `faxagent login --server URL`, give --token or FAXAGENT_TOKEN, "+

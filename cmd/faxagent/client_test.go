@@ -88,6 +88,7 @@ func TestClientCommands(t *testing.T) {
 }
 
 func TestClientErrors(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // no user config either
 	url, st := apiServer(t)
 	flags := []string{"--server", url, "--token", clientToken}
 	bad := filepath.Join(t.TempDir(), "bad.tif")
@@ -280,5 +281,36 @@ message 1: Completed, 1 of 1 recipient(s) sent
 `
 	if code != 0 || out != want {
 		t.Errorf("send --wait: exit %d, stderr %q, output\n%s\nwant\n%s", code, errs, out, want)
+	}
+}
+
+// TestFileTokenOnlyToItsServer: a token read from a data directory or
+// the user config goes only to the server that file names; --server
+// elsewhere gets no token from it (one given by flag or env goes anywhere).
+func TestFileTokenOnlyToItsServer(t *testing.T) {
+	data, user := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(data, serverURLFile), []byte("http://127.0.0.1:8123\n"), 0o600)
+	os.WriteFile(filepath.Join(data, tokenFile), []byte("fxa_data-dir-token-0123456789\n"), 0o600)
+	env := map[string]string{"XDG_CONFIG_HOME": user}
+	getenv := func(k string) string { return env[k] }
+	mk := func(server, token string) (*client, error) {
+		s, tk, d := server, token, data
+		return clientFlags{server: &s, token: &tk, data: &d}.client(getenv)
+	}
+	for _, server := range []string{"", "127.0.0.1:8123", "http://127.0.0.1:8123/"} {
+		c, err := mk(server, "")
+		if err != nil || c.token != "fxa_data-dir-token-0123456789" || c.base != "http://127.0.0.1:8123" {
+			t.Errorf("--server %q: %+v %v", server, c, err)
+		}
+	}
+	if c, err := mk("http://other.example:8080", ""); err == nil || !strings.Contains(err.Error(), "no API token") {
+		t.Errorf("another server got the data directory's token: %+v %v", c, err)
+	}
+	if c, err := mk("http://other.example:8080", "fxa_given-token-0123456789"); err != nil || c.token != "fxa_given-token-0123456789" {
+		t.Errorf("--token for another server: %+v %v", c, err)
+	}
+	env["FAXAGENT_TOKEN"] = "fxa_env-token-0123456789"
+	if c, err := mk("http://other.example:8080", ""); err != nil || c.token != "fxa_env-token-0123456789" {
+		t.Errorf("FAXAGENT_TOKEN for another server: %+v %v", c, err)
 	}
 }

@@ -151,7 +151,10 @@ func startServe(t *testing.T, dir string, argv []string, env ...string) *server 
 	out := &syncBuffer{}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = cleanEnv(append([]string{"FAXAGENT_LISTEN=127.0.0.1:0", "FAXAGENT_ADMIN_PASSWORD=e2e-admin-password"}, env...)...)
+	// Each serve writes the user config of its own directory unless the
+	// test names one (a later variable wins).
+	cmd.Env = cleanEnv(append([]string{"FAXAGENT_LISTEN=127.0.0.1:0", "FAXAGENT_ADMIN_PASSWORD=e2e-admin-password",
+		"XDG_CONFIG_HOME=" + filepath.Join(dir, ".config")}, env...)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
