@@ -166,6 +166,15 @@ func (d *Driver) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // inboundInfo reads the routing information of an inbound INVITE.
+//
+// The called number is the first telephone number found in RoutingHeader
+// (if configured), the Request-URI's user part, the To URI's user part.
+// When none holds one (a trunk that calls "fax-sales@..." or
+// "ext2002a@..."), the rule is: the called number and DID are that
+// Request-URI user (else To user) as written (printable characters, at
+// most 64), so inbound routes can match it as text, and the routing
+// digits are the digits it contains, in order ("fax-2002" gives 2002; the
+// last RoutingDigits of them when set), "" if it has none.
 func (d *Driver) inboundInfo(req *sip.Request, portID, callID string) drivers.CallInfo {
 	info := drivers.CallInfo{ID: callID, Port: portID, Direction: drivers.Inbound, Started: time.Now()}
 	called := ""
@@ -184,6 +193,17 @@ func (d *Driver) inboundInfo(req *sip.Request, portID, callID string) drivers.Ca
 	}
 	info.CalledNumber, info.DID = called, called
 	info.RoutingDigits = routingDigits(called, d.cfg.RoutingDigits)
+	if called == "" {
+		user := req.Recipient.User
+		if to := req.To(); user == "" && to != nil {
+			user = to.Address.User
+		}
+		user = printable(user, 64)
+		info.CalledNumber, info.DID = user, user
+		if digits := onlyDigits(user); digits != "" {
+			info.RoutingDigits = routingDigits(digits, d.cfg.RoutingDigits)
+		}
+	}
 	if from := req.From(); from != nil {
 		info.CallingNumber, _ = NumberFromHeader(from.Address.String())
 		info.CallerName = from.DisplayName

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/t30"
 )
@@ -187,5 +189,31 @@ func TestInboundCallIDInUse(t *testing.T) {
 	invite(3)
 	if c := offered(); c.Info().ID != "same-call-id" {
 		t.Fatalf("third call %+v", c.Info())
+	}
+}
+
+// TestInboundRoutingRule: the called number and routing digits of INVITEs
+// whose Request-URI user is a number, and of those where it is not (the
+// documented rule of inboundInfo).
+func TestInboundRoutingRule(t *testing.T) {
+	for _, tc := range []struct {
+		user, to      string
+		digits        int
+		called, route string
+	}{
+		{"+15550102002", "", 4, "+15550102002", "2002"},
+		{"fax-2002", "", 0, "fax-2002", "2002"},
+		{"ext2002a", "", 3, "ext2002a", "002"},
+		{"sales", "", 0, "sales", ""},
+		{"", "5550103", 0, "5550103", "5550103"},
+		{"", "fax-77", 0, "fax-77", "77"},
+	} {
+		d := &Driver{cfg: Config{RoutingDigits: tc.digits}}
+		req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: tc.user, Host: "127.0.0.1"})
+		req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: tc.to, Host: "127.0.0.1"}})
+		in := d.inboundInfo(req, "M1,0", "call")
+		if in.CalledNumber != tc.called || in.DID != tc.called || in.RoutingDigits != tc.route {
+			t.Errorf("user %q to %q: called %q DID %q routing %q; want %q, %q", tc.user, tc.to, in.CalledNumber, in.DID, in.RoutingDigits, tc.called, tc.route)
+		}
 	}
 }

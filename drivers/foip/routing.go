@@ -33,10 +33,14 @@ func NumberFromHeader(v string) (string, error) {
 	}
 	lower := strings.ToLower(s)
 	switch {
-	case strings.HasPrefix(lower, "sip:"):
-		s = s[4:]
-	case strings.HasPrefix(lower, "sips:"):
-		s = s[5:]
+	case strings.HasPrefix(lower, "sip:"), strings.HasPrefix(lower, "sips:"):
+		// A SIP URI without a user part names a host, not a number.
+		s = s[strings.IndexByte(s, ':')+1:]
+		at := strings.IndexByte(s, '@')
+		if at < 0 {
+			return "", fmt.Errorf("%w: no user part in %q", ErrNumber, v)
+		}
+		s = s[:at]
 	case strings.HasPrefix(lower, "tel:"):
 		s = s[4:]
 	}
@@ -94,4 +98,15 @@ func routingDigits(number string, n int) string {
 		return number
 	}
 	return number[len(number)-n:]
+}
+
+// printable keeps the printable ASCII of s, at most max bytes.
+func printable(s string, max int) string {
+	var b strings.Builder
+	for i := 0; i < len(s) && b.Len() < max; i++ {
+		if c := s[i]; c > ' ' && c < 0x7f {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
