@@ -70,6 +70,10 @@ type Options struct {
 	// MaxSessions bounds the sessions held (default 10000): logins beyond
 	// it are refused until sessions expire.
 	MaxSessions int
+	// MaxSessionsPerUser bounds one user's sessions (default 20): a
+	// further login ends that user's least recently used session, so one
+	// user cannot fill MaxSessions and lock everyone out.
+	MaxSessionsPerUser int
 	// EventInterval is how often live state is compared for the event
 	// streams (default 500 ms); MaxStreams bounds the open streams
 	// (default 100, at most MaxStreamsPerUser per user).
@@ -105,6 +109,9 @@ func (c *Console) Close() {
 func New(o Options) (*Console, error) {
 	if o.Store == nil || o.Logins == nil {
 		return nil, errors.New("console: a store and a login limiter are required")
+	}
+	if o.MaxSessionsPerUser <= 0 {
+		o.MaxSessionsPerUser = 20
 	}
 	if o.SessionIdle <= 0 {
 		o.SessionIdle = 30 * time.Minute

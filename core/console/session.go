@@ -74,6 +74,7 @@ func (ss *sessions) create(u core.User, admin bool) (secret string, s *session, 
 	s = &session{key: sha256.Sum256([]byte(secret)), csrf: csrf, userID: u.ID, user: u.Username, admin: admin, created: now, used: now}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	ss.dropOldestOf(u.ID, now)
 	if len(ss.m) >= ss.o.MaxSessions {
 		for k, old := range ss.m {
 			if ss.expired(old, now) {
@@ -87,6 +88,33 @@ func (ss *sessions) create(u core.User, admin bool) (secret string, s *session, 
 	ss.m[s.key] = s
 	cp := *s
 	return secret, &cp, nil
+}
+
+// dropOldestOf ends user's least recently used session when the user
+// holds MaxSessionsPerUser live ones (expired ones go first). ss.mu is
+// held.
+func (ss *sessions) dropOldestOf(user int64, now time.Time) {
+	if ss.o.MaxSessionsPerUser <= 0 {
+		return
+	}
+	n := 0
+	var oldest *session
+	for k, s := range ss.m {
+		if s.userID != user {
+			continue
+		}
+		if ss.expired(s, now) {
+			delete(ss.m, k)
+			continue
+		}
+		n++
+		if oldest == nil || s.used.Before(oldest.used) {
+			oldest = s
+		}
+	}
+	if n >= ss.o.MaxSessionsPerUser && oldest != nil {
+		delete(ss.m, oldest.key)
+	}
 }
 
 var errFull = errors.New("console: too many sessions; try again later")
