@@ -29,11 +29,15 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usageError(fmt.Sprintf("token %q: want create, list or revoke", args[0]))
 	}
-	var user, name *string
+	user, name, asJSON := new(string), new(string), new(bool)
 	c, pos, err := clientSetup("token "+args[0], args[1:], func(fs *flag.FlagSet) {
-		user = fs.String("user", "", "the `USER` (default: the token's own)")
-		if args[0] == "create" {
+		switch args[0] {
+		case "create":
+			user = fs.String("user", "", "the `USER` (default: the token's own)")
 			name = fs.String("name", "", "a `LABEL` for the token")
+		case "list":
+			user = fs.String("user", "", "the `USER` (default: the token's own)")
+			asJSON = fs.Bool("json", false, "print the tokens as JSON (the API's answer)")
 		}
 	})
 	if err != nil {
@@ -64,6 +68,9 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 		var ts httpapi.Tokens
 		if err := c.do(ctx, http.MethodGet, path, "", nil, &ts); err != nil {
 			return err
+		}
+		if *asJSON {
+			return printJSON(stdout, ts)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tUSER\tCREATED\tNAME")

@@ -32,6 +32,9 @@ func TestTokenCommand(t *testing.T) {
 	if code, _, errs := runCLI(t, append([]string{"status", "1"}, alice...)...); code == 0 || !strings.Contains(errs, "message 1 not found") {
 		t.Fatalf("alice's status of the admin's message: %d %q", code, errs)
 	}
+	if code, out, _ := runCLI(t, append([]string{"token", "list", "--json"}, admin...)...); code != 0 || !strings.Contains(out, `"user": "alice"`) {
+		t.Fatalf("token list --json: %d %q", code, out)
+	}
 	code, out, _ = runCLI(t, append([]string{"token", "list"}, admin...)...)
 	if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(out, "ci") || strings.Contains(out, secret) {
 		t.Fatalf("token list: %d %q", code, out)
