@@ -25,6 +25,10 @@ type AudioStats struct {
 	// the phase of what follows); Resyncs, restarts of the playout
 	// position (a jump in the far end's timestamps, a new SSRC).
 	Lost, Late, Concealed, Resyncs uint64
+	// Underruns counts the resyncs (in Resyncs) of a playout that ran
+	// dry: the next packet in order came after its samples' time, so
+	// playout restarted at it with the playout delay.
+	Underruns uint64
 	// ComfortNoise counts comfort-noise packets (RFC 3389), played out as
 	// silence like the silence-suppressed gaps around them.
 	ComfortNoise uint64
@@ -150,11 +154,18 @@ func (m *rtpModem) ReadFrame(rx []int16) error {
 		}
 	}
 	m.next = m.next.Add(time.Duration(len(rx)) * time.Second / modem.SampleRate)
+	m.playout(rx)
+	return nil
+}
+
+// playout fills rx with the samples stamped at the playout position and
+// moves it on by len(rx).
+func (m *rtpModem) playout(rx []int16) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.started {
 		clear(rx)
-		return nil
+		return
 	}
 	for i := range rx {
 		k := int(m.pos % playoutRing)
@@ -168,7 +179,6 @@ func (m *rtpModem) ReadFrame(rx []int16) error {
 		}
 		m.pos++
 	}
-	return nil
 }
 
 // WriteFrame implements modem.FrameIO: one RTP packet of G.711.
@@ -263,6 +273,15 @@ func (m *rtpModem) take(p *rtp.Packet) {
 		// Too far ahead or behind for the ring: the stream jumped.
 		if d := int32(end - m.pos); d > playoutRing-frameSamples || d < -playoutRing/2 {
 			fresh = true
+		}
+		// Behind the playout but newer than anything received: the
+		// playout ran dry (the far end or this process stalled longer
+		// than the playout delay, or the far end's clock fell behind).
+		// The stream is in order, only late on the wall clock: play it
+		// from here on, with the delay again, rather than lose it all.
+		if int32(p.Timestamp-m.pos) < 0 && int32(p.Timestamp-m.newest) >= 0 {
+			fresh = true
+			m.stats.Underruns++
 		}
 	}
 	if fresh {
