@@ -140,6 +140,7 @@ func TestCrashAgentsOnPostgres(t *testing.T) {
 		agents    = 3
 		sendPorts = 4
 		schema    = "faxagent_crash"
+		outage    = 25 * time.Second
 	)
 	dir := t.TempDir()
 	var ports strings.Builder
@@ -173,7 +174,7 @@ func TestCrashAgentsOnPostgres(t *testing.T) {
 	procs := make([]*exec.Cmd, agents)
 	outs := make([]*syncBuffer, agents)
 	dones := make([]chan error, agents)
-	for i := range agents {
+	start := func(i int) {
 		out := &syncBuffer{}
 		cmd := exec.Command(bin, "serve", "--config", cfg, "--role", "agent", "--agent-id", fmt.Sprintf("crash-agent-%d", i), "--db", pg.url,
 			"--data", filepath.Join(dir, fmt.Sprintf("agent-%d-data", i)))
@@ -196,6 +197,9 @@ func TestCrashAgentsOnPostgres(t *testing.T) {
 			}
 		})
 	}
+	for i := range agents {
+		start(i)
+	}
 
 	counts := func() (done, ended int, err error) {
 		err = pg.query(func(ctx context.Context, c *pgx.Conn) error {
@@ -214,21 +218,30 @@ func TestCrashAgentsOnPostgres(t *testing.T) {
 		switch {
 		case err != nil:
 		case !killed && done >= jobs/5:
-			// Agent 0 is killed with its calls and reports in flight.
+			// Agent 0 is killed with its calls and reports in flight, and
+			// started again on its data directory: its outbox is delivered.
 			procs[0].Process.Kill()
 			<-dones[0]
 			killed, atKill = true, done
+			start(0)
 		case killed && !restarted && done >= atKill+jobs/5:
+			// PostgreSQL is down for longer than the outage allowance and
+			// ten times the lease, with calls in flight: their outcomes
+			// wait in the agents' outboxes.
 			atRestart = done
-			if out, err := pg.ctl("restart", "-m", "fast"); err != nil {
-				t.Fatalf("pg_ctl restart: %v\n%s\n%s", err, out, pg.log())
+			if out, err := pg.ctl("stop", "-m", "fast"); err != nil {
+				t.Fatalf("pg_ctl stop: %v\n%s\n%s", err, out, pg.log())
+			}
+			time.Sleep(outage)
+			if out, err := pg.ctl("start"); err != nil {
+				t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, pg.log())
 			}
 			restarted = true
 		}
 		if err == nil && ended == jobs {
 			break
 		}
-		for j := 1; j < agents; j++ {
+		for j := range agents {
 			select {
 			case err := <-dones[j]:
 				t.Fatalf("agent %d exited: %v", j, err)
@@ -247,7 +260,7 @@ func TestCrashAgentsOnPostgres(t *testing.T) {
 	t.Logf("agent 0 killed at %d of %d jobs done, PostgreSQL restarted at %d", atKill, jobs, atRestart)
 
 	var (
-		notDone, notOnce, dupNo, outOfRange, stale, retried, byKilled int
+		notDone, notOnce, dupNo, outOfRange, stale, retried, byKilled, sentTwice int
 		byAgent                                                       = map[string]int{}
 	)
 	err = pg.query(func(ctx context.Context, c *pgx.Conn) error {
@@ -264,6 +277,10 @@ func TestCrashAgentsOnPostgres(t *testing.T) {
 			{`SELECT count(*) FROM ` + schema + `.attempts a JOIN ` + schema + `.jobs j ON j.id = a.job_id
 				WHERE a.attempt_no < 1 OR a.attempt_no > j.attempts`, &outOfRange},
 			{`SELECT count(*) FROM ` + schema + `.attempts WHERE stale = 1`, &stale},
+			// A job with two attempts that each got the page confirmed was
+			// transmitted twice.
+			{`SELECT count(*) FROM ` + schema + `.jobs j WHERE (SELECT count(*) FROM ` + schema + `.attempts a
+				WHERE a.job_id = j.id AND a.page_sent >= 1) > 1`, &sentTwice},
 			{`SELECT count(*) FROM ` + schema + `.jobs WHERE attempts > 1`, &retried},
 			{`SELECT count(*) FROM ` + schema + `.attempts WHERE fax_agent_id = (SELECT CAST(id AS TEXT) FROM ` + schema + `.fax_agents WHERE name = 'crash-agent-0')`, &byKilled},
 		} {
@@ -310,12 +327,18 @@ func TestCrashAgentsOnPostgres(t *testing.T) {
 	if total != jobs || len(byAgent) != agents {
 		t.Errorf("completions by agent %v: want %d in all from %d agents", byAgent, jobs, agents)
 	}
-	warnings := 0
-	for _, o := range outs[1:] {
-		warnings += strings.Count(o.String(), "level=WARN")
+	warnings, late := 0, 0
+	for i, o := range outs {
+		if i > 0 {
+			warnings += strings.Count(o.String(), "level=WARN")
+		}
+		late += strings.Count(o.String(), `msg="outcome delivered"`) + strings.Count(o.String(), `msg="outbox: delivering`)
 	}
-	t.Logf("%d jobs done once each; completions by agent %v; %d jobs claimed again; %d stale attempts kept; %d warnings from the surviving agents",
-		jobs, byAgent, retried, stale, warnings)
+	t.Logf("%d jobs done once each; completions by agent %v; %d jobs claimed again; %d stale attempts kept; %d jobs transmitted twice; %d outcomes delivered late from the outboxes; %d warnings from the surviving agents",
+		jobs, byAgent, retried, stale, sentTwice, late, warnings)
+	if sentTwice != 0 {
+		t.Errorf("%d jobs transmitted twice (two attempts with the page confirmed)", sentTwice)
+	}
 
 	// The core came through the database restart and agrees.
 	var m httpapi.Message
