@@ -918,3 +918,21 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 	a.log.Info("agent stopped")
 	return err
 }
+
+// destinationNoter is a driver that remembers destinations (a FoIP
+// trunk's T.38-less numbers).
+type destinationNoter interface {
+	Destinations() []drivers.DestinationNote
+}
+
+// Destinations lists what the agent's drivers remember about
+// destinations, with when each note expires.
+func (a *Agent) Destinations() []drivers.DestinationNote {
+	var out []drivers.DestinationNote
+	for _, d := range a.cfg.Drivers {
+		if n, ok := d.(destinationNoter); ok {
+			out = append(out, n.Destinations()...)
+		}
+	}
+	return out
+}

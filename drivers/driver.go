@@ -317,6 +317,17 @@ type Result struct {
 	Ended time.Time
 }
 
+// DestinationNote is what a driver remembers about a destination for a
+// while: a FoIP trunk's "T.38-less: audio" for a number that refused T.38.
+// Drivers that keep such notes have a method
+// Destinations() []DestinationNote.
+type DestinationNote struct {
+	Driver string
+	Number string
+	Note   string
+	Until  time.Time
+}
+
 // Media is how a call over IP carried the fax.
 type Media struct {
 	// Transport is "T.38" (UDPTL) or "audio" (G.711 RTP through soft

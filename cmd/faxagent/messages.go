@@ -498,6 +498,9 @@ func runPorts(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(tw, "agent %d (%s)\ton %s\t%d ports\t%d licensed\t%d busy\theartbeat %s\n", a.ID, a.Name, a.Host, a.Ports, a.Licensed, a.Busy,
 			a.Heartbeat.Local().Format(time.TimeOnly))
 	}
+	for _, d := range p.Destinations {
+		fmt.Fprintf(tw, "destination %s\t%s\t%s\tuntil %s\n", d.Number, d.Driver, d.Note, d.Until.Local().Format(time.DateTime))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

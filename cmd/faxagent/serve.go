@@ -400,6 +400,17 @@ func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Ag
 			}
 		}
 		o.Ports = func() []httpapi.Port { return portList(getAgent(), m) }
+		o.Destinations = func() []httpapi.Destination {
+			a := getAgent()
+			if a == nil {
+				return nil
+			}
+			var out []httpapi.Destination
+			for _, n := range a.Destinations() {
+				out = append(out, httpapi.Destination{Driver: n.Driver, Number: n.Number, Note: n.Note, Until: n.Until})
+			}
+			return out
+		}
 		o.CheckPreset = func(ctx context.Context, p core.Preset) error {
 			return checkPreset(ctx, p, getAgent(), st)
 		}

@@ -56,6 +56,9 @@ func newEnv(t *testing.T, maxUpload int64) *env {
 		Ports: func() []Port {
 			return []Port{{Agent: "a1", ID: "M0,0", Driver: "loopback", Number: "100", State: "idle", Licensed: true, Send: true}}
 		},
+		Destinations: func() []Destination {
+			return []Destination{{Driver: "foip", Number: "5552002", Note: "T.38-less: audio", Until: time.Unix(2e9, 0)}}
+		},
 		Wake:         func() { e.woken++ },
 		CancelActive: func(id int64) { e.hungUp = append(e.hungUp, id) },
 		Metrics:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "faxagent_up 1\n") }),
@@ -520,6 +523,9 @@ func TestPortsHealthMetrics(t *testing.T) {
 	if len(p.Ports) != 1 || p.Ports[0].ID != "M0,0" || p.Ports[0].State != "idle" || len(p.Agents) != 1 || p.Agents[0].Ports != 4 ||
 		p.Agents[0].ID != core.FirstAgentID || p.Agents[0].Name != "a1" {
 		t.Fatalf("ports: %+v", p)
+	}
+	if len(p.Destinations) != 1 || p.Destinations[0].Number != "5552002" || p.Destinations[0].Note != "T.38-less: audio" {
+		t.Fatalf("destinations: %+v", p.Destinations)
 	}
 	resp, b := e.do("GET", "/metrics", "", nil, "")
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "faxagent_up 1") {

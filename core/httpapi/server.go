@@ -72,8 +72,10 @@ type Options struct {
 	Logins *loginlimit.Limiter
 	// MaxUpload bounds a submission's whole body; 0 means 32 MiB.
 	MaxUpload int64
-	// Ports lists the ports of this process's agent (nil: none).
-	Ports func() []Port
+	// Ports lists the ports of this process's agent (nil: none);
+	// Destinations its drivers' notes about destinations (nil: none).
+	Ports        func() []Port
+	Destinations func() []Destination
 	// CheckNumber refuses a recipient's number the agent's dial rules
 	// cannot dial (nil: numbers are checked by core.NormalizeFax only).
 	CheckNumber func(number string) error
@@ -441,6 +443,9 @@ func (s *Server) ports(w http.ResponseWriter, r *http.Request, p Principal) {
 	if !p.Admin {
 		writeJSON(w, http.StatusOK, out)
 		return
+	}
+	if s.o.Destinations != nil {
+		out.Destinations = s.o.Destinations()
 	}
 	agents, err := s.o.Store.Agents(r.Context())
 	if err != nil {

@@ -226,6 +226,17 @@ type PortCall struct {
 type Ports struct {
 	Ports  []Port  `json:"ports"`
 	Agents []Agent `json:"agents,omitempty"`
+	// Destinations are what this process's drivers remember about
+	// destinations (admins only): a FoIP trunk's "T.38-less: audio".
+	Destinations []Destination `json:"destinations,omitempty"`
+}
+
+// Destination is a driver's note about a number, until it expires.
+type Destination struct {
+	Driver string    `json:"driver"`
+	Number string    `json:"number"`
+	Note   string    `json:"note"`
+	Until  time.Time `json:"until"`
 }
 
 // Agent is an agent process with its heartbeat.

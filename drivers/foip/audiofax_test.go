@@ -101,6 +101,13 @@ func TestAudioFax(t *testing.T) {
 				if sst.Audio.Received == 0 || rst.Audio.Sent == 0 || sst.Audio.Lost != 0 || sst.Audio.Concealed != 0 {
 					t.Errorf("audio counters: sender %+v receiver %+v", sst.Audio, rst.Audio)
 				}
+				if tc.name == "caller-refused" {
+					// The number is remembered as T.38-less (use audio).
+					ds := a.Destinations()
+					if len(ds) != 1 || ds[0].Number != "5552002" || ds[0].Note != "T.38-less: audio" || !ds[0].Until.After(time.Now()) {
+						t.Errorf("destinations %+v", ds)
+					}
+				}
 				if got := a.Stats().T38Refused + b.Stats().T38Refused; tc.refused != (got > 0) {
 					t.Errorf("T.38 refusals counted %d (refused: %v)", got, tc.refused)
 				}
@@ -109,4 +116,22 @@ func TestAudioFax(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestDestinationsExpire: the T.38-less notes say audio (prefer) or
+// refused (require, by destination) and drop out when they expire.
+func TestDestinationsExpire(t *testing.T) {
+	d := &Driver{cfg: Config{Name: "foip", T38LessFor: time.Hour, T38ByDestination: map[string]T38Policy{"44": T38Require}},
+		t38less: map[string]time.Time{}}
+	d.rememberT38Less("5552002")
+	d.rememberT38Less("+44 20 7946 0000")
+	d.t38less["5550000"] = time.Now().Add(-time.Second) // expired
+	got := d.Destinations()
+	if len(got) != 2 || got[0].Number != "+44 20 7946 0000" || got[0].Note != "T.38-less: refused" ||
+		got[1].Number != "5552002" || got[1].Note != "T.38-less: audio" {
+		t.Fatalf("destinations %+v", got)
+	}
+	if d.T38Less("5550000") || len(d.t38less) != 2 {
+		t.Fatalf("expired note kept: %v", d.t38less)
+	}
 }

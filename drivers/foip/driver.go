@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,6 +189,29 @@ func (d *Driver) T38Less(number string) bool {
 	defer d.mu.Unlock()
 	until, ok := d.t38less[number]
 	return ok && time.Now().Before(until)
+}
+
+// Destinations lists the numbers remembered as T.38-less, with when each
+// note expires (expired ones are dropped): under policy prefer their calls
+// go as audio from the start, under require they fail at once.
+func (d *Driver) Destinations() []drivers.DestinationNote {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	var out []drivers.DestinationNote
+	for n, until := range d.t38less {
+		if !now.Before(until) {
+			delete(d.t38less, n)
+			continue
+		}
+		note := "T.38-less: audio"
+		if d.cfg.policyFor(n) == T38Require {
+			note = "T.38-less: refused"
+		}
+		out = append(out, drivers.DestinationNote{Driver: d.cfg.Name, Number: n, Note: note, Until: until})
+	}
+	slices.SortFunc(out, func(a, b drivers.DestinationNote) int { return strings.Compare(a.Number, b.Number) })
+	return out
 }
 
 func (d *Driver) rememberT38Less(number string) {
