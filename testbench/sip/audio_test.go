@@ -72,17 +72,29 @@ func (b *rtpBridge) run() {
 			mu.Unlock()
 		}
 	}()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
+	// Paced like a real RTP endpoint: a sample clock from the start, so
+	// after a stall of this process the frames it owes go out back to
+	// back (a time.Ticker would drop them and leave the stream behind the
+	// wall clock for good).
+	next := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	var out rtp.Packet
 	out.Header = rtp.Header{Version: 2, PayloadType: 0, SSRC: 0x5EA4D59, SequenceNumber: 1000, Timestamp: 160000}
 	rx := make([]int16, 160)
 	enc := make([]byte, 160)
 	var ended time.Time
-	for range tick.C {
+	for {
+		next = next.Add(20 * time.Millisecond)
+		if wait := time.Until(next); wait > 0 {
+			timer.Reset(wait)
+			<-timer.C
+		} else if wait < -2*time.Second { // stalled for long: start afresh
+			next = time.Now()
+		}
 		clear(rx)
 		mu.Lock()
-		if len(fifo) > 160*6 { // more than 120 ms behind: catch up
+		if len(fifo) > 8000 { // more than a second behind: catch up
 			fifo = fifo[len(fifo)-160*3:]
 		}
 		k := copy(rx, fifo)
