@@ -80,6 +80,30 @@ func (q heldQueue) Claim(ctx context.Context, r agent.ClaimRequest) ([]agent.Job
 	return q.MemQueue.Claim(ctx, r)
 }
 
+// holdRetry keeps agent A from retrying job after its first attempt until
+// B has finished the call that attempt made (its inbound record in, its
+// port idle): a retry that reaches B's one port first is refused as busy,
+// as a real fax line in a call would, and A can hear of a dropped call
+// before B does.
+func (x *agents) holdRetry(job string) {
+	before := len(x.rb.InboundRecords())
+	hold := func() bool {
+		if len(x.qa.Attempts(job)) != 1 {
+			return false
+		}
+		if len(x.rb.InboundRecords()) == before {
+			return true
+		}
+		for _, p := range x.b.Ports() {
+			if p.ID == bPort && p.State != drivers.StateIdle {
+				return true
+			}
+		}
+		return false
+	}
+	x.holdA.Store(&hold)
+}
+
 func license(t *testing.T, priv ed25519.PrivateKey, id, driver string, ports int) []byte {
 	t.Helper()
 	b, err := agent.Sign(agent.License{AgentID: id, Ports: map[string]int{driver: ports},
@@ -336,6 +360,8 @@ func TestNetworkFaults(t *testing.T) {
 
 	t.Run("drop after page 2, retry from page 3", func(t *testing.T) {
 		doc := drivertest.Doc(5, imaging.WidthA4, 150, imaging.Fine, 7)
+		x.holdRetry("drop")
+		defer x.holdA.Store(nil)
 		if err := x.qa.Add(agent.Job{ID: "drop", Number: bNumber, Doc: doc, MaxAttempts: 2}); err != nil {
 			t.Fatal(err)
 		}
@@ -453,24 +479,9 @@ func TestNetworkPluginKilled(t *testing.T) {
 		}
 	}})
 	pid.Store(int64(pluginPID(t)))
-	// The retry waits until B has finished the dropped call: B learns of the
-	// drop through the network, A through its dead plugin, in either order,
-	// and a retry that reaches B's one port first is refused as busy.
-	hold := func() bool {
-		if len(x.qa.Attempts("kill")) != 1 {
-			return false
-		}
-		if len(x.rb.InboundRecords()) == 0 {
-			return true
-		}
-		for _, p := range x.b.Ports() {
-			if p.ID == bPort && p.State != drivers.StateIdle {
-				return true
-			}
-		}
-		return false
-	}
-	x.holdA.Store(&hold)
+	// B learns of the drop through the network, A through its dead plugin,
+	// in either order.
+	x.holdRetry("kill")
 	doc := drivertest.Doc(10, imaging.WidthA4, 150, imaging.Fine, 55)
 	// B's channel learns of the drop a moment after A's plugin died; on a
 	// loaded machine A's retry can reach it before that and be rejected
