@@ -157,6 +157,20 @@ func TestNetworkChannel(t *testing.T) {
 		}
 	})
 
+	t.Run("loopback port to a channel in a call: busy", func(t *testing.T) {
+		ch := vendor.ChannelRef{Board: 1, Channel: 3}
+		if con, err := c.Dial(ctx, ch, "9005", vendor.DialOptions{}); err != nil || con.Code != t30.OK {
+			t.Fatalf("dial %+v %v", con, err)
+		}
+		_, err := peer.Dial(ctx, "M5,0", Number(1, 3), drivers.DialOptions{})
+		if r := drivers.DialResult(err, drivers.CallInfo{}, time.Now()); r.Code != t30.CodeBusy {
+			t.Errorf("peer dialling a channel in a call: %v (%v), want busy", r.Code, err)
+		}
+		if err := c.Hangup(ctx, ch, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("channel goes down mid-call", func(t *testing.T) {
 		ch := vendor.ChannelRef{Board: 0, Channel: 0}
 		long := filepath.Join(dir, "long.tif")

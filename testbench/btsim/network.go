@@ -176,8 +176,9 @@ func (s *Sim) takeIncoming(d *loopback.Driver) {
 	}
 }
 
-// offerNetwork rings the channel a network call is for; a channel that is
-// not open, down or in a call rejects it.
+// offerNetwork rings the channel a network call is for; a channel in a
+// call refuses it as busy (as a call between channels is), one that is
+// not open or down rejects it (no answer).
 func (s *Sim) offerNetwork(nc drivers.Call) {
 	info := nc.Info()
 	b, chn, err := drivers.ParsePortID(info.Port)
@@ -188,9 +189,14 @@ func (s *Sim) offerNetwork(nc drivers.Call) {
 		return
 	}
 	ch := s.boards[b][chn]
-	if s.closed || ch.owner == nil || ch.down || ch.call != nil {
+	if s.closed || ch.owner == nil || ch.down {
 		s.mu.Unlock()
 		_ = nc.Hangup(drivers.CauseRejected)
+		return
+	}
+	if ch.call != nil {
+		s.mu.Unlock()
+		_ = nc.Hangup(drivers.CauseBusy)
 		return
 	}
 	c := &call{to: ch, number: info.CalledNumber, answered: make(chan struct{}), hung: make(chan struct{}),
