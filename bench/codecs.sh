@@ -10,9 +10,16 @@
 #
 #   bash bench/codecs.sh [PAGES] [REPS] [ROUNDS]
 #
-# Prints a table (best and median per side, ratio ours/libtiff: below 1 we
-# use less CPU) and BENCH lines for bench/report. Needs gcc, libtiff-dev,
-# libtiff-tools and netpbm (make deps installs them).
+# The same rounds also code the pages in memory against SpanDSP's T.4
+# transmitter (bench/spandspt4bench.c: t4_tx_start_page with a row read
+# handler, t4_tx_get_chunk; ours: imaging.Encoder into a reused buffer,
+# codecbench's "mem" mode), MH in both bit orders and MR and MMR in the
+# line's, and check that both sides code the same bytes (SpanDSP pads the
+# last byte of a page with ones, so that byte is not compared).
+#
+# Prints a table (best and median per side, ratio ours/reference: below 1
+# we use less CPU) and BENCH lines for bench/report. Needs gcc, libtiff-dev,
+# libtiff-tools, netpbm and libspandsp-dev (make deps installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pages=${1:-20}
@@ -22,6 +29,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 gcc -O2 -o "$work/libtiffbench" bench/libtiffbench.c -ltiff
+gcc -O2 -o "$work/spandspt4bench" bench/spandspt4bench.c $(pkg-config --cflags --libs spandsp) -ltiff
 go build -o "$work/codecbench" ./bench/codecbench
 go build -o "$work/report" ./bench/report
 
@@ -37,18 +45,33 @@ for i in $(seq 1 "$pages"); do
 done
 tiffcp $(for i in $(seq 1 "$pages"); do echo "$work/p$i.tif"; done) "$work/pages.tif"
 
-# Each side prints "<who> <codec> <op> <pages> <seconds> <pages/s> <bytes/page> ...".
-declare -A samples bytes
+# Each side prints "<who> <codec> <op> <pages> <seconds> <pages/s> <bytes/page> ...";
+# the in-memory encoders (op encode-mem) add a hash of the coded bytes.
+# The in-memory comparison codes every page 5x as often: it is quick.
+declare -A samples bytes hashes
+memreps=$((reps * 5))
 for r in $(seq 1 "$rounds"); do
-  if ((r % 2)); then order="libtiff ours"; else order="ours libtiff"; fi
+  if ((r % 2)); then order="libtiff ours spandsp oursmem"; else order="oursmem spandsp ours libtiff"; fi
   for who in $order; do
-    if [[ $who == libtiff ]]; then "$work/libtiffbench" "$work/pages.tif" "$reps"; else "$work/codecbench" "$work/pages.tif" "$reps"; fi > "$work/out.txt"
-    while read -r w codec op n secs _ b _; do
+    case $who in
+    libtiff) "$work/libtiffbench" "$work/pages.tif" "$reps" ;;
+    ours) "$work/codecbench" "$work/pages.tif" "$reps" ;;
+    spandsp) "$work/spandspt4bench" "$work/pages.tif" "$memreps" ;;
+    oursmem) "$work/codecbench" "$work/pages.tif" "$memreps" mem ;;
+    esac > "$work/out.txt"
+    while read -r w codec op n secs _ b h; do
       ms=$(awk -v s="$secs" -v n="$n" 'BEGIN{printf "%.4f", s*1000/n}')
       samples["$w $codec $op"]+="${samples["$w $codec $op"]:+,}$ms"
-      bytes["$w $codec"]=$b
+      bytes["$w $codec $op"]=$b
+      hashes["$w $codec $op"]=$h
     done < "$work/out.txt"
   done
+done
+for codec in MH MR MMR; do
+  if [[ ${hashes["ours $codec encode-mem"]} != "${hashes["spandsp $codec encode-mem"]}" ]]; then
+    echo "codecs.sh: $codec: ours and SpanDSP code different bytes (${hashes["ours $codec encode-mem"]} vs ${hashes["spandsp $codec encode-mem"]})" >&2
+    exit 1
+  fi
 done
 
 libtiff_version=$(pkg-config --modversion libtiff-4 2>/dev/null || echo "?")
@@ -63,9 +86,24 @@ libtiff_version=$(pkg-config --modversion libtiff-4 2>/dev/null || echo "?")
         ref="TIFFReadEncodedStrip of the page from that TIFF file into one page buffer."
       fi
       printf 'BENCH {"group":"codecs","name":"%s %s (%d dense text pages 1728x2292 fine, x%d per round; %s %d B/page, libtiff %d B/page)","unit":"ms CPU/page","ours":[%s],"ref":[%s],"ref_name":"libtiff %s","ours_includes":"%s","ref_includes":"%s"}\n' \
-        "$codec" "$op" "$pages" "$reps" ours "${bytes["ours $codec"]}" "${bytes["libtiff $codec"]}" \
+        "$codec" "$op" "$pages" "$reps" ours "${bytes["ours $codec $op"]}" "${bytes["libtiff $codec $op"]}" \
         "${samples["ours $codec $op"]}" "${samples["libtiff $codec $op"]}" "$libtiff_version" "$ours" "$ref"
     done
+  done
+  spandsp_version=$(pkg-config --modversion spandsp 2>/dev/null || echo "?")
+  for m in "MH MH lsb" "MH-msb MH msb" "MR MR lsb" "MMR MMR lsb"; do
+    read -r key codec order <<< "$m"
+    if [[ $order == lsb ]]; then
+      ordername="line bit order (LSB first), as SpanDSP codes"
+      ours="imaging.Encoder codes every row of the page from memory into one reused buffer, LSB first (the line's order)."
+    else
+      ordername="TIFF bit order (MSB first), SpanDSP in its line order"
+      ours="imaging.Encoder codes every row of the page from memory into one reused buffer, MSB first (TIFF FillOrder 1)."
+    fi
+    ref="t4_tx_start_page codes the page from memory (a row read handler copies each row), t4_tx_get_chunk copies the coded page out, t4_tx_end_page; always in the line's bit order (LSB first)."
+    printf 'BENCH {"group":"codecs","name":"%s encode in memory vs SpanDSP, %s (%d dense text pages 1728x2292 fine, x%d per round; %d B/page both, same bytes)","unit":"ms CPU/page","ours":[%s],"ref":[%s],"ref_name":"SpanDSP %s t4_tx","ours_includes":"%s","ref_includes":"%s"}\n' \
+      "$codec" "$ordername" "$pages" "$memreps" "${bytes["ours $key encode-mem"]}" \
+      "${samples["ours $key encode-mem"]}" "${samples["spandsp $codec encode-mem"]}" "$spandsp_version" "$ours" "$ref"
   done
 } | tee "$work/bench.log"
 "$work/report" -md "$work/report.md" -json "$work/report.json" "$work/bench.log"

@@ -106,6 +106,18 @@ func BenchmarkEncodeMH(b *testing.B)  { benchEncode(b, EncodeOptions{Compression
 func BenchmarkEncodeMR(b *testing.B)  { benchEncode(b, EncodeOptions{Compression: MR, K: 4}) }
 func BenchmarkEncodeMMR(b *testing.B) { benchEncode(b, EncodeOptions{Compression: MMR}) }
 
+// The line's bit order (LSBFirst), as T.30 sends pages and SpanDSP codes
+// them; bench/codecs.sh compares these with SpanDSP's t4_tx.
+func BenchmarkEncodeMHLine(b *testing.B) {
+	benchEncode(b, EncodeOptions{Compression: MH, BitOrder: LSBFirst})
+}
+func BenchmarkEncodeMRLine(b *testing.B) {
+	benchEncode(b, EncodeOptions{Compression: MR, K: 4, BitOrder: LSBFirst})
+}
+func BenchmarkEncodeMMRLine(b *testing.B) {
+	benchEncode(b, EncodeOptions{Compression: MMR, BitOrder: LSBFirst})
+}
+
 func benchDecode(b *testing.B, o EncodeOptions) {
 	p := benchPage()
 	o.Width = p.Width

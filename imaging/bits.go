@@ -169,35 +169,54 @@ func (b *bitReader) alignByte() {
 }
 
 // bitWriter packs codes through a 64-bit accumulator into buf. The next
-// free bit is bit 63-n of acc.
+// free bit is bit 63-n of acc; the bits below it are zero. buf[:pos] holds
+// the bytes written; store puts all eight bytes of acc at buf[pos:] and
+// advances pos over the whole ones, so the partial byte is written again,
+// completed, by the next store. Codes are always packed most significant
+// bit first; an LSBFirst stream reverses the bits of every byte as it is
+// stored (one bits.Reverse64 per store, no per-code work).
 type bitWriter struct {
 	acc     uint64
 	n       uint
-	buf     []byte
+	buf     []byte // len(buf) is the capacity; bytes past pos are scratch
+	pos     int
 	lsb     bool
 	flushed int64 // bytes already handed to the io.Writer
 }
 
 // put appends the low l bits of c (l <= 32).
 func (w *bitWriter) put(c uint32, l uint) {
+	if w.n+l > 64 {
+		w.acc, w.n = w.store(w.acc, w.n)
+	}
 	w.acc |= uint64(c) << (64 - w.n - l)
 	w.n += l
-	if w.n >= 32 {
-		w.flush32()
-	}
 }
 
-// flush32 moves 32 bits to buf. Kept out of line so that put inlines.
+// store moves the whole bytes of acc (n <= 64 bits valid) into buf and
+// returns what is left: fewer than 8 bits. Encoding loops that keep the
+// accumulator in locals call it directly; it inlines.
+func (w *bitWriter) store(acc uint64, n uint) (uint64, uint) {
+	if w.pos+8 > len(w.buf) {
+		w.grow()
+	}
+	if w.lsb {
+		binary.LittleEndian.PutUint64(w.buf[w.pos:], bits.Reverse64(acc))
+	} else {
+		binary.BigEndian.PutUint64(w.buf[w.pos:], acc)
+	}
+	k := n >> 3
+	w.pos += int(k)
+	return acc << (k << 3), n & 7
+}
+
+// grow doubles buf (a row with MinRowBits fill can be long).
 //
 //go:noinline
-func (w *bitWriter) flush32() {
-	v := uint32(w.acc >> 32)
-	if w.lsb {
-		v = bits.ReverseBytes32(bits.Reverse32(v))
-	}
-	w.buf = binary.BigEndian.AppendUint32(w.buf, v)
-	w.acc <<= 32
-	w.n -= 32
+func (w *bitWriter) grow() {
+	b := make([]byte, max(2*len(w.buf), 64))
+	copy(b, w.buf[:w.pos])
+	w.buf = b
 }
 
 // zeros appends k zero bits.
@@ -211,7 +230,7 @@ func (w *bitWriter) zeros(k int) {
 
 // bitPos is the number of bits written so far.
 func (w *bitWriter) bitPos() int64 {
-	return (w.flushed+int64(len(w.buf)))*8 + int64(w.n)
+	return (w.flushed+int64(w.pos))*8 + int64(w.n)
 }
 
 // padByte appends zero bits up to the next byte boundary.
@@ -221,13 +240,5 @@ func (w *bitWriter) padByte() {
 
 // drain moves the whole bytes of acc into buf; call after padByte.
 func (w *bitWriter) drain() {
-	for w.n >= 8 {
-		c := byte(w.acc >> 56)
-		if w.lsb {
-			c = bits.Reverse8(c)
-		}
-		w.buf = append(w.buf, c)
-		w.acc <<= 8
-		w.n -= 8
-	}
+	w.acc, w.n = w.store(w.acc, w.n)
 }

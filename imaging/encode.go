@@ -90,7 +90,7 @@ func NewEncoder(w io.Writer, o EncodeOptions) (*Encoder, error) {
 		k:   o.K,
 		ref: make([]int32, 0, o.Width+4),
 		cur: make([]int32, 0, o.Width+4),
-		bw:  bitWriter{buf: make([]byte, 0, 8<<10), lsb: o.BitOrder == LSBFirst},
+		bw:  bitWriter{buf: make([]byte, flushSize+flushSize/2), lsb: o.BitOrder == LSBFirst},
 	}
 	if e.k == 0 {
 		e.k = 2
@@ -102,7 +102,7 @@ func NewEncoder(w io.Writer, o EncodeOptions) (*Encoder, error) {
 // Reset starts a new page on w with the same options, keeping buffers.
 func (e *Encoder) Reset(w io.Writer) {
 	e.w = w
-	e.bw = bitWriter{buf: e.bw.buf[:0], lsb: e.bw.lsb}
+	e.bw = bitWriter{buf: e.bw.buf, lsb: e.bw.lsb}
 	e.ref = append(e.ref[:0], int32(e.o.Width), int32(e.o.Width), int32(e.o.Width))
 	e.rows = 0
 	e.err = nil
@@ -121,9 +121,25 @@ func (e *Encoder) WriteRow(row []byte) error {
 	if len(row) < RowBytes(e.o.Width) {
 		return fmt.Errorf("imaging: row of %d bytes, width %d needs %d", len(row), e.o.Width, RowBytes(e.o.Width))
 	}
+	if e.o.Compression == MH && !e.closed && e.rows < MaxRows {
+		// MH needs no reference row: code the runs straight from the
+		// pixels, without the list of changing elements.
+		if e.o.NoEOL {
+			encodeRowMH(&e.bw, row, e.o.Width)
+			e.bw.padByte()
+		} else {
+			e.eol(true, e.rows > 0)
+			encodeRowMH(&e.bw, row, e.o.Width)
+		}
+		return e.rowDone()
+	}
 	e.cur = rowChanges(row, e.o.Width, e.cur)
 	return e.writeChanges()
 }
+
+// flushSize is how many coded bytes the encoder collects before it writes
+// them to its io.Writer.
+const flushSize = 4 << 10
 
 // writeChanges codes e.cur (changing elements with sentinels).
 func (e *Encoder) writeChanges() error {
@@ -150,9 +166,14 @@ func (e *Encoder) writeChanges() error {
 			encode2D(bw, e.cur, e.ref, e.o.Width)
 		}
 	}
-	e.rows++
 	e.ref, e.cur = e.cur, e.ref
-	if len(bw.buf) >= 4<<10 {
+	return e.rowDone()
+}
+
+// rowDone counts the row just coded and writes out a full buffer.
+func (e *Encoder) rowDone() error {
+	e.rows++
+	if e.bw.pos >= flushSize {
 		return e.flush()
 	}
 	return nil
@@ -193,9 +214,9 @@ func (e *Encoder) flush() error {
 	if e.w == nil {
 		return nil
 	}
-	n, err := e.w.Write(e.bw.buf)
+	n, err := e.w.Write(e.bw.buf[:e.bw.pos])
 	e.bw.flushed += int64(n)
-	e.bw.buf = e.bw.buf[:0]
+	e.bw.pos = 0
 	if err != nil {
 		e.err = fmt.Errorf("imaging: writing coded page: %w", err)
 	}
@@ -311,8 +332,14 @@ func putLongRun(bw *bitWriter, run int32) int32 {
 	return run
 }
 
-// encode1D codes one row as white/black runs (T.4 §4.1). The bit
-// accumulator lives in locals; runs longer than 2560 take the slow path.
+// maxRunCode is the longest code runEncode holds (a black make-up code
+// of 13 bits and a terminating code of 12): a loop that keeps at most
+// 64-maxRunCode bits in the accumulator can add any run code.
+const maxRunCode = 25
+
+// encode1D codes one row of changing elements as white/black runs (T.4
+// §4.1). The bit accumulator lives in locals; runs longer than 2560 take
+// the slow path.
 func encode1D(bw *bitWriter, cur []int32, width int) {
 	n := len(cur) - 3
 	acc, nb := bw.acc, bw.n
@@ -330,17 +357,68 @@ func encode1D(bw *bitWriter, cur []int32, width int) {
 			acc, nb = bw.acc, bw.n
 			continue
 		}
+		if nb > 64-maxRunCode {
+			acc, nb = bw.store(acc, nb)
+		}
 		c := runEncode[i&1][run]
 		l := uint(c & 31)
 		acc |= uint64(c>>5) << (64 - nb - l)
 		nb += l
-		if nb >= 32 {
-			bw.acc, bw.n = acc, nb
-			bw.flush32()
-			acc, nb = bw.acc, bw.n
+	}
+	bw.acc, bw.n = acc, nb
+}
+
+// encodeRowMH codes one packed row (MSB-first, 1 = black) as white/black
+// runs (T.4 §4.1) straight from its pixels: the changing elements are
+// found 64 pixels at a time (a word XOR itself shifted by one pixel has a
+// one at every change, bits.LeadingZeros64 finds each) and every run is
+// coded as it ends, with no list of changes in between.
+func encodeRowMH(bw *bitWriter, row []byte, width int) {
+	acc, nb := bw.acc, bw.n
+	a0 := 0
+	color := 0      // colour of the run that starts at a0: 0 white, 1 black
+	var prev uint64 // last pixel of the previous word, in bit 0
+	for x := 0; x < width; x += 64 {
+		off := x >> 3
+		var w uint64
+		if off+8 <= len(row) {
+			w = binary.BigEndian.Uint64(row[off:])
+		} else {
+			for i := 0; i < 8 && off+i < len(row); i++ {
+				w |= uint64(row[off+i]) << (56 - 8*i)
+			}
+		}
+		mask := ^uint64(0)
+		if rem := width - x; rem < 64 {
+			mask <<= 64 - uint(rem)
+		}
+		w &= mask
+		t := (w ^ (w>>1 | prev<<63)) & mask
+		prev = w & 1
+		for t != 0 {
+			z := bits.LeadingZeros64(t)
+			t &^= (1 << 63) >> uint(z)
+			a1 := x + z
+			run := a1 - a0
+			a0 = a1
+			if run > maxRun {
+				bw.acc, bw.n = acc, nb
+				putRun(bw, int32(color), int32(run))
+				acc, nb = bw.acc, bw.n
+			} else {
+				if nb > 64-maxRunCode {
+					acc, nb = bw.store(acc, nb)
+				}
+				c := runEncode[color][run]
+				l := uint(c & 31)
+				acc |= uint64(c>>5) << (64 - nb - l)
+				nb += l
+			}
+			color ^= 1
 		}
 	}
 	bw.acc, bw.n = acc, nb
+	putRun(bw, int32(color), int32(width-a0))
 }
 
 // vertCodes are the vertical mode codes indexed by a1-b1+3.
@@ -388,14 +466,12 @@ func encode2D(bw *bitWriter, cur, ref []int32, width int) {
 			i += 2
 		}
 		if c.len != 0 {
+			if nb > 64-maxRunCode {
+				acc, nb = bw.store(acc, nb)
+			}
 			l := uint(c.len)
 			acc |= uint64(c.bits) << (64 - nb - l)
 			nb += l
-			if nb >= 32 {
-				bw.acc, bw.n = acc, nb
-				bw.flush32()
-				acc, nb = bw.acc, bw.n
-			}
 		}
 		if a0 >= w {
 			bw.acc, bw.n = acc, nb

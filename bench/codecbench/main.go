@@ -7,6 +7,9 @@
 //
 //	ours <codec> <encode|decode> <pages> <seconds> <pages/s> <bytes/page> <allocs/page>
 //
+// With a third argument "mem" it instead codes the pages in memory in
+// both bit orders, as spandspt4bench does with SpanDSP (see benchMem).
+//
 // Times are process CPU time (getrusage), as libtiffbench measures with
 // CLOCK_PROCESS_CPUTIME_ID, so that a busy machine does not skew the ratio.
 package main
@@ -27,7 +30,7 @@ import (
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: codecbench IN.tif REPS")
+		fmt.Fprintln(os.Stderr, "usage: codecbench IN.tif REPS [mem]")
 		os.Exit(2)
 	}
 	reps, _ := strconv.Atoi(os.Args[2])
@@ -35,6 +38,18 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "codecbench:", err)
 		os.Exit(1)
+	}
+	if len(os.Args) > 3 && os.Args[3] == "mem" {
+		for _, m := range []struct {
+			c     imaging.Compression
+			order imaging.BitOrder
+		}{{imaging.MH, imaging.LSBFirst}, {imaging.MH, imaging.MSBFirst}, {imaging.MR, imaging.LSBFirst}, {imaging.MMR, imaging.LSBFirst}} {
+			if err := benchMem(m.c, m.order, pages, reps); err != nil {
+				fmt.Fprintln(os.Stderr, "codecbench:", err)
+				os.Exit(1)
+			}
+		}
+		return
 	}
 	for _, c := range []imaging.Compression{imaging.MH, imaging.MR, imaging.MMR} {
 		if err := bench(c, pages, reps); err != nil {
