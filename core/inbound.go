@@ -250,6 +250,11 @@ func (s *sqlStore) Receive(ctx context.Context, in InboundFax) (MessageDetails, 
 			return err
 		}
 		t.MessageID, t.Outcome = id, OutcomeReceived
+		if in.Partial {
+			// The call failed after some pages: its record says failed;
+			// the pages are kept as a Partial message.
+			t.Outcome = OutcomeFailed
+		}
 		if t.PageCount == 0 {
 			t.PageCount = in.Pages
 		}
