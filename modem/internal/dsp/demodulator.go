@@ -25,6 +25,7 @@ type Demodulator struct {
 	n, pos int
 	taps   [][]complex128 // taps[p]: h e^{-j w k} for a point p/phases of a sample before the newest, oldest sample first
 	phases int
+	back   int // (taps - 1) mod the carrier period: the oldest sample's carrier phase behind the newest's
 
 	half   float64 // nominal samples per T/2
 	cd     float64 // samples until the next T/2 output
@@ -74,6 +75,7 @@ func NewDemodulator(sampleRate, baud int, carrierHz, beta float64, span int) *De
 		}
 		d.taps[p] = c
 	}
+	d.back = (n - 1) % len(car)
 	d.SetTimingGains(0.02, 0.0004)
 	d.Reset()
 	return d
@@ -147,25 +149,29 @@ func (d *Demodulator) Point() (z complex128, onTime bool) {
 	row := d.taps[p]
 	// Oldest sample first: the window ends with the newest.
 	win := d.ring[d.pos+1 : d.pos+1+len(row)]
-	var r0, i0, r1, i1 float64
-	j := 0
-	for ; j+1 < len(row); j += 2 {
-		c, s, e, t := row[j], win[j], row[j+1], win[j+1]
-		r0 += real(c) * s
-		i0 += imag(c) * s
-		r1 += real(e) * t
-		i1 += imag(e) * t
+	// Three sums for each part (short chains of dependent additions),
+	// walking both slices down together so no index is bounds checked.
+	var r0, i0, r1, i1, r2, i2 float64
+	for len(row) >= 3 && len(win) >= 3 {
+		r0 += real(row[0]) * win[0]
+		i0 += imag(row[0]) * win[0]
+		r1 += real(row[1]) * win[1]
+		i1 += imag(row[1]) * win[1]
+		r2 += real(row[2]) * win[2]
+		i2 += imag(row[2]) * win[2]
+		row, win = row[3:], win[3:]
 	}
-	if j < len(row) {
-		r0 += real(row[j]) * win[j]
-		i0 += imag(row[j]) * win[j]
+	for len(row) > 0 && len(win) > 0 {
+		r0 += real(row[0]) * win[0]
+		i0 += imag(row[0]) * win[0]
+		row, win = row[1:], win[1:]
 	}
 	// Turn by the carrier phase of the window's first (oldest) sample.
-	k := (cur - (len(row) - 1)) % len(d.car)
+	k := cur - d.back
 	if k < 0 {
 		k += len(d.car)
 	}
-	z = complex(r0+r1, i0+i1) * d.car[k]
+	z = complex(r0+r1+r2, i0+i1+i2) * d.car[k]
 	d.onTime = !d.onTime
 	step := d.half
 	if d.onTime {

@@ -59,8 +59,10 @@ func (e *Equalizer) window() []complex128 { return e.x[e.pos : e.pos+e.n] }
 // Output is the equalised point for the newest window.
 func (e *Equalizer) Output() complex128 {
 	var r0, r1, i0, i1 float64
-	w := e.x[e.pos : e.pos+len(e.c)]
-	for i, c := range e.c {
+	c := e.c
+	w := e.x[e.pos : e.pos+len(c)]
+	w = w[:len(c)] // (tells the compiler: no bounds checks below)
+	for i, c := range c {
 		x := w[i]
 		r0 += real(c) * real(x)
 		r1 -= imag(c) * imag(x)
@@ -78,11 +80,13 @@ func (e *Equalizer) Update(err complex128) {
 	}
 	k := e.mu / e.pw
 	er, ei := real(err)*k, imag(err)*k
+	c := e.c
 	w := e.window()
-	for i := range e.c {
+	w = w[:len(c)] // (tells the compiler: no bounds checks below)
+	for i := range c {
 		x := w[i]
 		// c += k * err * conj(x)
-		e.c[i] += complex(er*real(x)+ei*imag(x), ei*real(x)-er*imag(x))
+		c[i] += complex(er*real(x)+ei*imag(x), ei*real(x)-er*imag(x))
 	}
 }
 
