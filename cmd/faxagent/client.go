@@ -2,21 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/faxagent/faxagent/core/httpapi"
+	apiclient "github.com/faxagent/faxagent/core/httpapi/client"
 )
 
 // client talks to a serve process's JSON API. Where the server and the
@@ -171,83 +168,34 @@ func (f clientFlags) client(getenv func(string) string) (*client, error) {
 	return c, nil
 }
 
-// do sends a request and decodes a JSON answer into out (if not nil; an
-// io.Writer gets the body as is); a non-2xx answer is an error with the
-// server's message.
+// do sends a request with the token (apiclient.Client.Do), its errors
+// said for the command line.
 func (c *client) do(ctx context.Context, method, path, ctype string, body io.Reader, out any) error {
-	return c.doAuth(ctx, method, path, ctype, body, out, func(r *http.Request) {
-		r.Header.Set("Authorization", "Bearer "+c.token)
-	})
+	return c.cliError(c.api().Do(ctx, method, path, ctype, body, out))
 }
 
 func (c *client) doAuth(ctx context.Context, method, path, ctype string, body io.Reader, out any, auth func(*http.Request)) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	auth(req)
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return c.netError(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return responseError(resp)
-	}
-	if out == nil {
-		return nil
-	}
-	if w, ok := out.(io.Writer); ok {
-		_, err = io.Copy(w, resp.Body)
-		return err
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return c.cliError(c.api().DoAuth(ctx, method, path, ctype, body, out, auth))
 }
 
-// netError is a failure to reach the server, said in one line with a hint.
-func (c *client) netError(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return err
-	}
-	why := "cannot connect"
-	var op *net.OpError
+func (c *client) api() *apiclient.Client {
+	return &apiclient.Client{Base: c.base, Token: c.token, HTTP: c.http}
+}
+
+// cliError says a failure to reach the server in one line with a hint,
+// and what to do about a 401.
+func (c *client) cliError(err error) error {
+	var un *apiclient.UnreachableError
+	var ae *apiclient.Error
 	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		why = "connection refused"
-	case errors.As(err, &op) && op.Timeout():
-		why = "timed out"
-	case errors.As(err, new(*net.DNSError)):
-		why = "unknown host"
+	case errors.As(err, &un):
+		return fmt.Errorf("no server at %s (%s; address from %s): is `faxagent serve` running? "+
+			"Otherwise give --server URL or run `faxagent login --server URL`", c.base, un.Why, c.from)
+	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+		return fmt.Errorf("%s (run `faxagent login --server URL`, or give --token)", ae.Msg)
 	}
-	return fmt.Errorf("no server at %s (%s; address from %s): is `faxagent serve` running? "+
-		"Otherwise give --server URL or run `faxagent login --server URL`", c.base, why, c.from)
+	return err
 }
-
-// responseError is the error of a refused request: the server's message,
-// and for 401 what to do.
-func responseError(resp *http.Response) error {
-	var e httpapi.Error
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	msg := resp.Status
-	if json.Unmarshal(b, &e) == nil && e.Error != "" {
-		msg = e.Error
-	}
-	if resp.StatusCode == http.StatusUnauthorized {
-		return fmt.Errorf("%s (run `faxagent login --server URL`, or give --token)", msg)
-	}
-	return &apiError{Status: resp.StatusCode, Msg: msg}
-}
-
-// apiError is a request the server refused, with its message.
-type apiError struct {
-	Status int
-	Msg    string
-}
-
-func (e *apiError) Error() string { return e.Msg }
 
 func firstOf(s ...string) string {
 	for _, x := range s {

@@ -6,14 +6,13 @@
 // directory, talks to it only through the HTTP API, and returns a Result
 // for the table and the JSON report.
 //
-// scenarios imports core/httpapi (the API's JSON types) and imaging; it
+// scenarios imports core/httpapi (the API's JSON types and its client) and imaging; it
 // drives everything else through the program.
 package scenarios
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +27,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/core/httpapi"
+	apiclient "github.com/faxagent/faxagent/core/httpapi/client"
 )
 
 // server is a running `faxagent serve`.
@@ -135,31 +135,13 @@ func (s *server) stop() error {
 	}
 }
 
+// do calls the API with the server's token.
 func (s *server) do(ctx context.Context, method, path, ctype string, body io.Reader, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, s.url+path, body)
-	if err != nil {
-		return err
+	c := apiclient.Client{Base: s.url, Token: s.tok, HTTP: s.http}
+	if err := c.Do(ctx, method, path, ctype, body, out); err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+s.tok)
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s %s", method, path, resp.Status, bytes.TrimSpace(b))
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(b, out)
+	return nil
 }
 
 // submission is a fax to submit.
