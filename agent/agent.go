@@ -550,11 +550,17 @@ func (a *Agent) Cancel(jobID string) bool {
 func (a *Agent) runJob(aj *activeJob) {
 	defer a.calls.Done()
 	job, p := aj.job, aj.port
+	// deliver, once set, sends the outcome to the queue: after the port
+	// is free, so that a job seen ended has its port back.
+	var deliver func()
 	defer func() {
 		a.mu.Lock()
 		delete(a.active, job.ID)
 		a.mu.Unlock()
 		a.free(p)
+		if deliver != nil {
+			deliver()
+		}
 	}()
 	clk := a.cfg.Clock
 	start := clk.Now()
@@ -633,7 +639,7 @@ func (a *Agent) runJob(aj *activeJob) {
 	rec.MaxRate, rec.ECMDisabled = maxRate, noECM
 	a.cfg.Metrics.CallEnded(p.info.ID, drivers.Outbound, code, res.PagesConfirmed, end.Sub(start))
 	rec.PagesTransmitted = res.PagesSent
-	a.finish(aj.currentLease(), rec)
+	deliver = a.finish(aj.currentLease(), rec)
 	a.log.Info("attempt", "job", job.ID, "attempt", attemptNo, "port", p.info.ID, "code", code.ID(), "status", status, "pages", res.PagesConfirmed)
 }
 

@@ -38,9 +38,9 @@ func (a *Agent) outboxPath(attemptID string) string {
 	return filepath.Join(a.cfg.OutboxDir, spoolBase(attemptID)+".json")
 }
 
-// finish writes an attempt's outcome to the outbox and delivers it in the
-// background: the port is free again at once.
-func (a *Agent) finish(l Lease, rec AttemptRecord) {
+// finish writes an attempt's outcome to the outbox and returns what starts
+// its delivery in the background (the port need not wait for it).
+func (a *Agent) finish(l Lease, rec AttemptRecord) func() {
 	path := a.outboxPath(rec.AttemptID)
 	b, err := json.Marshal(outboxEntry{Lease: l, Record: rec})
 	if err == nil {
@@ -53,7 +53,7 @@ func (a *Agent) finish(l Lease, rec AttemptRecord) {
 		path = ""
 	}
 	a.reports.Add(1)
-	go a.deliverOutcome(path, l, rec)
+	return func() { go a.deliverOutcome(path, l, rec) }
 }
 
 // deliverOutcome calls Finish until the queue answers for good, then
