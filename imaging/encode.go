@@ -369,56 +369,65 @@ func encode1D(bw *bitWriter, cur []int32, width int) {
 }
 
 // encodeRowMH codes one packed row (MSB-first, 1 = black) as white/black
-// runs (T.4 §4.1) straight from its pixels: the changing elements are
-// found 64 pixels at a time (a word XOR itself shifted by one pixel has a
-// one at every change, bits.LeadingZeros64 finds each) and every run is
-// coded as it ends, with no list of changes in between.
+// runs (T.4 §4.1) straight from its pixels, 64 at a time: each word is
+// turned so that the leftmost pixel is bit 0, XORed with itself shifted by
+// one pixel (a one at every change of colour), and the changes are taken
+// lowest first (bits.TrailingZeros64, t &= t-1). Every run is coded as it
+// ends, with no list of changes in between.
 func encodeRowMH(bw *bitWriter, row []byte, width int) {
 	acc, nb := bw.acc, bw.n
 	a0 := 0
-	color := 0      // colour of the run that starts at a0: 0 white, 1 black
-	var prev uint64 // last pixel of the previous word, in bit 0
+	tab, next := runEncode[0], runEncode[1] // codes of the current run's colour, the other's
+	var prev uint64                         // last pixel of the previous word, in bit 63
 	for x := 0; x < width; x += 64 {
 		off := x >> 3
 		var w uint64
 		if off+8 <= len(row) {
-			w = binary.BigEndian.Uint64(row[off:])
+			w = binary.LittleEndian.Uint64(row[off:])
 		} else {
 			for i := 0; i < 8 && off+i < len(row); i++ {
-				w |= uint64(row[off+i]) << (56 - 8*i)
+				w |= uint64(row[off+i]) << (8 * i)
 			}
 		}
+		w = bits.Reverse64(bits.ReverseBytes64(w)) // pixel x+i in bit i
 		mask := ^uint64(0)
 		if rem := width - x; rem < 64 {
-			mask <<= 64 - uint(rem)
+			mask >>= 64 - uint(rem)
 		}
 		w &= mask
-		t := (w ^ (w>>1 | prev<<63)) & mask
-		prev = w & 1
-		for t != 0 {
-			z := bits.LeadingZeros64(t)
-			t &^= (1 << 63) >> uint(z)
-			a1 := x + z
+		t := (w ^ (w<<1 | prev>>63)) & mask
+		prev = w
+		for ; t != 0; t &= t - 1 {
+			a1 := x + bits.TrailingZeros64(t)
 			run := a1 - a0
 			a0 = a1
 			if run > maxRun {
 				bw.acc, bw.n = acc, nb
-				putRun(bw, int32(color), int32(run))
+				putLongRunCodes(bw, tab, run)
 				acc, nb = bw.acc, bw.n
 			} else {
 				if nb > 64-maxRunCode {
 					acc, nb = bw.store(acc, nb)
 				}
-				c := runEncode[color][run]
+				c := tab[run]
 				l := uint(c & 31)
 				acc |= uint64(c>>5) << (64 - nb - l)
 				nb += l
 			}
-			color ^= 1
+			tab, next = next, tab
 		}
 	}
 	bw.acc, bw.n = acc, nb
-	putRun(bw, int32(color), int32(width-a0))
+	putLongRunCodes(bw, tab, width-a0)
+}
+
+// putLongRunCodes codes a run of any length with the codes in tab.
+func putLongRunCodes(bw *bitWriter, tab *[maxRun + 1]uint32, run int) {
+	if run > maxRun {
+		run = int(putLongRun(bw, int32(run)))
+	}
+	c := tab[run]
+	bw.put(c>>5, uint(c&31))
 }
 
 // vertCodes are the vertical mode codes indexed by a1-b1+3.
