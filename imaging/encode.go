@@ -283,34 +283,41 @@ func EncodePage(p *Page, o EncodeOptions) ([]byte, error) {
 // positions where the colour differs from the pixel before (the first
 // pixel is compared with an imaginary white one), followed by three
 // sentinels equal to width. Even indexes start black runs, odd ones white.
+// Words are taken as in encodeRowMH: leftmost pixel in bit 0, changes
+// lowest first.
 func rowChanges(row []byte, width int, ch []int32) []int32 {
-	ch = ch[:0]
-	var prev uint64 // last pixel of the previous word, in bit 0
+	if cap(ch) < width+3 {
+		ch = make([]int32, 0, width+4)
+	}
+	ch = ch[:width+3] // at most width changes and the sentinels
+	n := 0
+	var prev uint64 // last pixel of the previous word, in bit 63
 	for x := 0; x < width; x += 64 {
 		off := x >> 3
 		var w uint64
 		if off+8 <= len(row) {
-			w = binary.BigEndian.Uint64(row[off:])
+			w = binary.LittleEndian.Uint64(row[off:])
 		} else {
 			for i := 0; i < 8 && off+i < len(row); i++ {
-				w |= uint64(row[off+i]) << (56 - 8*i)
+				w |= uint64(row[off+i]) << (8 * i)
 			}
 		}
+		w = bits.Reverse64(bits.ReverseBytes64(w)) // pixel x+i in bit i
 		mask := ^uint64(0)
 		if rem := width - x; rem < 64 {
-			mask <<= 64 - uint(rem)
+			mask >>= 64 - uint(rem)
 		}
 		w &= mask
-		t := (w ^ (w>>1 | prev<<63)) & mask
-		prev = w & 1
-		for t != 0 {
-			z := bits.LeadingZeros64(t)
-			ch = append(ch, int32(x+z))
-			t &^= (1 << 63) >> uint(z)
+		t := (w ^ (w<<1 | prev>>63)) & mask
+		prev = w
+		for ; t != 0; t &= t - 1 {
+			ch[n] = int32(x + bits.TrailingZeros64(t))
+			n++
 		}
 	}
 	w := int32(width)
-	return append(ch, w, w, w)
+	ch[n], ch[n+1], ch[n+2] = w, w, w
+	return ch[:n+3]
 }
 
 // putRun codes one run of the given colour (0 white, 1 black).
