@@ -37,6 +37,10 @@ type Config struct {
 	Database string `yaml:"database"`
 	// Schema is the PostgreSQL schema ("" the server's default).
 	Schema string `yaml:"schema"`
+	// OutageGap is the reclaim rule's outage allowance (core
+	// Options.OutageGap): time without any claim longer than this does not
+	// count against leases. 0: 20 s; negative: off.
+	OutageGap time.Duration `yaml:"outage_gap"`
 	// Listen is the HTTP address of the API, /metrics and health checks.
 	Listen string `yaml:"listen"`
 	// MaxUpload bounds one submission in bytes.

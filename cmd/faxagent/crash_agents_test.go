@@ -261,7 +261,7 @@ func TestCrashAgentsOnPostgres(t *testing.T) {
 
 	var (
 		notDone, notOnce, dupNo, outOfRange, stale, retried, byKilled, sentTwice int
-		byAgent                                                       = map[string]int{}
+		byAgent                                                                  = map[string]int{}
 	)
 	err = pg.query(func(ctx context.Context, c *pgx.Conn) error {
 		for _, q := range []struct {

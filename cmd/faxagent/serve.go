@@ -74,7 +74,8 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	st, first, err := core.Open(ctx, core.Options{
 		DataDir: cfg.DataDir, DatabaseURL: cfg.Database, Schema: cfg.Schema, AdminPassword: adminPassword,
 		MaxDocumentSize: cfg.MaxUpload, DefaultLease: cfg.Agent.Lease, DefaultMaxAttempts: cfg.Agent.Retry.MaxAttempts,
-		Logger: log,
+		OutageGap: cfg.OutageGap,
+		Logger:    log,
 	})
 	if err != nil {
 		return fmt.Errorf("opening the store: %w", err)
