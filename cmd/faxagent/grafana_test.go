@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/faxagent/faxagent/prommetrics"
 )
 
 // TestGrafanaDashboard checks docs/grafana/faxagent.json against the
@@ -44,11 +46,9 @@ func TestGrafanaDashboard(t *testing.T) {
 		t.Fatalf("dashboard header: %+v", dash)
 	}
 	// The metrics serve registers, by their descriptors.
-	m := newMetrics()
 	descs := make(chan *prometheus.Desc, 100)
-	for _, c := range []prometheus.Collector{m.calls, m.pages, m.duration, m.dispatch, m.state, newStoreCollector(nil, nil, nil)} {
-		c.Describe(descs)
-	}
+	prommetrics.New(prommetrics.Build{}).Describe(descs)
+	prommetrics.NewStoreCollector(nil, nil, nil).Describe(descs)
 	close(descs)
 	fq := regexp.MustCompile(`fqName: "([a-z_]+)"`)
 	known := map[string]bool{"faxagent_build_info": true}

@@ -31,6 +31,7 @@ import (
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/imaging/faxdoc"
 	"github.com/faxagent/faxagent/internal/dirlock"
+	"github.com/faxagent/faxagent/prommetrics"
 )
 
 // Files in the data directory that the client subcommands read.
@@ -110,7 +111,8 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 		}
 	}
 
-	m := newMetrics()
+	bi := readBuildInfo()
+	m := prommetrics.New(prommetrics.Build{Version: bi.Version, Revision: bi.Revision, GoVersion: bi.GoVersion})
 	var (
 		ag           *agent.Agent
 		q            *agentQueue
@@ -143,7 +145,7 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 			}
 		}()
 	}
-	m.reg.MustRegister(newStoreCollector(st, getAgent, log))
+	m.Registry().MustRegister(prommetrics.NewStoreCollector(st, getAgent, log))
 
 	handler, closeHandler, err := apiHandler(cfg, st, m, getAgent, q, token, admin, log)
 	if err != nil {
@@ -213,7 +215,7 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 // them the simulated loopback ports take only jobs preset to them
 // (port:M0,N or group:loopback): a job that may go anywhere never leaves
 // on the simulated network.
-func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log *slog.Logger) (*agent.Agent, *agentQueue, func(), error) {
+func startAgent(ctx context.Context, cfg Config, st core.Store, m *prommetrics.Metrics, log *slog.Logger) (*agent.Agent, *agentQueue, func(), error) {
 	ac := cfg.Agent
 	q := newAgentQueue(st, log)
 	settings := map[string]agent.PortSettings{}
@@ -229,7 +231,7 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 			id := drivers.PortID(0, i)
 			settings[id] = agent.PortSettings{Send: p.Send, Receive: p.Receive, ToneDetect: true, PresetOnly: real}
 			groups["loopback"] = append(groups["loopback"], id)
-			m.setDriver(id, drv.Name())
+			m.SetDriver(id, drv.Name())
 		}
 		drvs = append(drvs, drv)
 		counts[drv.Name()] = len(ac.Loopback.Ports)
@@ -247,7 +249,7 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 		for _, id := range ids {
 			settings[id] = agent.PortSettings{Send: fs.Send == nil || *fs.Send, Receive: fs.Receive == nil || *fs.Receive, ToneDetect: true}
 			groups["foip"] = append(groups["foip"], id)
-			m.setDriver(id, fd.Name())
+			m.SetDriver(id, fd.Name())
 		}
 		drvs = append(drvs, fd)
 		counts[fd.Name()] = len(ids)
@@ -270,7 +272,7 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *metrics, log 
 			}
 			settings[p.ID] = set
 			groups["brooktrout"] = append(groups["brooktrout"], p.ID)
-			m.setDriver(p.ID, bd.Name())
+			m.SetDriver(p.ID, bd.Name())
 		}
 		drvs = append(drvs, bd)
 		counts[bd.Name()] = len(ports)
@@ -340,9 +342,9 @@ func licenseFor(ac AgentCfg, ports map[string]int) ([]byte, []byte, error) {
 
 // apiHandler is the HTTP API for roles all and core; an agent-only
 // process serves its health and metrics.
-func apiHandler(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Agent, q *agentQueue,
+func apiHandler(cfg Config, st core.Store, m *prommetrics.Metrics, getAgent func() *agent.Agent, q *agentQueue,
 	token string, admin core.User, log *slog.Logger) (http.Handler, func(), error) {
-	metricsH := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	metricsH := promhttp.HandlerFor(m.Registry(), promhttp.HandlerOpts{})
 	ready := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
@@ -442,7 +444,7 @@ func withSOAP(sh, next http.Handler) http.Handler {
 	})
 }
 
-func portList(a *agent.Agent, m *metrics) []httpapi.Port {
+func portList(a *agent.Agent, m *prommetrics.Metrics) []httpapi.Port {
 	if a == nil {
 		return nil
 	}
@@ -450,7 +452,7 @@ func portList(a *agent.Agent, m *metrics) []httpapi.Port {
 	now := time.Now()
 	var out []httpapi.Port
 	for _, p := range a.Ports() {
-		calls, busy, util := m.usage(p.ID, now)
+		calls, busy, util := m.Usage(p.ID, now)
 		out = append(out, httpapi.Port{
 			AgentID: id, Agent: a.Name(), ID: p.ID, No: p.No, Driver: p.Driver, Number: p.Number, State: p.State.String(),
 			Licensed: p.Licensed, Send: p.Settings.Send, Receive: p.Settings.Receive, Disabled: p.Settings.Disabled,

@@ -15,10 +15,11 @@ import (
 	"github.com/faxagent/faxagent/core/loginlimit"
 	"github.com/faxagent/faxagent/core/worklimit"
 	"github.com/faxagent/faxagent/drivers"
+	"github.com/faxagent/faxagent/prommetrics"
 )
 
 // newConsole makes the web console over this process's store and agent.
-func newConsole(cfg Config, st core.Store, m *metrics, getAgent func() *agent.Agent, logins *loginlimit.Limiter,
+func newConsole(cfg Config, st core.Store, m *prommetrics.Metrics, getAgent func() *agent.Agent, logins *loginlimit.Limiter,
 	conversions *worklimit.Semaphore, log *slog.Logger) (*console.Console, error) {
 	lim := cfg.Limits.withDefaults()
 	// Event streams hold a request slot each for as long as they are open:

@@ -1,4 +1,12 @@
-package main
+// Package prommetrics exposes a serve process's figures to Prometheus:
+// the agent's calls, pages, call durations, dispatch latency and port
+// states (Metrics implements agent.Metrics), the per-port use the ports
+// API shows, and at scrape time the queue's depth and the licence's ports
+// (StoreCollector).
+//
+// prommetrics imports agent, core (QueueStats), drivers and t30 for their
+// types; nothing imports it but cmd/faxagent.
+package prommetrics
 
 import (
 	"context"
@@ -16,9 +24,9 @@ import (
 	"github.com/faxagent/faxagent/t30"
 )
 
-// metrics is the agent's Metrics in a Prometheus registry of its own, plus
-// the per-port counts the ports API shows.
-type metrics struct {
+// Metrics is the agent's Metrics (agent.Metrics) in a Prometheus registry
+// of its own, plus the per-port counts the ports API shows.
+type Metrics struct {
 	reg      *prometheus.Registry
 	calls    *prometheus.CounterVec
 	pages    *prometheus.CounterVec
@@ -30,6 +38,7 @@ type metrics struct {
 	drivers map[string]string // port ID -> driver name
 	ports   map[string]*portUse
 	started time.Time
+	build   prometheus.Gauge
 }
 
 type portUse struct {
@@ -38,8 +47,15 @@ type portUse struct {
 	busy  time.Duration
 }
 
-func newMetrics() *metrics {
-	m := &metrics{
+// Build labels faxagent_build_info.
+type Build struct {
+	Version, Revision, GoVersion string
+}
+
+// New makes the instruments and registers them, with the build's labels
+// and the Go runtime and process collectors, in a registry of their own.
+func New(b Build) *Metrics {
+	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "faxagent_calls_total",
 			Help: "Fax calls by direction, driver, result (success, cancelled or failed) and completion code ID."},
@@ -58,17 +74,28 @@ func newMetrics() *metrics {
 		ports:   map[string]*portUse{},
 		started: time.Now(),
 	}
-	bi := readBuildInfo()
-	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "faxagent_build_info",
+	m.build = prometheus.NewGauge(prometheus.GaugeOpts{Name: "faxagent_build_info",
 		Help:        "Always 1; the labels say which build is running (faxagent --version).",
-		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion}})
-	build.Set(1)
-	m.reg.MustRegister(m.calls, m.pages, m.duration, m.dispatch, m.state, build,
+		ConstLabels: prometheus.Labels{"version": b.Version, "revision": b.Revision, "goversion": b.GoVersion}})
+	m.build.Set(1)
+	m.reg.MustRegister(m.calls, m.pages, m.duration, m.dispatch, m.state, m.build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-func (m *metrics) use(port string) *portUse {
+// Registry is where the instruments are registered; serve it with
+// promhttp.HandlerFor.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Describe sends the descriptors of the instruments New makes (not the
+// runtime and process collectors').
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range []prometheus.Collector{m.calls, m.pages, m.duration, m.dispatch, m.state, m.build} {
+		c.Describe(ch)
+	}
+}
+
+func (m *Metrics) use(port string) *portUse {
 	u := m.ports[port]
 	if u == nil {
 		u = &portUse{}
@@ -77,15 +104,15 @@ func (m *metrics) use(port string) *portUse {
 	return u
 }
 
-// setDriver records which driver a port belongs to.
-func (m *metrics) setDriver(port, driver string) {
+// SetDriver records which driver a port belongs to.
+func (m *Metrics) SetDriver(port, driver string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.drivers[port] = driver
 }
 
 // PortState implements agent.Metrics.
-func (m *metrics) PortState(port string, s drivers.PortState) {
+func (m *Metrics) PortState(port string, s drivers.PortState) {
 	m.mu.Lock()
 	u := m.use(port)
 	old := u.state
@@ -98,7 +125,7 @@ func (m *metrics) PortState(port string, s drivers.PortState) {
 }
 
 // CallEnded implements agent.Metrics.
-func (m *metrics) CallEnded(port string, dir drivers.Direction, code t30.Code, pages int, d time.Duration) {
+func (m *Metrics) CallEnded(port string, dir drivers.Direction, code t30.Code, pages int, d time.Duration) {
 	m.mu.Lock()
 	u := m.use(port)
 	u.calls++
@@ -118,13 +145,13 @@ func (m *metrics) CallEnded(port string, dir drivers.Direction, code t30.Code, p
 }
 
 // Dispatched implements agent.Metrics.
-func (m *metrics) Dispatched(latency time.Duration) {
+func (m *Metrics) Dispatched(latency time.Duration) {
 	m.dispatch.Observe(latency.Seconds())
 }
 
-// usage returns a port's calls, busy time and share of the time since
+// Usage returns a port's calls, busy time and share of the time since
 // start it was busy.
-func (m *metrics) usage(port string, now time.Time) (calls int, busy time.Duration, util float64) {
+func (m *Metrics) Usage(port string, now time.Time) (calls int, busy time.Duration, util float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u := m.ports[port]
@@ -137,9 +164,14 @@ func (m *metrics) usage(port string, now time.Time) (calls int, busy time.Durati
 	return u.calls, u.busy, util
 }
 
-// storeCollector reads the queue and licence figures at scrape time.
-type storeCollector struct {
-	store   core.Store
+// QueueStater is what StoreCollector needs of the store.
+type QueueStater interface {
+	QueueStats(ctx context.Context) (core.QueueStats, error)
+}
+
+// StoreCollector reads the queue and licence figures at scrape time.
+type StoreCollector struct {
+	store   QueueStater
 	ag      func() *agent.Agent
 	log     *slog.Logger
 	depth   *prometheus.Desc
@@ -148,8 +180,11 @@ type storeCollector struct {
 	licMax  *prometheus.Desc
 }
 
-func newStoreCollector(st core.Store, ag func() *agent.Agent, log *slog.Logger) *storeCollector {
-	return &storeCollector{
+// NewStoreCollector collects the queue's figures from st and the licence's
+// from the agent ag returns (none while it or ag is nil); register it in
+// Registry.
+func NewStoreCollector(st QueueStater, ag func() *agent.Agent, log *slog.Logger) *StoreCollector {
+	return &StoreCollector{
 		store: st, ag: ag, log: log,
 		depth: prometheus.NewDesc("faxagent_queue_jobs", "Jobs in the queue by state.", []string{"state"}, nil),
 		age: prometheus.NewDesc("faxagent_queue_oldest_age_seconds",
@@ -160,7 +195,7 @@ func newStoreCollector(st core.Store, ag func() *agent.Agent, log *slog.Logger) 
 }
 
 // Describe implements prometheus.Collector.
-func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c *StoreCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.depth
 	ch <- c.age
 	ch <- c.licUsed
@@ -168,7 +203,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector.
-func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *StoreCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	qs, err := c.store.QueueStats(ctx)
@@ -186,6 +221,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			age = max(time.Since(qs.OldestQueued).Seconds(), 0)
 		}
 		ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, age)
+	}
+	if c.ag == nil {
+		return
 	}
 	ag := c.ag()
 	if ag == nil {
