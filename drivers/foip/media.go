@@ -268,16 +268,34 @@ const frameSamples = 160 // 20 ms at 8 kHz
 
 func (a *audio) sendLoop() {
 	defer a.wg.Done()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
+	// Frames are paced on a sample clock from the start: after a stall of
+	// this process the frames owed go out back to back (as rtpModem's do),
+	// so the stream's timestamps keep up with the wall clock; a ticker
+	// would drop them and leave the far end's playout running dry.
+	next := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	payload := make([]byte, frameSamples)
 	buf := make([]byte, 12+frameSamples)
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: a.pt, SSRC: a.ssrc}}
 	for {
-		select {
-		case <-a.stop:
-			return
-		case <-tick.C:
+		next = next.Add(20 * time.Millisecond)
+		if wait := time.Until(next); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-a.stop:
+				return
+			case <-timer.C:
+			}
+		} else {
+			select {
+			case <-a.stop:
+				return
+			default:
+			}
+			if wait < -time.Second { // stalled for long: start afresh
+				next = time.Now()
+			}
 		}
 		a.fill(payload)
 		pkt.SequenceNumber = a.sequence
