@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -172,4 +173,19 @@ func (l License) String() string {
 		fmt.Fprintf(&b, "ports:    %s %d\n", n, l.Ports[n])
 	}
 	return b.String()
+}
+
+// SelfIssue issues a licence for agentID's ports (driver name → ports),
+// valid for a year from now and signed with a key made for it alone: a
+// process that configures its own ports (the loopback network, a trunk,
+// the boards it finds) licenses them itself, and the agent checks the
+// licence as any other. It returns the licence file and the public key.
+func SelfIssue(agentID string, ports map[string]int, now time.Time) ([]byte, ed25519.PublicKey, error) {
+	pub, priv, err := GenerateKey(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	lic, err := Sign(License{AgentID: agentID, Customer: "self-issued for the configured ports",
+		Ports: maps.Clone(ports), Issued: now, Expires: now.AddDate(1, 0, 0)}, priv)
+	return lic, pub, err
 }

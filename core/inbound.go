@@ -87,6 +87,13 @@ func (r Route) Match(t *Transmission) bool {
 	return r.Cond1.match(t) || r.Cond2.match(t)
 }
 
+// DefaultRoute is the rule a fresh system starts with: every received fax,
+// on any port, to userID's inbox (the admin's), at priority 0, so that any
+// rule made later with a higher priority wins over it.
+func DefaultRoute(userID int64) Route {
+	return Route{UserID: userID, Cond1: RouteCondition{Field: RoutePortNo, Value: "*"}, Active: true, Priority: 0}
+}
+
 func (s *sqlStore) CreateRoute(ctx context.Context, r Route) (Route, error) {
 	if err := checkCondition(r.Cond1, true); err != nil {
 		return Route{}, err

@@ -92,8 +92,7 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	if first.AdminCreated && cfg.Role != "agent" {
 		// A fresh system routes every received fax to the admin's inbox;
 		// rules made later with a higher priority win over this one.
-		if _, err := st.CreateRoute(ctx, core.Route{UserID: admin.ID, Cond1: core.RouteCondition{Field: core.RoutePortNo, Value: "*"},
-			Active: true, Priority: 0}); err != nil {
+		if _, err := st.CreateRoute(ctx, core.DefaultRoute(admin.ID)); err != nil {
 			log.Warn("default inbound route", "err", err)
 		}
 	}
@@ -330,14 +329,7 @@ func licenseFor(ac AgentCfg, ports map[string]int) ([]byte, []byte, error) {
 		}
 		return lic, pub, nil
 	}
-	pub, priv, err := agent.GenerateKey(nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	now := time.Now()
-	lic, err := agent.Sign(agent.License{AgentID: ac.ID, Customer: "self-issued for the configured ports",
-		Ports: ports, Issued: now, Expires: now.AddDate(1, 0, 0)}, priv)
-	return lic, pub, err
+	return agent.SelfIssue(ac.ID, ports, time.Now())
 }
 
 // apiHandler is the HTTP API for roles all and core; an agent-only
@@ -462,34 +454,13 @@ func portList(a *agent.Agent, m *prommetrics.Metrics) []httpapi.Port {
 	return out
 }
 
-// heartbeats tells the core this agent is alive every 10 s.
+// heartbeats tells the core this agent is alive (core.Heartbeats).
 func heartbeats(ctx context.Context, done chan<- struct{}, cfg Config, st core.Store, a *agent.Agent, log *slog.Logger) {
 	defer close(done)
 	host, _ := os.Hostname()
-	started := time.Now()
 	id, _ := strconv.ParseInt(a.ID(), 10, 64)
-	t := time.NewTicker(10 * time.Second)
-	defer t.Stop()
-	for {
-		info := core.AgentInfo{ID: id, Host: host, ServerIP: cfg.Agent.ServerIP, Version: "dev", Started: started, Heartbeat: time.Now()}
-		for _, p := range a.Ports() {
-			info.Ports++
-			if p.Licensed {
-				info.Licensed++
-			}
-			if p.Job != "" {
-				info.Busy++
-			}
-		}
-		if err := st.Heartbeat(ctx, info); err != nil && ctx.Err() == nil {
-			log.Warn("heartbeat", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	core.Heartbeats(ctx, st, a, core.AgentInfo{ID: id, Host: host, ServerIP: cfg.Agent.ServerIP, Version: "dev", Started: time.Now()},
+		core.HeartbeatEvery, log)
 }
 
 // loadOrCreateToken reads the API token, creating it (0600) on first start.
