@@ -302,7 +302,10 @@ func rowChanges(row []byte, width int, ch []int32) []int32 {
 				w |= uint64(row[off+i]) << (8 * i)
 			}
 		}
-		w = bits.Reverse64(bits.ReverseBytes64(w)) // pixel x+i in bit i
+		if w|prev == 0 {
+			continue // white after white: no change (most words of a page)
+		}
+		w = leftmostLow(w)
 		mask := ^uint64(0)
 		if rem := width - x; rem < 64 {
 			mask >>= 64 - uint(rem)
@@ -396,7 +399,10 @@ func encodeRowMH(bw *bitWriter, row []byte, width int) {
 				w |= uint64(row[off+i]) << (8 * i)
 			}
 		}
-		w = bits.Reverse64(bits.ReverseBytes64(w)) // pixel x+i in bit i
+		if w|prev == 0 {
+			continue // white after white: no change (most words of a page)
+		}
+		w = leftmostLow(w)
 		mask := ^uint64(0)
 		if rem := width - x; rem < 64 {
 			mask >>= 64 - uint(rem)
@@ -426,6 +432,15 @@ func encodeRowMH(bw *bitWriter, row []byte, width int) {
 	}
 	bw.acc, bw.n = acc, nb
 	putLongRunCodes(bw, tab, width-a0)
+}
+
+// leftmostLow reverses the bits of every byte of a little-endian loaded
+// row word, so that pixel x+i of the word starting at pixel x is bit i.
+func leftmostLow(w uint64) uint64 {
+	const m1, m2, m4 = 0x5555555555555555, 0x3333333333333333, 0x0f0f0f0f0f0f0f0f
+	w = w>>1&m1 | w&m1<<1
+	w = w>>2&m2 | w&m2<<2
+	return w>>4&m4 | w&m4<<4
 }
 
 // putLongRunCodes codes a run of any length with the codes in tab.
