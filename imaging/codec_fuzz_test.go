@@ -120,3 +120,51 @@ func FuzzDecodeMMR(f *testing.F) {
 		fuzzDecode(t, MMR, data, wi, flags, rows)
 	})
 }
+
+// FuzzEncodeMH: arbitrary pixels coded as MH from the pixels (WriteRow)
+// equal the coding of their changing elements, in both bit orders, with
+// and without EOLs, and decode back to the same pixels.
+func FuzzEncodeMH(f *testing.F) {
+	for wi := range fuzzWidths {
+		f.Add(bytes.Repeat([]byte{0x0f, 0xff, 0, 0x81}, 200), byte(wi), byte(0))
+		f.Add(make([]byte, 700), byte(wi), byte(3))
+	}
+	f.Fuzz(func(t *testing.T, pix []byte, wi, flags byte) {
+		w := fuzzWidths[int(wi)%len(fuzzWidths)]
+		stride := RowBytes(w)
+		if len(pix) > 64<<10 || len(pix) < stride {
+			return
+		}
+		p := &Page{Width: w, Height: len(pix) / stride, Resolution: Fine, Pix: append([]byte(nil), pix[:len(pix)/stride*stride]...)}
+		o := EncodeOptions{Compression: MH, Width: w, BitOrder: BitOrder(flags & 1), NoEOL: flags&2 != 0, MinRowBits: int(flags>>2) * 64}
+		got, err := EncodePage(p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		e, err := NewEncoder(&want, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y := 0; y < p.Height; y++ {
+			e.cur = rowChanges(p.Row(y), w, e.cur)
+			if err := e.writeChanges(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("from pixels %d bytes, from changes %d, differ", len(got), want.Len())
+		}
+		dec, st, err := DecodePage(got, DecodeOptions{Compression: MH, Width: w, BitOrder: o.BitOrder, NoEOL: o.NoEOL, Rows: p.Height}, Fine)
+		if err != nil || st.BadRows != 0 {
+			t.Fatalf("DecodePage: %v %+v", err, st)
+		}
+		clearPadding(p)
+		if d := firstDiff(dec, p); d != "" {
+			t.Fatal(d)
+		}
+	})
+}
