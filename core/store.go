@@ -114,6 +114,20 @@ type Store interface {
 	Heartbeat(ctx context.Context, a AgentInfo) error
 	Agents(ctx context.Context) ([]AgentInfo, error)
 
+	// FaxCore's user profiles, tracking records and messages given to
+	// other users (the SOAP service's operations).
+	UpdateUser(ctx context.Context, u User, p UserProfile) error
+	Profile(ctx context.Context, userID int64) (UserProfile, error)
+	RemoveUser(ctx context.Context, userID int64) error
+	SetTracks(ctx context.Context, msgID int64, tracks []Track) error
+	Tracks(ctx context.Context, msgID int64) ([]Track, error)
+	UpdateTrack(ctx context.Context, msgID, trackID int64, value string) error
+	CopyMessage(ctx context.Context, msgID, toUserID int64) (int64, error)
+	// GiveMessage copies a message to copyTo's inboxes and, when assignTo
+	// is not 0, makes it assignTo's, in one transaction.
+	GiveMessage(ctx context.Context, msgID int64, copyTo []int64, assignTo int64) ([]int64, error)
+	AssignMessage(ctx context.Context, msgID, toUserID int64) error
+
 	Notifications
 }
 

@@ -73,7 +73,7 @@ func TestMetrics(t *testing.T) {
 		`faxagent_call_duration_seconds{direction=outbound}`:                                                                  2,
 		`faxagent_dispatch_latency_seconds{}`:                                                                                 1,
 		`faxagent_port_state{port=p1,state=` + drivers.StateIdle.String() + `}`:                                               0,
-		`faxagent_port_state{port=p1,state=` + drivers.StateDialling.String() + `}`:                                            1,
+		`faxagent_port_state{port=p1,state=` + drivers.StateDialling.String() + `}`:                                           1,
 	} {
 		if v, ok := got[key]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v\nall: %v", key, v, ok, want, got)

@@ -27,10 +27,8 @@
 // nothing.
 //
 // Tracking records, copying messages between users, FaxCore user profiles
-// and removing users are beyond the core.Store interface: core's own store
-// provides them (TrackStore, MessageCopier, UserAdmin) and NewHandler finds
-// them there; Config hooks may replace them. Without them the operations
-// that need them answer with a Server fault.
+// and removing users come from core.Store; Config hooks (TrackStore,
+// MessageCopier, UserAdmin) may replace them.
 //
 // soap may import core and imaging (for documents); it must not import
 // agent, drivers, t30, t38, cmd or testbench.

@@ -27,10 +27,9 @@ const Path = "/webservices/wfapi.asmx"
 type Config struct {
 	// Store is the message store. Required.
 	Store core.Store
-	// Tracks, Copier and Users provide what some operations need beyond
-	// core.Store (see their types); nil takes them from Store when it
-	// implements them, else those operations answer with a Server fault
-	// (and tracking fields of sent messages are not kept).
+	// Tracks, Copier and Users replace the store's tracking records,
+	// message copies and user administration (see their types); nil
+	// takes them from Store.
 	Tracks TrackStore
 	Copier MessageCopier
 	Users  UserAdmin
@@ -86,6 +85,9 @@ type Handler struct {
 	// nativeTracks is set when the tracking records are the store's own:
 	// a send stores them with the message (core.Submission.Tracks).
 	nativeTracks bool
+	// giver gives a message to several users in one transaction: the
+	// store, unless Config.Copier replaces it.
+	giver messageGiver
 }
 
 type opFunc func(ctx context.Context, c *call) (result, error)
@@ -111,21 +113,22 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.ConversionTimeout <= 0 {
 		cfg.ConversionTimeout = 2 * time.Minute
 	}
-	native := false
-	if ts, ok := cfg.Store.(TrackStore); ok && cfg.Tracks == nil {
-		cfg.Tracks, native = ts, true
+	native := cfg.Tracks == nil
+	if native {
+		cfg.Tracks = cfg.Store
 	}
-	if mc, ok := cfg.Store.(MessageCopier); ok && cfg.Copier == nil {
-		cfg.Copier = mc
+	var giver messageGiver
+	if cfg.Copier == nil {
+		cfg.Copier, giver = cfg.Store, cfg.Store
 	}
-	if ua, ok := cfg.Store.(UserAdmin); ok && cfg.Users == nil {
-		cfg.Users = ua
+	if cfg.Users == nil {
+		cfg.Users = cfg.Store
 	}
 	ct, err := parseContract(wsdlText)
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, contract: ct, creds: credCache{m: map[[32]byte]credEntry{}}, nativeTracks: native}
+	h := &Handler{cfg: cfg, contract: ct, creds: credCache{m: map[[32]byte]credEntry{}}, nativeTracks: native, giver: giver}
 	h.ops = h.operations()
 	for _, op := range ct.Ops {
 		if h.ops[op] == nil {

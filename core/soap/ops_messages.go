@@ -215,7 +215,7 @@ func (h *Handler) giveMessage(ctx context.Context, c *call, assign bool) (result
 	}
 	// The message itself goes to the last user of an assignment; the
 	// others get copies (a message has one owner here).
-	if g, ok := mc.(messageGiver); ok {
+	if g := h.giver; g != nil {
 		var copyTo []int64
 		var assignTo int64
 		for i, u := range to {
@@ -250,8 +250,8 @@ func (h *Handler) giveMessage(ctx context.Context, c *call, assign bool) (result
 	return strResult(resOK), nil
 }
 
-// messageGiver is a MessageCopier that gives a message to several users
-// in one transaction (core's store does).
+// messageGiver gives a message to several users in one transaction
+// (core's store does).
 type messageGiver interface {
 	GiveMessage(ctx context.Context, msgID int64, copyTo []int64, assignTo int64) ([]int64, error)
 }

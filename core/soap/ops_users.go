@@ -554,15 +554,9 @@ func (h *Handler) lookupUser(ctx context.Context, c *call) (core.User, bool, err
 	return u, err == nil, err
 }
 
-// profile is a user's stored profile, or none when the store keeps none.
+// profile is a user's stored profile.
 func (h *Handler) profile(ctx context.Context, userID int64) (core.UserProfile, error) {
-	ps, ok := h.cfg.Store.(interface {
-		Profile(ctx context.Context, userID int64) (core.UserProfile, error)
-	})
-	if !ok {
-		return core.UserProfile{}, nil
-	}
-	return ps.Profile(ctx, userID)
+	return h.cfg.Store.Profile(ctx, userID)
 }
 
 func (h *Handler) opUserDetails(ctx context.Context, c *call) (result, error) {

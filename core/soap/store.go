@@ -22,11 +22,8 @@ const (
 // password, as the guide gives it.
 const authFailed = 1
 
-// The interfaces below are what some operations need beyond core.Store.
-// core's store implements all three, so NewHandler takes them from
-// Config.Store; Config can override them. Without one, the operations
-// that use it answer with a Server fault naming what is missing, and the
-// send operations accept tracking fields without storing them.
+// The interfaces below are the parts of core.Store that Config can
+// replace (NewHandler takes them from Config.Store by default).
 
 // Track is one tracking record of a message (GetTrackRecords).
 type Track = core.Track
