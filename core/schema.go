@@ -291,6 +291,14 @@ var migrations = []migration{
 			last_seen BIGINT NOT NULL)`,
 		`INSERT INTO queue_clock (id, last_seen) VALUES (1, 0)`,
 	}},
+	{13, "agent credentials for the agent protocol, stored as their SHA-256 and bound to an agent ID", []string{
+		`CREATE TABLE agent_credentials (
+			id {{id}},
+			agent_id BIGINT NOT NULL REFERENCES fax_agents(id),
+			sha256 TEXT NOT NULL UNIQUE,
+			created_at BIGINT NOT NULL,
+			revoked_at BIGINT NOT NULL DEFAULT 0)`,
+	}},
 }
 
 // agentNumbers enrols every agent name the store has seen (heartbeats,

@@ -1,0 +1,242 @@
+package agentapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/core"
+	"github.com/faxagent/faxagent/core/agentapi"
+)
+
+// credStore is the part of the core's store the protocol's wiring uses.
+type credStore interface {
+	CreateAgentCredential(ctx context.Context, agentID int64) (core.AgentCredential, string, error)
+	RevokeAgentCredential(ctx context.Context, id int64) error
+	CredentialAgent(ctx context.Context, secret string) (core.AgentCredential, error)
+}
+
+// logBuf is a concurrency-safe log sink.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+type rig struct {
+	st      core.Store
+	cs      credStore
+	user    core.User
+	agentID int64
+	secret  string
+	credID  int64
+	srv     *httptest.Server
+	caFile  string
+	coreLog *logBuf
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	st, _, err := core.Open(ctx, core.Options{DataDir: t.TempDir(), PasswordCost: 4, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := &rig{st: st, cs: st.(credStore), coreLog: &logBuf{}}
+	if r.user, err = st.CreateUser(ctx, core.NewUser{Username: "user", Password: "user-password"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.EnrolAgent(ctx, "branch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.agentID = a.ID
+	c, secret, err := r.cs.CreateAgentCredential(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.credID, r.secret = c.ID, secret
+	aq := core.NewAgentQueue(st)
+	srv := agentapi.NewServer(ctx, agentapi.Config{Queue: aq, Reporter: aq, Ready: aq.Ready(), TempDir: t.TempDir(),
+		Logger: slog.New(slog.NewTextHandler(r.coreLog, nil)),
+		Authenticate: func(ctx context.Context, s string) (int64, error) {
+			c, err := r.cs.CredentialAgent(ctx, s)
+			return c.AgentID, err
+		}})
+	mux := http.NewServeMux()
+	mux.Handle(agentapi.Prefix+"/", srv)
+	r.srv = httptest.NewTLSServer(mux)
+	t.Cleanup(r.srv.Close)
+	r.caFile = filepath.Join(t.TempDir(), "ca.pem")
+	p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw})
+	if err := os.WriteFile(r.caFile, p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *rig) client(t *testing.T, secret, caFile string, log *logBuf) *agentapi.Client {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if log == nil {
+		log = &logBuf{}
+	}
+	c, err := agentapi.NewClient(ctx, agentapi.ClientConfig{Core: r.srv.URL, CAFile: caFile, Credential: secret,
+		Spool: t.TempDir(), Wait: 5 * time.Second, Logger: slog.New(slog.NewTextHandler(log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (r *rig) submit(t *testing.T, body string) core.MessageDetails {
+	t.Helper()
+	m, err := r.st.Submit(context.Background(), core.Submission{OwnerID: r.user.ID,
+		Documents:  []core.DocumentInput{{Name: "letter.tif", Body: strings.NewReader(body)}},
+		Recipients: []core.Recipient{{Name: "Ken", Fax: "5550100"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestRoundTrip: over TLS trusted through the CA file, a submission wakes
+// the agent's long-poll, the claimed job comes with its document
+// downloaded, renew and progress work, one Finish ends the job and a
+// repeat changes nothing; an inbound upload is stored once under its ID.
+func TestRoundTrip(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	c := r.client(t, r.secret, r.caFile, nil)
+
+	body := "II*\x00 the document " + strings.Repeat("x", 100000)
+	m := r.submit(t, body)
+	select {
+	case <-c.Ready():
+	case <-time.After(time.Minute):
+		t.Fatal("no wake-up after a submission")
+	}
+	jobs, err := c.Claim(ctx, agent.ClaimRequest{AgentID: "spoofed", Max: 4, Lease: time.Minute})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %d jobs, %v", len(jobs), err)
+	}
+	j := jobs[0]
+	if j.ID != strconv.FormatInt(m.Jobs[0].ID, 10) || j.Number != "5550100" || len(j.Documents) != 1 {
+		t.Fatalf("job %+v", j)
+	}
+	got, err := os.ReadFile(j.Documents[0])
+	if err != nil || string(got) != body {
+		t.Fatalf("document: %d bytes, %v", len(got), err)
+	}
+	if again, _ := c.Claim(ctx, agent.ClaimRequest{Max: 4, Lease: time.Minute}); len(again) != 0 {
+		t.Fatalf("claimed a leased job again: %+v", again)
+	}
+	l, err := c.Renew(ctx, j.Lease, 2*time.Minute)
+	if err != nil || !l.Expires.After(j.Lease.Expires) {
+		t.Fatalf("renew: %+v %v", l, err)
+	}
+	if err := c.Progress(ctx, l, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	rec := agent.AttemptRecord{AttemptID: j.ID + "#1@" + l.Token, JobID: j.ID, MessageID: j.MessageID,
+		StartDate: time.Now(), CompleteDate: time.Now(), CalledNumber: j.Number, DialedNumber: "9,5550100",
+		RemoteCSID: "REMOTE", FaxProtocol: "V17", TransmitSpeed: 14400, TransmitStatusDef: agent.StatusCompleted,
+		AttemptNo: 1, MaxAttemptNo: 3, PageCount: 2, StartPageNo: 1, PageSent: 2, PagesTransmitted: 2, ECM: true,
+		MaxRate: 9600, FaxAgentID: "spoofed", BoardID: "M0,1"}
+	for i := range 2 {
+		if err := c.Finish(ctx, l, rec); err != nil {
+			t.Fatalf("finish %d: %v", i, err)
+		}
+	}
+	if _, err := os.Stat(j.Documents[0]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("downloaded document kept after Finish: %v", err)
+	}
+	jd, err := r.st.Job(ctx, m.Jobs[0].ID)
+	if err != nil || jd.State != core.JobDone || len(jd.Attempts) != 1 {
+		t.Fatalf("job after finish: %+v %v", jd, err)
+	}
+	a := jd.Attempts[0]
+	if a.FaxAgentID != strconv.FormatInt(r.agentID, 10) || a.DialedNumber != "9,5550100" || !a.ECM || a.MaxRate != 9600 || a.RemoteCSID != "REMOTE" {
+		t.Fatalf("attempt stored as %+v", a)
+	}
+
+	// Inbound: the TIFF streamed, stored once under its ID.
+	tif := filepath.Join(t.TempDir(), "in.tif")
+	content := "II*\x00 received " + strings.Repeat("y", 50000)
+	if err := os.WriteFile(tif, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := agent.InboundRecord{ID: "rx-1", CallID: "c1", CalledNumber: "5550199", RemoteCSID: "SENDER", Received: time.Now(),
+		Pages: 1, File: tif, FaxProtocol: "V17", TransmitSpeed: 9600}
+	for i := range 2 {
+		if err := c.Inbound(ctx, in); err != nil {
+			t.Fatalf("inbound %d: %v", i, err)
+		}
+	}
+	calls, total, err := r.st.Calls(ctx, core.CallQuery{Direction: core.Inbound})
+	if err != nil || total != 1 || calls[0].RemoteCSID != "SENDER" || calls[0].FaxAgentID != strconv.FormatInt(r.agentID, 10) {
+		t.Fatalf("inbound calls: %d %+v %v", total, calls, err)
+	}
+}
+
+// TestCredentialRefused: a wrong and a revoked credential are refused 401;
+// the core logs why and the agent logs the refusal once.
+func TestCredentialRefused(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, secret, coreSays string
+		revoke                 bool
+	}{
+		{"wrong", core.AgentCredentialPrefix + "00", "unknown agent credential", false},
+		{"revoked", r.secret, "revoked", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.revoke {
+				if err := r.cs.RevokeAgentCredential(ctx, r.credID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			log := &logBuf{}
+			c := r.client(t, tc.secret, r.caFile, log)
+			_, err := c.Claim(ctx, agent.ClaimRequest{Max: 1, Lease: time.Minute})
+			if !errors.Is(err, agentapi.ErrRefused) {
+				t.Fatalf("claim with a %s credential: %v", tc.name, err)
+			}
+			if !strings.Contains(log.String(), "the core refused this agent's credential") {
+				t.Errorf("agent log: %q", log.String())
+			}
+			if cl := r.coreLog.String(); !strings.Contains(cl, "agent credential refused") || !strings.Contains(cl, tc.coreSays) {
+				t.Errorf("core log: %q", cl)
+			}
+		})
+	}
+}
+
+// TestUntrustedCertificate: without the CA file the core's certificate is
+// not trusted and no request goes through.
+func TestUntrustedCertificate(t *testing.T) {
+	r := newRig(t)
+	c := r.client(t, r.secret, "", nil)
+	_, err := c.Claim(context.Background(), agent.ClaimRequest{Max: 1, Lease: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("claim over an untrusted certificate: %v", err)
+	}
+}

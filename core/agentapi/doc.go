@@ -1,0 +1,17 @@
+// Package agentapi owns the agent↔core protocol over HTTP(S): the core's
+// handler (Server, mounted under /agent/v1) serves an agent.Queue and
+// agent.Reporter to agents that run elsewhere, and Client implements those
+// interfaces in the agent over the network, so that an agent needs neither
+// the core's database nor its disk.
+//
+// Every request carries an agent credential (Authorization: Bearer), which
+// the core issued and keeps hashed; the agent ID comes from the credential,
+// never from the request. Operations are those of agent.Queue, each as
+// idempotent as the queue's: claim (with a long-poll wake-up), renew,
+// progress, finish (one per attempt, the whole record), release, document
+// download (a stream, for the lease holder only) and inbound upload (the
+// TIFF as the body, its record in a header; 200 only once stored).
+//
+// It imports agent (the interfaces it carries) and nothing of core: the
+// core's adapter and credential store are handed in.
+package agentapi

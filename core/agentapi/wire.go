@@ -1,0 +1,70 @@
+package agentapi
+
+import (
+	"time"
+
+	"github.com/faxagent/faxagent/agent"
+)
+
+// Prefix is where the core mounts the protocol.
+const Prefix = "/agent/v1"
+
+// Paths of the operations under Prefix.
+const (
+	pathClaim    = "/claim"
+	pathWait     = "/wait"
+	pathRenew    = "/renew"
+	pathProgress = "/progress"
+	pathFinish   = "/finish"
+	pathRelease  = "/release"
+	pathDocument = "/document"
+	pathInbound  = "/inbound"
+)
+
+// recordHeader carries an inbound upload's record (JSON, base64url).
+const recordHeader = "Faxagent-Inbound-Record"
+
+// Bounds of a request's work.
+const (
+	// maxJSONBody bounds every JSON request body (an attempt record with
+	// its texts is far smaller).
+	maxJSONBody = 64 << 10
+	// maxRecordHeader bounds an inbound record header.
+	maxRecordHeader = 16 << 10
+	// maxWait bounds a long-poll.
+	maxWait = 30 * time.Second
+)
+
+type renewReq struct {
+	Lease agent.Lease
+	For   time.Duration
+}
+
+type progressReq struct {
+	Lease      agent.Lease
+	PagesSent  int
+	PagesTotal int
+}
+
+type finishReq struct {
+	Lease  agent.Lease
+	Record agent.AttemptRecord
+}
+
+// errorBody is every refusal's body; Code lets the client give the agent
+// its sentinel errors back.
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error codes of errorBody.
+const (
+	codeLeaseLost = "lease_lost"
+	codeCancelled = "cancelled"
+	codeNoJob     = "no_job"
+	codeRejected  = "rejected"
+	codeAuth      = "unauthorized"
+	codeBusy      = "busy"
+	codeInternal  = "internal"
+)
