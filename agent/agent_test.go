@@ -40,6 +40,13 @@ func TestTwoAgents(t *testing.T) {
 			}
 		}
 		f.wait(6 * time.Hour)
+		// Every port is idle after the calls (the drivers report them
+		// down once stopped).
+		for _, p := range a.Ports() {
+			if p.State != drivers.StateIdle {
+				t.Errorf("port %s left %v", p.ID, p.State)
+			}
+		}
 		f.stop()
 
 		for num, n := range sizes {
@@ -103,11 +110,6 @@ func TestTwoAgents(t *testing.T) {
 				if !drivertest.Equal(got[i], want[i]) {
 					t.Fatalf("%s: page %d differs", r.CalledNumber, i+1)
 				}
-			}
-		}
-		for _, p := range a.Ports() {
-			if p.State != drivers.StateIdle {
-				t.Errorf("port %s left %v", p.ID, p.State)
 			}
 		}
 		spooled = nil

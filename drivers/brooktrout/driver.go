@@ -111,7 +111,7 @@ type Driver struct {
 	closed   bool
 	seq      int
 	incoming chan drivers.Call
-	events   chan drivers.PortEvent
+	ev       *drivers.PortEvents
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -171,7 +171,7 @@ func New(o Options) *Driver {
 		o: o, log: log, caps: DefaultCaps(), version: bridge.ProtocolVersion,
 		byID: map[string]*port{}, byRef: map[vendor.ChannelRef]*port{},
 		incoming: make(chan drivers.Call, 64),
-		events:   make(chan drivers.PortEvent, 256),
+		ev:       drivers.NewPortEvents(60, nil),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -306,19 +306,7 @@ func (d *Driver) pid() int {
 	return 0
 }
 
-func (d *Driver) setStateLocked(p *port, s drivers.PortState, err error) {
-	if p.info.State == s {
-		return
-	}
-	p.info.State = s
-	if d.closed {
-		return
-	}
-	select {
-	case d.events <- drivers.PortEvent{Port: p.info.ID, State: s, At: time.Now(), Err: err}:
-	default:
-	}
-}
+func (d *Driver) setStateLocked(p *port, s drivers.PortState, err error) { d.ev.Set(&p.info, s, err) }
 
 // upLocked makes in the current instance and brings its channels up.
 func (d *Driver) upLocked(in *instance, boards []vendor.Board) {
@@ -498,12 +486,12 @@ func (d *Driver) Close() error {
 	d.mu.Lock()
 	in := d.inst
 	d.inst = nil
-	for _, p := range d.ports {
-		d.setStateLocked(p, drivers.StateDown, nil)
-		p.info.State = drivers.StateDown
+	infos := make([]*drivers.PortInfo, len(d.ports))
+	for i, p := range d.ports {
+		infos[i] = &p.info
 	}
+	d.ev.Close(infos)
 	close(d.incoming)
-	close(d.events)
 	d.mu.Unlock()
 	if in != nil {
 		in.kill()
@@ -526,7 +514,7 @@ func (d *Driver) Ports() []drivers.PortInfo {
 func (d *Driver) Incoming() <-chan drivers.Call { return d.incoming }
 
 // Events implements drivers.Driver.
-func (d *Driver) Events() <-chan drivers.PortEvent { return d.events }
+func (d *Driver) Events() <-chan drivers.PortEvent { return d.ev.C() }
 
 func (d *Driver) newCallLocked(p *port, in *instance, dir drivers.Direction) *call {
 	d.seq++

@@ -111,7 +111,7 @@ type Driver struct {
 	calls      map[string]*call // by Call-ID
 	t38less    map[string]time.Time
 	incoming   chan drivers.Call
-	events     chan drivers.PortEvent
+	ev         *drivers.PortEvents
 }
 
 type port struct {
@@ -147,7 +147,7 @@ func New(cfg Config) (*Driver, error) {
 		calls:    map[string]*call{},
 		t38less:  map[string]time.Time{},
 		incoming: make(chan drivers.Call, c.Channels+1),
-		events:   make(chan drivers.PortEvent, 4*c.Channels+16),
+		ev:       drivers.NewPortEvents(c.Channels, nil),
 	}
 	for i := 0; i < c.Channels; i++ {
 		p := &port{info: drivers.PortInfo{ID: drivers.PortID(c.Board, i), Board: c.Board, Channel: i,
@@ -386,11 +386,12 @@ func (d *Driver) Close() error {
 		<-d.loopDone
 	}
 	d.mu.Lock()
-	for _, p := range d.ports {
-		d.setStateLocked(p, drivers.StateDown)
+	infos := make([]*drivers.PortInfo, len(d.ports))
+	for i, p := range d.ports {
+		infos[i] = &p.info
 	}
+	d.ev.Close(infos)
 	close(d.incoming)
-	close(d.events)
 	d.mu.Unlock()
 	return nil
 }
@@ -410,21 +411,9 @@ func (d *Driver) Ports() []drivers.PortInfo {
 func (d *Driver) Incoming() <-chan drivers.Call { return d.incoming }
 
 // Events implements drivers.Driver.
-func (d *Driver) Events() <-chan drivers.PortEvent { return d.events }
+func (d *Driver) Events() <-chan drivers.PortEvent { return d.ev.C() }
 
-func (d *Driver) setStateLocked(p *port, s drivers.PortState) {
-	if p.info.State == s {
-		return
-	}
-	p.info.State = s
-	if d.closed && s != drivers.StateDown {
-		return
-	}
-	select {
-	case d.events <- drivers.PortEvent{Port: p.info.ID, State: s, At: time.Now()}:
-	default:
-	}
-}
+func (d *Driver) setStateLocked(p *port, s drivers.PortState) { d.ev.Set(&p.info, s, nil) }
 
 func (d *Driver) isRegistered() bool {
 	d.mu.Lock()

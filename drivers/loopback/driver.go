@@ -54,7 +54,7 @@ type Driver struct {
 	closed   bool
 	calls    map[*call]struct{}
 	incoming chan drivers.Call
-	events   chan drivers.PortEvent
+	ev       *drivers.PortEvents
 	callSeq  int
 }
 
@@ -73,7 +73,7 @@ func New(net *Network, o DriverOptions) *Driver {
 		byID:     map[string]*port{},
 		calls:    map[*call]struct{}{},
 		incoming: make(chan drivers.Call, len(o.Numbers)+1),
-		events:   make(chan drivers.PortEvent, 4*len(o.Numbers)+16),
+		ev:       drivers.NewPortEvents(len(o.Numbers), net.o.Now),
 	}
 	if d.name == "" {
 		d.name = "loopback"
@@ -126,12 +126,13 @@ func (d *Driver) Close() error {
 	for c := range d.calls {
 		calls = append(calls, c)
 	}
-	for _, p := range d.ports {
+	infos := make([]*drivers.PortInfo, len(d.ports))
+	for i, p := range d.ports {
 		d.net.unregister(p)
-		d.setStateLocked(p, drivers.StateDown)
+		infos[i] = &p.info
 	}
+	d.ev.Close(infos)
 	close(d.incoming)
-	close(d.events)
 	d.mu.Unlock()
 	for _, c := range calls {
 		_ = c.Hangup(drivers.CauseShutdown)
@@ -154,18 +155,9 @@ func (d *Driver) Ports() []drivers.PortInfo {
 func (d *Driver) Incoming() <-chan drivers.Call { return d.incoming }
 
 // Events implements drivers.Driver.
-func (d *Driver) Events() <-chan drivers.PortEvent { return d.events }
+func (d *Driver) Events() <-chan drivers.PortEvent { return d.ev.C() }
 
-func (d *Driver) setStateLocked(p *port, s drivers.PortState) {
-	p.info.State = s
-	if d.closed {
-		return
-	}
-	select {
-	case d.events <- drivers.PortEvent{Port: p.info.ID, State: s, At: d.net.o.Now()}:
-	default:
-	}
-}
+func (d *Driver) setStateLocked(p *port, s drivers.PortState) { d.ev.Set(&p.info, s, nil) }
 
 func (d *Driver) setState(p *port, s drivers.PortState) {
 	d.mu.Lock()
