@@ -73,7 +73,7 @@ func newRig(t *testing.T) *rig {
 	}
 	r.credID, r.secret = c.ID, secret
 	aq := core.NewAgentQueue(st)
-	srv := agentapi.NewServer(ctx, agentapi.Config{Queue: aq, Reporter: aq, Ready: aq.Ready(), TempDir: t.TempDir(),
+	srv := agentapi.NewServer(ctx, agentapi.Config{Queue: aq, Reporter: aq, Ready: aq.Ready(), TempDir: t.TempDir(), Heartbeats: st,
 		Logger: slog.New(slog.NewTextHandler(r.coreLog, nil)),
 		Authenticate: func(ctx context.Context, s string) (int64, error) {
 			c, err := r.cs.CredentialAgent(ctx, s)
@@ -117,7 +117,8 @@ func (r *rig) submit(t *testing.T, body string) core.MessageDetails {
 	return m
 }
 
-// TestRoundTrip: over TLS trusted through the CA file, a submission wakes
+// TestRoundTrip: over TLS trusted through the CA file, the agent learns
+// its ID, its heartbeat is stored under it, a submission wakes
 // the agent's long-poll, the claimed job comes with its document
 // downloaded, renew and progress work, one Finish ends the job and a
 // repeat changes nothing; an inbound upload is stored once under its ID.
@@ -125,6 +126,18 @@ func TestRoundTrip(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	c := r.client(t, r.secret, r.caFile, nil)
+
+	if id, err := c.Self(ctx); err != nil || id != r.agentID {
+		t.Fatalf("self: %d %v, want %d", id, err, r.agentID)
+	}
+	// A heartbeat lands under the credential's agent, whatever it names.
+	if err := c.Heartbeat(ctx, core.AgentInfo{ID: 1, Host: "branch-host", Ports: 4, Busy: 1, Licensed: 4, Started: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	agents, err := r.st.Agents(ctx)
+	if err != nil || len(agents) != 1 || agents[0].ID != r.agentID || agents[0].Ports != 4 || agents[0].Host != "branch-host" {
+		t.Fatalf("agents after heartbeat: %+v %v", agents, err)
+	}
 
 	body := "II*\x00 the document " + strings.Repeat("x", 100000)
 	m := r.submit(t, body)

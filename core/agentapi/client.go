@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/core"
 )
 
 // ClientConfig says how an agent reaches its core.
@@ -65,6 +66,7 @@ var (
 	_ agent.Reporter         = (*Client)(nil)
 	_ agent.Notifier         = (*Client)(nil)
 	_ agent.ProgressReporter = (*Client)(nil)
+	_ core.Heartbeater       = (*Client)(nil)
 )
 
 // ErrRefused is returned when the core refuses the agent's credential.
@@ -367,4 +369,18 @@ func (c *Client) Inbound(ctx context.Context, r agent.InboundRecord) error {
 	}
 	resp.Body.Close()
 	return nil
+}
+
+// Self returns the agent ID the core bound this agent's credential to.
+func (c *Client) Self(ctx context.Context) (int64, error) {
+	var id int64
+	err := c.call(ctx, http.MethodGet, pathSelf, nil, &id)
+	return id, err
+}
+
+// Heartbeat implements core.Heartbeater over the protocol: the core
+// stores it under the credential's agent ID.
+func (c *Client) Heartbeat(ctx context.Context, a core.AgentInfo) error {
+	var ok bool
+	return c.call(ctx, http.MethodPost, pathBeat, a, &ok)
 }

@@ -9,9 +9,11 @@
 // never from the request. Operations are those of agent.Queue, each as
 // idempotent as the queue's: claim (with a long-poll wake-up), renew,
 // progress, finish (one per attempt, the whole record), release, document
-// download (a stream, for the lease holder only) and inbound upload (the
-// TIFF as the body, its record in a header; 200 only once stored).
+// download (a stream, for the lease holder only), inbound upload (the
+// TIFF as the body, its record in a header; 200 only once stored) and
+// heartbeat (the agent's port counts).
 //
-// It imports agent (the interfaces it carries) and nothing of core: the
-// core's adapter and credential store are handed in.
+// It imports agent (the interfaces it carries) and core's types (the
+// heartbeat's AgentInfo); the core's adapter, credential check and store
+// are handed in, and it must not be imported by core or agent.
 package agentapi

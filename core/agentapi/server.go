@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/core"
 )
 
 // Config is what the core hands the protocol's server.
@@ -30,6 +31,8 @@ type Config struct {
 	// Authenticate returns the agent ID a credential's secret belongs
 	// to, or an error saying why it is refused (unknown, revoked).
 	Authenticate func(ctx context.Context, secret string) (int64, error)
+	// Heartbeats stores the agents' heartbeats (the core's store).
+	Heartbeats core.Heartbeater
 	// MaxRequests caps the requests served at once (long-polls apart);
 	// one more is refused 503. Default 64.
 	MaxRequests int
@@ -90,6 +93,8 @@ func NewServer(ctx context.Context, cfg Config) *Server {
 	s.mux.HandleFunc("POST "+Prefix+pathRelease, s.release)
 	s.mux.HandleFunc("GET "+Prefix+pathDocument, s.document)
 	s.mux.HandleFunc("POST "+Prefix+pathInbound, s.inbound)
+	s.mux.HandleFunc("GET "+Prefix+pathSelf, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, agentOf(r)) })
+	s.mux.HandleFunc("POST "+Prefix+pathBeat, s.heartbeat)
 	if cfg.Ready != nil {
 		go s.follow(ctx)
 	}
@@ -375,6 +380,29 @@ func (s *Server) inbound(w http.ResponseWriter, r *http.Request) {
 		rec.File = f.Name()
 	}
 	if err := s.cfg.Reporter.Inbound(r.Context(), rec); err != nil {
+		s.queueError(w, r, err)
+		return
+	}
+	writeJSON(w, true)
+}
+
+// heartbeat stores an agent's heartbeat (its port counts) under the
+// credential's agent ID.
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
+	var info core.AgentInfo
+	if !decode(w, r, &info) {
+		return
+	}
+	info.ID = agentOf(r)
+	if s.cfg.Heartbeats == nil {
+		writeJSON(w, true)
+		return
+	}
+	if err := s.cfg.Heartbeats.Heartbeat(r.Context(), info); err != nil {
+		if errors.Is(err, core.ErrInvalid) {
+			writeError(w, http.StatusUnprocessableEntity, codeRejected, err.Error())
+			return
+		}
 		s.queueError(w, r, err)
 		return
 	}

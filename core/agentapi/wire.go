@@ -19,6 +19,8 @@ const (
 	pathRelease  = "/release"
 	pathDocument = "/document"
 	pathInbound  = "/inbound"
+	pathSelf     = "/self"
+	pathBeat     = "/heartbeat"
 )
 
 // recordHeader carries an inbound upload's record (JSON, base64url).
