@@ -1,8 +1,10 @@
-package agent
+package agent_test
 
 import (
 	"errors"
 	"fmt"
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,9 +27,9 @@ func TestTwoAgents(t *testing.T) {
 	var spooled []spoolFile
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, loopback.Paced)
-		a := f.agent("A", 0, []string{"5550100", "5550101"}, 2, func(c *Config) { c.DefaultPort = &PortSettings{Send: true} })
-		f.agent("B", 1, []string{"5550200", "5550201", "5550202"}, 3, func(c *Config) {
-			c.DefaultPort = &PortSettings{Receive: true}
+		a := f.agent("A", 0, []string{"5550100", "5550101"}, 2, func(c *agent.Config) { c.DefaultPort = &agent.PortSettings{Send: true} })
+		f.agent("B", 1, []string{"5550200", "5550201", "5550202"}, 3, func(c *agent.Config) {
+			c.DefaultPort = &agent.PortSettings{Receive: true}
 			c.CSID = "AGENT B"
 		})
 		sizes := map[string]int{"5550200": 1, "5550201": 5, "5550202": 50}
@@ -35,7 +37,7 @@ func TestTwoAgents(t *testing.T) {
 		created := time.Now()
 		for num, n := range sizes {
 			docs[num] = doc(n, uint64(n))
-			if err := f.q.Add(Job{ID: "job-" + num, MessageID: "msg-1", Number: num, Doc: docs[num]}); err != nil {
+			if err := f.q.Add(agent.Job{ID: "job-" + num, MessageID: "msg-1", Number: num, Doc: docs[num]}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -55,14 +57,14 @@ func TestTwoAgents(t *testing.T) {
 				t.Fatalf("%s: %d attempt records", num, len(recs))
 			}
 			r := recs[0]
-			want := AttemptRecord{
+			want := agent.AttemptRecord{
 				AttemptID: r.AttemptID, JobID: "job-" + num, MessageID: "msg-1", CallID: r.CallID,
 				CreateDate: created, ScheduleDate: created, StartDate: r.StartDate, CompleteDate: r.CompleteDate,
 				CalledNumber: num, DialedNumber: num, RemoteCSID: "AGENT B", RoutingInfo: num,
 				FaxProtocol: "V17", TransmitSpeed: 14400, CompressionMode: "MMR",
 				CallDuration: r.CallDuration, TransmitDuration: r.TransmitDuration,
 				FaxResolution: "fine", ECM: true,
-				TransmitStatus: 0, TransmitStatusDef: StatusCompleted,
+				TransmitStatus: 0, TransmitStatusDef: agent.StatusCompleted,
 				AttemptNo: 1, MaxAttemptNo: 3, PageCount: n, StartPageNo: 1, PageSent: n, PagesTransmitted: n,
 				FaxAgentID: "A", PortNo: r.PortNo, BoardID: fmt.Sprintf("M0,%d", r.PortNo), ServerIP: "10.0.0.1",
 				CallingNumber: fmt.Sprintf("555010%d", r.PortNo),
@@ -80,7 +82,7 @@ func TestTwoAgents(t *testing.T) {
 				t.Errorf("%s: wall %v, call duration %v", num, got, r.CallDuration)
 			}
 			st, _ := f.q.Job("job-" + num)
-			if st.State != JobCompleted || len(st.Attempts) != 1 || st.Attempts[0] != r.AttemptID {
+			if st.State != agenttest.JobCompleted || len(st.Attempts) != 1 || st.Attempts[0] != r.AttemptID {
 				t.Errorf("%s queue state %+v", num, st)
 			}
 		}
@@ -163,38 +165,38 @@ func TestLineModels(t *testing.T) {
 		pages int
 		max   int
 		want  []att
-		final JobState
-		check func(t *testing.T, recs []AttemptRecord)
+		final agenttest.JobState
+		check func(t *testing.T, recs []agent.AttemptRecord)
 		// extra pages the remote keeps from failed attempts (an ECM
 		// page ended with EOR is kept as received)
 		extra int
 	}{
-		{name: "clean", pages: 2, want: []att{{t30.OK, StatusCompleted, 1, 2}}, final: JobCompleted},
+		{name: "clean", pages: 2, want: []att{{t30.OK, agent.StatusCompleted, 1, 2}}, final: agenttest.JobCompleted},
 		{name: "busy once", model: loopback.Model{Kind: loopback.Busy, Calls: 1}, pages: 1,
-			want: []att{{t30.CodeBusy, StatusRetry, 1, 0}, {t30.OK, StatusCompleted, 1, 1}}, final: JobCompleted,
-			check: func(t *testing.T, recs []AttemptRecord) {
+			want: []att{{t30.CodeBusy, agent.StatusRetry, 1, 0}, {t30.OK, agent.StatusCompleted, 1, 1}}, final: agenttest.JobCompleted,
+			check: func(t *testing.T, recs []agent.AttemptRecord) {
 				if d := recs[1].StartDate.Sub(recs[0].CompleteDate); d < time.Minute {
 					t.Errorf("busy retried after %v, want the later interval", d)
 				}
 			}},
 		{name: "no answer", model: loopback.Model{Kind: loopback.NoAnswer}, pages: 1, max: 2,
-			want: []att{{t30.CodeNoAnswer, StatusRetry, 1, 0}, {t30.CodeNoAnswer, StatusFailed, 1, 0}}, final: JobFailed},
+			want: []att{{t30.CodeNoAnswer, agent.StatusRetry, 1, 0}, {t30.CodeNoAnswer, agent.StatusFailed, 1, 0}}, final: agenttest.JobFailed},
 		{name: "rings out", model: loopback.Model{Kind: loopback.RingsOut, Calls: 1}, pages: 1,
-			want: []att{{t30.CodeNoAnswer, StatusRetry, 1, 0}, {t30.OK, StatusCompleted, 1, 1}}, final: JobCompleted},
+			want: []att{{t30.CodeNoAnswer, agent.StatusRetry, 1, 0}, {t30.OK, agent.StatusCompleted, 1, 1}}, final: agenttest.JobCompleted},
 		{name: "voice", model: loopback.Model{Kind: loopback.Voice}, pages: 1, max: 2,
-			want: []att{{t30.CodeNoFax, StatusRetry, 1, 0}, {t30.CodeNoFax, StatusFailed, 1, 0}}, final: JobFailed},
+			want: []att{{t30.CodeNoFax, agent.StatusRetry, 1, 0}, {t30.CodeNoFax, agent.StatusFailed, 1, 0}}, final: agenttest.JobFailed},
 		{name: "drop on page 3 of 5", model: loopback.Model{DropAfterPage: 2, Calls: 1}, pages: 5,
-			want: []att{{t30.CodeCallDropped, StatusRetry, 1, 2}, {t30.OK, StatusCompleted, 3, 3}}, final: JobCompleted},
+			want: []att{{t30.CodeCallDropped, agent.StatusRetry, 1, 2}, {t30.OK, agent.StatusCompleted, 3, 3}}, final: agenttest.JobCompleted},
 		{name: "MH only 4800", model: loopback.Model{RemoteCompressions: []imaging.Compression{imaging.MH}, RemoteMaxRate: 4800, RemoteNoECM: true}, pages: 1,
-			want: []att{{t30.OK, StatusCompleted, 1, 1}}, final: JobCompleted,
-			check: func(t *testing.T, recs []AttemptRecord) {
+			want: []att{{t30.OK, agent.StatusCompleted, 1, 1}}, final: agenttest.JobCompleted,
+			check: func(t *testing.T, recs []agent.AttemptRecord) {
 				if r := recs[0]; r.CompressionMode != "MH" || r.TransmitSpeed != 4800 || r.FaxProtocol != "V27" || r.ECM {
 					t.Errorf("negotiated %s %d %s ECM %v", r.CompressionMode, r.TransmitSpeed, r.FaxProtocol, r.ECM)
 				}
 			}},
 		{name: "ECM fails, retried without ECM", model: loopback.Model{FrameErrorRate: 1, Calls: 1}, pages: 1,
-			want: []att{{t30.CodeECMFailed, StatusRetry, 1, 0}, {t30.OK, StatusCompleted, 1, 1}}, final: JobCompleted, extra: 1,
-			check: func(t *testing.T, recs []AttemptRecord) {
+			want: []att{{t30.CodeECMFailed, agent.StatusRetry, 1, 0}, {t30.OK, agent.StatusCompleted, 1, 1}}, final: agenttest.JobCompleted, extra: 1,
+			check: func(t *testing.T, recs []agent.AttemptRecord) {
 				if recs[0].ECMDisabled || !recs[1].ECMDisabled || recs[1].ECM {
 					t.Errorf("ECM memory: %v then %v (ECM %v)", recs[0].ECMDisabled, recs[1].ECMDisabled, recs[1].ECM)
 				}
@@ -207,7 +209,7 @@ func TestLineModels(t *testing.T) {
 				f.net.SetModel("999", tc.model)
 				f.agent("A", 0, []string{"100"}, 1, nil)
 				d := doc(tc.pages, 1)
-				if err := f.q.Add(Job{ID: "j", Number: "999", Doc: d, MaxAttempts: tc.max}); err != nil {
+				if err := f.q.Add(agent.Job{ID: "j", Number: "999", Doc: d, MaxAttempts: tc.max}); err != nil {
 					t.Fatal(err)
 				}
 				f.wait(24 * time.Hour)
@@ -221,14 +223,14 @@ func TestLineModels(t *testing.T) {
 					if t30.Code(r.ErrorID) != w.code || r.TransmitStatusDef != w.status || r.StartPageNo != w.start || r.PageSent != w.sent || r.AttemptNo != i+1 {
 						t.Errorf("attempt %d: code %d %s start %d sent %d (%s), want %v %s %d %d", i+1, r.ErrorID, r.TransmitStatusDef, r.StartPageNo, r.PageSent, r.ErrorInfo, w.code, w.status, w.start, w.sent)
 					}
-					if w.status == StatusRetry && r.NextPage != recs[i+1].StartPageNo {
+					if w.status == agent.StatusRetry && r.NextPage != recs[i+1].StartPageNo {
 						t.Errorf("attempt %d: next page %d, next attempt started at %d", i+1, r.NextPage, recs[i+1].StartPageNo)
 					}
 				}
 				if st, _ := f.q.Job("j"); st.State != tc.final {
 					t.Errorf("final state %v, want %v", st.State, tc.final)
 				}
-				if tc.final == JobCompleted {
+				if tc.final == agenttest.JobCompleted {
 					// The remote got every page exactly once, in order.
 					got := decodeReceived(t, f.net.BuiltinPages("999"))
 					if len(got) != tc.pages+tc.extra {
@@ -257,22 +259,22 @@ func TestAgentStartsNothingWithoutValidLicense(t *testing.T) {
 		if string(tampered) == string(good) {
 			t.Fatalf("tampering found nothing to change in %s", good)
 		}
-		otherPub, _, _ := GenerateKey(nil)
+		otherPub, _, _ := agent.GenerateKey(nil)
 		tests := []struct {
 			name string
 			lic  []byte
 			key  []byte
 			want error
 		}{
-			{"tampered", tampered, f.pub, ErrLicenseSignature},
-			{"expired", f.license("A", 4, time.Now().Add(-time.Second)), f.pub, ErrLicenseExpired},
-			{"other agent", f.license("B", 4, time.Now().Add(time.Hour)), f.pub, ErrLicenseAgent},
-			{"other key", good, otherPub, ErrLicenseSignature},
-			{"garbage", []byte("{"), f.pub, ErrLicenseFormat},
+			{"tampered", tampered, f.pub, agent.ErrLicenseSignature},
+			{"expired", f.license("A", 4, time.Now().Add(-time.Second)), f.pub, agent.ErrLicenseExpired},
+			{"other agent", f.license("B", 4, time.Now().Add(time.Hour)), f.pub, agent.ErrLicenseAgent},
+			{"other key", good, otherPub, agent.ErrLicenseSignature},
+			{"garbage", []byte("{"), f.pub, agent.ErrLicenseFormat},
 		}
 		for _, tc := range tests {
 			d := loopback.New(f.net, loopback.DriverOptions{Numbers: []string{"1"}})
-			_, err := New(Config{AgentID: "A", Drivers: []drivers.Driver{d}, License: tc.lic, LicenseKey: tc.key, Queue: f.q, Reporter: f.rep})
+			_, err := agent.New(agent.Config{AgentID: "A", Drivers: []drivers.Driver{d}, License: tc.lic, LicenseKey: tc.key, Queue: f.q, Reporter: f.rep})
 			if !errors.Is(err, tc.want) {
 				t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 			}
@@ -281,19 +283,19 @@ func TestAgentStartsNothingWithoutValidLicense(t *testing.T) {
 			}
 		}
 		// A license that expires while the agent runs stops sending.
-		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.License = f.license("A", 1, time.Now().Add(time.Hour)) })
-		if err := f.q.Add(Job{ID: "before", Number: "999", Doc: doc(1, 1)}); err != nil {
+		f.agent("A", 0, []string{"100"}, 1, func(c *agent.Config) { c.License = f.license("A", 1, time.Now().Add(time.Hour)) })
+		if err := f.q.Add(agent.Job{ID: "before", Number: "999", Doc: doc(1, 1)}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(2 * time.Hour)
-		if err := f.q.Add(Job{ID: "after", Number: "999", Doc: doc(1, 1)}); err != nil {
+		if err := f.q.Add(agent.Job{ID: "after", Number: "999", Doc: doc(1, 1)}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Hour)
 		f.stop()
 		before, _ := f.q.Job("before")
 		after, _ := f.q.Job("after")
-		if before.State != JobCompleted || after.State != JobQueued {
+		if before.State != agenttest.JobCompleted || after.State != agenttest.JobQueued {
 			t.Errorf("before expiry %v, after %v", before.State, after.State)
 		}
 	})
@@ -305,9 +307,9 @@ func TestLicensedPortsOnly(t *testing.T) {
 		f := newFixture(t, loopback.Paced)
 		m := &countMetrics{}
 		nums := []string{"100", "101", "102", "103", "104", "105", "106", "107"}
-		a := f.agent("A", 0, nums, 4, func(c *Config) { c.Metrics = m })
+		a := f.agent("A", 0, nums, 4, func(c *agent.Config) { c.Metrics = m })
 		for i := range 20 {
-			if err := f.q.Add(Job{ID: fmt.Sprint("j", i), Number: fmt.Sprint("900", i), Doc: doc(2, uint64(i))}); err != nil {
+			if err := f.q.Add(agent.Job{ID: fmt.Sprint("j", i), Number: fmt.Sprint("900", i), Doc: doc(2, uint64(i))}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -344,11 +346,11 @@ func TestPriorityOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, loopback.Paced)
 		t0 := time.Now()
-		jobs := []Job{
-			{ID: "low", Priority: PriorityLow, Created: t0.Add(-4 * time.Second)},
-			{ID: "normal-new", Priority: PriorityNormal, Created: t0.Add(-2 * time.Second)},
-			{ID: "high", Priority: PriorityHigh, Created: t0.Add(-1 * time.Second)},
-			{ID: "normal-old", Priority: PriorityNormal, Created: t0.Add(-3 * time.Second)},
+		jobs := []agent.Job{
+			{ID: "low", Priority: agent.PriorityLow, Created: t0.Add(-4 * time.Second)},
+			{ID: "normal-new", Priority: agent.PriorityNormal, Created: t0.Add(-2 * time.Second)},
+			{ID: "high", Priority: agent.PriorityHigh, Created: t0.Add(-1 * time.Second)},
+			{ID: "normal-old", Priority: agent.PriorityNormal, Created: t0.Add(-3 * time.Second)},
 		}
 		for _, j := range jobs {
 			j.Number, j.Doc = "999", doc(1, 1)
@@ -374,17 +376,17 @@ func TestPriorityOrder(t *testing.T) {
 func TestPresets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, loopback.Paced)
-		f.agent("A", 0, []string{"100", "101", "102", "103"}, 4, func(c *Config) {
+		f.agent("A", 0, []string{"100", "101", "102", "103"}, 4, func(c *agent.Config) {
 			c.Groups = map[string][]string{"legal": {"M0,1", "M0,2"}}
 		})
-		jobs := []Job{
-			{ID: "port3", Preset: Preset{Kind: PresetPort, Port: "M0,3"}},
-			{ID: "port3b", Preset: Preset{Kind: PresetPort, Port: "M0,3"}},
-			{ID: "legal1", Preset: Preset{Kind: PresetGroup, Group: "legal"}},
-			{ID: "legal2", Preset: Preset{Kind: PresetGroup, Group: "legal"}},
-			{ID: "legal3", Preset: Preset{Kind: PresetGroup, Group: "legal"}},
-			{ID: "nowhere", Preset: Preset{Kind: PresetGroup, Group: "sales"}},
-			{ID: "other agent", Preset: Preset{Kind: PresetPort, AgentID: "B", Port: "M0,0"}},
+		jobs := []agent.Job{
+			{ID: "port3", Preset: agent.Preset{Kind: agent.PresetPort, Port: "M0,3"}},
+			{ID: "port3b", Preset: agent.Preset{Kind: agent.PresetPort, Port: "M0,3"}},
+			{ID: "legal1", Preset: agent.Preset{Kind: agent.PresetGroup, Group: "legal"}},
+			{ID: "legal2", Preset: agent.Preset{Kind: agent.PresetGroup, Group: "legal"}},
+			{ID: "legal3", Preset: agent.Preset{Kind: agent.PresetGroup, Group: "legal"}},
+			{ID: "nowhere", Preset: agent.Preset{Kind: agent.PresetGroup, Group: "sales"}},
+			{ID: "other agent", Preset: agent.Preset{Kind: agent.PresetPort, AgentID: "B", Port: "M0,0"}},
 			{ID: "any"},
 		}
 		for _, j := range jobs {
@@ -399,21 +401,21 @@ func TestPresets(t *testing.T) {
 			st, _ := f.q.Job(j.ID)
 			recs := f.q.Attempts(j.ID)
 			if j.ID == "nowhere" || j.ID == "other agent" {
-				if st.State != JobQueued || len(recs) != 0 {
+				if st.State != agenttest.JobQueued || len(recs) != 0 {
 					t.Errorf("job for a group this agent lacks: %v, %d records", st.State, len(recs))
 				}
 				continue
 			}
-			if st.State != JobCompleted || len(recs) != 1 {
+			if st.State != agenttest.JobCompleted || len(recs) != 1 {
 				t.Fatalf("%s: %v, %d records", j.ID, st.State, len(recs))
 			}
 			port := recs[0].BoardID
 			switch j.Preset.Kind {
-			case PresetPort:
+			case agent.PresetPort:
 				if port != "M0,3" {
 					t.Errorf("%s sent from %s", j.ID, port)
 				}
-			case PresetGroup:
+			case agent.PresetGroup:
 				if port != "M0,1" && port != "M0,2" {
 					t.Errorf("%s sent from %s", j.ID, port)
 				}
@@ -428,20 +430,20 @@ func TestPresets(t *testing.T) {
 func TestPresetOnlyPorts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, loopback.Paced)
-		f.agent("A", 0, []string{"100", "101", "102"}, 3, func(c *Config) {
+		f.agent("A", 0, []string{"100", "101", "102"}, 3, func(c *agent.Config) {
 			c.Groups = map[string][]string{"sim": {"M0,1", "M0,2"}}
-			c.Ports = map[string]PortSettings{
+			c.Ports = map[string]agent.PortSettings{
 				"M0,0": {Send: true},
 				"M0,1": {Send: true, PresetOnly: true},
 				"M0,2": {Send: true, PresetOnly: true},
 			}
 		})
-		var jobs []Job
+		var jobs []agent.Job
 		for i := range 6 {
-			jobs = append(jobs, Job{ID: fmt.Sprintf("any%d", i)})
+			jobs = append(jobs, agent.Job{ID: fmt.Sprintf("any%d", i)})
 		}
-		jobs = append(jobs, Job{ID: "sim", Preset: Preset{Kind: PresetGroup, Group: "sim"}},
-			Job{ID: "port2", Preset: Preset{Kind: PresetPort, Port: "M0,2"}})
+		jobs = append(jobs, agent.Job{ID: "sim", Preset: agent.Preset{Kind: agent.PresetGroup, Group: "sim"}},
+			agent.Job{ID: "port2", Preset: agent.Preset{Kind: agent.PresetPort, Port: "M0,2"}})
 		for _, j := range jobs {
 			j.Number, j.Doc = "999", doc(1, 1)
 			if err := f.q.Add(j); err != nil {
@@ -453,12 +455,12 @@ func TestPresetOnlyPorts(t *testing.T) {
 		for _, j := range jobs {
 			st, _ := f.q.Job(j.ID)
 			recs := f.q.Attempts(j.ID)
-			if st.State != JobCompleted || len(recs) != 1 {
+			if st.State != agenttest.JobCompleted || len(recs) != 1 {
 				t.Fatalf("%s: %v, %d records", j.ID, st.State, len(recs))
 			}
 			port := recs[0].BoardID
 			switch {
-			case j.Preset.Kind == PresetNone && port != "M0,0":
+			case j.Preset.Kind == agent.PresetNone && port != "M0,0":
 				t.Errorf("%s, preset to nothing, sent from preset-only port %s", j.ID, port)
 			case j.ID == "sim" && port != "M0,1" && port != "M0,2", j.ID == "port2" && port != "M0,2":
 				t.Errorf("%s sent from %s", j.ID, port)

@@ -1,8 +1,10 @@
-package agent
+package agent_test
 
 import (
 	"context"
 	"fmt"
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 	"slices"
 	"testing"
 	"time"
@@ -15,18 +17,18 @@ import (
 
 // benchAgent starts an agent with n loopback ports in virtual call time
 // and wall-clock agent time.
-func benchAgent(b *testing.B, n int, m Metrics) (*Agent, *MemQueue, func()) {
-	pub, priv, _ := GenerateKey(nil)
+func benchAgent(b *testing.B, n int, m agent.Metrics) (*agent.Agent, *agenttest.MemQueue, func()) {
+	pub, priv, _ := agent.GenerateKey(nil)
 	net := loopback.NewNetwork(loopback.Options{})
 	nums := make([]string, n)
 	for i := range nums {
 		nums[i] = fmt.Sprint("1", i)
 	}
 	d := loopback.New(net, loopback.DriverOptions{Numbers: nums})
-	lic, _ := Sign(License{AgentID: "bench", Ports: map[string]int{"loopback": n}, Expires: time.Now().Add(time.Hour)}, priv)
-	q := NewMemQueue(nil)
-	a, err := New(Config{AgentID: "bench", Drivers: []drivers.Driver{d}, License: lic, LicenseKey: pub,
-		Queue: q, Reporter: NewMemReporter(), Metrics: m, SpoolDir: b.TempDir()})
+	lic, _ := agent.Sign(agent.License{AgentID: "bench", Ports: map[string]int{"loopback": n}, Expires: time.Now().Add(time.Hour)}, priv)
+	q := agenttest.NewMemQueue(nil)
+	a, err := agent.New(agent.Config{AgentID: "bench", Drivers: []drivers.Driver{d}, License: lic, LicenseKey: pub,
+		Queue: q, Reporter: agenttest.NewMemReporter(), Metrics: m, SpoolDir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func BenchmarkJobs64Ports(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {
-		if err := q.Add(Job{ID: fmt.Sprint("j", i), Number: fmt.Sprint("9", i%50), Doc: doc}); err != nil {
+		if err := q.Add(agent.Job{ID: fmt.Sprint("j", i), Number: fmt.Sprint("9", i%50), Doc: doc}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -64,7 +66,7 @@ func BenchmarkDispatchLatency(b *testing.B) {
 	defer stop()
 	doc := drivertest.Doc(1, pageW, 24, imaging.Standard, 1)
 	for i := 0; b.Loop(); i++ {
-		if err := q.Add(Job{ID: fmt.Sprint("j", i), Number: "9", Doc: doc}); err != nil {
+		if err := q.Add(agent.Job{ID: fmt.Sprint("j", i), Number: "9", Doc: doc}); err != nil {
 			b.Fatal(err)
 		}
 		<-q.AllFinal()

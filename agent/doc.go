@@ -7,8 +7,8 @@
 // reception into a TIFF Class F spool, attempt and inbound reporting
 // through a Reporter with FaxCore's TransmissionDetails fields, metrics and
 // graceful shutdown. The small interfaces it needs from a core (Queue,
-// Reporter, Metrics) are defined here; MemQueue and MemReporter are
-// in-memory implementations for tests.
+// Reporter, Metrics) are defined here; in-memory implementations for
+// tests are in agent/agenttest.
 //
 // agent imports drivers (the contract only), t30 (codes, clock) and
 // imaging; it must never import core or a concrete driver.

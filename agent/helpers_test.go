@@ -1,10 +1,12 @@
-package agent
+package agent_test
 
 import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,27 +32,27 @@ const (
 type fixture struct {
 	t      *testing.T
 	net    *loopback.Network
-	q      *MemQueue
-	rep    *MemReporter
+	q      *agenttest.MemQueue
+	rep    *agenttest.MemReporter
 	pub    ed25519.PublicKey
 	priv   ed25519.PrivateKey
-	agents []*Agent
+	agents []*agent.Agent
 	spool  string
 }
 
 func newFixture(t *testing.T, mode loopback.Mode) *fixture {
 	t.Helper()
-	pub, priv, err := GenerateKey(nil)
+	pub, priv, err := agent.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, net: loopback.NewNetwork(loopback.Options{Mode: mode, Seed: 42}), q: NewMemQueue(nil), rep: NewMemReporter(), pub: pub, priv: priv, spool: t.TempDir()}
+	f := &fixture{t: t, net: loopback.NewNetwork(loopback.Options{Mode: mode, Seed: 42}), q: agenttest.NewMemQueue(nil), rep: agenttest.NewMemReporter(), pub: pub, priv: priv, spool: t.TempDir()}
 	return f
 }
 
 func (f *fixture) license(agentID string, ports int, expires time.Time) []byte {
 	f.t.Helper()
-	b, err := Sign(License{AgentID: agentID, Ports: map[string]int{"loopback": ports}, Issued: time.Now(), Expires: expires}, f.priv)
+	b, err := agent.Sign(agent.License{AgentID: agentID, Ports: map[string]int{"loopback": ports}, Issued: time.Now(), Expires: expires}, f.priv)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -59,19 +61,19 @@ func (f *fixture) license(agentID string, ports int, expires time.Time) []byte {
 
 // agent starts an agent with a loopback driver with the given numbers,
 // `licensed` of them licensed.
-func (f *fixture) agent(id string, board int, numbers []string, licensed int, mod func(*Config)) *Agent {
+func (f *fixture) agent(id string, board int, numbers []string, licensed int, mod func(*agent.Config)) *agent.Agent {
 	f.t.Helper()
 	d := loopback.New(f.net, loopback.DriverOptions{Board: board, Numbers: numbers})
-	cfg := Config{
+	cfg := agent.Config{
 		AgentID: id, ServerIP: "10.0.0." + fmt.Sprint(board+1), Drivers: []drivers.Driver{d},
 		License: f.license(id, licensed, time.Now().Add(24*time.Hour)), LicenseKey: f.pub,
 		Queue: f.q, Reporter: f.rep, SpoolDir: f.spool,
-		Retry: RetryPolicy{Now: ClassRule{Interval: 10 * time.Second}, Later: ClassRule{Interval: time.Minute}},
+		Retry: agent.RetryPolicy{Now: agent.ClassRule{Interval: 10 * time.Second}, Later: agent.ClassRule{Interval: time.Minute}},
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	a, err := New(cfg)
+	a, err := agent.New(cfg)
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -1,8 +1,10 @@
-package agent
+package agent_test
 
 import (
 	"context"
 	"errors"
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -16,14 +18,14 @@ import (
 // downQueue is a MemQueue whose Finish and Renew fail while down is set:
 // a core or database outage as the agent sees it.
 type downQueue struct {
-	*MemQueue
+	*agenttest.MemQueue
 	down     atomic.Bool
 	finishes atomic.Int32 // Finish calls, failed ones included
 }
 
 var errUnreachable = errors.New("queue unreachable")
 
-func (q *downQueue) Finish(ctx context.Context, l Lease, r AttemptRecord) error {
+func (q *downQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptRecord) error {
 	q.finishes.Add(1)
 	if q.down.Load() {
 		return errUnreachable
@@ -31,7 +33,7 @@ func (q *downQueue) Finish(ctx context.Context, l Lease, r AttemptRecord) error 
 	return q.MemQueue.Finish(ctx, l, r)
 }
 
-func (q *downQueue) Renew(ctx context.Context, l Lease, d time.Duration) (Lease, error) {
+func (q *downQueue) Renew(ctx context.Context, l agent.Lease, d time.Duration) (agent.Lease, error) {
 	if q.down.Load() {
 		return l, errUnreachable
 	}
@@ -56,8 +58,8 @@ func TestOutboxOutage(t *testing.T) {
 		f := newFixture(t, loopback.Paced)
 		q := &downQueue{MemQueue: f.q}
 		q.down.Store(true)
-		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Queue = q; c.Lease = time.Hour })
-		if err := f.q.Add(Job{ID: "j", Number: "999", Doc: doc(2, 1)}); err != nil {
+		f.agent("A", 0, []string{"100"}, 1, func(c *agent.Config) { c.Queue = q; c.Lease = time.Hour })
+		if err := f.q.Add(agent.Job{ID: "j", Number: "999", Doc: doc(2, 1)}); err != nil {
 			t.Fatal(err)
 		}
 		out := filepath.Join(f.spool, "outbox")
@@ -65,7 +67,7 @@ func TestOutboxOutage(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 		time.Sleep(10 * time.Minute)
-		if st, _ := f.q.Job("j"); st.State != JobLeased || len(outboxFiles(t, out)) != 1 || q.finishes.Load() < 20 {
+		if st, _ := f.q.Job("j"); st.State != agenttest.JobLeased || len(outboxFiles(t, out)) != 1 || q.finishes.Load() < 20 {
 			t.Fatalf("during the outage: %v, outbox %v, %d tries", st.State, outboxFiles(t, out), q.finishes.Load())
 		}
 		q.down.Store(false)
@@ -75,10 +77,10 @@ func TestOutboxOutage(t *testing.T) {
 			t.Errorf("outbox after delivery: %v", outboxFiles(t, out))
 		}
 		f.stop()
-		if st, _ := f.q.Job("j"); st.State != JobCompleted || st.Job.Attempts != 1 {
+		if st, _ := f.q.Job("j"); st.State != agenttest.JobCompleted || st.Job.Attempts != 1 {
 			t.Fatalf("job %+v", st)
 		}
-		if recs := f.q.Attempts("j"); len(recs) != 1 || recs[0].PageSent != 2 || recs[0].TransmitStatusDef != StatusCompleted {
+		if recs := f.q.Attempts("j"); len(recs) != 1 || recs[0].PageSent != 2 || recs[0].TransmitStatusDef != agent.StatusCompleted {
 			t.Fatalf("records %+v", recs)
 		}
 		if n := len(f.net.BuiltinPages("999")); n != 2 {
@@ -96,8 +98,8 @@ func TestOutboxAcrossRestart(t *testing.T) {
 		f := newFixture(t, loopback.Paced)
 		q := &downQueue{MemQueue: f.q}
 		q.down.Store(true)
-		a := f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Queue = q; c.Lease = time.Hour })
-		if err := f.q.Add(Job{ID: "j", Number: "999", Doc: doc(1, 1)}); err != nil {
+		a := f.agent("A", 0, []string{"100"}, 1, func(c *agent.Config) { c.Queue = q; c.Lease = time.Hour })
+		if err := f.q.Add(agent.Job{ID: "j", Number: "999", Doc: doc(1, 1)}); err != nil {
 			t.Fatal(err)
 		}
 		out := filepath.Join(f.spool, "outbox")
@@ -112,18 +114,18 @@ func TestOutboxAcrossRestart(t *testing.T) {
 		if len(files) != 1 {
 			t.Fatalf("outbox after shutdown: %v", files)
 		}
-		if st, _ := f.q.Job("j"); st.State != JobLeased {
+		if st, _ := f.q.Job("j"); st.State != agenttest.JobLeased {
 			t.Fatalf("job %v before the restart", st.State)
 		}
 		q.down.Store(false)
-		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Queue = q; c.Lease = time.Hour })
+		f.agent("A", 0, []string{"100"}, 1, func(c *agent.Config) { c.Queue = q; c.Lease = time.Hour })
 		f.wait(time.Minute)
 		synctest.Wait()
 		if _, err := os.Stat(files[0]); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("outbox file after delivery: %v", err)
 		}
 		f.stop()
-		if st, _ := f.q.Job("j"); st.State != JobCompleted || st.Job.Attempts != 1 {
+		if st, _ := f.q.Job("j"); st.State != agenttest.JobCompleted || st.Job.Attempts != 1 {
 			t.Fatalf("job %+v", st)
 		}
 		if n := len(f.net.BuiltinPages("999")); n != 1 {

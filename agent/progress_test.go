@@ -1,10 +1,12 @@
-package agent
+package agent_test
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 	"log/slog"
 	"strings"
 	"sync"
@@ -23,31 +25,31 @@ func TestProgress(t *testing.T) {
 		name     string
 		model    loopback.Model
 		interval time.Duration
-		want     []PageProgress // tokens of the first and second claim
+		want     []agenttest.PageProgress // tokens of the first and second claim
 	}{
 		{name: "five pages, every page", interval: time.Millisecond,
-			want: []PageProgress{{"A.2", 0, 5}, {"A.2", 1, 5}, {"A.2", 2, 5}, {"A.2", 3, 5}, {"A.2", 4, 5}, {"A.2", 5, 5}}},
+			want: []agenttest.PageProgress{{Token: "A.2", Sent: 0, Total: 5}, {Token: "A.2", Sent: 1, Total: 5}, {Token: "A.2", Sent: 2, Total: 5}, {Token: "A.2", Sent: 3, Total: 5}, {Token: "A.2", Sent: 4, Total: 5}, {Token: "A.2", Sent: 5, Total: 5}}},
 		// The drop after page 2 ends the first attempt; the second starts
 		// at page 3 and reports the two pages done before as sent.
 		{name: "resume after a drop", model: loopback.Model{DropAfterPage: 2, Calls: 1}, interval: time.Millisecond,
-			want: []PageProgress{{"A.2", 0, 5}, {"A.2", 1, 5}, {"A.2", 2, 5}, {"A.3", 2, 5}, {"A.3", 3, 5}, {"A.3", 4, 5}, {"A.3", 5, 5}}},
+			want: []agenttest.PageProgress{{Token: "A.2", Sent: 0, Total: 5}, {Token: "A.2", Sent: 1, Total: 5}, {Token: "A.2", Sent: 2, Total: 5}, {Token: "A.3", Sent: 2, Total: 5}, {Token: "A.3", Sent: 3, Total: 5}, {Token: "A.3", Sent: 4, Total: 5}, {Token: "A.3", Sent: 5, Total: 5}}},
 		// Rate limited to one report an hour: the first, and the last
 		// one flushed when the call ends.
 		{name: "rate limited", interval: time.Hour,
-			want: []PageProgress{{"A.2", 0, 5}, {"A.2", 5, 5}}},
+			want: []agenttest.PageProgress{{Token: "A.2", Sent: 0, Total: 5}, {Token: "A.2", Sent: 5, Total: 5}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				f := newFixture(t, loopback.Paced)
 				f.net.SetModel("999", tc.model)
-				f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.ProgressInterval = tc.interval })
-				if err := f.q.Add(Job{ID: "j", Number: "999", Doc: doc(5, 1)}); err != nil {
+				f.agent("A", 0, []string{"100"}, 1, func(c *agent.Config) { c.ProgressInterval = tc.interval })
+				if err := f.q.Add(agent.Job{ID: "j", Number: "999", Doc: doc(5, 1)}); err != nil {
 					t.Fatal(err)
 				}
 				f.wait(24 * time.Hour)
 				f.stop()
-				if st, _ := f.q.Job("j"); st.State != JobCompleted {
+				if st, _ := f.q.Job("j"); st.State != agenttest.JobCompleted {
 					t.Fatalf("job %v", st.State)
 				}
 				got := f.q.ProgressLog("j")
@@ -62,14 +64,14 @@ func TestProgress(t *testing.T) {
 // brokenProgressQueue is a MemQueue whose progress reports fail, or hang
 // until their context ends.
 type brokenProgressQueue struct {
-	*MemQueue
+	*agenttest.MemQueue
 	hang bool
 
 	mu    sync.Mutex
 	calls int
 }
 
-func (q *brokenProgressQueue) Progress(ctx context.Context, l Lease, sent, total int) error {
+func (q *brokenProgressQueue) Progress(ctx context.Context, l agent.Lease, sent, total int) error {
 	q.mu.Lock()
 	q.calls++
 	q.mu.Unlock()
@@ -90,19 +92,19 @@ func TestProgressFailureIsNotFatal(t *testing.T) {
 				q := &brokenProgressQueue{MemQueue: f.q, hang: hang}
 				var logs bytes.Buffer
 				var logMu sync.Mutex
-				f.agent("A", 0, []string{"100"}, 1, func(c *Config) {
+				f.agent("A", 0, []string{"100"}, 1, func(c *agent.Config) {
 					c.Queue = q
 					c.ProgressInterval = time.Millisecond
 					c.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))
 				})
-				if err := f.q.Add(Job{ID: "j", Number: "999", Doc: doc(5, 1)}); err != nil {
+				if err := f.q.Add(agent.Job{ID: "j", Number: "999", Doc: doc(5, 1)}); err != nil {
 					t.Fatal(err)
 				}
 				f.wait(24 * time.Hour)
 				f.stop()
 				st, _ := f.q.Job("j")
 				recs := f.q.Attempts("j")
-				if st.State != JobCompleted || len(recs) != 1 || recs[0].PageSent != 5 || t30.Code(recs[0].ErrorID) != t30.OK {
+				if st.State != agenttest.JobCompleted || len(recs) != 1 || recs[0].PageSent != 5 || t30.Code(recs[0].ErrorID) != t30.OK {
 					t.Fatalf("job %v, records %+v", st.State, recs)
 				}
 				q.mu.Lock()

@@ -1,8 +1,10 @@
-package agent
+package agent_test
 
 import (
 	"context"
 	"fmt"
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -24,10 +26,10 @@ import (
 func TestCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, loopback.Paced)
-		a := f.agent("A", 0, []string{"100", "101"}, 2, func(c *Config) { c.Lease = 30 * time.Second })
+		a := f.agent("A", 0, []string{"100", "101"}, 2, func(c *agent.Config) { c.Lease = 30 * time.Second })
 		// Queued: removed at once, never attempted.
 		later := time.Now().Add(time.Hour)
-		for _, j := range []Job{
+		for _, j := range []agent.Job{
 			{ID: "queued", ReadyAt: later},
 			{ID: "agent-cancel"},
 			{ID: "queue-cancel"},
@@ -52,17 +54,17 @@ func TestCancel(t *testing.T) {
 		}
 		f.wait(time.Hour)
 		f.stop()
-		if st, _ := f.q.Job("queued"); st.State != JobCancelled || len(f.q.Attempts("queued")) != 0 {
+		if st, _ := f.q.Job("queued"); st.State != agenttest.JobCancelled || len(f.q.Attempts("queued")) != 0 {
 			t.Errorf("queued job: %v", st.State)
 		}
 		for _, id := range []string{"agent-cancel", "queue-cancel"} {
 			st, _ := f.q.Job(id)
 			recs := f.q.Attempts(id)
-			if st.State != JobCancelled || len(recs) != 1 {
+			if st.State != agenttest.JobCancelled || len(recs) != 1 {
 				t.Fatalf("%s: %v with %d records", id, st.State, len(recs))
 			}
 			r := recs[0]
-			if r.ErrorID != int(t30.CodeCancelled) || r.TransmitStatusDef != StatusCancelled || r.PageSent >= 30 {
+			if r.ErrorID != int(t30.CodeCancelled) || r.TransmitStatusDef != agent.StatusCancelled || r.PageSent >= 30 {
 				t.Errorf("%s record %+v", id, r)
 			}
 			// Hung up at once (agent) or at the next lease renewal
@@ -153,13 +155,13 @@ func testWatchdog(t *testing.T, every, want time.Duration) {
 		f := newFixture(t, loopback.Virtual)
 		d := newStuck()
 		d.every = every
-		lic, err := Sign(License{AgentID: "W", Ports: map[string]int{"board": 1}, Expires: time.Now().Add(48 * time.Hour)}, f.priv)
+		lic, err := agent.Sign(agent.License{AgentID: "W", Ports: map[string]int{"board": 1}, Expires: time.Now().Add(48 * time.Hour)}, f.priv)
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := New(Config{AgentID: "W", Drivers: []drivers.Driver{d}, License: lic, LicenseKey: f.pub, Queue: f.q, Reporter: f.rep,
+		a, err := agent.New(agent.Config{AgentID: "W", Drivers: []drivers.Driver{d}, License: lic, LicenseKey: f.pub, Queue: f.q, Reporter: f.rep,
 			Stall: time.Minute, MaxCall: 10 * time.Minute, SpoolDir: f.spool,
-			Retry: RetryPolicy{MaxAttempts: 2, Later: ClassRule{Interval: time.Minute}}})
+			Retry: agent.RetryPolicy{MaxAttempts: 2, Later: agent.ClassRule{Interval: time.Minute}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,10 +172,10 @@ func testWatchdog(t *testing.T, every, want time.Duration) {
 		// An incoming call that hangs is caught too.
 		d.in <- &stuckCall{d: d, stop: make(chan struct{})}
 		time.Sleep(time.Hour)
-		if in := f.rep.InboundRecords(); len(in) != 1 || in[0].ErrorID != int(CodeWatchdog) || in[0].Pages != 0 || in[0].File != "" {
+		if in := f.rep.InboundRecords(); len(in) != 1 || in[0].ErrorID != int(agent.CodeWatchdog) || in[0].Pages != 0 || in[0].File != "" {
 			t.Errorf("inbound %+v", in)
 		}
-		if err := f.q.Add(Job{ID: "stuck", Number: "1", Doc: doc(1, 1)}); err != nil {
+		if err := f.q.Add(agent.Job{ID: "stuck", Number: "1", Doc: doc(1, 1)}); err != nil {
 			t.Fatal(err)
 		}
 		f.wait(time.Hour)
@@ -186,14 +188,14 @@ func testWatchdog(t *testing.T, every, want time.Duration) {
 			t.Fatalf("%d records", len(recs))
 		}
 		for i, r := range recs {
-			if r.ErrorID != int(CodeWatchdog) || !strings.HasPrefix(r.ErrorInfo, "watchdog") {
+			if r.ErrorID != int(agent.CodeWatchdog) || !strings.HasPrefix(r.ErrorInfo, "watchdog") {
 				t.Errorf("attempt %d: %d %q", i+1, r.ErrorID, r.ErrorInfo)
 			}
 			if d := r.CompleteDate.Sub(r.StartDate); d != want {
 				t.Errorf("attempt %d hung up after %v, want %v", i+1, d, want)
 			}
 		}
-		if st, _ := f.q.Job("stuck"); st.State != JobFailed {
+		if st, _ := f.q.Job("stuck"); st.State != agenttest.JobFailed {
 			t.Errorf("state %v", st.State)
 		}
 		if !slices.Equal(d.hangup, []drivers.HangupCause{drivers.CauseWatchdog, drivers.CauseWatchdog, drivers.CauseWatchdog}) {
@@ -209,16 +211,16 @@ func TestShutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, loopback.Paced)
 		nums := []string{"100", "101", "102", "103"}
-		a := f.agent("A", 0, nums, 4, func(c *Config) { c.Grace = 20 * time.Second })
-		b := f.agent("B", 1, []string{"200", "201"}, 2, func(c *Config) {
+		a := f.agent("A", 0, nums, 4, func(c *agent.Config) { c.Grace = 20 * time.Second })
+		b := f.agent("B", 1, []string{"200", "201"}, 2, func(c *agent.Config) {
 			c.Grace = time.Hour
-			c.DefaultPort = &PortSettings{Send: true}
+			c.DefaultPort = &agent.PortSettings{Send: true}
 		})
 		docs := map[string]t30.PagesDocument{}
 		for i := range 10 {
 			id := fmt.Sprint("j", i)
 			docs[id] = drivertest.Doc(20, pageW, 400, imaging.Fine, uint64(100*i))
-			if err := f.q.Add(Job{ID: id, Number: fmt.Sprint("90", i), Doc: docs[id]}); err != nil {
+			if err := f.q.Add(agent.Job{ID: id, Number: fmt.Sprint("90", i), Doc: docs[id]}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -239,16 +241,16 @@ func TestShutdown(t *testing.T) {
 			st, _ := f.q.Job(id)
 			recs := f.q.Attempts(id)
 			switch st.State {
-			case JobCompleted:
+			case agenttest.JobCompleted:
 				completed++
 				if recs[0].FaxAgentID != "B" {
 					t.Errorf("%s completed by %s during shutdown", id, recs[0].FaxAgentID)
 				}
-			case JobQueued:
+			case agenttest.JobQueued:
 				if len(recs) == 1 {
 					interrupted++
 					r := recs[0]
-					if r.TransmitStatusDef != StatusRetry || r.NextPage != r.PageSent+1 || r.NextPage < 2 || st.Job.StartPage != r.PageSent {
+					if r.TransmitStatusDef != agent.StatusRetry || r.NextPage != r.PageSent+1 || r.NextPage < 2 || st.Job.StartPage != r.PageSent {
 						t.Errorf("%s interrupted: %+v, queue start page %d", id, r, st.Job.StartPage)
 					}
 				}
@@ -264,7 +266,7 @@ func TestShutdown(t *testing.T) {
 		f.stop()
 		for i := range 10 {
 			id := fmt.Sprint("j", i)
-			if st, _ := f.q.Job(id); st.State != JobCompleted {
+			if st, _ := f.q.Job(id); st.State != agenttest.JobCompleted {
 				t.Errorf("%s: %v", id, st.State)
 			}
 			recs := f.q.Attempts(id)
@@ -279,14 +281,14 @@ func TestShutdown(t *testing.T) {
 func TestInbound(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, loopback.Paced)
-		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Retry.MaxAttempts = 1 })
-		f.agent("B", 1, []string{"200", "201", "202"}, 2, func(c *Config) {
-			c.DefaultPort = &PortSettings{Receive: true}
-			c.Ports = map[string]PortSettings{"M1,1": {}}
+		f.agent("A", 0, []string{"100"}, 1, func(c *agent.Config) { c.Retry.MaxAttempts = 1 })
+		f.agent("B", 1, []string{"200", "201", "202"}, 2, func(c *agent.Config) {
+			c.DefaultPort = &agent.PortSettings{Receive: true}
+			c.Ports = map[string]agent.PortSettings{"M1,1": {}}
 		})
 		f.net.SetModel("200", loopback.Model{DropAfterPage: 2})
 		d := doc(4, 7)
-		for _, j := range []Job{{ID: "partial", Number: "200"}, {ID: "disabled", Number: "201"}, {ID: "unlicensed", Number: "202"}} {
+		for _, j := range []agent.Job{{ID: "partial", Number: "200"}, {ID: "disabled", Number: "201"}, {ID: "unlicensed", Number: "202"}} {
 			j.Doc = d
 			if err := f.q.Add(j); err != nil {
 				t.Fatal(err)
@@ -327,9 +329,9 @@ func TestDestinationMemory(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, loopback.Virtual)
 		f.net.SetModel("999", loopback.Model{TrainFailAbove: 9600})
-		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Dial.Rewrites = []Rewrite{{Match: "0", Replace: "9"}} })
+		f.agent("A", 0, []string{"100"}, 1, func(c *agent.Config) { c.Dial.Rewrites = []agent.Rewrite{{Match: "0", Replace: "9"}} })
 		for i := range 2 {
-			if err := f.q.Add(Job{ID: fmt.Sprint("j", i), Number: "0 99", Doc: doc(1, 1), Created: time.Now().Add(time.Duration(i) * time.Millisecond)}); err != nil {
+			if err := f.q.Add(agent.Job{ID: fmt.Sprint("j", i), Number: "0 99", Doc: doc(1, 1), Created: time.Now().Add(time.Duration(i) * time.Millisecond)}); err != nil {
 				t.Fatal(err)
 			}
 			f.wait(time.Hour)
@@ -358,11 +360,11 @@ func TestFileJobHeader(t *testing.T) {
 		if err := writeTIFF(path, src); err != nil {
 			t.Fatal(err)
 		}
-		f.agent("A", 0, []string{"100"}, 1, func(c *Config) { c.Header = "%d %t FROM %c TO %n PAGE %p/%s"; c.CSID = "ACME" })
-		if err := f.q.Add(Job{ID: "file", Number: "999", Documents: []string{path, path}}); err != nil {
+		f.agent("A", 0, []string{"100"}, 1, func(c *agent.Config) { c.Header = "%d %t FROM %c TO %n PAGE %p/%s"; c.CSID = "ACME" })
+		if err := f.q.Add(agent.Job{ID: "file", Number: "999", Documents: []string{path, path}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.q.Add(Job{ID: "missing", Number: "998", Documents: []string{f.spool + "/nothing.pdf"}}); err != nil {
+		if err := f.q.Add(agent.Job{ID: "missing", Number: "998", Documents: []string{f.spool + "/nothing.pdf"}}); err != nil {
 			t.Fatal(err)
 		}
 		f.wait(time.Hour)
@@ -370,7 +372,7 @@ func TestFileJobHeader(t *testing.T) {
 		if r := f.q.Attempts("file")[0]; r.ErrorID != 0 || r.PageCount != 2 || r.PageSent != 2 {
 			t.Fatalf("file job: %+v", r)
 		}
-		if r := f.q.Attempts("missing")[0]; r.ErrorID != int(t30.CodeDocument) || r.TransmitStatusDef != StatusFailed {
+		if r := f.q.Attempts("missing")[0]; r.ErrorID != int(t30.CodeDocument) || r.TransmitStatusDef != agent.StatusFailed {
 			t.Errorf("missing file: %d %s", r.ErrorID, r.TransmitStatusDef)
 		}
 		got := decodeReceived(t, f.net.BuiltinPages("999"))
@@ -448,7 +450,7 @@ func TestManyJobsRandomModels(t *testing.T) {
 		for i := range nums {
 			nums[i] = fmt.Sprint("1", i)
 		}
-		f.agent("A", 0, nums, 64, func(c *Config) { c.Retry.MaxAttempts = 3 })
+		f.agent("A", 0, nums, 64, func(c *agent.Config) { c.Retry.MaxAttempts = 3 })
 		docs := []t30.PagesDocument{
 			drivertest.Doc(1, pageW, 24, imaging.Standard, 1),
 			drivertest.Doc(2, pageW, 24, imaging.Standard, 2),
@@ -456,7 +458,7 @@ func TestManyJobsRandomModels(t *testing.T) {
 		}
 		vstart := time.Now()
 		for i := range jobs {
-			j := Job{ID: fmt.Sprint("j", i), Number: fmt.Sprint("9", rng.IntN(numbers)), Doc: docs[rng.IntN(len(docs))], Priority: []int{50, 60, 70}[rng.IntN(3)]}
+			j := agent.Job{ID: fmt.Sprint("j", i), Number: fmt.Sprint("9", rng.IntN(numbers)), Doc: docs[rng.IntN(len(docs))], Priority: []int{50, 60, 70}[rng.IntN(3)]}
 			if err := f.q.Add(j); err != nil {
 				t.Fatal(err)
 			}
@@ -469,7 +471,7 @@ func TestManyJobsRandomModels(t *testing.T) {
 			id := fmt.Sprint("j", i)
 			st, _ := f.q.Job(id)
 			recs := f.q.Attempts(id)
-			slices.SortFunc(recs, func(a, b AttemptRecord) int { return a.AttemptNo - b.AttemptNo })
+			slices.SortFunc(recs, func(a, b agent.AttemptRecord) int { return a.AttemptNo - b.AttemptNo })
 			total += len(recs)
 			if !st.State.Final() || len(recs) != len(st.Attempts) || len(recs) == 0 || len(recs) > 3 {
 				t.Fatalf("%s: %v, %d records, %d attempts", id, st.State, len(recs), len(st.Attempts))
@@ -479,11 +481,11 @@ func TestManyJobsRandomModels(t *testing.T) {
 					t.Fatalf("%s: attempt %d is %d (%s)", id, k+1, r.AttemptNo, r.AttemptID)
 				}
 				last := k == len(recs)-1
-				if !last && (r.TransmitStatusDef != StatusRetry || recs[k+1].StartPageNo != r.NextPage) {
+				if !last && (r.TransmitStatusDef != agent.StatusRetry || recs[k+1].StartPageNo != r.NextPage) {
 					t.Fatalf("%s attempt %d: %s, next page %d, then %d", id, k+1, r.TransmitStatusDef, r.NextPage, recs[k+1].StartPageNo)
 				}
 				if last {
-					want := map[JobState]string{JobCompleted: StatusCompleted, JobFailed: StatusFailed}[st.State]
+					want := map[agenttest.JobState]string{agenttest.JobCompleted: agent.StatusCompleted, agenttest.JobFailed: agent.StatusFailed}[st.State]
 					if r.TransmitStatusDef != want {
 						t.Fatalf("%s: final %v, last record %s", id, st.State, r.TransmitStatusDef)
 					}
@@ -513,11 +515,11 @@ func TestBoardManagedDriver(t *testing.T) {
 			}
 			return drivertest.Outcome{Confirmed: pages}
 		}}
-		lic, err := Sign(License{AgentID: "BT", Ports: map[string]int{"board": 1}, Expires: time.Now().Add(48 * time.Hour)}, f.priv)
+		lic, err := agent.Sign(agent.License{AgentID: "BT", Ports: map[string]int{"board": 1}, Expires: time.Now().Add(48 * time.Hour)}, f.priv)
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := New(Config{AgentID: "BT", Drivers: []drivers.Driver{board}, License: lic, LicenseKey: f.pub, Queue: f.q, Reporter: f.rep, SpoolDir: f.spool})
+		a, err := agent.New(agent.Config{AgentID: "BT", Drivers: []drivers.Driver{board}, License: lic, LicenseKey: f.pub, Queue: f.q, Reporter: f.rep, SpoolDir: f.spool})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -525,7 +527,7 @@ func TestBoardManagedDriver(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.agents = append(f.agents, a)
-		if err := f.q.Add(Job{ID: "bt", Number: "555", Doc: doc(5, 1)}); err != nil {
+		if err := f.q.Add(agent.Job{ID: "bt", Number: "555", Doc: doc(5, 1)}); err != nil {
 			t.Fatal(err)
 		}
 		f.wait(time.Hour)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/brooktrout"
 	"github.com/faxagent/faxagent/drivers/brooktrout/vendor"
@@ -52,8 +53,8 @@ type agents struct {
 	net     *loopback.Network
 	sim     *btsim.Sim
 	a, b    *agent.Agent
-	qa, qb  *agent.MemQueue
-	ra, rb  *agent.MemReporter
+	qa, qb  *agenttest.MemQueue
+	ra, rb  *agenttest.MemReporter
 	aNumber string
 	aSpool  string
 	bSpool  string
@@ -69,7 +70,7 @@ type agents struct {
 // heldQueue is agent A's queue: a MemQueue whose Claim hands out nothing
 // while the test holds it.
 type heldQueue struct {
-	*agent.MemQueue
+	*agenttest.MemQueue
 	x *agents
 }
 
@@ -119,8 +120,8 @@ func startAgents(t *testing.T, cfg btsim.Config) *agents {
 	dir := t.TempDir()
 	x := &agents{
 		net: loopback.NewNetwork(loopback.Options{Mode: loopback.Virtual, Seed: 9}),
-		qa:  agent.NewMemQueue(nil), qb: agent.NewMemQueue(nil),
-		ra: agent.NewMemReporter(), rb: agent.NewMemReporter(),
+		qa:  agenttest.NewMemQueue(nil), qb: agenttest.NewMemQueue(nil),
+		ra: agenttest.NewMemReporter(), rb: agenttest.NewMemReporter(),
 		aNumber: btsim.Number(0, 1),
 		aSpool:  filepath.Join(dir, "a"), bSpool: filepath.Join(dir, "b"), btSpool: filepath.Join(dir, "bt"),
 	}
@@ -205,7 +206,7 @@ func (x *agents) restartService(t *testing.T) {
 
 // waitInbound waits for the receiving agent's inbound record of the call
 // (generously bounded: the test fails only if it never comes).
-func waitInbound(t *testing.T, r *agent.MemReporter, n int) agent.InboundRecord {
+func waitInbound(t *testing.T, r *agenttest.MemReporter, n int) agent.InboundRecord {
 	t.Helper()
 	for i := 0; i < 3000; i++ {
 		if in := r.InboundRecords(); len(in) >= n {
@@ -217,7 +218,7 @@ func waitInbound(t *testing.T, r *agent.MemReporter, n int) agent.InboundRecord 
 	return agent.InboundRecord{}
 }
 
-func waitFinal(t *testing.T, q *agent.MemQueue) {
+func waitFinal(t *testing.T, q *agenttest.MemQueue) {
 	t.Helper()
 	select {
 	case <-q.AllFinal():

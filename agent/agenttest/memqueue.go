@@ -1,8 +1,15 @@
-package agent
+// Package agenttest holds in-memory doubles of what the agent needs from a
+// core, for tests: MemQueue (agent.Queue, with job states, attempts,
+// progress and the order of operations to assert on) and MemReporter
+// (agent.Reporter, counting duplicate inbound reports).
+//
+// agenttest imports agent and t30; production code must not import it.
+package agenttest
 
 import (
 	"context"
 	"fmt"
+	"github.com/faxagent/faxagent/agent"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,9 +45,9 @@ func (s JobState) String() string {
 func (s JobState) Final() bool { return s >= JobCompleted }
 
 // MemQueue is an in-memory Queue for tests, benchmarks and a single-process
-// demo. It implements Notifier and ProgressReporter.
+// demo. It implements agent.Notifier and agent.ProgressReporter.
 type MemQueue struct {
-	clock Clock
+	clock agent.Clock
 
 	mu    sync.Mutex
 	jobs  map[string]*memJob
@@ -52,11 +59,11 @@ type MemQueue struct {
 	// Ops counts state transitions, for tests.
 	ops []string
 	// records are the attempt records Finish took, once each.
-	records []AttemptRecord
+	records []agent.AttemptRecord
 }
 
 type memJob struct {
-	job       Job
+	job       agent.Job
 	state     JobState
 	cancelReq bool
 	attempts  []string // attempt IDs that ended the job's leases
@@ -67,14 +74,14 @@ type memJob struct {
 }
 
 // NewMemQueue returns an empty queue timed by clock (nil: SystemClock).
-func NewMemQueue(clock Clock) *MemQueue {
+func NewMemQueue(clock agent.Clock) *MemQueue {
 	if clock == nil {
-		clock = SystemClock{}
+		clock = agent.SystemClock{}
 	}
 	return &MemQueue{clock: clock, jobs: map[string]*memJob{}, ready: make(chan struct{}, 1)}
 }
 
-// Ready implements Notifier.
+// Ready implements agent.Notifier.
 func (q *MemQueue) Ready() <-chan struct{} { return q.ready }
 
 func (q *MemQueue) notify() {
@@ -85,7 +92,7 @@ func (q *MemQueue) notify() {
 }
 
 // Add queues a job. Created and ReadyAt default to now.
-func (q *MemQueue) Add(j Job) error {
+func (q *MemQueue) Add(j agent.Job) error {
 	now := q.clock.Now()
 	if j.Created.IsZero() {
 		j.Created = now
@@ -94,7 +101,7 @@ func (q *MemQueue) Add(j Job) error {
 		j.ReadyAt = j.Created
 	}
 	if j.Priority == 0 {
-		j.Priority = PriorityNormal
+		j.Priority = agent.PriorityNormal
 	}
 	q.mu.Lock()
 	if _, ok := q.jobs[j.ID]; ok || j.ID == "" {
@@ -111,8 +118,8 @@ func (q *MemQueue) Add(j Job) error {
 	return nil
 }
 
-// Claim implements Queue.
-func (q *MemQueue) Claim(ctx context.Context, r ClaimRequest) ([]Job, error) {
+// Claim implements agent.Queue.
+func (q *MemQueue) Claim(ctx context.Context, r agent.ClaimRequest) ([]agent.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -131,15 +138,15 @@ func (q *MemQueue) Claim(ctx context.Context, r ClaimRequest) ([]Job, error) {
 			continue
 		}
 		switch m.job.Preset.Kind {
-		case PresetNone:
+		case agent.PresetNone:
 			if r.PresetOnly {
 				continue
 			}
-		case PresetPort:
+		case agent.PresetPort:
 			if !slices.Contains(r.Ports, m.job.Preset.Port) {
 				continue
 			}
-		case PresetGroup:
+		case agent.PresetGroup:
 			if !slices.Contains(r.Groups, m.job.Preset.Group) {
 				continue
 			}
@@ -161,11 +168,11 @@ func (q *MemQueue) Claim(ctx context.Context, r ClaimRequest) ([]Job, error) {
 	if len(cands) > r.Max {
 		cands = cands[:r.Max]
 	}
-	out := make([]Job, 0, len(cands))
+	out := make([]agent.Job, 0, len(cands))
 	for _, m := range cands {
 		q.seq++
 		m.state = JobLeased
-		m.job.Lease = Lease{JobID: m.job.ID, Token: r.AgentID + "." + strconv.Itoa(q.seq), Expires: now.Add(r.Lease)}
+		m.job.Lease = agent.Lease{JobID: m.job.ID, Token: r.AgentID + "." + strconv.Itoa(q.seq), Expires: now.Add(r.Lease)}
 		q.ops = append(q.ops, "claim "+m.job.ID)
 		out = append(out, m.job)
 	}
@@ -173,13 +180,13 @@ func (q *MemQueue) Claim(ctx context.Context, r ClaimRequest) ([]Job, error) {
 }
 
 // leased returns the job held by l, or an error.
-func (q *MemQueue) leased(l Lease) (*memJob, error) {
+func (q *MemQueue) leased(l agent.Lease) (*memJob, error) {
 	m := q.jobs[l.JobID]
 	switch {
 	case m == nil:
-		return nil, ErrNoJob
+		return nil, agent.ErrNoJob
 	case m.state != JobLeased || m.job.Lease.Token != l.Token:
-		return m, ErrLeaseLost
+		return m, agent.ErrLeaseLost
 	}
 	return m, nil
 }
@@ -190,8 +197,8 @@ func (m *memJob) ended(attemptID string) bool {
 	return attemptID != "" && slices.Contains(m.attempts, attemptID)
 }
 
-// Renew implements Queue.
-func (q *MemQueue) Renew(ctx context.Context, l Lease, d time.Duration) (Lease, error) {
+// Renew implements agent.Queue.
+func (q *MemQueue) Renew(ctx context.Context, l agent.Lease, d time.Duration) (agent.Lease, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	m, err := q.leased(l)
@@ -199,7 +206,7 @@ func (q *MemQueue) Renew(ctx context.Context, l Lease, d time.Duration) (Lease, 
 		return l, err
 	}
 	if m.cancelReq {
-		return l, ErrCancelled
+		return l, agent.ErrCancelled
 	}
 	m.job.Lease.Expires = q.clock.Now().Add(d)
 	return m.job.Lease, nil
@@ -215,21 +222,21 @@ func (q *MemQueue) finish(m *memJob, st JobState) {
 	}
 }
 
-// Finish implements Queue: the record is kept once (Attempts), then the
+// Finish implements agent.Queue: the record is kept once (Attempts), then the
 // job ends or is queued again as its status says. The attempt budget is
 // the queue's: a retry of a job with MaxAttempts attempts made fails it.
-func (q *MemQueue) Finish(ctx context.Context, l Lease, r AttemptRecord) error {
+func (q *MemQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptRecord) error {
 	q.mu.Lock()
-	if !slices.ContainsFunc(q.records, func(x AttemptRecord) bool { return x.AttemptID == r.AttemptID }) {
+	if !slices.ContainsFunc(q.records, func(x agent.AttemptRecord) bool { return x.AttemptID == r.AttemptID }) {
 		if m := q.jobs[l.JobID]; m != nil && m.job.Lease.Token == l.Token && m.state == JobLeased {
 			q.records = append(q.records, r)
 		}
 	}
 	q.mu.Unlock()
 	switch r.TransmitStatusDef {
-	case StatusCompleted:
+	case agent.StatusCompleted:
 		return q.Complete(ctx, l, r.AttemptID)
-	case StatusRetry:
+	case agent.StatusRetry:
 		q.mu.Lock()
 		m := q.jobs[l.JobID]
 		spent := m != nil && m.job.MaxAttempts > 0 && m.job.Attempts+1 >= m.job.MaxAttempts
@@ -238,7 +245,7 @@ func (q *MemQueue) Finish(ctx context.Context, l Lease, r AttemptRecord) error {
 			return q.Retry(ctx, l, r.AttemptID, r.NextAttempt, max(r.NextPage-1, 0), r.PagesTransmitted)
 		}
 		return q.Fail(ctx, l, r.AttemptID, t30.Code(r.ErrorID), r.ErrorInfo+" (no attempts left)")
-	case StatusCancelled:
+	case agent.StatusCancelled:
 		return q.Fail(ctx, l, r.AttemptID, t30.CodeCancelled, r.ErrorInfo)
 	}
 	return q.Fail(ctx, l, r.AttemptID, t30.Code(r.ErrorID), r.ErrorInfo)
@@ -246,10 +253,10 @@ func (q *MemQueue) Finish(ctx context.Context, l Lease, r AttemptRecord) error {
 
 // Attempts returns the attempt records Finish took under a current lease,
 // optionally only those of a job.
-func (q *MemQueue) Attempts(jobID string) []AttemptRecord {
+func (q *MemQueue) Attempts(jobID string) []agent.AttemptRecord {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var out []AttemptRecord
+	var out []agent.AttemptRecord
 	for _, a := range q.records {
 		if jobID == "" || a.JobID == jobID {
 			out = append(out, a)
@@ -259,7 +266,7 @@ func (q *MemQueue) Attempts(jobID string) []AttemptRecord {
 }
 
 // Complete ends a job as sent (what Finish does for StatusCompleted).
-func (q *MemQueue) Complete(ctx context.Context, l Lease, attemptID string) error {
+func (q *MemQueue) Complete(ctx context.Context, l agent.Lease, attemptID string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	m, err := q.leased(l)
@@ -276,7 +283,7 @@ func (q *MemQueue) Complete(ctx context.Context, l Lease, attemptID string) erro
 }
 
 // Retry queues a job again (what Finish does for StatusRetry).
-func (q *MemQueue) Retry(ctx context.Context, l Lease, attemptID string, at time.Time, startPage, pagesSent int) error {
+func (q *MemQueue) Retry(ctx context.Context, l agent.Lease, attemptID string, at time.Time, startPage, pagesSent int) error {
 	q.mu.Lock()
 	m, err := q.leased(l)
 	if err != nil {
@@ -291,7 +298,7 @@ func (q *MemQueue) Retry(ctx context.Context, l Lease, attemptID string, at time
 	m.job.StartPage = startPage
 	m.job.PagesSent += pagesSent
 	m.job.ReadyAt = at
-	m.job.Lease = Lease{}
+	m.job.Lease = agent.Lease{}
 	if m.cancelReq {
 		q.finish(m, JobCancelled)
 		q.mu.Unlock()
@@ -309,7 +316,7 @@ func (q *MemQueue) Retry(ctx context.Context, l Lease, attemptID string, at time
 }
 
 // Fail ends a job as failed, or cancelled for t30.CodeCancelled.
-func (q *MemQueue) Fail(ctx context.Context, l Lease, attemptID string, code t30.Code, reason string) error {
+func (q *MemQueue) Fail(ctx context.Context, l agent.Lease, attemptID string, code t30.Code, reason string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	m, err := q.leased(l)
@@ -330,18 +337,18 @@ func (q *MemQueue) Fail(ctx context.Context, l Lease, attemptID string, code t30
 	return nil
 }
 
-// Release implements Queue.
-func (q *MemQueue) Release(ctx context.Context, l Lease) error {
+// Release implements agent.Queue.
+func (q *MemQueue) Release(ctx context.Context, l agent.Lease) error {
 	q.mu.Lock()
 	m, err := q.leased(l)
 	if err != nil {
 		q.mu.Unlock()
-		if err == ErrLeaseLost && m.state == JobQueued {
+		if err == agent.ErrLeaseLost && m.state == JobQueued {
 			return nil
 		}
 		return err
 	}
-	m.job.Lease = Lease{}
+	m.job.Lease = agent.Lease{}
 	if m.cancelReq {
 		q.finish(m, JobCancelled)
 		q.mu.Unlock()
@@ -364,7 +371,7 @@ func (q *MemQueue) Cancel(id string) (leased bool, err error) {
 	m := q.jobs[id]
 	switch {
 	case m == nil:
-		return false, ErrNoJob
+		return false, agent.ErrNoJob
 	case m.state == JobQueued:
 		m.code, m.reason = t30.CodeCancelled, "cancelled while queued"
 		q.finish(m, JobCancelled)
@@ -378,7 +385,7 @@ func (q *MemQueue) Cancel(id string) (leased bool, err error) {
 
 // JobInfo is a job's state in a MemQueue.
 type JobInfo struct {
-	Job      Job
+	Job      agent.Job
 	State    JobState
 	Attempts []string // IDs of the attempts that ended leases
 	Code     t30.Code
@@ -402,9 +409,9 @@ type PageProgress struct {
 	Sent, Total int
 }
 
-// Progress implements ProgressReporter: the report is kept (see
+// Progress implements agent.ProgressReporter: the report is kept (see
 // ProgressLog) if l is the job's current lease.
-func (q *MemQueue) Progress(ctx context.Context, l Lease, pagesSent, pagesTotal int) error {
+func (q *MemQueue) Progress(ctx context.Context, l agent.Lease, pagesSent, pagesTotal int) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	m, err := q.leased(l)
@@ -453,7 +460,7 @@ func (q *MemQueue) AllFinal() <-chan struct{} {
 // MemReporter is an in-memory Reporter that keeps every record once.
 type MemReporter struct {
 	mu      sync.Mutex
-	inbound []InboundRecord
+	inbound []agent.InboundRecord
 	seen    map[string]bool
 	// Dups counts reports ignored as repeats.
 	dups int
@@ -462,10 +469,10 @@ type MemReporter struct {
 // NewMemReporter returns an empty reporter.
 func NewMemReporter() *MemReporter { return &MemReporter{seen: map[string]bool{}} }
 
-// Inbound implements Reporter. Like a store, it keeps its own copy of the
+// Inbound implements agent.Reporter. Like a store, it keeps its own copy of the
 // received file (the agent removes the spool's once the report is in):
 // under "reported" beside it, which the record it keeps names.
-func (r *MemReporter) Inbound(ctx context.Context, rec InboundRecord) error {
+func (r *MemReporter) Inbound(ctx context.Context, rec agent.InboundRecord) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen["i:"+rec.ID] {
@@ -492,7 +499,7 @@ func (r *MemReporter) Inbound(ctx context.Context, rec InboundRecord) error {
 }
 
 // InboundRecords returns the inbound records.
-func (r *MemReporter) InboundRecords() []InboundRecord {
+func (r *MemReporter) InboundRecords() []agent.InboundRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.inbound)
