@@ -30,14 +30,8 @@ var (
 )
 
 // Ready implements agent.Notifier with the store's Ready signal (see
-// sqlStore.Ready); a Store without one gives a channel that never fires,
-// and the agent polls.
-func (a *AgentQueue) Ready() <-chan struct{} {
-	if r, ok := a.st.(interface{ Ready() <-chan struct{} }); ok {
-		return r.Ready()
-	}
-	return nil
-}
+// Store.Ready).
+func (a *AgentQueue) Ready() <-chan struct{} { return a.st.Ready() }
 
 // NewAgentQueue returns the adapter.
 func NewAgentQueue(st Store) *AgentQueue { return &AgentQueue{st: st} }

@@ -113,6 +113,10 @@ type Store interface {
 	ResolveAgent(ctx context.Context, ref string) (AgentInfo, error)
 	Heartbeat(ctx context.Context, a AgentInfo) error
 	Agents(ctx context.Context) ([]AgentInfo, error)
+	// Ready is poked (without blocking, one pending signal at most) when
+	// jobs of this process's store may have become claimable; agents
+	// sharing the queue from other processes poll.
+	Ready() <-chan struct{}
 
 	// FaxCore's user profiles, tracking records and messages given to
 	// other users (the SOAP service's operations).
