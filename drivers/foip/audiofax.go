@@ -157,6 +157,7 @@ func (c *call) runAudio(ctx context.Context, run func(line t30.Line, stop <-chan
 	c.stats.Audio.Concealed += st.Concealed
 	c.stats.Audio.Resyncs += st.Resyncs
 	c.stats.Audio.Underruns += st.Underruns
+	c.stats.Audio.Held += st.Held
 	c.stats.Audio.ComfortNoise += st.ComfortNoise
 	c.mu.Unlock()
 	if switched {

@@ -29,6 +29,11 @@ type AudioStats struct {
 	// dry: the next packet in order came after its samples' time, so
 	// playout restarted at it with the playout delay.
 	Underruns uint64
+	// Held counts the samples of silence played while this process
+	// caught up after a stall with nothing received to play: the
+	// playout position waited for the packets still queued (up to
+	// maxHeld a call), which lengthens the delay instead of losing them.
+	Held uint64
 	// ComfortNoise counts comfort-noise packets (RFC 3389), played out as
 	// silence like the silence-suppressed gaps around them.
 	ComfortNoise uint64
@@ -43,6 +48,10 @@ const playoutDelay = 1280
 // playoutRing is the playout buffer length in samples (about 1 s; a power
 // of two, so indexes by timestamp stay continuous across its 2^32 wrap).
 const playoutRing = 8192
+
+// maxHeld bounds the samples a call's playout waits in all (see
+// AudioStats.Held): the delay grows by at most 500 ms.
+const maxHeld = 4000
 
 const ptCN = 13 // RTP comfort noise (RFC 3389)
 
@@ -136,7 +145,8 @@ func (m *rtpModem) Stats() AudioStats {
 // ReadFrame implements modem.FrameIO: it waits for the next 20 ms tick and
 // plays out the samples stamped at the playout position.
 func (m *rtpModem) ReadFrame(rx []int16) error {
-	if wait := time.Until(m.next); wait > 0 {
+	wait := time.Until(m.next)
+	if wait > 0 {
 		m.timer.Reset(wait)
 		select {
 		case <-m.stop:
@@ -154,17 +164,25 @@ func (m *rtpModem) ReadFrame(rx []int16) error {
 		}
 	}
 	m.next = m.next.Add(time.Duration(len(rx)) * time.Second / modem.SampleRate)
-	m.playout(rx)
+	m.playout(rx, wait < 0)
 	return nil
 }
 
 // playout fills rx with the samples stamped at the playout position and
-// moves it on by len(rx).
-func (m *rtpModem) playout(rx []int16) {
+// moves it on by len(rx). Behind says this process is catching up after a
+// stall: if nothing is there to play, the far end's packets are likely
+// still queued on the socket, and the position waits for them (Held).
+func (m *rtpModem) playout(rx []int16, behind bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.started {
 		clear(rx)
+		return
+	}
+	if k := int(m.pos % playoutRing); behind && !m.have[k] && int32(m.newest-m.pos) <= 0 &&
+		m.stats.Held+uint64(len(rx)) <= maxHeld {
+		clear(rx)
+		m.stats.Held += uint64(len(rx))
 		return
 	}
 	for i := range rx {

@@ -15,14 +15,18 @@ import (
 // packet carries one µ-law code repeated, so a heard frame names its
 // packet.
 func TestPlayout(t *testing.T) {
-	const tick = -1 // a frame played out
-	ticks := func(n int) []int {
+	const (
+		tick   = -1 // a frame played out
+		behind = -2 // a frame played out while catching up after a stall
+	)
+	fill := func(n, step int) []int {
 		s := make([]int, n)
 		for i := range s {
-			s[i] = tick
+			s[i] = step
 		}
 		return s
 	}
+	ticks := func(n int) []int { return fill(n, tick) }
 	seq := func(from, to int) []int { // packets from..to-1
 		var s []int
 		for i := from; i < to; i++ {
@@ -54,6 +58,14 @@ func TestPlayout(t *testing.T) {
 		// wall clock for good: playout follows it.
 		{"stall, stays behind", slices.Concat(steady(0, 10), ticks(20), steady(10, 40), ticks(20)),
 			seq(0, 40), AudioStats{Received: 40, Resyncs: 1, Underruns: 1}},
+		// This process stalls 400 ms: catching up it plays what it holds,
+		// then waits (silence) for the packets still queued, and hears
+		// them all.
+		{"own stall", slices.Concat(steady(0, 10), fill(20, behind), seq(10, 30), steady(30, 40), ticks(40)),
+			seq(0, 40), AudioStats{Received: 40, Held: 12 * frameSamples}},
+		// A long stall: the wait is bounded, the rest is an underrun.
+		{"own stall, long", slices.Concat(steady(0, 10), fill(40, behind), seq(10, 50), steady(50, 60), ticks(70)),
+			seq(0, 60), AudioStats{Received: 60, Held: 25 * frameSamples, Resyncs: 1, Underruns: 1}},
 		// A packet overtaken by a later one and arriving after its time is
 		// late (its gap was played as silence), not an underrun.
 		{"reordered too late", slices.Concat(steady(0, 5), []int{6}, ticks(10), []int{5}, steady(7, 15), ticks(20)),
@@ -64,7 +76,7 @@ func TestPlayout(t *testing.T) {
 			var heard []int
 			rx := make([]int16, frameSamples)
 			for _, st := range tc.steps {
-				if st != tick {
+				if st >= 0 {
 					code := byte(0x10 + st)
 					p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ptPCMU, SSRC: 7,
 						SequenceNumber: uint16(500 + st), Timestamp: uint32(90000 + st*frameSamples)},
@@ -72,7 +84,7 @@ func TestPlayout(t *testing.T) {
 					m.take(&p)
 					continue
 				}
-				m.playout(rx)
+				m.playout(rx, st == behind)
 				if slices.Equal(rx, make([]int16, frameSamples)) {
 					continue
 				}
