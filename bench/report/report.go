@@ -114,8 +114,8 @@ func Summarize(ms []Measurement) []Result {
 	return rs
 }
 
-// num formats a figure with 3 significant digits.
-func num(x float64) string { return strconv.FormatFloat(x, 'g', 3, 64) }
+// num formats a figure with 4 significant digits (a ratio of 1.002 must not read as 1).
+func num(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }
 
 func opt(x *float64) string {
 	if x == nil {

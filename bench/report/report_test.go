@@ -32,7 +32,7 @@ func TestParseAndSummarize(t *testing.T) {
 	r := Report{Date: "2026-12-07T15:00:00Z", Machine: Machine{CPU: "test CPU", Cores: 2}, Results: rs, Problems: bad}
 	md := r.Markdown()
 	for _, want := range []string{
-		"| t38 | CPU per page | ms CPU/page | 4 | 10 | 11.5 | SpanDSP | 19 | 20.5 | 0.526 | 0.561 |",
+		"| t38 | CPU per page | ms CPU/page | 4 | 10 | 11.5 | SpanDSP | 19 | 20.5 | 0.5263 | 0.561 |",
 		"| soap | SendCompleteMessage | requests/s (higher is better) | 3 | 120 | 110 | (none) | – | – | – | – |",
 		"- **t38**: ours: T.30, T.38, TIFF. Reference (SpanDSP): t38_terminal, TIFF.",
 		"2026-12-07T15:00:00Z", "test CPU, 2 cores", "## Problems",
