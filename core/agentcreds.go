@@ -12,7 +12,7 @@ import (
 
 // AgentCredentialPrefix starts every agent credential's secret, so that one
 // is told from an API token at a glance.
-const AgentCredentialPrefix = "fxa_"
+const AgentCredentialPrefix = "fxg_"
 
 // MaxAgentCredentials bounds the credentials (revoked ones included) the
 // store keeps for one agent.

@@ -117,6 +117,13 @@ type Store interface {
 	// jobs of this process's store may have become claimable; agents
 	// sharing the queue from other processes poll.
 	Ready() <-chan struct{}
+	// Agent credentials for the agent protocol (core/agentapi), kept as
+	// their SHA-256; CredentialAgent is ErrAuth for an unknown or revoked
+	// secret.
+	CreateAgentCredential(ctx context.Context, agentID int64) (AgentCredential, string, error)
+	AgentCredentials(ctx context.Context) ([]AgentCredential, error)
+	RevokeAgentCredential(ctx context.Context, id int64) error
+	CredentialAgent(ctx context.Context, secret string) (AgentCredential, error)
 
 	// FaxCore's user profiles, tracking records and messages given to
 	// other users (the SOAP service's operations).

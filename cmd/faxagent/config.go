@@ -37,6 +37,19 @@ type Config struct {
 	Database string `yaml:"database"`
 	// Schema is the PostgreSQL schema ("" the server's default).
 	Schema string `yaml:"schema"`
+	// Core, for role agent, is the core's URL (https://core:8080): the
+	// agent works over the agent protocol and opens no database.
+	Core string `yaml:"core"`
+	// CoreCA is a PEM file of the CAs trusted for the core's certificate
+	// ("" the system's).
+	CoreCA string `yaml:"core_ca"`
+	// CoreCredentialFile holds the agent credential (faxagent
+	// agent-credential create); FAXAGENT_AGENT_CREDENTIAL may hold it
+	// instead. Never a flag value: the process list would show it.
+	CoreCredentialFile string `yaml:"core_credential_file"`
+	// AgentCredential is the credential from FAXAGENT_AGENT_CREDENTIAL
+	// (never from the file or a flag).
+	AgentCredential string `yaml:"-"`
 	// OutageGap is the reclaim rule's outage allowance (core
 	// Options.OutageGap): time without any claim longer than this does not
 	// count against leases. 0: 20 s; negative: off.
@@ -478,6 +491,11 @@ var envVars = []struct{ flag, env string }{
 	{"foip-peer", "FAXAGENT_FOIP_PEER"},
 	{"foip-registrar", "FAXAGENT_FOIP_REGISTRAR"},
 	{"foip-username", "FAXAGENT_FOIP_USERNAME"},
+	{"core", "FAXAGENT_CORE"},
+	{"core-ca", "FAXAGENT_CORE_CA"},
+	{"core-credential-file", "FAXAGENT_CORE_CREDENTIAL_FILE"},
+	// No flag: the agent credential itself (or core-credential-file).
+	{"", envAgentCredential},
 	// No flag: a password on the command line is visible to every user.
 	{"", "FAXAGENT_FOIP_PASSWORD"},
 }
@@ -488,7 +506,10 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	c := defaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	file := fs.String("config", "", "YAML configuration `FILE` (see Config in cmd/faxagent/config.go)")
-	role := fs.String("role", "", "`ROLE`: all (store, API and agent), core (store and API) or agent (calls only; needs --db)")
+	role := fs.String("role", "", "`ROLE`: all (store, API and agent), core (store and API) or agent (calls only; needs --core or --db)")
+	coreURL := fs.String("core", "", "role agent: the core's `URL` (https://HOST:PORT); the agent then opens no database")
+	coreCA := fs.String("core-ca", "", "role agent: PEM `FILE` of the CAs trusted for the core's certificate (default: the system's)")
+	coreCred := fs.String("core-credential-file", "", "role agent: `FILE` holding the agent credential (or FAXAGENT_AGENT_CREDENTIAL)")
 	db := fs.String("db", "", "PostgreSQL `URL` postgres://... (default: SQLite in the data directory)")
 	listen := fs.String("listen", "", "HTTP `ADDR` (HOST:PORT) of the API, SOAP, /metrics and health checks (default 127.0.0.1:8080)")
 	data := fs.String("data", "", "data `DIR`: database, documents, API token, agent spool (default ./faxagent-data)")
@@ -537,6 +558,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		{"import-dir", importDir, &c.ImportDir}, {"public-url", publicURL, &c.PublicURL},
 		{"foip-listen", foipListen, &c.Agent.Foip.Listen}, {"foip-peer", foipPeer, &c.Agent.Foip.Peer},
 		{"foip-registrar", foipRegistrar, &c.Agent.Foip.Registrar}, {"foip-username", foipUser, &c.Agent.Foip.Username},
+		{"core", coreURL, &c.Core}, {"core-ca", coreCA, &c.CoreCA}, {"core-credential-file", coreCred, &c.CoreCredentialFile},
 	} {
 		if v := val(o.name, o.fv); v != "" {
 			*o.dst = v
@@ -545,6 +567,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	if v := getenv("FAXAGENT_FOIP_PASSWORD"); v != "" {
 		c.Agent.Foip.Password = v
 	}
+	c.AgentCredential = getenv(envAgentCredential)
 	if c.Agent.ID == "" {
 		h, err := os.Hostname()
 		if err != nil || h == "" {
@@ -562,8 +585,15 @@ func (c Config) check() error {
 	default:
 		errs = append(errs, fmt.Errorf("role %q: want all, core or agent", c.Role))
 	}
-	if c.Role == "agent" && c.Database == "" {
-		errs = append(errs, errors.New("role agent needs a shared PostgreSQL database (--db postgres://...)"))
+	switch {
+	case c.Role == "agent" && c.Database == "" && c.Core == "":
+		errs = append(errs, errors.New("role agent needs its core (--core https://...) or a shared PostgreSQL database (--db postgres://...)"))
+	case c.Core != "" && c.Role != "agent":
+		errs = append(errs, errors.New("--core is for role agent"))
+	case c.Core != "" && c.Database != "":
+		errs = append(errs, errors.New("role agent with --core opens no database: leave out --db"))
+	case c.Core != "" && !strings.HasPrefix(c.Core, "https://") && !strings.HasPrefix(c.Core, "http://"):
+		errs = append(errs, fmt.Errorf("core %q: want https://HOST:PORT", c.Core))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("no data directory"))

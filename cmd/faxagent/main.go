@@ -45,6 +45,11 @@ func commands() []command {
 			{"list", "", "list API tokens"},
 			{"revoke", "ID", "revoke an API token"},
 		}},
+		{name: "agent-credential", summary: "issue, list and revoke agents' credentials for serve --role agent --core (administrators)", run: runAgentCredential, actions: []action{
+			{"create", "AGENT", "issue a credential for an agent, by name or ID (the secret is printed once)"},
+			{"list", "", "list agent credentials"},
+			{"revoke", "ID", "revoke an agent credential: the core refuses it from then on"},
+		}},
 		{name: "convert", args: "IN...", summary: "turn pictures, PDF, text or TIFF files into a fax document (.tif, .pdf, .pbm, .png)", run: runConvert},
 		{name: "info", args: "FILE...", summary: "show one line per page of fax documents and pictures", run: runInfo},
 		{name: "license", summary: "make licence keys, sign licences and show them", run: runLicense, actions: []action{

@@ -72,6 +72,9 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 		return err
 	}
 	defer lock.Release()
+	if cfg.Role == "agent" && cfg.Core != "" {
+		return serveRemoteAgent(ctx, cfg, ln, stdout, log)
+	}
 	st, first, err := core.Open(ctx, core.Options{
 		DataDir: cfg.DataDir, DatabaseURL: cfg.Database, Schema: cfg.Schema, AdminPassword: adminPassword,
 		MaxDocumentSize: cfg.MaxUpload, DefaultLease: cfg.Agent.Lease, DefaultMaxAttempts: cfg.Agent.Retry.MaxAttempts,
@@ -120,8 +123,15 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	var agMu sync.Mutex
 	getAgent := func() *agent.Agent { agMu.Lock(); defer agMu.Unlock(); return ag }
 	if cfg.Role != "core" {
+		q = newAgentQueue(core.NewAgentQueue(st), log)
+		// The core gives the agent its integer ID the first time it sees
+		// its name; claims and records carry the ID, the licence the name.
+		self, err := st.EnrolAgent(ctx, cfg.Agent.ID)
+		if err != nil {
+			return fmt.Errorf("enrolling agent %q: %w", cfg.Agent.ID, err)
+		}
 		var a *agent.Agent
-		a, q, closeDrivers, err = startAgent(ctx, cfg, st, m, log)
+		a, closeDrivers, err = startAgent(ctx, cfg, q, self.ID, m, log)
 		if err != nil {
 			return err
 		}
@@ -151,6 +161,9 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 		return err
 	}
 	if cfg.Role != "agent" {
+		handler = withAgentAPI(ctx, cfg, st, q == nil, handler, log)
+	}
+	if cfg.Role != "agent" {
 		stopNotify, err := startNotifier(ctx, cfg, st, stdout, log)
 		if err != nil {
 			return err
@@ -176,6 +189,20 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 			fmt.Fprintf(stdout, "the CLI finds this server from any directory through %s\n", dir)
 		}
 	}
+	return runHTTP(ctx, cfg, ln, handler, closeHandler, log, func() {
+		ports := 0
+		if a := getAgent(); a != nil {
+			ports = len(a.Ports())
+		}
+		fmt.Fprintf(stdout, "faxagent serving on %s (role %s, %s store in %s, %d ports, pacing %s)\n",
+			url, cfg.Role, st.Backend(), cfg.DataDir, ports, cfg.Agent.Loopback.Pacing)
+		log.Info("serving", "url", url, "role", cfg.Role, "backend", st.Backend(), "agent", cfg.Agent.ID, "ports", ports)
+	})
+}
+
+// runHTTP serves handler on ln, bounded by the configured limits, calls
+// serving once it is up, and shuts down gracefully when ctx ends.
+func runHTTP(ctx context.Context, cfg Config, ln net.Listener, handler http.Handler, closeHandler func(), log *slog.Logger, serving func()) error {
 	lim := cfg.Limits.withDefaults()
 	handler = worklimit.Handler(handler, worklimit.Options{MaxRequests: lim.MaxRequests, RetryAfter: lim.RetryAfter,
 		BodyGrace: lim.ReadHeaderTimeout, BodyMinRate: lim.BodyMinRate, BodyTimeout: lim.BodyTimeout})
@@ -187,13 +214,7 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	errc := make(chan error, 1)
 	conns := worklimit.Listen(ln, worklimit.ConnLimits{Max: lim.MaxConnections, PerSource: lim.MaxConnectionsPerSource})
 	go func() { errc <- srv.Serve(conns) }()
-	ports := 0
-	if a := getAgent(); a != nil {
-		ports = len(a.Ports())
-	}
-	fmt.Fprintf(stdout, "faxagent serving on %s (role %s, %s store in %s, %d ports, pacing %s)\n",
-		url, cfg.Role, st.Backend(), cfg.DataDir, ports, cfg.Agent.Loopback.Pacing)
-	log.Info("serving", "url", url, "role", cfg.Role, "backend", st.Backend(), "agent", cfg.Agent.ID, "ports", ports)
+	serving()
 
 	select {
 	case <-ctx.Done():
@@ -214,9 +235,8 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 // them the simulated loopback ports take only jobs preset to them
 // (port:M0,N or group:loopback): a job that may go anywhere never leaves
 // on the simulated network.
-func startAgent(ctx context.Context, cfg Config, st core.Store, m *prommetrics.Metrics, log *slog.Logger) (*agent.Agent, *agentQueue, func(), error) {
+func startAgent(ctx context.Context, cfg Config, q queueLink, self int64, m *prommetrics.Metrics, log *slog.Logger) (*agent.Agent, func(), error) {
 	ac := cfg.Agent
-	q := newAgentQueue(st, log)
 	settings := map[string]agent.PortSettings{}
 	groups := map[string][]string{}
 	var drvs []drivers.Driver
@@ -235,9 +255,9 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *prommetrics.M
 		drvs = append(drvs, drv)
 		counts[drv.Name()] = len(ac.Loopback.Ports)
 	}
-	fail := func(err error) (*agent.Agent, *agentQueue, func(), error) {
+	fail := func(err error) (*agent.Agent, func(), error) {
 		closeAll()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if ac.Foip.Listen != "" {
 		fd, ids, err := newFoip(ac.Foip, log)
@@ -280,17 +300,11 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *prommetrics.M
 	if err != nil {
 		return fail(err)
 	}
-	// The core gives the agent its integer ID the first time it sees its
-	// name; claims and records carry the ID, the licence the name.
-	self, err := st.EnrolAgent(ctx, ac.ID)
-	if err != nil {
-		return fail(fmt.Errorf("enrolling agent %q: %w", ac.ID, err))
-	}
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "agent-spool"), 0o700); err != nil {
 		return fail(err)
 	}
 	a, err := agent.New(agent.Config{
-		AgentID: strconv.FormatInt(self.ID, 10), Name: ac.ID, ServerIP: ac.ServerIP, Drivers: drvs,
+		AgentID: strconv.FormatInt(self, 10), Name: ac.ID, ServerIP: ac.ServerIP, Drivers: drvs,
 		License: lic, LicenseKey: pub, Ports: settings, Groups: groups,
 		Queue: q, Reporter: q, Metrics: m, Logger: log,
 		Retry:  ac.Retry.policy(ac.retrySpeedup()),
@@ -306,7 +320,7 @@ func startAgent(ctx context.Context, cfg Config, st core.Store, m *prommetrics.M
 	if err := a.Start(ctx); err != nil {
 		return fail(fmt.Errorf("starting the agent: %w", err))
 	}
-	return a, q, closeAll, nil
+	return a, closeAll, nil
 }
 
 // licenseFor reads the configured licence, or issues one for the
@@ -455,7 +469,7 @@ func portList(a *agent.Agent, m *prommetrics.Metrics) []httpapi.Port {
 }
 
 // heartbeats tells the core this agent is alive (core.Heartbeats).
-func heartbeats(ctx context.Context, done chan<- struct{}, cfg Config, st core.Store, a *agent.Agent, log *slog.Logger) {
+func heartbeats(ctx context.Context, done chan<- struct{}, cfg Config, st core.Heartbeater, a *agent.Agent, log *slog.Logger) {
 	defer close(done)
 	host, _ := os.Hostname()
 	id, _ := strconv.ParseInt(a.ID(), 10, 64)

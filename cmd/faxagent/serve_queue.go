@@ -8,20 +8,29 @@ import (
 	"time"
 
 	"github.com/faxagent/faxagent/agent"
-	"github.com/faxagent/faxagent/core"
 )
 
-// agentQueue is core's agent.Queue, agent.Reporter and agent.Notifier with
-// what serve adds: every call is logged on one line with its message, job
-// and attempt IDs. (A received fax leaves the agent's spool once the store
-// has its copy: the agent does that.)
+// queueLink is what the agent works through: the store's adapter in the
+// core's process (core.AgentQueue), the agent protocol's client elsewhere
+// (agentapi.Client).
+type queueLink interface {
+	agent.Queue
+	agent.Reporter
+	agent.Notifier
+	agent.ProgressReporter
+}
+
+// agentQueue is the agent's queueLink with what serve adds: every call is
+// logged on one line with its message, job and attempt IDs. (A received
+// fax leaves the agent's spool once the core has its copy: the agent does
+// that.)
 type agentQueue struct {
-	*core.AgentQueue
+	queueLink
 	log *slog.Logger
 }
 
-func newAgentQueue(st core.Store, log *slog.Logger) *agentQueue {
-	return &agentQueue{AgentQueue: core.NewAgentQueue(st), log: log}
+func newAgentQueue(l queueLink, log *slog.Logger) *agentQueue {
+	return &agentQueue{queueLink: l, log: log}
 }
 
 // jobKey is a store job ID as the agent sees it.
@@ -29,7 +38,7 @@ func jobKey(id int64) string { return strconv.FormatInt(id, 10) }
 
 // Finish implements agent.Queue.
 func (q *agentQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptRecord) error {
-	err := q.AgentQueue.Finish(ctx, l, r)
+	err := q.queueLink.Finish(ctx, l, r)
 	q.log.Info("call", "direction", "outbound", "message", r.MessageID, "job", r.JobID, "attempt", r.AttemptID,
 		"attempt_no", r.AttemptNo, "port", r.BoardID, "number", r.CalledNumber, "status", r.TransmitStatusDef,
 		"code", r.TransmitStatus, "pages", fmt.Sprintf("%d/%d", r.PageSent, r.PageCount), "speed", r.TransmitSpeed,
@@ -39,7 +48,7 @@ func (q *agentQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptR
 
 // Inbound implements agent.Reporter.
 func (q *agentQueue) Inbound(ctx context.Context, r agent.InboundRecord) error {
-	err := q.AgentQueue.Inbound(ctx, r)
+	err := q.queueLink.Inbound(ctx, r)
 	q.log.Info("call", "direction", "inbound", "attempt", r.ID, "call_id", r.CallID, "port", r.BoardID, "from", r.CallingNumber,
 		"to", r.CalledNumber, "csid", r.RemoteCSID, "pages", r.Pages, "partial", r.Partial, "code", r.ErrorID, "error", r.ErrorInfo,
 		"stored", err == nil)

@@ -173,6 +173,9 @@ func New(o Options) (*Server, error) {
 	s.handle("GET /api/v1/tokens", s.listTokens)
 	s.handle("DELETE /api/v1/tokens/{id}", s.revokeToken)
 	s.handle("GET /api/v1/calls", s.calls)
+	s.handle("POST /api/v1/agents/credentials", s.createAgentCredential)
+	s.handle("GET /api/v1/agents/credentials", s.listAgentCredentials)
+	s.handle("DELETE /api/v1/agents/credentials/{id}", s.revokeAgentCredential)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.auth(r); !ok {
 			unauthorized(w)
