@@ -56,6 +56,11 @@ type Config struct {
 	OutageGap time.Duration `yaml:"outage_gap"`
 	// Listen is the HTTP address of the API, /metrics and health checks.
 	Listen string `yaml:"listen"`
+	// TLSCert and TLSKey, if set, are PEM files of the listener's
+	// certificate (chain) and key: the API, SOAP and the agent protocol
+	// are then served over HTTPS only.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 	// MaxUpload bounds one submission in bytes.
 	MaxUpload int64  `yaml:"max_upload"`
 	LogLevel  string `yaml:"log_level"` // debug, info, warn, error
@@ -491,6 +496,8 @@ var envVars = []struct{ flag, env string }{
 	{"foip-peer", "FAXAGENT_FOIP_PEER"},
 	{"foip-registrar", "FAXAGENT_FOIP_REGISTRAR"},
 	{"foip-username", "FAXAGENT_FOIP_USERNAME"},
+	{"tls-cert", "FAXAGENT_TLS_CERT"},
+	{"tls-key", "FAXAGENT_TLS_KEY"},
 	{"core", "FAXAGENT_CORE"},
 	{"core-ca", "FAXAGENT_CORE_CA"},
 	{"core-credential-file", "FAXAGENT_CORE_CREDENTIAL_FILE"},
@@ -507,6 +514,8 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	file := fs.String("config", "", "YAML configuration `FILE` (see Config in cmd/faxagent/config.go)")
 	role := fs.String("role", "", "`ROLE`: all (store, API and agent), core (store and API) or agent (calls only; needs --core or --db)")
+	tlsCert := fs.String("tls-cert", "", "PEM `FILE` of the listener's certificate: serve HTTPS (with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "PEM `FILE` of the listener's private key")
 	coreURL := fs.String("core", "", "role agent: the core's `URL` (https://HOST:PORT); the agent then opens no database")
 	coreCA := fs.String("core-ca", "", "role agent: PEM `FILE` of the CAs trusted for the core's certificate (default: the system's)")
 	coreCred := fs.String("core-credential-file", "", "role agent: `FILE` holding the agent credential (or FAXAGENT_AGENT_CREDENTIAL)")
@@ -558,6 +567,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		{"import-dir", importDir, &c.ImportDir}, {"public-url", publicURL, &c.PublicURL},
 		{"foip-listen", foipListen, &c.Agent.Foip.Listen}, {"foip-peer", foipPeer, &c.Agent.Foip.Peer},
 		{"foip-registrar", foipRegistrar, &c.Agent.Foip.Registrar}, {"foip-username", foipUser, &c.Agent.Foip.Username},
+		{"tls-cert", tlsCert, &c.TLSCert}, {"tls-key", tlsKey, &c.TLSKey},
 		{"core", coreURL, &c.Core}, {"core-ca", coreCA, &c.CoreCA}, {"core-credential-file", coreCred, &c.CoreCredentialFile},
 	} {
 		if v := val(o.name, o.fv); v != "" {
@@ -597,6 +607,9 @@ func (c Config) check() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("no data directory"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls_cert and tls_key go together"))
 	}
 	if err := checkListen(c.Listen); err != nil {
 		errs = append(errs, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -178,7 +179,7 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 			fmt.Fprintf(stdout, "e-mail to fax gateway on %s for NUMBER@%s\n", addr, cfg.Notify.EmailGateway.Domain)
 		}
 	}
-	url := "http://" + ln.Addr().String()
+	url := listenURL(cfg, ln)
 	if cfg.Role != "agent" {
 		if err := os.WriteFile(filepath.Join(cfg.DataDir, serverURLFile), []byte(url+"\n"), 0o600); err != nil {
 			return err
@@ -200,6 +201,14 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 	})
 }
 
+// listenURL is the URL this process serves on.
+func listenURL(cfg Config, ln net.Listener) string {
+	if cfg.TLSCert != "" {
+		return "https://" + ln.Addr().String()
+	}
+	return "http://" + ln.Addr().String()
+}
+
 // runHTTP serves handler on ln, bounded by the configured limits, calls
 // serving once it is up, and shuts down gracefully when ctx ends.
 func runHTTP(ctx context.Context, cfg Config, ln net.Listener, handler http.Handler, closeHandler func(), log *slog.Logger, serving func()) error {
@@ -213,7 +222,20 @@ func runHTTP(ctx context.Context, cfg Config, ln net.Listener, handler http.Hand
 	srv.RegisterOnShutdown(closeHandler)
 	errc := make(chan error, 1)
 	conns := worklimit.Listen(ln, worklimit.ConnLimits{Max: lim.MaxConnections, PerSource: lim.MaxConnectionsPerSource})
-	go func() { errc <- srv.Serve(conns) }()
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("tls_cert/tls_key: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(conns, "", "")
+			return
+		}
+		errc <- srv.Serve(conns)
+	}()
 	serving()
 
 	select {

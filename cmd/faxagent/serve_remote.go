@@ -127,7 +127,7 @@ func serveRemoteAgent(ctx context.Context, cfg Config, ln net.Listener, stdout i
 		}
 		fmt.Fprintln(w, `{"status":"ready"}`)
 	})
-	url := "http://" + ln.Addr().String()
+	url := listenURL(cfg, ln)
 	return runHTTP(ctx, cfg, ln, mux, func() {}, log, func() {
 		fmt.Fprintf(stdout, "faxagent serving on %s (role agent, core %s, agent %d, data in %s, %d ports, pacing %s)\n",
 			url, cfg.Core, self, cfg.DataDir, len(a.Ports()), cfg.Agent.Loopback.Pacing)
