@@ -243,3 +243,20 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// LeaseHolder returns the agent ID (decimal) holding a job's lease, ""
+// when the job is not leased; agent.ErrNoJob for no such job.
+func (a *AgentQueue) LeaseHolder(ctx context.Context, jobID string) (string, error) {
+	id, err := parseID(jobID)
+	if err != nil {
+		return "", err
+	}
+	j, err := a.st.Job(ctx, id)
+	if err != nil {
+		return "", agentErr(err)
+	}
+	if j.State != JobLeased {
+		return "", nil
+	}
+	return j.LeaseAgent, nil
+}

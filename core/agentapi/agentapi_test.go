@@ -73,7 +73,7 @@ func newRig(t *testing.T) *rig {
 	}
 	r.credID, r.secret = c.ID, secret
 	aq := core.NewAgentQueue(st)
-	srv := agentapi.NewServer(ctx, agentapi.Config{Queue: aq, Reporter: aq, Ready: aq.Ready(), TempDir: t.TempDir(), Heartbeats: st,
+	srv := agentapi.NewServer(ctx, agentapi.Config{Queue: aq, Reporter: aq, Ready: aq.Ready(), TempDir: t.TempDir(), Heartbeats: st, LeaseHolder: aq.LeaseHolder,
 		Logger: slog.New(slog.NewTextHandler(r.coreLog, nil)),
 		Authenticate: func(ctx context.Context, s string) (int64, error) {
 			c, err := r.cs.CredentialAgent(ctx, s)
@@ -251,5 +251,60 @@ func TestUntrustedCertificate(t *testing.T) {
 	_, err := c.Claim(context.Background(), agent.ClaimRequest{Max: 1, Lease: time.Minute})
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("claim over an untrusted certificate: %v", err)
+	}
+}
+
+// TestOtherAgentsLease: an agent with a valid credential of its own
+// cannot renew, report progress on, finish or give back a job leased to
+// another agent, even knowing its ID and lease token; the core logs it and
+// the job stays with its holder, who finishes it.
+func TestOtherAgentsLease(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	a, err := r.st.EnrolAgent(ctx, "intruder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret2, err := r.cs.CreateAgentCredential(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := r.client(t, r.secret, r.caFile, nil)
+	other := r.client(t, secret2, r.caFile, nil)
+	m := r.submit(t, "II*\x00 doc")
+	jobs, err := owner.Claim(ctx, agent.ClaimRequest{Max: 1, Lease: time.Minute})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v %v", jobs, err)
+	}
+	l := jobs[0].Lease
+	rec := agent.AttemptRecord{AttemptID: jobs[0].ID + "#1@" + l.Token, JobID: jobs[0].ID, TransmitStatusDef: agent.StatusFailed,
+		AttemptNo: 1, MaxAttemptNo: 1, PageCount: 1, StartPageNo: 1}
+	for name, call := range map[string]func() error{
+		"renew":    func() error { _, err := other.Renew(ctx, l, time.Minute); return err },
+		"progress": func() error { return other.Progress(ctx, l, 1, 1) },
+		"finish":   func() error { return other.Finish(ctx, l, rec) },
+		"release":  func() error { return other.Release(ctx, l) },
+	} {
+		if err := call(); !errors.Is(err, agent.ErrLeaseLost) {
+			t.Errorf("%s by another agent: %v", name, err)
+		}
+	}
+	if !strings.Contains(r.coreLog.String(), "a job leased to another agent refused") {
+		t.Errorf("core log: %q", r.coreLog.String())
+	}
+	jd, err := r.st.Job(ctx, m.Jobs[0].ID)
+	if err != nil || jd.State != core.JobLeased || jd.LeaseAgent != strconv.FormatInt(r.agentID, 10) || len(jd.Attempts) != 0 {
+		t.Fatalf("job after the intruder: %+v %v", jd.Job, err)
+	}
+	rec.TransmitStatusDef = agent.StatusCompleted
+	if err := owner.Finish(ctx, l, rec); err != nil {
+		t.Fatal(err)
+	}
+	// A repeat after the job ended (no holder) is still idempotent.
+	if err := owner.Finish(ctx, l, rec); err != nil {
+		t.Fatalf("repeated finish: %v", err)
+	}
+	if jd, _ := r.st.Job(ctx, m.Jobs[0].ID); jd.State != core.JobDone || len(jd.Attempts) != 1 {
+		t.Fatalf("job: %+v", jd)
 	}
 }

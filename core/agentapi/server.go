@@ -31,6 +31,10 @@ type Config struct {
 	// Authenticate returns the agent ID a credential's secret belongs
 	// to, or an error saying why it is refused (unknown, revoked).
 	Authenticate func(ctx context.Context, secret string) (int64, error)
+	// LeaseHolder, if set, returns the agent ID (decimal) holding a
+	// job's lease, "" when none does: renew, progress, finish and release
+	// by another agent are refused (409 lease_lost) and logged.
+	LeaseHolder func(ctx context.Context, jobID string) (string, error)
 	// Heartbeats stores the agents' heartbeats (the core's store).
 	Heartbeats core.Heartbeater
 	// MaxRequests caps the requests served at once (long-polls apart);
@@ -249,9 +253,31 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, gen)
 }
 
+// holds checks that the asking agent holds l (or that nobody does: the
+// store then judges the lease by its epoch); it answers the refusal.
+func (s *Server) holds(w http.ResponseWriter, r *http.Request, l agent.Lease) bool {
+	if s.cfg.LeaseHolder == nil {
+		return true
+	}
+	h, err := s.cfg.LeaseHolder(r.Context(), l.JobID)
+	if errors.Is(err, agent.ErrNoJob) {
+		return true // the queue answers for it
+	}
+	if err != nil {
+		s.queueError(w, r, err)
+		return false
+	}
+	if me := strconv.FormatInt(agentOf(r), 10); h != "" && h != me {
+		s.log.Warn("agent protocol: a job leased to another agent refused", "agent", me, "job", l.JobID, "holder", h, "path", r.URL.Path)
+		writeError(w, http.StatusConflict, codeLeaseLost, "the job is leased to another agent")
+		return false
+	}
+	return true
+}
+
 func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
 	var req renewReq
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req) || !s.holds(w, r, req.Lease) {
 		return
 	}
 	l, err := s.cfg.Queue.Renew(r.Context(), req.Lease, req.For)
@@ -272,7 +298,7 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) progress(w http.ResponseWriter, r *http.Request) {
 	var req progressReq
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req) || !s.holds(w, r, req.Lease) {
 		return
 	}
 	pr, ok := s.cfg.Queue.(agent.ProgressReporter)
@@ -289,7 +315,7 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) finish(w http.ResponseWriter, r *http.Request) {
 	var req finishReq
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req) || !s.holds(w, r, req.Lease) {
 		return
 	}
 	req.Record.FaxAgentID = strconv.FormatInt(agentOf(r), 10)
@@ -303,7 +329,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 	var l agent.Lease
-	if !decode(w, r, &l) {
+	if !decode(w, r, &l) || !s.holds(w, r, l) {
 		return
 	}
 	if err := s.cfg.Queue.Release(r.Context(), l); err != nil {
