@@ -260,3 +260,31 @@ func (a *AgentQueue) LeaseHolder(ctx context.Context, jobID string) (string, err
 	}
 	return j.LeaseAgent, nil
 }
+
+// JobDocument returns the file (in this process's spool, filled from the
+// database on PostgreSQL) of document n (from 0, in the order Claim gave
+// them) of a job leased to agentID under l: any core sharing the store
+// answers it, not only the one that answered the claim. agent.ErrLeaseLost
+// when the lease is not agentID's (any more), agent.ErrNoJob for no such
+// job or document.
+func (a *AgentQueue) JobDocument(ctx context.Context, l agent.Lease, agentID string, n int) (string, error) {
+	cl, err := leaseFrom(l)
+	if err != nil {
+		return "", err
+	}
+	j, err := a.st.Job(ctx, cl.JobID)
+	if err != nil {
+		return "", agentErr(err)
+	}
+	if j.State != JobLeased || j.Lease.Epoch != cl.Epoch || j.LeaseAgent != agentID {
+		return "", fmt.Errorf("%w: job %d is not leased to agent %s under %s", agent.ErrLeaseLost, cl.JobID, agentID, l.Token)
+	}
+	m, err := a.st.Message(ctx, j.MessageID)
+	if err != nil {
+		return "", agentErr(err)
+	}
+	if n < 0 || n >= len(m.Documents) {
+		return "", fmt.Errorf("%w: document %d of job %d", agent.ErrNoJob, n, cl.JobID)
+	}
+	return a.st.DocumentFile(ctx, m.Documents[n].ID)
+}

@@ -73,7 +73,7 @@ func newRig(t *testing.T) *rig {
 	}
 	r.credID, r.secret = c.ID, secret
 	aq := core.NewAgentQueue(st)
-	srv := agentapi.NewServer(ctx, agentapi.Config{Queue: aq, Reporter: aq, Ready: aq.Ready(), TempDir: t.TempDir(), Heartbeats: st, LeaseHolder: aq.LeaseHolder,
+	srv := agentapi.NewServer(ctx, agentapi.Config{Queue: aq, Reporter: aq, Ready: aq.Ready(), TempDir: t.TempDir(), Heartbeats: st, LeaseHolder: aq.LeaseHolder, Documents: aq.JobDocument,
 		Logger: slog.New(slog.NewTextHandler(r.coreLog, nil)),
 		Authenticate: func(ctx context.Context, s string) (int64, error) {
 			c, err := r.cs.CredentialAgent(ctx, s)
@@ -255,7 +255,7 @@ func TestUntrustedCertificate(t *testing.T) {
 }
 
 // TestOtherAgentsLease: an agent with a valid credential of its own
-// cannot renew, report progress on, finish or give back a job leased to
+// cannot download the documents of, renew, report progress on, finish or give back a job leased to
 // another agent, even knowing its ID and lease token; the core logs it and
 // the job stays with its holder, who finishes it.
 func TestOtherAgentsLease(t *testing.T) {
@@ -279,6 +279,22 @@ func TestOtherAgentsLease(t *testing.T) {
 	l := jobs[0].Lease
 	rec := agent.AttemptRecord{AttemptID: jobs[0].ID + "#1@" + l.Token, JobID: jobs[0].ID, TransmitStatusDef: agent.StatusFailed,
 		AttemptNo: 1, MaxAttemptNo: 1, PageCount: 1, StartPageNo: 1}
+	get := func(secret string) int {
+		req, _ := http.NewRequest("GET", r.srv.URL+agentapi.Prefix+"/document?job="+jobs[0].ID+"&token="+l.Token+"&n=0", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := r.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(secret2); code != http.StatusConflict {
+		t.Errorf("another agent's document download: %d", code)
+	}
+	if code := get(r.secret); code != http.StatusOK {
+		t.Errorf("the holder's document download: %d", code)
+	}
 	for name, call := range map[string]func() error{
 		"renew":    func() error { _, err := other.Renew(ctx, l, time.Minute); return err },
 		"progress": func() error { return other.Progress(ctx, l, 1, 1) },

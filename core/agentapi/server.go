@@ -35,6 +35,11 @@ type Config struct {
 	// job's lease, "" when none does: renew, progress, finish and release
 	// by another agent are refused (409 lease_lost) and logged.
 	LeaseHolder func(ctx context.Context, jobID string) (string, error)
+	// Documents returns the file of document n of a job leased to
+	// agentID under l (core.AgentQueue.JobDocument): agent.ErrLeaseLost
+	// if the lease is not the agent's, agent.ErrNoJob for no such
+	// document. Any core sharing the store answers it.
+	Documents func(ctx context.Context, l agent.Lease, agentID string, n int) (string, error)
 	// Heartbeats stores the agents' heartbeats (the core's store).
 	Heartbeats core.Heartbeater
 	// MaxRequests caps the requests served at once (long-polls apart);
@@ -61,16 +66,6 @@ type Server struct {
 	mu   sync.Mutex
 	wake chan struct{} // closed and replaced on every Ready signal
 	gen  uint64        // counts Ready signals, from 1
-	docs map[string]claimed
-}
-
-// claimed is what the server remembers of a claim: the lease holder may
-// fetch the job's documents while the lease is valid.
-type claimed struct {
-	agentID int64
-	token   string
-	paths   []string
-	expires time.Time
 }
 
 // NewServer returns the server; it follows cfg.Ready until ctx ends.
@@ -88,7 +83,7 @@ func NewServer(ctx context.Context, cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), sem: make(chan struct{}, cfg.MaxRequests),
-		wsem: make(chan struct{}, cfg.MaxWaits), wake: make(chan struct{}), gen: 1, docs: map[string]claimed{}}
+		wsem: make(chan struct{}, cfg.MaxWaits), wake: make(chan struct{}), gen: 1}
 	s.mux.HandleFunc("POST "+Prefix+pathClaim, s.claim)
 	s.mux.HandleFunc("POST "+Prefix+pathWait, s.wait)
 	s.mux.HandleFunc("POST "+Prefix+pathRenew, s.renew)
@@ -201,22 +196,13 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 		s.queueError(w, r, err)
 		return
 	}
-	s.mu.Lock()
-	now := time.Now()
-	for k, c := range s.docs {
-		if now.After(c.expires) {
-			delete(s.docs, k)
-		}
-	}
 	for i, j := range jobs {
 		// The agent fetches the documents by index; no core path leaves.
-		s.docs[j.ID] = claimed{agentID: id, token: j.Lease.Token, paths: j.Documents, expires: now.Add(max(req.Lease, time.Minute))}
 		jobs[i].Documents = make([]string, len(j.Documents))
 		for n := range j.Documents {
 			jobs[i].Documents[n] = strconv.Itoa(n)
 		}
 	}
-	s.mu.Unlock()
 	writeJSON(w, jobs)
 }
 
@@ -285,14 +271,6 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
 		s.queueError(w, r, err)
 		return
 	}
-	s.mu.Lock()
-	if c, ok := s.docs[l.JobID]; ok && c.token == l.Token {
-		if l.Expires.After(c.expires) {
-			c.expires = l.Expires
-		}
-		s.docs[l.JobID] = c
-	}
-	s.mu.Unlock()
 	writeJSON(w, l)
 }
 
@@ -323,7 +301,6 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request) {
 		s.queueError(w, r, err)
 		return
 	}
-	s.forget(req.Lease)
 	writeJSON(w, true)
 }
 
@@ -336,30 +313,23 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 		s.queueError(w, r, err)
 		return
 	}
-	s.forget(l)
 	writeJSON(w, true)
-}
-
-func (s *Server) forget(l agent.Lease) {
-	s.mu.Lock()
-	if c, ok := s.docs[l.JobID]; ok && c.token == l.Token {
-		delete(s.docs, l.JobID)
-	}
-	s.mu.Unlock()
 }
 
 // document streams document n of a job to the agent holding its lease.
 func (s *Server) document(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	n, err := strconv.Atoi(q.Get("n"))
-	s.mu.Lock()
-	c, ok := s.docs[q.Get("job")]
-	s.mu.Unlock()
-	if !ok || c.token != q.Get("token") || c.agentID != agentOf(r) || err != nil || n < 0 || n >= len(c.paths) {
+	if err != nil || s.cfg.Documents == nil {
 		writeError(w, http.StatusNotFound, codeNoJob, "no such document under this lease")
 		return
 	}
-	f, err := os.Open(c.paths[n])
+	path, err := s.cfg.Documents(r.Context(), agent.Lease{JobID: q.Get("job"), Token: q.Get("token")}, strconv.FormatInt(agentOf(r), 10), n)
+	if err != nil {
+		s.queueError(w, r, err)
+		return
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		s.queueError(w, r, fmt.Errorf("agentapi: document: %w", err))
 		return
