@@ -45,11 +45,12 @@ type rig struct {
 	secret  string
 	credID  int64
 	srv     *httptest.Server
+	handler http.Handler
 	caFile  string
 	coreLog *logBuf
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -81,6 +82,7 @@ func newRig(t *testing.T) *rig {
 		}})
 	mux := http.NewServeMux()
 	mux.Handle(agentapi.Prefix+"/", srv)
+	r.handler = srv
 	r.srv = httptest.NewTLSServer(mux)
 	t.Cleanup(r.srv.Close)
 	r.caFile = filepath.Join(t.TempDir(), "ca.pem")
@@ -106,7 +108,7 @@ func (r *rig) client(t *testing.T, secret, caFile string, log *logBuf) *agentapi
 	return c
 }
 
-func (r *rig) submit(t *testing.T, body string) core.MessageDetails {
+func (r *rig) submit(t testing.TB, body string) core.MessageDetails {
 	t.Helper()
 	m, err := r.st.Submit(context.Background(), core.Submission{OwnerID: r.user.ID,
 		Documents:  []core.DocumentInput{{Name: "letter.tif", Body: strings.NewReader(body)}},
@@ -323,4 +325,36 @@ func TestOtherAgentsLease(t *testing.T) {
 	if jd, _ := r.st.Job(ctx, m.Jobs[0].ID); jd.State != core.JobDone || len(jd.Attempts) != 1 {
 		t.Fatalf("job: %+v", jd)
 	}
+}
+
+// FuzzServer sends arbitrary requests (operation, inbound record header,
+// body) with a valid credential: the server answers every one without a
+// panic and refuses bad input with a 4xx, never a 500.
+func FuzzServer(f *testing.F) {
+	r := newRig(f)
+	r.submit(f, "II*\x00 doc")
+	paths := []string{"/claim", "/wait?for=1ms&seen=0", "/renew", "/progress", "/finish", "/release", "/document?job=1&token=1&n=0", "/inbound", "/self", "/heartbeat"}
+	f.Add(uint8(0), "", []byte(`{"Max":1,"Lease":60000000000}`))
+	f.Add(uint8(2), "", []byte(`{"Lease":{"JobID":"1","Token":"x"},"For":1}`))
+	f.Add(uint8(4), "", []byte(`{"Lease":{"JobID":"1","Token":"1"},"Record":{"AttemptID":"a","TransmitStatusDef":"Bogus"}}`))
+	f.Add(uint8(7), "eyJJRCI6IngiLCJGaWxlIjoieSJ9", []byte("not a tiff"))
+	f.Add(uint8(7), "!!", []byte{})
+	f.Add(uint8(9), "", []byte(`{"Host":"`+strings.Repeat("h", 300)+`"}`))
+	f.Fuzz(func(t *testing.T, op uint8, header string, body []byte) {
+		p := paths[int(op)%len(paths)]
+		method := "POST"
+		if strings.HasPrefix(p, "/document") || p == "/self" {
+			method = "GET"
+		}
+		req := httptest.NewRequest(method, agentapi.Prefix+p, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+r.secret)
+		if header != "" {
+			req.Header.Set("Faxagent-Inbound-Record", header)
+		}
+		w := httptest.NewRecorder()
+		r.handler.ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("%s %s %q: %d %s", method, p, header, w.Code, w.Body.String())
+		}
+	})
 }

@@ -168,7 +168,7 @@ func (s *Server) queueError(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, codeLeaseLost, err.Error())
 	case errors.Is(err, agent.ErrNoJob):
 		writeError(w, http.StatusNotFound, codeNoJob, err.Error())
-	case errors.Is(err, agent.ErrRejected):
+	case errors.Is(err, agent.ErrRejected), errors.Is(err, core.ErrInvalid), errors.Is(err, core.ErrTooLarge):
 		writeError(w, http.StatusUnprocessableEntity, codeRejected, err.Error())
 	default:
 		s.log.Error("agent protocol: queue", "path", r.URL.Path, "agent", agentOf(r), "err", err)
