@@ -31,6 +31,9 @@ type remoteRig struct {
 	agDone   chan error
 	agOut    *syncBuffer
 	agentID  int64
+	// sendDir is where send runs the CLI (the directory of the core it
+	// submits to); "" the rig's.
+	sendDir string
 }
 
 // newRemoteRig starts the core (on listen, "" a free port) and the agent
@@ -117,7 +120,11 @@ func (r *remoteRig) send(n int) []int {
 	var msgs []int
 	for i := range n {
 		to := []string{"5550103", "5550104"}[i%2]
-		res, err := runIn(r.dir, []string{r.bin, "send", "--to", to, letter})
+		dir := r.dir
+		if r.sendDir != "" {
+			dir = r.sendDir
+		}
+		res, err := runIn(dir, []string{r.bin, "send", "--to", to, letter})
 		var msg int
 		if _, serr := fmt.Sscanf(res, "message %d", &msg); err != nil || serr != nil {
 			r.t.Fatalf("send %d: %v %v\n%s", i, err, serr, res)
@@ -229,4 +236,33 @@ func TestRemoteAgentCoreKilled(t *testing.T) {
 	r.srv = startServe(t, r.dir, r.coreArgv)
 	r.checkOnce(msgs)
 	t.Logf("reports (outcomes and receptions) that failed while the core was down and were delivered later: %d", strings.Count(r.agOut.String(), "stored=false"))
+}
+
+// TestRemoteAgentTwoCores: two cores on one PostgreSQL schema, each with
+// its own data directory; the remote agent is pointed at core A while the
+// faxes are submitted to core B. Core A is killed (SIGKILL) mid-run and
+// started again on its address; every job still ends exactly once and
+// every fax is received once.
+func TestRemoteAgentTwoCores(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	r := newRemoteRig(t, "demo", addr)
+	r.sendDir = t.TempDir()
+	startServe(t, r.sendDir, r.coreArgv[:len(r.coreArgv)-2]) // core B: same database, own data, a free port
+	msgs := r.send(10)
+	r.waitEnded(msgs[0])
+	r.srv.cmd.Process.Kill()
+	<-r.srv.done
+	for i := 0; !strings.Contains(r.agOut.String(), "stored=false"); i++ {
+		if i > 600 {
+			t.Fatal("no report failed to reach the killed core")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.srv = startServe(t, r.dir, r.coreArgv)
+	r.checkOnce(msgs)
 }
