@@ -76,6 +76,9 @@ func serveRemoteAgent(ctx context.Context, cfg Config, ln net.Listener, stdout i
 	if err != nil {
 		return err
 	}
+	if strings.HasPrefix(cfg.Core, "http://") {
+		log.Warn("the core is reached over plain HTTP: the agent credential, documents and received faxes travel unencrypted; use https:// (serve --tls-cert on the core)", "core", cfg.Core)
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c, err := agentapi.NewClient(cctx, agentapi.ClientConfig{Core: cfg.Core, CAFile: cfg.CoreCA, Credential: secret,
