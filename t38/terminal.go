@@ -130,6 +130,7 @@ type Terminal struct {
 	txHead      int
 	runTxFn     func()
 	txArmed     bool
+	burst       int // datagrams runTx has sent so far in this run
 	enc         *Encoder
 	busy        time.Time // line time when everything queued so far ends
 	txSpeed     t30.Speed // carrier being sent
@@ -297,6 +298,10 @@ func (t *Terminal) armTx() {
 func (t *Terminal) runTx() {
 	t.txArmed = false
 	now := t.clock.Now()
+	// Everything due now leaves at once: later datagrams of the run repeat
+	// the earlier ones (EncodeBurst).
+	t.burst = 0
+	defer func() { t.burst = 0 }()
 	for t.queued() > 0 && !t.txq[t.txHead].when.After(now) {
 		it := t.txq[t.txHead]
 		t.txq[t.txHead] = txItem{}
@@ -329,7 +334,8 @@ func (t *Terminal) sendIFP(copies int) {
 		t.log.Warn("t38 tx: encode", "err", err)
 		return
 	}
-	dn, err := t.enc.Encode(t.dgBuf, t.ifpBuf[:n])
+	dn, err := t.enc.EncodeBurst(t.dgBuf, t.ifpBuf[:n], t.burst)
+	t.burst++
 	if err != nil {
 		t.stats.TxErrors++
 		t.log.Warn("t38 tx: udptl", "err", err)

@@ -616,3 +616,50 @@ func TestTerminalCloseAndHangup(t *testing.T) {
 		t.Fatalf("after Hangup: %d events, %d datagrams", len(tp.evA), len(tp.sentA))
 	}
 }
+
+// TestTerminalBurstCarriesMoreRedundancy: datagrams that leave together
+// (here the last part of a frame and the hdlc-sig-end at the end of the
+// carrier, due at the same instant; after a stall, everything overdue)
+// repeat one more earlier packet each, so the first of them to arrive
+// carries the others.
+func TestTerminalBurstCarriesMoreRedundancy(t *testing.T) {
+	tp := newTermPair(t, TerminalConfig{Version: 2, EC: ECRedundancy, Redundancy: 3}, PipeConfig{Latency: time.Millisecond})
+	frame := bytes.Repeat([]byte{0xff, 0x03, 0x06, 0xaa}, 65)
+	a := tp.a
+	for _, err := range []error{a.StartTx(t30.Speed{Modem: t30.V17, Rate: 14400}, true), a.SendFrame(frame), a.StopTx()} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tp.clock.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	secondaries := map[uint16]int{}
+	var seqs []uint16
+	for _, d := range tp.sentA {
+		var p UDPTLPacket
+		if err := p.Unmarshal(d); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := secondaries[p.Seq]; !ok {
+			seqs = append(seqs, p.Seq)
+		}
+		secondaries[p.Seq] = len(p.Secondary)
+	}
+	if len(seqs) < 6 {
+		t.Fatalf("%d packets sent, want the indicator, 5 parts and the sig-end", len(seqs))
+	}
+	last, part := seqs[len(seqs)-1], seqs[len(seqs)-2]
+	if secondaries[part] != 3 || secondaries[last] != 4 {
+		t.Fatalf("last part carries %d secondaries, sig-end %d; want 3 and 4", secondaries[part], secondaries[last])
+	}
+	n := 0
+	for _, r := range tp.evB {
+		if r.ev.Kind == t30.EventFrame && r.ev.FCSOK && bytes.Equal(r.ev.Frame, frame) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d good copies of the frame received, want 1", n)
+	}
+}

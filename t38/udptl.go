@@ -397,6 +397,18 @@ func (e *Encoder) past(k int) []byte { // the packet sent k datagrams ago (k >= 
 // enough for the configured depth). It does not allocate in the steady
 // state.
 func (e *Encoder) Encode(dst []byte, ifp []byte) (int, error) {
+	return e.EncodeBurst(dst, ifp, 0)
+}
+
+// EncodeBurst is Encode for a datagram that leaves right behind burst
+// others (sent at the same instant, e.g. when the sender catches up after
+// a stall). Under ECRedundancy it repeats burst more earlier packets than
+// configured, as many as fit the datagram: datagrams sent together may
+// arrive in any order, and a receiver recovers from the first one to
+// arrive only the packets it repeats (later arrivals of older sequence
+// numbers are discarded as late, as SpanDSP's and Asterisk's UDPTL do).
+// T.38 lets the number of secondary IFPs differ from datagram to datagram.
+func (e *Encoder) EncodeBurst(dst []byte, ifp []byte, burst int) (int, error) {
 	limit := e.cfg.MaxDatagram
 	if limit == 0 || limit > len(dst) {
 		limit = len(dst)
@@ -415,7 +427,11 @@ func (e *Encoder) Encode(dst []byte, ifp []byte) (int, error) {
 	}
 	switch e.cfg.Mode {
 	case ECRedundancy:
-		depth := min(e.cfg.Redundancy, e.count)
+		depth := e.cfg.Redundancy
+		if depth > 0 && burst > 0 {
+			depth = min(depth+burst, maxHistory-1)
+		}
+		depth = min(depth, e.count)
 		for k := 1; k <= depth; k++ {
 			p.Secondary = append(p.Secondary, e.past(k))
 		}

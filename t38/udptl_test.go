@@ -485,3 +485,57 @@ func TestReceiverNoAllocSteadyState(t *testing.T) {
 		t.Fatalf("Encoder.Encode allocates %v per datagram", allocs)
 	}
 }
+
+// TestEncoderBurst: a datagram sent right behind others repeats that many
+// more earlier packets, newest first, as far as the datagram limit allows,
+// so whichever datagram of a back-to-back burst arrives first carries the
+// rest of the burst to a receiver that discards late arrivals.
+func TestEncoderBurst(t *testing.T) {
+	cases := []struct {
+		name            string
+		depth, burst    int
+		maxDatagram     int
+		wantSecondaries int
+	}{
+		{"no burst", 3, 0, 0, 3},
+		{"burst of 5", 3, 4, 0, 7},
+		{"burst trimmed to the datagram", 3, 4, 250, 5}, // 2+41+1+1 = 45, +41 each
+		{"no redundancy stays none", 0, 4, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			enc, err := NewEncoder(EncoderConfig{Mode: ECRedundancy, Redundancy: tc.depth, MaxDatagram: tc.maxDatagram})
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 1500)
+			var in [][]byte
+			for i := range 10 {
+				in = append(in, bytes.Repeat([]byte{byte(i)}, 40))
+				if _, err := enc.Encode(buf, in[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			in = append(in, bytes.Repeat([]byte{10}, 40))
+			n, err := enc.EncodeBurst(buf, in[10], tc.burst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p UDPTLPacket
+			if err := p.Unmarshal(buf[:n]); err != nil {
+				t.Fatal(err)
+			}
+			if tc.maxDatagram > 0 && n > tc.maxDatagram {
+				t.Fatalf("%d octets over the %d limit", n, tc.maxDatagram)
+			}
+			if len(p.Secondary) != tc.wantSecondaries {
+				t.Fatalf("%d secondaries, want %d", len(p.Secondary), tc.wantSecondaries)
+			}
+			for k, s := range p.Secondary {
+				if !bytes.Equal(s, in[9-k]) {
+					t.Fatalf("secondary %d is not packet %d", k, 9-k)
+				}
+			}
+		})
+	}
+}

@@ -431,12 +431,16 @@ func TestRowsDiffer(t *testing.T) {
 // most 400 octets (T38FaxMaxDatagram:400, as carriers and SpanDSP say),
 // beside the same call on a clean link, with us sending (three loss
 // patterns) and with SpanDSP sending. Our ECM frames go in 30 ms parts (54
-// octets at 14400), so redundancy carries the image data: the median of
-// our lossy calls takes at most 15 % longer than our clean one (whole
-// frames per packet took 47 % longer); SpanDSP's figures are logged beside
-// ours. The goal is 10 % (SpanDSP sending: +0.3 %): two of these three
-// loss patterns still cost SpanDSP's receiver one frame (PPR, about 4 s,
-// +12 %), which redundancy 3 should have carried; not yet explained. Real
+// octets at 14400), so redundancy carries the image data, and datagrams
+// that leave back to back (the end of a carrier; everything overdue after
+// a stall under load) repeat one more earlier packet each
+// (Encoder.EncodeBurst): the jitter reorders such a burst, and the peer's
+// UDPTL, like SpanDSP's, discards the late arrivals and recovers only what
+// the first one repeats (with depth 3 alone, bursts lost 1–6 packets and
+// cost a PPR round, +12 % each). The median of our lossy calls takes at
+// most 10 % longer than our clean one (issue 15); SpanDSP's figures are
+// logged beside ours (SpanDSP sending: +0.3 %). Pattern a still loses one
+// frame to a plain run of drops that depth 3 cannot carry (+12 %). Real
 // time (~35 s, all at once): under CI=true or FAXAGENT_REALTIME=1.
 func TestECMLossDuration(t *testing.T) {
 	testutil.NeedRealtime(t, "real-time UDP calls take ~35 s each")
@@ -479,8 +483,8 @@ func TestECMLossDuration(t *testing.T) {
 	lossy := []time.Duration{results[1].elapsed, results[2].elapsed, results[3].elapsed}
 	slices.Sort(lossy)
 	pct := func(d, base time.Duration) float64 { return 100 * (float64(d)/float64(base) - 1) }
-	if median := lossy[1]; median*100 > clean*115 {
-		t.Errorf("our ECM calls at 10%% loss took %v (median), %v clean: %+.0f%% (at most 15%%)",
+	if median := lossy[1]; median*100 > clean*110 {
+		t.Errorf("our ECM calls at 10%% loss took %v (median), %v clean: %+.0f%% (at most 10%%)",
 			median.Round(10*time.Millisecond), clean.Round(10*time.Millisecond), pct(median, clean))
 	}
 	t.Logf("ours at 10%% loss: %+.1f%% %+.1f%% %+.1f%% (median %+.1f%%); SpanDSP sending: %+.1f%%",
