@@ -181,6 +181,22 @@ func (r *remoteRig) checkOnce(msgs []int) {
 	}
 }
 
+// killCore kills the core with SIGKILL, waits until a report of the agent
+// failed to reach it (a real outage seen by the agent) and starts it again
+// on its address.
+func (r *remoteRig) killCore() {
+	r.t.Helper()
+	r.srv.cmd.Process.Kill()
+	<-r.srv.done
+	for i := 0; !strings.Contains(r.agOut.String(), "stored=false"); i++ {
+		if i > 600 {
+			r.t.Fatal("no report failed to reach the killed core")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.srv = startServe(r.t, r.dir, r.coreArgv)
+}
+
 // TestRemoteAgent runs a core on PostgreSQL and an agent that reaches it
 // only over the agent protocol (--core, its own data directory, no --db,
 // a credential from agent-credential create): 10 faxes to the agent's own
@@ -225,15 +241,7 @@ func TestRemoteAgentCoreKilled(t *testing.T) {
 	r := newRemoteRig(t, "demo", addr)
 	msgs := r.send(10)
 	r.waitEnded(msgs[0])
-	r.srv.cmd.Process.Kill()
-	<-r.srv.done
-	for i := 0; !strings.Contains(r.agOut.String(), "stored=false"); i++ {
-		if i > 600 {
-			t.Fatal("no outcome failed to reach the killed core")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	r.srv = startServe(t, r.dir, r.coreArgv)
+	r.killCore()
 	r.checkOnce(msgs)
 	t.Logf("reports (outcomes and receptions) that failed while the core was down and were delivered later: %d", strings.Count(r.agOut.String(), "stored=false"))
 }
@@ -255,14 +263,6 @@ func TestRemoteAgentTwoCores(t *testing.T) {
 	startServe(t, r.sendDir, r.coreArgv[:len(r.coreArgv)-2]) // core B: same database, own data, a free port
 	msgs := r.send(10)
 	r.waitEnded(msgs[0])
-	r.srv.cmd.Process.Kill()
-	<-r.srv.done
-	for i := 0; !strings.Contains(r.agOut.String(), "stored=false"); i++ {
-		if i > 600 {
-			t.Fatal("no report failed to reach the killed core")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	r.srv = startServe(t, r.dir, r.coreArgv)
+	r.killCore()
 	r.checkOnce(msgs)
 }
