@@ -216,6 +216,11 @@ func TestRemoteAgent(t *testing.T) {
 	if res, err := runIn(r.dir, []string{r.bin, "agent-credential", "revoke", strconv.FormatInt(cs.Credentials[0].ID, 10)}); err != nil {
 		t.Fatalf("revoke: %v\n%s", err, res)
 	}
+	list, err := runIn(r.dir, []string{r.bin, "agent-credential", "list"})
+	if fields := strings.Fields(list); err != nil || len(fields) < 10 || fields[5] != strconv.FormatInt(cs.Credentials[0].ID, 10) ||
+		fields[6] != strconv.FormatInt(r.agentID, 10) || fields[7] != "remote-1" || strings.Contains(list, " -\n") {
+		t.Errorf("agent-credential list after the revocation: %v\n%s", err, list)
+	}
 	r.ag.Process.Signal(os.Interrupt)
 	<-r.agDone
 	res, err := runIn(r.dir, append([]string{r.bin}, r.agArgv...), "FAXAGENT_LISTEN=127.0.0.1:0")
