@@ -3,11 +3,12 @@ package agent_test
 import (
 	"context"
 	"fmt"
-	"github.com/faxagent/faxagent/agent"
-	"github.com/faxagent/faxagent/agent/agenttest"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/drivertest"

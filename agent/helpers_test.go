@@ -5,14 +5,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
-	"github.com/faxagent/faxagent/agent"
-	"github.com/faxagent/faxagent/agent/agenttest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/drivertest"

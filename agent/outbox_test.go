@@ -3,14 +3,15 @@ package agent_test
 import (
 	"context"
 	"errors"
-	"github.com/faxagent/faxagent/agent"
-	"github.com/faxagent/faxagent/agent/agenttest"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 
 	"github.com/faxagent/faxagent/drivers/loopback"
 )

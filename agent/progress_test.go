@@ -5,14 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/faxagent/faxagent/agent"
-	"github.com/faxagent/faxagent/agent/agenttest"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 
 	"github.com/faxagent/faxagent/drivers/loopback"
 	"github.com/faxagent/faxagent/t30"

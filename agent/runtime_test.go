@@ -3,8 +3,6 @@ package agent_test
 import (
 	"context"
 	"fmt"
-	"github.com/faxagent/faxagent/agent"
-	"github.com/faxagent/faxagent/agent/agenttest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,6 +12,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
+	"github.com/faxagent/faxagent/agent/agenttest"
 
 	"github.com/faxagent/faxagent/drivers"
 	"github.com/faxagent/faxagent/drivers/drivertest"

@@ -2,12 +2,13 @@ package agent_test
 
 import (
 	"bytes"
-	"github.com/faxagent/faxagent/agent"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
 
 	"github.com/faxagent/faxagent/drivers/loopback"
 	"github.com/faxagent/faxagent/imaging"
