@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -110,13 +111,19 @@ func (s *sqlStore) ResolveAgent(ctx context.Context, ref string) (AgentInfo, err
 	return s.agent(ctx, id)
 }
 
-const agentCols = "id, name, host, server_ip, version, ports, licensed, busy, started_at, heartbeat_at"
+const agentCols = "id, name, host, server_ip, version, ports, licensed, busy, port_states, started_at, heartbeat_at"
 
 func scanAgent(sc interface{ Scan(...any) error }) (AgentInfo, error) {
 	var a AgentInfo
 	var st, hb int64
-	if err := sc.Scan(&a.ID, &a.Name, &a.Host, &a.ServerIP, &a.Version, &a.Ports, &a.Licensed, &a.Busy, &st, &hb); err != nil {
+	var ps string
+	if err := sc.Scan(&a.ID, &a.Name, &a.Host, &a.ServerIP, &a.Version, &a.Ports, &a.Licensed, &a.Busy, &ps, &st, &hb); err != nil {
 		return AgentInfo{}, err
+	}
+	if ps != "" {
+		if err := json.Unmarshal([]byte(ps), &a.PortStates); err != nil {
+			return AgentInfo{}, fmt.Errorf("core: agent %d port states: %w", a.ID, err)
+		}
 	}
 	a.Started, a.Heartbeat = fromMS(st), fromMS(hb)
 	return a, nil
@@ -139,10 +146,21 @@ func (s *sqlStore) Heartbeat(ctx context.Context, a AgentInfo) error {
 	if a.ID <= 0 || len(a.Host) > 255 || len(a.ServerIP) > 64 || len(a.Version) > 64 {
 		return fmt.Errorf("%w: agent %d", ErrInvalid, a.ID)
 	}
+	if err := checkPortStates(a.PortStates); err != nil {
+		return fmt.Errorf("%w: agent %d: %w", ErrInvalid, a.ID, err)
+	}
+	ps := ""
+	if len(a.PortStates) > 0 {
+		b, err := json.Marshal(a.PortStates)
+		if err != nil {
+			return fmt.Errorf("core: heartbeat: %w", err)
+		}
+		ps = string(b)
+	}
 	return s.tx(ctx, func(d q) error {
 		res, err := d.exec(ctx, `UPDATE fax_agents SET host = ?, server_ip = ?, version = ?, ports = ?, licensed = ?, busy = ?,
-			started_at = ?, heartbeat_at = ? WHERE id = ?`,
-			a.Host, a.ServerIP, a.Version, a.Ports, a.Licensed, a.Busy, ms(a.Started), ms(s.now()), a.ID)
+			port_states = ?, started_at = ?, heartbeat_at = ? WHERE id = ?`,
+			a.Host, a.ServerIP, a.Version, a.Ports, a.Licensed, a.Busy, ps, ms(a.Started), ms(s.now()), a.ID)
 		if err != nil {
 			return fmt.Errorf("core: heartbeat: %w", err)
 		}
@@ -169,4 +187,23 @@ func (s *sqlStore) Agents(ctx context.Context) ([]AgentInfo, error) {
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// checkPortStates bounds a heartbeat's port states: their number and
+// each field's length, and a known status.
+func checkPortStates(ps []PortState) error {
+	if len(ps) > MaxPortStates {
+		return fmt.Errorf("%d port states (at most %d)", len(ps), MaxPortStates)
+	}
+	for _, p := range ps {
+		if p.ID == "" || len(p.ID) > 64 || len(p.Driver) > 64 || len(p.Number) > 64 || len(p.State) > 32 {
+			return fmt.Errorf("port %.64q: bad field", p.ID)
+		}
+		switch p.Status {
+		case PortIdle, PortBusy, PortDown:
+		default:
+			return fmt.Errorf("port %q: status %.32q", p.ID, p.Status)
+		}
+	}
+	return nil
 }

@@ -299,6 +299,9 @@ var migrations = []migration{
 			created_at BIGINT NOT NULL,
 			revoked_at BIGINT NOT NULL DEFAULT 0)`,
 	}},
+	{14, "agents' heartbeats carry each port's state (JSON), so that remote agents' ports show in the port list", []string{
+		`ALTER TABLE fax_agents ADD COLUMN port_states TEXT NOT NULL DEFAULT ''`,
+	}},
 }
 
 // agentNumbers enrols every agent name the store has seen (heartbeats,

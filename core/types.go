@@ -555,15 +555,42 @@ type AgentInfo struct {
 	ID int64
 	// Name is the agent's configured name (serve --agent-id, the host
 	// name by default), unique; its licence is issued for it.
-	Name      string
-	Host      string
-	ServerIP  string
-	Version   string
-	Ports     int
-	Licensed  int
-	Busy      int
-	Started   time.Time
-	Heartbeat time.Time
+	Name     string
+	Host     string
+	ServerIP string
+	Version  string
+	Ports    int
+	Licensed int
+	Busy     int
+	// PortStates are the agent's ports as its last heartbeat reported
+	// them (at most MaxPortStates).
+	PortStates []PortState
+	Started    time.Time
+	Heartbeat  time.Time
+}
+
+// MaxPortStates bounds the ports one heartbeat may report.
+const MaxPortStates = 1024
+
+// Port statuses of a PortState.
+const (
+	PortIdle = "idle"
+	PortBusy = "busy"
+	PortDown = "down"
+)
+
+// PortState is one of an agent's ports as its heartbeat reports it.
+type PortState struct {
+	ID       string `json:"id"`
+	No       int    `json:"no"`
+	Driver   string `json:"driver,omitempty"`
+	Number   string `json:"number,omitempty"`
+	State    string `json:"state"`  // the port's state (drivers.PortState's name)
+	Status   string `json:"status"` // PortIdle, PortBusy or PortDown
+	Licensed bool   `json:"licensed"`
+	Send     bool   `json:"send"`
+	Receive  bool   `json:"receive"`
+	Disabled bool   `json:"disabled,omitempty"`
 }
 
 // QueueStats summarises the queue.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,13 +133,29 @@ func TestRoundTrip(t *testing.T) {
 	if id, err := c.Self(ctx); err != nil || id != r.agentID {
 		t.Fatalf("self: %d %v, want %d", id, err, r.agentID)
 	}
-	// A heartbeat lands under the credential's agent, whatever it names.
-	if err := c.Heartbeat(ctx, core.AgentInfo{ID: 1, Host: "branch-host", Ports: 4, Busy: 1, Licensed: 4, Started: time.Now()}); err != nil {
+	// A heartbeat lands under the credential's agent, whatever it names,
+	// with each port's state.
+	states := []core.PortState{
+		{ID: "M0,0", No: 1, Driver: "loopback", Number: "100", State: "idle", Status: core.PortIdle, Licensed: true, Send: true, Receive: true},
+		{ID: "M0,1", No: 2, Driver: "loopback", State: "receiving", Status: core.PortBusy, Licensed: true, Receive: true},
+		{ID: "M0,2", No: 3, Driver: "loopback", State: "down", Status: core.PortDown, Licensed: true, Send: true},
+		{ID: "M0,3", No: 4, Driver: "loopback", State: "disabled", Status: core.PortDown, Disabled: true},
+	}
+	if err := c.Heartbeat(ctx, core.AgentInfo{ID: 1, Host: "branch-host", Ports: 4, Busy: 1, Licensed: 3, PortStates: states, Started: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	agents, err := r.st.Agents(ctx)
-	if err != nil || len(agents) != 1 || agents[0].ID != r.agentID || agents[0].Ports != 4 || agents[0].Host != "branch-host" {
+	if err != nil || len(agents) != 1 || agents[0].ID != r.agentID || agents[0].Ports != 4 || agents[0].Host != "branch-host" ||
+		!slices.Equal(agents[0].PortStates, states) {
 		t.Fatalf("agents after heartbeat: %+v %v", agents, err)
+	}
+	// Port states that break the bounds are rejected and change nothing.
+	bad := []core.PortState{{ID: "M0,0", State: "idle", Status: "napping"}}
+	if err := c.Heartbeat(ctx, core.AgentInfo{Host: "other-host", PortStates: bad}); err == nil {
+		t.Fatal("heartbeat with an unknown port status accepted")
+	}
+	if agents, err := r.st.Agents(ctx); err != nil || agents[0].Host != "branch-host" || !slices.Equal(agents[0].PortStates, states) {
+		t.Fatalf("agents after a rejected heartbeat: %+v %v", agents, err)
 	}
 
 	body := "II*\x00 the document " + strings.Repeat("x", 100000)

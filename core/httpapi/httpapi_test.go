@@ -527,6 +527,32 @@ func TestPortsHealthMetrics(t *testing.T) {
 	if len(p.Destinations) != 1 || p.Destinations[0].Number != "5552002" || p.Destinations[0].Note != "T.38-less: audio" {
 		t.Fatalf("destinations: %+v", p.Destinations)
 	}
+
+	// A remote agent's ports show as its heartbeat reported them.
+	br, err := e.store.EnrolAgent(ctx, "branch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := []core.PortState{
+		{ID: "M0,0", No: 1, Driver: "foip", State: "sending", Status: core.PortBusy, Licensed: true, Send: true},
+		{ID: "M0,1", No: 2, Driver: "foip", State: "down", Status: core.PortDown, Licensed: true, Receive: true},
+	}
+	if err := e.store.Heartbeat(ctx, core.AgentInfo{ID: br.ID, Host: "bh", Ports: 2, Licensed: 2, Busy: 1, PortStates: states, Started: now}); err != nil {
+		t.Fatal(err)
+	}
+	p = Ports{}
+	e.getJSON("/api/v1/ports", http.StatusOK, &p)
+	var remote []Port
+	for _, pt := range p.Ports {
+		if pt.Remote {
+			remote = append(remote, pt)
+		}
+	}
+	if len(p.Ports) != 3 || len(remote) != 2 ||
+		remote[0].AgentID != br.ID || remote[0].Agent != "branch" || remote[0].ID != "M0,0" || remote[0].Status != "busy" || remote[0].State != "sending" || !remote[0].Send || remote[0].Receive ||
+		remote[1].ID != "M0,1" || remote[1].Status != "down" || remote[1].Send || !remote[1].Receive {
+		t.Fatalf("ports with a remote agent: %+v", p.Ports)
+	}
 	resp, b := e.do("GET", "/metrics", "", nil, "")
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "faxagent_up 1") {
 		t.Errorf("metrics: %d %s", resp.StatusCode, b)

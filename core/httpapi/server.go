@@ -438,17 +438,16 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request, p Principal) {
 	writeJSON(w, http.StatusOK, RetryResult{Requeued: n})
 }
 
+// ports lists this process's agent's ports live and the other agents'
+// ports as their last heartbeats reported them.
 func (s *Server) ports(w http.ResponseWriter, r *http.Request, p Principal) {
 	out := Ports{Ports: []Port{}}
+	local := map[int64]bool{}
 	if s.o.Ports != nil {
-		out.Ports = PortsFor(p.Admin, append(out.Ports, s.o.Ports()...))
-	}
-	if !p.Admin {
-		writeJSON(w, http.StatusOK, out)
-		return
-	}
-	if s.o.Destinations != nil {
-		out.Destinations = s.o.Destinations()
+		out.Ports = append(out.Ports, s.o.Ports()...)
+		for _, pt := range out.Ports {
+			local[pt.AgentID] = true
+		}
 	}
 	agents, err := s.o.Store.Agents(r.Context())
 	if err != nil {
@@ -456,10 +455,34 @@ func (s *Server) ports(w http.ResponseWriter, r *http.Request, p Principal) {
 		return
 	}
 	for _, a := range agents {
+		if !local[a.ID] {
+			out.Ports = append(out.Ports, remotePorts(a)...)
+		}
+	}
+	out.Ports = PortsFor(p.Admin, out.Ports)
+	if !p.Admin {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	if s.o.Destinations != nil {
+		out.Destinations = s.o.Destinations()
+	}
+	for _, a := range agents {
 		out.Agents = append(out.Agents, Agent{ID: a.ID, Name: a.Name, Host: a.Host, Ports: a.Ports, Licensed: a.Licensed,
 			Busy: a.Busy, Started: a.Started, Heartbeat: a.Heartbeat})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// remotePorts are an agent's ports as its last heartbeat reported them.
+func remotePorts(a core.AgentInfo) []Port {
+	out := make([]Port, 0, len(a.PortStates))
+	for _, ps := range a.PortStates {
+		out = append(out, Port{AgentID: a.ID, Agent: a.Name, ID: ps.ID, No: ps.No, Driver: ps.Driver, Number: ps.Number,
+			State: ps.State, Status: ps.Status, Licensed: ps.Licensed, Send: ps.Send, Receive: ps.Receive, Disabled: ps.Disabled,
+			Remote: true})
+	}
+	return out
 }
 
 // PortsFor is what ps shows to an administrator (everything) or to

@@ -192,13 +192,17 @@ type RetryResult struct {
 // Port is a fax port as the agents see it.
 type Port struct {
 	// AgentID is the agent's integer ID (SOAP's FaxAgentID), Agent its name.
-	AgentID     int64    `json:"agent_id"`
-	Agent       string   `json:"agent"`
-	ID          string   `json:"id"`
-	No          int      `json:"no"`
-	Driver      string   `json:"driver"`
-	Number      string   `json:"number"`
-	State       string   `json:"state"`
+	AgentID int64  `json:"agent_id"`
+	Agent   string `json:"agent"`
+	ID      string `json:"id"`
+	No      int    `json:"no"`
+	Driver  string `json:"driver"`
+	Number  string `json:"number"`
+	State   string `json:"state"`
+	// Status is busy, idle or down; set for remote agents' ports
+	// (Remote), which show as their last heartbeat reported them.
+	Status      string   `json:"status,omitempty"`
+	Remote      bool     `json:"remote,omitempty"`
 	Licensed    bool     `json:"licensed"`
 	Send        bool     `json:"send"`
 	Receive     bool     `json:"receive"`
