@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/faxagent/faxagent/t30"
@@ -105,6 +106,7 @@ type TerminalStats struct {
 	TxDatagrams uint64 // datagrams sent, repeats included
 	TxErrors    uint64 // Transport.Send failures
 	TCFLocal    uint64 // TCFs generated locally (localTCF)
+	FlushGraces uint64 // reorder waits extended after a stall or with datagrams queued
 }
 
 // Terminal is a T.38 terminal: it implements t30.Line over UDPTL. All its
@@ -154,6 +156,9 @@ type Terminal struct {
 	rxDCS    bool // last V.21 frame received was a DCS
 	flushT   t30.Timer
 	onIFP    RxHandler
+	// rxQueued counts datagrams ReceiveAsync handed to the loop that have
+	// not run yet (written from the reader goroutine).
+	rxQueued atomic.Int64
 
 	stats TerminalStats
 }
@@ -697,7 +702,11 @@ func (t *Terminal) Close(err error) {
 // loop. It may be called from any goroutine (a socket reader).
 func (t *Terminal) ReceiveAsync(datagram []byte) {
 	d := append([]byte(nil), datagram...)
-	t.clock.AfterFunc(0, func() { t.Receive(d) })
+	t.rxQueued.Add(1)
+	t.clock.AfterFunc(0, func() {
+		t.rxQueued.Add(-1)
+		t.Receive(d)
+	})
 }
 
 // Receive processes one UDPTL datagram. It must run on the clock's loop.
@@ -710,13 +719,36 @@ func (t *Terminal) Receive(datagram []byte) {
 		t.log.Debug("t38 rx: drop", "err", err)
 	}
 	if t.rx.Pending() && t.flushT == nil {
-		t.flushT = t.clock.AfterFunc(t.cfg.FlushDelay, func() {
-			t.flushT = nil
-			if !t.down {
-				t.rx.Flush(t.onIFP)
-			}
-		})
+		t.armFlush(0)
 	}
+}
+
+// maxFlushGraces bounds how often the flush timer defers a give-up because
+// the process stalled or datagrams were still queued for the loop.
+const maxFlushGraces = 4
+
+// armFlush starts the timer that gives up on the open gaps after
+// FlushDelay. The wait is meant in receive-side time: if the timer fires
+// more than FlushDelay/4 late (the process stalled, so the missing
+// datagram may be sitting in the socket behind the stalled reader) or
+// datagrams handed over by ReceiveAsync are still waiting to run on the
+// loop, it waits FlushDelay once more instead of declaring queued packets
+// lost. On time and with nothing queued it gives up exactly as before.
+func (t *Terminal) armFlush(graces int) {
+	due := t.clock.Now().Add(t.cfg.FlushDelay)
+	t.flushT = t.clock.AfterFunc(t.cfg.FlushDelay, func() {
+		t.flushT = nil
+		if t.down {
+			return
+		}
+		stalled := t.clock.Now().Sub(due) > t.cfg.FlushDelay/4
+		if t.rx.Pending() && graces < maxFlushGraces && (stalled || t.rxQueued.Load() > 0) {
+			t.stats.FlushGraces++
+			t.armFlush(graces + 1)
+			return
+		}
+		t.rx.Flush(t.onIFP)
+	})
 }
 
 func (t *Terminal) handleIFP(seq uint16, ifp []byte, st RxStatus) {
