@@ -59,16 +59,17 @@ func TestTwoAgents(t *testing.T) {
 			}
 			r := recs[0]
 			want := agent.AttemptRecord{
-				AttemptID: r.AttemptID, JobID: "job-" + num, MessageID: "msg-1", CallID: r.CallID,
-				CreateDate: created, ScheduleDate: created, StartDate: r.StartDate, CompleteDate: r.CompleteDate,
-				CalledNumber: num, DialedNumber: num, RemoteCSID: "AGENT B", RoutingInfo: num,
-				FaxProtocol: "V17", TransmitSpeed: 14400, CompressionMode: "MMR",
-				CallDuration: r.CallDuration, TransmitDuration: r.TransmitDuration,
-				FaxResolution: "fine", ECM: true,
-				TransmitStatus: 0, TransmitStatusDef: agent.StatusCompleted,
-				AttemptNo: 1, MaxAttemptNo: 3, PageCount: n, StartPageNo: 1, PageSent: n, PagesTransmitted: n,
-				FaxAgentID: "A", PortNo: r.PortNo, BoardID: fmt.Sprintf("M0,%d", r.PortNo), ServerIP: "10.0.0.1",
-				CallingNumber: fmt.Sprintf("555010%d", r.PortNo),
+				AttemptID: r.AttemptID, JobID: "job-" + num, MessageID: "msg-1",
+				CreateDate: created, StartDate: r.StartDate, AttemptFacts: agent.AttemptFacts{CallID: r.CallID,
+					ScheduleDate: created, CompleteDate: r.CompleteDate,
+					CalledNumber: num, DialedNumber: num, RemoteCSID: "AGENT B", RoutingInfo: num,
+					FaxProtocol: "V17", TransmitSpeed: 14400, CompressionMode: "MMR",
+					CallDuration: r.CallDuration, TransmitDuration: r.TransmitDuration,
+					FaxResolution: "fine", ECM: true,
+					TransmitStatus: 0, TransmitStatusDef: agent.StatusCompleted,
+					AttemptNo: 1, MaxAttemptNo: 3, PageCount: n, StartPageNo: 1, PageSent: n, PagesTransmitted: n,
+					FaxAgentID: "A", PortNo: r.PortNo, BoardID: fmt.Sprintf("M0,%d", r.PortNo), ServerIP: "10.0.0.1",
+					CallingNumber: fmt.Sprintf("555010%d", r.PortNo)},
 			}
 			if r != want || !strings.HasPrefix(r.CallID, r.BoardID+"/") {
 				t.Errorf("%s record\n got %+v\nwant %+v (and the loopback call ID)", num, r, want)

@@ -287,19 +287,22 @@ func (a *Agent) document(job Job, csid, number string, now time.Time) (drivers.D
 
 func (a *Agent) record(job Job, p *port, res drivers.Result, code t30.Code, status, attemptID string, attemptNo int, dec Decision, pages int, dialled string, start, end time.Time) AttemptRecord {
 	rec := AttemptRecord{
-		AttemptID: attemptID, JobID: job.ID, MessageID: job.MessageID, CallID: res.Info.ID,
-		CreateDate: job.Created, ScheduleDate: job.ReadyAt, StartDate: start, CompleteDate: end,
-		CallingNumber: firstNonEmpty(res.Info.CallingNumber, p.info.Number),
-		CalledNumber:  job.Number, DialedNumber: dialled, RoutingInfo: job.Number,
-		RemoteCSID:  res.RemoteIdent,
-		FaxProtocol: res.Protocol(), TransmitSpeed: res.Speed.Rate,
-		CallDuration: res.CallDuration, TransmitDuration: res.TransmitDuration, ECM: res.ECM,
-		TransmitStatus: code.ID(), TransmitStatusDef: status,
-		AttemptNo: attemptNo, MaxAttemptNo: dec.Max,
-		PageCount: pages, StartPageNo: job.StartPage + 1, PageSent: res.PagesConfirmed,
-		FaxAgentID: a.cfg.AgentID, PortNo: p.no, BoardID: p.info.ID, ServerIP: a.cfg.ServerIP,
-		ErrorID: code.ID(), Cause: res.Cause, CauseCode: res.CauseCode,
-		Media: res.Media.Transport, PacketsLost: int(res.Media.Lost), PacketsRecovered: int(res.Media.Recovered),
+		AttemptID: attemptID, JobID: job.ID, MessageID: job.MessageID,
+		CreateDate: job.Created, StartDate: start,
+
+		Cause: res.Cause, CauseCode: res.CauseCode, AttemptFacts: AttemptFacts{CallID: res.Info.ID,
+			ScheduleDate: job.ReadyAt, CompleteDate: end,
+			CallingNumber: firstNonEmpty(res.Info.CallingNumber, p.info.Number),
+			CalledNumber:  job.Number, DialedNumber: dialled, RoutingInfo: job.Number,
+			RemoteCSID:  res.RemoteIdent,
+			FaxProtocol: res.Protocol(), TransmitSpeed: res.Speed.Rate,
+			CallDuration: res.CallDuration, TransmitDuration: res.TransmitDuration, ECM: res.ECM,
+			TransmitStatus: code.ID(), TransmitStatusDef: status,
+			AttemptNo: attemptNo, MaxAttemptNo: dec.Max,
+			PageCount: pages, StartPageNo: job.StartPage + 1, PageSent: res.PagesConfirmed,
+			FaxAgentID: a.cfg.AgentID, PortNo: p.no, BoardID: p.info.ID, ServerIP: a.cfg.ServerIP,
+			ErrorID: code.ID(),
+			Media:   res.Media.Transport, PacketsLost: int(res.Media.Lost), PacketsRecovered: int(res.Media.Recovered)},
 	}
 	if res.Speed.Rate > 0 {
 		rec.CompressionMode = res.Compression.String()

@@ -152,27 +152,42 @@ const (
 )
 
 // AttemptRecord is the report of one attempt: FaxCore's TransmissionDetails
-// (GetMessageDetails) plus what the agent adds about its decisions.
+// (GetMessageDetails) plus what the agent adds about its decisions. Its
+// AttemptFacts are stored as they are in the core's transmission record.
 type AttemptRecord struct {
 	// AttemptID identifies the attempt (job, attempt number, lease):
 	// a record reported twice is counted once.
 	AttemptID string
 	JobID     string
 	MessageID string
-	// CallID is the driver's call ID (for SIP our Call-ID), "" if no
-	// call was placed: data for the call log.
+
+	CreateDate time.Time // the job's creation
+	StartDate  time.Time // when dialling began
+
+	Cause string // the driver's network or board cause, if any
+	// CauseCode is the number of Cause (for SIP the final response code
+	// of the INVITE or of the refused T.38 re-INVITE), 0 if none.
+	CauseCode int
+
+	AttemptFacts
+}
+
+// AttemptFacts are the facts of an attempt that the agent reports and
+// the core keeps as they are (core.Transmission embeds them).
+type AttemptFacts struct {
+	// CallID is the driver's call ID (for SIP our Call-ID, on inbound
+	// calls the peer's), "" if no call was placed: data for the call log,
+	// not a key (peers and restarts repeat it).
 	CallID string
 
-	CreateDate   time.Time // the job's creation
 	ScheduleDate time.Time // when the attempt became due (Job.ReadyAt)
-	StartDate    time.Time // when dialling began
 	CompleteDate time.Time // when the attempt ended
 
 	CallingNumber string
 	CalledNumber  string // the number as given in the job
 	DialedNumber  string // after dial rules
 	RemoteCSID    string
-	RoutingInfo   string
+	RoutingInfo   string // DID / routing digits
 
 	FaxProtocol      string // V17, V29, V27, V34 or ""
 	TransmitSpeed    int    // bit/s
@@ -197,13 +212,11 @@ type AttemptRecord struct {
 	ServerIP   string
 
 	ErrorID   int
-	ErrorInfo string
-	Cause     string // the driver's network or board cause, if any
-	// CauseCode is the number of Cause (for SIP the final response code
-	// of the INVITE or of the refused T.38 re-INVITE), 0 if none.
-	CauseCode int
+	ErrorInfo string // one line
+
 	// Media is how a call over IP carried the fax ("T.38", "audio"; ""
-	// for boards and loopback) and its packet losses.
+	// for boards and loopback) and its packet losses and recoveries
+	// (UDPTL redundancy/FEC).
 	Media            string
 	PacketsLost      int
 	PacketsRecovered int
@@ -215,8 +228,10 @@ type AttemptRecord struct {
 	// Decisions of the retry policy and destination memory.
 	MaxRate     int  // rate cap used for this attempt (0: none)
 	ECMDisabled bool // ECM turned off for this attempt by destination memory
+	// NextAttempt and NextPage (1-based) say when and where the job goes
+	// on: set when the attempt queued the job again, zero otherwise.
 	NextAttempt time.Time
-	NextPage    int // 1-based page the next attempt starts at, 0 if none
+	NextPage    int
 }
 
 // InboundRecord is the report of a received call.

@@ -160,23 +160,9 @@ func (a *AgentQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptR
 // transmissionOf is the store's form of an agent's attempt record: every
 // field is kept (the driver's cause goes into the error text).
 func transmissionOf(r agent.AttemptRecord) Transmission {
-	info := r.ErrorInfo
-	if r.Cause != "" && !strings.Contains(info, r.Cause) {
-		info = strings.TrimSpace(info + " (" + r.Cause + ")")
-	}
-	t := Transmission{
-		Key: r.AttemptID, CallID: r.CallID,
-		CreateDate: r.StartDate, ScheduleDate: r.ScheduleDate, CompleteDate: r.CompleteDate,
-		CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber, RemoteCSID: r.RemoteCSID,
-		RoutingInfo: r.RoutingInfo, FaxProtocol: r.FaxProtocol, TransmitSpeed: r.TransmitSpeed,
-		CompressionMode: r.CompressionMode, CallDuration: r.CallDuration, TransmitDuration: r.TransmitDuration,
-		FaxResolution: r.FaxResolution, TransmitStatus: r.TransmitStatus, TransmitStatusDef: r.TransmitStatusDef,
-		AttemptNo: r.AttemptNo, MaxAttemptNo: r.MaxAttemptNo, PageCount: r.PageCount, StartPageNo: r.StartPageNo,
-		PageSent: r.PageSent, FaxAgentID: r.FaxAgentID, PortNo: r.PortNo, BoardID: r.BoardID, ServerIP: r.ServerIP,
-		ErrorID: r.ErrorID, ErrorInfo: info,
-		DialedNumber: r.DialedNumber, ECM: r.ECM, MaxRate: r.MaxRate, ECMDisabled: r.ECMDisabled,
-		PagesTransmitted: r.PagesTransmitted, NextAttempt: r.NextAttempt, NextPage: r.NextPage,
-		Media: r.Media, PacketsLost: r.PacketsLost, PacketsRecovered: r.PacketsRecovered,
+	t := Transmission{Key: r.AttemptID, CreateDate: r.StartDate, AttemptFacts: r.AttemptFacts}
+	if r.Cause != "" && !strings.Contains(t.ErrorInfo, r.Cause) {
+		t.ErrorInfo = strings.TrimSpace(t.ErrorInfo + " (" + r.Cause + ")")
 	}
 	if r.CauseCode >= 100 && r.CauseCode < 700 { // a SIP response
 		t.SIPCode, t.SIPReason = r.CauseCode, r.Cause
@@ -211,13 +197,14 @@ func (a *AgentQueue) Release(ctx context.Context, l agent.Lease) error {
 // the same record ID), so the agent may then delete its spool file.
 func (a *AgentQueue) Inbound(ctx context.Context, r agent.InboundRecord) error {
 	t := Transmission{
-		Key: r.ID, CallID: r.CallID, CreateDate: r.Received, CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber,
-		RoutingInfo: firstNonEmpty(r.RoutingDigits, r.DID, r.CalledNumber), CallerID: r.CallerID,
-		RemoteCSID: r.RemoteCSID, FaxProtocol: r.FaxProtocol, TransmitSpeed: r.TransmitSpeed,
-		CompressionMode: r.CompressionMode, ECM: r.ECM, FaxResolution: r.FaxResolution, CallDuration: r.CallDuration,
-		TransmitDuration: r.TransmitDuration, TransmitStatus: r.ErrorID, AttemptNo: 1, MaxAttemptNo: 1,
-		PageCount: r.Pages, StartPageNo: 1, PageSent: r.Pages, FaxAgentID: r.FaxAgentID, PortNo: r.PortNo,
-		BoardID: r.BoardID, ServerIP: r.ServerIP, ErrorID: r.ErrorID, ErrorInfo: r.ErrorInfo,
+		Key: r.ID, CreateDate: r.Received,
+		CallerID: r.CallerID, AttemptFacts: agent.AttemptFacts{CallID: r.CallID, CallingNumber: r.CallingNumber, CalledNumber: r.CalledNumber,
+			RoutingInfo: firstNonEmpty(r.RoutingDigits, r.DID, r.CalledNumber),
+			RemoteCSID:  r.RemoteCSID, FaxProtocol: r.FaxProtocol, TransmitSpeed: r.TransmitSpeed,
+			CompressionMode: r.CompressionMode, ECM: r.ECM, FaxResolution: r.FaxResolution, CallDuration: r.CallDuration,
+			TransmitDuration: r.TransmitDuration, TransmitStatus: r.ErrorID, AttemptNo: 1, MaxAttemptNo: 1,
+			PageCount: r.Pages, StartPageNo: 1, PageSent: r.Pages, FaxAgentID: r.FaxAgentID, PortNo: r.PortNo,
+			BoardID: r.BoardID, ServerIP: r.ServerIP, ErrorID: r.ErrorID, ErrorInfo: r.ErrorInfo},
 	}
 	// What the peer sent (numbers, CSID, Call-ID) is stored as it can be:
 	// a fax must not stay out of the store for an overlong CSID.

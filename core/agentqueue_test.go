@@ -72,12 +72,13 @@ func TestAgentQueue(t *testing.T) {
 			// First job: a retry from page 2, then success.
 			id1 := j.ID + "#1@" + j.Lease.Token
 			rec := agent.AttemptRecord{AttemptID: id1, JobID: j.ID, MessageID: j.MessageID, StartDate: clk.Now(),
-				CompleteDate: clk.Now(), CalledNumber: j.Number, RemoteCSID: "REMOTE", FaxProtocol: "V17",
-				TransmitSpeed: 14400, TransmitStatus: int(t30.CodeCallDropped), TransmitStatusDef: agent.StatusRetry,
-				AttemptNo: 1, MaxAttemptNo: 2, PageCount: 3, StartPageNo: 1, PageSent: 1, BoardID: "M0,1", PortNo: 1,
-				FaxAgentID: "agent-1", ErrorID: int(t30.CodeCallDropped), ErrorInfo: "call dropped", Cause: "BYE",
-				DialedNumber: "9,15550100", ECM: true, MaxRate: 9600, ECMDisabled: false, PagesTransmitted: 1,
-				NextAttempt: clk.Now().Add(time.Minute), NextPage: 2}
+
+				Cause: "BYE", AttemptFacts: agent.AttemptFacts{CompleteDate: clk.Now(), CalledNumber: j.Number, RemoteCSID: "REMOTE", FaxProtocol: "V17",
+					TransmitSpeed: 14400, TransmitStatus: int(t30.CodeCallDropped), TransmitStatusDef: agent.StatusRetry,
+					AttemptNo: 1, MaxAttemptNo: 2, PageCount: 3, StartPageNo: 1, PageSent: 1, BoardID: "M0,1", PortNo: 1,
+					FaxAgentID: "agent-1", ErrorID: int(t30.CodeCallDropped), ErrorInfo: "call dropped",
+					DialedNumber: "9,15550100", ECM: true, MaxRate: 9600, ECMDisabled: false, PagesTransmitted: 1,
+					NextAttempt: clk.Now().Add(time.Minute), NextPage: 2}}
 			for range 2 {
 				if err := q.Finish(ctx, j.Lease, rec); err != nil {
 					t.Fatal(err)
@@ -93,7 +94,7 @@ func TestAgentQueue(t *testing.T) {
 			if !errors.Is(err, agent.ErrLeaseLost) {
 				t.Fatalf("renew of an old lease: %v", err)
 			}
-			late := agent.AttemptRecord{AttemptID: "late", TransmitStatusDef: agent.StatusCompleted}
+			late := agent.AttemptRecord{AttemptID: "late", AttemptFacts: agent.AttemptFacts{TransmitStatusDef: agent.StatusCompleted}}
 			if err := q.Finish(ctx, j.Lease, late); !errors.Is(err, agent.ErrLeaseLost) {
 				t.Fatalf("finish on an old lease: %v", err)
 			}
@@ -128,8 +129,8 @@ func TestAgentQueue(t *testing.T) {
 			if _, err := q.Renew(ctx, k.Lease, time.Minute); !errors.Is(err, agent.ErrCancelled) {
 				t.Fatalf("renew after cancel: %v", err)
 			}
-			if err := q.Finish(ctx, k.Lease, agent.AttemptRecord{AttemptID: k.ID + "#1@1", TransmitStatusDef: agent.StatusCancelled,
-				ErrorID: int(t30.CodeCancelled), ErrorInfo: "cancelled"}); err != nil {
+			if err := q.Finish(ctx, k.Lease, agent.AttemptRecord{AttemptID: k.ID + "#1@1", AttemptFacts: agent.AttemptFacts{TransmitStatusDef: agent.StatusCancelled,
+				ErrorID: int(t30.CodeCancelled), ErrorInfo: "cancelled"}}); err != nil {
 				t.Fatal(err)
 			}
 
@@ -305,8 +306,8 @@ func TestAgentQueueOwnsAttemptBudget(t *testing.T) {
 				t.Fatalf("claim %v %v", jobs, err)
 			}
 			j := jobs[0]
-			rec := agent.AttemptRecord{AttemptID: j.ID + "#1", TransmitStatusDef: agent.StatusRetry, AttemptNo: 1,
-				ErrorID: int(t30.CodeBusy), ErrorInfo: "busy", NextAttempt: clk.Now().Add(time.Minute), NextPage: 1}
+			rec := agent.AttemptRecord{AttemptID: j.ID + "#1", AttemptFacts: agent.AttemptFacts{TransmitStatusDef: agent.StatusRetry, AttemptNo: 1,
+				ErrorID: int(t30.CodeBusy), ErrorInfo: "busy", NextAttempt: clk.Now().Add(time.Minute), NextPage: 1}}
 			if err := q.Finish(ctx, j.Lease, rec); err != nil {
 				t.Fatal(err)
 			}

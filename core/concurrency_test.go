@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
 )
 
 // fill submits n jobs in messages of per recipients each.
@@ -94,7 +96,7 @@ func TestConcurrentClaims(t *testing.T) {
 								continue
 							}
 							res, err := st.Report(ctx, Report{Lease: j.Lease, Key: fmt.Sprintf("%s-%d-%d", agent, n, i),
-								Outcome: OutcomeDone, Attempt: &Transmission{FaxAgentID: agent, PageCount: 1, PageSent: 1}})
+								Outcome: OutcomeDone, Attempt: onePageSent(agent)})
 							switch {
 							case errors.Is(err, ErrLeaseLost):
 								stale.Add(1)
@@ -233,7 +235,7 @@ func TestConcurrentDuplicateReports(t *testing.T) {
 					go func() {
 						defer wg.Done()
 						res, err := st.Report(ctx, Report{Lease: got[0].Lease, Key: fmt.Sprint("k", round), Outcome: OutcomeDone,
-							Attempt: &Transmission{PageSent: 1}})
+							Attempt: &Transmission{AttemptFacts: agent.AttemptFacts{PageSent: 1}}})
 						switch {
 						case err != nil:
 							errs <- err
@@ -259,4 +261,11 @@ func TestConcurrentDuplicateReports(t *testing.T) {
 			}
 		})
 	}
+}
+
+// onePageSent is an attempt of agentID that sent its one page.
+func onePageSent(agentID string) *Transmission {
+	t := &Transmission{}
+	t.FaxAgentID, t.PageCount, t.PageSent = agentID, 1, 1
+	return t
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
 )
 
 // env is what a contract case gets: a fresh store, its clock and a user.
@@ -133,11 +135,12 @@ func wantErr(t *testing.T, err, target error) {
 
 func fullAttempt(key string) *Transmission {
 	return &Transmission{
-		CallingNumber: "30327268800", CalledNumber: "30327268804", RemoteCSID: "ROBOFAX", RoutingInfo: "30327268804",
-		FaxProtocol: "V34", TransmitSpeed: 33600, CompressionMode: "MMR", CallDuration: 17 * time.Second,
-		TransmitDuration: 15 * time.Second, FaxResolution: "fine", TransmitStatus: 0, TransmitStatusDef: "Completed",
-		AttemptNo: 1, MaxAttemptNo: 3, PageCount: 4, StartPageNo: 1, PageSent: 4, FaxAgentID: "agent-1", PortNo: 2,
-		BoardID: "M0,2", ServerIP: "10.15.7.6", ErrorID: 0, ErrorInfo: "", Key: key,
+
+		Key: key, AttemptFacts: agent.AttemptFacts{CallingNumber: "30327268800", CalledNumber: "30327268804", RemoteCSID: "ROBOFAX", RoutingInfo: "30327268804",
+			FaxProtocol: "V34", TransmitSpeed: 33600, CompressionMode: "MMR", CallDuration: 17 * time.Second,
+			TransmitDuration: 15 * time.Second, FaxResolution: "fine", TransmitStatus: 0, TransmitStatusDef: "Completed",
+			AttemptNo: 1, MaxAttemptNo: 3, PageCount: 4, StartPageNo: 1, PageSent: 4, FaxAgentID: "agent-1", PortNo: 2,
+			BoardID: "M0,2", ServerIP: "10.15.7.6", ErrorID: 0, ErrorInfo: ""},
 	}
 }
 
@@ -632,14 +635,14 @@ var contractCases = []struct {
 			t     Transmission
 			owner int64
 		}{
-			{Transmission{RoutingInfo: "5550100", RemoteCSID: "x"}, sales.ID},
-			{Transmission{RoutingInfo: "5550100", RemoteCSID: " ROBOFAX "}, support.ID}, // higher priority wins
-			{Transmission{RoutingInfo: "5550200", PortNo: 3}, support.ID},
-			{Transmission{RoutingInfo: "5550200", PortNo: 4}, 0}, // AND fails
-			{Transmission{CallingNumber: "+4930123"}, sales.ID},  // OR, prefix
-			{Transmission{RemoteCSID: "acme"}, sales.ID},         // OR, second condition
-			{Transmission{RoutingInfo: "5550300"}, 0},            // inactive rule
-			{Transmission{CalledNumber: "5550100"}, sales.ID},    // DID when no routing digits
+			{Transmission{AttemptFacts: agent.AttemptFacts{RoutingInfo: "5550100", RemoteCSID: "x"}}, sales.ID},
+			{Transmission{AttemptFacts: agent.AttemptFacts{RoutingInfo: "5550100", RemoteCSID: " ROBOFAX "}}, support.ID}, // higher priority wins
+			{Transmission{AttemptFacts: agent.AttemptFacts{RoutingInfo: "5550200", PortNo: 3}}, support.ID},
+			{Transmission{AttemptFacts: agent.AttemptFacts{RoutingInfo: "5550200", PortNo: 4}}, 0}, // AND fails
+			{Transmission{AttemptFacts: agent.AttemptFacts{CallingNumber: "+4930123"}}, sales.ID},  // OR, prefix
+			{Transmission{AttemptFacts: agent.AttemptFacts{RemoteCSID: "acme"}}, sales.ID},         // OR, second condition
+			{Transmission{AttemptFacts: agent.AttemptFacts{RoutingInfo: "5550300"}}, 0},            // inactive rule
+			{Transmission{AttemptFacts: agent.AttemptFacts{CalledNumber: "5550100"}}, sales.ID},    // DID when no routing digits
 		} {
 			in := InboundFax{Key: fmt.Sprintf("agent-1/call-%d", i), Pages: 1, Body: strings.NewReader(fmt.Sprintf("II*\x00 fax %d", i)), Attempt: c.t}
 			m, err := e.st.Receive(e.ctx, in)

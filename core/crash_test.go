@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
 )
 
 const crashEnv = "FAXAGENT_CORE_CRASH_HELPER"
@@ -27,15 +29,15 @@ func TestCrashHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agent := "crash-" + strconv.Itoa(os.Getpid())
+	holder := "crash-" + strconv.Itoa(os.Getpid())
 	for n := 0; ; n++ {
-		jobs, err := st.Claim(ctx, Claim{Agent: agent, Max: 2, Lease: time.Minute})
+		jobs, err := st.Claim(ctx, Claim{Agent: holder, Max: 2, Lease: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, j := range jobs {
-			key := fmt.Sprintf("%s-%d-%d", agent, n, i)
-			if _, err := st.RecordAttempt(ctx, Transmission{Key: key, JobID: j.ID, PageCount: 2, PageSent: 1}); err != nil {
+			key := fmt.Sprintf("%s-%d-%d", holder, n, i)
+			if _, err := st.RecordAttempt(ctx, Transmission{Key: key, JobID: j.ID, AttemptFacts: agent.AttemptFacts{PageCount: 2, PageSent: 1}}); err != nil {
 				t.Fatal(err)
 			}
 			r := Report{Lease: j.Lease, Key: key, Outcome: OutcomeDone}

@@ -1,6 +1,10 @@
 package core
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/faxagent/faxagent/agent"
+)
 
 // TestDefaultRoute: the fresh system's rule is valid, routes a call on
 // any port to its user, at priority 0 (any rule of higher priority wins).
@@ -9,7 +13,8 @@ func TestDefaultRoute(t *testing.T) {
 	if err := checkCondition(r.Cond1, true); err != nil || r.UserID != 7 || !r.Active {
 		t.Fatalf("%+v: %v", r, err)
 	}
-	for _, tr := range []Transmission{{PortNo: 0}, {PortNo: 1}, {PortNo: 63, RoutingInfo: "5550104", RemoteCSID: "x"}} {
+	for _, f := range []agent.AttemptFacts{{PortNo: 0}, {PortNo: 1}, {PortNo: 63, RoutingInfo: "5550104", RemoteCSID: "x"}} {
+		tr := Transmission{AttemptFacts: f}
 		if !r.Match(&tr) {
 			t.Errorf("does not route %+v", tr)
 		}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/faxagent/faxagent/agent"
 )
 
 // TestDocumentsReachEveryProcess opens two stores on one PostgreSQL schema
@@ -30,7 +32,7 @@ func TestDocumentsReachEveryProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := b.Receive(ctx, InboundFax{Key: "rx-1", Pages: 1, Body: strings.NewReader(got), Attempt: Transmission{CalledNumber: "5550104"}})
+	in, err := b.Receive(ctx, InboundFax{Key: "rx-1", Pages: 1, Body: strings.NewReader(got), Attempt: Transmission{AttemptFacts: agent.AttemptFacts{CalledNumber: "5550104"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/faxagent/faxagent/agent"
 )
 
 func FuzzNormalizeFax(f *testing.F) {
@@ -66,7 +68,7 @@ func FuzzRouteMatch(f *testing.F) {
 	f.Add("555*", "5551", " robofax ", 0)
 	f.Add("*", "", "", -1)
 	f.Fuzz(func(t *testing.T, rule, digits, csid string, port int) {
-		tr := &Transmission{RoutingInfo: digits, RemoteCSID: csid, PortNo: port, CallerID: digits}
+		tr := &Transmission{CallerID: digits, AttemptFacts: agent.AttemptFacts{RoutingInfo: digits, RemoteCSID: csid, PortNo: port}}
 		for _, c := range []RouteCondition{{RouteRoutingDigits, rule}, {RouteRemoteCSID, rule}, {RouteCallerID, rule}, {RoutePortNo, rule}} {
 			r := Route{Cond1: c, Cond2: RouteCondition{RouteRemoteCSID, csid}}
 			r.Match(tr)

@@ -47,7 +47,7 @@ func TestMigrationToVersion5(t *testing.T) {
 				md.Received[0].RemoteCSID != "OLD" || md.Received[0].CallID != "" || md.Received[0].ID != att {
 				t.Fatalf("received fax after the migration %+v %v", md, err)
 			}
-			c, err := st2.RecordCall(ctx, Transmission{Key: "agent-1/x", CallID: "c1", ErrorID: 3, ErrorInfo: "no fax tone"})
+			c, err := st2.RecordCall(ctx, Transmission{Key: "agent-1/x", AttemptFacts: agent.AttemptFacts{CallID: "c1", ErrorID: 3, ErrorInfo: "no fax tone"}})
 			if err != nil || c.MessageID != 0 || c.Outcome != OutcomeFailed {
 				t.Fatalf("call record %+v %v", c, err)
 			}
@@ -284,8 +284,9 @@ func FuzzClampTransmission(f *testing.F) {
 	f.Add(strings.Repeat("5", 300), "ROBO\xff\xfe\x00FAX", strings.Repeat("é", 200))
 	f.Add("", "\x00", "\xc3")
 	f.Fuzz(func(t *testing.T, number, csid, callID string) {
-		tr := Transmission{Key: "k", CalledNumber: number, CallingNumber: number, RemoteCSID: csid, CallID: callID,
-			CallerID: csid, ErrorInfo: callID, RoutingInfo: number}
+		tr := Transmission{Key: "k",
+			CallerID: csid, AttemptFacts: agent.AttemptFacts{CalledNumber: number, CallingNumber: number, RemoteCSID: csid, CallID: callID,
+				ErrorInfo: callID, RoutingInfo: number}}
 		clampTransmission(&tr)
 		if err := checkTransmission(&tr); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
 )
 
 // TestNotificationQueue: a message's final state and a reception each
@@ -36,7 +38,7 @@ func TestNotificationQueue(t *testing.T) {
 			if _, err := st.Cancel(ctx, m.ID); err != nil {
 				t.Fatal(err)
 			}
-			in, err := st.Receive(ctx, InboundFax{Key: "agent/1", Pages: 1, Body: strings.NewReader("II*\x00 fax"), Attempt: Transmission{CallingNumber: "5550199"}})
+			in, err := st.Receive(ctx, InboundFax{Key: "agent/1", Pages: 1, Body: strings.NewReader("II*\x00 fax"), Attempt: Transmission{AttemptFacts: agent.AttemptFacts{CallingNumber: "5550199"}}})
 			if err != nil {
 				t.Fatal(err)
 			}

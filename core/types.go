@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/faxagent/faxagent/agent"
 )
 
 // Sentinel errors callers branch on. Errors returned by a Store wrap one of
@@ -363,15 +365,13 @@ const (
 )
 
 // Transmission is one attempt with the fields of FaxCore eV5's
-// TransmissionDetails.
+// TransmissionDetails: the agent's attempt facts as it reported them
+// (agent.AttemptFacts) and what the core adds.
 type Transmission struct {
 	ID        int64  // TransmissionID
 	Key       string // the agent's attempt ID; reports are idempotent by it
 	JobID     int64  // 0 for inbound
 	MessageID int64  // 0 for an inbound call that brought no fax
-	// CallID is the driver's call ID (for SIP the peer's Call-ID): data
-	// for the call log, not a key (peers and restarts repeat it).
-	CallID    string
 	Direction Direction
 	Lease     Lease
 	// Stale is set on an attempt reported for a lease that was lost; it is
@@ -379,55 +379,15 @@ type Transmission struct {
 	Stale   bool
 	Outcome Outcome
 
-	CreateDate   time.Time
-	ScheduleDate time.Time
-	CompleteDate time.Time
+	CreateDate time.Time // when the call started
+	CallerID   string    // presented caller ID (routing by RemoteCallerID)
+	// SIPCode and SIPReason are the network's final answer that ended or
+	// shaped the call (a refused INVITE, a 488 to a T.38 re-INVITE), 0 and
+	// "" if none.
+	SIPCode   int
+	SIPReason string
 
-	CallingNumber     string
-	CalledNumber      string
-	RemoteCSID        string
-	RoutingInfo       string // DID / routing digits
-	CallerID          string // presented caller ID (routing by RemoteCallerID)
-	FaxProtocol       string // V17, V29, V27, V34
-	TransmitSpeed     int
-	CompressionMode   string // MH, MR, MMR
-	CallDuration      time.Duration
-	TransmitDuration  time.Duration
-	FaxResolution     string
-	TransmitStatus    int // completion code ID, 0 success
-	TransmitStatusDef string
-	AttemptNo         int
-	MaxAttemptNo      int
-	PageCount         int
-	StartPageNo       int // 1-based, as FaxCore shows it
-	PageSent          int
-	FaxAgentID        string
-	PortNo            int
-	BoardID           string // M0,0
-	ServerIP          string
-	ErrorID           int
-	ErrorInfo         string // one line
-
-	// What the agent used and decided, kept with the record.
-	DialedNumber     string // after dial rules
-	ECM              bool
-	MaxRate          int  // rate cap of destination memory (0: none)
-	ECMDisabled      bool // ECM turned off by destination memory
-	PagesTransmitted int  // pages transmitted, confirmed or not
-	// NextAttempt and NextPage (1-based) say when and where the job goes
-	// on: set when the attempt queued the job again, zero otherwise.
-	NextAttempt time.Time
-	NextPage    int
-	// Media is how a call over IP carried the fax ("T.38", "audio"; ""
-	// for boards), with its packets lost and recovered (UDPTL
-	// redundancy/FEC). SIPCode and SIPReason are the network's final
-	// answer that ended or shaped the call (a refused INVITE, a 488 to a
-	// T.38 re-INVITE), 0 and "" if none.
-	Media            string
-	PacketsLost      int
-	PacketsRecovered int
-	SIPCode          int
-	SIPReason        string
+	agent.AttemptFacts
 }
 
 // Report ends an attempt of a leased job: done, retry, failed or

@@ -30,7 +30,7 @@ func TestMemQueueIdempotent(t *testing.T) {
 	if again, _ := q.Claim(ctx, agent.ClaimRequest{AgentID: "b", Max: 5, Lease: time.Minute}); len(again) != 0 {
 		t.Fatal("leased job claimed twice")
 	}
-	rec := agent.AttemptRecord{AttemptID: "j#1", JobID: "j", TransmitStatusDef: agent.StatusRetry, NextAttempt: time.Now(), NextPage: 3, PagesTransmitted: 2}
+	rec := agent.AttemptRecord{AttemptID: "j#1", JobID: "j", AttemptFacts: agent.AttemptFacts{TransmitStatusDef: agent.StatusRetry, NextAttempt: time.Now(), NextPage: 3, PagesTransmitted: 2}}
 	for range 3 {
 		if err := q.Finish(ctx, l, rec); err != nil {
 			t.Fatal(err)

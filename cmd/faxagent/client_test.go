@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faxagent/faxagent/agent"
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/core/httpapi"
 )
@@ -263,8 +264,8 @@ func TestSendWaitProgress(t *testing.T) {
 		}
 		step(func() error {
 			_, err := st.Report(ctx, core.Report{Lease: lease, Key: "a1#1", Outcome: core.OutcomeDone, Attempt: &core.Transmission{
-				Key: "a1#1", FaxProtocol: "V17", TransmitSpeed: 14400, CompressionMode: "MMR", CallDuration: 12 * time.Second,
-				RemoteCSID: "ROBOFAX", BoardID: "M0,1", PageCount: 2, PageSent: 2, AttemptNo: 1, MaxAttemptNo: 3}})
+				Key: "a1#1", AttemptFacts: agent.AttemptFacts{FaxProtocol: "V17", TransmitSpeed: 14400, CompressionMode: "MMR", CallDuration: 12 * time.Second,
+					RemoteCSID: "ROBOFAX", BoardID: "M0,1", PageCount: 2, PageSent: 2, AttemptNo: 1, MaxAttemptNo: 3}}})
 			return err
 		})
 	}()

@@ -188,10 +188,10 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := agent.AttemptRecord{AttemptID: j.ID + "#1@" + l.Token, JobID: j.ID, MessageID: j.MessageID,
-		StartDate: time.Now(), CompleteDate: time.Now(), CalledNumber: j.Number, DialedNumber: "9,5550100",
-		RemoteCSID: "REMOTE", FaxProtocol: "V17", TransmitSpeed: 14400, TransmitStatusDef: agent.StatusCompleted,
-		AttemptNo: 1, MaxAttemptNo: 3, PageCount: 2, StartPageNo: 1, PageSent: 2, PagesTransmitted: 2, ECM: true,
-		MaxRate: 9600, FaxAgentID: "spoofed", BoardID: "M0,1"}
+		StartDate: time.Now(), AttemptFacts: agent.AttemptFacts{CompleteDate: time.Now(), CalledNumber: j.Number, DialedNumber: "9,5550100",
+			RemoteCSID: "REMOTE", FaxProtocol: "V17", TransmitSpeed: 14400, TransmitStatusDef: agent.StatusCompleted,
+			AttemptNo: 1, MaxAttemptNo: 3, PageCount: 2, StartPageNo: 1, PageSent: 2, PagesTransmitted: 2, ECM: true,
+			MaxRate: 9600, FaxAgentID: "spoofed", BoardID: "M0,1"}}
 	for i := range 2 {
 		if err := c.Finish(ctx, l, rec); err != nil {
 			t.Fatalf("finish %d: %v", i, err)
@@ -296,8 +296,8 @@ func TestOtherAgentsLease(t *testing.T) {
 		t.Fatalf("claim: %v %v", jobs, err)
 	}
 	l := jobs[0].Lease
-	rec := agent.AttemptRecord{AttemptID: jobs[0].ID + "#1@" + l.Token, JobID: jobs[0].ID, TransmitStatusDef: agent.StatusFailed,
-		AttemptNo: 1, MaxAttemptNo: 1, PageCount: 1, StartPageNo: 1}
+	rec := agent.AttemptRecord{AttemptID: jobs[0].ID + "#1@" + l.Token, JobID: jobs[0].ID, AttemptFacts: agent.AttemptFacts{TransmitStatusDef: agent.StatusFailed,
+		AttemptNo: 1, MaxAttemptNo: 1, PageCount: 1, StartPageNo: 1}}
 	get := func(secret string) int {
 		req, _ := http.NewRequest("GET", r.srv.URL+agentapi.Prefix+"/document?job="+jobs[0].ID+"&token="+l.Token+"&n=0", nil)
 		req.Header.Set("Authorization", "Bearer "+secret)

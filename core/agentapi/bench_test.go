@@ -74,9 +74,8 @@ func claimFinish(b *testing.B, q agent.Queue, agentID string) {
 				return
 			}
 			j := jobs[0]
-			rec := agent.AttemptRecord{AttemptID: j.ID + "#1@" + j.Lease.Token, JobID: j.ID, MessageID: j.MessageID,
-				TransmitStatusDef: agent.StatusCompleted, AttemptNo: 1, MaxAttemptNo: 3, PageCount: 1, StartPageNo: 1, PageSent: 1,
-				CompleteDate: time.Now(), FaxAgentID: agentID, BoardID: "M0," + strconv.FormatInt(seq.Add(1)%8, 10)}
+			rec := agent.AttemptRecord{AttemptID: j.ID + "#1@" + j.Lease.Token, JobID: j.ID, MessageID: j.MessageID, AttemptFacts: agent.AttemptFacts{TransmitStatusDef: agent.StatusCompleted, AttemptNo: 1, MaxAttemptNo: 3, PageCount: 1, StartPageNo: 1, PageSent: 1,
+				CompleteDate: time.Now(), FaxAgentID: agentID, BoardID: "M0," + strconv.FormatInt(seq.Add(1)%8, 10)}}
 			if err := q.Finish(ctx, j.Lease, rec); err != nil {
 				b.Errorf("finish: %v", err)
 				return

@@ -20,6 +20,7 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
 
+	"github.com/faxagent/faxagent/agent"
 	"github.com/faxagent/faxagent/core"
 	"github.com/faxagent/faxagent/core/notify"
 	"github.com/faxagent/faxagent/imaging"
@@ -126,7 +127,7 @@ func TestRelayMailsReceivedFaxAndResult(t *testing.T) {
 	st.SetUserNotify(ctx, alice.ID, core.UserNotify{EmailResults: true})
 	tif := letterTIFF(t)
 	f, _ := os.Open(tif)
-	in, err := st.Receive(ctx, core.InboundFax{Key: "agent/1", Pages: 1, Body: f, Attempt: core.Transmission{CallingNumber: "5550199", RemoteCSID: "REMOTE", PageCount: 1}})
+	in, err := st.Receive(ctx, core.InboundFax{Key: "agent/1", Pages: 1, Body: f, Attempt: core.Transmission{AttemptFacts: agent.AttemptFacts{CallingNumber: "5550199", RemoteCSID: "REMOTE", PageCount: 1}}})
 	f.Close()
 	if err != nil {
 		t.Fatal(err)

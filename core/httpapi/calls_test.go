@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/faxagent/faxagent/agent"
 	"github.com/faxagent/faxagent/core"
 )
 
@@ -18,13 +19,13 @@ func TestCallLog(t *testing.T) {
 	e := newEnv(t, 0)
 	ctx := context.Background()
 	for i := range 3 {
-		if _, err := e.store.RecordCall(ctx, core.Transmission{Key: fmt.Sprintf("A/failed-%d", i), CallID: "flood@peer",
-			CalledNumber: "5550104", ErrorID: 3, ErrorInfo: "no fax detected"}); err != nil {
+		if _, err := e.store.RecordCall(ctx, core.Transmission{Key: fmt.Sprintf("A/failed-%d", i), AttemptFacts: agent.AttemptFacts{CallID: "flood@peer",
+			CalledNumber: "5550104", ErrorID: 3, ErrorInfo: "no fax detected"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := e.store.Receive(ctx, core.InboundFax{Key: "A/fax", Pages: 1, Body: strings.NewReader("II*\x00 fax"),
-		Attempt: core.Transmission{CallID: "fax@peer"}}); err != nil {
+		Attempt: core.Transmission{AttemptFacts: agent.AttemptFacts{CallID: "fax@peer"}}}); err != nil {
 		t.Fatal(err)
 	}
 	var c Calls

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faxagent/faxagent/agent"
 	"github.com/faxagent/faxagent/core"
 )
 
@@ -163,7 +164,7 @@ func TestWebhooksSignedAndRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, err := st.Receive(ctx, core.InboundFax{Key: "agent/1", Pages: 1, Body: strings.NewReader("II*\x00 fax"),
-		Attempt: core.Transmission{CallingNumber: "5550199", RemoteCSID: "REMOTE", PageCount: 1}})
+		Attempt: core.Transmission{AttemptFacts: agent.AttemptFacts{CallingNumber: "5550199", RemoteCSID: "REMOTE", PageCount: 1}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faxagent/faxagent/agent"
 	"github.com/faxagent/faxagent/core"
 )
 
@@ -49,12 +50,12 @@ func (e *env) deliver(fail bool) {
 			out, status, def, errID = core.OutcomeFailed, 3, "Busy", 3
 		}
 		at := &core.Transmission{JobID: j.ID, MessageID: j.MessageID, Direction: core.Outbound,
-			CreateDate: e.clock.t, ScheduleDate: e.clock.t, CompleteDate: e.clock.t.Add(17 * time.Second),
-			CallingNumber: "30327268800", CalledNumber: j.Recipient.Fax, RemoteCSID: "ROBOFAX", FaxProtocol: "V17",
-			TransmitSpeed: 14400, CompressionMode: "MH", CallDuration: 17 * time.Second, TransmitDuration: 15 * time.Second,
-			FaxResolution: "Fine", TransmitStatus: status, TransmitStatusDef: def, AttemptNo: 1, MaxAttemptNo: 1,
-			PageCount: 3, StartPageNo: 1, PageSent: 3, FaxAgentID: "agent-7", PortNo: 0, BoardID: "M0,0",
-			ServerIP: "10.15.7.6", ErrorID: errID}
+			CreateDate: e.clock.t, AttemptFacts: agent.AttemptFacts{ScheduleDate: e.clock.t, CompleteDate: e.clock.t.Add(17 * time.Second),
+				CallingNumber: "30327268800", CalledNumber: j.Recipient.Fax, RemoteCSID: "ROBOFAX", FaxProtocol: "V17",
+				TransmitSpeed: 14400, CompressionMode: "MH", CallDuration: 17 * time.Second, TransmitDuration: 15 * time.Second,
+				FaxResolution: "Fine", TransmitStatus: status, TransmitStatusDef: def, AttemptNo: 1, MaxAttemptNo: 1,
+				PageCount: 3, StartPageNo: 1, PageSent: 3, FaxAgentID: "agent-7", PortNo: 0, BoardID: "M0,0",
+				ServerIP: "10.15.7.6", ErrorID: errID}}
 		if _, err := e.store.Report(ctx, core.Report{Lease: j.Lease, Key: fmt.Sprintf("att-%d", j.ID), Outcome: out,
 			PagesSent: 3, ErrorID: errID, Attempt: at}); err != nil {
 			e.t.Fatal(err)
@@ -67,11 +68,13 @@ func (e *env) receive(digits string) int64 {
 	e.t.Helper()
 	md, err := e.store.Receive(context.Background(), core.InboundFax{Key: "in-" + digits, Pages: 3,
 		Body: bytes.NewReader(fixture(e.t, "three.tif")),
-		Attempt: core.Transmission{Direction: core.Inbound, CreateDate: e.clock.t, CompleteDate: e.clock.t.Add(30 * time.Second),
-			CallingNumber: "0333429136", CalledNumber: digits, RoutingInfo: digits, RemoteCSID: "60333429136", FaxProtocol: "V29",
-			TransmitSpeed: 9600, CompressionMode: "MH", CallDuration: 31 * time.Second, TransmitDuration: 31 * time.Second,
-			TransmitStatusDef: "Completed", AttemptNo: 1, MaxAttemptNo: 1, PageCount: 3, StartPageNo: 1, PageSent: 3,
-			FaxAgentID: "agent-7", BoardID: "M0,1", PortNo: 1, ServerIP: "10.165.7.36", Outcome: core.OutcomeReceived}})
+		Attempt: core.Transmission{Direction: core.Inbound, CreateDate: e.clock.t,
+
+			Outcome: core.OutcomeReceived, AttemptFacts: agent.AttemptFacts{CompleteDate: e.clock.t.Add(30 * time.Second),
+				CallingNumber: "0333429136", CalledNumber: digits, RoutingInfo: digits, RemoteCSID: "60333429136", FaxProtocol: "V29",
+				TransmitSpeed: 9600, CompressionMode: "MH", CallDuration: 31 * time.Second, TransmitDuration: 31 * time.Second,
+				TransmitStatusDef: "Completed", AttemptNo: 1, MaxAttemptNo: 1, PageCount: 3, StartPageNo: 1, PageSent: 3,
+				FaxAgentID: "agent-7", BoardID: "M0,1", PortNo: 1, ServerIP: "10.165.7.36"}}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
