@@ -3,7 +3,8 @@
 // carriers): flags, zero-bit insertion and deletion, abort, and the 16-bit
 // FCS. Bits are in line order; octets go out least significant bit first.
 //
-// hdlc imports only the standard library; it knows nothing of modems.
+// hdlc imports only t30 (for its CRC-16) and the standard library; it knows
+// nothing of modems.
 package hdlc
 
 // Flag is the HDLC flag octet 01111110.
