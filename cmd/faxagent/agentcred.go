@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -21,13 +20,8 @@ func runAgentCredential(args []string, stdout, stderr io.Writer) error {
 	if err := askedHelp("agent-credential", args); err != nil {
 		return err
 	}
-	if len(args) == 0 {
-		return usageError("agent-credential needs create, list or revoke")
-	}
-	switch args[0] {
-	case "create", "list", "revoke":
-	default:
-		return usageError(fmt.Sprintf("agent-credential %q: want create, list or revoke", args[0]))
+	if err := manageAction("agent-credential", args); err != nil {
+		return err
 	}
 	asJSON := new(bool)
 	c, pos, err := clientSetup("agent-credential "+args[0], args[1:], func(fs *flag.FlagSet) {
@@ -76,16 +70,5 @@ func runAgentCredential(args []string, stdout, stderr io.Writer) error {
 		}
 		return tw.Flush()
 	}
-	if len(pos) != 1 {
-		return usageError("agent-credential revoke needs one credential ID")
-	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil || id <= 0 {
-		return usageError(fmt.Sprintf("%q is not a credential ID", pos[0]))
-	}
-	if err := c.do(ctx, http.MethodDelete, path+"/"+pos[0], "", nil, nil); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "agent credential %d revoked\n", id)
-	return nil
+	return revokeByID(ctx, c, stdout, "agent-credential", "agent credential", path, pos)
 }

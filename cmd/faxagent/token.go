@@ -21,13 +21,8 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	if err := askedHelp("token", args); err != nil {
 		return err
 	}
-	if len(args) == 0 {
-		return usageError("token needs create, list or revoke")
-	}
-	switch args[0] {
-	case "create", "list", "revoke":
-	default:
-		return usageError(fmt.Sprintf("token %q: want create, list or revoke", args[0]))
+	if err := manageAction("token", args); err != nil {
+		return err
 	}
 	user, name, asJSON := new(string), new(string), new(bool)
 	c, pos, err := clientSetup("token "+args[0], args[1:], func(fs *flag.FlagSet) {
@@ -78,19 +73,36 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", t.ID, t.User, t.Created.Local().Format(time.DateTime), t.Name)
 		}
 		return tw.Flush()
-	case "revoke":
-		if len(pos) != 1 {
-			return usageError("token revoke needs one token ID")
-		}
-		id, err := strconv.ParseInt(pos[0], 10, 64)
-		if err != nil || id <= 0 {
-			return usageError(fmt.Sprintf("%q is not a token ID", pos[0]))
-		}
-		if err := c.do(ctx, http.MethodDelete, "/api/v1/tokens/"+pos[0], "", nil, nil); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "token %d revoked\n", id)
+	}
+	return revokeByID(ctx, c, stdout, "token", "token", "/api/v1/tokens", pos)
+}
+
+// manageAction checks the action of a command that creates, lists and
+// revokes (token, agent-credential).
+func manageAction(cmd string, args []string) error {
+	if len(args) == 0 {
+		return usageError(cmd + " needs create, list or revoke")
+	}
+	switch args[0] {
+	case "create", "list", "revoke":
 		return nil
 	}
-	return usageError(fmt.Sprintf("token %q: want create, list or revoke", args[0]))
+	return usageError(fmt.Sprintf("%s %q: want create, list or revoke", cmd, args[0]))
+}
+
+// revokeByID revokes what base/ID names, ID being the revoke action's one
+// argument.
+func revokeByID(ctx context.Context, c *client, stdout io.Writer, cmd, what, base string, pos []string) error {
+	if len(pos) != 1 {
+		return usageError(fmt.Sprintf("%s revoke needs one %s ID", cmd, what))
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || id <= 0 {
+		return usageError(fmt.Sprintf("%q is not a valid %s ID", pos[0], what))
+	}
+	if err := c.do(ctx, http.MethodDelete, base+"/"+pos[0], "", nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s %d revoked\n", what, id)
+	return nil
 }
