@@ -13,9 +13,13 @@ import (
 // The outbox keeps the outcome of every attempt until the queue has it.
 // When a call ends, its record and lease are written to a file in
 // Config.OutboxDir (synced, renamed into place) before the first Finish;
-// the file goes only once Finish returned nil, or an answer that retrying
-// cannot change (ErrLeaseLost: the queue kept the record as stale;
-// ErrNoJob; ErrRejected: the file moves to OutboxDir/rejected). Until then
+// the file goes only once the queue has stored the record: Finish returned
+// nil, or ErrStale (the lease had moved on, to another agent or by
+// expiry: the queue kept the record as a stale attempt and left the job as
+// it was; logged), or ErrNoJob (no such job any more). An answer that
+// retrying cannot change without the record stored (ErrRejected, or
+// ErrLeaseLost without ErrStale) moves the file to OutboxDir/rejected,
+// logged. Until then
 // Finish is tried again with back-off up to maxOutcomeDelay apart, the
 // job's lease renewed between tries, for as long as the agent runs, and
 // from the next start on if it stops first: an outage of the core or its
@@ -67,9 +71,13 @@ func (a *Agent) deliverOutcome(path string, l Lease, rec AttemptRecord) {
 		err := a.cfg.Queue.Finish(ctx, l, rec)
 		cancel()
 		switch {
-		case err == nil, errors.Is(err, ErrLeaseLost), errors.Is(err, ErrNoJob):
-			if err != nil {
-				a.log.Warn("outcome stored, but the job was no longer ours", "job", rec.JobID, "attempt", rec.AttemptID, "err", err)
+		case err == nil, errors.Is(err, ErrStale), errors.Is(err, ErrNoJob):
+			switch {
+			case errors.Is(err, ErrStale):
+				a.log.Warn("outcome stored as a stale attempt: the job had moved on (lease expired or given to another agent)",
+					"job", rec.JobID, "attempt", rec.AttemptID, "status", rec.TransmitStatusDef, "err", err)
+			case err != nil:
+				a.log.Warn("outcome not stored: the job is gone", "job", rec.JobID, "attempt", rec.AttemptID, "err", err)
 			}
 			if path != "" {
 				if err := os.Remove(path); err != nil {
@@ -80,8 +88,9 @@ func (a *Agent) deliverOutcome(path string, l Lease, rec AttemptRecord) {
 				a.log.Info("outcome delivered", "job", rec.JobID, "attempt", rec.AttemptID, "tries", try)
 			}
 			return
-		case errors.Is(err, ErrRejected):
-			a.log.Error("outcome rejected by the queue; kept aside", "job", rec.JobID, "attempt", rec.AttemptID, "err", err)
+		case errors.Is(err, ErrRejected), errors.Is(err, ErrLeaseLost):
+			a.log.Error("outcome refused by the queue (not stored); kept aside", "job", rec.JobID, "attempt", rec.AttemptID,
+				"dir", filepath.Join(a.cfg.OutboxDir, "rejected"), "err", err)
 			if path != "" {
 				dir := filepath.Join(a.cfg.OutboxDir, "rejected")
 				if err := os.MkdirAll(dir, 0o700); err == nil {

@@ -1,10 +1,15 @@
 package agent_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -133,4 +138,62 @@ func TestOutboxAcrossRestart(t *testing.T) {
 			t.Errorf("far end got %d pages, want 1 (sent once)", n)
 		}
 	})
+}
+
+// answerQueue is a MemQueue whose Finish stores as usual but answers err:
+// how a queue tells that the lease had moved on.
+type answerQueue struct {
+	*agenttest.MemQueue
+	err error
+}
+
+func (q *answerQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptRecord) error {
+	if err := q.MemQueue.Finish(ctx, l, r); err != nil {
+		return err
+	}
+	return q.err
+}
+
+// TestOutboxLateOutcome: an outcome the queue kept as a stale attempt
+// (ErrStale: the lease had moved on) leaves the outbox, logged; one the
+// queue refused without keeping it (ErrLeaseLost alone) is not dropped but
+// kept aside in OutboxDir/rejected, logged.
+func TestOutboxLateOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		err      error
+		log      string
+		rejected int
+	}{
+		{"stale", fmt.Errorf("%w: %w", agent.ErrStale, agent.ErrLeaseLost), "outcome stored as a stale attempt", 0},
+		{"lease lost", agent.ErrLeaseLost, "outcome refused by the queue (not stored); kept aside", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFixture(t, loopback.Paced)
+				var logs bytes.Buffer
+				var mu sync.Mutex
+				q := &answerQueue{MemQueue: f.q, err: tc.err}
+				f.agent("A", 0, []string{"100"}, 1, func(c *agent.Config) {
+					c.Queue = q
+					c.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+				})
+				if err := f.q.Add(agent.Job{ID: "j", Number: "999", Doc: doc(1, 1)}); err != nil {
+					t.Fatal(err)
+				}
+				f.wait(time.Minute)
+				f.stop()
+				out := filepath.Join(f.spool, "outbox")
+				rejected := outboxFiles(t, filepath.Join(out, "rejected"))
+				if len(outboxFiles(t, out)) != 0 || len(rejected) != tc.rejected {
+					t.Errorf("outbox %v, rejected %v", outboxFiles(t, out), rejected)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if !strings.Contains(logs.String(), tc.log) {
+					t.Errorf("log lacks %q:\n%s", tc.log, logs.String())
+				}
+			})
+		})
+	}
 }

@@ -100,6 +100,11 @@ var (
 	// ErrLeaseLost: the lease expired or the job was given to someone
 	// else; the agent must stop working on the job.
 	ErrLeaseLost = errors.New("agent: job lease lost")
+	// ErrStale: Finish stored the attempt's whole record, but as a stale
+	// attempt: the lease had expired or gone to another agent, so the
+	// job's state was left as it was. The outcome is kept (nothing to
+	// retry); such an error also matches ErrLeaseLost.
+	ErrStale = errors.New("agent: outcome kept as a stale attempt")
 	// ErrCancelled: the job was cancelled; the agent hangs up.
 	ErrCancelled = errors.New("agent: job cancelled")
 	// ErrNoJob: no such job.
@@ -129,7 +134,9 @@ type Queue interface {
 	// queues it again at r.NextAttempt from 1-based page r.NextPage (the
 	// queue owns the attempt budget and ends the job failed when none is
 	// left), StatusFailed and StatusCancelled end it. Idempotent by
-	// r.AttemptID: a repeat after a lost answer changes nothing.
+	// r.AttemptID: a repeat after a lost answer changes nothing. A lease
+	// that is no longer ours: ErrStale when the record was kept as a
+	// stale attempt, ErrLeaseLost alone when it was not.
 	Finish(ctx context.Context, l Lease, r AttemptRecord) error
 	// Release gives a job back without an attempt (shutdown, no port
 	// after all); it is claimable again at once.

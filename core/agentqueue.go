@@ -133,8 +133,17 @@ var outcomes = map[string]Outcome{agent.StatusCompleted: OutcomeDone, agent.Stat
 	agent.StatusFailed: OutcomeFailed, agent.StatusCancelled: OutcomeCancelled}
 
 // Finish implements agent.Queue: the whole record and the job's new state
-// in one Report (one transaction).
+// in one Report (one transaction). A lease lost meanwhile keeps the record
+// as a stale attempt (agent.ErrStale).
 func (a *AgentQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptRecord) error {
+	return a.FinishAs(ctx, "", l, r)
+}
+
+// FinishAs is Finish for the agent agentID (decimal, "" any): a job whose
+// lease another agent holds keeps the record as a stale attempt, whatever
+// the lease token says, and its state is not touched (agent.ErrStale).
+// The agent protocol's finish goes through it.
+func (a *AgentQueue) FinishAs(ctx context.Context, agentID string, l agent.Lease, r agent.AttemptRecord) error {
 	cl, err := leaseFrom(l)
 	if err != nil {
 		return err
@@ -146,14 +155,17 @@ func (a *AgentQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptR
 	t := transmissionOf(r)
 	t.JobID = cl.JobID
 	rep := Report{Lease: cl, Key: r.AttemptID, Outcome: o, PagesSent: r.PagesTransmitted,
-		ErrorID: r.ErrorID, ErrorText: t.ErrorInfo, Attempt: &t}
+		ErrorID: r.ErrorID, ErrorText: t.ErrorInfo, Attempt: &t, Agent: agentID}
 	if o == OutcomeRetry {
 		rep.RetryAt, rep.ResumePage = r.NextAttempt, max(r.NextPage-1, 0)
 	}
 	if o == OutcomeDone {
 		rep.ErrorID, rep.ErrorText = 0, ""
 	}
-	_, err = a.st.Report(ctx, rep)
+	res, err := a.st.Report(ctx, rep)
+	if res.Stale && errors.Is(err, ErrLeaseLost) {
+		return fmt.Errorf("%w: %w", agent.ErrStale, agentErr(err))
+	}
 	return agentErr(err)
 }
 

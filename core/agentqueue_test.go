@@ -95,8 +95,17 @@ func TestAgentQueue(t *testing.T) {
 				t.Fatalf("renew of an old lease: %v", err)
 			}
 			late := agent.AttemptRecord{AttemptID: "late", AttemptFacts: agent.AttemptFacts{TransmitStatusDef: agent.StatusCompleted}}
-			if err := q.Finish(ctx, j.Lease, late); !errors.Is(err, agent.ErrLeaseLost) {
+			if err := q.Finish(ctx, j.Lease, late); !errors.Is(err, agent.ErrStale) || !errors.Is(err, agent.ErrLeaseLost) {
 				t.Fatalf("finish on an old lease: %v", err)
+			}
+			// Another agent's outcome under the holder's own lease token is
+			// kept as a stale attempt and leaves the job with its holder.
+			forged := agent.AttemptRecord{AttemptID: "forged", AttemptFacts: agent.AttemptFacts{TransmitStatusDef: agent.StatusFailed}}
+			if err := aq.FinishAs(ctx, "agent-2", again[0].Lease, forged); !errors.Is(err, agent.ErrStale) {
+				t.Fatalf("finish by an agent not holding the lease: %v", err)
+			}
+			if jb := e.job(m.Jobs[0].ID); jb.State != JobLeased || jb.LeaseAgent != "agent-1" {
+				t.Fatalf("job after another agent's finish: %+v", jb.Job)
 			}
 			// Progress: the new lease holder's counts, the old lease's are refused.
 			var pr agent.ProgressReporter = aq
@@ -139,8 +148,9 @@ func TestAgentQueue(t *testing.T) {
 				t.Fatalf("message %+v", got)
 			}
 			a := got.Jobs[0].Attempts
-			if len(a) != 3 || a[0].Outcome != OutcomeRetry || a[0].ErrorInfo != "call dropped (BYE)" || a[0].RemoteCSID != "REMOTE" ||
-				a[0].BoardID != "M0,1" || a[1].Key != "late" || !a[1].Stale || a[2].Outcome != OutcomeDone || a[2].PageSent != 2 {
+			if len(a) != 4 || a[0].Outcome != OutcomeRetry || a[0].ErrorInfo != "call dropped (BYE)" || a[0].RemoteCSID != "REMOTE" ||
+				a[0].BoardID != "M0,1" || a[1].Key != "late" || !a[1].Stale || a[2].Key != "forged" || !a[2].Stale ||
+				a[3].Outcome != OutcomeDone || a[3].PageSent != 2 {
 				t.Fatalf("attempts %+v", a)
 			}
 			// Stored whole.
@@ -148,7 +158,7 @@ func TestAgentQueue(t *testing.T) {
 				!x.NextAttempt.Equal(clk.Now()) || x.NextPage != 2 || x.TransmitStatusDef != agent.StatusRetry {
 				t.Fatalf("retry record not whole: %+v", x)
 			}
-			if x := a[2]; !x.ECMDisabled || x.MaxRate != 0 || !x.NextAttempt.IsZero() || x.NextPage != 0 || x.DialedNumber != "9,15550100" {
+			if x := a[3]; !x.ECMDisabled || x.MaxRate != 0 || !x.NextAttempt.IsZero() || x.NextPage != 0 || x.DialedNumber != "9,15550100" {
 				t.Fatalf("completed record not whole: %+v", x)
 			}
 

@@ -421,14 +421,15 @@ func (s *sqlStore) Report(ctx context.Context, r Report) (ReportResult, error) {
 		var st string
 		var pid, pjob sql.NullInt64
 		var papplied, pstale sql.NullBool
+		var holder string
 		lockOf := ""
 		if d.pg {
 			lockOf = " FOR NO KEY UPDATE OF j"
 		}
 		err := d.row(ctx, `SELECT j.state, j.lease_epoch, j.message_id, j.attempts, j.max_attempts, j.cancel_requested,
-			j.not_before, a.id, a.job_id, a.applied, a.stale
+			j.not_before, j.lease_agent, a.id, a.job_id, a.applied, a.stale
 			FROM jobs j LEFT JOIN attempts a ON a.attempt_key = ? WHERE j.id = ?`+lockOf, r.Key, r.Lease.JobID).
-			Scan(&st, &j.epoch, &j.msg, &j.attempts, &j.max, &j.cancelReq, &j.notBefore, &pid, &pjob, &papplied, &pstale)
+			Scan(&st, &j.epoch, &j.msg, &j.attempts, &j.max, &j.cancelReq, &j.notBefore, &holder, &pid, &pjob, &papplied, &pstale)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: job %d", ErrNotFound, r.Lease.JobID)
 		}
@@ -445,7 +446,7 @@ func (s *sqlStore) Report(ctx context.Context, r Report) (ReportResult, error) {
 			res.AttemptID, res.Duplicate = p.id, true
 			return nil
 		}
-		current := j.state == JobLeased && j.epoch == r.Lease.Epoch
+		current := j.state == JobLeased && j.epoch == r.Lease.Epoch && (r.Agent == "" || r.Agent == holder)
 		now := s.now()
 		if !p.found || r.Attempt != nil {
 			// Fill what the record lacks.

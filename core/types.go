@@ -407,6 +407,10 @@ type Report struct {
 	// transaction (else a record stored with RecordAttempt is used, or a
 	// minimal one is made).
 	Attempt *Transmission
+	// Agent, if set, is the agent reporting: a job whose lease another
+	// agent holds (whatever the lease token says) takes the report as a
+	// stale attempt, judged in the same transaction.
+	Agent string
 }
 
 // ReportResult says what a report did.

@@ -29,7 +29,8 @@ const envAgentCredential = "FAXAGENT_AGENT_CREDENTIAL"
 // reads the store's wake-up signal, so the protocol's long-polls may.
 func withAgentAPI(ctx context.Context, cfg Config, st core.Store, follow bool, next http.Handler, log *slog.Logger) http.Handler {
 	aq := core.NewAgentQueue(st)
-	ac := agentapi.Config{Queue: aq, Reporter: aq, Heartbeats: st, LeaseHolder: aq.LeaseHolder, Documents: aq.JobDocument, TempDir: filepath.Join(cfg.DataDir, "tmp"),
+	ac := agentapi.Config{Queue: aq, Reporter: aq, Heartbeats: st, LeaseHolder: aq.LeaseHolder, FinishAs: aq.FinishAs, Documents: aq.JobDocument,
+		TempDir:    filepath.Join(cfg.DataDir, "tmp"),
 		MaxInbound: cfg.MaxUpload, Logger: log,
 		Authenticate: func(ctx context.Context, secret string) (int64, error) {
 			c, err := st.CredentialAgent(ctx, secret)

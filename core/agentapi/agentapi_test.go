@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,18 +50,22 @@ type rig struct {
 	handler http.Handler
 	caFile  string
 	coreLog *logBuf
+	// skew moves the store's clock ahead (nanoseconds).
+	skew atomic.Int64
 }
 
 func newRig(t testing.TB) *rig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	st, _, err := core.Open(ctx, core.Options{DataDir: t.TempDir(), PasswordCost: 4, Logger: slog.New(slog.DiscardHandler)})
+	r := &rig{coreLog: &logBuf{}}
+	st, _, err := core.Open(ctx, core.Options{DataDir: t.TempDir(), PasswordCost: 4, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return time.Now().Add(time.Duration(r.skew.Load())) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	r := &rig{st: st, cs: st.(credStore), coreLog: &logBuf{}}
+	r.st, r.cs = st, st.(credStore)
 	if r.user, err = st.CreateUser(ctx, core.NewUser{Username: "user", Password: "user-password"}); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +80,7 @@ func newRig(t testing.TB) *rig {
 	}
 	r.credID, r.secret = c.ID, secret
 	aq := core.NewAgentQueue(st)
-	srv := agentapi.NewServer(ctx, agentapi.Config{Queue: aq, Reporter: aq, Ready: aq.Ready(), TempDir: t.TempDir(), Heartbeats: st, LeaseHolder: aq.LeaseHolder, Documents: aq.JobDocument,
+	srv := agentapi.NewServer(ctx, agentapi.Config{Queue: aq, Reporter: aq, Ready: aq.Ready(), TempDir: t.TempDir(), Heartbeats: st, LeaseHolder: aq.LeaseHolder, FinishAs: aq.FinishAs, Documents: aq.JobDocument,
 		Logger: slog.New(slog.NewTextHandler(r.coreLog, nil)),
 		Authenticate: func(ctx context.Context, s string) (int64, error) {
 			c, err := r.cs.CredentialAgent(ctx, s)
@@ -317,7 +322,6 @@ func TestOtherAgentsLease(t *testing.T) {
 	for name, call := range map[string]func() error{
 		"renew":    func() error { _, err := other.Renew(ctx, l, time.Minute); return err },
 		"progress": func() error { return other.Progress(ctx, l, 1, 1) },
-		"finish":   func() error { return other.Finish(ctx, l, rec) },
 		"release":  func() error { return other.Release(ctx, l) },
 	} {
 		if err := call(); !errors.Is(err, agent.ErrLeaseLost) {
@@ -327,9 +331,18 @@ func TestOtherAgentsLease(t *testing.T) {
 	if !strings.Contains(r.coreLog.String(), "a job leased to another agent refused") {
 		t.Errorf("core log: %q", r.coreLog.String())
 	}
+	// A finish under the holder's lease token is kept as the intruder's
+	// stale attempt, under its own ID; the job is not touched.
+	irec := rec
+	irec.AttemptID = "intruder-1"
+	irec.TransmitStatusDef = agent.StatusCompleted
+	if err := other.Finish(ctx, l, irec); !errors.Is(err, agent.ErrStale) {
+		t.Errorf("finish by another agent: %v", err)
+	}
 	jd, err := r.st.Job(ctx, m.Jobs[0].ID)
-	if err != nil || jd.State != core.JobLeased || jd.LeaseAgent != strconv.FormatInt(r.agentID, 10) || len(jd.Attempts) != 0 {
-		t.Fatalf("job after the intruder: %+v %v", jd.Job, err)
+	if err != nil || jd.State != core.JobLeased || jd.LeaseAgent != strconv.FormatInt(r.agentID, 10) || len(jd.Attempts) != 1 ||
+		!jd.Attempts[0].Stale || jd.Attempts[0].FaxAgentID != strconv.FormatInt(a.ID, 10) {
+		t.Fatalf("job after the intruder: %+v %v", jd, err)
 	}
 	rec.TransmitStatusDef = agent.StatusCompleted
 	if err := owner.Finish(ctx, l, rec); err != nil {
@@ -339,8 +352,88 @@ func TestOtherAgentsLease(t *testing.T) {
 	if err := owner.Finish(ctx, l, rec); err != nil {
 		t.Fatalf("repeated finish: %v", err)
 	}
-	if jd, _ := r.st.Job(ctx, m.Jobs[0].ID); jd.State != core.JobDone || len(jd.Attempts) != 1 {
+	if jd, _ := r.st.Job(ctx, m.Jobs[0].ID); jd.State != core.JobDone || len(jd.Attempts) != 2 {
 		t.Fatalf("job: %+v", jd)
+	}
+}
+
+// TestLateOutcomeKeptStale: an agent's lease expires and the job goes to
+// another agent; the first agent's outcome, arriving late, is stored whole
+// as a stale attempt (a fax that may have been sent is on record), the job
+// stays with its new holder, and the agent is told it was stale (not
+// refused), once or twice alike. Its renew, progress and give-back stay
+// refused. The new holder's outcome then ends the job.
+func TestLateOutcomeKeptStale(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	a2, err := r.st.EnrolAgent(ctx, "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret2, err := r.cs.CreateAgentCredential(ctx, a2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := r.client(t, r.secret, r.caFile, nil)
+	next := r.client(t, secret2, r.caFile, nil)
+	m := r.submit(t, "II*\x00 doc")
+	jobs, err := late.Claim(ctx, agent.ClaimRequest{Max: 1, Lease: time.Minute})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v %v", jobs, err)
+	}
+	l1 := jobs[0].Lease
+	// The first lease expires while the other agent keeps claiming (time
+	// without claims would count as an outage: core/leaseclock.go).
+	var jobs2 []agent.Job
+	for i := 0; i < 20 && err == nil && len(jobs2) == 0; i++ {
+		r.skew.Add(int64(10 * time.Second))
+		jobs2, err = next.Claim(ctx, agent.ClaimRequest{Max: 1, Lease: time.Hour})
+	}
+	if err != nil || len(jobs2) != 1 || jobs2[0].ID != jobs[0].ID {
+		t.Fatalf("second claim: %v %v", jobs2, err)
+	}
+	rec := agent.AttemptRecord{AttemptID: "late-1", JobID: jobs[0].ID, MessageID: jobs[0].MessageID,
+		AttemptFacts: agent.AttemptFacts{TransmitStatusDef: agent.StatusCompleted, CalledNumber: "5550100", DialedNumber: "9,5550100",
+			RemoteCSID: "REMOTE", TransmitSpeed: 14400, ECM: true, MaxRate: 9600, AttemptNo: 1, MaxAttemptNo: 3, PageCount: 2,
+			StartPageNo: 1, PageSent: 2, PagesTransmitted: 2, BoardID: "M0,3"}}
+	for i := range 2 {
+		if err := late.Finish(ctx, l1, rec); !errors.Is(err, agent.ErrStale) || !errors.Is(err, agent.ErrLeaseLost) {
+			t.Fatalf("late finish %d: %v, want a stale outcome", i, err)
+		}
+	}
+	if !strings.Contains(r.coreLog.String(), "a late outcome kept as a stale attempt") {
+		t.Errorf("core log: %q", r.coreLog.String())
+	}
+	jd, err := r.st.Job(ctx, m.Jobs[0].ID)
+	if err != nil || jd.State != core.JobLeased || jd.LeaseAgent != strconv.FormatInt(a2.ID, 10) || len(jd.Attempts) != 1 {
+		t.Fatalf("job after the late outcome: %+v %v", jd, err)
+	}
+	if a := jd.Attempts[0]; !a.Stale || a.Key != "late-1" || a.FaxAgentID != strconv.FormatInt(r.agentID, 10) ||
+		a.DialedNumber != "9,5550100" || a.RemoteCSID != "REMOTE" || !a.ECM || a.MaxRate != 9600 || a.PageSent != 2 || a.BoardID != "M0,3" {
+		t.Fatalf("late attempt stored as %+v", a)
+	}
+	for name, call := range map[string]func() error{
+		"renew":    func() error { _, err := late.Renew(ctx, l1, time.Minute); return err },
+		"progress": func() error { return late.Progress(ctx, l1, 1, 1) },
+		"release":  func() error { return late.Release(ctx, l1) },
+	} {
+		if err := call(); !errors.Is(err, agent.ErrLeaseLost) || errors.Is(err, agent.ErrStale) {
+			t.Errorf("%s by the late agent: %v", name, err)
+		}
+	}
+	rec2 := rec
+	rec2.AttemptID, rec2.BoardID = "next-1", "M0,0"
+	if err := next.Finish(ctx, jobs2[0].Lease, rec2); err != nil {
+		t.Fatalf("the holder's finish: %v", err)
+	}
+	jd, err = r.st.Job(ctx, m.Jobs[0].ID)
+	if err != nil || jd.State != core.JobDone || len(jd.Attempts) != 2 {
+		t.Fatalf("job after the holder's finish: %+v %v", jd, err)
+	}
+	for _, a := range jd.Attempts {
+		if a.Stale != (a.Key == "late-1") {
+			t.Errorf("attempt %s stale %v", a.Key, a.Stale)
+		}
 	}
 }
 

@@ -111,7 +111,7 @@ func BenchmarkProtocolClaimFinish(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := agentapi.NewServer(ctx, agentapi.Config{Queue: q, Reporter: q, Heartbeats: st, LeaseHolder: q.LeaseHolder,
+	srv := agentapi.NewServer(ctx, agentapi.Config{Queue: q, Reporter: q, Heartbeats: st, LeaseHolder: q.LeaseHolder, FinishAs: q.FinishAs,
 		Documents: q.JobDocument, Logger: slog.New(slog.DiscardHandler),
 		Authenticate: func(ctx context.Context, s string) (int64, error) {
 			c, err := st.CredentialAgent(ctx, s)

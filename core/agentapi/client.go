@@ -158,31 +158,37 @@ func (c *Client) poll(ctx context.Context) {
 // call sends a JSON request (body nil: none) and decodes the answer into
 // out.
 func (c *Client) call(ctx context.Context, method, path string, body, out any) error {
+	_, err := c.exchange(ctx, method, path, body, out)
+	return err
+}
+
+// exchange is call that also returns the answer's header.
+func (c *Client) exchange(ctx context.Context, method, path string, body, out any) (http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("agentapi: %w", err)
+			return nil, fmt.Errorf("agentapi: %w", err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("agentapi: %w", err)
+		return nil, fmt.Errorf("agentapi: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if out == nil {
-		return nil
+		return resp.Header, nil
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
-		return fmt.Errorf("agentapi: %s answer: %w", path, err)
+		return nil, fmt.Errorf("agentapi: %s answer: %w", path, err)
 	}
-	return nil
+	return resp.Header, nil
 }
 
 // do sends req with the credential and turns refusals into errors; on
@@ -321,10 +327,14 @@ func (c *Client) Progress(ctx context.Context, l agent.Lease, pagesSent, pagesTo
 }
 
 // Finish implements agent.Queue: the whole record in one request,
-// idempotent by r.AttemptID as the core's store is.
+// idempotent by r.AttemptID as the core's store is. agent.ErrStale when the
+// core kept it as a stale attempt (the lease had moved on).
 func (c *Client) Finish(ctx context.Context, l agent.Lease, r agent.AttemptRecord) error {
 	var ok bool
-	err := c.call(ctx, http.MethodPost, pathFinish, finishReq{Lease: l, Record: r}, &ok)
+	h, err := c.exchange(ctx, http.MethodPost, pathFinish, finishReq{Lease: l, Record: r}, &ok)
+	if err == nil && h.Get(staleHeader) != "" {
+		err = fmt.Errorf("%w: %w: job %s, attempt %s kept by the core", agent.ErrStale, agent.ErrLeaseLost, l.JobID, r.AttemptID)
+	}
 	if err == nil || errors.Is(err, agent.ErrLeaseLost) || errors.Is(err, agent.ErrNoJob) {
 		c.done(l.JobID)
 	}

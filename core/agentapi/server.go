@@ -35,6 +35,14 @@ type Config struct {
 	// job's lease, "" when none does: renew, progress, finish and release
 	// by another agent are refused (409 lease_lost) and logged.
 	LeaseHolder func(ctx context.Context, jobID string) (string, error)
+	// FinishAs ends an attempt for the agent agentID (decimal;
+	// core.AgentQueue.FinishAs): the store judges the lease and its
+	// holder in one transaction and keeps a late outcome, of a lease that
+	// expired or went to another agent, as a stale attempt
+	// (agent.ErrStale), the job untouched. The answer is then 200 with
+	// the staleHeader. Without it finish goes to Queue.Finish after the
+	// LeaseHolder check, and a late outcome is refused (409).
+	FinishAs func(ctx context.Context, agentID string, l agent.Lease, r agent.AttemptRecord) error
 	// Documents returns the file of document n of a job leased to
 	// agentID under l (core.AgentQueue.JobDocument): agent.ErrLeaseLost
 	// if the lease is not the agent's, agent.ErrNoJob for no such
@@ -291,13 +299,33 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, true)
 }
 
+// finish stores an attempt's outcome. One whose lease moved on (expired,
+// or went to another agent) is kept whole as a stale attempt, the job
+// untouched, and answered 200 with staleHeader set: the agent may then
+// drop it from its outbox.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request) {
 	var req finishReq
-	if !decode(w, r, &req) || !s.holds(w, r, req.Lease) {
+	if !decode(w, r, &req) {
 		return
 	}
-	req.Record.FaxAgentID = strconv.FormatInt(agentOf(r), 10)
-	if err := s.cfg.Queue.Finish(r.Context(), req.Lease, req.Record); err != nil {
+	me := strconv.FormatInt(agentOf(r), 10)
+	req.Record.FaxAgentID = me
+	var err error
+	if s.cfg.FinishAs != nil {
+		err = s.cfg.FinishAs(r.Context(), me, req.Lease, req.Record)
+	} else if s.holds(w, r, req.Lease) {
+		err = s.cfg.Queue.Finish(r.Context(), req.Lease, req.Record)
+	} else {
+		return
+	}
+	if errors.Is(err, agent.ErrStale) {
+		s.log.Warn("agent protocol: a late outcome kept as a stale attempt (the lease had moved on)", "agent", me,
+			"job", req.Lease.JobID, "attempt", req.Record.AttemptID, "status", req.Record.TransmitStatusDef)
+		w.Header().Set(staleHeader, "1")
+		writeJSON(w, true)
+		return
+	}
+	if err != nil {
 		s.queueError(w, r, err)
 		return
 	}

@@ -26,6 +26,11 @@ const (
 // recordHeader carries an inbound upload's record (JSON, base64url).
 const recordHeader = "Faxagent-Inbound-Record"
 
+// staleHeader, set on a finish's 200, says the outcome was kept as a stale
+// attempt: the lease had moved on and the job was left as it was. (A
+// header, so that the body stays the same for every agent.)
+const staleHeader = "Faxagent-Attempt-Stale"
+
 // Bounds of a request's work.
 const (
 	// maxJSONBody bounds every JSON request body (an attempt record with
