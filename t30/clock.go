@@ -26,6 +26,26 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) Timer
 }
 
+// AtClock is a Clock that can schedule a callback at an instant. Callbacks
+// set for one instant run in the order they were set; AfterFunc(t.Sub(Now()))
+// cannot promise that on a wall clock, where the two readings of the time
+// drift apart by however long the goroutine was preempted between them.
+type AtClock interface {
+	Clock
+	AtFunc(t time.Time, f func()) Timer
+}
+
+// At schedules f at the instant t on c: exactly at t when c is an AtClock,
+// else after t.Sub(c.Now()). A Line that schedules several events for one
+// instant (the last data of a carrier and its end) uses At so that they
+// arrive in the order sent.
+func At(c Clock, t time.Time, f func()) Timer {
+	if a, ok := c.(AtClock); ok {
+		return a.AtFunc(t, f)
+	}
+	return c.AfterFunc(t.Sub(c.Now()), f)
+}
+
 // Runner is a Clock that runs its own loop.
 type Runner interface {
 	Clock
@@ -152,13 +172,18 @@ func (c *VirtualClock) Elapsed() time.Duration { return c.now.Sub(virtualEpoch) 
 
 // AfterFunc schedules f at Now()+d (d < 0 counts as 0).
 func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
-	if d < 0 {
-		d = 0
+	return c.AtFunc(c.now.Add(d), f)
+}
+
+// AtFunc schedules f at t (a time before Now counts as Now).
+func (c *VirtualClock) AtFunc(t time.Time, f func()) Timer {
+	if t.Before(c.now) {
+		t = c.now
 	}
 	c.seq++
-	t := &ctimer{when: c.now.Add(d), seq: c.seq, f: f, h: &c.heap}
-	c.heap.push(t)
-	return t
+	ct := &ctimer{when: t, seq: c.seq, f: f, h: &c.heap}
+	c.heap.push(ct)
+	return ct
 }
 
 // Pending is the number of timers waiting.
@@ -223,9 +248,15 @@ func (c *WallClock) Now() time.Time { return time.Now() }
 
 // AfterFunc schedules f to run on the Run goroutine after d.
 func (c *WallClock) AfterFunc(d time.Duration, f func()) Timer {
+	return c.AtFunc(time.Now().Add(d), f)
+}
+
+// AtFunc schedules f to run on the Run goroutine at t; callbacks set for
+// one instant run in the order they were set.
+func (c *WallClock) AtFunc(when time.Time, f func()) Timer {
 	c.mu.Lock()
 	c.seq++
-	t := &ctimer{when: time.Now().Add(d), seq: c.seq, f: f, h: &c.heap, mu: &c.mu}
+	t := &ctimer{when: when, seq: c.seq, f: f, h: &c.heap, mu: &c.mu}
 	c.heap.push(t)
 	first := t.idx == 0
 	c.mu.Unlock()

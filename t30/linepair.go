@@ -103,7 +103,7 @@ func (e *PairEnd) other() *PairEnd { return e.p.ends[1-e.id] }
 // at delivers ev to the other end at time t (unless the line went down).
 func (e *PairEnd) deliver(t time.Time, ev Event) {
 	o := e.other()
-	e.p.clock.AfterFunc(t.Sub(e.p.clock.Now()), func() {
+	At(e.p.clock, t, func() {
 		if !e.p.down && o.h != nil {
 			o.h(ev)
 		}
@@ -111,7 +111,7 @@ func (e *PairEnd) deliver(t time.Time, ev Event) {
 }
 
 func (e *PairEnd) self(t time.Time, ev Event) {
-	e.p.clock.AfterFunc(t.Sub(e.p.clock.Now()), func() {
+	At(e.p.clock, t, func() {
 		if !e.p.down && e.h != nil {
 			e.h(ev)
 		}
@@ -272,7 +272,7 @@ func (e *PairEnd) Hangup() error {
 	p := e.p
 	o := e.other()
 	e.h = nil
-	p.clock.AfterFunc(t.Sub(p.clock.Now()), func() {
+	At(p.clock, t, func() {
 		if p.down {
 			return
 		}

@@ -2,6 +2,8 @@ package t30
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -134,5 +136,63 @@ func TestLinePairFaults(t *testing.T) {
 	_ = c2.Run(context.Background(), nil)
 	if lost != 2 || x.SendFrame([]byte{0xFF, 0x13, 0xFA}) != ErrLineDown {
 		t.Fatalf("cut: lost=%d", lost)
+	}
+}
+
+// stallingClock is a WallClock whose n-th reading of the time comes back
+// late by stall[n], as when the goroutine is preempted just after reading
+// the clock.
+type stallingClock struct {
+	*WallClock
+	mu    sync.Mutex
+	n     int
+	stall map[int]time.Duration
+}
+
+func (c *stallingClock) Now() time.Time {
+	c.mu.Lock()
+	c.n++
+	d := c.stall[c.n]
+	c.mu.Unlock()
+	now := time.Now()
+	time.Sleep(d)
+	return now
+}
+
+// TestLinePairWallOrder sends a carrier's data and its end for one instant
+// on a wall clock whose reading stalls while the data is scheduled: the
+// far end still gets the data before the carrier's end (before At, a TCF
+// judged on no data under load: FTT at every speed).
+func TestLinePairWallOrder(t *testing.T) {
+	for stalled := 1; stalled <= 7; stalled++ {
+		c := &stallingClock{WallClock: NewWallClock(), stall: map[int]time.Duration{stalled: 20 * time.Millisecond}}
+		a, b := NewLinePair(c, LineModel{})
+		var mu sync.Mutex
+		var kinds []EventKind
+		b.SetHandler(func(ev Event) {
+			mu.Lock()
+			kinds = append(kinds, ev.Kind)
+			mu.Unlock()
+		})
+		a.SetHandler(func(Event) {})
+		c.AfterFunc(0, func() {
+			sp := Speed{V29, 9600}
+			if a.StartTx(sp, false) != nil || a.SendData(make([]byte, 12)) != nil || a.StopTx() != nil {
+				t.Error("sending failed")
+			}
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := c.Run(ctx, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(kinds) == 3
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("reading %d stalled: %v (events %v)", stalled, err, kinds)
+		}
+		if want := []EventKind{EventCarrierUp, EventData, EventCarrierDown}; !slices.Equal(kinds, want) {
+			t.Errorf("reading %d stalled: events %v, want %v", stalled, kinds, want)
+		}
 	}
 }

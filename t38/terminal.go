@@ -297,7 +297,7 @@ func (t *Terminal) queued() int { return len(t.txq) - t.txHead }
 
 func (t *Terminal) armTx() {
 	t.txArmed = true
-	t.clock.AfterFunc(t.txq[t.txHead].when.Sub(t.clock.Now()), t.runTxFn)
+	t30.At(t.clock, t.txq[t.txHead].when, t.runTxFn)
 }
 
 func (t *Terminal) runTx() {
