@@ -468,3 +468,44 @@ func FuzzServer(f *testing.F) {
 		}
 	})
 }
+
+// TestSpoolCleanedAtStart: documents a crashed run left in the agent's
+// document spool are removed when the client starts (logged); other files
+// stay, and the new run's downloads work.
+func TestSpoolCleanedAtStart(t *testing.T) {
+	r := newRig(t)
+	spool := t.TempDir()
+	left := []string{"job-7-3-0", "job-7-3-1", "job-12-9-0"}
+	for _, n := range append(slices.Clone(left), "notes.txt") {
+		if err := os.WriteFile(filepath.Join(spool, n), []byte("II*\x00 old"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	log := &logBuf{}
+	c, err := agentapi.NewClient(ctx, agentapi.ClientConfig{Core: r.srv.URL, CAFile: r.caFile, Credential: r.secret,
+		Spool: spool, Wait: 5 * time.Second, Logger: slog.New(slog.NewTextHandler(log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range left {
+		if _, err := os.Stat(filepath.Join(spool, n)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left by an earlier run: %v", n, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(spool, "notes.txt")); err != nil {
+		t.Errorf("a file not a download: %v", err)
+	}
+	if !strings.Contains(log.String(), "documents left by an earlier run removed") || !strings.Contains(log.String(), "files=3") {
+		t.Errorf("log: %q", log.String())
+	}
+	r.submit(t, "II*\x00 new")
+	jobs, err := c.Claim(ctx, agent.ClaimRequest{Max: 1, Lease: time.Minute})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v %v", jobs, err)
+	}
+	if b, err := os.ReadFile(jobs[0].Documents[0]); err != nil || string(b) != "II*\x00 new" {
+		t.Fatalf("download: %q %v", b, err)
+	}
+}

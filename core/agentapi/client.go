@@ -36,7 +36,8 @@ type ClientConfig struct {
 	// Credential is the agent credential's secret.
 	Credential string
 	// Spool is the directory documents are downloaded to while their job
-	// runs.
+	// runs; it is the client's own (NewClient removes what an earlier run
+	// left there).
 	Spool string
 	// Wait is how long a long-poll is held (default 25 s).
 	Wait   time.Duration
@@ -84,7 +85,9 @@ func (e *Error) Error() string {
 }
 
 // NewClient returns a client; it long-polls the core for wake-ups until
-// ctx ends.
+// ctx ends. Documents an earlier run left in cfg.Spool (a crash in a
+// call) are removed: no job of the new client runs yet, and an outcome
+// waiting in the agent's outbox needs only its record.
 func NewClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	u, err := url.Parse(cfg.Core)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -105,6 +108,7 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cleanSpool(cfg.Spool, cfg.Logger)
 	tr := cfg.Transport
 	if tr == nil {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
@@ -261,7 +265,7 @@ func (c *Client) Claim(ctx context.Context, r agent.ClaimRequest) ([]agent.Job, 
 func (c *Client) fetch(ctx context.Context, j agent.Job) ([]string, error) {
 	var paths []string
 	for n := range j.Documents {
-		p := filepath.Join(c.cfg.Spool, fmt.Sprintf("job-%s-%s-%d", j.ID, j.Lease.Token, n))
+		p := filepath.Join(c.cfg.Spool, fmt.Sprintf("%s%s-%s-%d", docPrefix, j.ID, j.Lease.Token, n))
 		q := url.Values{"job": {j.ID}, "token": {j.Lease.Token}, "n": {strconv.Itoa(n)}}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+pathDocument+"?"+q.Encode(), nil)
 		if err != nil {
@@ -282,6 +286,33 @@ func (c *Client) fetch(ctx context.Context, j agent.Job) ([]string, error) {
 	c.files[j.ID] = paths
 	c.mu.Unlock()
 	return paths, nil
+}
+
+// docPrefix starts the name of every document downloaded to the spool.
+const docPrefix = "job-"
+
+// cleanSpool removes the documents an earlier run downloaded to dir (only
+// files named as fetch names them).
+func cleanSpool(dir string, log *slog.Logger) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		log.Warn("agent protocol: reading the document spool", "dir", dir, "err", err)
+		return
+	}
+	n := 0
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), docPrefix) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			log.Warn("agent protocol: removing a document left by an earlier run", "file", e.Name(), "err", err)
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		log.Info("agent protocol: documents left by an earlier run removed", "dir", dir, "files", n)
+	}
 }
 
 func writeFile(p string, r io.Reader) error {
