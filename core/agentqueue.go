@@ -30,7 +30,8 @@ var (
 )
 
 // Ready implements agent.Notifier with the store's Ready signal (see
-// Store.Ready).
+// Store.Ready): each call returns a channel of its own, so an agent in the
+// core's process and the agent protocol's long-polls all wake.
 func (a *AgentQueue) Ready() <-chan struct{} { return a.st.Ready() }
 
 // NewAgentQueue returns the adapter.

@@ -268,6 +268,39 @@ func TestAgentQueueReady(t *testing.T) {
 	}
 }
 
+// TestReadyEveryReader: every reader of the store's wake-up signal (the
+// agent in the core's process, the agent protocol's long-polls) hears a
+// submission, on both backends.
+func TestReadyEveryReader(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			st, _, _ := openTest(t, be, nil)
+			ctx := context.Background()
+			u, err := st.CreateUser(ctx, NewUser{Username: "user", Password: "user-password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			readers := []<-chan struct{}{NewAgentQueue(st).Ready(), NewAgentQueue(st).Ready(), st.Ready()}
+			for i, r := range readers {
+				select {
+				case <-r: // a new reader starts signalled
+				default:
+					t.Fatalf("reader %d did not start signalled", i)
+				}
+			}
+			e := &env{t: t, ctx: ctx, st: st, user: u}
+			e.submit(Submission{})
+			for i, r := range readers {
+				select {
+				case <-r:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("reader %d did not hear the submission", i)
+				}
+			}
+		})
+	}
+}
+
 // TestPostgresWakesOtherProcesses: a submission through one store wakes the
 // agents of another store on the same PostgreSQL queue (LISTEN/NOTIFY).
 func TestPostgresWakesOtherProcesses(t *testing.T) {

@@ -35,8 +35,9 @@ type sqlStore struct {
 	dummyOnce sync.Once
 	dummy     []byte
 
-	// ready is poked when jobs may have become claimable (see Ready).
-	ready   chan struct{}
+	// readers are poked when jobs may have become claimable (see Ready).
+	readyMu sync.Mutex
+	readers []chan struct{}
 	timerMu sync.Mutex
 	timer   *time.Timer
 	timerAt time.Time
@@ -53,17 +54,31 @@ type sqlStore struct {
 	listenDone chan struct{}
 }
 
-// Ready is poked (without blocking; one pending signal at most) when jobs
-// of this process's store may have become claimable: a submission, a
-// release, a retry or a give-back, and at the time the next scheduled job
-// or lease is due. Other processes sharing a PostgreSQL database are not
-// seen; their agents find such jobs by polling.
-func (s *sqlStore) Ready() <-chan struct{} { return s.ready }
+// Ready returns a channel of the caller's own, poked (without blocking;
+// one pending signal at most) when jobs may have become claimable: a
+// submission, a release, a retry or a give-back, and at the time the next
+// scheduled job or lease is due, in this process or (PostgreSQL) another
+// sharing the queue. Every channel hears every signal, so the agent in
+// this process and the agent protocol's long-polls both wake; the channel
+// starts signalled (the reader has seen nothing yet). Call it once per
+// reader: a channel is kept for the store's life.
+func (s *sqlStore) Ready() <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	ch <- struct{}{}
+	s.readyMu.Lock()
+	s.readers = append(s.readers, ch)
+	s.readyMu.Unlock()
+	return ch
+}
 
 func (s *sqlStore) poke() {
-	select {
-	case s.ready <- struct{}{}:
-	default:
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
+	for _, ch := range s.readers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -353,7 +368,7 @@ func openSQLite(ctx context.Context, o Options) (*sqlStore, error) {
 	// connection turns lock waits into a cheap Go queue.
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxIdleTime(0)
-	s := &sqlStore{db: db, o: o, ready: make(chan struct{}, 1), claimCache: map[int64]ClaimedJob{}}
+	s := &sqlStore{db: db, o: o, claimCache: map[int64]ClaimedJob{}}
 	if err := s.openCommon(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -423,7 +438,7 @@ func openPostgres(ctx context.Context, o Options) (*sqlStore, error) {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	db.SetMaxOpenConns(o.MaxConns)
-	s := &sqlStore{db: db, pool: pool, pg: true, o: o, ready: make(chan struct{}, 1), claimCache: map[int64]ClaimedJob{}}
+	s := &sqlStore{db: db, pool: pool, pg: true, o: o, claimCache: map[int64]ClaimedJob{}}
 	s.channel = "faxagent_jobs"
 	if o.Schema != "" {
 		s.channel = ("faxagent_jobs_" + o.Schema)[:min(63, len("faxagent_jobs_")+len(o.Schema))]

@@ -113,9 +113,9 @@ type Store interface {
 	ResolveAgent(ctx context.Context, ref string) (AgentInfo, error)
 	Heartbeat(ctx context.Context, a AgentInfo) error
 	Agents(ctx context.Context) ([]AgentInfo, error)
-	// Ready is poked (without blocking, one pending signal at most) when
-	// jobs of this process's store may have become claimable; agents
-	// sharing the queue from other processes poll.
+	// Ready returns a channel of the caller's own (once per reader), poked
+	// without blocking (one pending signal at most) when jobs may have
+	// become claimable; every reader hears every signal.
 	Ready() <-chan struct{}
 	// Agent credentials for the agent protocol (core/agentapi), kept as
 	// their SHA-256; CredentialAgent is ErrAuth for an unknown or revoked

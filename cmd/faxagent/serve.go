@@ -162,7 +162,7 @@ func serve(ctx context.Context, cfg Config, adminPassword string, stdout, stderr
 		return err
 	}
 	if cfg.Role != "agent" {
-		handler = withAgentAPI(ctx, cfg, st, q == nil, handler, log)
+		handler = withAgentAPI(ctx, cfg, st, handler, log)
 	}
 	if cfg.Role != "agent" {
 		stopNotify, err := startNotifier(ctx, cfg, st, stdout, log)

@@ -25,20 +25,17 @@ import (
 const envAgentCredential = "FAXAGENT_AGENT_CREDENTIAL"
 
 // withAgentAPI mounts the agent protocol (core/agentapi) at
-// agentapi.Prefix beside next. follow says that no agent in this process
-// reads the store's wake-up signal, so the protocol's long-polls may.
-func withAgentAPI(ctx context.Context, cfg Config, st core.Store, follow bool, next http.Handler, log *slog.Logger) http.Handler {
+// agentapi.Prefix beside next. Its long-polls follow the store's wake-up
+// signal beside the agent in this process (--role all): each reads a
+// channel of its own.
+func withAgentAPI(ctx context.Context, cfg Config, st core.Store, next http.Handler, log *slog.Logger) http.Handler {
 	aq := core.NewAgentQueue(st)
 	ac := agentapi.Config{Queue: aq, Reporter: aq, Heartbeats: st, LeaseHolder: aq.LeaseHolder, FinishAs: aq.FinishAs, Documents: aq.JobDocument,
-		TempDir:    filepath.Join(cfg.DataDir, "tmp"),
-		MaxInbound: cfg.MaxUpload, Logger: log,
+		Ready: aq.Ready(), TempDir: filepath.Join(cfg.DataDir, "tmp"), MaxInbound: cfg.MaxUpload, Logger: log,
 		Authenticate: func(ctx context.Context, secret string) (int64, error) {
 			c, err := st.CredentialAgent(ctx, secret)
 			return c.AgentID, err
 		}}
-	if follow {
-		ac.Ready = aq.Ready()
-	}
 	api := agentapi.NewServer(ctx, ac)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, agentapi.Prefix+"/") {
