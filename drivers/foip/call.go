@@ -96,7 +96,10 @@ type call struct {
 	inAudioFax bool // the fax was settled on audio (awaitMedia)
 	refused    bool
 	reinviting bool
-	t38Signal  bool
+	// reinviteWound is closed when our last re-INVITE's transaction is
+	// over (nil before the first).
+	reinviteWound chan struct{}
+	t38Signal     bool
 	// pendingAudio is the caller's audio stream of an inbound call,
 	// started when it is answered.
 	pendingAudio remoteAudio
@@ -234,6 +237,7 @@ func (c *call) finish() {
 				c.endDialog()
 				break
 			}
+			c.awaitReinviteWound()
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			switch {
 			case cli != nil:
@@ -580,7 +584,10 @@ func (c *call) refresh(ctx context.Context, method sip.RequestMethod) error {
 }
 
 // reinviteT38 offers T.38 by re-INVITE; 491 is retried after the RFC 3261
-// 14.1 back-off (2.1-4 s if we own the Call-ID, else 0-2 s).
+// 14.1 back-off (2.1-4 s if we own the Call-ID, else 0-2 s). An offer not
+// answered within Config.ReinviteTimeout ends it with ErrT38NoAnswer
+// (see sendReinvite); the destination is then remembered as T.38-less,
+// as after a refusal.
 func (c *call) reinviteT38(ctx context.Context) error {
 	for attempt := 0; attempt < 4; attempt++ {
 		target, ok := c.remoteTarget()
@@ -599,12 +606,11 @@ func (c *call) reinviteT38(ctx context.Context) error {
 		req := sip.NewRequest(sip.INVITE, target)
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(body)
-		rctx, cancel := context.WithTimeout(ctx, 32*time.Second)
-		res, err := c.do(rctx, req)
-		cancel()
-		c.mu.Lock()
-		c.reinviting = false
-		c.mu.Unlock()
+		res, err := c.sendReinvite(ctx, req)
+		if errors.Is(err, ErrT38NoAnswer) {
+			c.d.rememberT38Less(c.number)
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("foip: T.38 re-INVITE: %w", err)
 		}
@@ -853,6 +859,8 @@ func (c *call) failResult(err error) (drivers.Result, error) {
 	switch {
 	case errors.Is(err, ErrT38Refused):
 		r.Code, r.Cause, r.CauseCode = t30.CodeT38Refused, T38RefusedCause, 488
+	case errors.Is(err, ErrT38NoAnswer):
+		r.Code, r.Cause, r.CauseCode = t30.CodeT38Refused, "no answer to the T.38 re-INVITE", 408
 	case errors.Is(err, ErrNoT38):
 		r.Code, r.Cause = t30.CodeNoFax, "no T.38 re-INVITE"
 	case errors.Is(err, ErrRemoteBye):

@@ -152,6 +152,14 @@ type Config struct {
 	ReinviteOut time.Duration
 	ReinviteIn  time.Duration
 	T38Timeout  time.Duration
+	// ReinviteTimeout bounds the wait for the final response to our T.38
+	// re-INVITE (default 4 s; negative: the transaction's own 32 s).
+	// Past it the re-INVITE is CANCELled (once a provisional response
+	// came) and the fax goes on in audio under policy prefer (ends with
+	// ErrT38NoAnswer under require); a 2xx that comes later is ACKed and,
+	// if it accepted T.38, followed by a re-INVITE back to audio. See
+	// reinvite.go.
+	ReinviteTimeout time.Duration
 	// UDPTLTimeout and RTPTimeout end a call whose media have stopped
 	// (defaults 20 s and 10 s; negative: never) as t30.CodeCallDropped
 	// with ErrRemoteSilent: on T.38, once the far end has sent its first
@@ -292,6 +300,9 @@ func (c Config) withDefaults() (Config, []netip.Prefix, error) {
 	}
 	if c.ReinviteIn == 0 {
 		c.ReinviteIn = 1500 * time.Millisecond
+	}
+	if c.ReinviteTimeout == 0 {
+		c.ReinviteTimeout = reinviteTimeoutDefault
 	}
 	if c.T38Timeout <= 0 {
 		c.T38Timeout = 30 * time.Second

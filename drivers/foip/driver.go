@@ -47,6 +47,15 @@ type Stats struct {
 	// refused (the audio fax started over on T.38).
 	AudioFaxes uint64
 	LateT38    uint64
+	// ReinviteTimeouts counts our T.38 re-INVITEs with no final response
+	// within Config.ReinviteTimeout (the fax went on in audio);
+	// ReinviteCancels the CANCELs sent for them; LateAnswers the 2xx
+	// that came after the wait (ACKed); BackToAudio the re-INVITEs back
+	// to audio that followed a late 2xx accepting T.38.
+	ReinviteTimeouts uint64
+	ReinviteCancels  uint64
+	LateAnswers      uint64
+	BackToAudio      uint64
 
 	// Media, summed over finished calls (per call: CallStats).
 	UDPTLLost       uint64 // packets given up on
@@ -63,7 +72,8 @@ type Stats struct {
 type counters struct {
 	invitesIn, forbidden, challenged, malformed, oversized, noMedia, busy,
 	glare, glareBackoff, refreshes, t38Refused, registered, registerFail, cedReinvites, refreshSent,
-	udptlLost, udptlRecovered, udptlLate, udptlDup, mediaStray, offListener, audioFaxes, lateT38, floodRefused atomic.Uint64
+	udptlLost, udptlRecovered, udptlLate, udptlDup, mediaStray, offListener, audioFaxes, lateT38, floodRefused,
+	reinviteTimeouts, reinviteCancels, lateAnswers, backToAudio atomic.Uint64
 }
 
 // Driver is one SIP trunk whose concurrent calls are ports. It implements
@@ -180,6 +190,8 @@ func (d *Driver) Stats() Stats {
 		CEDReinvite: n.cedReinvites.Load(), RefreshSent: n.refreshSent.Load(), OffListener: n.offListener.Load(), AudioFaxes: n.audioFaxes.Load(), LateT38: n.lateT38.Load(),
 		UDPTLLost: n.udptlLost.Load(), UDPTLRecovered: n.udptlRecovered.Load(), UDPTLLate: n.udptlLate.Load(),
 		UDPTLDuplicates: n.udptlDup.Load(), MediaStray: n.mediaStray.Load(), FloodRefused: n.floodRefused.Load(),
+		ReinviteTimeouts: n.reinviteTimeouts.Load(), ReinviteCancels: n.reinviteCancels.Load(),
+		LateAnswers: n.lateAnswers.Load(), BackToAudio: n.backToAudio.Load(),
 	}
 }
 

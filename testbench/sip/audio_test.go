@@ -161,6 +161,53 @@ func writeDocTIFF(t *testing.T, path string, pages []*imaging.Page) {
 // pixel-equal at V.17 and our result says audio. Real time (~20 s each,
 // both at once): under CI=true or FAXAGENT_REALTIME=1.
 func TestAudioFallbackSpanDSP(t *testing.T) {
+	bin := audioPeer(t)
+	t.Run("outbound", func(t *testing.T) {
+		t.Parallel()
+		sendAudioSpanDSP(t, bin, "uas_488_audio_spandsp.xml", foip.Config{})
+	})
+	t.Run("inbound", func(t *testing.T) {
+		t.Parallel()
+		receiveAudioSpanDSP(t, bin, "uac_488_audio_spandsp.xml", foip.Config{})
+	})
+}
+
+// TestReinviteNoAnswerSpanDSP: a carrier that never gives a final answer
+// to our T.38 re-INVITE, in front of SpanDSP's audio fax terminal (sipp,
+// RTP G.711 bridge). Outbound it says 100 Trying and nothing more: after
+// our bounded wait (ReinviteTimeout, 1 s here) we CANCEL it (sipp checks
+// the CANCEL and answers 200, then 487 to the re-INVITE) and fax in audio.
+// Inbound it says nothing at all for 3 s and then accepts T.38 with 200:
+// we went on in audio after 1 s without a CANCEL (no provisional
+// response), ACK the late 200 and re-INVITE back to audio (sipp checks
+// m=audio) while the audio fax runs. Both complete pixel-equal at V.17 and
+// our result says audio. Real time (~20 s, both at once): under CI=true or
+// FAXAGENT_REALTIME=1.
+func TestReinviteNoAnswerSpanDSP(t *testing.T) {
+	bin := audioPeer(t)
+	cfg := foip.Config{ReinviteTimeout: time.Second}
+	t.Run("outbound", func(t *testing.T) {
+		t.Parallel()
+		d := sendAudioSpanDSP(t, bin, "uas_noanswer_reinvite_spandsp.xml", cfg)
+		if st := d.Stats(); st.ReinviteTimeouts != 1 || st.ReinviteCancels != 1 || st.LateAnswers != 0 || st.AudioFaxes != 1 {
+			t.Errorf("driver stats %+v: want 1 re-INVITE timeout, 1 CANCEL, no late answer, 1 audio fax", st)
+		}
+		if !d.T38Less("5552002") {
+			t.Error("destination not remembered as T.38-less")
+		}
+	})
+	t.Run("inbound", func(t *testing.T) {
+		t.Parallel()
+		d := receiveAudioSpanDSP(t, bin, "uac_late200_reinvite_spandsp.xml", cfg)
+		if st := d.Stats(); st.ReinviteTimeouts != 1 || st.ReinviteCancels != 0 || st.LateAnswers != 1 || st.BackToAudio != 1 || st.AudioFaxes != 1 {
+			t.Errorf("driver stats %+v: want 1 re-INVITE timeout, no CANCEL, 1 late answer, 1 re-INVITE back to audio, 1 audio fax", st)
+		}
+	})
+}
+
+// audioPeer builds SpanDSP's audio fax peer, or skips (fails under CI).
+func audioPeer(t *testing.T) string {
+	t.Helper()
 	testutil.NeedRealtime(t, "real-time audio fax with SpanDSP takes ~20 s")
 	testutil.NeedTool(t, "sipp")
 	bin, err := spandsp.BuildAudio(context.Background(), t.TempDir())
@@ -170,103 +217,119 @@ func TestAudioFallbackSpanDSP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return bin
+}
+
+// sendAudioSpanDSP sends a page to SpanDSP's audio fax terminal through
+// the sipp UAS scenario (our driver's config is cfg with the addresses
+// filled in) and checks that it went in audio at V.17 and arrived
+// pixel-equal. It returns the driver, its call over.
+func sendAudioSpanDSP(t *testing.T, bin, scenario string, cfg foip.Config) *foip.Driver {
+	t.Helper()
 	doc := drivertest.Doc(1, imaging.WidthA4, 300, imaging.Fine, 21)
-	t.Run("outbound", func(t *testing.T) {
-		t.Parallel()
-		file := filepath.Join(t.TempDir(), "received.tif")
-		peer, err := spandsp.StartAudio(context.Background(), bin, false, file, "modems=7", "ecm=1")
-		if err != nil {
-			t.Fatal(err)
+	file := filepath.Join(t.TempDir(), "received.tif")
+	peer, err := spandsp.StartAudio(context.Background(), bin, false, file, "modems=7", "ecm=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	br := startBridge(t, peer)
+	sp := freeUDP(t)
+	s := startSipp(t, scenario, sp, "-key", "bridge_port", strconv.Itoa(br.port()), "-timeout", "120s")
+	cfg.Number, cfg.Listen, cfg.Peer, cfg.ReinviteOut = "1001", hostPort(0), hostPort(sp), 500*time.Millisecond
+	d := openDriver(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{RingTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("dial: %v\n%s", err, s.trace())
+	}
+	r, err := c.Send(ctx, doc, drivers.SendParams{CSID: "FAXAGENT"}, nil)
+	st := c.(foip.MediaStats).Stats()
+	<-br.done
+	theirs := peer.Result()
+	t.Logf("ours: %v (%v) %v ECM %v in %v; audio %+v; SpanDSP %+v; bridge %v",
+		r.Code, err, r.Speed, r.ECM, r.CallDuration.Round(time.Millisecond), st.Audio, theirs, br.err)
+	if err != nil || r.Code != t30.OK || r.Speed.Modem != t30.V17 || !st.AudioFax || r.Media.Transport != "audio" {
+		t.Fatalf("send: %v, code %v, %v, audio %v; want OK at V.17 in audio", err, r.Code, r.Speed, st.AudioFax)
+	}
+	if theirs == nil || !theirs.OK() || theirs.PagesRx != 1 {
+		t.Fatalf("SpanDSP: %+v", theirs)
+	}
+	s.wait(t, d)
+	if err := peer.Close(); err != nil {
+		t.Fatalf("SpanDSP peer exit: %v", err)
+	}
+	got, err := readTIFF(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !drivertest.Equal(got[0], doc[0]) {
+		t.Fatalf("SpanDSP's TIFF holds %d pages; not pixel-equal to the page sent", len(got))
+	}
+	return d
+}
+
+// receiveAudioSpanDSP receives a page from SpanDSP's audio fax terminal
+// calling through the sipp UAC scenario (our driver's config is cfg with
+// the addresses filled in) and checks that it came in audio at V.17,
+// pixel-equal. It returns the driver, its call over.
+func receiveAudioSpanDSP(t *testing.T, bin, scenario string, cfg foip.Config) *foip.Driver {
+	t.Helper()
+	doc := drivertest.Doc(1, imaging.WidthA4, 300, imaging.Fine, 21)
+	file := filepath.Join(t.TempDir(), "send.tif")
+	writeDocTIFF(t, file, doc)
+	peer, err := spandsp.StartAudio(context.Background(), bin, true, file, "modems=7", "ecm=1", "calling=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	br := startBridge(t, peer)
+	cfg.Number, cfg.Listen, cfg.Peer, cfg.AllowFrom = "2002", hostPort(0), "127.0.0.1:9", []string{"127.0.0.1"}
+	d := openDriver(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	type out struct {
+		r   drivers.Result
+		err error
+		st  foip.CallStats
+	}
+	sink := &pagesSink{}
+	got := make(chan out, 1)
+	go func() {
+		select {
+		case c := <-d.Incoming():
+			r, err := c.Receive(ctx, drivers.ReceiveParams{CSID: "FAXAGENT"}, sink, nil)
+			got <- out{r, err, c.(foip.MediaStats).Stats()}
+		case <-ctx.Done():
+			got <- out{err: ctx.Err()}
 		}
-		defer peer.Close()
-		br := startBridge(t, peer)
-		sp := freeUDP(t)
-		s := startSipp(t, "uas_488_audio_spandsp.xml", sp, "-key", "bridge_port", strconv.Itoa(br.port()), "-timeout", "120s")
-		d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp), ReinviteOut: 500 * time.Millisecond})
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		c, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{RingTimeout: 10 * time.Second})
-		if err != nil {
-			t.Fatalf("dial: %v\n%s", err, s.trace())
-		}
-		r, err := c.Send(ctx, doc, drivers.SendParams{CSID: "FAXAGENT"}, nil)
-		st := c.(foip.MediaStats).Stats()
-		<-br.done
-		theirs := peer.Result()
-		t.Logf("ours: %v (%v) %v ECM %v in %v; audio %+v; SpanDSP %+v; bridge %v",
-			r.Code, err, r.Speed, r.ECM, r.CallDuration.Round(time.Millisecond), st.Audio, theirs, br.err)
-		if err != nil || r.Code != t30.OK || r.Speed.Modem != t30.V17 || !st.AudioFax || r.Media.Transport != "audio" {
-			t.Fatalf("send: %v, code %v, %v, audio %v; want OK at V.17 in audio", err, r.Code, r.Speed, st.AudioFax)
-		}
-		if theirs == nil || !theirs.OK() || theirs.PagesRx != 1 {
-			t.Fatalf("SpanDSP: %+v", theirs)
-		}
-		s.wait(t, d)
-		if err := peer.Close(); err != nil {
-			t.Fatalf("SpanDSP peer exit: %v", err)
-		}
-		got, err := readTIFF(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != 1 || !drivertest.Equal(got[0], doc[0]) {
-			t.Fatalf("SpanDSP's TIFF holds %d pages; not pixel-equal to the page sent", len(got))
-		}
-	})
-	t.Run("inbound", func(t *testing.T) {
-		t.Parallel()
-		file := filepath.Join(t.TempDir(), "send.tif")
-		writeDocTIFF(t, file, doc)
-		peer, err := spandsp.StartAudio(context.Background(), bin, true, file, "modems=7", "ecm=1", "calling=1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer peer.Close()
-		br := startBridge(t, peer)
-		d := openDriver(t, foip.Config{Number: "2002", Listen: hostPort(0), Peer: "127.0.0.1:9", AllowFrom: []string{"127.0.0.1"}})
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		type out struct {
-			r   drivers.Result
-			err error
-			st  foip.CallStats
-		}
-		sink := &pagesSink{}
-		got := make(chan out, 1)
-		go func() {
-			select {
-			case c := <-d.Incoming():
-				r, err := c.Receive(ctx, drivers.ReceiveParams{CSID: "FAXAGENT"}, sink, nil)
-				got <- out{r, err, c.(foip.MediaStats).Stats()}
-			case <-ctx.Done():
-				got <- out{err: ctx.Err()}
-			}
-		}()
-		s := startSipp(t, "uac_488_audio_spandsp.xml", freeUDP(t), "-key", "bridge_port", strconv.Itoa(br.port()),
-			"-timeout", "120s", "-s", "2002", d.Addr())
-		o := <-got
-		<-br.done
-		theirs := peer.Result()
-		t.Logf("ours: %v (%v) %v ECM %v in %v; audio %+v; SpanDSP %+v; bridge %v",
-			o.r.Code, o.err, o.r.Speed, o.r.ECM, o.r.CallDuration.Round(time.Millisecond), o.st.Audio, theirs, br.err)
-		if o.err != nil || o.r.Code != t30.OK || o.r.Speed.Modem != t30.V17 || !o.st.AudioFax || o.r.Media.Transport != "audio" {
-			t.Fatalf("receive: %v, code %v, %v, audio %v; want OK at V.17 in audio", o.err, o.r.Code, o.r.Speed, o.st.AudioFax)
-		}
-		if theirs == nil || !theirs.OK() {
-			t.Fatalf("SpanDSP: %+v", theirs)
-		}
-		s.wait(t, d)
-		if len(sink.pages) != 1 {
-			t.Fatalf("%d pages received", len(sink.pages))
-		}
-		p, _, err := imaging.DecodePage(sink.pages[0].Data, sink.pages[0].DecodeOptions(), sink.pages[0].Resolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !drivertest.Equal(p, doc[0]) {
-			t.Fatal("received page not pixel-equal to SpanDSP's")
-		}
-	})
+	}()
+	s := startSipp(t, scenario, freeUDP(t), "-key", "bridge_port", strconv.Itoa(br.port()),
+		"-timeout", "120s", "-s", "2002", d.Addr())
+	o := <-got
+	<-br.done
+	theirs := peer.Result()
+	t.Logf("ours: %v (%v) %v ECM %v in %v; audio %+v; SpanDSP %+v; bridge %v",
+		o.r.Code, o.err, o.r.Speed, o.r.ECM, o.r.CallDuration.Round(time.Millisecond), o.st.Audio, theirs, br.err)
+	if o.err != nil || o.r.Code != t30.OK || o.r.Speed.Modem != t30.V17 || !o.st.AudioFax || o.r.Media.Transport != "audio" {
+		t.Fatalf("receive: %v, code %v, %v, audio %v; want OK at V.17 in audio", o.err, o.r.Code, o.r.Speed, o.st.AudioFax)
+	}
+	if theirs == nil || !theirs.OK() {
+		t.Fatalf("SpanDSP: %+v", theirs)
+	}
+	s.wait(t, d)
+	if len(sink.pages) != 1 {
+		t.Fatalf("%d pages received", len(sink.pages))
+	}
+	p, _, err := imaging.DecodePage(sink.pages[0].Data, sink.pages[0].DecodeOptions(), sink.pages[0].Resolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !drivertest.Equal(p, doc[0]) {
+		t.Fatal("received page not pixel-equal to SpanDSP's")
+	}
+	return d
 }
 
 // pagesSink keeps the pages received.

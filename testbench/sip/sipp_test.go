@@ -241,6 +241,38 @@ func TestSippRefusesT38(t *testing.T) {
 	}
 }
 
+// TestSippReinviteNoAnswer dials a sipp UAS that answers with audio and
+// says only 100 Trying to our T.38 re-INVITE (uas_noanswer_reinvite_spandsp.xml,
+// its audio at a port nobody sends from). After ReinviteTimeout (200 ms)
+// we CANCEL the re-INVITE (sipp checks it, answers 200 and then 487, and
+// checks our transaction's ACK); under policy require the call then ends
+// with the T.38 refused code, cause 408, and we hang up with BYE. The
+// destination is remembered as T.38-less.
+func TestSippReinviteNoAnswer(t *testing.T) {
+	sp := freeUDP(t)
+	s := startSipp(t, "uas_noanswer_reinvite_spandsp.xml", sp, "-key", "bridge_port", strconv.Itoa(freeUDP(t)))
+	d := openDriver(t, foip.Config{Number: "1001", Listen: hostPort(0), Peer: hostPort(sp), ReinviteOut: 50 * time.Millisecond,
+		ReinviteTimeout: 200 * time.Millisecond, T38Policy: foip.T38Require})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := d.Dial(ctx, d.Ports()[0].ID, "5552002", drivers.DialOptions{})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	doc := drivertest.Doc(1, imaging.WidthA4, 20, imaging.Standard, 1)
+	r, err := c.Send(ctx, doc, drivers.SendParams{}, nil)
+	if !errors.Is(err, foip.ErrT38NoAnswer) || r.Code != t30.CodeT38Refused || r.CauseCode != 408 {
+		t.Fatalf("send: %v, code %v cause %d %q; want no answer to the T.38 re-INVITE (CodeT38Refused, 408)", err, r.Code, r.CauseCode, r.Cause)
+	}
+	s.wait(t, d)
+	if st := d.Stats(); st.ReinviteTimeouts != 1 || st.ReinviteCancels != 1 || st.LateAnswers != 0 {
+		t.Errorf("stats %+v: want 1 re-INVITE timeout and 1 CANCEL", st)
+	}
+	if !d.T38Less("5552002") {
+		t.Fatal("destination not remembered as T.38-less")
+	}
+}
+
 // TestSippSilentT38 dials a sipp UAS that accepts T.38 and then sends no
 // media at all: T.30 gives up when T1 expires (shortened here), the call
 // ends as no fax terminal, and we hang up with BYE (sipp expects it).
