@@ -326,11 +326,16 @@ type FoipT38Cfg struct {
 	Destinations map[string]string `yaml:"destinations"`
 	ReinviteOut  time.Duration     `yaml:"reinvite_out"`
 	ReinviteIn   time.Duration     `yaml:"reinvite_in"`
-	Timeout      time.Duration     `yaml:"timeout"`
-	Version      int               `yaml:"version"`
-	MaxBitRate   int               `yaml:"max_bit_rate"`
-	MaxDatagram  int               `yaml:"max_datagram"`
-	FEC          bool              `yaml:"fec"`
+	// ReinviteTimeout bounds the wait for the answer to our T.38
+	// re-INVITE (default 4s; -1s: the SIP transaction's 32 s): past it
+	// the re-INVITE is CANCELled and the fax goes on in audio (policy
+	// prefer).
+	ReinviteTimeout time.Duration `yaml:"reinvite_timeout"`
+	Timeout         time.Duration `yaml:"timeout"`
+	Version         int           `yaml:"version"`
+	MaxBitRate      int           `yaml:"max_bit_rate"`
+	MaxDatagram     int           `yaml:"max_datagram"`
+	FEC             bool          `yaml:"fec"`
 	// NoECM turns error correction off on the trunk's ports.
 	NoECM bool `yaml:"no_ecm"`
 }

@@ -145,6 +145,7 @@ agent:
     t38:
       start: invite
       reinvite_out: 1s
+      reinvite_timeout: 2500ms
       max_datagram: 300
       fec: true
       no_ecm: true
@@ -160,7 +161,7 @@ agent:
 		f.Number != "5557000" || f.RTPPortMin != 20000 || f.RTPPortMax != 20099 || f.T38.Start != "invite" ||
 		f.UDPTLTimeout != 15*time.Second || f.RTPTimeout != -time.Second ||
 		f.FailedCallsPerSource != 200 || f.FailedCallsWindow != 10*time.Minute ||
-		f.T38.ReinviteOut != time.Second || f.T38.MaxDatagram != 300 || !f.T38.FEC || !f.T38.NoECM ||
+		f.T38.ReinviteOut != time.Second || f.T38.ReinviteTimeout != 2500*time.Millisecond || f.T38.MaxDatagram != 300 || !f.T38.FEC || !f.T38.NoECM ||
 		len(c.Agent.Loopback.Ports) != 4 {
 		t.Fatalf("config: %+v", c)
 	}

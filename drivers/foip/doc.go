@@ -16,7 +16,8 @@
 // outbound INVITE with provisional responses, CANCEL on ring timeout, BYE at
 // the end; the T.38 switch (accept the remote's re-INVITE, send ours after a
 // configurable wait, or offer T.38 in the first INVITE), glare resolved with
-// 491 and the RFC 3261 back-off; SIP response codes mapped to completion
+// 491 and the RFC 3261 back-off, our re-INVITE's wait for its answer bounded
+// (ReinviteTimeout: then CANCEL, audio, a late 2xx ACKed and undone); SIP response codes mapped to completion
 // codes; inbound calls accepted only from allowed sources or with digest
 // credentials (others get 403/401 and are counted); routing digits and caller
 // ID from the request; session-timer refreshes answered without touching the

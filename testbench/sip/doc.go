@@ -13,6 +13,14 @@
 //     re-INVITE while sending its own (491 both ways, our back-off and
 //     retry); uac_403.xml comes from a source that is not allowed;
 //     uac_auth.xml answers our 401 digest challenge;
+//   - no answer to T.38: uas_noanswer_reinvite_spandsp.xml says 100 Trying
+//     to our T.38 re-INVITE and nothing more (our CANCEL after
+//     ReinviteTimeout, its 200 and the re-INVITE's 487 and ACK checked);
+//     uac_late200_reinvite_spandsp.xml calls us, says nothing to our
+//     re-INVITE for 3 s and then accepts T.38 with 200 (our ACK and our
+//     re-INVITE back to m=audio checked); both carry SpanDSP's audio fax
+//     (TestReinviteNoAnswerSpanDSP, real time) and the first also the
+//     fast TestSippReinviteNoAnswer (policy require, no media);
 //   - SpanDSP over SIP: uas_t38_spandsp.xml is the SIP front of the SpanDSP
 //     T.38 terminal (testbench/interop/spandsp): it answers our INVITE with
 //     audio and our T.38 re-INVITE with an m=image at SpanDSP's UDPTL port;
