@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,10 +31,15 @@ import (
 //  5. http://127.0.0.1:8080 for the server.
 //
 // A token read from a file is sent only to the server named in that file.
+// An https server's certificate is checked against the system's CAs, or
+// only against a private CA's PEM file: --ca, else FAXAGENT_CA, else the
+// user config's ca.pem (written by `faxagent login --ca`) when the server
+// is the user config's.
 type client struct {
 	base  string
 	token string
 	from  string // where base came from, for error hints
+	ca    string // the CA file trusted ("" the system's), for error hints
 	http  *http.Client
 }
 
@@ -40,15 +47,41 @@ type client struct {
 const userConfigHint = "($XDG_CONFIG_HOME/faxagent, else ~/.config/faxagent)"
 
 type clientFlags struct {
-	server, token, data *string
+	server, token, data, ca *string
 }
+
+// caFile is the user config's copy of the CA given to `faxagent login
+// --ca`.
+const caFile = "ca.pem"
 
 func addClientFlags(fs *flag.FlagSet) clientFlags {
 	return clientFlags{
 		server: fs.String("server", "", "server `URL` (http://HOST:PORT; HOST:PORT alone is taken as http). Default: FAXAGENT_SERVER, the data directory, the user config, http://127.0.0.1:8080"),
 		token:  fs.String("token", "", "API `TOKEN`. Default: FAXAGENT_TOKEN, the data directory's api-token, the user config's"),
 		data:   fs.String("data", "", "serve's data `DIR`, whose server-url and api-token files are read (default: FAXAGENT_DATA, else ./faxagent-data)"),
+		ca:     fs.String("ca", "", "PEM `FILE` of the CA trusted for an https server's certificate, instead of the system's (default: FAXAGENT_CA, the user config's ca.pem for its server)"),
 	}
+}
+
+// httpClient returns the CLI's HTTP client; with caFile set it trusts only
+// the CAs in that PEM file for the server's certificate.
+func httpClient(caFile string, timeout time.Duration) (*http.Client, error) {
+	hc := &http.Client{Timeout: timeout}
+	if caFile == "" {
+		return hc, nil
+	}
+	b, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("CA file %s: no PEM certificate in it", caFile)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
+	hc.Transport = t
+	return hc, nil
 }
 
 // userConfigDir is where the CLI keeps the server's address and a token
@@ -132,25 +165,36 @@ func (f clientFlags) client(getenv func(string) string) (*client, error) {
 	// server. One given by flag or environment goes where it is told.
 	type source struct {
 		server, token, name string
-		file                bool
+		file, user          bool
 	}
 	sources := []source{
-		{*f.server, *f.token, "--server", false},
-		{getenv("FAXAGENT_SERVER"), getenv("FAXAGENT_TOKEN"), "FAXAGENT_SERVER", false},
-		{readSetting(data, serverURLFile), readSetting(data, tokenFile), filepath.Join(data, serverURLFile), true},
-		{readSetting(user, serverURLFile), readSetting(user, tokenFile), filepath.Join(user, serverURLFile), true},
-		{"http://127.0.0.1:8080", "", "the default", false},
+		{*f.server, *f.token, "--server", false, false},
+		{getenv("FAXAGENT_SERVER"), getenv("FAXAGENT_TOKEN"), "FAXAGENT_SERVER", false, false},
+		{readSetting(data, serverURLFile), readSetting(data, tokenFile), filepath.Join(data, serverURLFile), true, false},
+		{readSetting(user, serverURLFile), readSetting(user, tokenFile), filepath.Join(user, serverURLFile), true, true},
+		{"http://127.0.0.1:8080", "", "the default", false, false},
 	}
-	c := &client{http: &http.Client{Timeout: 5 * time.Minute}}
+	c := &client{}
+	userServer := false
 	for _, s := range sources {
 		if c.base == "" && s.server != "" {
-			c.base, c.from = s.server, s.name
+			c.base, c.from, userServer = s.server, s.name, s.user
 		}
 	}
 	var err error
 	if c.base, err = normalizeServer(c.base); err != nil {
 		return nil, err
 	}
+	ca := firstOf(*f.ca, getenv("FAXAGENT_CA"))
+	if p := filepath.Join(user, caFile); ca == "" && userServer {
+		if _, err := os.Stat(p); err == nil {
+			ca = p
+		}
+	}
+	if c.http, err = httpClient(ca, 5*time.Minute); err != nil {
+		return nil, err
+	}
+	c.ca = ca
 	for _, s := range sources {
 		if c.token != "" || s.token == "" {
 			continue
@@ -187,7 +231,19 @@ func (c *client) api() *apiclient.Client {
 func (c *client) cliError(err error) error {
 	var un *apiclient.UnreachableError
 	var ae *apiclient.Error
+	var unknownCA x509.UnknownAuthorityError
+	var badCert *tls.CertificateVerificationError
 	switch {
+	case errors.As(err, &badCert) || errors.As(err, &unknownCA):
+		trust, why := "the system's CAs", error(unknownCA)
+		if c.ca != "" {
+			trust = "the CA in " + c.ca
+		}
+		if badCert != nil {
+			why = badCert.Err
+		}
+		return fmt.Errorf("the server at %s has a certificate not trusted by %s (%v): give its CA's PEM file with --ca FILE or FAXAGENT_CA",
+			c.base, trust, why)
 	case errors.As(err, &un):
 		return fmt.Errorf("no server at %s (%s; address from %s): is `faxagent serve` running? "+
 			"Otherwise give --server URL or run `faxagent login --server URL`", c.base, un.Why, c.from)

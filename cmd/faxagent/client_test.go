@@ -296,7 +296,7 @@ func TestFileTokenOnlyToItsServer(t *testing.T) {
 	getenv := func(k string) string { return env[k] }
 	mk := func(server, token string) (*client, error) {
 		s, tk, d := server, token, data
-		return clientFlags{server: &s, token: &tk, data: &d}.client(getenv)
+		return clientFlags{server: &s, token: &tk, data: &d, ca: new(string)}.client(getenv)
 	}
 	for _, server := range []string{"", "127.0.0.1:8123", "http://127.0.0.1:8123/"} {
 		c, err := mk(server, "")

@@ -29,6 +29,7 @@ func runLogin(args []string, stdout, stderr io.Writer) error {
 	token := fs.String("token", "", "an API `TOKEN` to save (default: FAXAGENT_TOKEN; with --user, a new one)")
 	user := fs.String("user", "", "make a token for `USER` with its password (FAXAGENT_PASSWORD, else the first line of standard input)")
 	name := fs.String("name", "", "with --user, a `LABEL` for the new token (default: login from HOST)")
+	ca := fs.String("ca", "", "PEM `FILE` of the CA trusted for an https server's certificate (default: FAXAGENT_CA); a copy is saved with the server")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -43,7 +44,12 @@ func runLogin(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c := &client{base: base, from: "--server", token: firstOf(*token, os.Getenv("FAXAGENT_TOKEN")), http: &http.Client{Timeout: time.Minute}}
+	caPath := firstOf(*ca, os.Getenv("FAXAGENT_CA"))
+	hc, err := httpClient(caPath, time.Minute)
+	if err != nil {
+		return err
+	}
+	c := &client{base: base, from: "--server", ca: caPath, token: firstOf(*token, os.Getenv("FAXAGENT_TOKEN")), http: hc}
 	ctx := context.Background()
 	switch {
 	case *user != "" && *token != "":
@@ -77,6 +83,19 @@ func runLogin(args []string, stdout, stderr io.Writer) error {
 	}
 	dir := userConfigDir(os.Getenv)
 	if err := writeUserConfig(dir, c.base, c.token); err != nil {
+		return err
+	}
+	// The CA goes with the server it was given for; another server's is
+	// dropped.
+	if caPath != "" {
+		b, err := os.ReadFile(caPath)
+		if err == nil {
+			err = writeFileAtomic(filepath.Join(dir, caFile), string(b), 0o600)
+		}
+		if err != nil {
+			return fmt.Errorf("saving the CA: %w", err)
+		}
+	} else if err := os.Remove(filepath.Join(dir, caFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	fmt.Fprintf(stdout, "logged in to %s; saved in %s (token readable by you only)\n", c.base, filepath.Join(dir, tokenFile))

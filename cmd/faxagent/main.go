@@ -81,7 +81,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "faxagent COMMAND --help describes a command and its flags; faxagent --version prints the version.")
 	fmt.Fprintln(w, "Client commands find the server through --server/--token, FAXAGENT_SERVER/FAXAGENT_TOKEN,")
-	fmt.Fprintln(w, "./faxagent-data (or --data, FAXAGENT_DATA), then the user config "+userConfigHint+".")
+	fmt.Fprintln(w, "./faxagent-data (or --data, FAXAGENT_DATA), then the user config "+userConfigHint+";")
+	fmt.Fprintln(w, "a private CA for an https server: --ca FILE, FAXAGENT_CA or the user config's (login --ca).")
 }
 
 // run executes one command line and returns the exit status.
