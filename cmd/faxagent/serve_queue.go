@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -42,7 +43,8 @@ func (q *agentQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptR
 	q.log.Info("call", "direction", "outbound", "message", r.MessageID, "job", r.JobID, "attempt", r.AttemptID,
 		"attempt_no", r.AttemptNo, "port", r.BoardID, "number", r.CalledNumber, "status", r.TransmitStatusDef,
 		"code", r.TransmitStatus, "pages", fmt.Sprintf("%d/%d", r.PageSent, r.PageCount), "speed", r.TransmitSpeed,
-		"duration", r.CallDuration.Round(time.Millisecond), "error", r.ErrorInfo, "stored", err == nil)
+		"duration", r.CallDuration.Round(time.Millisecond), "error", r.ErrorInfo,
+		"stored", err == nil || errors.Is(err, agent.ErrStale), "stale", errors.Is(err, agent.ErrStale))
 	return err
 }
 
