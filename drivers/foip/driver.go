@@ -109,10 +109,11 @@ type Driver struct {
 	callsWG  sync.WaitGroup
 
 	n counters
-	// reinviteDelay delays judging received re-INVITEs (tests: glare);
-	// mangleSDP rewrites our SDP bodies (tests: NAT, wrong ports).
-	reinviteDelay time.Duration
-	mangleSDP     func([]byte) []byte
+	// beforeOffer, when set, runs before a received re-INVITE is judged
+	// and may hold it (tests: glare); mangleSDP rewrites our SDP bodies
+	// (tests: NAT, wrong ports).
+	beforeOffer func()
+	mangleSDP   func([]byte) []byte
 
 	mu         sync.Mutex
 	open       bool

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,10 +172,11 @@ func TestFaxOverSIP(t *testing.T) {
 			mod: func(a, b *Config) { a.T38 = T38InInvite }},
 		{name: "udp-caller-reinvites", transport: "udp", ecm: drivers.ECMOn, pages: 1,
 			mod: func(a, b *Config) { a.ReinviteOut = 100 * time.Millisecond; b.ReinviteIn = -1 }},
-		// Both sides re-INVITE at once; B is slowed down judging the
-		// one it receives, so the two cross: A answers B's with 491
-		// while its own is pending, B backs off (0-2 s, A would wait
-		// 2.1-4 s as the Call-ID owner) and finds T.38 up or retries.
+		// Both sides re-INVITE at once, and each holds the one it
+		// receives until the other side holds ours (glareBarrier): the
+		// two have crossed, so each answers the other's with 491 and
+		// backs off (B 0-2 s, A 2.1-4 s as the Call-ID owner); B's
+		// retry switches the call and A finds T.38 up.
 		{name: "glare", transport: "udp", ecm: drivers.ECMOn, pages: 1, glare: true,
 			mod: func(a, b *Config) { a.ReinviteOut = 1; b.ReinviteIn = 1 }},
 		// Nobody re-INVITEs on a timer soon: A hears B's CED in the
@@ -202,8 +204,9 @@ func TestFaxOverSIP(t *testing.T) {
 			defer wg.Done()
 			t.Run(tc.name, func(t *testing.T) {
 				a, b := pair(t, tc.transport, tc.mod)
+				var crossed func() bool
 				if tc.glare {
-					b.reinviteDelay = 300 * time.Millisecond
+					crossed = glareBarrier(a, b)
 				}
 				if tc.nat {
 					b.mangleSDP = func(sdp []byte) []byte {
@@ -249,8 +252,11 @@ func TestFaxOverSIP(t *testing.T) {
 				}
 				if tc.glare {
 					as, bs := a.Stats(), b.Stats()
-					if as.Glare+bs.Glare == 0 || as.GlareBackoff+bs.GlareBackoff == 0 {
-						t.Errorf("glare: 491 sent by A %d, B %d; back-offs A %d, B %d; want at least one of each",
+					if !crossed() {
+						t.Errorf("glare: the two re-INVITEs never crossed")
+					}
+					if as.Glare == 0 || bs.Glare == 0 || as.GlareBackoff == 0 || bs.GlareBackoff == 0 {
+						t.Errorf("glare: 491 sent by A %d, B %d; back-offs A %d, B %d; want at least one each",
 							as.Glare, bs.Glare, as.GlareBackoff, bs.GlareBackoff)
 					}
 				}
@@ -262,6 +268,44 @@ func TestFaxOverSIP(t *testing.T) {
 	// Every driver is closed: each goroutine of ours or sipgo's started
 	// since, and each socket opened since, is gone.
 	before.WaitReleased(t, 30*time.Second, driverCode...)
+}
+
+// glareBarrier makes a's and b's T.38 re-INVITEs cross, whatever the
+// scheduling: each driver holds the first re-INVITE it receives until the
+// other one holds one too. Then both re-INVITEs have been sent, and
+// neither has its answer (that comes only once the other side lets its
+// held one go), so each side is still reinviting when it judges the
+// other's and answers 491. crossed reports whether the barrier opened
+// (it gives up after 20 s, a safety net against a hung test).
+func glareBarrier(a, b *Driver) (crossed func() bool) {
+	var mu sync.Mutex
+	held := 0
+	both := make(chan struct{})
+	var opened atomic.Bool
+	hold := func() func() {
+		var once sync.Once
+		return func() {
+			first := false
+			once.Do(func() { first = true })
+			if !first {
+				return
+			}
+			mu.Lock()
+			if held++; held == 2 {
+				close(both)
+			}
+			mu.Unlock()
+			t := time.NewTimer(20 * time.Second)
+			defer t.Stop()
+			select {
+			case <-both:
+				opened.Store(true)
+			case <-t.C:
+			}
+		}
+	}
+	a.beforeOffer, b.beforeOffer = hold(), hold()
+	return opened.Load
 }
 
 // driverCode are the import paths whose goroutines belong to a driver.

@@ -229,8 +229,8 @@ func (d *Driver) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
 		return
 	}
-	if d.reinviteDelay > 0 {
-		time.Sleep(d.reinviteDelay)
+	if d.beforeOffer != nil {
+		d.beforeOffer()
 	}
 	code, reason, body := c.offered(req.Body())
 	respond(tx, req, code, reason, body)
