@@ -25,6 +25,29 @@ import (
 // jobs and returns the core's adapter.
 func benchQueue(b *testing.B, n int) (*core.AgentQueue, core.Store) {
 	b.Helper()
+	st, _ := benchStore(b)
+	ctx := context.Background()
+	u, err := st.CreateUser(ctx, core.NewUser{Username: "user", Password: "user-password"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for left := n; left > 0; left -= core.MaxRecipients {
+		rs := make([]core.Recipient, min(left, core.MaxRecipients))
+		for i := range rs {
+			rs[i] = core.Recipient{Fax: "555" + strconv.Itoa(1000+i)}
+		}
+		if _, err := st.Submit(ctx, core.Submission{OwnerID: u.ID, Recipients: rs,
+			Documents: []core.DocumentInput{{Name: "d.tif", Body: strings.NewReader("II*\x00 doc")}}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return core.NewAgentQueue(st), st
+}
+
+// benchStore opens a store on PostgreSQL in a fresh schema, dropped at
+// the end, and returns it with the schema's name.
+func benchStore(b *testing.B) (core.Store, string) {
+	b.Helper()
 	db := testutil.NeedPostgres(b)
 	raw := make([]byte, 6)
 	rand.Read(raw)
@@ -43,21 +66,7 @@ func benchQueue(b *testing.B, n int) (*core.AgentQueue, core.Store) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	u, err := st.CreateUser(ctx, core.NewUser{Username: "user", Password: "user-password"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for left := n; left > 0; left -= core.MaxRecipients {
-		rs := make([]core.Recipient, min(left, core.MaxRecipients))
-		for i := range rs {
-			rs[i] = core.Recipient{Fax: "555" + strconv.Itoa(1000+i)}
-		}
-		if _, err := st.Submit(ctx, core.Submission{OwnerID: u.ID, Recipients: rs,
-			Documents: []core.DocumentInput{{Name: "d.tif", Body: strings.NewReader("II*\x00 doc")}}}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return core.NewAgentQueue(st), st
+	return st, schema
 }
 
 // claimFinish runs b.N claim+finish pairs on 8 workers through q.
