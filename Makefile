@@ -33,7 +33,7 @@ build:
 # Runs every benchmark in bench/ (CPU heavy: run it on an idle machine) and
 # writes one report, bench/REPORT.md and bench/report.json, from the BENCH
 # lines they print. A script that fails is listed and makes bench fail.
-BENCHES := codecs t38 modem memory soap t30
+BENCHES := codecs t38 modem memory soap t30 dispatch
 bench: deps
 	@logs=$$(mktemp -d); status=0; \
 	for b in $(BENCHES); do \
