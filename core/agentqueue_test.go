@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/faxagent/faxagent/agent"
 	"github.com/faxagent/faxagent/t30"
 )
@@ -326,6 +328,49 @@ func TestPostgresWakesOtherProcesses(t *testing.T) {
 	case <-ready:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a submission in one process did not wake the other")
+	}
+}
+
+// TestPostgresOwnNotificationsIgnored: a submission pokes its own store's
+// Ready at once, and the notification it sends carries the store's name,
+// so that the store's listener does not poke again for it (a second poke
+// would wake every waiting agent twice, each a claim); other stores'
+// notifications, and those without a name, poke.
+func TestPostgresOwnNotificationsIgnored(t *testing.T) {
+	st, _, o := openTest(t, backends()[1], nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := pgx.Connect(ctx, o.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, "LISTEN "+pgx.Identifier{st.channel}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := st.UserByName(ctx, AdminUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := st.Ready()
+	<-ready // a new reader starts signalled
+	fill(t, st, admin.ID, 1, 1)
+	select {
+	case <-ready:
+	default:
+		t.Fatal("a submission did not poke its own store's Ready")
+	}
+	n, err := c.WaitForNotification(ctx)
+	if err != nil || st.instance == "" || n.Payload != st.instance {
+		t.Fatalf("notification %+v %v, want the payload %q", n, err, st.instance)
+	}
+	for _, c := range []struct {
+		payload string
+		hears   bool
+	}{{st.instance, false}, {"", true}, {"another-store", true}} {
+		if got := st.hears(c.payload); got != c.hears {
+			t.Errorf("hears(%q) = %v", c.payload, got)
+		}
 	}
 }
 

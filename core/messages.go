@@ -270,7 +270,9 @@ func (s *sqlStore) Submit(ctx context.Context, sub Submission) (MessageDetails, 
 	s.o.Logger.Debug("core: message submitted", "message", id, "recipients", len(sub.Recipients), "hold", sub.Hold)
 	if !sub.Hold {
 		s.announce(ctx)
-		s.wakeAt(sched)
+		if sched.After(now) {
+			s.wakeAt(sched) // announce poked for a job due now
+		}
 	}
 	return s.Message(ctx, id)
 }

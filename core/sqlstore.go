@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -48,8 +50,10 @@ type sqlStore struct {
 	claims     atomic.Uint64        // claims made, to reap now and then
 
 	// PostgreSQL: the notification channel that tells other processes
-	// sharing the queue about new work, and the listener's life.
+	// sharing the queue about new work, this store's name in its payloads
+	// (see hears), and the listener's life.
 	channel    string
+	instance   string
 	stopListen context.CancelFunc
 	listenDone chan struct{}
 }
@@ -60,8 +64,9 @@ type sqlStore struct {
 // scheduled job or lease is due, in this process or (PostgreSQL) another
 // sharing the queue. Every channel hears every signal, so the agent in
 // this process and the agent protocol's long-polls both wake; the channel
-// starts signalled (the reader has seen nothing yet). Call it once per
-// reader: a channel is kept for the store's life.
+// starts signalled (the reader has seen nothing yet). Each change
+// signals once (a store does not hear its own notifications again). Call
+// it once per reader: a channel is kept for the store's life.
 func (s *sqlStore) Ready() <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	ch <- struct{}{}
@@ -89,7 +94,7 @@ func (s *sqlStore) announce(ctx context.Context) {
 	if !s.pg {
 		return
 	}
-	if _, err := s.db.ExecContext(ctx, "SELECT pg_notify($1, '')", s.channel); err != nil {
+	if _, err := s.db.ExecContext(ctx, "SELECT pg_notify($1, $2)", s.channel, s.instance); err != nil {
 		s.o.Logger.Debug("core: notify", "err", err)
 	}
 }
@@ -127,12 +132,22 @@ func (s *sqlStore) listenOnce(ctx context.Context) error {
 	}
 	s.poke()
 	for {
-		if _, err := c.WaitForNotification(ctx); err != nil {
+		n, err := c.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		s.poke()
+		if s.hears(n.Payload) {
+			s.poke()
+		}
 	}
 }
+
+// hears says whether a notification pokes Ready: one whose payload names
+// another store (another process, or one of an older version: ""). This
+// store's own come back too, and were poked for when announced: poking
+// again would wake every waiting agent twice (each a claim) for one
+// change.
+func (s *sqlStore) hears(payload string) bool { return payload != s.instance }
 
 // wakeAt pokes Ready at t (on the store's clock), or at once if t has
 // passed; an earlier pending wake-up is kept.
@@ -440,6 +455,12 @@ func openPostgres(ctx context.Context, o Options) (*sqlStore, error) {
 	db.SetMaxOpenConns(o.MaxConns)
 	s := &sqlStore{db: db, pool: pool, pg: true, o: o, claimCache: map[int64]ClaimedJob{}}
 	s.channel = "faxagent_jobs"
+	raw := make([]byte, 8)
+	if _, err := rand.Read(raw); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("core: %w", err)
+	}
+	s.instance = hex.EncodeToString(raw)
 	if o.Schema != "" {
 		s.channel = ("faxagent_jobs_" + o.Schema)[:min(63, len("faxagent_jobs_")+len(o.Schema))]
 	}
