@@ -46,7 +46,7 @@ func benchQueue(b *testing.B, n int) (*core.AgentQueue, core.Store) {
 
 // benchStore opens a store on PostgreSQL in a fresh schema, dropped at
 // the end, and returns it with the schema's name.
-func benchStore(b *testing.B) (core.Store, string) {
+func benchStore(b testing.TB) (core.Store, string) {
 	b.Helper()
 	db := testutil.NeedPostgres(b)
 	raw := make([]byte, 6)

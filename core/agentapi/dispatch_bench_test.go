@@ -162,32 +162,29 @@ func newDispatchRig(b *testing.B, kind string) *dispatchRig {
 	case "inprocess":
 		link = q
 	}
-	pub, priv, _ := agent.GenerateKey(nil)
-	lic, err := agent.Sign(agent.License{AgentID: "bench", Ports: map[string]int{"board": dispatchPorts}, Expires: time.Now().Add(time.Hour)}, priv)
-	if err != nil {
-		b.Fatal(err)
-	}
-	nums := make([]string, dispatchPorts)
-	for i := range nums {
-		nums[i] = "100" + strconv.Itoa(i)
-	}
-	drv := &dialBoard{Board: &drivertest.Board{Numbers: nums, Script: func(string, int, drivers.SendParams) drivertest.Outcome {
-		return drivertest.Outcome{PageTime: time.Millisecond}
-	}}, r: r}
-	a, err := agent.New(agent.Config{AgentID: strconv.FormatInt(self.ID, 10), Name: "bench", Drivers: []drivers.Driver{drv},
-		License: lic, LicenseKey: pub, Queue: finishWatch{link: link, r: r}, Reporter: link, SpoolDir: b.TempDir(),
-		PollInterval: dispatchPoll})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := a.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		a.Shutdown(context.Background())
-		cancel()
-	})
+	b.Cleanup(cancel) // after the agent's shutdown, before the server's
+	startAgent(b, self.ID, finishWatch{link: link, r: r}, link, &dialBoard{Board: quickBoard(dispatchPorts), dialled: r.dialledNow}, dispatchPoll)
 	return r
+}
+
+// startAgent starts an agent of ID id on q, its calls on drv (licensed for
+// its ports), polling every poll; it shuts down at the end.
+func startAgent(tb testing.TB, id int64, q agent.Queue, rep agent.Reporter, drv drivers.Driver, poll time.Duration) {
+	tb.Helper()
+	pub, priv, _ := agent.GenerateKey(nil)
+	lic, err := agent.Sign(agent.License{AgentID: "bench", Ports: map[string]int{drv.Name(): 64}, Expires: time.Now().Add(time.Hour)}, priv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := agent.New(agent.Config{AgentID: strconv.FormatInt(id, 10), Name: "bench", Drivers: []drivers.Driver{drv},
+		License: lic, LicenseKey: pub, Queue: q, Reporter: rep, SpoolDir: tb.TempDir(), PollInterval: poll})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Shutdown(context.Background()) })
 }
 
 // send stores a message to number, as the API does, and waits for its
@@ -262,21 +259,38 @@ func (r *dispatchRig) burst(b *testing.B, n int) []time.Duration {
 	return lat
 }
 
-// dialBoard is a simulated board that tells the rig of every Dial.
+// dialBoard is a simulated board that tells of every Dial.
 type dialBoard struct {
 	*drivertest.Board
-	r *dispatchRig
+	dialled func(number string)
 }
 
 func (d *dialBoard) Dial(ctx context.Context, port, number string, o drivers.DialOptions) (drivers.Call, error) {
+	d.dialled(number)
+	return d.Board.Dial(ctx, port, number, o)
+}
+
+// dialledNow tells send of the call to number.
+func (r *dispatchRig) dialledNow(number string) {
 	at := time.Now()
-	d.r.mu.Lock()
-	ch := d.r.dialled[number]
-	d.r.mu.Unlock()
+	r.mu.Lock()
+	ch := r.dialled[number]
+	r.mu.Unlock()
 	if ch != nil {
 		ch <- at
 	}
-	return d.Board.Dial(ctx, port, number, o)
+}
+
+// quickBoard is a simulated board of n ports whose calls all succeed, a
+// millisecond a page.
+func quickBoard(n int) *drivertest.Board {
+	nums := make([]string, n)
+	for i := range nums {
+		nums[i] = "100" + strconv.Itoa(i)
+	}
+	return &drivertest.Board{Numbers: nums, Script: func(string, int, drivers.SendParams) drivertest.Outcome {
+		return drivertest.Outcome{PageTime: time.Millisecond}
+	}}
 }
 
 // finishWatch is the agent's queue, telling the rig of every stored
