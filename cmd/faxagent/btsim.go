@@ -15,7 +15,7 @@ import (
 // until SIGINT or SIGTERM. Flags (see btsim.Run): -listen unix:/path or
 // tcp:127.0.0.1:port, -boards, -channels, -line NUMBER=KIND[,pages=K]
 // [,rate=R][,csid=TEXT] (repeatable), -no-default-lines, -network,
-// -page-time, -ring-time, -response-delay, -copy-only.
+// -deliveries, -page-time, -ring-time, -response-delay, -copy-only.
 func runBtsim(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -402,6 +402,11 @@ type LoopbackCfg struct {
 	// "none" takes no time at all (tests, benchmarks).
 	Pacing  string  `yaml:"pacing"`
 	Speedup float64 `yaml:"speedup"`
+	// Deliveries, if set, is a file the built-in fax machine appends a
+	// line to for every fax it received whole (called number, TSI, pages,
+	// call ID), written as the last page's confirmation reaches the
+	// sender: tests count there what the far end received.
+	Deliveries string `yaml:"deliveries"`
 }
 
 // LineCfg is the behaviour of calls to one number (loopback.Model).

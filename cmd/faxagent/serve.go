@@ -266,8 +266,11 @@ func startAgent(ctx context.Context, cfg Config, q queueLink, self int64, m *pro
 	closeAll := func() {}
 	real := ac.Foip.Listen != "" || ac.Brooktrout.Service != ""
 	if ac.Loopback.enabled() {
-		lbn, drv := newLoopback(ac.Loopback)
-		closeAll = func() { lbn.Close() }
+		drv, closeLoopback, err := newLoopback(ac.Loopback)
+		if err != nil {
+			return nil, nil, err
+		}
+		closeAll = closeLoopback
 		for i, p := range ac.Loopback.Ports {
 			id := drivers.PortID(0, i)
 			settings[id] = agent.PortSettings{Send: p.Send, Receive: p.Receive, ToneDetect: true, PresetOnly: real}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/faxagent/faxagent/drivers"
@@ -9,8 +10,9 @@ import (
 )
 
 // newLoopback builds the simulated network and this agent's loopback
-// driver as the configuration says.
-func newLoopback(c LoopbackCfg) (*loopback.Network, drivers.Driver) {
+// driver as the configuration says; closeNet closes the network and its
+// deliveries log.
+func newLoopback(c LoopbackCfg) (drv drivers.Driver, closeNet func(), err error) {
 	// demo: every call in virtual time, paced to Speedup times real time
 	// (page by page, so a hang-up cuts a call where it is, on both
 	// ends); real: real time; none: every call in virtual time, at once.
@@ -21,7 +23,21 @@ func newLoopback(c LoopbackCfg) (*loopback.Network, drivers.Driver) {
 	case "demo":
 		o.Speedup = c.Speedup
 	}
+	var log *os.File
+	if c.Deliveries != "" {
+		log, err = os.OpenFile(c.Deliveries, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("loopback deliveries: %w", err)
+		}
+		o.Deliveries = log
+	}
 	net := loopback.NewNetwork(o)
+	closeNet = func() {
+		net.Close()
+		if log != nil {
+			log.Close()
+		}
+	}
 	for _, n := range c.Busy {
 		net.SetModel(n, loopback.Model{Kind: loopback.Busy})
 	}
@@ -38,7 +54,7 @@ func newLoopback(c LoopbackCfg) (*loopback.Network, drivers.Driver) {
 	for i, p := range c.Ports {
 		nums[i] = p.Number
 	}
-	return net, loopback.New(net, loopback.DriverOptions{Numbers: nums})
+	return loopback.New(net, loopback.DriverOptions{Numbers: nums}), closeNet, nil
 }
 
 // lineKind parses LineCfg.Kind.

@@ -272,7 +272,8 @@ func (d *Driver) Dial(ctx context.Context, portID, number string, o drivers.Dial
 	default:
 		cn.register(2)
 		cn.expect(1)
-		cn.builtin(number)
+		cn.builtin = number
+		cn.answerBuiltin(number)
 	}
 	if callee != nil {
 		select {
@@ -347,6 +348,9 @@ type conn struct {
 	cut   func() // drop the line: both ends get EventLineLost
 	link  *modem.Link
 	owned bool // the loop is this call's own (Virtual)
+	// builtin is the number the network's own fax machine answered ("":
+	// a port or nobody answered).
+	builtin string
 
 	mu       sync.Mutex
 	state    int // 0 ringing, 1 answered, 2 rejected, 3 abandoned
@@ -503,8 +507,8 @@ func (cn *conn) remoteCaps(c drivers.Capabilities) drivers.Capabilities {
 	return c
 }
 
-// builtin answers with the network's own fax machine.
-func (cn *conn) builtin(number string) {
+// answerBuiltin answers with the network's own fax machine.
+func (cn *conn) answerBuiltin(number string) {
 	caps := cn.remoteCaps(DefaultCaps())
 	csid := cn.m.RemoteCSID
 	if csid == "" {
@@ -629,9 +633,16 @@ func (c *call) Send(ctx context.Context, doc drivers.Document, p drivers.SendPar
 				cn.loop.Clock().AfterFunc(1500*time.Millisecond, cn.cut)
 			}
 		}
+		flush := func() {}
+		if ev.Status == t30.PageConfirmed && cn.builtin != "" && ev.Page == doc.NumPages() {
+			// The built-in machine's MCF of the last page reached us:
+			// its log has the fax before the sender hears of it.
+			flush = c.d.net.delivered(Delivery(cn.builtin, p.CSID, confirmed, c.info.ID))
+		}
 		if progress != nil {
 			progress(ev)
 		}
+		flush()
 	}
 	r, err := drivers.SendOver(ctx, cn.loop, cn.a, c.port.info.Caps, doc, p, c.stop, wrapped)
 	return c.finish(r, err)

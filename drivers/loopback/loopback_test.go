@@ -364,3 +364,76 @@ func TestRefusedBusyIsBusy(t *testing.T) {
 		t.Fatalf("call refused as busy: %v", err)
 	}
 }
+
+// syncBuf is a Deliveries writer that counts its syncs.
+type syncBuf struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	syncs int
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) Sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncs++
+	return nil
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDeliveries: the built-in fax machine logs a fax it received whole,
+// once, before the sender hears the last page's confirmation; a dropped
+// call or a fax to a port logs nothing.
+func TestDeliveries(t *testing.T) {
+	tests := []struct {
+		name   string
+		number string
+		model  Model
+		pages  int
+		want   int // lines
+	}{
+		{name: "clean, 2 pages", number: "999", pages: 2, want: 1},
+		{name: "dropped after page 1 of 3", number: "999", model: Model{DropAfterPage: 1}, pages: 3},
+		{name: "to a port", number: "200", pages: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			log := &syncBuf{}
+			net := NewNetwork(Options{Seed: 7, Deliveries: log})
+			a := open(t, net, 0, "100")
+			answerAll(open(t, net, 1, "200"))
+			net.SetModel(tc.number, tc.model)
+			c, err := a.Dial(context.Background(), "M0,0", tc.number, drivers.DialOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var atConfirm []string
+			r, _ := c.Send(context.Background(), drivertest.Doc(tc.pages, testW, testH, imaging.Standard, 1),
+				drivers.SendParams{CSID: "TX 100"}, func(ev t30.PageEvent) {
+					if ev.Status == t30.PageConfirmed {
+						atConfirm = append(atConfirm, log.String())
+					}
+				})
+			want := ""
+			if tc.want > 0 {
+				want = Delivery(tc.number, "TX 100", tc.pages, c.Info().ID)
+				if n := len(atConfirm); n != tc.pages || atConfirm[n-1] != want || atConfirm[n-2] != "" {
+					t.Errorf("log at each confirmation %q, want %q at the last only", atConfirm, want)
+				}
+			}
+			if got := log.String(); got != want || log.syncs != tc.want {
+				t.Errorf("deliveries %q (%d syncs), want %q (code %v, %d confirmed)", got, log.syncs, want, r.Code, r.PagesConfirmed)
+			}
+		})
+	}
+}

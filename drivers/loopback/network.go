@@ -17,6 +17,8 @@ package loopback
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -113,6 +115,22 @@ type Options struct {
 	Now func() time.Time
 	// Seed makes line errors reproducible.
 	Seed uint64
+	// Deliveries, if set, is the built-in fax machine's log of the faxes
+	// it received whole: one line per document (see Delivery), written
+	// with one Write the moment the confirmation of its last page (MCF)
+	// reaches the sender, before the sender hears of it. A test counts
+	// on it what the far end received, across a crash of the sender: an
+	// *os.File opened with O_APPEND keeps every line written before a
+	// SIGKILL, and one with a Sync method is synced once the sender has
+	// been told.
+	Deliveries io.Writer
+}
+
+// Delivery is a line of Options.Deliveries: the number called, the
+// sender's identification (TSI), the pages confirmed in the call and the
+// caller's call ID, separated by tabs.
+func Delivery(called, tsi string, pages int, callID string) string {
+	return fmt.Sprintf("%s\t%s\t%d\t%s\n", called, tsi, pages, callID)
 }
 
 // Network is a simulated telephone network.
@@ -268,6 +286,22 @@ func (n *Network) nextSeed() uint64 {
 	defer n.mu.Unlock()
 	n.seq++
 	return n.o.Seed*0x9E3779B97F4A7C15 + n.seq
+}
+
+// delivered writes a line to Options.Deliveries (if set) and returns
+// what syncs it.
+func (n *Network) delivered(line string) func() {
+	w := n.o.Deliveries
+	if w == nil {
+		return func() {}
+	}
+	n.mu.Lock()
+	_, _ = io.WriteString(w, line)
+	n.mu.Unlock()
+	if s, ok := w.(interface{ Sync() error }); ok {
+		return func() { _ = s.Sync() }
+	}
+	return func() {}
 }
 
 // wait lets simulated time pass: nothing in Virtual mode (the duration is

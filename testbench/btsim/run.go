@@ -175,6 +175,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	noDefault := fs.Bool("no-default-lines", false, "no built-in line models (9001..9007)")
 	network := fs.Bool("network", false, "numbers that are neither channels nor line models reach a loopback network's fax machine (instead of being unobtainable)")
 	copyOnly := fs.Bool("copy-only", false, "copy pages file to file instead of running T.30")
+	deliveries := fs.String("deliveries", "", "with -network: a file the network's fax machine appends a line to for every fax it received whole (loopback.Delivery)")
 	lines := lineFlags{}
 	fs.Var(lines, "line", "line model NUMBER=KIND[,pages=K][,rate=R][,csid=TEXT], KIND one of "+
 		strings.Join(kindNames[:], ", ")+" (repeatable)")
@@ -199,7 +200,16 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Log: slog.New(slog.NewTextHandler(stderr, nil))}
 	var lnet *loopback.Network
 	if *network {
-		lnet = loopback.NewNetwork(loopback.Options{Mode: loopback.Virtual})
+		o := loopback.Options{Mode: loopback.Virtual}
+		if *deliveries != "" {
+			f, err := os.OpenFile(*deliveries, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+			if err != nil {
+				return fmt.Errorf("btsim: %w", err)
+			}
+			defer f.Close()
+			o.Deliveries = f
+		}
+		lnet = loopback.NewNetwork(o)
 		defer lnet.Close()
 		cfg.Network = lnet
 	}
