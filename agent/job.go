@@ -101,6 +101,7 @@ func (a *Agent) runJob(aj *activeJob) {
 		params.ECM = drivers.ECMOff
 	}
 	var res drivers.Result
+	var jr *callJournal // the call's journal, from its first confirmed page
 	pages := 0
 	doc, closeDoc, err := a.document(job, csid, dialled, start)
 	if err == nil {
@@ -116,7 +117,18 @@ func (a *Agent) runJob(aj *activeJob) {
 		defer closeDoc()
 		fw := a.startProgress(aj, job.StartPage, pages)
 		a.callStarted(p, drivers.Outbound, job.StartPage, pages)
-		res = a.call(aj, doc, dialled, params, func(ev t30.PageEvent) { a.callPage(p, ev); fw.page(ev) })
+		jr = &callJournal{a: a, path: a.journalPath(attemptID), head: func() journalHead {
+			var info drivers.CallInfo
+			aj.mu.Lock()
+			if aj.call != nil {
+				info = aj.call.Info()
+			}
+			aj.mu.Unlock()
+			rec := a.record(job, p, drivers.Result{Info: info}, t30.CodeCallDropped, StatusRetry, attemptID, attemptNo, Decision{}, pages, dialled, start, start)
+			rec.MaxRate, rec.ECMDisabled = maxRate, noECM
+			return journalHead{Lease: aj.currentLease(), Job: job, Pages: pages, Record: rec}
+		}}
+		res = a.call(aj, doc, dialled, params, func(ev t30.PageEvent) { jr.page(ev); a.callPage(p, ev); fw.page(ev) })
 		fw.stop()
 		if res.Code == t30.CodeInternal && errors.Is(res.Err, drivers.ErrPortBusy) {
 			// An incoming call took the port first: not an attempt.
@@ -161,6 +173,9 @@ func (a *Agent) runJob(aj *activeJob) {
 	a.cfg.Metrics.CallEnded(p.info.ID, drivers.Outbound, code, res.PagesConfirmed, end.Sub(start))
 	rec.PagesTransmitted = res.PagesSent
 	deliver = a.finish(aj.currentLease(), rec)
+	if jr != nil {
+		jr.done()
+	}
 	a.log.Info("attempt", "job", job.ID, "attempt", attemptNo, "port", p.info.ID, "code", code.ID(), "status", status, "pages", res.PagesConfirmed)
 }
 

@@ -121,8 +121,10 @@ func (a *Agent) deliverOutcome(path string, l Lease, rec AttemptRecord) {
 	}
 }
 
-// recoverOutbox delivers the outcomes an earlier run left in the outbox.
+// recoverOutbox delivers the outcomes an earlier run left in the outbox,
+// and those of the calls it did not see end (calljournal.go).
 func (a *Agent) recoverOutbox() {
+	a.recoverJournals()
 	entries, err := os.ReadDir(a.cfg.OutboxDir)
 	if err != nil {
 		a.log.Error("outbox: reading", "dir", a.cfg.OutboxDir, "err", err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -192,6 +193,94 @@ func TestOutboxLateOutcome(t *testing.T) {
 				defer mu.Unlock()
 				if !strings.Contains(logs.String(), tc.log) {
 					t.Errorf("log lacks %q:\n%s", tc.log, logs.String())
+				}
+			})
+		})
+	}
+}
+
+// TestCallJournalAfterKill: the agent is stopped while a call runs, after
+// the remote confirmed some pages, and before the outcome is written (the
+// state a SIGKILL leaves: the call's journal and no outcome in the outbox).
+// Started again on its data directory, it reports the call from the
+// journal: every page confirmed, the job is done with that one attempt;
+// else it goes on from the first page not confirmed. No page the remote
+// confirmed is sent again.
+func TestCallJournalAfterKill(t *testing.T) {
+	tests := []struct {
+		name      string
+		confirmed int // pages in the journal when the agent is stopped
+		attempts  int
+		status    []string
+	}{
+		{name: "every page confirmed", confirmed: 2, attempts: 1, status: []string{agent.StatusCompleted}},
+		{name: "one of two pages confirmed", confirmed: 1, attempts: 2, status: []string{agent.StatusRetry, agent.StatusCompleted}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFixture(t, loopback.Paced)
+				q := &downQueue{MemQueue: f.q}
+				q.down.Store(true)
+				cfg := func(c *agent.Config) { c.Queue = q; c.Lease = time.Hour }
+				a := f.agent("A", 0, []string{"100"}, 1, cfg)
+				if err := f.q.Add(agent.Job{ID: "j", Number: "999", Doc: doc(2, 1)}); err != nil {
+					t.Fatal(err)
+				}
+				out := filepath.Join(f.spool, "outbox")
+				var journal []byte
+				var path string
+				for journal == nil {
+					time.Sleep(50 * time.Millisecond)
+					m, _ := filepath.Glob(filepath.Join(out, "*.call"))
+					if len(m) == 1 {
+						b, _ := os.ReadFile(m[0])
+						if bytes.Count(b, []byte("\n")) == 1+tc.confirmed {
+							journal, path = b, m[0]
+						}
+					}
+				}
+				if err := a.Shutdown(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				f.agents = nil
+				// The kill came before the outcome was written.
+				for _, p := range outboxFiles(t, out) {
+					os.Remove(p)
+				}
+				if err := os.WriteFile(path, journal, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				q.down.Store(false)
+				f.agent("A", 0, []string{"100"}, 1, cfg)
+				f.wait(time.Minute)
+				synctest.Wait()
+				f.stop()
+				if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("journal after recovery: %v", err)
+				}
+				st, _ := f.q.Job("j")
+				recs := f.q.Attempts("j")
+				var status []string
+				for _, r := range recs {
+					status = append(status, r.TransmitStatusDef)
+				}
+				if st.State != agenttest.JobCompleted || st.Job.Attempts != tc.attempts || !slices.Equal(status, tc.status) {
+					t.Fatalf("job %v after %d attempts %v, want %d %v", st.State, st.Job.Attempts, status, tc.attempts, tc.status)
+				}
+				if r := recs[0]; r.PageSent != tc.confirmed || r.TransmitSpeed == 0 || r.FaxProtocol == "" || r.CallDuration <= 0 ||
+					r.CompleteDate.Before(r.StartDate) || r.BoardID != "M0,0" || r.DialedNumber != "999" || r.FaxAgentID != "A" || r.CallID == "" {
+					t.Errorf("the record made from the journal: %+v", r)
+				}
+				if len(recs) > 1 && (recs[1].StartPageNo != tc.confirmed+1 || recs[0].NextPage != tc.confirmed+1) {
+					t.Errorf("the attempt after the journal's started at page %d (next page %d), want %d",
+						recs[1].StartPageNo, recs[0].NextPage, tc.confirmed+1)
+				}
+				// (The stopped call ran on a little after its journal was
+				// taken; a killed one would not have: the far end's pages
+				// are counted when the journal had them all.)
+				if n := len(f.net.BuiltinPages("999")); tc.confirmed == 2 && n != 2 {
+					t.Errorf("far end got %d pages, want 2 (each sent once)", n)
 				}
 			})
 		})
