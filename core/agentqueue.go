@@ -171,10 +171,12 @@ func (a *AgentQueue) FinishAs(ctx context.Context, agentID string, l agent.Lease
 }
 
 // transmissionOf is the store's form of an agent's attempt record: every
-// field is kept (the driver's cause goes into the error text).
+// field is kept (the driver's cause of an attempt that did not complete
+// goes into the error text; a completed attempt has none, whatever the
+// driver called its ending, e.g. a board's "normal completion").
 func transmissionOf(r agent.AttemptRecord) Transmission {
 	t := Transmission{Key: r.AttemptID, CreateDate: r.StartDate, AttemptFacts: r.AttemptFacts}
-	if r.Cause != "" && !strings.Contains(t.ErrorInfo, r.Cause) {
+	if r.Cause != "" && r.TransmitStatusDef != agent.StatusCompleted && !strings.Contains(t.ErrorInfo, r.Cause) {
 		t.ErrorInfo = strings.TrimSpace(t.ErrorInfo + " (" + r.Cause + ")")
 	}
 	if r.CauseCode >= 100 && r.CauseCode < 700 { // a SIP response

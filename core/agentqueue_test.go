@@ -409,3 +409,24 @@ func TestAgentQueueOwnsAttemptBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestTransmissionOfCause: the driver's cause explains an attempt that did
+// not complete, in its error text; a completed attempt keeps no error
+// text (a board calls its success "normal completion").
+func TestTransmissionOfCause(t *testing.T) {
+	tests := []struct {
+		name, status, cause, info, want string
+	}{
+		{name: "completed", status: agent.StatusCompleted, cause: "normal completion", want: ""},
+		{name: "retry", status: agent.StatusRetry, cause: "BYE", info: "call dropped", want: "call dropped (BYE)"},
+		{name: "failed, cause already said", status: agent.StatusFailed, cause: "busy", info: "line busy", want: "line busy"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := agent.AttemptRecord{Cause: tc.cause, AttemptFacts: agent.AttemptFacts{TransmitStatusDef: tc.status, ErrorInfo: tc.info}}
+			if got := transmissionOf(r).ErrorInfo; got != tc.want {
+				t.Errorf("error info %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
