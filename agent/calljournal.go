@@ -17,24 +17,24 @@ import (
 
 // The call journal. The outbox (outbox.go) has an attempt's outcome once
 // its call ended; a call that the agent does not see end (SIGKILL, a
-// crash, the machine stopped) leaves no outcome, and the queue gives its
-// job to an agent again once the lease ran out: every page the remote had
-// already confirmed would be sent a second time. So from the first page
-// the remote confirms, an outbound call is journalled in
-// OutboxDir/<attempt>.call: a first line with the lease, the job and the
-// attempt's record as far as it is known when the call is connected, then
-// a line per confirmed page. Each line is one write to the file (O_APPEND)
-// made as the confirmation reaches the agent, before the call goes on, and
-// synced after it: a process killed at any moment after it keeps the line.
-// When the call ends, finish writes the outcome to the outbox and then the
-// journal goes. At Start a journal whose outcome is not in the outbox is a
-// call the agent did not see end: its outcome is made from the journal
-// (every page confirmed: completed; else the retry the policy decides from
-// the pages confirmed, as for a dropped call), written to the outbox and
-// delivered with the lease of the call, like any other. The job is still
-// this agent's if it starts again within the lease; after it, the queue
-// keeps the outcome as a stale attempt (a dead agent cannot be told from
-// a slow one).
+// crash, the machine stopped) would leave no outcome: the queue would give
+// its job to an agent again only once the lease ran out, with no record of
+// the attempt, and every page the remote had already confirmed would be
+// sent a second time. So every outbound attempt is journalled in
+// OutboxDir/<attempt>.call from before it dials: a first line with the
+// lease, the job and the attempt's record as far as it is known then, and
+// a line per page the remote confirms. Each line is one write to the file
+// (O_APPEND), made as the confirmation reaches the agent and before the
+// call goes on, then synced: a process killed at any moment after it
+// keeps the line. When the call ends, finish writes the outcome to the
+// outbox and then the journal goes. At Start a journal whose outcome is
+// not in the outbox is a call the agent did not see end; its outcome is
+// made from the journal (every page confirmed: completed; else the retry
+// the policy decides from the pages confirmed, as for a dropped call),
+// written to the outbox and delivered with the lease of the call, like any
+// other. The job is still this agent's if it starts again within the
+// lease (the queue refuses or keeps as stale an outcome whose lease went
+// to another agent: a dead agent cannot be told from a slow one).
 
 // journalHead is the first line of a call journal.
 type journalHead struct {
@@ -51,57 +51,69 @@ type journalPage struct {
 	ECM   bool          `json:"ecm"`
 	At    time.Duration `json:"at"` // since the call started
 	Time  time.Time     `json:"time"`
+	// CallID is the driver's ID of the call.
+	CallID string `json:"call_id,omitempty"`
 }
 
 func (a *Agent) journalPath(attemptID string) string {
 	return filepath.Join(a.cfg.OutboxDir, spoolBase(attemptID)+".call")
 }
 
-// callJournal is the journal of one call, opened at its first confirmed
-// page.
+// callJournal is the journal of one call.
 type callJournal struct {
 	a    *Agent
 	path string
-	head func() journalHead // the first line, when the file is created
 	f    *os.File
 	err  error // the journal failed: the call goes on without it
 }
 
-// page journals a confirmed page (other events are ignored).
-func (j *callJournal) page(ev t30.PageEvent) {
-	if ev.Status != t30.PageConfirmed || j.err != nil {
-		return
-	}
-	line, err := json.Marshal(journalPage{Page: ev.Page, Speed: ev.Speed, ECM: ev.ECM, At: ev.At, Time: j.a.cfg.Clock.Now()})
-	var b []byte
-	if err == nil && j.f == nil {
-		h := j.head()
-		h.Job.Doc = nil
-		b, err = json.Marshal(h)
-		b = append(b, '\n')
-		if err == nil {
-			j.f, err = os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
-		}
+// openJournal starts the journal of a call about to be dialled.
+func (a *Agent) openJournal(h journalHead) *callJournal {
+	j := &callJournal{a: a, path: a.journalPath(h.Record.AttemptID)}
+	h.Job.Doc = nil
+	b, err := json.Marshal(h)
+	if err == nil {
+		j.f, err = os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
 	}
 	if err == nil {
-		// One write: the head and the first page together.
-		_, err = j.f.Write(append(append(b, line...), '\n'))
+		_, err = j.f.Write(append(b, '\n'))
 	}
 	if err == nil {
 		err = j.f.Sync()
 	}
-	if err == nil && len(b) > 0 {
+	if err == nil {
 		err = syncDir(filepath.Dir(j.path))
 	}
-	if err != nil {
+	j.fail(err)
+	return j
+}
+
+func (j *callJournal) fail(err error) {
+	if err != nil && j.err == nil {
 		j.err = err
-		j.a.log.Error("call journal: not written; a crash now would send the confirmed pages again", "file", j.path, "err", err)
+		j.a.log.Error("call journal: not written; were the agent killed in this call, its job would wait for its lease and confirmed pages would be sent again",
+			"file", j.path, "err", err)
 	}
+}
+
+// page journals a confirmed page (other events are ignored).
+func (j *callJournal) page(ev t30.PageEvent, callID string) {
+	if j == nil || ev.Status != t30.PageConfirmed || j.err != nil {
+		return
+	}
+	b, err := json.Marshal(journalPage{Page: ev.Page, Speed: ev.Speed, ECM: ev.ECM, At: ev.At, Time: j.a.cfg.Clock.Now(), CallID: callID})
+	if err == nil {
+		_, err = j.f.Write(append(b, '\n'))
+	}
+	if err == nil {
+		err = j.f.Sync()
+	}
+	j.fail(err)
 }
 
 // done removes the journal once the call's outcome is in the outbox.
 func (j *callJournal) done() {
-	if j.f == nil {
+	if j == nil || j.f == nil {
 		return
 	}
 	j.f.Close()
@@ -179,6 +191,9 @@ func (a *Agent) journalOutcome(h journalHead, pages []journalPage) AttemptRecord
 	}
 	res := drivers.Result{Result: t30.Result{Speed: last.Speed}}
 	rec.CompleteDate = now
+	if last.CallID != "" {
+		rec.CallID = last.CallID
+	}
 	rec.FaxProtocol, rec.TransmitSpeed, rec.ECM = res.Protocol(), last.Speed.Rate, last.ECM
 	rec.CallDuration, rec.TransmitDuration = last.At, last.At
 	rec.PageSent, rec.PagesTransmitted = confirmed, confirmed

@@ -44,6 +44,16 @@ func (aj *activeJob) hangup(cause drivers.HangupCause) {
 	}
 }
 
+// callID is the connected call's driver ID ("" before it is connected).
+func (aj *activeJob) callID() string {
+	aj.mu.Lock()
+	defer aj.mu.Unlock()
+	if aj.call == nil {
+		return ""
+	}
+	return aj.call.Info().ID
+}
+
 // setCall records the connected call; false if it was hung up meanwhile.
 func (aj *activeJob) setCall(c drivers.Call) bool {
 	aj.mu.Lock()
@@ -101,7 +111,7 @@ func (a *Agent) runJob(aj *activeJob) {
 		params.ECM = drivers.ECMOff
 	}
 	var res drivers.Result
-	var jr *callJournal // the call's journal, from its first confirmed page
+	var jr *callJournal // the call's journal, from the dialling on
 	pages := 0
 	doc, closeDoc, err := a.document(job, csid, dialled, start)
 	if err == nil {
@@ -117,21 +127,14 @@ func (a *Agent) runJob(aj *activeJob) {
 		defer closeDoc()
 		fw := a.startProgress(aj, job.StartPage, pages)
 		a.callStarted(p, drivers.Outbound, job.StartPage, pages)
-		jr = &callJournal{a: a, path: a.journalPath(attemptID), head: func() journalHead {
-			var info drivers.CallInfo
-			aj.mu.Lock()
-			if aj.call != nil {
-				info = aj.call.Info()
-			}
-			aj.mu.Unlock()
-			rec := a.record(job, p, drivers.Result{Info: info}, t30.CodeCallDropped, StatusRetry, attemptID, attemptNo, Decision{}, pages, dialled, start, start)
-			rec.MaxRate, rec.ECMDisabled = maxRate, noECM
-			return journalHead{Lease: aj.currentLease(), Job: job, Pages: pages, Record: rec}
-		}}
-		res = a.call(aj, doc, dialled, params, func(ev t30.PageEvent) { jr.page(ev); a.callPage(p, ev); fw.page(ev) })
+		rec := a.record(job, p, drivers.Result{}, t30.CodeCallDropped, StatusRetry, attemptID, attemptNo, Decision{}, pages, dialled, start, start)
+		rec.MaxRate, rec.ECMDisabled = maxRate, noECM
+		jr = a.openJournal(journalHead{Lease: aj.currentLease(), Job: job, Pages: pages, Record: rec})
+		res = a.call(aj, doc, dialled, params, func(ev t30.PageEvent) { jr.page(ev, aj.callID()); a.callPage(p, ev); fw.page(ev) })
 		fw.stop()
 		if res.Code == t30.CodeInternal && errors.Is(res.Err, drivers.ErrPortBusy) {
 			// An incoming call took the port first: not an attempt.
+			jr.done()
 			_ = a.cfg.Queue.Release(a.base, aj.currentLease())
 			return
 		}
@@ -173,9 +176,7 @@ func (a *Agent) runJob(aj *activeJob) {
 	a.cfg.Metrics.CallEnded(p.info.ID, drivers.Outbound, code, res.PagesConfirmed, end.Sub(start))
 	rec.PagesTransmitted = res.PagesSent
 	deliver = a.finish(aj.currentLease(), rec)
-	if jr != nil {
-		jr.done()
-	}
+	jr.done()
 	a.log.Info("attempt", "job", job.ID, "attempt", attemptNo, "port", p.info.ID, "code", code.ID(), "status", status, "pages", res.PagesConfirmed)
 }
 

@@ -199,13 +199,14 @@ func TestOutboxLateOutcome(t *testing.T) {
 	}
 }
 
-// TestCallJournalAfterKill: the agent is stopped while a call runs, after
-// the remote confirmed some pages, and before the outcome is written (the
-// state a SIGKILL leaves: the call's journal and no outcome in the outbox).
-// Started again on its data directory, it reports the call from the
-// journal: every page confirmed, the job is done with that one attempt;
-// else it goes on from the first page not confirmed. No page the remote
-// confirmed is sent again.
+// TestCallJournalAfterKill: the agent is stopped while a call runs, with
+// some pages confirmed by the remote or none, and before the outcome is
+// written (the state a SIGKILL leaves: the call's journal and no outcome
+// in the outbox). Started again on its data directory, it reports the
+// call from the journal at once (the lease is an hour): every page
+// confirmed, the job is done with that one attempt; else it goes on from
+// the first page not confirmed. No page the remote confirmed is sent
+// again.
 func TestCallJournalAfterKill(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -215,6 +216,7 @@ func TestCallJournalAfterKill(t *testing.T) {
 	}{
 		{name: "every page confirmed", confirmed: 2, attempts: 1, status: []string{agent.StatusCompleted}},
 		{name: "one of two pages confirmed", confirmed: 1, attempts: 2, status: []string{agent.StatusRetry, agent.StatusCompleted}},
+		{name: "no page confirmed", confirmed: 0, attempts: 2, status: []string{agent.StatusRetry, agent.StatusCompleted}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -268,9 +270,13 @@ func TestCallJournalAfterKill(t *testing.T) {
 				if st.State != agenttest.JobCompleted || st.Job.Attempts != tc.attempts || !slices.Equal(status, tc.status) {
 					t.Fatalf("job %v after %d attempts %v, want %d %v", st.State, st.Job.Attempts, status, tc.attempts, tc.status)
 				}
-				if r := recs[0]; r.PageSent != tc.confirmed || r.TransmitSpeed == 0 || r.FaxProtocol == "" || r.CallDuration <= 0 ||
-					r.CompleteDate.Before(r.StartDate) || r.BoardID != "M0,0" || r.DialedNumber != "999" || r.FaxAgentID != "A" || r.CallID == "" {
+				r := recs[0]
+				if r.PageSent != tc.confirmed || r.CompleteDate.Before(r.StartDate) || r.BoardID != "M0,0" || r.DialedNumber != "999" ||
+					r.FaxAgentID != "A" || r.AttemptNo != 1 || r.PageCount != 2 || (r.ErrorInfo == "") != (tc.confirmed == 2) {
 					t.Errorf("the record made from the journal: %+v", r)
+				}
+				if tc.confirmed > 0 && (r.TransmitSpeed == 0 || r.FaxProtocol == "" || r.CallDuration <= 0 || r.CallID == "") {
+					t.Errorf("the call's facts in the record made from the journal: %+v", r)
 				}
 				if len(recs) > 1 && (recs[1].StartPageNo != tc.confirmed+1 || recs[0].NextPage != tc.confirmed+1) {
 					t.Errorf("the attempt after the journal's started at page %d (next page %d), want %d",
