@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -353,8 +354,8 @@ func slicesIndex(s []string, v string) int {
 
 // TestCrashMidCall kills serve with SIGKILL while a job is in a call,
 // restarts it on the same data directory, and checks the job ends once:
-// done, with one completed attempt, after its lease expired and it was
-// claimed again.
+// the killed attempt reported from the call journal (a retry: no page was
+// confirmed yet), then one completed attempt.
 func TestCrashMidCall(t *testing.T) {
 	bin := faxagentBinary(t)
 	dir := t.TempDir()
@@ -380,6 +381,18 @@ func TestCrashMidCall(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// A port dials or sends: the call has begun (its journal with it).
+	for i := 0; ; i++ {
+		var p httpapi.Ports
+		s.get("/api/v1/ports", &p)
+		if slices.ContainsFunc(p.Ports, func(p httpapi.Port) bool { return p.State == "dialling" || p.State == "sending" }) {
+			break
+		}
+		if i > 200 {
+			t.Fatalf("no port dialled: %+v", p.Ports)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	s.cmd.Process.Kill()
 	<-s.done
 
@@ -394,9 +407,13 @@ func TestCrashMidCall(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The killed call is reported from the agent's call journal at the
+	// restart (no page was confirmed: a retry), the next attempt sends.
 	j := m.Jobs[0]
-	if j.State != "done" || m.Folder != "sent" || j.AttemptCount != 2 || len(j.Attempts) != 1 ||
-		j.Attempts[0].Outcome != "done" || j.Attempts[0].AttemptNo != 2 || j.Attempts[0].PageSent != 1 {
+	if j.State != "done" || m.Folder != "sent" || j.AttemptCount != 2 || len(j.Attempts) != 2 ||
+		j.Attempts[0].Outcome != "retry" || j.Attempts[0].AttemptNo != 1 || j.Attempts[0].PageSent != 0 ||
+		!strings.Contains(j.Attempts[0].ErrorInfo, "the agent stopped during the call") ||
+		j.Attempts[1].Outcome != "done" || j.Attempts[1].AttemptNo != 2 || j.Attempts[1].PageSent != 1 {
 		t.Fatalf("after the crash: message %s in %s, job %+v", m.Status, m.Folder, j)
 	}
 	out, err = runIn(dir, []string{bin, "status", "1"})
