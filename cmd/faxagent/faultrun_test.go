@@ -233,7 +233,7 @@ func TestFaultRunOverProtocol(t *testing.T) {
 			for s0, w := size(), 0; size() == s0 && w < 2500; w++ {
 				time.Sleep(2 * time.Millisecond)
 			}
-			time.Sleep(15 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
 			agents[0].cmd.Process.Kill()
 			<-agents[0].done
 			atAgentKill = done
