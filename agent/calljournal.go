@@ -33,8 +33,8 @@ import (
 // the policy decides from the pages confirmed, as for a dropped call),
 // written to the outbox and delivered with the lease of the call, like any
 // other. The job is still this agent's if it starts again within the
-// lease (the queue refuses or keeps as stale an outcome whose lease went
-// to another agent: a dead agent cannot be told from a slow one).
+// lease (the queue keeps an outcome whose lease went to another agent as
+// a stale attempt: a dead agent cannot be told from a slow one).
 
 // journalHead is the first line of a call journal.
 type journalHead struct {
