@@ -7,8 +7,9 @@
 #
 #   1. dispatch latency (BenchmarkDispatch): from a submission (the core's
 #      Store.Submit, as the API calls it) to the agent's driver Dial, on an
-#      agent of 8 ports polling every 2 s (serve's default), so a missed
-#      wake-up would show as seconds:
+#      agent of 8 ports polling once an hour: only wake-ups bring it jobs,
+#      and a missed one fails the run. Also reported: Submit alone, and
+#      from Submit's return to the Dial (wake-up, claim, document):
 #        idle:  N submissions one at a time, each once the agent is waiting
 #               (the long-poll's wake-up path);
 #        burst: N submissions 8 at once (8 concurrent submitters);
@@ -46,7 +47,7 @@ run() {
     "$work/agentapi.test" -test.run '^$' -test.bench "^Benchmark${cf}ClaimFinish\$" -test.benchtime "${n}x") >"$out" 2>&1 ||
     { cat "$out" >&2; echo "benchmark $kind failed" >&2; exit 1; }
   for load in idle burst; do
-    for m in p50-ms p99-ms max-ms submit-p99-ms; do
+    for m in p50-ms p99-ms max-ms submit-p99-ms after-p50-ms after-p99-ms; do
       vals[$kind,$load,$m]+="$(metric "$out" "BenchmarkDispatch/$kind/$load" "$m") "
     done
   done
@@ -73,7 +74,7 @@ done
 echo "== medians over $rounds rounds ($n submissions or jobs each; load now $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-34s %10s %10s %8s\n' measurement protocol direct ratio
 for load in idle burst; do
-  for m in p50-ms p99-ms max-ms submit-p99-ms; do
+  for m in p50-ms p99-ms max-ms submit-p99-ms after-p50-ms after-p99-ms; do
     p=$(median "${vals[protocol,$load,$m]}") d=$(median "${vals[direct,$load,$m]}")
     printf '%-34s %10s %10s %8s\n' "dispatch $load $m" "$p" "$d" "$(ratio "$p" "$d")"
   done
