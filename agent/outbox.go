@@ -29,7 +29,9 @@ import (
 // not sent again because its report was late.
 
 // maxOutcomeDelay caps the back-off between two tries of an outcome: a
-// queue that comes back hears of it within this, well inside the lease.
+// queue that comes back hears of it within this, well inside what the
+// reclaim rule leaves of the lease (core: at least its outage allowance,
+// 20 s by default, after the queue is back).
 const maxOutcomeDelay = 5 * time.Second
 
 // outboxEntry is the content of an outbox file.

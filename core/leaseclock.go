@@ -11,10 +11,14 @@ import (
 // Time in which no claim reached the queue at all (the database or every
 // core was down, or no agent was running) does not count: the first claim
 // after a gap longer than Options.OutageGap extends every lease that was
-// still valid when the queue was last reached by the whole gap. An agent
-// whose call ended during an outage keeps the outcome in its outbox and
-// delivers it when the queue is back, well inside its extended lease, so
-// the job is not sent again. (An agent that stays cut off from the queue
+// still valid when the queue was last reached by the whole gap, and to at
+// least OutageGap from then on. An agent whose call ended during an outage
+// keeps the outcome in its outbox and delivers it when the queue is back,
+// within its outbox's back-off (at most 5 s, agent.maxOutcomeDelay), so
+// inside its extended lease however little of it was left when the outage
+// began and however short the lease: the job is not sent again. (Extending
+// by the gap alone left a 2 s lease 2 s at most, less than that back-off,
+// and TestCrashAgentsOnPostgres sent faxes twice under load.) (An agent that stays cut off from the queue
 // while other agents reach it for longer than its lease loses the job:
 // that cannot be told from a dead agent. Its late outcome is then stored
 // as a stale attempt.)
@@ -45,8 +49,9 @@ func (s *sqlStore) tickLeaseClock(ctx context.Context) error {
 		if n, _ := res.RowsAffected(); n == 0 || last == 0 || gap <= s.o.OutageGap {
 			return nil
 		}
-		res, err = d.exec(ctx, "UPDATE jobs SET lease_expires = lease_expires + ? WHERE state = 'leased' AND lease_expires > ?",
-			gap.Milliseconds(), last)
+		floor := ms(now.Add(s.o.OutageGap))
+		res, err = d.exec(ctx, `UPDATE jobs SET lease_expires = CASE WHEN lease_expires + ? > ? THEN lease_expires + ? ELSE ? END
+			WHERE state = 'leased' AND lease_expires > ?`, gap.Milliseconds(), floor, gap.Milliseconds(), floor, last)
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,8 @@ import (
 // TestLeaseClock checks the reclaim rule's outage allowance: with agents
 // polling, an expired lease is reclaimed as before; after a gap without
 // any claim (an outage) longer than OutageGap, the leases valid when it
-// began are extended by the gap, so the holder's late outcome is applied
+// began are extended by the gap (and to at least OutageGap after it), so
+// the holder's late outcome is applied
 // and the job is not sent again; a holder that never comes back loses the
 // job once its extended lease runs out.
 func TestLeaseClock(t *testing.T) {
@@ -51,6 +52,21 @@ func TestLeaseClock(t *testing.T) {
 			r := e.report(Report{Lease: a.Lease, Key: "outage#1", Outcome: OutcomeDone})
 			if r.Stale || r.State != JobDone {
 				t.Fatalf("outcome after the outage: %+v", r)
+			}
+
+			// An outage 1 s before a lease runs out: the holder still has
+			// OutageGap after the queue is back (the gap alone would
+			// leave it 1 s, less than an outbox's back-off).
+			e.submit(Submission{Subject: "late in the lease"})
+			a = e.claim(Claim{Agent: "a", Lease: 30 * time.Second})[0]
+			poll(25 * time.Second)
+			clk.Advance(4 * time.Second)
+			clk.Advance(5 * time.Minute)
+			e.noClaim(Claim{Agent: "b"})
+			poll(15 * time.Second)
+			r = e.report(Report{Lease: a.Lease, Key: "late#1", Outcome: OutcomeDone})
+			if r.Stale || r.State != JobDone {
+				t.Fatalf("outcome 15 s after an outage that began 1 s before the lease ran out: %+v", r)
 			}
 
 			// Another outage, and the holder never comes back: the job is

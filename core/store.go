@@ -171,9 +171,10 @@ type Options struct {
 	// OutageGap is the reclaim rule's allowance for outages: when no claim
 	// reached the queue for longer than this (the database or every core
 	// was down, or no agent was alive), the leases that were valid when
-	// the queue was last reached are extended by the whole gap, so that an
-	// agent holding a sent fax's outcome in its outbox delivers it before
-	// anyone may claim the job again. 0 means 20 s; < 0 turns it off.
+	// the queue was last reached are extended by the whole gap, and to at
+	// least OutageGap after it, so that an agent holding a sent fax's
+	// outcome in its outbox delivers it before anyone may claim the job
+	// again. 0 means 20 s; < 0 turns it off.
 	OutageGap time.Duration
 	// DefaultMaxAttempts per recipient; 0 means 3.
 	DefaultMaxAttempts int
