@@ -18,10 +18,10 @@ import (
 // inside its extended lease however little of it was left when the outage
 // began and however short the lease: the job is not sent again. (Extending
 // by the gap alone left a 2 s lease 2 s at most, less than that back-off,
-// and a 1000-job run with an outage sent faxes twice under load.) (An agent that stays cut off from the queue
-// while other agents reach it for longer than its lease loses the job:
-// that cannot be told from a dead agent. Its late outcome is then stored
-// as a stale attempt.)
+// and a 1000-job run with an outage sent faxes twice under load.) An agent
+// that stays cut off from the queue while other agents reach it for longer
+// than its lease loses the job: that cannot be told from a dead agent. Its
+// late outcome is then stored as a stale attempt.
 
 // tickLeaseClock records that a claim reached the queue now, and extends
 // the leases after a gap. At most one process does each tick: the update
