@@ -34,6 +34,17 @@ import (
 // 20 s by default, after the queue is back).
 const maxOutcomeDelay = 5 * time.Second
 
+// outcomeRetryCap is the longest back-off between two tries of an outcome
+// for a lease of the given length: maxOutcomeDelay, but never more than a
+// quarter of the lease. After an outage the queue gives a held job back
+// only what was left of its lease when the queue was last reached (the
+// reclaim rule); a try that waited longer than that would find the job
+// given to another agent and the fax sent twice.
+func outcomeRetryCap(lease time.Duration) time.Duration {
+	c := min(maxOutcomeDelay, lease/4)
+	return max(c, 50*time.Millisecond)
+}
+
 // outboxEntry is the content of an outbox file.
 type outboxEntry struct {
 	Lease  Lease         `json:"lease"`
@@ -67,7 +78,8 @@ func (a *Agent) finish(l Lease, rec AttemptRecord) func() {
 // stays for the next start.
 func (a *Agent) deliverOutcome(path string, l Lease, rec AttemptRecord) {
 	defer a.reports.Done()
-	delay := 100 * time.Millisecond
+	limit := outcomeRetryCap(a.cfg.Lease)
+	delay := min(100*time.Millisecond, limit)
 	for try := 1; ; try++ {
 		ctx, cancel := context.WithTimeout(a.base, reportTimeout)
 		err := a.cfg.Queue.Finish(ctx, l, rec)
@@ -112,7 +124,7 @@ func (a *Agent) deliverOutcome(path string, l Lease, rec AttemptRecord) {
 			a.log.Error("outcome not delivered; kept in the outbox for the next start", "job", rec.JobID, "attempt", rec.AttemptID, "file", path, "err", err)
 			return
 		}
-		delay = min(2*delay, maxOutcomeDelay)
+		delay = min(2*delay, limit)
 		// Hold on to the job while its outcome waits (best effort: a
 		// queue that cannot take the outcome seldom takes a renewal).
 		ctx, cancel = context.WithTimeout(a.base, reportTimeout)

@@ -292,3 +292,73 @@ func TestCallJournalAfterKill(t *testing.T) {
 		})
 	}
 }
+
+// timedQueue is a downQueue that notes when each Finish was tried.
+type timedQueue struct {
+	*downQueue
+	mu    sync.Mutex
+	tries []time.Time
+}
+
+func (q *timedQueue) Finish(ctx context.Context, l agent.Lease, r agent.AttemptRecord) error {
+	q.mu.Lock()
+	q.tries = append(q.tries, time.Now())
+	q.mu.Unlock()
+	return q.downQueue.Finish(ctx, l, r)
+}
+
+// Claim fails while the queue is down: the whole queue is out.
+func (q *timedQueue) Claim(ctx context.Context, r agent.ClaimRequest) ([]agent.Job, error) {
+	if q.down.Load() {
+		return nil, errUnreachable
+	}
+	return q.downQueue.Claim(ctx, r)
+}
+
+// TestOutboxRetriesWithinLease: with a short lease the outcome is tried
+// again at most a quarter of the lease apart through a long outage, so
+// when the queue comes back (and gives the job what was left of its
+// lease) the outcome lands before the job could go to another agent.
+// With the back-off capped at 5 s whatever the lease, a 2 s lease ran out
+// between two tries and the fax was sent twice.
+func TestOutboxRetriesWithinLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const lease = 2 * time.Second
+		f := newFixture(t, loopback.Paced)
+		q := &timedQueue{downQueue: &downQueue{MemQueue: f.q}}
+		f.agent("A", 0, []string{"100"}, 1, func(c *agent.Config) { c.Queue = q; c.Lease = lease })
+		if err := f.q.Add(agent.Job{ID: "j", Number: "999", Doc: doc(1, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		// The whole queue goes down once the call is under way.
+		for st, _ := f.q.Job("j"); st.State != agenttest.JobLeased; st, _ = f.q.Job("j") {
+			time.Sleep(10 * time.Millisecond)
+		}
+		q.down.Store(true)
+		out := filepath.Join(f.spool, "outbox")
+		for len(outboxFiles(t, out)) == 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(time.Minute)
+		q.mu.Lock()
+		tries := slices.Clone(q.tries)
+		q.mu.Unlock()
+		if len(tries) < 10 {
+			t.Fatalf("%d tries in a minute of outage", len(tries))
+		}
+		var widest time.Duration
+		for i := 1; i < len(tries); i++ {
+			widest = max(widest, tries[i].Sub(tries[i-1]))
+		}
+		if widest > lease/4 {
+			t.Errorf("tries up to %v apart with a %v lease (%d tries)", widest, lease, len(tries))
+		}
+		q.down.Store(false)
+		f.wait(time.Minute)
+		synctest.Wait()
+		f.stop()
+		if st, _ := f.q.Job("j"); st.State != agenttest.JobCompleted {
+			t.Errorf("job %+v", st)
+		}
+	})
+}
