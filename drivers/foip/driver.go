@@ -109,11 +109,12 @@ type Driver struct {
 	callsWG  sync.WaitGroup
 
 	n counters
-	// beforeOffer, when set, runs before a received re-INVITE is judged
-	// and may hold it (tests: glare); mangleSDP rewrites our SDP bodies
-	// (tests: NAT, wrong ports).
-	beforeOffer func()
-	mangleSDP   func([]byte) []byte
+	// beforeOffer and beforeAnswer, when set, run before a received
+	// re-INVITE is judged and before its answer is sent, and may hold it
+	// (tests: glare); mangleSDP rewrites our SDP bodies (tests: NAT, wrong
+	// ports).
+	beforeOffer, beforeAnswer func()
+	mangleSDP                 func([]byte) []byte
 
 	mu         sync.Mutex
 	open       bool

@@ -173,10 +173,11 @@ func TestFaxOverSIP(t *testing.T) {
 		{name: "udp-caller-reinvites", transport: "udp", ecm: drivers.ECMOn, pages: 1,
 			mod: func(a, b *Config) { a.ReinviteOut = 100 * time.Millisecond; b.ReinviteIn = -1 }},
 		// Both sides re-INVITE at once, and each holds the one it
-		// receives until the other side holds ours (glareBarrier): the
-		// two have crossed, so each answers the other's with 491 and
-		// backs off (B 0-2 s, A 2.1-4 s as the Call-ID owner); B's
-		// retry switches the call and A finds T.38 up.
+		// receives until the other side holds ours, and its answer until
+		// the other side has judged ours (glareBarrier): the two cross,
+		// so each answers the other's with 491 and backs off (B 0-2 s,
+		// A 2.1-4 s as the Call-ID owner); B's retry switches the call
+		// and A finds T.38 up.
 		{name: "glare", transport: "udp", ecm: drivers.ECMOn, pages: 1, glare: true,
 			mod: func(a, b *Config) { a.ReinviteOut = 1; b.ReinviteIn = 1 }},
 		// Nobody re-INVITEs on a timer soon: A hears B's CED in the
@@ -271,41 +272,51 @@ func TestFaxOverSIP(t *testing.T) {
 }
 
 // glareBarrier makes a's and b's T.38 re-INVITEs cross, whatever the
-// scheduling: each driver holds the first re-INVITE it receives until the
-// other one holds one too. Then both re-INVITEs have been sent, and
-// neither has its answer (that comes only once the other side lets its
-// held one go), so each side is still reinviting when it judges the
-// other's and answers 491. crossed reports whether the barrier opened
-// (it gives up after 20 s, a safety net against a hung test).
+// scheduling. Each driver holds the first re-INVITE it receives until the
+// other one holds one too: both re-INVITEs have then been sent (each side
+// was reinviting before it sent its own), and neither has its answer. Each
+// then judges the one it holds (491: its own is pending) and holds the
+// answer until the other side has judged too, so neither side's 491
+// reaches the other before that side has judged. crossed reports whether
+// both meetings took place (each gives up after 20 s, a safety net
+// against a hung test).
 func glareBarrier(a, b *Driver) (crossed func() bool) {
-	var mu sync.Mutex
-	held := 0
-	both := make(chan struct{})
-	var opened atomic.Bool
-	hold := func() func() {
-		var once sync.Once
-		return func() {
-			first := false
-			once.Do(func() { first = true })
-			if !first {
-				return
-			}
-			mu.Lock()
-			if held++; held == 2 {
-				close(both)
-			}
-			mu.Unlock()
-			t := time.NewTimer(20 * time.Second)
-			defer t.Stop()
-			select {
-			case <-both:
-				opened.Store(true)
-			case <-t.C:
-			}
-		}
+	received, judged := newMeeting(2), newMeeting(2)
+	a.beforeOffer, b.beforeOffer = received.first(), received.first()
+	a.beforeAnswer, b.beforeAnswer = judged.first(), judged.first()
+	return func() bool { return received.met.Load() && judged.met.Load() }
+}
+
+// meeting holds each arrival until `want` have arrived.
+type meeting struct {
+	mu   sync.Mutex
+	left int
+	all  chan struct{}
+	met  atomic.Bool
+}
+
+func newMeeting(want int) *meeting { return &meeting{left: want, all: make(chan struct{})} }
+
+// first returns a hook that arrives at the meeting the first time it runs
+// and does nothing after.
+func (m *meeting) first() func() {
+	var once sync.Once
+	return func() { once.Do(m.arrive) }
+}
+
+func (m *meeting) arrive() {
+	m.mu.Lock()
+	if m.left--; m.left == 0 {
+		close(m.all)
 	}
-	a.beforeOffer, b.beforeOffer = hold(), hold()
-	return opened.Load
+	m.mu.Unlock()
+	t := time.NewTimer(20 * time.Second)
+	defer t.Stop()
+	select {
+	case <-m.all:
+		m.met.Store(true)
+	case <-t.C:
+	}
 }
 
 // driverCode are the import paths whose goroutines belong to a driver.

@@ -233,6 +233,9 @@ func (d *Driver) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		d.beforeOffer()
 	}
 	code, reason, body := c.offered(req.Body())
+	if d.beforeAnswer != nil {
+		d.beforeAnswer()
+	}
 	respond(tx, req, code, reason, body)
 }
 
