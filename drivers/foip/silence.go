@@ -32,7 +32,8 @@ func (e *silenceError) Unwrap() error { return ErrRemoteSilent }
 // silenceWatch ends a call whose media stream has gone quiet: once armed,
 // `limit` without activity calls fired with a *silenceError. It runs on the
 // call's clock, checking every limit/4, so it fires between limit and 1.25
-// limit after the last activity.
+// limit after the last activity; a stall of our own process (a check that
+// runs late) is not the far end's silence.
 //
 // What arms it and what counts as activity is the stream's business
 // (activity). On UDPTL it is armed by the far end's first HDLC frame (DIS
@@ -64,9 +65,10 @@ type silenceWatch struct {
 	err     error
 
 	// clock's loop only
-	seen uint64
-	last time.Time
-	held bool // paused at the last check
+	seen  uint64
+	last  time.Time
+	held  bool      // paused at the last check
+	check time.Time // the last check
 }
 
 // start begins watching; a limit of 0 or less never fires.
@@ -105,8 +107,14 @@ func (w *silenceWatch) tick() {
 	now := w.clock.Now()
 	armed, total := w.activity()
 	held := w.paused != nil && w.paused()
+	// A check that comes late (due limit/4 after the last, run more than
+	// limit/2 after it) means this process did not run for a while: the
+	// far end's packets may still wait in the socket, read just after this
+	// check, so it counts as activity.
+	late := !w.check.IsZero() && now.Sub(w.check) > w.limit/2
+	w.check = now
 	switch {
-	case armed == 0 || w.last.IsZero() || total != w.seen || held || w.held:
+	case armed == 0 || w.last.IsZero() || total != w.seen || held || w.held || late:
 		// A pause counts as activity up to the first check after it.
 		w.seen, w.last = total, now
 	case now.Sub(w.last) >= w.limit:

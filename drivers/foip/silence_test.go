@@ -256,9 +256,24 @@ func TestRTPSilence(t *testing.T) {
 	wg.Wait()
 }
 
+// stalledClock is a virtual clock whose callbacks due while this process
+// is stopped, in [from, to), run at to, late.
+type stalledClock struct {
+	*t30.VirtualClock
+	from, to time.Time
+}
+
+func (c *stalledClock) AfterFunc(d time.Duration, f func()) t30.Timer {
+	if due := c.Now().Add(d); !due.Before(c.from) && due.Before(c.to) {
+		d = c.to.Sub(c.Now())
+	}
+	return c.VirtualClock.AfterFunc(d, f)
+}
+
 // TestSilenceWatch runs the watch in virtual time against scripted
 // streams: when it arms, when it fires, and that it never fires on gaps
-// shorter than its limit, while paused or after stop.
+// shorter than its limit, while paused, after stop, or because our own
+// process stalled.
 func TestSilenceWatch(t *testing.T) {
 	const limit = 2 * time.Second
 	s := time.Second
@@ -269,6 +284,7 @@ func TestSilenceWatch(t *testing.T) {
 		packets [][2]time.Duration // [from, to): a packet every 20 ms
 		pause   [2]time.Duration   // paused in [from, to)
 		stopAt  time.Duration      // watch stopped; 0 never
+		stall   [2]time.Duration   // this process stalled in [from, to)
 		fireMin time.Duration      // 0: must not fire within a minute
 	}{
 		{name: "dies mid-stream", limit: limit, frameAt: s / 2, packets: [][2]time.Duration{{0, 5 * s}}, fireMin: 5 * s},
@@ -279,10 +295,19 @@ func TestSilenceWatch(t *testing.T) {
 		{name: "paused", limit: limit, frameAt: s / 2, packets: [][2]time.Duration{{0, 5 * s}}, pause: [2]time.Duration{4 * s, 30 * s}, fireMin: 30 * s},
 		{name: "stopped", limit: limit, frameAt: s / 2, packets: [][2]time.Duration{{0, 5 * s}}, stopAt: 6 * s},
 		{name: "off", limit: -1, frameAt: s / 2, packets: [][2]time.Duration{{0, 5 * s}}},
+		// A gap of a sound call (1 s), and our process stops for 1.6 s
+		// at its end (a loaded machine) while the far end sends again:
+		// the watch's check runs late, before the packets that waited
+		// in the socket are read.
+		{name: "process stalled", limit: limit, frameAt: s / 2, packets: [][2]time.Duration{{0, 2 * s}, {3 * s, 70 * s}},
+			stall: [2]time.Duration{2900 * time.Millisecond, 4500 * time.Millisecond}},
+		{name: "dies after a stall", limit: limit, frameAt: s / 2, packets: [][2]time.Duration{{0, 2 * s}, {3 * s, 10 * s}},
+			stall: [2]time.Duration{2900 * time.Millisecond, 4500 * time.Millisecond}, fireMin: 10 * s},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := t30.NewVirtualClock()
-			start := clock.Now()
+			vclock := t30.NewVirtualClock()
+			start := vclock.Now()
+			clock := &stalledClock{VirtualClock: vclock, from: start.Add(tc.stall[0]), to: start.Add(tc.stall[1])}
 			var frames, total atomic.Uint64
 			var fired error
 			var firedAt time.Duration
@@ -300,7 +325,12 @@ func TestSilenceWatch(t *testing.T) {
 				}}
 			for _, p := range tc.packets {
 				for at := p[0]; at < p[1]; at += 20 * time.Millisecond {
-					clock.AfterFunc(at, func() { total.Add(1) })
+					if at >= tc.stall[0] && at < tc.stall[1] {
+						// Read from the socket once the process runs again,
+						// just after its timers.
+						at = tc.stall[1] + time.Millisecond
+					}
+					vclock.AfterFunc(at, func() { total.Add(1) })
 				}
 			}
 			if tc.frameAt > 0 {
