@@ -256,17 +256,7 @@ func sendAudioSpanDSP(t *testing.T, bin, scenario string, cfg foip.Config) *foip
 	if theirs == nil || !theirs.OK() || theirs.PagesRx != 1 {
 		t.Fatalf("SpanDSP: %+v", theirs)
 	}
-	s.wait(t, d)
-	if err := peer.Close(); err != nil {
-		t.Fatalf("SpanDSP peer exit: %v", err)
-	}
-	got, err := readTIFF(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || !drivertest.Equal(got[0], doc[0]) {
-		t.Fatalf("SpanDSP's TIFF holds %d pages; not pixel-equal to the page sent", len(got))
-	}
+	peerGotPage(t, s, d, peer, file, doc[0])
 	return d
 }
 
@@ -392,15 +382,5 @@ func TestLateT38SpanDSP(t *testing.T) {
 	if ds := d.Stats(); ds.AudioFaxes != 1 || ds.LateT38 != 1 || ds.T38Refused != 1 {
 		t.Errorf("driver stats %+v: want 1 audio fax started, 1 late T.38 switch, 1 refusal", ds)
 	}
-	s.wait(t, d)
-	if err := peer.Close(); err != nil {
-		t.Fatalf("SpanDSP peer exit: %v", err)
-	}
-	got, err := readTIFF(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || !drivertest.Equal(got[0], doc[0]) {
-		t.Fatalf("SpanDSP's TIFF holds %d pages; not pixel-equal to the page sent", len(got))
-	}
+	peerGotPage(t, s, d, peer, file, doc[0])
 }
