@@ -125,12 +125,30 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*Client, error) {
 		}
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = tc
+		// Every port's worker, the long-poll and the heartbeat talk to the
+		// one core at once; Go's default keeps 2 idle connections per
+		// host, so the others were closed after each request and the next
+		// paid a new TCP and TLS handshake.
+		t.MaxIdleConnsPerHost = idleConns
 		tr = t
 	}
 	c := &Client{cfg: cfg, base: strings.TrimSuffix(cfg.Core, "/") + Prefix, hc: &http.Client{Transport: tr},
 		log: cfg.Logger, ready: make(chan struct{}, 1), files: map[string][]string{}}
 	go c.poll(ctx)
 	return c, nil
+}
+
+// idleConns is how many idle connections to the core the client keeps:
+// as many as the core serves requests at once by default (an agent's
+// ports, its long-poll and its heartbeat fit).
+const idleConns = 64
+
+// closeBody drains what is left of an answer (bounded) and closes it, so
+// that its connection is reused: a body closed before its end closes the
+// connection.
+func closeBody(b io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(b, 64<<10))
+	b.Close()
 }
 
 // Ready implements agent.Notifier: it fires when the core says jobs may
@@ -185,7 +203,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, body, out an
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer closeBody(resp.Body)
 	if out == nil {
 		return resp.Header, nil
 	}
@@ -209,7 +227,7 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 		}
 		return resp, nil
 	}
-	defer resp.Body.Close()
+	defer closeBody(resp.Body)
 	var eb errorBody
 	_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&eb)
 	switch {
@@ -235,14 +253,15 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 // downloaded to the spool; a job whose documents cannot be fetched is
 // given back.
 func (c *Client) Claim(ctx context.Context, r agent.ClaimRequest) ([]agent.Job, error) {
-	var jobs []agent.Job
+	var jobs []claimedJob
 	if err := c.call(ctx, http.MethodPost, pathClaim, r, &jobs); err != nil {
 		return nil, err
 	}
-	out := jobs[:0]
+	out := make([]agent.Job, 0, len(jobs))
 	var firstErr error
-	for _, j := range jobs {
-		paths, err := c.fetch(ctx, j)
+	for _, cj := range jobs {
+		j := cj.Job
+		paths, err := c.fetch(ctx, j, cj.Inline)
 		if err != nil {
 			c.log.Warn("agent protocol: job documents not fetched; job given back", "job", j.ID, "err", err)
 			if rerr := c.Release(ctx, j.Lease); rerr != nil {
@@ -262,19 +281,17 @@ func (c *Client) Claim(ctx context.Context, r agent.ClaimRequest) ([]agent.Job, 
 	return out, nil
 }
 
-func (c *Client) fetch(ctx context.Context, j agent.Job) ([]string, error) {
+// fetch puts a job's documents in the spool: those the claim's answer
+// carried inline (inline[n] not empty) from there, the others downloaded.
+func (c *Client) fetch(ctx context.Context, j agent.Job, inline [][]byte) ([]string, error) {
 	var paths []string
 	for n := range j.Documents {
 		p := filepath.Join(c.cfg.Spool, fmt.Sprintf("%s%s-%s-%d", docPrefix, j.ID, j.Lease.Token, n))
-		q := url.Values{"job": {j.ID}, "token": {j.Lease.Token}, "n": {strconv.Itoa(n)}}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+pathDocument+"?"+q.Encode(), nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := c.do(req)
-		if err == nil {
-			err = writeFile(p, resp.Body)
-			resp.Body.Close()
+		var err error
+		if n < len(inline) && len(inline[n]) > 0 {
+			err = writeFile(p, bytes.NewReader(inline[n]))
+		} else {
+			err = c.download(ctx, j, n, p)
 		}
 		if err != nil {
 			removeAll(append(paths, p))
@@ -286,6 +303,21 @@ func (c *Client) fetch(ctx context.Context, j agent.Job) ([]string, error) {
 	c.files[j.ID] = paths
 	c.mu.Unlock()
 	return paths, nil
+}
+
+// download fetches document n of job j to the file p.
+func (c *Client) download(ctx context.Context, j agent.Job, n int, p string) error {
+	q := url.Values{"job": {j.ID}, "token": {j.Lease.Token}, "n": {strconv.Itoa(n)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+pathDocument+"?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return writeFile(p, resp.Body)
 }
 
 // docPrefix starts the name of every document downloaded to the spool.
@@ -408,7 +440,7 @@ func (c *Client) Inbound(ctx context.Context, r agent.InboundRecord) error {
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
+	closeBody(resp.Body)
 	return nil
 }
 

@@ -110,7 +110,7 @@ type dispatchRig struct {
 	// afterSubmit is the time from Submit's return to the Dial (0 when
 	// the Dial came first): wake-up, claim, document, call start.
 	afterSubmit []time.Duration
-	claims     atomic.Int64 // the agent's claims (most find nothing)
+	claims      atomic.Int64 // the agent's claims (most find nothing)
 }
 
 func newDispatchRig(b *testing.B, kind string) *dispatchRig {
@@ -152,7 +152,7 @@ func newDispatchRig(b *testing.B, kind string) *dispatchRig {
 		ts := httptest.NewTLSServer(mux)
 		b.Cleanup(ts.Close)
 		c, err := agentapi.NewClient(ctx, agentapi.ClientConfig{Core: ts.URL, Credential: secret, Spool: b.TempDir(),
-			Transport: ts.Client().Transport.(*http.Transport).Clone(), Logger: slog.New(slog.DiscardHandler)})
+			CAFile: benchCA(b, ts), Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)
 		}

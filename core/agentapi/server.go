@@ -204,14 +204,41 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 		s.queueError(w, r, err)
 		return
 	}
+	out := make([]claimedJob, len(jobs))
+	budget := int64(maxInline)
 	for i, j := range jobs {
 		// The agent fetches the documents by index; no core path leaves.
-		jobs[i].Documents = make([]string, len(j.Documents))
-		for n := range j.Documents {
-			jobs[i].Documents[n] = strconv.Itoa(n)
+		// Those that fit come inline: the jobs were just leased to this
+		// agent, as the download would check.
+		out[i].Job = j
+		out[i].Documents = make([]string, len(j.Documents))
+		for n, p := range j.Documents {
+			out[i].Documents[n] = strconv.Itoa(n)
+			if b := readInline(p, budget); b != nil {
+				if out[i].Inline == nil {
+					out[i].Inline = make([][]byte, len(j.Documents))
+				}
+				out[i].Inline[n] = b
+				budget -= int64(len(b))
+			}
 		}
 	}
-	writeJSON(w, jobs)
+	writeJSON(w, out)
+}
+
+// readInline returns the file p if it is not empty and at most max bytes
+// long, else nil (the agent then downloads it).
+func readInline(p string, max int64) []byte {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil || len(b) == 0 || int64(len(b)) > max {
+		return nil
+	}
+	return b
 }
 
 // wait holds the request until jobs may have become claimable or the

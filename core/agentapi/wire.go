@@ -40,7 +40,20 @@ const (
 	maxRecordHeader = 16 << 10
 	// maxWait bounds a long-poll.
 	maxWait = 30 * time.Second
+	// maxInline bounds the document bytes a claim's answer carries
+	// inline (all its jobs together); a document that does not fit is
+	// downloaded by its own request.
+	maxInline = 512 << 10
 )
+
+// claimedJob is a job of a claim's answer: the agent.Job (Documents
+// replaced by their indices) and the documents small enough to come
+// inline, Inline[n] being document n (empty: not inline, download it).
+// A client that knows no Inline downloads every document.
+type claimedJob struct {
+	agent.Job
+	Inline [][]byte `json:",omitempty"`
+}
 
 type renewReq struct {
 	Lease agent.Lease
