@@ -9,7 +9,8 @@
 // never from the request. Operations are those of agent.Queue, each as
 // idempotent as the queue's: claim (with a long-poll wake-up), renew,
 // progress, finish (one per attempt, the whole record), release, document
-// download (a stream, for the lease holder only), inbound upload (the
+// download (a stream, for the lease holder only; documents up to 512 KiB
+// an answer come inline in the claim's answer instead), inbound upload (the
 // TIFF as the body, its record in a header; 200 only once stored) and
 // heartbeat (the agent's port counts).
 //
