@@ -53,6 +53,10 @@ type journalPage struct {
 	Time  time.Time     `json:"time"`
 	// CallID is the driver's ID of the call.
 	CallID string `json:"call_id,omitempty"`
+	// The page's coding and the remote's CSI, when the driver says.
+	Compression string `json:"compression,omitempty"`
+	Resolution  string `json:"resolution,omitempty"`
+	RemoteCSID  string `json:"remote_csid,omitempty"`
 }
 
 func (a *Agent) journalPath(attemptID string) string {
@@ -101,7 +105,12 @@ func (j *callJournal) page(ev t30.PageEvent, callID string) {
 	if j == nil || ev.Status != t30.PageConfirmed || j.err != nil {
 		return
 	}
-	b, err := json.Marshal(journalPage{Page: ev.Page, Speed: ev.Speed, ECM: ev.ECM, At: ev.At, Time: j.a.cfg.Clock.Now(), CallID: callID})
+	line := journalPage{Page: ev.Page, Speed: ev.Speed, ECM: ev.ECM, At: ev.At, Time: j.a.cfg.Clock.Now(), CallID: callID,
+		RemoteCSID: ev.RemoteIdent}
+	if ev.Compression != 0 {
+		line.Compression, line.Resolution = ev.Compression.String(), ev.Resolution.String()
+	}
+	b, err := json.Marshal(line)
 	if err == nil {
 		_, err = j.f.Write(append(b, '\n'))
 	}
@@ -193,6 +202,12 @@ func (a *Agent) journalOutcome(h journalHead, pages []journalPage) AttemptRecord
 	rec.CompleteDate = now
 	if last.CallID != "" {
 		rec.CallID = last.CallID
+	}
+	if last.Compression != "" {
+		rec.CompressionMode, rec.FaxResolution = last.Compression, last.Resolution
+	}
+	if last.RemoteCSID != "" {
+		rec.RemoteCSID = last.RemoteCSID
 	}
 	rec.FaxProtocol, rec.TransmitSpeed, rec.ECM = res.Protocol(), last.Speed.Rate, last.ECM
 	rec.CallDuration, rec.TransmitDuration = last.At, last.At

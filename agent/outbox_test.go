@@ -275,7 +275,8 @@ func TestCallJournalAfterKill(t *testing.T) {
 					r.FaxAgentID != "A" || r.AttemptNo != 1 || r.PageCount != 2 || (r.ErrorInfo == "") != (tc.confirmed == 2) {
 					t.Errorf("the record made from the journal: %+v", r)
 				}
-				if tc.confirmed > 0 && (r.TransmitSpeed == 0 || r.FaxProtocol == "" || r.CallDuration <= 0 || r.CallID == "") {
+				if tc.confirmed > 0 && (r.TransmitSpeed == 0 || r.FaxProtocol == "" || r.CallDuration <= 0 || r.CallID == "" ||
+					r.CompressionMode == "" || r.FaxResolution == "" || r.RemoteCSID == "") {
 					t.Errorf("the call's facts in the record made from the journal: %+v", r)
 				}
 				if len(recs) > 1 && (recs[1].StartPageNo != tc.confirmed+1 || recs[0].NextPage != tc.confirmed+1) {

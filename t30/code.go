@@ -200,4 +200,10 @@ type PageEvent struct {
 	Speed   Speed
 	ECM     bool
 	At      time.Duration // since the call started
+	// The page's coding as negotiated (Compression 0: the driver does
+	// not say) and the remote's CSI (sending) or TSI (receiving), as far
+	// as known, so that a record can be made from page events alone.
+	Compression imaging.Compression
+	Resolution  imaging.Resolution
+	RemoteIdent string
 }

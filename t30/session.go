@@ -556,6 +556,7 @@ func (s *Session) progress(ev PageEvent) {
 		ev.Speed = s.speed
 		ev.ECM = s.ecm
 		ev.At = s.clock.Now().Sub(s.start)
+		ev.Compression, ev.Resolution, ev.RemoteIdent = s.comp, s.resol, s.res.RemoteIdent
 		s.cfg.Progress(ev)
 	}
 }
