@@ -274,19 +274,11 @@ func (a *AgentQueue) JobDocument(ctx context.Context, l agent.Lease, agentID str
 	if err != nil {
 		return "", err
 	}
-	j, err := a.st.Job(ctx, cl.JobID)
+	// One narrow query (LeasedDocument), not the whole message: a
+	// broadcast's every download would read all its jobs and attempts.
+	id, err := a.st.LeasedDocument(ctx, cl, agentID, n)
 	if err != nil {
 		return "", agentErr(err)
 	}
-	if j.State != JobLeased || j.Lease.Epoch != cl.Epoch || j.LeaseAgent != agentID {
-		return "", fmt.Errorf("%w: job %d is not leased to agent %s under %s", agent.ErrLeaseLost, cl.JobID, agentID, l.Token)
-	}
-	m, err := a.st.Message(ctx, j.MessageID)
-	if err != nil {
-		return "", agentErr(err)
-	}
-	if n < 0 || n >= len(m.Documents) {
-		return "", fmt.Errorf("%w: document %d of job %d", agent.ErrNoJob, n, cl.JobID)
-	}
-	return a.st.DocumentFile(ctx, m.Documents[n].ID)
+	return a.st.DocumentFile(ctx, id)
 }

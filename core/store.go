@@ -74,6 +74,11 @@ type Store interface {
 	// with a fresh attempt budget; it returns how many.
 	RetryFailed(ctx context.Context, msgID int64) (int, error)
 	Job(ctx context.Context, id int64) (JobDetails, error)
+	// LeasedDocument is the ID of document n (from 0) of a job leased to
+	// agentID under l: ErrLeaseLost when it is not, ErrNotFound for no
+	// such job or document. Its work does not grow with the message's
+	// recipients.
+	LeasedDocument(ctx context.Context, l Lease, agentID string, n int) (int64, error)
 
 	// Queue.
 	Claim(ctx context.Context, c Claim) ([]ClaimedJob, error)
